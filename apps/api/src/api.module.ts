@@ -1,0 +1,41 @@
+import { BullModule } from '@nestjs/bullmq';
+import { DynamicModule, Module } from '@nestjs/common';
+import { APP_FILTER } from '@nestjs/core';
+import { createConnectorRegistry } from '@hookflow/connectors';
+import { STEP_QUEUE, StoreModule, type HookflowConfig, type QueueConnection } from '@hookflow/store';
+import { AppErrorFilter } from './common/app-error.filter';
+import { CONNECTOR_CATALOG } from './common/tokens';
+import { FlowsController } from './flows/flows.controller';
+import { FlowsService } from './flows/flows.service';
+import { HealthController } from './health/health.controller';
+import { RunsController } from './runs/runs.controller';
+import { RunsService } from './runs/runs.service';
+import { IngressController } from './triggers/ingress.controller';
+import { IngressService } from './triggers/ingress.service';
+import { StepEnqueuer } from './triggers/step-enqueuer';
+import { TriggerCache } from './triggers/trigger-cache';
+
+@Module({})
+export class ApiModule {
+  static forRoot(config: HookflowConfig, queue: QueueConnection): DynamicModule {
+    return {
+      module: ApiModule,
+      imports: [
+        StoreModule.forRoot(config, 'hookflow-api'),
+        BullModule.forRoot({ connection: queue.connection as never, prefix: queue.prefix }),
+        BullModule.registerQueue({ name: STEP_QUEUE }),
+      ],
+      controllers: [IngressController, FlowsController, RunsController, HealthController],
+      providers: [
+        { provide: APP_FILTER, useClass: AppErrorFilter },
+        // The API never sends with connectors; it reads their schemas to validate `with` at save time.
+        { provide: CONNECTOR_CATALOG, useFactory: () => createConnectorRegistry({}) },
+        TriggerCache,
+        StepEnqueuer,
+        IngressService,
+        FlowsService,
+        RunsService,
+      ],
+    };
+  }
+}

@@ -1,0 +1,45 @@
+import { Logger, type LogLevel } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { selectQueueBackend, type HookflowConfig } from '@hookflow/store';
+import { ApiModule } from './api.module';
+
+const LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'];
+
+/**
+ * Builds the API application (not yet listening). Request bodies are read as raw bytes for
+ * every content type: ingress keeps the exact bytes (signatures are computed over them) and
+ * parses by content type itself; /api routes get JSON parsed here.
+ */
+export async function createApiApp(config: HookflowConfig): Promise<NestFastifyApplication> {
+  const queue = selectQueueBackend(config);
+  const adapter = new FastifyAdapter({ bodyLimit: config.maxBodyBytes, trustProxy: false });
+  const app = await NestFactory.create<NestFastifyApplication>(ApiModule.forRoot(config, queue), adapter, {
+    logger: LEVELS.slice(0, LEVELS.indexOf(config.logLevel) + 1),
+    abortOnError: false,
+    bodyParser: false,
+  });
+  const fastify = app.getHttpAdapter().getInstance();
+  fastify.removeAllContentTypeParsers();
+  fastify.addContentTypeParser('*', { parseAs: 'buffer' }, (req, body: Buffer, done) => {
+    if (req.url.startsWith('/hooks/')) return done(null, body);
+    if (body.length === 0) return done(null, undefined);
+    try {
+      done(null, JSON.parse(body.toString('utf8')));
+    } catch {
+      const err = Object.assign(new Error('request body must be valid JSON'), {
+        statusCode: 400,
+        code: 'FST_ERR_CTP_INVALID_JSON',
+      });
+      done(err, undefined);
+    }
+  });
+  app.enableShutdownHooks();
+  return app;
+}
+
+export function logStartup(config: HookflowConfig, backend: string): void {
+  new Logger('Hookflow').log(
+    `API listening on ${config.publicUrl} (queue on ${backend}; management API needs the key in HOOKFLOW_API_KEY)`,
+  );
+}

@@ -1,0 +1,36 @@
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
+import type { FastifyReply } from 'fastify';
+import { AppError, ErrorCode } from './app-error';
+
+/** Maps every error to the JSON error body; anything unknown is logged and becomes a bare 500. */
+@Catch()
+export class AppErrorFilter implements ExceptionFilter {
+  private readonly logger = new Logger('Errors');
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const reply = host.switchToHttp().getResponse<FastifyReply>();
+    const error = this.toAppError(exception);
+    reply.status(error.status).headers(error.headers).send(error.toJSON());
+  }
+
+  private toAppError(exception: unknown): AppError {
+    if (exception instanceof AppError) return exception;
+    const fastifyCode = (exception as { code?: string })?.code;
+    if (fastifyCode === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      return new AppError(ErrorCode.PayloadTooLarge, 'request body is larger than this server accepts');
+    }
+    if (typeof fastifyCode === 'string' && fastifyCode.startsWith('FST_ERR_CTP_')) {
+      return new AppError(ErrorCode.InvalidBody, (exception as Error).message);
+    }
+    if (exception instanceof HttpException) {
+      const status = exception.getStatus();
+      if (status === 404) return new AppError(ErrorCode.NotFound, 'no such route');
+      if (status === 413) return new AppError(ErrorCode.PayloadTooLarge, exception.message);
+      if (status < 500) return new AppError(ErrorCode.InvalidRequest, exception.message);
+    }
+    this.logger.error(
+      exception instanceof Error ? (exception.stack ?? exception.message) : String(exception),
+    );
+    return new AppError(ErrorCode.Internal, 'internal error');
+  }
+}

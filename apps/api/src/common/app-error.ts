@@ -1,0 +1,66 @@
+/** Every error the API answers with has one of these codes (shared/spec/API.md). */
+export enum ErrorCode {
+  InvalidRequest = 'invalid_request',
+  InvalidFlow = 'invalid_flow',
+  InvalidBody = 'invalid_body',
+  Unauthorized = 'unauthorized',
+  NotFound = 'not_found',
+  MethodNotAllowed = 'method_not_allowed',
+  Conflict = 'conflict',
+  FlowDisabled = 'flow_disabled',
+  PayloadTooLarge = 'payload_too_large',
+  UnsupportedMediaType = 'unsupported_media_type',
+  Internal = 'internal_error',
+  Unavailable = 'unavailable',
+}
+
+const STATUS: Record<ErrorCode, number> = {
+  [ErrorCode.InvalidRequest]: 400,
+  [ErrorCode.InvalidFlow]: 400,
+  [ErrorCode.InvalidBody]: 400,
+  [ErrorCode.Unauthorized]: 401,
+  [ErrorCode.NotFound]: 404,
+  [ErrorCode.MethodNotAllowed]: 405,
+  [ErrorCode.Conflict]: 409,
+  [ErrorCode.FlowDisabled]: 409,
+  [ErrorCode.PayloadTooLarge]: 413,
+  [ErrorCode.UnsupportedMediaType]: 415,
+  [ErrorCode.Internal]: 500,
+  [ErrorCode.Unavailable]: 503,
+};
+
+export interface ErrorDetail {
+  path: string;
+  message: string;
+}
+
+/** An error meant for the API's user: a code, a sentence, and where it applies. */
+export class AppError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details: ErrorDetail[] = [],
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+    this.name = 'AppError';
+  }
+
+  get status(): number {
+    return STATUS[this.code];
+  }
+
+  toJSON(): { error: string; message: string; details: ErrorDetail[] } {
+    return { error: this.code, message: this.message, details: this.details };
+  }
+
+  static notFound(what: string): AppError {
+    return new AppError(ErrorCode.NotFound, `${what} not found`);
+  }
+
+  static invalid(path: string, message: string): AppError {
+    return new AppError(ErrorCode.InvalidRequest, `${path.slice(1) || 'request'} ${message}`, [
+      { path, message },
+    ]);
+  }
+}

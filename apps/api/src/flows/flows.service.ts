@@ -1,0 +1,139 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { ConnectorRegistry, FlowDefinition } from '@hookflow/flows';
+import { validateFlow } from '@hookflow/flows';
+import { FlowRepository, HOOKFLOW_CONFIG, SlugTakenError, type HookflowConfig } from '@hookflow/store';
+import { DataSource } from 'typeorm';
+import { AppError, ErrorCode } from '../common/app-error';
+import { CONNECTOR_CATALOG } from '../common/tokens';
+import { NOTIFY_FLOW_CHANGED, TriggerCache } from '../triggers/trigger-cache';
+import { flowView, type FlowView } from './flow-view';
+
+/** Creating, changing and reading flows over REST. */
+@Injectable()
+export class FlowsService {
+  constructor(
+    private readonly flows: FlowRepository,
+    private readonly triggers: TriggerCache,
+    private readonly ds: DataSource,
+    @Inject(CONNECTOR_CATALOG) private readonly connectors: ConnectorRegistry,
+    @Inject(HOOKFLOW_CONFIG) private readonly config: HookflowConfig,
+  ) {}
+
+  /** Validates a flow document; throws 400 `invalid_flow` with every problem's JSON pointer. */
+  validate(doc: unknown): { definition: FlowDefinition; warnings: { path: string; message: string }[] } {
+    const result = validateFlow(doc, { connectors: this.connectors });
+    if (!result.valid) {
+      const first = result.errors[0];
+      throw new AppError(
+        ErrorCode.InvalidFlow,
+        `the flow definition is invalid: ${first.path || '/'} ${first.message}` +
+          (result.errors.length > 1 ? ` (and ${result.errors.length - 1} more)` : ''),
+        result.errors,
+      );
+    }
+    return { definition: result.flow, warnings: result.warnings };
+  }
+
+  async create(doc: unknown): Promise<FlowView> {
+    const { definition } = this.validate(doc);
+    try {
+      const record = await this.flows.create(definition);
+      return flowView(record, this.config.publicUrl);
+    } catch (err) {
+      if (err instanceof SlugTakenError) {
+        throw new AppError(ErrorCode.Conflict, err.message, [{ path: '/slug', message: 'is already taken' }]);
+      }
+      throw err;
+    }
+  }
+
+  async list(limit: number, cursor?: string): Promise<{ items: FlowView[]; nextCursor: string | null }> {
+    const after = cursor ? Buffer.from(cursor, 'base64url').toString() : undefined;
+    const records = await this.flows.list(limit + 1, after);
+    const more = records.length > limit;
+    if (more) records.pop();
+    const last = records[records.length - 1];
+    return {
+      items: records.map((r) => flowView(r, this.config.publicUrl)),
+      nextCursor: more && last ? Buffer.from(last.flow.slug).toString('base64url') : null,
+    };
+  }
+
+  async get(slug: string): Promise<FlowView> {
+    const record = await this.flows.findBySlug(slug);
+    if (!record) throw AppError.notFound(`flow '${slug}'`);
+    return flowView(record, this.config.publicUrl);
+  }
+
+  async replace(slug: string, doc: unknown): Promise<FlowView> {
+    const withSlug = doc && typeof doc === 'object' && !Array.isArray(doc) ? { slug, ...doc } : doc;
+    const { definition } = this.validate(withSlug);
+    if (definition.slug !== slug) {
+      throw new AppError(
+        ErrorCode.InvalidFlow,
+        `slug '${definition.slug}' does not match the URL's '${slug}'`,
+        [{ path: '/slug', message: `must be '${slug}' (the slug in the URL)` }],
+      );
+    }
+    await this.assertApiManaged(slug);
+    const record = await this.flows.update(slug, definition);
+    if (!record) throw AppError.notFound(`flow '${slug}'`);
+    await this.announce(record.flow.id);
+    return flowView(record, this.config.publicUrl);
+  }
+
+  async setEnabled(slug: string, enabled: unknown): Promise<FlowView> {
+    if (typeof enabled !== 'boolean') throw AppError.invalid('/enabled', 'must be true or false');
+    await this.assertApiManaged(slug);
+    const record = await this.flows.setEnabled(slug, enabled);
+    if (!record) throw AppError.notFound(`flow '${slug}'`);
+    await this.announce(record.flow.id);
+    return flowView(record, this.config.publicUrl);
+  }
+
+  async remove(slug: string): Promise<void> {
+    await this.assertApiManaged(slug);
+    const id = await this.flows.softDelete(slug);
+    if (!id) throw AppError.notFound(`flow '${slug}'`);
+    await this.announce(id);
+  }
+
+  async versions(slug: string) {
+    const record = await this.flows.findBySlug(slug);
+    if (!record) throw AppError.notFound(`flow '${slug}'`);
+    const versions = await this.flows.versions(record.flow.id);
+    return {
+      items: versions.map((v) => ({
+        version: v.version,
+        checksum: v.checksum,
+        createdAt: v.createdAt,
+        current: v.version === record.flow.currentVersion,
+      })),
+    };
+  }
+
+  async version(slug: string, version: number) {
+    const record = await this.flows.findBySlug(slug);
+    if (!record) throw AppError.notFound(`flow '${slug}'`);
+    const v = await this.flows.version(record.flow.id, version);
+    if (!v) throw AppError.notFound(`version ${version} of flow '${slug}'`);
+    return { version: v.version, checksum: v.checksum, createdAt: v.createdAt, definition: v.definition };
+  }
+
+  private async assertApiManaged(slug: string): Promise<void> {
+    const record = await this.flows.findBySlug(slug);
+    if (record && record.flow.source !== 'api') {
+      throw new AppError(
+        ErrorCode.Conflict,
+        `flow '${slug}' is managed by the file ${record.flow.source}; change the file instead`,
+        [{ path: '/', message: `managed by ${record.flow.source}` }],
+      );
+    }
+  }
+
+  /** Every replica's trigger cache forgets this flow now, not at TTL. */
+  private async announce(flowId: string): Promise<void> {
+    this.triggers.clear();
+    await this.ds.query(NOTIFY_FLOW_CHANGED, [flowId]);
+  }
+}

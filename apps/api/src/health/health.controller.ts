@@ -1,0 +1,47 @@
+import { Controller, Get, HttpCode, Res } from '@nestjs/common';
+import type { FastifyReply } from 'fastify';
+import { DataSource } from 'typeorm';
+import { StepEnqueuer } from '../triggers/step-enqueuer';
+
+/** Liveness says the process answers; readiness that the database and the queue do too. */
+@Controller('health')
+export class HealthController {
+  constructor(
+    private readonly ds: DataSource,
+    private readonly enqueuer: StepEnqueuer,
+  ) {}
+
+  @Get('live')
+  @HttpCode(200)
+  live() {
+    return { status: 'ok' };
+  }
+
+  @Get('ready')
+  async ready(@Res() reply: FastifyReply): Promise<void> {
+    const checks = await Promise.all([
+      check(() => this.ds.query('SELECT 1')),
+      check(() => this.enqueuer.ping()),
+    ]);
+    const [database, queue] = checks;
+    const ok = database === 'ok' && queue === 'ok';
+    await reply.status(ok ? 200 : 503).send({ status: ok ? 'ok' : 'unavailable', database, queue });
+  }
+}
+
+async function check(probe: () => Promise<unknown>, timeoutMs = 2000): Promise<string> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      probe(),
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+      }),
+    ]);
+    return 'ok';
+  } catch (err) {
+    return `error: ${(err as Error).message}`;
+  } finally {
+    clearTimeout(timer);
+  }
+}

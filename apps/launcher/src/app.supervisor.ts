@@ -1,0 +1,98 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { isReadyMessage } from '@hookflow/store/embedded';
+
+export interface AppSpec {
+  name: string;
+  /** Absolute path of the compiled entry point. */
+  script: string;
+}
+
+export interface AppExit {
+  name: string;
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+/**
+ * Runs the apps as child processes of the launcher and follows them: readiness (each app sends
+ * `{ type: 'ready' }` over IPC), the first exit, and a stop that forwards one signal and escalates
+ * to SIGKILL after a grace period.
+ */
+export class AppSupervisor {
+  /** Resolves once every app has reported ready. */
+  readonly ready: Promise<void>;
+  /** Resolves with the first app to exit, for whatever reason. */
+  readonly firstExit: Promise<AppExit>;
+
+  private readonly children = new Map<string, ChildProcess>();
+  private readonly exits = new Map<string, Promise<AppExit>>();
+  private readonly waitingFor = new Set<string>();
+  private markReady!: () => void;
+  private reportExit!: (exit: AppExit) => void;
+
+  constructor(
+    private readonly apps: AppSpec[],
+    private readonly env: NodeJS.ProcessEnv,
+  ) {
+    this.ready = new Promise((resolve) => (this.markReady = resolve));
+    this.firstExit = new Promise((resolve) => (this.reportExit = resolve));
+  }
+
+  start(): void {
+    for (const app of this.apps) {
+      const child = spawn(process.execPath, [app.script], {
+        env: this.env,
+        stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
+        // Own process group: a terminal's Ctrl-C reaches the launcher only, which forwards exactly one
+        // signal (a second one would make Nest skip its graceful close). When the launcher dies, the
+        // app notices the IPC disconnect and exits (exitWithParent).
+        detached: true,
+      });
+      this.children.set(app.name, child);
+      this.waitingFor.add(app.name);
+      child.on('message', (message) => {
+        if (!isReadyMessage(message) || !this.waitingFor.delete(app.name)) return;
+        if (this.waitingFor.size === 0) this.markReady();
+      });
+      this.exits.set(
+        app.name,
+        new Promise((resolve) => {
+          const done = (exit: AppExit) => {
+            this.children.delete(app.name);
+            this.reportExit(exit);
+            resolve(exit);
+          };
+          child.once('exit', (code, signal) => done({ name: app.name, code, signal }));
+          // Only when the process could not be spawned at all; 'exit' does not follow then.
+          child.once('error', () => {
+            if (child.pid === undefined) done({ name: app.name, code: null, signal: null });
+          });
+        }),
+      );
+    }
+  }
+
+  /** Names of the apps that have not reported ready yet. */
+  notReady(): string[] {
+    return [...this.waitingFor];
+  }
+
+  /** Forwards `signal` to every running app and waits for all of them; SIGKILL after `graceMs`. */
+  async stop(signal: NodeJS.Signals, graceMs: number): Promise<AppExit[]> {
+    for (const child of this.children.values()) child.kill(signal);
+    const all = Promise.all(this.exits.values());
+    let timer: NodeJS.Timeout | undefined;
+    const overdue = new Promise<'overdue'>(
+      (resolve) => (timer = setTimeout(() => resolve('overdue'), graceMs)),
+    );
+    const outcome = await Promise.race([all, overdue]);
+    clearTimeout(timer);
+    if (outcome === 'overdue') this.kill();
+    return all;
+  }
+
+  /** SIGKILLs every app still running. */
+  kill(): void {
+    for (const child of this.children.values()) child.kill('SIGKILL');
+  }
+}

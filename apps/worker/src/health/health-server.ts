@@ -1,0 +1,56 @@
+import { InjectQueue } from '@nestjs/bullmq';
+import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { HOOKFLOW_CONFIG, STEP_QUEUE, type HookflowConfig } from '@hookflow/store';
+import type { Queue } from 'bullmq';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { DataSource } from 'typeorm';
+
+/** The worker has no HTTP API; this small server answers /health/live and /health/ready for orchestrators. */
+@Injectable()
+export class HealthServer implements OnApplicationBootstrap, OnApplicationShutdown {
+  private server: Server | undefined;
+
+  constructor(
+    private readonly ds: DataSource,
+    @InjectQueue(STEP_QUEUE) private readonly queue: Queue,
+    @Inject(HOOKFLOW_CONFIG) private readonly config: HookflowConfig,
+  ) {}
+
+  get port(): number | undefined {
+    return (this.server?.address() as AddressInfo | null)?.port;
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    this.server = createServer((req, res) => {
+      void this.answer(req.url ?? '').then(({ status, body }) => {
+        res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+      });
+    });
+    await new Promise<void>((resolve, reject) => {
+      this.server!.once('error', reject).listen(this.config.workerHealthPort, '127.0.0.1', resolve);
+    });
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await new Promise((resolve) => (this.server ? this.server.close(resolve) : resolve(undefined)));
+  }
+
+  private async answer(url: string): Promise<{ status: number; body: unknown }> {
+    if (url === '/health/live') return { status: 200, body: { status: 'ok' } };
+    if (url !== '/health/ready')
+      return { status: 404, body: { error: 'not_found', message: 'no such route' } };
+    const [database, queue] = await Promise.all([
+      this.ds.query('SELECT 1').then(
+        () => 'ok',
+        (e: Error) => `error: ${e.message}`,
+      ),
+      this.queue.getJobCounts('waiting').then(
+        () => 'ok',
+        (e: Error) => `error: ${e.message}`,
+      ),
+    ]);
+    const ok = database === 'ok' && queue === 'ok';
+    return { status: ok ? 200 : 503, body: { status: ok ? 'ok' : 'unavailable', database, queue } };
+  }
+}

@@ -1,0 +1,66 @@
+import { InjectQueue } from '@nestjs/bullmq';
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { HOOKFLOW_CONFIG, RunRepository, STEP_QUEUE, stepJobId, type HookflowConfig } from '@hookflow/store';
+import type { Queue } from 'bullmq';
+import { CompiledFlowCache } from '../steps/compiled-flow-cache';
+import { RunOrchestrator } from '../runs/run-orchestrator';
+
+const LIVE_JOB_STATES = new Set(['waiting', 'active', 'delayed', 'prioritized', 'waiting-children']);
+
+/**
+ * The queue is never the only copy of work: steps that PostgreSQL says are unfinished but that
+ * have no live job (an enqueue lost after the commit, a flushed or restored queue) are enqueued
+ * again here. Re-adding is safe: job ids are deterministic and the executor ignores finished steps.
+ */
+@Injectable()
+export class Reconciler implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly logger = new Logger(Reconciler.name);
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<number> | undefined;
+
+  constructor(
+    private readonly runs: RunRepository,
+    private readonly flows: CompiledFlowCache,
+    private readonly orchestrator: RunOrchestrator,
+    @InjectQueue(STEP_QUEUE) private readonly queue: Queue,
+    @Inject(HOOKFLOW_CONFIG) private readonly config: HookflowConfig,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    this.timer = setInterval(() => void this.reconcileOnce(), this.config.reconcileIntervalMs);
+    this.timer.unref();
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    clearInterval(this.timer);
+    await this.running;
+  }
+
+  /** One pass; returns how many steps were re-enqueued. Overlapping calls share one pass. */
+  reconcileOnce(): Promise<number> {
+    this.running ??= this.pass().finally(() => (this.running = undefined));
+    return this.running;
+  }
+
+  private async pass(): Promise<number> {
+    let requeued = 0;
+    try {
+      const staleBefore = new Date(Date.now() - this.config.reconcileStaleMs);
+      const stale = await this.runs.findStaleSteps(staleBefore, 500);
+      for (const step of stale) {
+        const state = await this.queue.getJobState(stepJobId(step.runId, step.stepId));
+        if (LIVE_JOB_STATES.has(state)) continue;
+        // A finished job for an unfinished step (or none at all): the job was lost. Clear and re-add.
+        if (state !== 'unknown') await this.queue.remove(stepJobId(step.runId, step.stepId)).catch(() => 0);
+        const flow = await this.flows.get(step.flowVersionId);
+        await this.orchestrator.enqueue(flow, step.runId, [step.stepId], step.attempts);
+        requeued++;
+      }
+      await this.runs.touchEnqueued(stale);
+      if (requeued > 0) this.logger.warn(`re-enqueued ${requeued} step(s) that had no job in the queue`);
+    } catch (err) {
+      this.logger.error(`reconcile pass failed: ${(err as Error).message}`);
+    }
+    return requeued;
+  }
+}

@@ -1,0 +1,47 @@
+import { InjectQueue } from '@nestjs/bullmq';
+import { Injectable, Logger } from '@nestjs/common';
+import type { CompiledFlow } from '@hookflow/flows';
+import { RunRepository, STEP_QUEUE, stepJob, type AttemptRecord, type StepResult } from '@hookflow/store';
+import type { Queue } from 'bullmq';
+
+/**
+ * Moves a run forward when one of its steps ends: records the result, skips what can no longer
+ * run, finishes the run when nothing is left, and enqueues the steps that became ready.
+ */
+@Injectable()
+export class RunOrchestrator {
+  private readonly logger = new Logger(RunOrchestrator.name);
+
+  constructor(
+    private readonly runs: RunRepository,
+    @InjectQueue(STEP_QUEUE) private readonly queue: Queue,
+  ) {}
+
+  async stepFinished(
+    flow: CompiledFlow,
+    runId: string,
+    stepId: string,
+    result: StepResult,
+    attempt: AttemptRecord,
+  ): Promise<void> {
+    const typeOf = (id: string) => flow.step(id).type;
+    const { ready, runStatus } = await this.runs.finishStep(runId, stepId, result, attempt, (statuses) => {
+      const { ready, skip } = flow.graph.advance(statuses);
+      const after = { ...statuses };
+      for (const id of skip) after[id] = 'skipped';
+      return { ready, skip, runStatus: flow.graph.runStatus(after, typeOf) };
+    });
+    if (ready.length > 0) await this.enqueue(flow, runId, ready);
+    if (runStatus) this.logger.debug(`run ${runId} ${runStatus}`);
+  }
+
+  /** A lost enqueue here is not lost work: the steps are marked enqueued and the reconciler re-adds them. */
+  async enqueue(flow: CompiledFlow, runId: string, stepIds: string[], attemptsDone = 0): Promise<void> {
+    const jobs = stepIds.map((id) => stepJob(runId, id, flow.retryPolicy(id), attemptsDone));
+    try {
+      await this.queue.addBulk(jobs);
+    } catch (err) {
+      this.logger.warn(`enqueue of ${stepIds.join(', ')} in run ${runId} failed: ${(err as Error).message}`);
+    }
+  }
+}

@@ -1,0 +1,37 @@
+import { BullModule } from '@nestjs/bullmq';
+import { DynamicModule, Module } from '@nestjs/common';
+import { createConnectorRegistry, createOutboundAgent } from '@hookflow/connectors';
+import { STEP_QUEUE, StoreModule, type HookflowConfig, type QueueConnection } from '@hookflow/store';
+import { HealthServer } from './health/health-server';
+import { Reconciler } from './maintenance/reconciler';
+import { RunOrchestrator } from './runs/run-orchestrator';
+import { CompiledFlowCache } from './steps/compiled-flow-cache';
+import { StepExecutor } from './steps/step-executor';
+import { StepProcessor } from './steps/step.processor';
+import { CONNECTORS } from './steps/tokens';
+
+@Module({})
+export class WorkerModule {
+  static forRoot(config: HookflowConfig, queue: QueueConnection): DynamicModule {
+    return {
+      module: WorkerModule,
+      imports: [
+        StoreModule.forRoot(config, 'hookflow-worker'),
+        BullModule.forRoot({ connection: queue.connection as never, prefix: queue.prefix }),
+        BullModule.registerQueue({ name: STEP_QUEUE }),
+      ],
+      providers: [
+        {
+          provide: CONNECTORS,
+          useFactory: () => createConnectorRegistry({ dispatcher: createOutboundAgent() }),
+        },
+        CompiledFlowCache,
+        RunOrchestrator,
+        StepExecutor,
+        StepProcessor,
+        Reconciler,
+        HealthServer,
+      ],
+    };
+  }
+}

@@ -1,0 +1,42 @@
+/** Methods the http connector sends; `with.method` is matched case-insensitively. */
+export const HTTP_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'] as const;
+export type HttpMethod = (typeof HTTP_METHODS)[number];
+
+type QueryScalar = string | number | boolean;
+
+/** The `with` options of an `http` action step, after template rendering. */
+export interface HttpWith {
+  method?: string;
+  url: string;
+  headers?: Record<string, string>;
+  query?: Record<string, QueryScalar | QueryScalar[]>;
+  json?: unknown;
+  body?: string;
+}
+
+// anyOf rather than a type array keeps the schema valid under ajv's strictTypes.
+const queryScalars = [{ type: 'string' }, { type: 'number' }, { type: 'boolean' }];
+
+/**
+ * JSON Schema of the http connector's `with` options, for the flow validator. String formats are
+ * deliberately loose (no `format: uri`): the validator may see unrendered templates such as
+ * `https://x/{{steps.a.id}}`; the connector checks the rendered URL itself.
+ */
+export const httpWithSchema: Record<string, unknown> = {
+  type: 'object',
+  required: ['url'],
+  additionalProperties: false,
+  properties: {
+    method: { enum: [...HTTP_METHODS, ...HTTP_METHODS.map((m) => m.toLowerCase())] },
+    url: { type: 'string', minLength: 1 },
+    headers: { type: 'object', additionalProperties: { type: 'string' } },
+    query: {
+      type: 'object',
+      additionalProperties: { anyOf: [...queryScalars, { type: 'array', items: { anyOf: queryScalars } }] },
+    },
+    json: {},
+    body: { type: 'string' },
+  },
+  // `properties` repeated so ajv's strictRequired mode accepts the `required` inside `not`.
+  not: { required: ['json', 'body'], properties: { json: true, body: true } },
+};

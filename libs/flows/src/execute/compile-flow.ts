@@ -1,0 +1,134 @@
+import { StepGraph, StepGraphError } from '../graph/step-graph';
+import type {
+  ActionStepDef,
+  FilterStepDef,
+  FlowDefinition,
+  TransformStepDef,
+} from '../model/flow-definition';
+import type { RunContext } from '../model/run-context';
+import { resolveRetryPolicy, resolveTimeoutMs, type RetryPolicy } from '../retry/retry-policy';
+import {
+  TYPED_WITH_PATHS,
+  TemplateError,
+  compileTemplateTree,
+  type CompiledTemplateTree,
+} from '../template/template';
+import { compileExpression, type CompiledExpression } from '../transform/expression';
+
+interface CompiledStepBase {
+  id: string;
+  /** Secrets this step's templates use. */
+  secretNames: string[];
+  retryPolicy: RetryPolicy;
+  timeoutMs: number;
+}
+
+export type CompiledStep =
+  | (CompiledStepBase & { type: 'transform'; def: TransformStepDef; expression: CompiledExpression })
+  | (CompiledStepBase & { type: 'filter'; def: FilterStepDef; condition: CompiledExpression })
+  | (CompiledStepBase & { type: 'action'; def: ActionStepDef; with: CompiledTemplateTree });
+
+/** A flow version ready to run: every expression and template compiled once. Immutable. */
+export interface CompiledFlow {
+  readonly definition: FlowDefinition;
+  readonly graph: StepGraph;
+  /** Throws on an unknown id. */
+  step(id: string): CompiledStep;
+  retryPolicy(id: string): RetryPolicy;
+  timeoutMs(id: string): number;
+  /** Every secret any template of the flow uses, sorted. */
+  readonly secretNames: string[];
+}
+
+/** A definition that does not compile; callers are expected to have run `validateFlow` first. */
+export class InvalidFlowError extends Error {
+  constructor(
+    message: string,
+    /** JSON pointer of the problem in the definition. */
+    readonly path: string,
+  ) {
+    super(`${path}: ${message}`);
+    this.name = 'InvalidFlowError';
+  }
+}
+
+function compileStep(def: FlowDefinition['steps'][number], index: number): CompiledStep {
+  const at = (field: string) => `/steps/${index}/${field}`;
+  let retryPolicy: RetryPolicy;
+  let timeoutMs: number;
+  try {
+    retryPolicy = resolveRetryPolicy(def);
+  } catch (err) {
+    throw new InvalidFlowError((err as Error).message, at('retry'));
+  }
+  try {
+    timeoutMs = resolveTimeoutMs(def);
+  } catch (err) {
+    throw new InvalidFlowError((err as Error).message, at('timeout'));
+  }
+  const base = { id: def.id, retryPolicy, timeoutMs };
+  switch (def.type) {
+    case 'transform':
+    case 'filter': {
+      const field = def.type === 'transform' ? 'expression' : 'condition';
+      const source = def.type === 'transform' ? def.expression : def.condition;
+      let compiled: CompiledExpression;
+      try {
+        compiled = compileExpression(source);
+      } catch (err) {
+        throw new InvalidFlowError((err as Error).message, at(field));
+      }
+      return def.type === 'transform'
+        ? { ...base, type: 'transform', def, secretNames: [], expression: compiled }
+        : { ...base, type: 'filter', def, secretNames: [], condition: compiled };
+    }
+    case 'action': {
+      try {
+        const tree = compileTemplateTree(def.with, { typedPaths: TYPED_WITH_PATHS });
+        return { ...base, type: 'action', def, secretNames: tree.secretNames, with: tree };
+      } catch (err) {
+        const pointer = err instanceof TemplateError ? err.pointer : '';
+        throw new InvalidFlowError((err as Error).message, `${at('with')}${pointer}`);
+      }
+    }
+    default:
+      throw new InvalidFlowError(`unknown step type '${(def as { type: unknown }).type}'`, at('type'));
+  }
+}
+
+/** Compiles a (validated) flow definition. Throws `InvalidFlowError` on the first problem. */
+export function compileFlow(def: FlowDefinition): CompiledFlow {
+  let graph: StepGraph;
+  try {
+    graph = new StepGraph(def.steps);
+  } catch (err) {
+    if (err instanceof StepGraphError) throw new InvalidFlowError(err.message, `/steps/${err.stepIndex}`);
+    throw err;
+  }
+  const steps = new Map(def.steps.map((s, i) => [s.id, compileStep(s, i)]));
+  const step = (id: string): CompiledStep => {
+    const found = steps.get(id);
+    if (!found) throw new Error(`flow '${def.slug}' has no step '${id}'`);
+    return found;
+  };
+  const secretNames = [...new Set([...steps.values()].flatMap((s) => s.secretNames))].sort();
+  return {
+    definition: def,
+    graph,
+    step,
+    retryPolicy: (id) => step(id).retryPolicy,
+    timeoutMs: (id) => step(id).timeoutMs,
+    secretNames,
+  };
+}
+
+/**
+ * The input document of a step: the trigger's parsed body for a step that needs nothing, the
+ * output of its only need, or `{ [needId]: output }` for a join. Missing values are null.
+ */
+export function stepInput(flow: CompiledFlow, stepId: string, ctx: RunContext): unknown {
+  const needs = flow.graph.needsOf(stepId);
+  if (needs.length === 0) return ctx.trigger.body ?? null;
+  if (needs.length === 1) return ctx.steps[needs[0]] ?? null;
+  return Object.fromEntries(needs.map((need) => [need, ctx.steps[need] ?? null]));
+}

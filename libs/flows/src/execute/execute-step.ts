@@ -1,0 +1,240 @@
+import { ConnectorError, type Connector, type ConnectorRegistry } from '../model/connector';
+import type { RunContext } from '../model/run-context';
+import type { StepError, StepErrorCode, StepOutcome } from '../model/step-outcome';
+import { TemplateError } from '../template/template';
+import {
+  DEFAULT_EXPRESSION_BUDGET,
+  ExpressionError,
+  jsonataBoolean,
+  type ExpressionBudget,
+} from '../transform/expression';
+import { connectorInputIssues } from '../validation/validate-flow';
+import { stepInput, type CompiledFlow, type CompiledStep } from './compile-flow';
+
+export interface ExecuteDeps {
+  connectors: ConnectorRegistry;
+  /** 1-based attempt number; default 1. */
+  attempt?: number;
+  /** Default `${runId}_${stepId}`: the same for every attempt of the step in this run. */
+  idempotencyKey?: string;
+  /** Aborts the attempt (shutdown, run cancelled); the outcome is then `cancelled`, retryable. */
+  signal?: AbortSignal;
+  /** Secret values by name; only the names in `flow.step(id).secretNames` are read. */
+  secrets?: Record<string, string>;
+  /** Render the action and stop: the connector is not called and secrets show as placeholders. */
+  dryRun?: boolean;
+  budget?: ExpressionBudget;
+}
+
+/**
+ * How long past its own `timeoutMs` a connector may take before the step gives up on it. The
+ * connector is expected to enforce the timeout itself (with a precise error); this only keeps a
+ * connector that ignores it from holding a worker slot forever.
+ */
+export const CONNECTOR_GRACE_MS = 1000;
+
+/** What a secret renders as in a dry run: the value never leaves the server. */
+export function secretPlaceholder(name: string): string {
+  return `[secret ${name}]`;
+}
+
+type Bindings = { trigger: unknown; steps: unknown; run: unknown };
+
+function failed(
+  input: unknown,
+  code: StepErrorCode,
+  message: string,
+  retryable: boolean,
+  extra: { status?: number; retryAfterMs?: number; output?: unknown } = {},
+): StepOutcome {
+  const error: StepError = { code, message, retryable };
+  if (extra.status !== undefined) error.status = extra.status;
+  if (extra.retryAfterMs !== undefined) error.retryAfterMs = extra.retryAfterMs;
+  return extra.output === undefined
+    ? { status: 'failed', input, error }
+    : { status: 'failed', input, error, output: extra.output };
+}
+
+/** Outputs are stored as JSON and read by later steps: JSONata sequences, `undefined` and functions are normalized away. */
+function toJson(value: unknown): unknown {
+  if (value === undefined) return null;
+  const text = JSON.stringify(value);
+  return text === undefined ? null : JSON.parse(text);
+}
+
+function isConnectorError(err: unknown): err is ConnectorError {
+  if (err instanceof ConnectorError) return true;
+  const e = err as Partial<ConnectorError> | null;
+  // Another copy of this module (e.g. a separately bundled connector) has another class.
+  return !!e && e.name === 'ConnectorError' && typeof e.code === 'string' && typeof e.retryable === 'boolean';
+}
+
+function expressionBudget(flow: CompiledFlow, step: CompiledStep, deps: ExecuteDeps): ExpressionBudget {
+  const budget = deps.budget ?? DEFAULT_EXPRESSION_BUDGET;
+  // A step's own timeout can only tighten the engine's budget, never widen it.
+  if (step.def.timeout === undefined) return budget;
+  return { ...budget, timeoutMs: Math.min(budget.timeoutMs, flow.timeoutMs(step.id)) };
+}
+
+async function runExpression(
+  step: Extract<CompiledStep, { type: 'transform' | 'filter' }>,
+  flow: CompiledFlow,
+  input: unknown,
+  bindings: Bindings,
+  deps: ExecuteDeps,
+): Promise<StepOutcome> {
+  const expression = step.type === 'transform' ? step.expression : step.condition;
+  try {
+    const result = await expression.evaluate(input, bindings, expressionBudget(flow, step, deps));
+    if (step.type === 'transform') return { status: 'succeeded', input, output: toJson(result) };
+    return jsonataBoolean(result)
+      ? { status: 'succeeded', input, output: input }
+      : { status: 'filtered', input, output: input };
+  } catch (err) {
+    if (!(err instanceof ExpressionError)) throw err;
+    // A pure function of its input does not improve on retry: expression failures are final.
+    const code = step.type === 'filter' && err.code === 'transform_error' ? 'filter_error' : err.code;
+    return failed(input, code, err.message, false);
+  }
+}
+
+function renderSecrets(step: CompiledStep, deps: ExecuteDeps): Record<string, string> {
+  if (!deps.dryRun) return deps.secrets ?? {};
+  // In a dry run a secret the caller says is missing still fails, so the test shows it.
+  const names = step.secretNames.filter((name) => deps.secrets === undefined || name in deps.secrets);
+  return Object.fromEntries(names.map((name) => [name, secretPlaceholder(name)]));
+}
+
+async function callConnector(
+  connector: Connector,
+  request: Record<string, unknown>,
+  flow: CompiledFlow,
+  step: CompiledStep,
+  input: unknown,
+  ctx: RunContext,
+  deps: ExecuteDeps,
+): Promise<StepOutcome> {
+  const timeoutMs = flow.timeoutMs(step.id);
+  const controller = new AbortController();
+  const cleanup: Array<() => void> = [];
+  const cancelled = () => failed(input, 'cancelled', `step '${step.id}' was cancelled`, true);
+  if (deps.signal?.aborted) return cancelled();
+
+  const stopped = new Promise<StepOutcome>((resolve) => {
+    const timer = setTimeout(() => {
+      controller.abort(new Error(`step '${step.id}' exceeded its ${timeoutMs}ms timeout`));
+      resolve(
+        failed(input, 'timeout', `connector '${connector.key}' did not finish within ${timeoutMs}ms`, true),
+      );
+    }, timeoutMs + CONNECTOR_GRACE_MS);
+    cleanup.push(() => clearTimeout(timer));
+    if (deps.signal) {
+      const signal = deps.signal;
+      const onAbort = () => {
+        controller.abort(signal.reason);
+        resolve(cancelled());
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      cleanup.push(() => signal.removeEventListener('abort', onAbort));
+    }
+  });
+
+  const call = Promise.resolve()
+    .then(() =>
+      connector.execute(request, {
+        runId: ctx.run.id,
+        stepId: step.id,
+        attempt: deps.attempt ?? 1,
+        timeoutMs,
+        idempotencyKey: deps.idempotencyKey ?? `${ctx.run.id}_${step.id}`,
+        signal: controller.signal,
+      }),
+    )
+    .then(
+      (output): StepOutcome => ({ status: 'succeeded', input, output: output === undefined ? null : output }),
+      (err: unknown): StepOutcome => {
+        if (deps.signal?.aborted) return cancelled();
+        if (isConnectorError(err)) {
+          const retryAfterMs =
+            err.extra?.retryAfterMs === undefined
+              ? undefined
+              : Math.min(Math.max(0, err.extra.retryAfterMs), step.retryPolicy.maxDelayMs);
+          return failed(input, err.code, err.message, err.retryable, { ...err.extra, retryAfterMs });
+        }
+        const message = err instanceof Error ? err.message : String(err);
+        return failed(
+          input,
+          'internal_error',
+          `connector '${connector.key}' failed unexpectedly: ${message}`,
+          false,
+        );
+      },
+    );
+
+  try {
+    return await Promise.race([call, stopped]);
+  } finally {
+    for (const fn of cleanup) fn();
+  }
+}
+
+async function runAction(
+  step: Extract<CompiledStep, { type: 'action' }>,
+  flow: CompiledFlow,
+  input: unknown,
+  ctx: RunContext,
+  deps: ExecuteDeps,
+): Promise<StepOutcome> {
+  let request: Record<string, unknown>;
+  try {
+    request = step.with.render(
+      { input, trigger: ctx.trigger, steps: ctx.steps, run: ctx.run },
+      renderSecrets(step, deps),
+    ) as Record<string, unknown>;
+  } catch (err) {
+    if (!(err instanceof TemplateError)) throw err;
+    return failed(input, 'template_error', `with${err.pointer}: ${err.message}`, false);
+  }
+  const connector = deps.connectors.get(step.def.connector);
+  if (!connector) {
+    return failed(input, 'connector_not_found', `connector '${step.def.connector}' is not available`, false);
+  }
+  const issues = connectorInputIssues(connector, request);
+  if (issues.length > 0) {
+    const detail = issues.map((i) => `with${i.path} ${i.message}`).join('; ');
+    return failed(input, 'invalid_config', `rendered options are invalid: ${detail}`, false, {
+      output: deps.dryRun ? { dryRun: true, request } : undefined,
+    });
+  }
+  if (deps.dryRun) return { status: 'succeeded', input, output: { dryRun: true, request } };
+  return callConnector(connector, request, flow, step, input, ctx, deps);
+}
+
+/**
+ * Runs one attempt of one step: evaluates a transform or filter, or renders an action's `with`
+ * and calls its connector. Knows nothing about queues or storage and never throws: every
+ * failure is an outcome, classified as retryable or final.
+ */
+export async function executeStep(
+  flow: CompiledFlow,
+  stepId: string,
+  ctx: RunContext,
+  deps: ExecuteDeps,
+): Promise<StepOutcome> {
+  let input: unknown = null;
+  try {
+    const step = flow.step(stepId);
+    input = stepInput(flow, stepId, ctx);
+    const bindings: Bindings = { trigger: ctx.trigger, steps: ctx.steps, run: ctx.run };
+    switch (step.type) {
+      case 'transform':
+      case 'filter':
+        return await runExpression(step, flow, input, bindings, deps);
+      case 'action':
+        return await runAction(step, flow, input, ctx, deps);
+    }
+    return failed(input, 'internal_error', `step '${stepId}' has an unknown type`, false);
+  } catch (err) {
+    return failed(input, 'internal_error', err instanceof Error ? err.message : String(err), false);
+  }
+}

@@ -1,0 +1,178 @@
+import type { StepType } from '../model/flow-definition';
+import type { StepStatus } from '../model/step-status';
+
+/** The part of a step the graph needs. */
+export interface GraphStep {
+  id: string;
+  needs?: string[];
+  type?: StepType;
+}
+
+/** Outcome of a run decided from its steps; `null` while some step is not finished. */
+export type FinishedRunStatus = 'succeeded' | 'failed' | 'filtered';
+
+const BLOCKING: ReadonlySet<StepStatus> = new Set<StepStatus>(['failed', 'filtered', 'skipped', 'cancelled']);
+const TERMINAL: ReadonlySet<StepStatus> = new Set<StepStatus>([...BLOCKING, 'succeeded']);
+
+/** A `needs` reference that makes the steps unusable as a graph. */
+export class StepGraphError extends Error {
+  constructor(
+    message: string,
+    /** Index of the offending step in the list. */
+    readonly stepIndex: number,
+  ) {
+    super(message);
+    this.name = 'StepGraphError';
+  }
+}
+
+/**
+ * The dependency graph of a flow's steps. `needs` left out means the step before (the first step
+ * needs only the trigger); `needs: []` means only the trigger. Decisions about what runs next are
+ * pure functions of the step statuses, so the worker can make them under a row lock.
+ */
+export class StepGraph {
+  /** Step ids in definition order. */
+  readonly ids: readonly string[];
+  private readonly needs = new Map<string, readonly string[]>();
+  private readonly dependents = new Map<string, string[]>();
+  private readonly types = new Map<string, StepType>();
+  /** Ids in an order where every step comes after all it needs. */
+  private readonly order: readonly string[];
+
+  /** Throws `StepGraphError` on duplicate ids, unknown needs or a cycle. */
+  constructor(steps: readonly GraphStep[]) {
+    this.ids = steps.map((s) => s.id);
+    steps.forEach((step, i) => {
+      if (this.needs.has(step.id)) throw new StepGraphError(`duplicate step id '${step.id}'`, i);
+      this.needs.set(step.id, step.needs ? [...new Set(step.needs)] : i === 0 ? [] : [steps[i - 1].id]);
+      this.dependents.set(step.id, []);
+      if (step.type) this.types.set(step.id, step.type);
+    });
+    steps.forEach((step, i) => {
+      for (const need of this.needsOf(step.id)) {
+        if (!this.needs.has(need))
+          throw new StepGraphError(`step '${step.id}' needs unknown step '${need}'`, i);
+        this.dependents.get(need)!.push(step.id);
+      }
+    });
+    this.order = this.topologicalOrder(steps);
+  }
+
+  /** Direct dependencies of a step, normalized. */
+  needsOf(id: string): string[] {
+    return [...this.known(this.needs.get(id), id)];
+  }
+
+  /** Steps that list `id` among their needs, in definition order. */
+  dependentsOf(id: string): string[] {
+    return [...this.known(this.dependents.get(id), id)];
+  }
+
+  /** Steps that need only the trigger: the ones a new run starts with. */
+  roots(): string[] {
+    return this.ids.filter((id) => this.needsOf(id).length === 0);
+  }
+
+  /** Every step `id` depends on, directly or not. */
+  ancestorsOf(id: string): string[] {
+    return this.closure(id, (x) => this.needsOf(x));
+  }
+
+  /** Every step that depends on `id`, directly or not (what a retry of `id` re-opens). */
+  descendantsOf(id: string): string[] {
+    return this.closure(id, (x) => this.dependentsOf(x));
+  }
+
+  /**
+   * What to do after a change of statuses: `ready` are pending steps whose needs all succeeded;
+   * `skip` are pending steps that can never run because a need failed, was filtered, skipped or
+   * cancelled, followed transitively (everything after a filter is skipped in one call). A step
+   * missing from `statuses` counts as pending.
+   */
+  advance(statuses: Readonly<Record<string, StepStatus>>): { ready: string[]; skip: string[] } {
+    const effective = new Map<string, StepStatus>();
+    const statusOf = (id: string): StepStatus => effective.get(id) ?? statuses[id] ?? 'pending';
+    const skip: string[] = [];
+    for (const id of this.order) {
+      if (statusOf(id) !== 'pending') continue;
+      if (this.needsOf(id).some((need) => BLOCKING.has(statusOf(need)))) {
+        effective.set(id, 'skipped');
+        skip.push(id);
+      }
+    }
+    const ready = this.ids.filter(
+      (id) => statusOf(id) === 'pending' && this.needsOf(id).every((need) => statusOf(need) === 'succeeded'),
+    );
+    return { ready, skip: this.ids.filter((id) => skip.includes(id)) };
+  }
+
+  /**
+   * The run's outcome once every step is finished (null before): failed if any step failed;
+   * filtered if no action succeeded and some step was filtered; succeeded otherwise. Cancelling
+   * is a decision about the run, taken by whoever cancels, so it is not derived here.
+   */
+  runStatus(
+    statuses: Readonly<Record<string, StepStatus>>,
+    typeOf: (id: string) => StepType | undefined = (id) => this.types.get(id),
+  ): FinishedRunStatus | null {
+    const all = this.ids.map((id) => statuses[id] ?? 'pending');
+    if (!all.every((s) => TERMINAL.has(s))) return null;
+    if (all.includes('failed')) return 'failed';
+    const actionSucceeded = this.ids.some((id) => statuses[id] === 'succeeded' && typeOf(id) === 'action');
+    if (!actionSucceeded && all.includes('filtered')) return 'filtered';
+    return 'succeeded';
+  }
+
+  private known<T>(value: T | undefined, id: string): T {
+    if (value === undefined) throw new Error(`unknown step '${id}'`);
+    return value;
+  }
+
+  private closure(id: string, next: (id: string) => string[]): string[] {
+    const seen = new Set<string>();
+    const stack = next(id);
+    while (stack.length > 0) {
+      const current = stack.pop()!;
+      if (seen.has(current)) continue;
+      seen.add(current);
+      stack.push(...next(current));
+    }
+    return this.ids.filter((x) => seen.has(x));
+  }
+
+  /** Kahn's algorithm; validation already rejects needs on later steps, this is the safety net. */
+  private topologicalOrder(steps: readonly GraphStep[]): string[] {
+    const remaining = new Map(this.ids.map((id) => [id, this.needsOf(id).length]));
+    const queue = this.ids.filter((id) => remaining.get(id) === 0);
+    const order: string[] = [];
+    while (queue.length > 0) {
+      const id = queue.shift()!;
+      order.push(id);
+      for (const dependent of this.dependentsOf(id)) {
+        const left = remaining.get(dependent)! - 1;
+        remaining.set(dependent, left);
+        if (left === 0) queue.push(dependent);
+      }
+    }
+    if (order.length < this.ids.length) {
+      const cycle = this.findCycle(new Set(this.ids.filter((id) => !order.includes(id))));
+      const index = steps.findIndex((s) => s.id === cycle[0]);
+      throw new StepGraphError(`needs form a cycle: ${cycle.join(' -> ')}`, index);
+    }
+    return order;
+  }
+
+  /** Every step left over by Kahn's algorithm still needs another left-over step, so walking needs must loop. */
+  private findCycle(stuck: ReadonlySet<string>): string[] {
+    const path: string[] = [];
+    const position = new Map<string, number>();
+    let current = [...stuck][0];
+    while (!position.has(current)) {
+      position.set(current, path.length);
+      path.push(current);
+      current = this.needsOf(current).find((need) => stuck.has(need))!;
+    }
+    return [...path.slice(position.get(current)), current];
+  }
+}

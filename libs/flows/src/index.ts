@@ -1,0 +1,77 @@
+// Model
+export * from './model/flow-definition';
+export * from './model/run-context';
+export * from './model/step-outcome';
+export * from './model/step-status';
+export * from './model/connector';
+
+// Retry policy and durations
+export { DURATION_PATTERN, isDuration, parseDuration } from './retry/duration';
+export {
+  DEFAULT_ACTION_ATTEMPTS,
+  DEFAULT_RETRY_DELAY_MS,
+  DEFAULT_RETRY_MAX_DELAY_MS,
+  DEFAULT_STEP_TIMEOUT_MS,
+  backoffDelayMs,
+  parseRetryAfter,
+  resolveRetryPolicy,
+  resolveTimeoutMs,
+} from './retry/retry-policy';
+export type { RetryPolicy } from './retry/retry-policy';
+
+// Validation
+export {
+  CONNECTOR_KEY_PATTERN,
+  HTTP_METHODS,
+  IP_OR_CIDR_PATTERN,
+  SECRET_NAME_PATTERN,
+  SLUG_PATTERN,
+  STEP_ID_PATTERN,
+  STEP_TYPES,
+  VERIFY_SCHEMES,
+  flowJsonSchema,
+} from './validation/flow.schema';
+export { connectorInputIssues, validateFlow } from './validation/validate-flow';
+export type { ValidateFlowOptions, ValidationResult } from './validation/validate-flow';
+export {
+  DEFAULT_MAX_BODY_BYTES,
+  DEFAULT_RESPOND_STATUS,
+  DEFAULT_TRIGGER_METHODS,
+  DEFAULT_VERIFY_TOLERANCE_MS,
+  normalizeFlow,
+} from './validation/normalize-flow';
+export { escapePointerToken, joinPointer, parsePointer, valueAtPointer } from './validation/json-pointer';
+
+// Step graph
+export { StepGraph, StepGraphError } from './graph/step-graph';
+export type { FinishedRunStatus, GraphStep } from './graph/step-graph';
+
+// JSONata
+export {
+  DEFAULT_EXPRESSION_BUDGET,
+  ExpressionError,
+  compileExpression,
+  jsonataBoolean,
+} from './transform/expression';
+export type { CompiledExpression, ExpressionBudget, ExpressionErrorCode } from './transform/expression';
+
+// Handlebars
+export {
+  TYPED_WITH_PATHS,
+  TemplateError,
+  compileTemplateTree,
+  templateTreeIssues,
+} from './template/template';
+export type {
+  CompiledTemplateTree,
+  TemplateData,
+  TemplateIssue,
+  TemplateStepRef,
+  TemplateTreeOptions,
+} from './template/template';
+
+// Execution
+export { InvalidFlowError, compileFlow, stepInput } from './execute/compile-flow';
+export type { CompiledFlow, CompiledStep } from './execute/compile-flow';
+export { CONNECTOR_GRACE_MS, executeStep, secretPlaceholder } from './execute/execute-step';
+export type { ExecuteDeps } from './execute/execute-step';

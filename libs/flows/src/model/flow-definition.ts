@@ -1,0 +1,71 @@
+/**
+ * The flow definition as users write it (shared/spec/FLOW_FORMAT.md). These types describe a
+ * document that has passed validation; `normalizeFlow()` fills in defaults.
+ */
+
+/** A duration as written in a flow: `250ms`, `10s`, `5m`, `1h`, or whole milliseconds. */
+export type Duration = string | number;
+
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'HEAD' | 'OPTIONS';
+
+export interface RetryPolicyDef {
+  attempts?: number;
+  backoff?: 'exponential' | 'fixed';
+  delay?: Duration;
+  maxDelay?: Duration;
+}
+
+export interface TriggerDef {
+  type: 'webhook';
+  methods?: HttpMethod[];
+  verify?: Record<string, unknown> & { scheme: string; secret?: string; tolerance?: Duration };
+  dedupe?: { header?: string; expression?: string };
+  allowIps?: string[];
+  rateLimit?: { limit: number; per: Duration };
+  maxBodyBytes?: number;
+  respond?: { status?: number; body?: unknown; headers?: Record<string, string> };
+}
+
+interface StepBase {
+  id: string;
+  needs?: string[];
+  retry?: RetryPolicyDef;
+  timeout?: Duration;
+  name?: string;
+  description?: string;
+}
+
+export interface TransformStepDef extends StepBase {
+  type: 'transform';
+  expression: string;
+}
+
+export interface FilterStepDef extends StepBase {
+  type: 'filter';
+  condition: string;
+}
+
+export interface ActionStepDef extends StepBase {
+  type: 'action';
+  connector: string;
+  with: Record<string, unknown>;
+}
+
+export type StepDef = TransformStepDef | FilterStepDef | ActionStepDef;
+export type StepType = StepDef['type'];
+
+export interface FlowDefinition {
+  $schema?: string;
+  slug: string;
+  name?: string;
+  description?: string;
+  enabled?: boolean;
+  trigger: TriggerDef;
+  steps: StepDef[];
+}
+
+/** One validation problem: a JSON pointer into the document and a sentence for a person. */
+export interface ValidationIssue {
+  path: string;
+  message: string;
+}

@@ -1,0 +1,33 @@
+/**
+ * The result of one attempt of one step. The worker turns it into state: succeeded and filtered
+ * end the step; failed is retried by the queue when `retryable`, otherwise it ends the step.
+ */
+export type StepErrorCode =
+  | 'transform_error'
+  | 'filter_error'
+  | 'expression_timeout'
+  | 'expression_depth'
+  | 'template_error'
+  | 'connector_not_found'
+  | 'invalid_config'
+  | 'network_error'
+  | 'timeout'
+  | 'http_error'
+  | 'internal_error'
+  /** The caller aborted the attempt through `signal` (shutdown, run cancelled); nothing is known about the receiver. */
+  | 'cancelled';
+
+export interface StepError {
+  code: StepErrorCode;
+  message: string;
+  retryable: boolean;
+  /** The receiver asked to wait this long (Retry-After), already capped. */
+  retryAfterMs?: number;
+  /** HTTP status of the response, where there was one. */
+  status?: number;
+}
+
+export type StepOutcome =
+  | { status: 'succeeded'; input: unknown; output: unknown }
+  | { status: 'filtered'; input: unknown; output: unknown }
+  | { status: 'failed'; input: unknown; error: StepError; output?: unknown };

@@ -1,0 +1,22 @@
+/**
+ * Lifecycle states of steps and runs as stored and shown by the API (shared/spec/API.md).
+ * `StepGraph` decides transitions between them; the worker persists them.
+ */
+export type StepStatus =
+  'pending' | 'running' | 'retrying' | 'succeeded' | 'failed' | 'filtered' | 'skipped' | 'cancelled';
+
+export type RunStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'filtered' | 'cancelled';
+
+/** Step states that never change again without an explicit retry of the run. */
+export const TERMINAL_STEP_STATUSES: readonly StepStatus[] = [
+  'succeeded',
+  'failed',
+  'filtered',
+  'skipped',
+  'cancelled',
+];
+
+/** True for a step state that no longer changes on its own. */
+export function isTerminalStepStatus(status: StepStatus): boolean {
+  return TERMINAL_STEP_STATUSES.includes(status);
+}

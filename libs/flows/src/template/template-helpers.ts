@@ -1,0 +1,66 @@
+/**
+ * The helpers available in `with` templates. Each takes its parameters followed by Handlebars'
+ * options object, so they work both inside Handlebars and when the single-mustache renderer
+ * calls them directly.
+ */
+export type HelperFn = (...args: unknown[]) => unknown;
+
+/** Text form of a value inside a string: nothing for null/undefined, JSON for objects. */
+export function toText(value: unknown): string {
+  if (value === undefined || value === null) return '';
+  if (typeof value === 'object') return JSON.stringify(value);
+  return String(value);
+}
+
+function params(args: unknown[]): unknown[] {
+  return args.slice(0, -1);
+}
+
+function isEmpty(value: unknown): boolean {
+  return value === undefined || value === null || value === '';
+}
+
+/** Helpers whose result does not depend on the render (secrets are bound per render, see `secretHelper`). */
+export const PURE_HELPERS: Record<string, HelperFn> = {
+  /** `{{json value}}`: the value as JSON text (`null` for nothing). */
+  json: (...args) => JSON.stringify(params(args)[0] ?? null),
+  /** `{{urlencode value}}`: percent-encoded for a URL path segment or query value. */
+  urlencode: (...args) => encodeURIComponent(toText(params(args)[0])),
+  /** `{{base64 value}}`: UTF-8 bytes of the text, base64-encoded. */
+  base64: (...args) => Buffer.from(toText(params(args)[0]), 'utf8').toString('base64'),
+  /** `{{default a b}}`: `a` unless it is null, undefined or '', else `b` (more fallbacks may follow). */
+  default: (...args) => {
+    const values = params(args);
+    return values.find((v) => !isEmpty(v)) ?? (values.length > 0 ? values[values.length - 1] : null) ?? null;
+  },
+};
+
+/** Thrown by the `secret` helper; the renderer adds the location. */
+export class MissingSecretError extends Error {
+  constructor(readonly secretName: string) {
+    super(`secret '${secretName}' is not defined`);
+    this.name = 'MissingSecretError';
+  }
+}
+
+/** `{{secret 'NAME'}}` bound to one render's secret values. */
+export function secretHelper(secrets: Readonly<Record<string, string>>): HelperFn {
+  return (...args) => {
+    const name = String(params(args)[0]);
+    if (!Object.prototype.hasOwnProperty.call(secrets, name)) throw new MissingSecretError(name);
+    return secrets[name];
+  };
+}
+
+export const SECRET_HELPER = 'secret';
+
+/** Every helper name a template may call, Handlebars' built-ins included. */
+export const KNOWN_HELPERS = new Set([
+  ...Object.keys(PURE_HELPERS),
+  SECRET_HELPER,
+  'if',
+  'unless',
+  'each',
+  'with',
+  'lookup',
+]);

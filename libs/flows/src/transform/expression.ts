@@ -1,0 +1,226 @@
+import jsonata from 'jsonata';
+
+/** Limits of one evaluation. */
+export interface ExpressionBudget {
+  /** Wall-clock limit of one evaluation. */
+  timeoutMs: number;
+  /** Most user-defined function calls in flight at once (recursion depth). */
+  maxDepth: number;
+}
+
+export const DEFAULT_EXPRESSION_BUDGET: Readonly<ExpressionBudget> = Object.freeze({
+  timeoutMs: 1000,
+  maxDepth: 300,
+});
+
+export type ExpressionErrorCode = 'expression_timeout' | 'expression_depth' | 'transform_error';
+
+/** A JSONata expression that did not compile, failed, or ran out of budget. */
+export class ExpressionError extends Error {
+  constructor(
+    readonly code: ExpressionErrorCode,
+    message: string,
+    /** Character offset in the expression, where JSONata reported one. */
+    readonly position?: number,
+    readonly token?: string,
+  ) {
+    super(message);
+    this.name = 'ExpressionError';
+  }
+}
+
+export interface CompiledExpression {
+  readonly source: string;
+  /** Step ids the expression reads as `$steps.<id>` (static references only). */
+  readonly stepRefs: string[];
+  /**
+   * Evaluates against `input` (`$`) with `bindings` (`{ trigger }` is visible as `$trigger`).
+   * Rejects with `ExpressionError` only. JSONata's "nothing" is returned as undefined.
+   */
+  evaluate(input: unknown, bindings?: Record<string, unknown>, budget?: ExpressionBudget): Promise<unknown>;
+}
+
+/**
+ * Per-evaluation budget state, bound into the evaluation's own environment under a name that
+ * contains a space: the JSONata tokenizer ends a `$name` at whitespace, so no expression can
+ * read or shadow it. The compiled expression (and its hooks) is shared by concurrent
+ * evaluations; the state must not be.
+ */
+const BUDGET_BINDING = 'hookflow budget';
+const ENTRY_HOOK = Symbol.for('jsonata.__evaluate_entry');
+const EXIT_HOOK = Symbol.for('jsonata.__evaluate_exit');
+
+interface BudgetState {
+  deadline: number;
+  timeoutMs: number;
+  maxDepth: number;
+  depth: number;
+}
+
+/** Thrown from the hooks; JSONata decorates thrown objects on the way out, so this is not the public error. */
+class BudgetExceeded {
+  constructor(readonly code: 'expression_timeout' | 'expression_depth') {}
+}
+
+interface JsonataNode {
+  type?: string;
+  body?: JsonataNode;
+}
+
+interface JsonataEnvironment {
+  lookup(name: string): unknown;
+}
+
+/**
+ * Bodies of user-defined functions. Depth counts nested function-body evaluations rather than
+ * every AST node in flight: JSONata evaluates array and object constructors in parallel, so a
+ * node count would call a 400-key lookup table "too deep". A lambda's body is registered the
+ * first time the lambda node is evaluated, which also covers code run through `$eval`.
+ */
+const lambdaBodies = new WeakSet<object>();
+
+function onEntry(expr: JsonataNode, _input: unknown, environment: JsonataEnvironment): void {
+  const state = environment.lookup(BUDGET_BINDING) as BudgetState | undefined;
+  if (state === undefined) return;
+  if (expr.type === 'lambda' && expr.body) lambdaBodies.add(expr.body);
+  if (lambdaBodies.has(expr) && ++state.depth > state.maxDepth) throw new BudgetExceeded('expression_depth');
+  // Evaluation is a chain of microtasks that never yields to timers, so the clock is checked here.
+  if (Date.now() > state.deadline) throw new BudgetExceeded('expression_timeout');
+}
+
+function onExit(expr: JsonataNode, _input: unknown, environment: JsonataEnvironment): void {
+  const state = environment.lookup(BUDGET_BINDING) as BudgetState | undefined;
+  if (state !== undefined && lambdaBodies.has(expr)) state.depth--;
+}
+
+interface JsonataFailure {
+  code?: string;
+  position?: number;
+  token?: unknown;
+  message?: string;
+}
+
+function describe(err: JsonataFailure): string {
+  const token =
+    err.token === undefined || err.token === null || err.token === '' ? undefined : String(err.token);
+  const details = [
+    err.code,
+    typeof err.position === 'number' ? `at position ${err.position}` : undefined,
+    token === undefined ? undefined : `near '${token}'`,
+  ].filter((d) => d !== undefined);
+  const message = err.message ?? 'JSONata error';
+  return details.length > 0 ? `${message} (${details.join(', ')})` : message;
+}
+
+/** `$eval` wraps errors of the code it runs as `{ code: 'D3121', error }`; the budget error may sit inside. */
+function budgetCause(err: unknown): BudgetExceeded | undefined {
+  for (let e = err, hops = 0; e !== null && typeof e === 'object' && hops < 10; hops++) {
+    if (e instanceof BudgetExceeded) return e;
+    e = (e as { error?: unknown }).error;
+  }
+  return undefined;
+}
+
+function toExpressionError(err: unknown, state?: BudgetState): ExpressionError {
+  const budget = budgetCause(err);
+  if (budget) {
+    return budget.code === 'expression_timeout'
+      ? new ExpressionError('expression_timeout', `expression ran longer than ${state?.timeoutMs}ms`)
+      : new ExpressionError(
+          'expression_depth',
+          `expression nested more than ${state?.maxDepth} function calls (runaway recursion?)`,
+        );
+  }
+  if (err instanceof RangeError && /call stack/i.test(err.message)) {
+    return new ExpressionError(
+      'expression_depth',
+      'expression exhausted the call stack (input or recursion too deep)',
+    );
+  }
+  if (err !== null && typeof err === 'object') {
+    const failure = err as JsonataFailure;
+    const token = failure.token === undefined ? undefined : String(failure.token);
+    return new ExpressionError('transform_error', describe(failure), failure.position, token);
+  }
+  return new ExpressionError('transform_error', String(err));
+}
+
+function collectStepRefs(ast: unknown): string[] {
+  const refs = new Set<string>();
+  const seen = new Set<object>();
+  const visit = (node: unknown): void => {
+    if (node === null || typeof node !== 'object' || seen.has(node)) return;
+    seen.add(node);
+    const n = node as { type?: string; steps?: Array<{ type?: string; value?: unknown }> };
+    if (n.type === 'path' && Array.isArray(n.steps)) {
+      const [head, next] = n.steps;
+      if (
+        head?.type === 'variable' &&
+        head.value === 'steps' &&
+        next?.type === 'name' &&
+        typeof next.value === 'string'
+      ) {
+        refs.add(next.value);
+      }
+    }
+    for (const value of Object.values(node)) visit(value);
+  };
+  visit(ast);
+  return [...refs];
+}
+
+/**
+ * Compiles a JSONata expression once; the result is safe to evaluate concurrently.
+ * Throws `ExpressionError` (`transform_error`) naming the position when the source does not parse.
+ */
+export function compileExpression(source: string): CompiledExpression {
+  let expr: jsonata.Expression;
+  try {
+    expr = jsonata(source);
+  } catch (err) {
+    throw toExpressionError(err);
+  }
+  // The hook names are symbols in jsonata 2; the typings only admit strings.
+  expr.assign(ENTRY_HOOK as unknown as string, onEntry);
+  expr.assign(EXIT_HOOK as unknown as string, onExit);
+  const stepRefs = collectStepRefs(expr.ast());
+
+  return {
+    source,
+    stepRefs,
+    async evaluate(input, bindings = {}, budget = DEFAULT_EXPRESSION_BUDGET) {
+      const state: BudgetState = {
+        deadline: Date.now() + budget.timeoutMs,
+        timeoutMs: budget.timeoutMs,
+        maxDepth: budget.maxDepth,
+        depth: 0,
+      };
+      try {
+        return await expr.evaluate(input, { ...bindings, [BUDGET_BINDING]: state });
+      } catch (err) {
+        throw toExpressionError(err, state);
+      }
+    },
+  };
+}
+
+/** JSONata's boolean cast (`$boolean`), with "nothing" as false: how a filter reads its condition. */
+export function jsonataBoolean(value: unknown): boolean {
+  if (value === undefined || value === null) return false;
+  if (Array.isArray(value)) {
+    if (value.length === 1) return jsonataBoolean(value[0]);
+    return value.some((v) => jsonataBoolean(v));
+  }
+  switch (typeof value) {
+    case 'boolean':
+      return value;
+    case 'string':
+      return value.length > 0;
+    case 'number':
+      return value !== 0;
+    case 'object':
+      return Object.keys(value).length > 0;
+    default:
+      return false;
+  }
+}

@@ -1,0 +1,359 @@
+/**
+ * The JSON Schema (draft-07, the dialect editors support best) of a flow document as described
+ * in shared/spec/FLOW_FORMAT.md. `schema/flow.schema.json` at the repository root is a copy of this
+ * object (a unit test keeps them equal) so editors validate and complete `*.flow.json` files.
+ *
+ * Design choices:
+ * - No `$ref`: shared pieces are spread in from constants, so every subschema is self-contained
+ *   and error paths are concrete.
+ * - Step and verify variants are discriminated with `if`/`then` on `type` / `scheme`, so a
+ *   mistake is reported against the variant the user chose, not against every variant.
+ * - `errorMessage` and `patternErrorMessage` are the non-standard keywords VS Code shows instead
+ *   of its own text; `validateFlow` uses them too.
+ */
+import { DURATION_PATTERN } from '../retry/duration';
+
+export const SLUG_PATTERN = '^[a-z0-9][a-z0-9-]{0,62}$';
+export const STEP_ID_PATTERN = '^[a-z0-9][a-z0-9_-]*$';
+export const SECRET_NAME_PATTERN = '^[A-Za-z_][A-Za-z0-9_]{0,127}$';
+export const CONNECTOR_KEY_PATTERN = '^[a-z0-9][a-z0-9_-]*$';
+export const STEP_TYPES = ['transform', 'filter', 'action'] as const;
+export const HTTP_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'] as const;
+export const VERIFY_SCHEMES = [
+  'token',
+  'hmac',
+  'standard-webhooks',
+  'stripe',
+  'github',
+  'shopify',
+  'slack',
+] as const;
+
+const IPV4 = '(?:(?:25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)\\.){3}(?:25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)';
+const IPV6 = '[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*';
+/** IPv4 or IPv6 address, optionally with a CIDR prefix length (IPv6 is checked further in code). */
+export const IP_OR_CIDR_PATTERN = `^(?:${IPV4}(?:/(?:3[0-2]|[12]?\\d))?|${IPV6}(?:/(?:12[0-8]|1[01]\\d|[1-9]?\\d))?)$`;
+
+const DURATION_MESSAGE = "must be a duration such as '250ms', '10s', '5m', '1h', '1d' or whole milliseconds";
+
+function duration(description: string): Record<string, unknown> {
+  return {
+    description,
+    type: ['string', 'integer'],
+    pattern: DURATION_PATTERN,
+    minimum: 0,
+    examples: ['10s', '5m'],
+    errorMessage: DURATION_MESSAGE,
+    patternErrorMessage: DURATION_MESSAGE,
+  };
+}
+
+function secretName(description: string): Record<string, unknown> {
+  return {
+    description,
+    type: 'string',
+    pattern: SECRET_NAME_PATTERN,
+    patternErrorMessage:
+      'must be the name of a secret (letters, digits and _, not starting with a digit), never its value',
+  };
+}
+
+function jsonata(description: string): Record<string, unknown> {
+  return { description, type: 'string', minLength: 1 };
+}
+
+/** `if` `key` is one of `values`, `then` the object has exactly `properties` (plus the shared ones). */
+function variant(
+  key: string,
+  values: readonly string[],
+  shared: readonly string[],
+  properties: Record<string, unknown>,
+  required: string[] = [],
+): Record<string, unknown> {
+  const passThrough = Object.fromEntries(shared.map((name) => [name, {}]));
+  return {
+    if: {
+      required: [key],
+      properties: { [key]: values.length === 1 ? { const: values[0] } : { enum: [...values] } },
+    },
+    then: {
+      ...(required.length > 0 ? { required } : {}),
+      additionalProperties: false,
+      properties: { ...passThrough, ...properties },
+    },
+  };
+}
+
+const tolerance = duration('Reject a request whose signed timestamp is older than this. Default 5m.');
+
+const verifySchema = {
+  description:
+    'Checks that a request really comes from the sender. `secret` names a secret in the secret store, never its value.',
+  type: 'object',
+  required: ['scheme', 'secret'],
+  properties: {
+    scheme: {
+      description: 'How the request is verified.',
+      enum: [...VERIFY_SCHEMES],
+    },
+    secret: secretName('Name of the secret in the secret store that holds the token or signing key.'),
+  },
+  allOf: [
+    variant('scheme', ['token'], ['scheme', 'secret'], {
+      header: {
+        description: 'Header that carries the token as is. Default: `Authorization: Bearer <token>`.',
+        type: 'string',
+        minLength: 1,
+      },
+      query: {
+        description: 'Query parameter that carries the token (instead of a header).',
+        type: 'string',
+        minLength: 1,
+      },
+    }),
+    {
+      if: { required: ['scheme'], properties: { scheme: { const: 'token' } } },
+      then: {
+        not: { required: ['header', 'query'] },
+        errorMessage: "takes either 'header' or 'query', not both",
+      },
+    },
+    variant(
+      'scheme',
+      ['hmac'],
+      ['scheme', 'secret'],
+      {
+        header: { description: 'Header that carries the signature.', type: 'string', minLength: 1 },
+        algorithm: { description: 'HMAC hash.', enum: ['sha1', 'sha256', 'sha512'], default: 'sha256' },
+        encoding: { description: 'Encoding of the signature.', enum: ['hex', 'base64'], default: 'hex' },
+        prefix: { description: 'Text before the signature in the header, e.g. `sha256=`.', type: 'string' },
+        timestampHeader: {
+          description: 'Header that carries the signing timestamp (Unix seconds); enables `tolerance`.',
+          type: 'string',
+          minLength: 1,
+        },
+        signedContent: {
+          description:
+            'What is signed: `{body}` is the raw body, `{timestamp}` the timestamp header. Default `{body}`, or `{timestamp}.{body}` with `timestampHeader`.',
+          type: 'string',
+          minLength: 1,
+        },
+        tolerance,
+      },
+      ['header'],
+    ),
+    variant('scheme', ['standard-webhooks', 'stripe', 'slack'], ['scheme', 'secret'], { tolerance }),
+    variant('scheme', ['github', 'shopify'], ['scheme', 'secret'], {}),
+  ],
+};
+
+const triggerSchema = {
+  description: 'How runs start. Only `webhook` exists for now: a unique URL under /hooks.',
+  type: 'object',
+  required: ['type'],
+  additionalProperties: false,
+  properties: {
+    type: { description: 'Trigger type.', const: 'webhook' },
+    methods: {
+      description:
+        'HTTP methods the trigger URL accepts. GET triggers take their data from the query string.',
+      type: 'array',
+      minItems: 1,
+      uniqueItems: true,
+      items: { enum: [...HTTP_METHODS] },
+      default: ['POST'],
+    },
+    verify: verifySchema,
+    dedupe: {
+      description:
+        'Starts no new run for a key already seen in the retention window: a `header` name, or a JSONata `expression` over the request.',
+      type: 'object',
+      additionalProperties: false,
+      minProperties: 1,
+      maxProperties: 1,
+      properties: {
+        header: { description: 'Header whose value is the dedupe key.', type: 'string', minLength: 1 },
+        expression: jsonata(
+          'JSONata over `{ body, query, headers, method }` whose result is the dedupe key.',
+        ),
+      },
+      errorMessage: "must be an object with exactly one of 'header' or 'expression'",
+    },
+    allowIps: {
+      description: 'Only these source addresses or CIDR ranges may call the trigger.',
+      type: 'array',
+      minItems: 1,
+      uniqueItems: true,
+      items: {
+        type: 'string',
+        pattern: IP_OR_CIDR_PATTERN,
+        patternErrorMessage: "must be an IP address or CIDR range such as '203.0.113.0/24'",
+      },
+    },
+    rateLimit: {
+      description: 'At most `limit` requests `per` window; more answer 429 with Retry-After.',
+      type: 'object',
+      required: ['limit', 'per'],
+      additionalProperties: false,
+      properties: {
+        limit: { description: 'Requests allowed per window.', type: 'integer', minimum: 1 },
+        per: duration('Length of the window.'),
+      },
+    },
+    maxBodyBytes: {
+      description: 'Largest accepted request body; larger answers 413. Default 1048576 (1 MiB).',
+      type: 'integer',
+      minimum: 1,
+      default: 1048576,
+    },
+    respond: {
+      description: 'What an accepted request answers instead of the default 202 `{ runId, eventId }`.',
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        status: { description: 'A 2xx status.', type: 'integer', minimum: 200, maximum: 299 },
+        body: { description: 'Static response body (JSON).' },
+        headers: {
+          description: 'Static response headers.',
+          type: 'object',
+          additionalProperties: { type: 'string' },
+        },
+      },
+    },
+  },
+};
+
+const SHARED_STEP_PROPERTIES = ['id', 'type', 'name', 'description', 'needs', 'retry', 'timeout'];
+
+const stepSchema = {
+  type: 'object',
+  required: ['id', 'type'],
+  properties: {
+    id: {
+      description: 'Unique id of the step; other steps and templates refer to it (`steps.<id>`).',
+      type: 'string',
+      pattern: STEP_ID_PATTERN,
+      maxLength: 64,
+      patternErrorMessage:
+        'must start with a lowercase letter or digit and contain only lowercase letters, digits, _ and -',
+    },
+    type: {
+      description:
+        '`transform` (JSONata result becomes the output), `filter` (JSONata condition stops the branch when false) or `action` (a connector call).',
+      enum: [...STEP_TYPES],
+    },
+    name: { description: 'Human name of the step.', type: 'string' },
+    description: { description: 'Free text.', type: 'string' },
+    needs: {
+      description:
+        'Ids of earlier steps this step waits for. Left out: the step before it (the trigger for the first step). `[]`: only the trigger.',
+      type: 'array',
+      uniqueItems: true,
+      items: {
+        type: 'string',
+        pattern: STEP_ID_PATTERN,
+        patternErrorMessage: 'must be the id of an earlier step',
+      },
+    },
+    retry: {
+      description: 'Retries of failed attempts. Transform and filter errors are final and never retried.',
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        attempts: {
+          description: 'Total tries including the first. Default 5 for actions, 1 otherwise.',
+          type: 'integer',
+          minimum: 1,
+          maximum: 100,
+        },
+        backoff: {
+          description: '`exponential` (with full jitter) or `fixed`.',
+          enum: ['exponential', 'fixed'],
+          default: 'exponential',
+        },
+        delay: duration('Base delay between attempts. Default 1s.'),
+        maxDelay: duration('Upper bound of one delay, Retry-After included. Default 1h.'),
+      },
+    },
+    timeout: duration('Time budget of one attempt. Default 30s.'),
+  },
+  allOf: [
+    variant(
+      'type',
+      ['transform'],
+      SHARED_STEP_PROPERTIES,
+      {
+        expression: jsonata(
+          'JSONata over the input (`$`) with `$trigger`, `$steps` and `$run`; its result is the output.',
+        ),
+      },
+      ['expression'],
+    ),
+    variant(
+      'type',
+      ['filter'],
+      SHARED_STEP_PROPERTIES,
+      {
+        condition: jsonata(
+          'JSONata condition; false or empty ends the step `filtered` and skips every step that depends on it.',
+        ),
+      },
+      ['condition'],
+    ),
+    variant(
+      'type',
+      ['action'],
+      SHARED_STEP_PROPERTIES,
+      {
+        connector: {
+          description: 'Key of the connector to call, e.g. `http`.',
+          type: 'string',
+          pattern: CONNECTOR_KEY_PATTERN,
+          patternErrorMessage: 'must be a connector key such as "http"',
+        },
+        with: {
+          description:
+            "Options of the connector. Every string is a Handlebars template over `{ input, trigger, steps, run }`; in `json`, a string that is exactly one `{{ ... }}` keeps the value's type.",
+          type: 'object',
+        },
+      },
+      ['connector', 'with'],
+    ),
+  ],
+};
+
+/** JSON Schema of a flow document (FLOW_FORMAT.md). */
+export const flowJsonSchema: Record<string, unknown> = {
+  $schema: 'http://json-schema.org/draft-07/schema#',
+  $id: 'https://hookflow.dev/schema/flow.schema.json',
+  title: 'Hookflow flow',
+  description:
+    'One Hookflow flow: a webhook trigger and the steps its payload runs through (JSONata transforms and filters, connector actions).',
+  type: 'object',
+  required: ['slug', 'trigger', 'steps'],
+  additionalProperties: false,
+  properties: {
+    $schema: { description: 'Path or URL of this schema, for editors.', type: 'string' },
+    slug: {
+      description: "The flow's stable name in URLs and files.",
+      type: 'string',
+      pattern: SLUG_PATTERN,
+      patternErrorMessage:
+        'must be 1 to 63 lowercase letters, digits or dashes, starting with a letter or digit',
+    },
+    name: { description: 'Human name of the flow.', type: 'string' },
+    description: { description: 'Free text.', type: 'string' },
+    enabled: {
+      description: 'A disabled flow answers 409 on its trigger URL. Default true.',
+      type: 'boolean',
+      default: true,
+    },
+    trigger: triggerSchema,
+    steps: {
+      description: 'The steps, in order. Each needs the one before it unless it lists `needs`.',
+      type: 'array',
+      minItems: 1,
+      items: stepSchema,
+    },
+  },
+};

@@ -1,0 +1,703 @@
+import type { Connector, ConnectorRegistry } from '../model/connector';
+import type { ValidationIssue } from '../model/flow-definition';
+import { validateFlow } from './validate-flow';
+
+/** A stand-in for libs/connectors' http connector (libs/flows may not import it). */
+const scalars = [{ type: 'string' }, { type: 'number' }, { type: 'boolean' }];
+const http: Connector = {
+  key: 'http',
+  schema: {
+    type: 'object',
+    required: ['url'],
+    additionalProperties: false,
+    properties: {
+      method: { enum: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] },
+      url: { type: 'string', minLength: 1 },
+      headers: { type: 'object', additionalProperties: { type: 'string' } },
+      query: {
+        type: 'object',
+        additionalProperties: { anyOf: [...scalars, { type: 'array', items: { anyOf: scalars } }] },
+      },
+      json: {},
+      body: { type: 'string' },
+      timeoutMs: { type: 'integer', minimum: 1 },
+    },
+    not: { required: ['json', 'body'] },
+  },
+  execute: async () => null,
+};
+const slack: Connector = { key: 'slack', schema: { type: 'object' }, execute: async () => null };
+const connectors: ConnectorRegistry = {
+  get: (key) => [http, slack].find((c) => c.key === key),
+  keys: () => ['http', 'slack'],
+};
+
+type Doc = Record<string, any>;
+
+function base(): Doc {
+  return {
+    slug: 'order-fanout',
+    trigger: { type: 'webhook' },
+    steps: [
+      { id: 'order', type: 'transform', expression: "{ 'id': id, 'total': amount / 100 }" },
+      { id: 'big-only', type: 'filter', condition: 'total >= 50' },
+      {
+        id: 'billing',
+        type: 'action',
+        connector: 'http',
+        with: {
+          method: 'POST',
+          url: 'https://billing.example.com/orders/{{steps.order.id}}',
+          json: { amount: '{{steps.order.total}}' },
+        },
+      },
+    ],
+  };
+}
+
+function withChange(change: (d: Doc) => void): Doc {
+  const d = base();
+  change(d);
+  return d;
+}
+
+function errorsOf(doc: unknown, useConnectors = true): ValidationIssue[] {
+  const result = validateFlow(doc, useConnectors ? { connectors } : {});
+  if (result.valid)
+    throw new Error(`expected errors, got a valid flow (warnings: ${JSON.stringify(result.warnings)})`);
+  return result.errors;
+}
+
+function warningsOf(doc: unknown): ValidationIssue[] {
+  const result = validateFlow(doc, { connectors });
+  if (!result.valid) throw new Error(`expected a valid flow, got ${JSON.stringify(result.errors)}`);
+  return result.warnings;
+}
+
+describe('validateFlow: valid documents', () => {
+  it('accepts the base flow without warnings and returns it', () => {
+    const doc = base();
+    expect(validateFlow(doc, { connectors })).toEqual({ valid: true, flow: doc, warnings: [] });
+  });
+
+  it('accepts the FLOW_FORMAT.md example', () => {
+    const example = {
+      $schema: '../schema/flow.schema.json',
+      slug: 'order-fanout',
+      name: 'New order to billing, shipping and inventory',
+      enabled: true,
+      trigger: {
+        type: 'webhook',
+        methods: ['POST'],
+        verify: { scheme: 'stripe', secret: 'STRIPE_WHSEC', tolerance: '5m' },
+        dedupe: { header: 'webhook-id' },
+        allowIps: ['203.0.113.0/24'],
+        rateLimit: { limit: 100, per: '1s' },
+        maxBodyBytes: 1048576,
+        respond: { status: 202 },
+      },
+      steps: [
+        {
+          id: 'order',
+          type: 'transform',
+          expression:
+            "{ 'id': data.object.id, 'total': data.object.amount / 100, 'email': data.object.receipt_email }",
+        },
+        { id: 'big-only', type: 'filter', condition: 'total >= 50' },
+        {
+          id: 'billing',
+          type: 'action',
+          connector: 'http',
+          needs: ['big-only'],
+          with: {
+            method: 'POST',
+            url: 'https://billing.example.com/orders/{{steps.order.id}}',
+            headers: { Authorization: "Bearer {{secret 'BILLING_TOKEN'}}" },
+            json: { orderId: '{{steps.order.id}}', amount: '{{steps.order.total}}' },
+          },
+          retry: { attempts: 8, backoff: 'exponential', delay: '2s', maxDelay: '1h' },
+          timeout: '10s',
+        },
+        {
+          id: 'shipping',
+          type: 'action',
+          connector: 'http',
+          needs: ['big-only'],
+          with: {
+            method: 'POST',
+            url: 'https://ship.example.com/hooks',
+            json: '{{steps.order}}',
+            sign: { secret: 'SHIP_WHSEC' },
+          },
+        },
+        {
+          id: 'inventory',
+          type: 'action',
+          connector: 'http',
+          needs: ['big-only'],
+          with: {
+            method: 'PUT',
+            url: 'https://stock.example.com/reserve',
+            body: 'sku={{urlencode input.sku}}',
+            headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+          },
+        },
+      ],
+    };
+    // Without a registry the connector options are not checked (`sign` is not in the stand-in schema).
+    expect(validateFlow(example)).toMatchObject({ valid: true, warnings: [] });
+  });
+
+  it('allows $schema, name and description on top and name and description on steps', () => {
+    const doc = withChange((d) => {
+      Object.assign(d, { $schema: 'x', name: 'N', description: 'D', enabled: false });
+      Object.assign(d.steps[0], { name: 'n', description: 'd' });
+    });
+    expect(validateFlow(doc, { connectors })).toMatchObject({ valid: true });
+  });
+
+  it.each([
+    ['token in a header', { scheme: 'token', secret: 'TOKEN', header: 'X-Token' }],
+    ['token in the query', { scheme: 'token', secret: 'TOKEN', query: 'token' }],
+    [
+      'hmac with every option',
+      {
+        scheme: 'hmac',
+        secret: 'KEY',
+        header: 'X-Sig',
+        algorithm: 'sha512',
+        encoding: 'base64',
+        prefix: 'sha512=',
+        timestampHeader: 'X-Ts',
+        signedContent: '{timestamp}.{body}',
+        tolerance: 60000,
+      },
+    ],
+    ['standard-webhooks', { scheme: 'standard-webhooks', secret: 'WHSEC' }],
+    ['slack with tolerance', { scheme: 'slack', secret: 'SLACK_SIGNING', tolerance: '2m' }],
+    ['github', { scheme: 'github', secret: 'GH' }],
+    ['shopify', { scheme: 'shopify', secret: 'SHOP' }],
+  ])('accepts verify: %s', (_name, verify) => {
+    expect(validateFlow(withChange((d) => (d.trigger.verify = verify)))).toMatchObject({ valid: true });
+  });
+
+  it.each([['::1'], ['2001:db8::/32'], ['::ffff:192.0.2.1'], ['2001:db8:0:0:0:0:0:1'], ['0.0.0.0/0']])(
+    'accepts allowIps %s',
+    (ip) => {
+      expect(validateFlow(withChange((d) => (d.trigger.allowIps = [ip])))).toMatchObject({ valid: true });
+    },
+  );
+
+  it('accepts templates where the connector schema wants another type or value', () => {
+    const doc = withChange((d) => {
+      d.steps[2].with = {
+        method: '{{input.method}}',
+        url: 'https://x.example.com',
+        headers: '{{steps.order.headers}}',
+        query: { page: '{{input.page}}', tags: ['{{input.tag}}', 2] },
+        timeoutMs: '{{input.timeout}}',
+      };
+    });
+    expect(validateFlow(doc, { connectors })).toMatchObject({ valid: true });
+  });
+});
+
+describe('validateFlow: errors with their JSON pointers', () => {
+  it.each<[string, unknown, ValidationIssue[]]>([
+    ['a document that is not an object', null, [{ path: '', message: 'must be an object' }]],
+    ['a missing slug', withChange((d) => delete d.slug), [{ path: '/slug', message: 'is required' }]],
+    [
+      'a slug that is not URL-safe',
+      withChange((d) => (d.slug = 'My Flow')),
+      [
+        {
+          path: '/slug',
+          message: 'must be 1 to 63 lowercase letters, digits or dashes, starting with a letter or digit',
+        },
+      ],
+    ],
+    [
+      'a slug longer than 63 characters',
+      withChange((d) => (d.slug = 'a'.repeat(64))),
+      [
+        {
+          path: '/slug',
+          message: 'must be 1 to 63 lowercase letters, digits or dashes, starting with a letter or digit',
+        },
+      ],
+    ],
+    [
+      'a misspelt top-level property',
+      withChange((d) => (d.nmae = 'x')),
+      [{ path: '/nmae', message: "is not allowed; did you mean 'name'?" }],
+    ],
+    [
+      'a property name that needs pointer escaping',
+      withChange((d) => (d['a/b~c'] = 1)),
+      [{ path: '/a~1b~0c', message: 'is not allowed' }],
+    ],
+    [
+      'an empty step list',
+      withChange((d) => (d.steps = [])),
+      [{ path: '/steps', message: 'must not be empty' }],
+    ],
+    [
+      'a transform without expression (only the transform branch speaks)',
+      withChange((d) => delete d.steps[0].expression),
+      [{ path: '/steps/0/expression', message: 'is required' }],
+    ],
+    [
+      'a filter without condition',
+      withChange((d) => delete d.steps[1].condition),
+      [{ path: '/steps/1/condition', message: 'is required' }],
+    ],
+    [
+      'an action without connector and with',
+      withChange((d) => (d.steps[2] = { id: 'billing', type: 'action' })),
+      [
+        { path: '/steps/2/connector', message: 'is required' },
+        { path: '/steps/2/with', message: 'is required' },
+      ],
+    ],
+    [
+      'a misspelt step property',
+      withChange((d) => {
+        d.steps[0].expresion = d.steps[0].expression;
+        delete d.steps[0].expression;
+      }),
+      [
+        { path: '/steps/0/expression', message: 'is required' },
+        { path: '/steps/0/expresion', message: "is not allowed; did you mean 'expression'?" },
+      ],
+    ],
+    [
+      'a property of another step type',
+      withChange((d) => (d.steps[1].expression = 'x')),
+      [{ path: '/steps/1/expression', message: 'is not allowed' }],
+    ],
+    [
+      'an unknown step type (no noise from the variants)',
+      withChange((d) => (d.steps[0].type = 'transfrom')),
+      [
+        {
+          path: '/steps/0/type',
+          message: "must be one of 'transform', 'filter', 'action'; did you mean 'transform'?",
+        },
+      ],
+    ],
+    [
+      'a missing step type',
+      withChange((d) => delete d.steps[0].type),
+      [{ path: '/steps/0/type', message: 'is required' }],
+    ],
+    [
+      'a step id with capitals',
+      withChange((d) => (d.steps[0].id = 'Order')),
+      [
+        {
+          path: '/steps/0/id',
+          message:
+            'must start with a lowercase letter or digit and contain only lowercase letters, digits, _ and -',
+        },
+      ],
+    ],
+    [
+      'a duplicate step id (reported on the second)',
+      withChange((d) => (d.steps[2].id = 'order')),
+      [{ path: '/steps/2/id', message: "duplicates the id of step 0 ('order'); step ids must be unique" }],
+    ],
+    [
+      'needs naming an unknown step',
+      withChange((d) => (d.steps[2].needs = ['big-only', 'ordr'])),
+      [{ path: '/steps/2/needs/1', message: "unknown step 'ordr'; did you mean 'order'?" }],
+    ],
+    [
+      'needs naming the step itself',
+      withChange((d) => (d.steps[1].needs = ['big-only'])),
+      [{ path: '/steps/1/needs/0', message: 'a step cannot need itself' }],
+    ],
+    [
+      'needs naming a later step',
+      withChange((d) => (d.steps[1].needs = ['order', 'billing'])),
+      [
+        {
+          path: '/steps/1/needs/1',
+          message: "step 'billing' comes later in the list; a step can only need steps defined before it",
+        },
+      ],
+    ],
+    [
+      'needs listing a step twice',
+      withChange((d) => (d.steps[2].needs = ['order', 'order'])),
+      [{ path: '/steps/2/needs/1', message: 'repeats item 0' }],
+    ],
+    [
+      'needs that is not a list',
+      withChange((d) => (d.steps[2].needs = 'order')),
+      [{ path: '/steps/2/needs', message: 'must be an array' }],
+    ],
+    [
+      'a transform that does not compile',
+      withChange((d) => (d.steps[0].expression = "{ 'a': ")),
+      [
+        {
+          path: '/steps/0/expression',
+          message: `is not valid JSONata: Expected "}" before end of expression (S0203, at position 7, near '(end)')`,
+        },
+      ],
+    ],
+    [
+      'a filter condition that does not compile',
+      withChange((d) => (d.steps[1].condition = 'total >')),
+      [
+        {
+          path: '/steps/1/condition',
+          message: expect.stringMatching(/^is not valid JSONata: .*at position/) as any,
+        },
+      ],
+    ],
+    [
+      'a template that does not parse',
+      withChange((d) => (d.steps[2].with.url = 'https://x/{{steps.order.id')),
+      [
+        {
+          path: '/steps/2/with/url',
+          message: expect.stringMatching(/^template does not parse: Parse error/) as any,
+        },
+      ],
+    ],
+    [
+      'a template deep in with, behind a key needing escaping',
+      withChange((d) => (d.steps[2].with.headers = { 'X/Trace~Id': '{{#if a}}' })),
+      [
+        {
+          path: '/steps/2/with/headers/X~1Trace~0Id',
+          message: expect.stringMatching(/^template does not parse/) as any,
+        },
+      ],
+    ],
+    [
+      'a template in a json array calling an unknown helper',
+      withChange((d) => (d.steps[2].with.json = { lines: ['ok', '{{upper input.sku}}'] })),
+      [
+        {
+          path: '/steps/2/with/json/lines/1',
+          message: expect.stringMatching(/^unknown helper 'upper'/) as any,
+        },
+      ],
+    ],
+    [
+      'an unknown connector',
+      withChange((d) => (d.steps[2].connector = 'htp')),
+      [{ path: '/steps/2/connector', message: "unknown connector 'htp'; did you mean 'http'?" }],
+    ],
+    [
+      'an unknown connector with no near match',
+      withChange((d) => (d.steps[2].connector = 'teams')),
+      [{ path: '/steps/2/connector', message: "unknown connector 'teams' (available: http, slack)" }],
+    ],
+    [
+      'connector options missing a required field',
+      withChange((d) => delete d.steps[2].with.url),
+      [{ path: '/steps/2/with/url', message: 'is required' }],
+    ],
+    [
+      'connector options with a wrong literal',
+      withChange((d) => (d.steps[2].with.method = 'POTS')),
+      [
+        {
+          path: '/steps/2/with/method',
+          message: "must be one of 'GET', 'POST', 'PUT', 'PATCH', 'DELETE'; did you mean 'POST'?",
+        },
+      ],
+    ],
+    [
+      'connector options with an unknown field',
+      withChange((d) => (d.steps[2].with.hedaers = {})),
+      [{ path: '/steps/2/with/hedaers', message: "is not allowed; did you mean 'headers'?" }],
+    ],
+    [
+      'connector options of the wrong type (no template)',
+      withChange((d) => (d.steps[2].with.timeoutMs = 'soon')),
+      [{ path: '/steps/2/with/timeoutMs', message: 'must be an integer' }],
+    ],
+    [
+      'connector options failing an anyOf (one sentence, no branch noise)',
+      withChange((d) => (d.steps[2].with.query = { page: { n: 1 } })),
+      [
+        {
+          path: '/steps/2/with/query/page',
+          message: 'must be a string, a number, true or false or an array',
+        },
+      ],
+    ],
+    [
+      'connector options failing a not',
+      withChange((d) => (d.steps[2].with.body = 'x')),
+      [{ path: '/steps/2/with', message: "must not have both 'json' and 'body'" }],
+    ],
+    [
+      'a retry with bad values',
+      withChange((d) => (d.steps[2].retry = { attempts: 0, backoff: 'linear', delay: '1 s', jitter: true })),
+      [
+        { path: '/steps/2/retry/jitter', message: 'is not allowed' },
+        { path: '/steps/2/retry/attempts', message: 'must be at least 1' },
+        { path: '/steps/2/retry/backoff', message: "must be one of 'exponential', 'fixed'" },
+        {
+          path: '/steps/2/retry/delay',
+          message: "must be a duration such as '250ms', '10s', '5m', '1h', '1d' or whole milliseconds",
+        },
+      ],
+    ],
+    [
+      'a timeout that is not a duration',
+      withChange((d) => (d.steps[2].timeout = 1.5)),
+      [
+        {
+          path: '/steps/2/timeout',
+          message: "must be a duration such as '250ms', '10s', '5m', '1h', '1d' or whole milliseconds",
+        },
+      ],
+    ],
+    [
+      'a zero timeout',
+      withChange((d) => (d.steps[2].timeout = '0s')),
+      [{ path: '/steps/2/timeout', message: 'must be longer than 0' }],
+    ],
+    [
+      'a missing trigger',
+      withChange((d) => delete d.trigger),
+      [{ path: '/trigger', message: 'is required' }],
+    ],
+    [
+      'a trigger of an unknown type',
+      withChange((d) => (d.trigger.type = 'cron')),
+      [{ path: '/trigger/type', message: "must be 'webhook'" }],
+    ],
+    [
+      'a lowercase method',
+      withChange((d) => (d.trigger.methods = ['POST', 'post'])),
+      [
+        {
+          path: '/trigger/methods/1',
+          message:
+            "must be one of 'GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'; did you mean 'POST'?",
+        },
+      ],
+    ],
+    [
+      'an unknown verify scheme',
+      withChange((d) => (d.trigger.verify = { scheme: 'sripe', secret: 'S' })),
+      [
+        {
+          path: '/trigger/verify/scheme',
+          message:
+            "must be one of 'token', 'hmac', 'standard-webhooks', 'stripe', 'github', 'shopify', 'slack'; did you mean 'stripe'?",
+        },
+      ],
+    ],
+    [
+      'a verify without secret',
+      withChange((d) => (d.trigger.verify = { scheme: 'stripe' })),
+      [{ path: '/trigger/verify/secret', message: 'is required' }],
+    ],
+    [
+      'a secret value where its name belongs',
+      withChange((d) => (d.trigger.verify = { scheme: 'stripe', secret: 'whsec_abc/123' })),
+      [
+        {
+          path: '/trigger/verify/secret',
+          message:
+            'must be the name of a secret (letters, digits and _, not starting with a digit), never its value',
+        },
+      ],
+    ],
+    [
+      'a tolerance on a scheme without timestamps',
+      withChange((d) => (d.trigger.verify = { scheme: 'github', secret: 'GH', tolerance: '5m' })),
+      [{ path: '/trigger/verify/tolerance', message: 'is not allowed' }],
+    ],
+    [
+      'hmac without header and with a bad algorithm',
+      withChange((d) => (d.trigger.verify = { scheme: 'hmac', secret: 'K', algorithm: 'md5' })),
+      [
+        { path: '/trigger/verify/header', message: 'is required' },
+        { path: '/trigger/verify/algorithm', message: "must be one of 'sha1', 'sha256', 'sha512'" },
+      ],
+    ],
+    [
+      'a token read from both header and query',
+      withChange((d) => (d.trigger.verify = { scheme: 'token', secret: 'T', header: 'X', query: 'q' })),
+      [{ path: '/trigger/verify', message: "takes either 'header' or 'query', not both" }],
+    ],
+    [
+      'a dedupe with both header and expression',
+      withChange((d) => (d.trigger.dedupe = { header: 'id', expression: 'body.id' })),
+      [
+        {
+          path: '/trigger/dedupe',
+          message: "must be an object with exactly one of 'header' or 'expression'",
+        },
+      ],
+    ],
+    [
+      'a dedupe expression that does not compile',
+      withChange((d) => (d.trigger.dedupe = { expression: 'body.(' })),
+      [
+        {
+          path: '/trigger/dedupe/expression',
+          message: expect.stringMatching(/^is not valid JSONata/) as any,
+        },
+      ],
+    ],
+    [
+      'addresses that are not IPs',
+      withChange(
+        (d) => (d.trigger.allowIps = ['10.0.0.0/8', '300.1.1.1', '10.0.0.0/33', '1:::2', 'example.com']),
+      ),
+      [
+        {
+          path: '/trigger/allowIps/1',
+          message: "must be an IP address or CIDR range such as '203.0.113.0/24'",
+        },
+        {
+          path: '/trigger/allowIps/2',
+          message: "must be an IP address or CIDR range such as '203.0.113.0/24'",
+        },
+        {
+          path: '/trigger/allowIps/4',
+          message: "must be an IP address or CIDR range such as '203.0.113.0/24'",
+        },
+        {
+          path: '/trigger/allowIps/3',
+          message: "must be an IP address or CIDR range such as '203.0.113.0/24'",
+        },
+      ],
+    ],
+    [
+      'a rate limit without window and with zero limit',
+      withChange((d) => (d.trigger.rateLimit = { limit: 0 })),
+      [
+        { path: '/trigger/rateLimit/per', message: 'is required' },
+        { path: '/trigger/rateLimit/limit', message: 'must be at least 1' },
+      ],
+    ],
+    [
+      'a zero rate limit window',
+      withChange((d) => (d.trigger.rateLimit = { limit: 5, per: 0 })),
+      [{ path: '/trigger/rateLimit/per', message: 'must be longer than 0' }],
+    ],
+    [
+      'a non-2xx respond status',
+      withChange((d) => (d.trigger.respond = { status: 500 })),
+      [{ path: '/trigger/respond/status', message: 'must be at most 299' }],
+    ],
+    [
+      'a zero body limit',
+      withChange((d) => (d.trigger.maxBodyBytes = 0)),
+      [{ path: '/trigger/maxBodyBytes', message: 'must be at least 1' }],
+    ],
+  ])('%s', (_name, doc, expected) => {
+    expect(errorsOf(doc)).toEqual(expected);
+  });
+
+  it('checks connectors only when a registry is given', () => {
+    const doc = withChange((d) => (d.steps[2].connector = 'nope'));
+    expect(validateFlow(doc)).toMatchObject({ valid: true });
+    expect(errorsOf(doc)).toEqual([
+      { path: '/steps/2/connector', message: expect.stringMatching(/unknown connector/) },
+    ]);
+  });
+
+  it('reports schema and semantic problems together', () => {
+    const doc = withChange((d) => {
+      d.slug = '-bad';
+      d.steps[0].expression = '(';
+      d.steps[2].needs = ['nope'];
+      d.steps[2].with.url = '{{';
+    });
+    expect(errorsOf(doc).map((e) => e.path)).toEqual([
+      '/slug',
+      '/steps/2/needs/0',
+      '/steps/0/expression',
+      '/steps/2/with/url',
+    ]);
+  });
+
+  it.each([
+    [undefined],
+    ['flow'],
+    [42],
+    [[]],
+    [{ steps: 'x' }],
+    [{ steps: [null, 1, 'x', { id: 5 }] }],
+    [{ trigger: [] }],
+  ])('never throws, even for %p', (doc) => {
+    expect(() => validateFlow(doc, { connectors })).not.toThrow();
+    expect(validateFlow(doc, { connectors }).valid).toBe(false);
+  });
+});
+
+describe('validateFlow: warnings', () => {
+  it.each<[string, (d: Doc) => void, ValidationIssue[]]>([
+    [
+      'retry on a transform',
+      (d) => (d.steps[0].retry = { attempts: 3 }),
+      [
+        {
+          path: '/steps/0/retry/attempts',
+          message: 'has no effect: transform errors are final and never retried',
+        },
+      ],
+    ],
+    [
+      'a delay longer than maxDelay',
+      (d) => (d.steps[2].retry = { delay: '2h', maxDelay: '1h' }),
+      [{ path: '/steps/2/retry/delay', message: 'is longer than maxDelay, which caps every delay' }],
+    ],
+    [
+      'a template reading a step that is not a dependency',
+      (d) => {
+        d.steps.push({ id: 'audit', type: 'transform', needs: ['order'], expression: '$' });
+        d.steps[2].with.headers = { 'X-Audit': '{{steps.audit.id}}' };
+      },
+      [
+        {
+          path: '/steps/2/with/headers/X-Audit',
+          message:
+            "reads the output of step 'audit', which this step does not depend on; add it to needs or the value may be missing",
+        },
+      ],
+    ],
+    [
+      'an expression reading an unknown step',
+      (d) => (d.steps[1].condition = '$steps.ordr.total > 1'),
+      [
+        {
+          path: '/steps/1/condition',
+          message: "reads the output of unknown step 'ordr', which is always missing; did you mean 'order'?",
+        },
+      ],
+    ],
+    [
+      'an expression reading its own output',
+      (d) => (d.steps[0].expression = '$steps.order'),
+      [
+        {
+          path: '/steps/0/expression',
+          message: 'reads the output of this step itself, which does not exist yet',
+        },
+      ],
+    ],
+  ])('%s', (_name, change, expected) => {
+    expect(warningsOf(withChange(change))).toEqual(expected);
+  });
+
+  it('does not warn about steps reached through needs transitively', () => {
+    const doc = withChange((d) => {
+      d.steps[2].needs = ['big-only'];
+      d.steps[2].with.json = { a: '{{steps.order.id}}', b: '{{@root.steps.big-only}}' };
+    });
+    expect(warningsOf(doc)).toEqual([]);
+  });
+});

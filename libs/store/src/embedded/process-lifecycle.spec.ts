@@ -1,0 +1,149 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { promises as fs, readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import ts from 'typescript';
+
+/**
+ * The helpers only act in a process started with an IPC channel, so each case runs them in a small
+ * child process (the jest worker itself has an IPC channel to jest).
+ */
+describe('process lifecycle helpers', () => {
+  let dir: string;
+  let lifecycle: string;
+
+  beforeAll(async () => {
+    dir = await fs.mkdtemp(path.join(os.tmpdir(), 'hookflow-lifecycle-'));
+    const source = readFileSync(
+      path.join(process.cwd(), 'libs/store/src/embedded/process-lifecycle.ts'),
+      'utf8',
+    );
+    const { outputText } = ts.transpileModule(source, {
+      compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022 },
+    });
+    lifecycle = path.join(dir, 'process-lifecycle.js');
+    await fs.writeFile(lifecycle, outputText);
+  });
+  afterAll(async () => {
+    await fs.rm(dir, { recursive: true, force: true });
+  });
+
+  /** Runs `body` in a child that has the helpers in scope; `ipc` decides whether it gets a channel. */
+  const app = (body: string, ipc = true): ChildProcess =>
+    spawn(
+      process.execPath,
+      ['-e', `const { notifyReady, exitWithParent } = require(${JSON.stringify(lifecycle)});\n${body}`],
+      {
+        stdio: ['ignore', 'pipe', 'inherit', ...(ipc ? ['ipc' as const] : [])],
+      },
+    );
+  // 'exit' plus the end of stdout: 'close' never comes after the parent called disconnect().
+  const exitOf = async (child: ChildProcess) => {
+    let stdout = '';
+    child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
+    const [code] = await Promise.all([
+      new Promise<number | null>((resolve) => child.once('exit', resolve)),
+      new Promise((resolve) => child.stdout?.once('end', resolve)),
+    ]);
+    return { code, stdout };
+  };
+  const message = (child: ChildProcess) => new Promise((resolve) => child.once('message', resolve));
+
+  it('notifyReady sends { type: "ready" } to the launcher', async () => {
+    const child = app(`notifyReady(); setTimeout(() => undefined, 200);`);
+    await expect(message(child)).resolves.toEqual({ type: 'ready' });
+    await exitOf(child);
+  });
+
+  it('exitWithParent runs the callback and exits once the launcher disconnects', async () => {
+    const child = app(`
+      exitWithParent(async () => { await new Promise((r) => setTimeout(r, 50)); console.log('closed'); });
+      notifyReady();
+      setInterval(() => undefined, 1000);`);
+    const exited = exitOf(child);
+    await message(child);
+
+    child.disconnect();
+
+    await expect(exited).resolves.toEqual({ code: 0, stdout: 'closed\n' });
+  });
+
+  it('exitWithParent also fires when the launcher is SIGKILLed', async () => {
+    const marker = path.join(dir, 'orphan-closed');
+    const appScript = path.join(dir, 'orphan-app.js');
+    await fs.writeFile(
+      appScript,
+      `const { exitWithParent, notifyReady } = require(${JSON.stringify(lifecycle)});
+       exitWithParent(() => require('fs').writeFileSync(${JSON.stringify(marker)}, String(process.pid)));
+       notifyReady();
+       setInterval(() => undefined, 1000);`,
+    );
+    const launcher = spawn(
+      process.execPath,
+      [
+        '-e',
+        `const app = require('child_process').spawn(process.execPath, [${JSON.stringify(appScript)}], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+         app.on('message', () => console.log(app.pid));`,
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    const appPid = await new Promise<number>((resolve) =>
+      launcher.stdout?.once('data', (chunk) => resolve(Number(chunk))),
+    );
+
+    launcher.kill('SIGKILL');
+
+    await expect(
+      waitFor(async () => (await fs.readFile(marker, 'utf8').catch(() => '')) === String(appPid)),
+    ).resolves.toBe(true);
+    await expect(waitFor(async () => !isAlive(appPid))).resolves.toBe(true);
+  });
+
+  it('exitWithParent exits with 1 at the deadline when the callback hangs', async () => {
+    const child = app(
+      `exitWithParent(() => new Promise(() => undefined), 200); notifyReady(); setInterval(() => undefined, 1000);`,
+    );
+    const exited = exitOf(child);
+    await message(child);
+    const startedAt = Date.now();
+
+    child.disconnect();
+
+    expect((await exited).code).toBe(1);
+    expect(Date.now() - startedAt).toBeGreaterThanOrEqual(150);
+  });
+
+  it('the IPC channel alone does not keep an app alive', async () => {
+    const child = app(
+      `exitWithParent(() => console.log('must not run')); notifyReady(); console.log('done');`,
+    );
+    await expect(exitOf(child)).resolves.toEqual({ code: 0, stdout: 'done\n' });
+  });
+
+  it('both are no-ops in an app started on its own (no IPC channel)', async () => {
+    const child = app(
+      `exitWithParent(() => console.log('must not run')); notifyReady(); console.log('done');`,
+      false,
+    );
+    await expect(exitOf(child)).resolves.toEqual({ code: 0, stdout: 'done\n' });
+  });
+});
+
+/** A zombie counts as gone: it has exited and only waits for init to reap it. */
+function isAlive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+async function waitFor(condition: () => Promise<boolean>, timeoutMs = 5_000): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  return true;
+}

@@ -1,0 +1,35 @@
+import type { StepError } from '@hookflow/flows';
+import { Column, Entity, PrimaryGeneratedColumn } from 'typeorm';
+
+export type AttemptOutcome = 'succeeded' | 'filtered' | 'retrying' | 'failed';
+
+/** One try of one step: when, how long, and how it ended. */
+@Entity({ name: 'step_attempts' })
+export class Attempt {
+  @PrimaryGeneratedColumn('increment', { type: 'bigint' })
+  id: string;
+
+  @Column('uuid', { name: 'run_id' })
+  runId: string;
+
+  @Column('text', { name: 'step_id' })
+  stepId: string;
+
+  @Column('integer')
+  n: number;
+
+  @Column('timestamptz', { name: 'started_at' })
+  startedAt: Date;
+
+  @Column('integer', { name: 'duration_ms' })
+  durationMs: number;
+
+  @Column('text')
+  outcome: AttemptOutcome;
+
+  @Column('jsonb', { nullable: true })
+  error: StepError | null;
+
+  @Column('integer', { name: 'response_status', nullable: true })
+  responseStatus: number | null;
+}

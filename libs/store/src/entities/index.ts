@@ -1,0 +1,12 @@
+import { Attempt } from './attempt.entity';
+import { Event } from './event.entity';
+import { Flow } from './flow.entity';
+import { FlowVersion } from './flow-version.entity';
+import { Run } from './run.entity';
+import { StepRun } from './step-run.entity';
+import { Trigger } from './trigger.entity';
+
+export { Attempt, Event, Flow, FlowVersion, Run, StepRun, Trigger };
+export type { AttemptOutcome } from './attempt.entity';
+
+export const ENTITIES = [Flow, FlowVersion, Trigger, Event, Run, StepRun, Attempt];

@@ -1,0 +1,41 @@
+import type { StepError, StepStatus } from '@hookflow/flows';
+import { Column, Entity, PrimaryColumn } from 'typeorm';
+
+/** The state of one step in one run. Every step of the pinned version gets a row when the run is created. */
+@Entity({ name: 'step_runs' })
+export class StepRun {
+  @PrimaryColumn('uuid', { name: 'run_id' })
+  runId: string;
+
+  @PrimaryColumn('text', { name: 'step_id' })
+  stepId: string;
+
+  /** Position in the flow definition, for stable ordering. */
+  @Column('integer')
+  position: number;
+
+  @Column('text')
+  status: StepStatus;
+
+  @Column('integer')
+  attempts: number;
+
+  @Column('jsonb', { nullable: true })
+  input: unknown;
+
+  @Column('jsonb', { nullable: true })
+  output: unknown;
+
+  @Column('jsonb', { nullable: true })
+  error: StepError | null;
+
+  /** Set when the step was handed to the queue; the reconciler re-enqueues stale ones. */
+  @Column('timestamptz', { name: 'enqueued_at', nullable: true })
+  enqueuedAt: Date | null;
+
+  @Column('timestamptz', { name: 'started_at', nullable: true })
+  startedAt: Date | null;
+
+  @Column('timestamptz', { name: 'finished_at', nullable: true })
+  finishedAt: Date | null;
+}

@@ -1,0 +1,53 @@
+import { DynamicModule, Global, Inject, Module, OnApplicationShutdown } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { HOOKFLOW_CONFIG, type HookflowConfig } from '../config/hookflow-config';
+import { openDatabase } from '../database/data-source';
+import { FlowRepository } from '../repositories/flow.repository';
+import { RunRepository } from '../repositories/run.repository';
+
+class DatabaseCloser implements OnApplicationShutdown {
+  constructor(@Inject(DataSource) private readonly ds: DataSource) {}
+
+  async onApplicationShutdown(): Promise<void> {
+    if (this.ds.isInitialized) await this.ds.destroy();
+  }
+}
+
+/**
+ * The typed config, the migrated DataSource and the repositories, for both apps. Opening the
+ * database runs pending migrations, so neither app serves anything on an old schema.
+ */
+@Global()
+@Module({})
+export class StoreModule {
+  static forRoot(config: HookflowConfig, applicationName: string): DynamicModule {
+    return {
+      module: StoreModule,
+      providers: [
+        { provide: HOOKFLOW_CONFIG, useValue: config },
+        {
+          provide: DataSource,
+          useFactory: () =>
+            openDatabase({
+              url: config.databaseUrl,
+              schema: config.databaseSchema,
+              poolSize: config.databasePoolSize,
+              applicationName,
+            }),
+        },
+        {
+          provide: FlowRepository,
+          useFactory: (ds: DataSource) => new FlowRepository(ds),
+          inject: [DataSource],
+        },
+        {
+          provide: RunRepository,
+          useFactory: (ds: DataSource) => new RunRepository(ds),
+          inject: [DataSource],
+        },
+        DatabaseCloser,
+      ],
+      exports: [HOOKFLOW_CONFIG, DataSource, FlowRepository, RunRepository],
+    };
+  }
+}

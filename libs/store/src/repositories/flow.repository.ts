@@ -1,0 +1,224 @@
+import type { FlowDefinition } from '@hookflow/flows';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { IsNull, type DataSource, type EntityManager } from 'typeorm';
+import { Flow, FlowVersion, Trigger } from '../entities';
+import { checksumOf } from './canonical-json';
+
+export interface FlowRecord {
+  flow: Flow;
+  version: FlowVersion;
+  trigger: Trigger;
+}
+
+/** What ingress needs to accept a webhook, found by trigger key in one query. */
+export interface TriggerTarget {
+  triggerId: string;
+  flowId: string;
+  slug: string;
+  enabled: boolean;
+  versionId: string;
+  version: number;
+  definition: FlowDefinition;
+}
+
+export class SlugTakenError extends Error {
+  constructor(readonly slug: string) {
+    super(`a flow with slug '${slug}' already exists`);
+  }
+}
+
+/** 24 random bytes: 192 bits, base64url, so trigger URLs cannot be guessed or enumerated. */
+export function newTriggerKey(): string {
+  return randomBytes(24).toString('base64url');
+}
+
+/** Flows, their immutable versions and their triggers. */
+export class FlowRepository {
+  constructor(private readonly ds: DataSource) {}
+
+  async create(definition: FlowDefinition, source = 'api'): Promise<FlowRecord> {
+    const now = new Date();
+    try {
+      return await this.ds.transaction(async (m) => {
+        const flow = m.create(Flow, {
+          id: randomUUID(),
+          slug: definition.slug,
+          name: definition.name ?? null,
+          description: definition.description ?? null,
+          enabled: definition.enabled ?? true,
+          currentVersion: 1,
+          source,
+          createdAt: now,
+          updatedAt: now,
+          deletedAt: null,
+        });
+        await m.insert(Flow, flow);
+        const version = await this.insertVersion(m, flow.id, 1, definition, now);
+        const trigger = m.create(Trigger, {
+          id: randomUUID(),
+          flowId: flow.id,
+          key: newTriggerKey(),
+          createdAt: now,
+          rotatedAt: null,
+        });
+        await m.insert(Trigger, trigger);
+        return { flow, version, trigger };
+      });
+    } catch (err) {
+      if ((err as { code?: string }).code === '23505' && String(err).includes('flows_slug_live')) {
+        throw new SlugTakenError(definition.slug);
+      }
+      throw err;
+    }
+  }
+
+  async findBySlug(slug: string): Promise<FlowRecord | null> {
+    const flow = await this.ds.manager.findOne(Flow, { where: { slug, deletedAt: IsNull() } });
+    if (!flow) return null;
+    return this.recordOf(this.ds.manager, flow);
+  }
+
+  async list(limit: number, afterSlug?: string): Promise<FlowRecord[]> {
+    const qb = this.ds.manager
+      .createQueryBuilder(Flow, 'f')
+      .where('f.deleted_at IS NULL')
+      .orderBy('f.slug', 'ASC')
+      .limit(limit);
+    if (afterSlug) qb.andWhere('f.slug > :afterSlug', { afterSlug });
+    const flows = await qb.getMany();
+    if (flows.length === 0) return [];
+    const ids = flows.map((f) => f.id);
+    const [versions, triggers] = await Promise.all([
+      this.ds.manager
+        .createQueryBuilder(FlowVersion, 'v')
+        .innerJoin(Flow, 'f', 'f.id = v.flow_id AND f.current_version = v.version')
+        .where('v.flow_id IN (:...ids)', { ids })
+        .getMany(),
+      this.ds.manager.createQueryBuilder(Trigger, 't').where('t.flow_id IN (:...ids)', { ids }).getMany(),
+    ]);
+    return flows.map((flow) => ({
+      flow,
+      version: versions.find((v) => v.flowId === flow.id)!,
+      trigger: triggers.find((t) => t.flowId === flow.id)!,
+    }));
+  }
+
+  /**
+   * Saves a new definition. A definition identical to the current one makes no new version
+   * (`changed: false`). The flow row is locked so concurrent saves get consecutive versions.
+   */
+  async update(
+    slug: string,
+    definition: FlowDefinition,
+  ): Promise<(FlowRecord & { changed: boolean }) | null> {
+    return this.ds.transaction(async (m) => {
+      const flow = await m
+        .createQueryBuilder(Flow, 'f')
+        .setLock('pessimistic_write')
+        .where('f.slug = :slug AND f.deleted_at IS NULL', { slug })
+        .getOne();
+      if (!flow) return null;
+      const current = await m.findOneByOrFail(FlowVersion, { flowId: flow.id, version: flow.currentVersion });
+      const now = new Date();
+      let version = current;
+      const changed = current.checksum !== checksumOf(definition);
+      if (changed) {
+        version = await this.insertVersion(m, flow.id, flow.currentVersion + 1, definition, now);
+        flow.currentVersion = version.version;
+      }
+      flow.name = definition.name ?? null;
+      flow.description = definition.description ?? null;
+      if (definition.enabled !== undefined) flow.enabled = definition.enabled;
+      flow.updatedAt = now;
+      await m.update(
+        Flow,
+        { id: flow.id },
+        {
+          currentVersion: flow.currentVersion,
+          name: flow.name,
+          description: flow.description,
+          enabled: flow.enabled,
+          updatedAt: now,
+        },
+      );
+      return { ...(await this.recordOf(m, flow, version)), changed };
+    });
+  }
+
+  async setEnabled(slug: string, enabled: boolean): Promise<FlowRecord | null> {
+    const now = new Date();
+    const res = await this.ds.manager
+      .createQueryBuilder()
+      .update(Flow)
+      .set({ enabled, updatedAt: now })
+      .where('slug = :slug AND deleted_at IS NULL', { slug })
+      .execute();
+    if (!res.affected) return null;
+    return this.findBySlug(slug);
+  }
+
+  /** Deletes a flow for its users: its trigger answers 404, its runs and events stay. */
+  async softDelete(slug: string): Promise<string | null> {
+    // For UPDATE ... RETURNING, TypeORM's query() answers [rows, affectedCount].
+    const [rows]: [{ id: string }[], number] = await this.ds.query(
+      `UPDATE flows SET deleted_at = now(), enabled = false WHERE slug = $1 AND deleted_at IS NULL RETURNING id`,
+      [slug],
+    );
+    return rows[0]?.id ?? null;
+  }
+
+  async versions(flowId: string): Promise<FlowVersion[]> {
+    return this.ds.manager.find(FlowVersion, { where: { flowId }, order: { version: 'DESC' } });
+  }
+
+  async version(flowId: string, version: number): Promise<FlowVersion | null> {
+    return this.ds.manager.findOneBy(FlowVersion, { flowId, version });
+  }
+
+  async versionById(id: string): Promise<FlowVersion | null> {
+    return this.ds.manager.findOneBy(FlowVersion, { id });
+  }
+
+  async findTriggerTarget(key: string): Promise<TriggerTarget | null> {
+    const rows: TriggerTarget[] = await this.ds.query(
+      `SELECT t.id AS "triggerId", f.id AS "flowId", f.slug, f.enabled,
+              v.id AS "versionId", v.version, v.definition
+         FROM triggers t
+         JOIN flows f ON f.id = t.flow_id AND f.deleted_at IS NULL
+         JOIN flow_versions v ON v.flow_id = f.id AND v.version = f.current_version
+        WHERE t.key = $1`,
+      [key],
+    );
+    return rows[0] ?? null;
+  }
+
+  private async insertVersion(
+    m: EntityManager,
+    flowId: string,
+    version: number,
+    definition: FlowDefinition,
+    now: Date,
+  ): Promise<FlowVersion> {
+    const row = m.create(FlowVersion, {
+      id: randomUUID(),
+      flowId,
+      version,
+      definition,
+      checksum: checksumOf(definition),
+      createdAt: now,
+    });
+    await m.query(
+      `INSERT INTO flow_versions (id, flow_id, version, definition, checksum, created_at) VALUES ($1, $2, $3, $4, $5, $6)`,
+      [row.id, flowId, version, JSON.stringify(definition), row.checksum, now],
+    );
+    return row;
+  }
+
+  private async recordOf(m: EntityManager, flow: Flow, version?: FlowVersion): Promise<FlowRecord> {
+    const [v, trigger] = await Promise.all([
+      version ?? m.findOneByOrFail(FlowVersion, { flowId: flow.id, version: flow.currentVersion }),
+      m.findOneByOrFail(Trigger, { flowId: flow.id }),
+    ]);
+    return { flow, version: v, trigger };
+  }
+}

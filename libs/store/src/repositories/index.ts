@@ -1,0 +1,4 @@
+export * from './canonical-json';
+export * from './cursor';
+export * from './flow.repository';
+export * from './run.repository';
