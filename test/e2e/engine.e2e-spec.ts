@@ -107,6 +107,30 @@ describe('engine (API + worker, PostgreSQL + Redis)', () => {
     ]);
   });
 
+  it("waits as long as a 429 Retry-After asks, not the step's shorter delay", async () => {
+    sink.script('/throttled', [{ status: 429, headers: { 'retry-after': '1' } }, 200]);
+    const { hookPath } = await hf.createFlow({
+      slug: 'throttled-receiver',
+      trigger: { type: 'webhook' },
+      steps: [
+        {
+          id: 'send',
+          type: 'action',
+          connector: 'http',
+          retry: { attempts: 3, backoff: 'fixed', delay: '10ms', maxDelay: '5s' },
+          with: { url: `${sink.url}/throttled` },
+        },
+      ],
+    });
+    const { body } = await hf.http().post(hookPath).send({}).expect(202);
+    const run = await hf.waitForRun(body.runId);
+
+    expect(run.status).toBe('succeeded');
+    const [first, second] = sink.received('/throttled');
+    expect(second.at - first.at).toBeGreaterThanOrEqual(990);
+    expect(run.steps[0].attempts.map((a: any) => a.responseStatus)).toEqual([429, 200]);
+  });
+
   it('fails at once on a 400, without retrying', async () => {
     sink.script('/rejects', [400]);
     const { hookPath } = await hf.createFlow({

@@ -1,25 +1,10 @@
 import { Processor, WorkerHost } from '@nestjs/bullmq';
 import { Inject, OnApplicationBootstrap } from '@nestjs/common';
-import { backoffDelayMs } from '@hookflow/flows';
 import { HOOKFLOW_CONFIG, STEP_QUEUE, type HookflowConfig, type StepJobData } from '@hookflow/store';
-import { Job, UnrecoverableError, type MinimalJob } from 'bullmq';
+import { Job, UnrecoverableError } from 'bullmq';
+import { stepBackoff } from './step-backoff';
 import { RetryableStepError } from './step-errors';
 import { StepExecutor } from './step-executor';
-
-/** The step's own backoff, read from the job; a receiver's Retry-After wins, capped at maxDelay. */
-export function stepBackoff(attemptsMade: number, _type?: string, err?: Error, job?: MinimalJob): number {
-  const data = job?.data as StepJobData | undefined;
-  if (!data) return 1000;
-  const policy = {
-    attempts: 0,
-    backoff: data.backoff.kind,
-    delayMs: data.backoff.delayMs,
-    maxDelayMs: data.backoff.maxDelayMs,
-  };
-  return Math.round(
-    backoffDelayMs(policy, attemptsMade, (err as RetryableStepError | undefined)?.retryAfterMs),
-  );
-}
 
 @Processor(STEP_QUEUE, { autorun: false, settings: { backoffStrategy: stepBackoff } })
 export class StepProcessor extends WorkerHost implements OnApplicationBootstrap {

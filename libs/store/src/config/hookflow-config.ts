@@ -62,11 +62,14 @@ export function loadConfig(
   env: NodeJS.ProcessEnv = process.env,
   overrides: Partial<HookflowConfig> = {},
 ): HookflowConfig {
-  const parsed = envSchema.safeParse(env);
+  // An empty variable (`REDIS_URL=`) counts as unset, as the launcher reads it too.
+  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== ''));
+  const parsed = envSchema.safeParse(present);
   if (!parsed.success) {
     throw new ConfigError(
       parsed.error.issues.map((issue) => ({
         variable: String(issue.path[0] ?? '?'),
+        // Values are never echoed: DATABASE_URL and HOOKFLOW_API_KEY carry secrets.
         message: issue.code === 'invalid_type' && issue.input === undefined ? 'is required' : issue.message,
       })),
     );

@@ -1,0 +1,73 @@
+import { AppError } from '../common/app-error';
+import { bodyKindOf, parseWebhookBody } from './body-parser';
+
+const parse = (text: string, type?: string) => parseWebhookBody(Buffer.from(text), type);
+
+describe('webhook body parsing', () => {
+  it.each([
+    ['application/json', 'json'],
+    ['application/json; charset=utf-8', 'json'],
+    ['application/vnd.api+json', 'json'],
+    ['application/x-www-form-urlencoded', 'form'],
+    ['application/xml', 'xml'],
+    ['text/xml', 'xml'],
+    ['application/atom+xml', 'xml'],
+    ['text/plain', 'text'],
+    [undefined, 'text'],
+    ['application/octet-stream', 'binary'],
+  ])('%s is %s', (type, kind) => {
+    expect(bodyKindOf(type)).toBe(kind);
+  });
+
+  it('parses JSON, form, XML and text', () => {
+    expect(parse('{"a":[1,2]}', 'application/json')).toEqual({ a: [1, 2] });
+    expect(parse('a=1&a=2&b=x+y&c=%26', 'application/x-www-form-urlencoded')).toEqual({
+      a: ['1', '2'],
+      b: 'x y',
+      c: '&',
+    });
+    expect(parse('<o id="1"><s>A</s></o>', 'application/xml')).toEqual({ o: { '@_id': '1', s: 'A' } });
+    expect(parse('hello', 'text/plain')).toBe('hello');
+    expect(parse('', 'application/json')).toBeNull();
+  });
+
+  it('keeps non-UTF-8 bytes as base64', () => {
+    expect(parseWebhookBody(Buffer.from([0xff, 0xfe, 0x00]), 'application/octet-stream')).toEqual({
+      base64: '//4A',
+    });
+  });
+
+  it('does not expand XML entities (billion laughs stays text)', () => {
+    const bomb =
+      '<?xml version="1.0"?><!DOCTYPE l [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;">]><l>&b;</l>';
+    expect(JSON.stringify(parse(bomb, 'application/xml'))).not.toContain('aaaaaaaaaaaaaaaaaaaa');
+  });
+
+  it.each([
+    ['{"a": ', 'application/json', 'JSON'],
+    ['<a><b></a>', 'application/xml', 'XML'],
+  ])('refuses malformed %s as a 400 naming the body', (text, type, what) => {
+    let error: unknown;
+    try {
+      parse(text, type);
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(AppError);
+    expect((error as AppError).status).toBe(400);
+    expect((error as AppError).toJSON()).toMatchObject({
+      error: 'invalid_body',
+      message: expect.stringContaining(what),
+      details: [{ path: '/body' }],
+    });
+  });
+
+  it('does not let form keys reach the prototype', () => {
+    const out = parse('__proto__=x&constructor=y', 'application/x-www-form-urlencoded') as Record<
+      string,
+      unknown
+    >;
+    expect(Object.getPrototypeOf(out)).toBe(Object.prototype);
+    expect(({} as Record<string, unknown>).x).toBeUndefined();
+  });
+});

@@ -1,0 +1,22 @@
+import { backoffDelayMs } from '@hookflow/flows';
+import type { StepJobData } from '@hookflow/store';
+import type { MinimalJob } from 'bullmq';
+import type { RetryableStepError } from './step-errors';
+
+/**
+ * BullMQ's backoff strategy for step jobs: the step's own schedule, read from the job; a
+ * receiver's Retry-After (carried by the thrown error) wins, capped at the step's maxDelay.
+ */
+export function stepBackoff(attemptsMade: number, _type?: string, err?: Error, job?: MinimalJob): number {
+  const data = job?.data as StepJobData | undefined;
+  if (!data?.backoff) return 1000;
+  const policy = {
+    attempts: 0,
+    backoff: data.backoff.kind,
+    delayMs: data.backoff.delayMs,
+    maxDelayMs: data.backoff.maxDelayMs,
+  };
+  return Math.round(
+    backoffDelayMs(policy, attemptsMade, (err as RetryableStepError | undefined)?.retryAfterMs),
+  );
+}
