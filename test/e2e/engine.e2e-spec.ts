@@ -311,6 +311,42 @@ describe('engine (API + worker, PostgreSQL + Redis)', () => {
     );
   });
 
+  it('accepts and delivers NUL characters in bodies, queries and receiver answers', async () => {
+    sink.script('/nul', [{ status: 200, body: { echo: 'a\u0000b' } }]);
+    const { hookPath } = await hf.createFlow({
+      slug: 'nul-bytes',
+      trigger: { type: 'webhook' },
+      steps: [
+        {
+          id: 'send',
+          type: 'action',
+          connector: 'http',
+          with: { url: `${sink.url}/nul`, json: '{{input}}' },
+        },
+      ],
+    });
+    const json = await hf
+      .http()
+      .post(`${hookPath}?q=%00`)
+      .set('content-type', 'application/json')
+      .send('{"text":"x\\u0000y"}')
+      .expect(202);
+    const text = await hf
+      .http()
+      .post(hookPath)
+      .set('content-type', 'text/plain')
+      .send('a\u0000b')
+      .expect(202);
+
+    const run = await hf.waitForRun(json.body.runId);
+    expect(run.status).toBe('succeeded');
+    expect(run.event.body).toEqual({ text: 'x\ufffdy' });
+    expect(run.event.query).toEqual({ q: '\ufffd' });
+    expect(run.steps[0].output.body).toEqual({ echo: 'a\ufffdb' });
+    expect(sink.received('/nul')[0].json).toEqual({ text: 'x\ufffdy' });
+    expect((await hf.waitForRun(text.body.runId)).event.body).toBe('a\ufffdb');
+  });
+
   it('fails a runaway JSONata expression with a clear error and stays healthy', async () => {
     const { hookPath } = await hf.createFlow({
       slug: 'runaway',

@@ -170,6 +170,7 @@ describe('management API', () => {
       (await hf.http().get('/api/runs?status=bogus').set(hf.auth).expect(400)).body.details[0].path,
     ).toBe('/status');
     await hf.http().get('/api/runs?cursor=garbage').set(hf.auth).expect(400);
+    await hf.http().get('/api/flows?cursor=Z2FyYmFnZSE').set(hf.auth).expect(400);
     await hf.http().get('/api/runs?limit=0').set(hf.auth).expect(400);
     await hf.http().get('/api/runs/00000000-0000-4000-8000-000000000000').set(hf.auth).expect(404);
   });

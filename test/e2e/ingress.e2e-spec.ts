@@ -74,14 +74,18 @@ describe('trigger ingress', () => {
       .post(`${hookPath}?source=test`)
       .set('content-type', 'application/json')
       .set('authorization', 'Bearer sender-secret')
+      .set('x-api-key', 'sender-api-key')
+      .set('stripe-signature', 't=1,v1=abc')
       .set('x-custom', 'kept')
       .send(raw)
       .expect(202);
     const stored = await waitFor(() => hf.getRun(res.body.runId));
     expect(stored.event.query).toEqual({ source: 'test' });
     expect(stored.event.headers['x-custom']).toBe('kept');
-    expect(stored.event.headers.authorization).toBe('[redacted]');
-    expect(JSON.stringify(stored)).not.toContain('sender-secret');
+    for (const name of ['authorization', 'x-api-key', 'stripe-signature']) {
+      expect(stored.event.headers[name]).toBe('[redacted]');
+    }
+    expect(JSON.stringify(stored)).not.toMatch(/sender-secret|sender-api-key|v1=abc/);
     const ds = hf.api.get(DataSource);
     const [row] = await ds.query(`SELECT raw_body FROM events WHERE id = $1`, [res.body.eventId]);
     expect(row.raw_body.toString()).toBe(raw);

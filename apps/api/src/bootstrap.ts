@@ -12,7 +12,7 @@ const LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose']
  * parses by content type itself; /api routes get JSON parsed here.
  */
 export async function createApiApp(config: HookflowConfig): Promise<NestFastifyApplication> {
-  const queue = selectQueueBackend(config);
+  const queue = selectQueueBackend(config, 'api');
   const adapter = new FastifyAdapter({ bodyLimit: config.maxBodyBytes, trustProxy: false });
   const app = await NestFactory.create<NestFastifyApplication>(ApiModule.forRoot(config, queue), adapter, {
     logger: LEVELS.slice(0, LEVELS.indexOf(config.logLevel) + 1),

@@ -16,7 +16,11 @@ export class WorkerModule {
     return {
       module: WorkerModule,
       imports: [
-        StoreModule.forRoot(config, 'hookflow-worker'),
+        // Every running step holds a connection at moments; fewer than the concurrency would make steps wait on the pool.
+        StoreModule.forRoot(
+          { ...config, databasePoolSize: Math.max(config.databasePoolSize, config.workerConcurrency + 4) },
+          'hookflow-worker',
+        ),
         BullModule.forRoot({ connection: queue.connection as never, prefix: queue.prefix }),
         BullModule.registerQueue({ name: STEP_QUEUE }),
       ],

@@ -1,12 +1,14 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { ConnectorRegistry, FlowDefinition } from '@hookflow/flows';
-import { validateFlow } from '@hookflow/flows';
+import { SLUG_PATTERN, validateFlow } from '@hookflow/flows';
 import { FlowRepository, HOOKFLOW_CONFIG, SlugTakenError, type HookflowConfig } from '@hookflow/store';
 import { DataSource } from 'typeorm';
 import { AppError, ErrorCode } from '../common/app-error';
 import { CONNECTOR_CATALOG } from '../common/tokens';
 import { NOTIFY_FLOW_CHANGED, TriggerCache } from '../triggers/trigger-cache';
 import { flowView, type FlowView } from './flow-view';
+
+const SLUG = new RegExp(SLUG_PATTERN);
 
 /** Creating, changing and reading flows over REST. */
 @Injectable()
@@ -49,6 +51,8 @@ export class FlowsService {
 
   async list(limit: number, cursor?: string): Promise<{ items: FlowView[]; nextCursor: string | null }> {
     const after = cursor ? Buffer.from(cursor, 'base64url').toString() : undefined;
+    if (after !== undefined && !SLUG.test(after))
+      throw AppError.invalid('/cursor', 'is not one this server gave out');
     const records = await this.flows.list(limit + 1, after);
     const more = records.length > limit;
     if (more) records.pop();
@@ -124,7 +128,7 @@ export class FlowsService {
     const record = await this.flows.findBySlug(slug);
     if (record && record.flow.source !== 'api') {
       throw new AppError(
-        ErrorCode.Conflict,
+        ErrorCode.FileManaged,
         `flow '${slug}' is managed by the file ${record.flow.source}; change the file instead`,
         [{ path: '/', message: `managed by ${record.flow.source}` }],
       );

@@ -1,7 +1,9 @@
-import { Controller, Get, HttpCode, Res } from '@nestjs/common';
+import { Controller, Get, HttpCode, Logger, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { DataSource } from 'typeorm';
 import { StepEnqueuer } from '../triggers/step-enqueuer';
+
+const logger = new Logger('Health');
 
 /** Liveness says the process answers; readiness that the database and the queue do too. */
 @Controller('health')
@@ -20,8 +22,8 @@ export class HealthController {
   @Get('ready')
   async ready(@Res() reply: FastifyReply): Promise<void> {
     const checks = await Promise.all([
-      check(() => this.ds.query('SELECT 1')),
-      check(() => this.enqueuer.ping()),
+      check('database', () => this.ds.query('SELECT 1')),
+      check('queue', () => this.enqueuer.ping()),
     ]);
     const [database, queue] = checks;
     const ok = database === 'ok' && queue === 'ok';
@@ -29,7 +31,8 @@ export class HealthController {
   }
 }
 
-async function check(probe: () => Promise<unknown>, timeoutMs = 2000): Promise<string> {
+/** 'ok' or 'unavailable'; the reason goes to the log, not to an unauthenticated caller. */
+async function check(name: string, probe: () => Promise<unknown>, timeoutMs = 2000): Promise<string> {
   let timer: NodeJS.Timeout | undefined;
   try {
     await Promise.race([
@@ -40,7 +43,8 @@ async function check(probe: () => Promise<unknown>, timeoutMs = 2000): Promise<s
     ]);
     return 'ok';
   } catch (err) {
-    return `error: ${(err as Error).message}`;
+    logger.warn(`${name} not ready: ${(err as Error).message}`);
+    return 'unavailable';
   } finally {
     clearTimeout(timer);
   }

@@ -20,8 +20,13 @@ export interface IngressResponse {
   body: unknown;
 }
 
-/** Headers that carry credentials are never stored in clear. */
-const REDACTED_HEADERS = new Set(['authorization', 'cookie', 'proxy-authorization', 'set-cookie']);
+/**
+ * Headers that carry credentials or signatures are never stored in clear (nor handed to steps):
+ * by name, for the usual suspects (`authorization`, `cookie`, `x-api-key`, `stripe-signature`,
+ * `x-hub-signature-256`, `x-shopify-hmac-sha256`, tokens, secrets, passwords, sessions).
+ */
+const SENSITIVE_HEADER =
+  /authorization|cookie|token|secret|signature|hmac|api-?key|password|passwd|session|credential/i;
 
 /**
  * The way in for webhooks: find the trigger, check the request, store event and run in one
@@ -48,10 +53,11 @@ export class IngressService {
       );
     }
     if (!trigger.enabled) throw new AppError(ErrorCode.FlowDisabled, `flow '${trigger.slug}' is disabled`);
-    if (req.rawBody.length > Math.min(trigger.maxBodyBytes, this.config.maxBodyBytes)) {
+    const limit = Math.min(trigger.maxBodyBytes, this.config.maxBodyBytes);
+    if (req.rawBody.length > limit) {
       throw new AppError(
         ErrorCode.PayloadTooLarge,
-        `body is ${req.rawBody.length} bytes; this trigger accepts at most ${trigger.maxBodyBytes}`,
+        `body is ${req.rawBody.length} bytes; this trigger accepts at most ${limit}`,
       );
     }
     const contentType = headerValue(req.headers['content-type']);
@@ -93,7 +99,7 @@ function storedHeaders(
   const out: Record<string, string | string[]> = {};
   for (const [name, value] of Object.entries(headers)) {
     if (value === undefined) continue;
-    out[name] = REDACTED_HEADERS.has(name) ? '[redacted]' : value;
+    out[name] = SENSITIVE_HEADER.test(name) ? '[redacted]' : value;
   }
   return out;
 }

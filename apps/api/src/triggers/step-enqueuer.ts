@@ -1,29 +1,59 @@
 import { InjectQueue } from '@nestjs/bullmq';
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import type { RetryPolicy } from '@hookflow/flows';
 import { STEP_QUEUE, stepJob } from '@hookflow/store';
 import type { Queue } from 'bullmq';
 
+/** How long a sender waits on the queue before it gets its answer anyway. */
+const ENQUEUE_TIMEOUT_MS = 2_000;
+
 /** Hands a new run's first steps to the worker. */
 @Injectable()
-export class StepEnqueuer {
+export class StepEnqueuer implements OnModuleInit {
   private readonly logger = new Logger(StepEnqueuer.name);
+  private lastErrorLogAt = 0;
 
   constructor(@InjectQueue(STEP_QUEUE) private readonly queue: Queue) {}
 
+  onModuleInit(): void {
+    // Connection errors repeat at every reconnect attempt; one line every 10 s is enough.
+    this.queue.on('error', (err) => {
+      if (Date.now() - this.lastErrorLogAt < 10_000) return;
+      this.lastErrorLogAt = Date.now();
+      this.logger.warn(`queue connection: ${err.message}`);
+    });
+  }
+
   /**
-   * Never throws: the run is already committed, and a lost enqueue is picked up by the
-   * worker's reconciler, so the sender still gets its 2xx.
+   * Never throws and never waits long: the run is already committed, and a lost or slow
+   * enqueue (the queue is down) is picked up by the worker's reconciler, so the sender still
+   * gets its 2xx promptly instead of retrying and creating duplicate runs.
    */
-  async enqueueRoots(runId: string, roots: { id: string; policy: RetryPolicy }[]): Promise<void> {
+  async enqueueRoots(
+    runId: string,
+    roots: { id: string; policy: RetryPolicy; timeoutMs: number }[],
+  ): Promise<void> {
+    const jobs = roots.map((r) => stepJob(runId, r.id, r));
+    const enqueue =
+      jobs.length === 1 ? this.queue.add(jobs[0].name, jobs[0].data, jobs[0].opts) : this.queue.addBulk(jobs);
+    let timer: NodeJS.Timeout | undefined;
     try {
-      const jobs = roots.map((r) => stepJob(runId, r.id, r.policy));
-      if (jobs.length === 1) await this.queue.add(jobs[0].name, jobs[0].data, jobs[0].opts);
-      else await this.queue.addBulk(jobs);
+      await Promise.race([
+        enqueue,
+        new Promise((_, reject) => {
+          timer = setTimeout(
+            () => reject(new Error(`no answer within ${ENQUEUE_TIMEOUT_MS} ms`)),
+            ENQUEUE_TIMEOUT_MS,
+          );
+        }),
+      ]);
     } catch (err) {
+      enqueue.catch(() => undefined);
       this.logger.warn(
         `enqueue of run ${runId} failed (${(err as Error).message}); the reconciler will pick it up`,
       );
+    } finally {
+      clearTimeout(timer);
     }
   }
 

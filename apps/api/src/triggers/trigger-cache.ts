@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
-import { resolveRetryPolicy, StepGraph, type RetryPolicy } from '@hookflow/flows';
+import { resolveRetryPolicy, resolveTimeoutMs, StepGraph, type RetryPolicy } from '@hookflow/flows';
 import { FlowRepository, HOOKFLOW_CONFIG, type HookflowConfig, type TriggerTarget } from '@hookflow/store';
 import { Client } from 'pg';
 
@@ -11,11 +11,15 @@ export interface TriggerEntry extends TriggerTarget {
   respondBody: unknown;
   respondHeaders: Record<string, string>;
   steps: { id: string; root: boolean }[];
-  roots: { id: string; policy: RetryPolicy }[];
+  roots: { id: string; policy: RetryPolicy; timeoutMs: number }[];
 }
 
 const FLOW_CHANGES_CHANNEL = 'hookflow_flow_changes';
 const TTL_MS = 60_000;
+/** Without a listening connection, changes on other replicas go unheard: cache only briefly. */
+const DEAF_TTL_MS = 1_000;
+const MAX_ENTRIES = 10_000;
+const RECONNECT_MAX_DELAY_MS = 10_000;
 
 /**
  * Trigger lookups by key, cached in memory. A flow change anywhere (this replica or another)
@@ -27,6 +31,9 @@ export class TriggerCache implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger(TriggerCache.name);
   private readonly entries = new Map<string, { entry: TriggerEntry | null; expiresAt: number }>();
   private listener: Client | null = null;
+  /** Bumped by every clear: a lookup that started before a change must not store what it read. */
+  private generation = 0;
+  private closing = false;
 
   constructor(
     private readonly flows: FlowRepository,
@@ -38,6 +45,7 @@ export class TriggerCache implements OnModuleInit, OnModuleDestroy {
   }
 
   async onModuleDestroy(): Promise<void> {
+    this.closing = true;
     const listener = this.listener;
     this.listener = null;
     await listener?.end().catch(() => undefined);
@@ -46,14 +54,19 @@ export class TriggerCache implements OnModuleInit, OnModuleDestroy {
   async get(key: string): Promise<TriggerEntry | null> {
     const hit = this.entries.get(key);
     if (hit && hit.expiresAt > Date.now()) return hit.entry;
+    const generation = this.generation;
     const target = await this.flows.findTriggerTarget(key);
     const entry = target ? this.toEntry(target) : null;
-    if (this.entries.size > 10_000) this.entries.clear();
-    this.entries.set(key, { entry, expiresAt: Date.now() + TTL_MS });
+    if (generation === this.generation) {
+      // Oldest first out (Map keeps insertion order), so a flood of unknown keys cannot flush the hot ones at once.
+      if (this.entries.size >= MAX_ENTRIES) this.entries.delete(this.entries.keys().next().value as string);
+      this.entries.set(key, { entry, expiresAt: Date.now() + (this.listener ? TTL_MS : DEAF_TTL_MS) });
+    }
     return entry;
   }
 
   clear(): void {
+    this.generation++;
     this.entries.clear();
   }
 
@@ -72,7 +85,7 @@ export class TriggerCache implements OnModuleInit, OnModuleDestroy {
       steps: def.steps.map((s) => ({ id: s.id, root: roots.has(s.id) })),
       roots: def.steps
         .filter((s) => roots.has(s.id))
-        .map((s) => ({ id: s.id, policy: resolveRetryPolicy(s) })),
+        .map((s) => ({ id: s.id, policy: resolveRetryPolicy(s), timeoutMs: resolveTimeoutMs(s) })),
     };
   }
 
@@ -82,19 +95,39 @@ export class TriggerCache implements OnModuleInit, OnModuleDestroy {
       options: `-c search_path=${this.config.databaseSchema}`,
     });
     client.on('notification', () => this.clear());
-    client.on('error', (err) => {
-      this.logger.warn(
-        `flow change listener lost (${err.message}); relying on the cache TTL until it reconnects`,
-      );
+    const lost = (reason: string) => {
+      if (this.listener !== client) return;
+      this.listener = null;
       this.clear();
-      if (this.listener === client) {
-        this.listener = null;
-        setTimeout(() => void this.listen().catch(() => undefined), 1000).unref();
+      client.end().catch(() => undefined);
+      if (!this.closing) {
+        this.logger.warn(`flow change listener lost (${reason}); caching briefly until it is back`);
+        void this.reconnect();
       }
-    });
+    };
+    client.on('error', (err) => lost(err.message));
+    client.on('end', () => lost('connection ended'));
     await client.connect();
     await client.query(`LISTEN ${FLOW_CHANGES_CHANNEL}`);
     this.listener = client;
+  }
+
+  /** Keeps trying, with a growing pause, until the listener is back (or the app closes). */
+  private async reconnect(): Promise<void> {
+    for (
+      let delayMs = 500;
+      !this.closing && !this.listener;
+      delayMs = Math.min(delayMs * 2, RECONNECT_MAX_DELAY_MS)
+    ) {
+      await new Promise((resolve) => setTimeout(resolve, delayMs).unref());
+      try {
+        await this.listen();
+        this.clear();
+        this.logger.log('flow change listener is back');
+      } catch {
+        // Still down: try again after the next pause.
+      }
+    }
   }
 }
 

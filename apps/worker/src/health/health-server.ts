@@ -1,5 +1,5 @@
 import { InjectQueue } from '@nestjs/bullmq';
-import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { HOOKFLOW_CONFIG, STEP_QUEUE, type HookflowConfig } from '@hookflow/store';
 import type { Queue } from 'bullmq';
 import { createServer, type Server } from 'node:http';
@@ -9,6 +9,7 @@ import { DataSource } from 'typeorm';
 /** The worker has no HTTP API; this small server answers /health/live and /health/ready for orchestrators. */
 @Injectable()
 export class HealthServer implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger('Health');
   private server: Server | undefined;
 
   constructor(
@@ -40,15 +41,13 @@ export class HealthServer implements OnApplicationBootstrap, OnApplicationShutdo
     if (url === '/health/live') return { status: 200, body: { status: 'ok' } };
     if (url !== '/health/ready')
       return { status: 404, body: { error: 'not_found', message: 'no such route' } };
+    const notReady = (what: string) => (e: Error) => {
+      this.logger.warn(`${what} not ready: ${e.message}`);
+      return 'unavailable';
+    };
     const [database, queue] = await Promise.all([
-      this.ds.query('SELECT 1').then(
-        () => 'ok',
-        (e: Error) => `error: ${e.message}`,
-      ),
-      this.queue.getJobCounts('waiting').then(
-        () => 'ok',
-        (e: Error) => `error: ${e.message}`,
-      ),
+      this.ds.query('SELECT 1').then(() => 'ok', notReady('database')),
+      this.queue.getJobCounts('waiting').then(() => 'ok', notReady('queue')),
     ]);
     const ok = database === 'ok' && queue === 'ok';
     return { status: ok ? 200 : 503, body: { status: ok ? 'ok' : 'unavailable', database, queue } };

@@ -47,14 +47,27 @@ export class Reconciler implements OnApplicationBootstrap, OnModuleDestroy {
     try {
       const staleBefore = new Date(Date.now() - this.config.reconcileStaleMs);
       const stale = await this.runs.findStaleSteps(staleBefore, 500);
-      for (const step of stale) {
-        const state = await this.queue.getJobState(stepJobId(step.runId, step.stepId));
-        if (LIVE_JOB_STATES.has(state)) continue;
-        // A finished job for an unfinished step (or none at all): the job was lost. Clear and re-add.
-        if (state !== 'unknown') await this.queue.remove(stepJobId(step.runId, step.stepId)).catch(() => 0);
-        const flow = await this.flows.get(step.flowVersionId);
-        await this.orchestrator.enqueue(flow, step.runId, [step.stepId], step.attempts);
-        requeued++;
+      for (let i = 0; i < stale.length; i += 50) {
+        const batch = stale.slice(i, i + 50);
+        const states = await Promise.all(
+          batch.map((s) => this.queue.getJobState(stepJobId(s.runId, s.stepId)).catch(() => 'error')),
+        );
+        for (const [j, step] of batch.entries()) {
+          if (LIVE_JOB_STATES.has(states[j]) || states[j] === 'error') continue;
+          // One bad step (a version that no longer compiles) must not stop the others' recovery.
+          try {
+            // A finished job for an unfinished step (or none at all): the job was lost. Clear and re-add.
+            const jobId = stepJobId(step.runId, step.stepId);
+            if (states[j] !== 'unknown') await this.queue.remove(jobId).catch(() => 0);
+            const flow = await this.flows.get(step.flowVersionId);
+            await this.orchestrator.enqueue(flow, step.runId, [step.stepId], step.attempts);
+            requeued++;
+          } catch (err) {
+            this.logger.error(
+              `could not re-enqueue run ${step.runId} step ${step.stepId}: ${(err as Error).message}`,
+            );
+          }
+        }
       }
       await this.runs.touchEnqueued(stale);
       if (requeued > 0) this.logger.warn(`re-enqueued ${requeued} step(s) that had no job in the queue`);

@@ -25,19 +25,33 @@ export class RunOrchestrator {
     attempt: AttemptRecord,
   ): Promise<void> {
     const typeOf = (id: string) => flow.step(id).type;
-    const { ready, runStatus } = await this.runs.finishStep(runId, stepId, result, attempt, (statuses) => {
-      const { ready, skip } = flow.graph.advance(statuses);
-      const after = { ...statuses };
-      for (const id of skip) after[id] = 'skipped';
-      return { ready, skip, runStatus: flow.graph.runStatus(after, typeOf) };
-    });
+    const { recorded, ready, runStatus } = await this.runs.finishStep(
+      runId,
+      stepId,
+      result,
+      attempt,
+      (statuses) => {
+        const { ready, skip } = flow.graph.advance(statuses);
+        const after = { ...statuses };
+        for (const id of skip) after[id] = 'skipped';
+        return { ready, skip, runStatus: flow.graph.runStatus(after, typeOf) };
+      },
+    );
+    if (!recorded) {
+      this.logger.warn(
+        `run ${runId} step ${stepId}: attempt ${attempt.n} was taken over by a later claim; result dropped`,
+      );
+      return;
+    }
     if (ready.length > 0) await this.enqueue(flow, runId, ready);
     if (runStatus) this.logger.debug(`run ${runId} ${runStatus}`);
   }
 
   /** A lost enqueue here is not lost work: the steps are marked enqueued and the reconciler re-adds them. */
   async enqueue(flow: CompiledFlow, runId: string, stepIds: string[], attemptsDone = 0): Promise<void> {
-    const jobs = stepIds.map((id) => stepJob(runId, id, flow.retryPolicy(id), attemptsDone));
+    const jobs = stepIds.map((id) =>
+      stepJob(runId, id, { policy: flow.retryPolicy(id), timeoutMs: flow.timeoutMs(id) }, attemptsDone),
+    );
     try {
       await this.queue.addBulk(jobs);
     } catch (err) {

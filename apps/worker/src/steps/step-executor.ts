@@ -1,6 +1,12 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { executeStep, type ConnectorRegistry, type StepError } from '@hookflow/flows';
-import { RunRepository, type AttemptRecord } from '@hookflow/store';
+import {
+  executeStep,
+  type CompiledFlow,
+  type ConnectorRegistry,
+  type StepError,
+  type StepOutcome,
+} from '@hookflow/flows';
+import { RunRepository, type AttemptRecord, type ClaimedStep } from '@hookflow/store';
 import { RunOrchestrator } from '../runs/run-orchestrator';
 import { CompiledFlowCache } from './compiled-flow-cache';
 import { CONNECTORS } from './tokens';
@@ -24,55 +30,103 @@ export class StepExecutor {
     @Inject(CONNECTORS) private readonly connectors: ConnectorRegistry,
   ) {}
 
-  /** `isLastAttempt` comes from the job: a retryable failure on the last try fails the step. */
-  async run(runId: string, stepId: string, isLastAttempt: boolean): Promise<AttemptVerdict> {
-    const claimed = await this.runs.claimStep(runId, stepId);
+  /**
+   * `isLastAttempt` comes from the job: a retryable failure on the last try fails the step.
+   * `leaseMs` is how long the claim keeps other workers off this step.
+   */
+  async run(runId: string, stepId: string, isLastAttempt: boolean, leaseMs: number): Promise<AttemptVerdict> {
+    const claimed = await this.runs.claimStep(runId, stepId, leaseMs);
     if (!claimed) return { kind: 'done' };
+    try {
+      return await this.runClaimed(runId, stepId, claimed, isLastAttempt);
+    } catch (err) {
+      // The outcome could not be recorded (database trouble, a version that no longer compiles).
+      // Give the claim back so the queue's next try can take it at once; the attempt budget
+      // checked at claim time stops this from looping forever.
+      await this.runs.releaseClaim(runId, stepId, claimed.attempt).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  private async runClaimed(
+    runId: string,
+    stepId: string,
+    claimed: ClaimedStep,
+    isLastAttempt: boolean,
+  ): Promise<AttemptVerdict> {
     const flow = await this.flows.get(claimed.flowVersionId);
     const startedAt = new Date();
-    const outcome = await executeStep(
-      flow,
-      stepId,
-      { trigger: claimed.trigger, steps: claimed.outputs, run: { id: runId, flow: claimed.flowSlug } },
-      { connectors: this.connectors, attempt: claimed.attempt, idempotencyKey: `${runId}_${stepId}` },
-    );
+    const budget = flow.retryPolicy(stepId).attempts;
+    const outcome: StepOutcome =
+      claimed.attempt > budget
+        ? {
+            // Claimed more often than the step may be tried: earlier attempts died without an
+            // outcome (worker crashes, lost leases). Stop here rather than re-send forever.
+            status: 'failed',
+            input: null,
+            error: {
+              code: 'attempts_exhausted',
+              message: `step was started ${claimed.attempt - 1} times without recording an outcome (worker lost); giving up`,
+              retryable: false,
+            },
+          }
+        : await executeStep(
+            flow,
+            stepId,
+            { trigger: claimed.trigger, steps: claimed.outputs, run: { id: runId, flow: claimed.flowSlug } },
+            { connectors: this.connectors, attempt: claimed.attempt, idempotencyKey: `${runId}_${stepId}` },
+          );
     const attempt: AttemptRecord = {
       n: claimed.attempt,
       startedAt,
       durationMs: Date.now() - startedAt.getTime(),
-      outcome: outcome.status === 'failed' ? 'failed' : outcome.status,
+      outcome: outcome.status,
       error: outcome.status === 'failed' ? outcome.error : null,
       responseStatus: responseStatusOf(outcome),
     };
 
     if (outcome.status !== 'failed') {
-      await this.orchestrator.stepFinished(
-        flow,
-        runId,
-        stepId,
-        { status: outcome.status, input: outcome.input, output: outcome.output, error: null },
-        attempt,
-      );
+      await this.finish(flow, runId, stepId, outcome.status, outcome.input, outcome.output, null, attempt);
       return { kind: 'done' };
     }
-    if (outcome.error.retryable && !isLastAttempt) {
-      await this.runs.markRetrying(runId, stepId, outcome.input, { ...attempt, outcome: 'retrying' });
-      return { kind: 'retry', error: outcome.error };
+    const lastTry = isLastAttempt || claimed.attempt >= budget;
+    if (outcome.error.retryable && !lastTry) {
+      const held = await this.runs.markRetrying(runId, stepId, outcome.input, {
+        ...attempt,
+        outcome: 'retrying',
+      });
+      return held ? { kind: 'retry', error: outcome.error } : { kind: 'done' };
     }
     this.logger.log(`run ${runId} step ${stepId} failed: ${outcome.error.code}: ${outcome.error.message}`);
-    await this.orchestrator.stepFinished(
+    await this.finish(
       flow,
       runId,
       stepId,
-      { status: 'failed', input: outcome.input, output: outcome.output ?? null, error: outcome.error },
+      'failed',
+      outcome.input,
+      outcome.output ?? null,
+      outcome.error,
       attempt,
     );
     return { kind: 'failed', error: outcome.error };
   }
+
+  private finish(
+    flow: CompiledFlow,
+    runId: string,
+    stepId: string,
+    status: 'succeeded' | 'filtered' | 'failed',
+    input: unknown,
+    output: unknown,
+    error: StepError | null,
+    attempt: AttemptRecord,
+  ): Promise<void> {
+    return this.orchestrator.stepFinished(flow, runId, stepId, { status, input, output, error }, attempt);
+  }
 }
 
-function responseStatusOf(outcome: { status: string; output?: unknown; error?: StepError }): number | null {
-  if (outcome.error?.status) return outcome.error.status;
+function responseStatusOf(outcome: StepOutcome): number | null {
+  if (outcome.status === 'failed') return outcome.error.status ?? null;
   const out = outcome.output as { status?: unknown } | undefined;
   return outcome.status === 'succeeded' && typeof out?.status === 'number' ? out.status : null;
 }

@@ -6,6 +6,8 @@ import { stepBackoff } from './step-backoff';
 import { RetryableStepError } from './step-errors';
 import { StepExecutor } from './step-executor';
 
+const DEFAULT_LEASE_MS = 60_000;
+
 @Processor(STEP_QUEUE, { autorun: false, settings: { backoffStrategy: stepBackoff } })
 export class StepProcessor extends WorkerHost implements OnApplicationBootstrap {
   constructor(
@@ -22,7 +24,8 @@ export class StepProcessor extends WorkerHost implements OnApplicationBootstrap 
 
   async process(job: Job<StepJobData>): Promise<void> {
     const isLast = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
-    const verdict = await this.executor.run(job.data.runId, job.data.stepId, isLast);
+    const leaseMs = job.data.leaseMs ?? DEFAULT_LEASE_MS;
+    const verdict = await this.executor.run(job.data.runId, job.data.stepId, isLast, leaseMs);
     if (verdict.kind === 'retry') throw new RetryableStepError(verdict.error);
     if (verdict.kind === 'failed')
       throw new UnrecoverableError(`${verdict.error.code}: ${verdict.error.message}`);

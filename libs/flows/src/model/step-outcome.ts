@@ -13,6 +13,7 @@ export type StepErrorCode =
   | 'network_error'
   | 'timeout'
   | 'http_error'
+  | 'attempts_exhausted'
   | 'internal_error'
   /** The caller aborted the attempt through `signal` (shutdown, run cancelled); nothing is known about the receiver. */
   | 'cancelled';

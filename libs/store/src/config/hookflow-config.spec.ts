@@ -23,7 +23,7 @@ describe('loadConfig', () => {
       databaseSchema: 'public',
       redisUrl: undefined,
       queuePrefix: 'hookflow',
-      workerConcurrency: 32,
+      workerConcurrency: 16,
       maxBodyBytes: 1048576,
     });
   });

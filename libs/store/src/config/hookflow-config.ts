@@ -23,7 +23,7 @@ const envSchema = z.object({
     .regex(/^[a-z_][a-z0-9_]*$/, 'use lower-case letters, digits and _')
     .default('public'),
   DATABASE_POOL_SIZE: positiveInt(10),
-  WORKER_CONCURRENCY: positiveInt(32),
+  WORKER_CONCURRENCY: positiveInt(16),
   WORKER_HEALTH_PORT: z.coerce.number().int().min(0).max(65535).default(3001),
   MAX_BODY_BYTES: positiveInt(1024 * 1024),
   RECONCILE_INTERVAL_MS: positiveInt(10_000),

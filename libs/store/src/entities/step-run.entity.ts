@@ -33,6 +33,10 @@ export class StepRun {
   @Column('timestamptz', { name: 'enqueued_at', nullable: true })
   enqueuedAt: Date | null;
 
+  /** Until then, the worker that claimed the running attempt owns it; after it, the step may be claimed again. */
+  @Column('timestamptz', { name: 'lease_until', nullable: true })
+  leaseUntil: Date | null;
+
   @Column('timestamptz', { name: 'started_at', nullable: true })
   startedAt: Date | null;
 

@@ -90,6 +90,7 @@ export class InitialSchema1764000000000 implements MigrationInterface {
         output jsonb,
         error jsonb,
         enqueued_at timestamptz,
+        lease_until timestamptz,
         started_at timestamptz,
         finished_at timestamptz,
         PRIMARY KEY (run_id, step_id)
@@ -112,7 +113,7 @@ export class InitialSchema1764000000000 implements MigrationInterface {
         response_status integer,
         FOREIGN KEY (run_id, step_id) REFERENCES step_runs (run_id, step_id) ON DELETE CASCADE
       )`);
-    await q.query(`CREATE INDEX step_attempts_step ON step_attempts (run_id, step_id, n)`);
+    await q.query(`CREATE UNIQUE INDEX step_attempts_step ON step_attempts (run_id, step_id, n)`);
   }
 
   async down(q: QueryRunner): Promise<void> {

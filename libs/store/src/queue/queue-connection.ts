@@ -12,7 +12,7 @@ export interface QueueConnection {
  * BullMQ's PostgreSQL backend on the same database, so the embedded mode needs nothing else.
  * Must run before any Queue or Worker is created: the backend factory is process-wide.
  */
-export function selectQueueBackend(config: HookflowConfig): QueueConnection {
+export function selectQueueBackend(config: HookflowConfig, role: 'api' | 'worker'): QueueConnection {
   if (config.redisUrl) {
     setDefaultBackendFactory();
     const url = new URL(config.redisUrl);
@@ -26,8 +26,12 @@ export function selectQueueBackend(config: HookflowConfig): QueueConnection {
         password: url.password ? decodeURIComponent(url.password) : undefined,
         db: url.pathname.length > 1 ? Number(url.pathname.slice(1)) : 0,
         tls: url.protocol === 'rediss:' ? {} : undefined,
-        // BullMQ workers block on Redis; they must not give up on a command during a Redis restart.
-        maxRetriesPerRequest: null,
+        ...(role === 'worker'
+          ? // Workers block on Redis; they must not give up on a command during a Redis restart.
+            { maxRetriesPerRequest: null }
+          : // The API must not hold a sender's request while Redis is away: fail fast, the
+            // reconciler enqueues what was committed.
+            { maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 2_000 }),
       },
     };
   }

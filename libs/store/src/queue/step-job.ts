@@ -11,7 +11,12 @@ export interface StepJobData {
   stepId: string;
   /** The step's backoff, read by the worker's backoff strategy. */
   backoff: { kind: 'exponential' | 'fixed'; delayMs: number; maxDelayMs: number };
+  /** How long a claim of this step lasts: its timeout plus a margin to record the outcome. */
+  leaseMs: number;
 }
+
+/** Time past a step's timeout for recording its outcome before another worker may take it over. */
+export const LEASE_MARGIN_MS = 30_000;
 
 export interface StepJobSpec {
   name: string;
@@ -38,15 +43,20 @@ export function stepJobId(runId: string, stepId: string): string {
 export function stepJob(
   runId: string,
   stepId: string,
-  policy: { attempts: number; backoff: 'exponential' | 'fixed'; delayMs: number; maxDelayMs: number },
+  step: {
+    policy: { attempts: number; backoff: 'exponential' | 'fixed'; delayMs: number; maxDelayMs: number };
+    timeoutMs: number;
+  },
   attemptsDone = 0,
 ): StepJobSpec {
+  const { policy } = step;
   return {
     name: STEP_JOB_NAME,
     data: {
       runId,
       stepId,
       backoff: { kind: policy.backoff, delayMs: policy.delayMs, maxDelayMs: policy.maxDelayMs },
+      leaseMs: step.timeoutMs + LEASE_MARGIN_MS,
     },
     opts: {
       jobId: stepJobId(runId, stepId),

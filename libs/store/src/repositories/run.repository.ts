@@ -112,9 +112,9 @@ export class RunRepository {
         eventId,
         event.flowId,
         event.method,
-        JSON.stringify(event.headers),
-        JSON.stringify(event.query),
-        event.body === undefined ? null : JSON.stringify(event.body),
+        toJsonb(event.headers),
+        toJsonb(event.query),
+        event.body === undefined ? null : toJsonb(event.body),
         event.rawBody,
         event.contentType,
         event.sourceIp,
@@ -131,11 +131,14 @@ export class RunRepository {
   }
 
   /**
-   * Claims one attempt of a step: counts it and marks step and run running, and returns the run
-   * context, in one round trip. Null when the step is already finished or the run is over (a
-   * duplicate or late job), which the worker treats as done.
+   * Claims one attempt of a step: counts it, marks step and run running, and returns the run
+   * context, in one round trip. The claim is a lease: while it lasts, no other job can run the
+   * same step (a stalled job handed to a second worker finds it taken); once it lapses, the step
+   * can be claimed again (its worker died). The attempt number is the claim's token: results are
+   * only recorded by the holder of the latest claim. Null when the step is finished, leased by
+   * another worker or the run is over, which the worker treats as nothing to do.
    */
-  async claimStep(runId: string, stepId: string): Promise<ClaimedStep | null> {
+  async claimStep(runId: string, stepId: string, leaseMs: number): Promise<ClaimedStep | null> {
     const rows: {
       attempt: number | null;
       flow_version_id: string;
@@ -150,8 +153,10 @@ export class RunRepository {
     }[] = await this.ds.query(
       `WITH claimed AS (
          UPDATE step_runs
-            SET status = 'running', attempts = attempts + 1, started_at = coalesce(started_at, now())
-          WHERE run_id = $1 AND step_id = $2 AND status IN ${UNFINISHED_STEP}
+            SET status = 'running', attempts = attempts + 1, started_at = coalesce(started_at, now()),
+                lease_until = now() + make_interval(secs => $3::double precision / 1000)
+          WHERE run_id = $1 AND step_id = $2
+            AND (status IN ('pending', 'retrying') OR (status = 'running' AND coalesce(lease_until, '-infinity') < now()))
             AND EXISTS (SELECT 1 FROM runs WHERE id = $1 AND status IN ('queued', 'running'))
           RETURNING attempts
        ), started AS (
@@ -166,7 +171,7 @@ export class RunRepository {
          JOIN flows f ON f.id = r.flow_id
          LEFT JOIN events e ON e.id = r.event_id
         WHERE r.id = $1`,
-      [runId, stepId],
+      [runId, stepId, leaseMs],
     );
     const row = rows[0];
     if (!row || row.attempt === null) return null;
@@ -185,26 +190,49 @@ export class RunRepository {
     };
   }
 
-  /** Records a failed attempt that the queue will try again. */
-  async markRetrying(runId: string, stepId: string, input: unknown, attempt: AttemptRecord): Promise<void> {
-    await this.ds.query(
+  /**
+   * Records a failed attempt that the queue will try again. Returns false when this attempt no
+   * longer holds the step (a later claim took it over), in which case nothing is written.
+   */
+  async markRetrying(
+    runId: string,
+    stepId: string,
+    input: unknown,
+    attempt: AttemptRecord,
+  ): Promise<boolean> {
+    const rows: { n: number }[] = await this.ds.query(
       `WITH s AS (
-         UPDATE step_runs SET status = 'retrying', input = $3, error = $4
-          WHERE run_id = $1 AND step_id = $2 AND status = 'running'
+         UPDATE step_runs SET status = 'retrying', input = $3, error = $4, lease_until = NULL
+          WHERE run_id = $1 AND step_id = $2 AND status = 'running' AND attempts = $5
+          RETURNING attempts
        )
        INSERT INTO step_attempts (run_id, step_id, n, started_at, duration_ms, outcome, error, response_status)
-       VALUES ($1, $2, $5, $6, $7, $8, $4, $9)`,
+       SELECT $1, $2, $5, $6, $7, $8, $4, $9 FROM s
+       RETURNING n`,
       [
         runId,
         stepId,
-        jsonParam(input),
-        jsonParam(attempt.error),
+        toJsonb(input),
+        toJsonb(attempt.error),
         attempt.n,
         attempt.startedAt,
         attempt.durationMs,
         attempt.outcome,
         attempt.responseStatus,
       ],
+    );
+    return rows.length > 0;
+  }
+
+  /**
+   * Gives a claimed step back after the worker failed to record its outcome (the database
+   * hiccuped), so the queue's next try can claim it at once instead of waiting out the lease.
+   */
+  async releaseClaim(runId: string, stepId: string, attemptN: number): Promise<void> {
+    await this.ds.query(
+      `UPDATE step_runs SET status = 'retrying', lease_until = NULL
+        WHERE run_id = $1 AND step_id = $2 AND status = 'running' AND attempts = $3`,
+      [runId, stepId, attemptN],
     );
   }
 
@@ -219,25 +247,29 @@ export class RunRepository {
     result: StepResult,
     attempt: AttemptRecord,
     decide: AdvanceDecision,
-  ): Promise<{ ready: string[]; runStatus: RunStatus | null }> {
+  ): Promise<{ recorded: boolean; ready: string[]; runStatus: RunStatus | null }> {
     return this.ds.transaction(async (m) => {
       const locked: { status: RunStatus }[] = await m.query(
         `SELECT status FROM runs WHERE id = $1 FOR UPDATE`,
         [runId],
       );
-      if (!locked[0]) return { ready: [], runStatus: null };
-      await m.query(
-        `UPDATE step_runs SET status = $3, input = $4, output = $5, error = $6, finished_at = now()
-          WHERE run_id = $1 AND step_id = $2`,
+      if (!locked[0]) return { recorded: false, ready: [], runStatus: null };
+      // Only the latest claim may record: a stale duplicate's result is dropped.
+      const [updated]: [unknown[], number] = await m.query(
+        `UPDATE step_runs SET status = $3, input = $4, output = $5, error = $6, finished_at = now(), lease_until = NULL
+          WHERE run_id = $1 AND step_id = $2 AND status = 'running' AND attempts = $7
+          RETURNING 1`,
         [
           runId,
           stepId,
           result.status,
-          jsonParam(result.input),
-          jsonParam(result.output),
-          jsonParam(result.error),
+          toJsonb(result.input),
+          toJsonb(result.output),
+          toJsonb(result.error),
+          attempt.n,
         ],
       );
+      if (updated.length === 0) return { recorded: false, ready: [], runStatus: null };
       await m.query(
         `INSERT INTO step_attempts (run_id, step_id, n, started_at, duration_ms, outcome, error, response_status)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
@@ -248,11 +280,13 @@ export class RunRepository {
           attempt.startedAt,
           attempt.durationMs,
           attempt.outcome,
-          jsonParam(attempt.error),
+          toJsonb(attempt.error),
           attempt.responseStatus,
         ],
       );
-      if (locked[0].status === 'cancelled') return { ready: [], runStatus: 'cancelled' };
+      if (!['queued', 'running'].includes(locked[0].status)) {
+        return { recorded: true, ready: [], runStatus: locked[0].status };
+      }
 
       const rows: { step_id: string; status: StepStatus; enqueued_at: Date | null }[] = await m.query(
         `SELECT step_id, status, enqueued_at FROM step_runs WHERE run_id = $1`,
@@ -283,17 +317,21 @@ export class RunRepository {
           decision.runStatus,
         ]);
       }
-      return { ready, runStatus: decision.runStatus };
+      return { recorded: true, ready, runStatus: decision.runStatus };
     });
   }
 
-  /** Unfinished steps of live runs that were handed to the queue before `staleBefore`. */
+  /**
+   * Unfinished steps of live runs that were handed to the queue before `staleBefore`, leaving
+   * out steps a worker holds a live claim on.
+   */
   async findStaleSteps(staleBefore: Date, limit: number): Promise<StaleStep[]> {
     const rows: { run_id: string; step_id: string; attempts: number; flow_version_id: string }[] =
       await this.ds.query(
         `SELECT s.run_id, s.step_id, s.attempts, r.flow_version_id
            FROM step_runs s JOIN runs r ON r.id = s.run_id
           WHERE s.status IN ${UNFINISHED_STEP} AND s.enqueued_at < $1
+            AND (s.status <> 'running' OR coalesce(s.lease_until, '-infinity') < now())
             AND r.status IN ('queued', 'running')
           ORDER BY s.enqueued_at
           LIMIT $2`,
@@ -362,7 +400,14 @@ export class RunRepository {
   }
 }
 
-/** pg sends JS objects as JSON, but a bare string or number must be JSON-encoded for a jsonb column. */
-function jsonParam(value: unknown): string | null {
-  return value === undefined || value === null ? null : JSON.stringify(value);
+/**
+ * JSON text for a jsonb parameter. PostgreSQL's jsonb refuses the NUL character (`\u0000`), which
+ * senders and receivers can put anywhere; it is stored as U+FFFD so the data is kept, not refused.
+ * The raw bytes of an event are kept unchanged in `raw_body`.
+ */
+export function toJsonb(value: unknown): string | null {
+  if (value === undefined || value === null) return null;
+  const text = JSON.stringify(value);
+  // Only an escape preceded by an even number of backslashes is a NUL (`\\u0000` is text).
+  return text.includes('\\u0000') ? text.replace(/(?<!\\)((?:\\\\)*)\\u0000/g, '$1\\ufffd') : text;
 }
