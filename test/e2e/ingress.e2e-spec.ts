@@ -105,6 +105,21 @@ describe('trigger ingress', () => {
     await hf.http().post(path).send({}).expect(404);
   });
 
+  it('fails closed (501) for a trigger that asks for signature verification this server cannot do yet', async () => {
+    const { hookPath: path } = await hf.createFlow({
+      slug: 'verified',
+      trigger: { type: 'webhook', verify: { scheme: 'stripe', secret: 'STRIPE_WHSEC' } },
+      steps: [{ id: 'noop', type: 'transform', expression: '$' }],
+    });
+    const res = await hf.http().post(path).set('stripe-signature', 't=1,v1=forged').send({}).expect(501);
+    expect(res.body).toMatchObject({
+      error: 'verification_unavailable',
+      message: expect.stringContaining('stripe'),
+    });
+    const runs = await hf.http().get('/api/runs?flow=verified').set(hf.auth).expect(200);
+    expect(runs.body.items).toHaveLength(0);
+  });
+
   it('uses the trigger respond settings', async () => {
     const { hookPath: path } = await hf.createFlow({
       slug: 'custom-respond',

@@ -44,6 +44,8 @@ export class HookflowHarness {
       WORKER_HEALTH_PORT: '0',
       WORKER_CONCURRENCY: '8',
       LOG_LEVEL: 'warn',
+      // No flow files unless a test asks for them (the repository's own flows/ holds examples).
+      FLOWS_DIR: `/nonexistent/${h.id}`,
       ...opts.env,
     });
     h.api = await createApiApp(h.config);

@@ -5,6 +5,10 @@ import { createConnectorRegistry } from '@hookflow/connectors';
 import { STEP_QUEUE, StoreModule, type HookflowConfig, type QueueConnection } from '@hookflow/store';
 import { AppErrorFilter } from './common/app-error.filter';
 import { CONNECTOR_CATALOG } from './common/tokens';
+import { FlowFilesLoader } from './flow-files/flow-files.loader';
+import { FlowEventsService } from './flows/flow-events.service';
+import { FlowSyncService } from './flows/flow-sync.service';
+import { FlowTestService } from './flows/flow-test.service';
 import { FlowsController } from './flows/flows.controller';
 import { FlowsService } from './flows/flows.service';
 import { HealthController } from './health/health.controller';
@@ -34,6 +38,10 @@ export class ApiModule {
         StepEnqueuer,
         IngressService,
         FlowsService,
+        FlowSyncService,
+        FlowTestService,
+        FlowEventsService,
+        FlowFilesLoader,
         RunsService,
       ],
     };

@@ -75,3 +75,15 @@ export { InvalidFlowError, compileFlow, stepInput } from './execute/compile-flow
 export type { CompiledFlow, CompiledStep } from './execute/compile-flow';
 export { CONNECTOR_GRACE_MS, executeStep, secretPlaceholder } from './execute/execute-step';
 export type { ExecuteDeps } from './execute/execute-step';
+export { runFlowInProcess } from './execute/run-in-process';
+export type { InProcessRunResult, InProcessStepResult, RunInProcessDeps } from './execute/run-in-process';
+
+// Canonical file text and plan summaries
+export {
+  FLOW_KEY_ORDER,
+  STEP_KEY_ORDER,
+  TRIGGER_KEY_ORDER,
+  canonicalFlowJson,
+  flowChecksum,
+} from './model/canonical';
+export { diffFlows } from './model/flow-diff';

@@ -12,6 +12,7 @@ export enum ErrorCode {
   PayloadTooLarge = 'payload_too_large',
   UnsupportedMediaType = 'unsupported_media_type',
   Internal = 'internal_error',
+  VerificationUnavailable = 'verification_unavailable',
   Unavailable = 'unavailable',
 }
 
@@ -28,10 +29,14 @@ const STATUS: Record<ErrorCode, number> = {
   [ErrorCode.PayloadTooLarge]: 413,
   [ErrorCode.UnsupportedMediaType]: 415,
   [ErrorCode.Internal]: 500,
+  [ErrorCode.VerificationUnavailable]: 501,
   [ErrorCode.Unavailable]: 503,
 };
 
 export interface ErrorDetail {
+  /** The flow file a problem is in, for multi-file requests such as a sync. */
+  file?: string;
+  /** JSON pointer into the document (or the file) the problem is about. */
   path: string;
   message: string;
 }

@@ -3,6 +3,7 @@ import {
   Controller,
   Delete,
   Get,
+  Header,
   HttpCode,
   Param,
   ParseIntPipe,
@@ -13,13 +14,22 @@ import {
   UseGuards,
 } from '@nestjs/common';
 import { ApiKeyGuard } from '../common/api-key.guard';
+import { AppError } from '../common/app-error';
 import { parseLimit } from '../common/query';
+import { FlowEventsService } from './flow-events.service';
+import { FlowSyncService, type FlowFile } from './flow-sync.service';
+import { FlowTestService, type TestRequest } from './flow-test.service';
 import { FlowsService } from './flows.service';
 
 @Controller('api/flows')
 @UseGuards(ApiKeyGuard)
 export class FlowsController {
-  constructor(private readonly flows: FlowsService) {}
+  constructor(
+    private readonly flows: FlowsService,
+    private readonly sync: FlowSyncService,
+    private readonly tester: FlowTestService,
+    private readonly events: FlowEventsService,
+  ) {}
 
   @Post()
   create(@Body() body: unknown) {
@@ -31,6 +41,37 @@ export class FlowsController {
   validate(@Body() body: unknown) {
     const { warnings } = this.flows.validate(body);
     return { valid: true, warnings };
+  }
+
+  @Post('sync')
+  @HttpCode(200)
+  syncFiles(@Body() body: { files?: unknown; prune?: unknown; dryRun?: unknown } | undefined) {
+    const files = body?.files;
+    if (!Array.isArray(files)) throw AppError.invalid('/files', 'must be an array of { path, definition }');
+    files.forEach((f: { path?: unknown; definition?: unknown } | null, i) => {
+      if (!f || typeof f.path !== 'string' || f.path.length === 0) {
+        throw AppError.invalid(`/files/${i}/path`, 'must be a non-empty string');
+      }
+      if (!f.definition || typeof f.definition !== 'object') {
+        throw AppError.invalid(`/files/${i}/definition`, 'must be a flow document');
+      }
+    });
+    for (const flag of ['prune', 'dryRun'] as const) {
+      if (body?.[flag] !== undefined && typeof body[flag] !== 'boolean')
+        throw AppError.invalid(`/${flag}`, 'must be true or false');
+    }
+    return this.sync.sync(files as FlowFile[], {
+      prune: body?.prune === true,
+      dryRun: body?.dryRun === true,
+    });
+  }
+
+  @Post('test')
+  @HttpCode(200)
+  testUnsaved(@Body() body: (TestRequest & { definition?: unknown }) | undefined) {
+    if (!body?.definition) throw AppError.invalid('/definition', 'is required: the flow document to test');
+    const { definition } = this.flows.validate(body.definition);
+    return this.tester.run(definition, body);
   }
 
   @Get()
@@ -67,5 +108,33 @@ export class FlowsController {
   @Get(':slug/versions/:version')
   version(@Param('slug') slug: string, @Param('version', ParseIntPipe) version: number) {
     return this.flows.version(slug, version);
+  }
+
+  @Get(':slug/export')
+  @Header('content-type', 'application/json; charset=utf-8')
+  export(@Param('slug') slug: string): Promise<string> {
+    return this.flows.export(slug);
+  }
+
+  @Post(':slug/trigger/rotate')
+  @HttpCode(200)
+  rotate(@Param('slug') slug: string) {
+    return this.flows.rotateTrigger(slug);
+  }
+
+  @Post(':slug/test')
+  @HttpCode(200)
+  async test(@Param('slug') slug: string, @Body() body: TestRequest | undefined) {
+    return this.tester.run(await this.flows.definitionOf(slug), body ?? {});
+  }
+
+  @Get(':slug/events')
+  listEvents(
+    @Param('slug') slug: string,
+    @Query('accepted') accepted?: string,
+    @Query('limit') limit?: string,
+    @Query('cursor') cursor?: string,
+  ) {
+    return this.events.list(slug, { accepted, limit: parseLimit(limit), cursor });
   }
 }

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { ConnectorRegistry, FlowDefinition } from '@hookflow/flows';
-import { SLUG_PATTERN, validateFlow } from '@hookflow/flows';
+import { canonicalFlowJson, SLUG_PATTERN, validateFlow } from '@hookflow/flows';
 import { FlowRepository, HOOKFLOW_CONFIG, SlugTakenError, type HookflowConfig } from '@hookflow/store';
 import { DataSource } from 'typeorm';
 import { AppError, ErrorCode } from '../common/app-error';
@@ -122,6 +122,27 @@ export class FlowsService {
     const v = await this.flows.version(record.flow.id, version);
     if (!v) throw AppError.notFound(`version ${version} of flow '${slug}'`);
     return { version: v.version, checksum: v.checksum, createdAt: v.createdAt, definition: v.definition };
+  }
+
+  /** The canonical file content: what a `*.flow.json` holding this flow should contain, byte for byte. */
+  async export(slug: string): Promise<string> {
+    const record = await this.flows.findBySlug(slug);
+    if (!record) throw AppError.notFound(`flow '${slug}'`);
+    return canonicalFlowJson(record.version.definition);
+  }
+
+  async definitionOf(slug: string): Promise<FlowDefinition> {
+    const record = await this.flows.findBySlug(slug);
+    if (!record) throw AppError.notFound(`flow '${slug}'`);
+    return record.version.definition;
+  }
+
+  /** A new trigger key; the old URL answers 404 from now on, on every replica. */
+  async rotateTrigger(slug: string): Promise<FlowView> {
+    const record = await this.flows.rotateTriggerKey(slug);
+    if (!record) throw AppError.notFound(`flow '${slug}'`);
+    await this.announce(record.flow.id);
+    return flowView(record, this.config.publicUrl);
   }
 
   private async assertApiManaged(slug: string): Promise<void> {

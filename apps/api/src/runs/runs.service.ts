@@ -1,18 +1,40 @@
+import { InjectQueue } from '@nestjs/bullmq';
 import { Injectable } from '@nestjs/common';
-import type { RunStatus } from '@hookflow/flows';
-import { FlowRepository, InvalidCursorError, RunRepository } from '@hookflow/store';
-import { AppError } from '../common/app-error';
+import { compileFlow, InvalidFlowError, type CompiledFlow, type RunStatus } from '@hookflow/flows';
+import {
+  FlowRepository,
+  InvalidCursorError,
+  RunRepository,
+  STEP_QUEUE,
+  stepJob,
+  stepJobId,
+  type RunOperation,
+  type StepJobSpec,
+} from '@hookflow/store';
+import type { Queue } from 'bullmq';
+import { AppError, ErrorCode } from '../common/app-error';
+import { RunStepQueue } from './run-step-queue';
 
 const RUN_STATUSES: RunStatus[] = ['queued', 'running', 'succeeded', 'failed', 'filtered', 'cancelled'];
+const RETRYABLE_STATUSES = ['failed', 'cancelled'] as const;
+type RetryableStatus = (typeof RETRYABLE_STATUSES)[number];
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const ISO_TIME = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/i;
+/** A bulk retry hands runs to the queue this many at a time, so the worker starts on the first ones early. */
+const BULK_CHUNK = 100;
 
-/** Reading run history. */
+/** Reading run history, and the operations on runs: retry, replay, cancel. */
 @Injectable()
 export class RunsService {
+  private readonly stepQueue: RunStepQueue;
+
   constructor(
     private readonly runs: RunRepository,
     private readonly flows: FlowRepository,
-  ) {}
+    @InjectQueue(STEP_QUEUE) queue: Queue,
+  ) {
+    this.stepQueue = new RunStepQueue(queue);
+  }
 
   async list(q: { flow?: string; status?: string; limit: number; cursor?: string }) {
     if (q.status && !RUN_STATUSES.includes(q.status as RunStatus)) {
@@ -92,4 +114,179 @@ export class RunsService {
       })),
     };
   }
+
+  /**
+   * Resumes a failed or cancelled run in place: its failed, cancelled and skipped steps run
+   * again with a fresh attempt budget; succeeded steps are not repeated.
+   */
+  async retry(id: string): Promise<{ runId: string; retried: string[] }> {
+    const run = UUID.test(id) ? await this.runs.findRun(id) : null;
+    if (!run) throw AppError.notFound(`run '${id}'`);
+    const flow = await this.compiled(run.flowVersionId);
+    const result = await this.runs.retryRun(id, (statuses) => flow.graph.settle(statuses));
+    const done = this.expect(id, result, 'retried', RETRYABLE_STATUSES);
+    await this.stepQueue.replace(`enqueue of retried run ${id}`, jobsFor(flow, id, done.ready));
+    return { runId: id, retried: done.reopened };
+  }
+
+  /**
+   * A new run from the same event, on the version the source run was pinned to or on the flow's
+   * current one. Refused for a deleted or disabled flow: a replay is a new delivery, which such a
+   * flow no longer accepts (a retry only finishes work the flow already accepted).
+   */
+  async replay(id: string, version: string | undefined): Promise<{ runId: string }> {
+    const mode = version ?? 'pinned';
+    if (mode !== 'pinned' && mode !== 'latest') {
+      throw AppError.invalid('/version', "must be 'pinned' or 'latest'");
+    }
+    const source = UUID.test(id) ? await this.runs.findReplaySource(id) : null;
+    if (!source) throw AppError.notFound(`run '${id}'`);
+    if (source.flowDeleted) {
+      throw new AppError(
+        ErrorCode.Conflict,
+        `flow '${source.flowSlug}' was deleted; runs of a deleted flow cannot be replayed`,
+      );
+    }
+    if (!source.flowEnabled) {
+      throw new AppError(
+        ErrorCode.FlowDisabled,
+        `flow '${source.flowSlug}' is disabled; enable it to replay its runs`,
+      );
+    }
+    if (!source.eventId) {
+      throw new AppError(ErrorCode.Conflict, `run '${id}' has no stored event to replay`);
+    }
+    const flowVersionId = mode === 'latest' ? source.currentVersionId : source.pinnedVersionId;
+    const flow = await this.compiled(flowVersionId);
+    const roots = flow.graph.roots();
+    const runId = await this.runs.createReplayRun({
+      originRunId: id,
+      flowId: source.flowId,
+      flowVersionId,
+      eventId: source.eventId,
+      steps: flow.graph.ids.map((stepId) => ({ id: stepId, root: roots.includes(stepId) })),
+    });
+    await this.stepQueue.add(`enqueue of run ${runId} (replay of ${id})`, jobsFor(flow, runId, roots));
+    return { runId };
+  }
+
+  /** Stops a queued or running run: its waiting steps never run, a delayed retry never fires. */
+  async cancel(id: string): Promise<{ runId: string; status: 'cancelled' }> {
+    const result = UUID.test(id) ? await this.runs.cancelRun(id) : ({ kind: 'missing' } as const);
+    const done = this.expect(id, result, 'cancelled', ['queued', 'running']);
+    await this.stepQueue.discard(
+      `removing the jobs of cancelled run ${id}`,
+      done.cancelled.map((stepId) => stepJobId(id, stepId)),
+    );
+    return { runId: id, status: 'cancelled' };
+  }
+
+  /**
+   * Retries every run of a flow in a status (failed by default) created in a time window; runs
+   * whose status changed meanwhile are left out of the count.
+   */
+  async retryMany(body: unknown): Promise<{ count: number }> {
+    const q = parseBulkRetry(body);
+    const record = await this.flows.findBySlug(q.flow);
+    if (!record) throw AppError.notFound(`flow '${q.flow}'`);
+    const candidates = await this.runs.findRetryableRuns({
+      flowId: record.flow.id,
+      status: q.status,
+      since: q.since,
+      until: q.until,
+    });
+    const compiled = new Map<string, Promise<CompiledFlow>>();
+    let count = 0;
+    let queueAnswers = true;
+    for (let i = 0; i < candidates.length; i += BULK_CHUNK) {
+      const jobs: StepJobSpec[] = [];
+      for (const run of candidates.slice(i, i + BULK_CHUNK)) {
+        if (!compiled.has(run.flowVersionId))
+          compiled.set(run.flowVersionId, this.compiled(run.flowVersionId));
+        const flow = await compiled.get(run.flowVersionId)!;
+        const result = await this.runs.retryRun(run.id, (statuses) => flow.graph.settle(statuses));
+        if (result.kind !== 'done') continue;
+        count++;
+        jobs.push(...jobsFor(flow, run.id, result.ready));
+      }
+      // Once the queue failed to answer, the rest is left to the reconciler rather than waited on.
+      if (queueAnswers) {
+        queueAnswers = await this.stepQueue.replace(`enqueue of ${jobs.length} retried step(s)`, jobs);
+      }
+    }
+    return { count };
+  }
+
+  /** The result of a run operation, or the 404/409 it comes to. */
+  private expect<T>(
+    id: string,
+    result: RunOperation<T>,
+    verb: string,
+    allowed: readonly RunStatus[],
+  ): T & { kind: 'done' } {
+    if (result.kind === 'missing') throw AppError.notFound(`run '${id}'`);
+    if (result.kind === 'refused') {
+      throw new AppError(
+        ErrorCode.Conflict,
+        `run '${id}' is ${result.status}; only ${allowed.join(' or ')} runs can be ${verb}`,
+        [{ path: '/status', message: `is ${result.status}` }],
+      );
+    }
+    return result;
+  }
+
+  private async compiled(flowVersionId: string): Promise<CompiledFlow> {
+    const version = await this.flows.versionById(flowVersionId);
+    if (!version) throw new Error(`flow version ${flowVersionId} does not exist`);
+    try {
+      return compileFlow(version.definition);
+    } catch (err) {
+      if (!(err instanceof InvalidFlowError)) throw err;
+      throw new AppError(
+        ErrorCode.Conflict,
+        `version ${version.version} of this flow no longer compiles (${err.message}); replay on the latest version instead`,
+        [{ path: err.path, message: err.message }],
+      );
+    }
+  }
+}
+
+function jobsFor(flow: CompiledFlow, runId: string, stepIds: string[]): StepJobSpec[] {
+  return stepIds.map((id) =>
+    stepJob(runId, id, { policy: flow.retryPolicy(id), timeoutMs: flow.timeoutMs(id) }),
+  );
+}
+
+function parseBulkRetry(body: unknown): {
+  flow: string;
+  status: RetryableStatus;
+  since?: Date;
+  until?: Date;
+} {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw AppError.invalid('', 'body must be a JSON object: { flow, status?, since?, until? }');
+  }
+  const b = body as Record<string, unknown>;
+  if (typeof b.flow !== 'string' || b.flow.length === 0) {
+    throw AppError.invalid('/flow', 'is required: the slug of the flow whose runs to retry');
+  }
+  const status = b.status ?? 'failed';
+  if (!RETRYABLE_STATUSES.includes(status as RetryableStatus)) {
+    throw AppError.invalid('/status', `must be one of ${RETRYABLE_STATUSES.join(', ')}`);
+  }
+  const since = parseTime(b.since, '/since');
+  const until = parseTime(b.until, '/until');
+  if (since && until && since.getTime() >= until.getTime()) {
+    throw AppError.invalid('/until', 'must be later than since');
+  }
+  return { flow: b.flow, status: status as RetryableStatus, since, until };
+}
+
+function parseTime(value: unknown, path: string): Date | undefined {
+  if (value === undefined || value === null) return undefined;
+  const at = typeof value === 'string' && ISO_TIME.test(value) ? new Date(value) : null;
+  if (!at || Number.isNaN(at.getTime())) {
+    throw AppError.invalid(path, 'must be an ISO 8601 time such as 2026-01-31T12:00:00Z');
+  }
+  return at;
 }

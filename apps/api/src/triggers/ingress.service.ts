@@ -1,9 +1,9 @@
-import { Inject, Injectable } from '@nestjs/common';
-import { HOOKFLOW_CONFIG, RunRepository, type HookflowConfig } from '@hookflow/store';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { EventRepository, HOOKFLOW_CONFIG, RunRepository, type HookflowConfig } from '@hookflow/store';
 import { AppError, ErrorCode } from '../common/app-error';
 import { parseWebhookBody } from './body-parser';
 import { StepEnqueuer } from './step-enqueuer';
-import { TriggerCache } from './trigger-cache';
+import { TriggerCache, type TriggerEntry } from './trigger-cache';
 
 export interface IncomingRequest {
   key: string;
@@ -38,12 +38,46 @@ export class IngressService {
     private readonly triggers: TriggerCache,
     private readonly runs: RunRepository,
     private readonly enqueuer: StepEnqueuer,
+    private readonly events: EventRepository,
     @Inject(HOOKFLOW_CONFIG) private readonly config: HookflowConfig,
   ) {}
+
+  private readonly logger = new Logger(IngressService.name);
 
   async receive(req: IncomingRequest): Promise<IngressResponse> {
     const trigger = await this.triggers.get(req.key);
     if (!trigger) throw new AppError(ErrorCode.NotFound, 'no trigger with this key');
+    try {
+      return await this.accept(trigger, req);
+    } catch (err) {
+      if (err instanceof AppError) await this.recordRefusal(trigger, req, err);
+      throw err;
+    }
+  }
+
+  /** Refusals are kept for the inspector (bounded per flow); recording one never changes the answer. */
+  private async recordRefusal(trigger: TriggerEntry, req: IncomingRequest, error: AppError): Promise<void> {
+    try {
+      await this.events.recordRefused({
+        flowId: trigger.flowId,
+        method: req.method,
+        headers: storedHeaders(req.headers),
+        query: req.query,
+        rawBody: req.rawBody,
+        contentType: headerValue(req.headers['content-type']) ?? null,
+        sourceIp: req.sourceIp,
+        receivedAt: new Date(),
+        statusCode: error.status,
+        reason: error.code,
+      });
+    } catch (err) {
+      this.logger.warn(
+        `could not record a refused request for flow ${trigger.slug}: ${(err as Error).message}`,
+      );
+    }
+  }
+
+  private async accept(trigger: TriggerEntry, req: IncomingRequest): Promise<IngressResponse> {
     if (!trigger.methods.has(req.method)) {
       throw new AppError(
         ErrorCode.MethodNotAllowed,
@@ -53,6 +87,14 @@ export class IngressService {
       );
     }
     if (!trigger.enabled) throw new AppError(ErrorCode.FlowDisabled, `flow '${trigger.slug}' is disabled`);
+    if (trigger.definition.trigger.verify) {
+      // Fail closed: a trigger that asks for signature checks must never accept unchecked requests.
+      // 501 is retryable for senders, so their deliveries go through once verification is available.
+      throw new AppError(
+        ErrorCode.VerificationUnavailable,
+        `this trigger requires '${trigger.definition.trigger.verify.scheme}' verification, which this server cannot perform yet`,
+      );
+    }
     const limit = Math.min(trigger.maxBodyBytes, this.config.maxBodyBytes);
     if (req.rawBody.length > limit) {
       throw new AppError(

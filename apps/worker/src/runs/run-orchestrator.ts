@@ -24,18 +24,12 @@ export class RunOrchestrator {
     result: StepResult,
     attempt: AttemptRecord,
   ): Promise<void> {
-    const typeOf = (id: string) => flow.step(id).type;
     const { recorded, ready, runStatus } = await this.runs.finishStep(
       runId,
       stepId,
       result,
       attempt,
-      (statuses) => {
-        const { ready, skip } = flow.graph.advance(statuses);
-        const after = { ...statuses };
-        for (const id of skip) after[id] = 'skipped';
-        return { ready, skip, runStatus: flow.graph.runStatus(after, typeOf) };
-      },
+      (statuses) => flow.graph.settle(statuses),
     );
     if (!recorded) {
       this.logger.warn(

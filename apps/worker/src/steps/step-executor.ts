@@ -57,8 +57,10 @@ export class StepExecutor {
     const flow = await this.flows.get(claimed.flowVersionId);
     const startedAt = new Date();
     const budget = flow.retryPolicy(stepId).attempts;
+    // A retry of the run gives the step a fresh budget; attempt numbers keep counting across it.
+    const tries = claimed.attempt - claimed.attemptBase;
     const outcome: StepOutcome =
-      claimed.attempt > budget
+      tries > budget
         ? {
             // Claimed more often than the step may be tried: earlier attempts died without an
             // outcome (worker crashes, lost leases). Stop here rather than re-send forever.
@@ -66,7 +68,7 @@ export class StepExecutor {
             input: null,
             error: {
               code: 'attempts_exhausted',
-              message: `step was started ${claimed.attempt - 1} times without recording an outcome (worker lost); giving up`,
+              message: `step was started ${tries - 1} times without recording an outcome (worker lost); giving up`,
               retryable: false,
             },
           }
@@ -89,13 +91,14 @@ export class StepExecutor {
       await this.finish(flow, runId, stepId, outcome.status, outcome.input, outcome.output, null, attempt);
       return { kind: 'done' };
     }
-    const lastTry = isLastAttempt || claimed.attempt >= budget;
+    const lastTry = isLastAttempt || tries >= budget;
     if (outcome.error.retryable && !lastTry) {
-      const held = await this.runs.markRetrying(runId, stepId, outcome.input, {
+      // False when a later claim took the step over or the run was cancelled meanwhile: no next try.
+      const tryAgain = await this.runs.markRetrying(runId, stepId, outcome.input, {
         ...attempt,
         outcome: 'retrying',
       });
-      return held ? { kind: 'retry', error: outcome.error } : { kind: 'done' };
+      return tryAgain ? { kind: 'retry', error: outcome.error } : { kind: 'done' };
     }
     this.logger.log(`run ${runId} step ${stepId} failed: ${outcome.error.code}: ${outcome.error.message}`);
     await this.finish(

@@ -234,3 +234,32 @@ describe('StepGraph.runStatus', () => {
     expect(g.runStatus({ t: 'succeeded', f: 'filtered', log: 'succeeded' })).toBe('filtered');
   });
 });
+
+describe('StepGraph.settle', () => {
+  const graph = new StepGraph([
+    { id: 'order', type: 'transform' },
+    { id: 'big', type: 'filter', needs: ['order'] },
+    { id: 'billing', type: 'action', needs: ['big'] },
+    { id: 'audit', type: 'action', needs: ['order'] },
+  ]);
+
+  it.each([
+    [
+      'a filter that stopped its branch, with the other branch still to run',
+      { order: 'succeeded', big: 'filtered', billing: 'pending', audit: 'pending' },
+      { ready: ['audit'], skip: ['billing'], runStatus: null },
+    ],
+    [
+      'everything settled, one action delivered',
+      { order: 'succeeded', big: 'filtered', billing: 'pending', audit: 'succeeded' },
+      { ready: [], skip: ['billing'], runStatus: 'succeeded' },
+    ],
+    [
+      'a failure with nothing else left',
+      { order: 'succeeded', big: 'succeeded', billing: 'failed', audit: 'succeeded' },
+      { ready: [], skip: [], runStatus: 'failed' },
+    ],
+  ] as const)('%s', (_what, statuses, expected) => {
+    expect(graph.settle(statuses)).toEqual(expected);
+  });
+});

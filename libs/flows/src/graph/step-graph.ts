@@ -108,6 +108,22 @@ export class StepGraph {
   }
 
   /**
+   * Everything that follows from the current statuses, as the worker applies it after each step:
+   * the steps now ready, the steps that can never run (skipped), and the run's final status once
+   * nothing is left (null while anything is still to do).
+   */
+  settle(statuses: Readonly<Record<string, StepStatus>>): {
+    ready: string[];
+    skip: string[];
+    runStatus: FinishedRunStatus | null;
+  } {
+    const { ready, skip } = this.advance(statuses);
+    const after: Record<string, StepStatus> = { ...statuses };
+    for (const id of skip) after[id] = 'skipped';
+    return { ready, skip, runStatus: this.runStatus(after) };
+  }
+
+  /**
    * The run's outcome once every step is finished (null before): failed if any step failed;
    * filtered if no action succeeded and some step was filtered; succeeded otherwise. Cancelling
    * is a decision about the run, taken by whoever cancels, so it is not derived here.

@@ -1,121 +1,226 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+// The real connectors, so the examples are checked against the options the server accepts.
+// libs/flows itself never imports another lib; a test may.
+import { createConnectorRegistry, createOutboundAgent } from '../../../connectors/src';
 import { compileFlow } from '../execute/compile-flow';
-import { executeStep } from '../execute/execute-step';
+import { runFlowInProcess, type InProcessRunResult } from '../execute/run-in-process';
+import { canonicalFlowJson } from '../model/canonical';
 import type { FlowDefinition } from '../model/flow-definition';
-import type { StepStatus } from '../model/step-status';
+import type { TriggerData } from '../model/run-context';
 import { validateFlow } from './validate-flow';
 
 const FLOWS_DIR = path.resolve(process.cwd(), 'flows');
+const SAMPLES_DIR = path.join(FLOWS_DIR, 'samples');
 const files = fs.existsSync(FLOWS_DIR)
-  ? fs.readdirSync(FLOWS_DIR).filter((f) => f.endsWith('.flow.json'))
+  ? fs
+      .readdirSync(FLOWS_DIR)
+      .filter((f) => f.endsWith('.flow.json'))
+      .sort()
   : [];
 
+const dispatcher = createOutboundAgent();
+const connectors = createConnectorRegistry({ dispatcher });
+afterAll(() => dispatcher.close());
+
+const readText = (file: string) => fs.readFileSync(path.join(FLOWS_DIR, file), 'utf8');
+const readFlow = (file: string) => JSON.parse(readText(file)) as FlowDefinition;
+
 describe('flows/*.flow.json', () => {
-  it('has at least one example flow', () => {
-    expect(files.length).toBeGreaterThan(0);
+  it('has the documented examples', () => {
+    expect(files).toEqual(
+      expect.arrayContaining([
+        'order-fanout.flow.json',
+        'stripe-payment-to-chat.flow.json',
+        'github-push-to-webhook.flow.json',
+        'contact-list-to-crm.flow.json',
+      ]),
+    );
   });
 
-  it.each(files)('%s is a valid flow without warnings that compiles', (file) => {
-    const doc = JSON.parse(fs.readFileSync(path.join(FLOWS_DIR, file), 'utf8')) as FlowDefinition;
-    expect(validateFlow(doc)).toEqual({ valid: true, flow: doc, warnings: [] });
+  it.each(files)('%s is valid against the real connectors, without warnings, and compiles', (file) => {
+    const doc = readFlow(file);
+    expect(validateFlow(doc, { connectors })).toEqual({ valid: true, flow: doc, warnings: [] });
     expect(() => compileFlow(doc)).not.toThrow();
   });
 
+  it.each(files)('%s is named after its slug, with a name and a description', (file) => {
+    const doc = readFlow(file);
+    expect(file).toBe(`${doc.slug}.flow.json`);
+    expect(doc.name).toEqual(expect.any(String));
+    expect(doc.description).toEqual(expect.any(String));
+  });
+
   it.each(files)('%s points editors at the published schema', (file) => {
-    const doc = JSON.parse(fs.readFileSync(path.join(FLOWS_DIR, file), 'utf8')) as { $schema?: string };
-    expect(doc.$schema).toBeDefined();
+    const doc = readFlow(file);
+    expect(doc.$schema).toBe('../schema/flow.schema.json');
     expect(fs.existsSync(path.resolve(FLOWS_DIR, doc.$schema!))).toBe(true);
+  });
+
+  // The examples double as the round-trip fixture of the canonical format.
+  it.each(files)('%s is stored in canonical form', (file) => {
+    const text = readText(file);
+    expect(canonicalFlowJson(JSON.parse(text) as FlowDefinition)).toBe(text);
+  });
+
+  it.each(files)('%s has a sample payload under flows/samples', (file) => {
+    expect(fs.existsSync(path.join(SAMPLES_DIR, file.replace('.flow.json', '.json')))).toBe(true);
   });
 });
 
-describe('flows/order-fanout.flow.json, run as a dry run', () => {
-  it('transforms the order and fans out to three actions with typed JSON', async () => {
-    const doc = JSON.parse(
-      fs.readFileSync(path.join(FLOWS_DIR, 'order-fanout.flow.json'), 'utf8'),
-    ) as FlowDefinition;
-    const flow = compileFlow(doc);
-    const registry = {
-      get: () => ({ key: 'http', schema: {}, execute: async () => null }),
-      keys: () => ['http'],
-    };
-    const ctx = {
-      trigger: {
-        body: {
-          id: 'ord_1',
-          currency: 'eur',
-          customer: { email: 'a@example.com' },
-          items: [
-            { sku: 'tea', quantity: 2, unitPrice: 450 },
-            { sku: 'mug', quantity: 1, unitPrice: 1200 },
-          ],
-          shipping: { address: { city: 'Lyon' } },
-        },
-        query: {},
-        headers: {},
-        method: 'POST',
-        receivedAt: '2024-01-01T00:00:00Z',
-      },
-      steps: {} as Record<string, unknown>,
-      run: { id: 'run-1', flow: 'order-fanout' },
-    };
-    const statuses: Record<string, StepStatus> = {};
-    const requests: Record<string, unknown> = {};
-    for (
-      let ready = flow.graph.advance(statuses).ready;
-      ready.length > 0;
-      ready = flow.graph.advance(statuses).ready
-    ) {
-      for (const id of ready) {
-        const outcome = await executeStep(flow, id, ctx, { connectors: registry, dryRun: true });
-        expect(outcome.status).toBe('succeeded');
-        statuses[id] = outcome.status;
-        const output = (outcome as { output: unknown }).output;
-        ctx.steps[id] = output;
-        if (id !== 'order') requests[id] = (output as { request: unknown }).request;
-      }
-    }
-    expect(flow.graph.runStatus(statuses)).toBe('succeeded');
-    expect(ctx.steps.order).toEqual({
-      id: 'ord_1',
-      email: 'a@example.com',
+/**
+ * Runs an example on its sample as a dry run. A sample is the request body (what
+ * `hookflow test --payload` takes), except for a GET trigger, whose data is the query string.
+ */
+async function dryRun(
+  slug: string,
+  change: (sample: Record<string, unknown>) => void = () => {},
+): Promise<InProcessRunResult> {
+  const def = readFlow(`${slug}.flow.json`);
+  const sample = JSON.parse(fs.readFileSync(path.join(SAMPLES_DIR, `${slug}.json`), 'utf8')) as Record<
+    string,
+    unknown
+  >;
+  change(sample);
+  const method = def.trigger.methods?.[0] ?? 'POST';
+  const trigger: TriggerData =
+    method === 'GET'
+      ? { body: null, query: sample, headers: {}, method, receivedAt: '2024-06-10T09:15:00.000Z' }
+      : {
+          body: sample,
+          query: {},
+          headers: { 'content-type': 'application/json' },
+          method,
+          receivedAt: '2024-06-10T09:15:00.000Z',
+        };
+  return runFlowInProcess(compileFlow(def), trigger, { connectors, dryRun: true, runId: 'run-1' });
+}
+
+const statuses = (result: InProcessRunResult) =>
+  Object.fromEntries(result.steps.map((s) => [s.id, s.status]));
+const requestOf = (result: InProcessRunResult, id: string) => result.steps.find((s) => s.id === id)?.request;
+
+describe('the examples, run as dry runs on their samples', () => {
+  it('order-fanout: transforms the order and fans out to three actions with typed JSON', async () => {
+    const result = await dryRun('order-fanout');
+    expect(result.status).toBe('succeeded');
+    expect(statuses(result)).toEqual({
+      order: 'succeeded',
+      billing: 'succeeded',
+      shipping: 'succeeded',
+      inventory: 'succeeded',
+    });
+    const items = [
+      { sku: 'tea-earl-grey', quantity: 2 },
+      { sku: 'mug-white', quantity: 1 },
+    ];
+    const address = { line1: '12 Rue de la Paix', city: 'Lyon', postalCode: '69002', country: 'FR' };
+    expect(result.steps[0].output).toEqual({
+      id: 'ord_1001',
+      email: 'ada@example.com',
       currency: 'EUR',
       total: 21,
-      items: [
-        { sku: 'tea', quantity: 2 },
-        { sku: 'mug', quantity: 1 },
-      ],
-      address: { city: 'Lyon' },
+      items,
+      address,
     });
-    expect(requests).toEqual({
-      billing: {
-        method: 'POST',
-        url: 'https://billing.example.com/orders/ord_1/invoice',
-        json: { orderId: 'ord_1', amount: 21, currency: 'EUR', email: 'a@example.com' },
+    expect(requestOf(result, 'billing')).toEqual({
+      method: 'POST',
+      url: 'https://billing.example.com/orders/ord_1001/invoice',
+      json: { orderId: 'ord_1001', amount: 21, currency: 'EUR', email: 'ada@example.com' },
+    });
+    expect(requestOf(result, 'shipping')).toEqual({
+      method: 'POST',
+      url: 'https://shipping.example.com/shipments',
+      json: { reference: 'ord_1001', address, items },
+    });
+    expect(requestOf(result, 'inventory')).toEqual({
+      method: 'PUT',
+      url: 'https://inventory.example.com/reservations/ord_1001',
+      headers: { 'Idempotency-Key': 'run-1' },
+      json: { items },
+    });
+  });
+
+  it('stripe-payment-to-chat: posts the payment as a chat message', async () => {
+    const result = await dryRun('stripe-payment-to-chat');
+    expect(result.status).toBe('succeeded');
+    expect(statuses(result)).toEqual({
+      'succeeded-only': 'succeeded',
+      message: 'succeeded',
+      'post-to-chat': 'succeeded',
+    });
+    expect(requestOf(result, 'post-to-chat')).toEqual({
+      method: 'POST',
+      url: 'https://hooks.slack.example.com/services/T000/B000/XXXX',
+      json: { text: 'Payment of 12.50 EUR from ada@example.com' },
+    });
+  });
+
+  it('stripe-payment-to-chat: ignores other event types', async () => {
+    const result = await dryRun('stripe-payment-to-chat', (event) => (event.type = 'payment_intent.created'));
+    expect(result.status).toBe('filtered');
+    expect(statuses(result)).toEqual({
+      'succeeded-only': 'filtered',
+      message: 'skipped',
+      'post-to-chat': 'skipped',
+    });
+  });
+
+  it('github-push-to-webhook: sends the repository, commit count and pusher', async () => {
+    const result = await dryRun('github-push-to-webhook');
+    expect(result.status).toBe('succeeded');
+    expect(statuses(result)).toEqual({
+      'main-only': 'succeeded',
+      deploy: 'succeeded',
+      'notify-ci': 'succeeded',
+    });
+    expect(requestOf(result, 'notify-ci')).toEqual({
+      method: 'POST',
+      url: 'https://ci.example.com/hooks/deploy',
+      json: { repo: 'octo-org/hello-world', commits: 2, pusher: 'ada' },
+    });
+  });
+
+  it('github-push-to-webhook: ignores pushes to other branches', async () => {
+    const result = await dryRun('github-push-to-webhook', (push) => (push.ref = 'refs/heads/feature'));
+    expect(result.status).toBe('filtered');
+    expect(statuses(result)).toEqual({ 'main-only': 'filtered', deploy: 'skipped', 'notify-ci': 'skipped' });
+  });
+
+  it('contact-list-to-crm: turns the query string into a contact, token masked', async () => {
+    const result = await dryRun('contact-list-to-crm');
+    expect(result.status).toBe('succeeded');
+    expect(statuses(result)).toEqual({
+      contact: 'succeeded',
+      'has-email': 'succeeded',
+      'create-contact': 'succeeded',
+    });
+    expect(requestOf(result, 'create-contact')).toEqual({
+      method: 'POST',
+      url: 'https://crm.example.com/api/contacts',
+      headers: { Authorization: 'Bearer [secret CRM_TOKEN]' },
+      json: {
+        email: 'grace.hopper@example.com',
+        firstName: 'Grace',
+        lastName: 'Hopper',
+        company: 'Example Navy Labs',
+        lists: ['newsletter', 'product-updates'],
+        source: 'webhook',
       },
-      shipping: {
-        method: 'POST',
-        url: 'https://shipping.example.com/shipments',
-        json: {
-          reference: 'ord_1',
-          address: { city: 'Lyon' },
-          items: [
-            { sku: 'tea', quantity: 2 },
-            { sku: 'mug', quantity: 1 },
-          ],
-        },
-      },
-      inventory: {
-        method: 'PUT',
-        url: 'https://inventory.example.com/reservations/ord_1',
-        headers: { 'Idempotency-Key': 'run-1' },
-        json: {
-          items: [
-            { sku: 'tea', quantity: 2 },
-            { sku: 'mug', quantity: 1 },
-          ],
-        },
-      },
+    });
+  });
+
+  it('contact-list-to-crm: makes a single list a list and skips calls without an email', async () => {
+    const one = await dryRun('contact-list-to-crm', (query) => (query.list = 'newsletter'));
+    expect((requestOf(one, 'create-contact') as { json: { lists: unknown } }).json.lists).toEqual([
+      'newsletter',
+    ]);
+    const none = await dryRun('contact-list-to-crm', (query) => delete query.email);
+    expect(none.status).toBe('filtered');
+    expect(statuses(none)).toEqual({
+      contact: 'succeeded',
+      'has-email': 'filtered',
+      'create-contact': 'skipped',
     });
   });
 });

@@ -28,6 +28,11 @@ const envSchema = z.object({
   MAX_BODY_BYTES: positiveInt(1024 * 1024),
   RECONCILE_INTERVAL_MS: positiveInt(10_000),
   RECONCILE_STALE_MS: positiveInt(30_000),
+  FLOWS_DIR: z.string().default('./flows'),
+  FLOWS_WATCH: z
+    .enum(['true', 'false', '1', '0'])
+    .default('false')
+    .transform((v) => v === 'true' || v === '1'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'log', 'debug', 'verbose']).default('log'),
 });
 
@@ -47,6 +52,10 @@ export interface HookflowConfig {
   maxBodyBytes: number;
   reconcileIntervalMs: number;
   reconcileStaleMs: number;
+  /** Folder of `*.flow.json` files loaded at start; absent folder = none. */
+  flowsDir: string;
+  /** Reload flow files when they change (development). */
+  flowsWatch: boolean;
   logLevel: 'fatal' | 'error' | 'warn' | 'log' | 'debug' | 'verbose';
 }
 
@@ -91,6 +100,8 @@ export function loadConfig(
     maxBodyBytes: e.MAX_BODY_BYTES,
     reconcileIntervalMs: e.RECONCILE_INTERVAL_MS,
     reconcileStaleMs: e.RECONCILE_STALE_MS,
+    flowsDir: e.FLOWS_DIR,
+    flowsWatch: e.FLOWS_WATCH,
     logLevel: e.LOG_LEVEL,
     ...overrides,
   };

@@ -20,6 +20,10 @@ export class StepRun {
   @Column('integer')
   attempts: number;
 
+  /** Attempts made before the latest retry of the run; the retry budget counts from here. */
+  @Column('integer', { name: 'attempts_base', default: 0 })
+  attemptsBase: number;
+
   @Column('jsonb', { nullable: true })
   input: unknown;
 

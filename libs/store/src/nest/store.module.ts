@@ -2,6 +2,7 @@ import { DynamicModule, Global, Inject, Module, OnApplicationShutdown } from '@n
 import { DataSource } from 'typeorm';
 import { HOOKFLOW_CONFIG, type HookflowConfig } from '../config/hookflow-config';
 import { openDatabase } from '../database/data-source';
+import { EventRepository } from '../repositories/event.repository';
 import { FlowRepository } from '../repositories/flow.repository';
 import { RunRepository } from '../repositories/run.repository';
 
@@ -45,9 +46,14 @@ export class StoreModule {
           useFactory: (ds: DataSource) => new RunRepository(ds),
           inject: [DataSource],
         },
+        {
+          provide: EventRepository,
+          useFactory: (ds: DataSource) => new EventRepository(ds),
+          inject: [DataSource],
+        },
         DatabaseCloser,
       ],
-      exports: [HOOKFLOW_CONFIG, DataSource, FlowRepository, RunRepository],
+      exports: [HOOKFLOW_CONFIG, DataSource, FlowRepository, RunRepository, EventRepository],
     };
   }
 }

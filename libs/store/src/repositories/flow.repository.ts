@@ -107,9 +107,14 @@ export class FlowRepository {
    * Saves a new definition. A definition identical to the current one makes no new version
    * (`changed: false`). The flow row is locked so concurrent saves get consecutive versions.
    */
+  /**
+   * Saves a new definition. `owner` changes who owns the flow (`api` or a flow file's path);
+   * a file-owned flow's enabled state is the file's (`enabled`, default true).
+   */
   async update(
     slug: string,
     definition: FlowDefinition,
+    owner?: string,
   ): Promise<(FlowRecord & { changed: boolean }) | null> {
     return this.ds.transaction(async (m) => {
       const flow = await m
@@ -128,7 +133,9 @@ export class FlowRepository {
       }
       flow.name = definition.name ?? null;
       flow.description = definition.description ?? null;
+      if (owner !== undefined) flow.source = owner;
       if (definition.enabled !== undefined) flow.enabled = definition.enabled;
+      else if (flow.source !== 'api') flow.enabled = true;
       flow.updatedAt = now;
       await m.update(
         Flow,
@@ -138,11 +145,43 @@ export class FlowRepository {
           name: flow.name,
           description: flow.description,
           enabled: flow.enabled,
+          source: flow.source,
           updatedAt: now,
         },
       );
       return { ...(await this.recordOf(m, flow, version)), changed };
     });
+  }
+
+  /** Every live flow with its current definition: what a sync plans against. */
+  async listLive(): Promise<
+    {
+      id: string;
+      slug: string;
+      source: string;
+      enabled: boolean;
+      version: number;
+      definition: FlowDefinition;
+    }[]
+  > {
+    return this.ds.query(
+      `SELECT f.id, f.slug, f.source, f.enabled, v.version, v.definition
+         FROM flows f JOIN flow_versions v ON v.flow_id = f.id AND v.version = f.current_version
+        WHERE f.deleted_at IS NULL
+        ORDER BY f.slug`,
+    );
+  }
+
+  /** Gives the flow a new trigger key; the old one stops matching at once. */
+  async rotateTriggerKey(slug: string): Promise<FlowRecord | null> {
+    const [rows]: [{ id: string }[], number] = await this.ds.query(
+      `UPDATE triggers t SET key = $2, rotated_at = now()
+         FROM flows f
+        WHERE t.flow_id = f.id AND f.slug = $1 AND f.deleted_at IS NULL
+        RETURNING t.id`,
+      [slug, newTriggerKey()],
+    );
+    return rows.length > 0 ? this.findBySlug(slug) : null;
   }
 
   async setEnabled(slug: string, enabled: boolean): Promise<FlowRecord | null> {

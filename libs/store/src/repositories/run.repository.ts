@@ -4,6 +4,7 @@ import type { DataSource } from 'typeorm';
 import { Attempt, Event, Run, StepRun } from '../entities';
 import type { AttemptOutcome } from '../entities';
 import { decodeCursor, encodeCursor } from './cursor';
+import { toJsonb } from './jsonb';
 
 export interface IncomingEvent {
   flowId: string;
@@ -27,7 +28,10 @@ export interface StepPlan {
 
 /** A step claimed for one attempt, with what it needs to run. */
 export interface ClaimedStep {
+  /** Attempt number: counts every claim of the step in this run, across retries of the run. */
   attempt: number;
+  /** Claims made before the step was last reopened by a retry; its budget counts from here. */
+  attemptBase: number;
   flowVersionId: string;
   flowSlug: string;
   trigger: TriggerData;
@@ -73,13 +77,69 @@ export interface RunDetail {
 export interface StaleStep {
   runId: string;
   stepId: string;
+  /** Attempts used of the step's current budget (since it was last reopened by a retry). */
   attempts: number;
   flowVersionId: string;
+}
+
+/** Where a replay starts from: the source run, its flow's state and the versions it may use. */
+export interface ReplaySource {
+  runId: string;
+  eventId: string | null;
+  flowId: string;
+  flowSlug: string;
+  flowEnabled: boolean;
+  flowDeleted: boolean;
+  pinnedVersionId: string;
+  currentVersionId: string;
+}
+
+/**
+ * The outcome of an operation on a run that depends on its status: `missing` when there is no
+ * such run, `refused` (with the status that refused it) when the run is in the wrong state.
+ */
+export type RunOperation<T> =
+  { kind: 'missing' } | { kind: 'refused'; status: RunStatus } | ({ kind: 'done' } & T);
+
+export interface RetriedRun {
+  /** Steps set back to pending, in definition order: what the retry runs again. */
+  reopened: string[];
+  /** Reopened steps whose needs all succeeded, marked enqueued: the caller enqueues them. */
+  ready: string[];
+  /** `queued`, or the final status when nothing was left to run. */
+  status: RunStatus;
+}
+
+export interface CancelledRun {
+  /** Steps that were waiting (pending, or between retries) and will now never run. */
+  cancelled: string[];
+}
+
+export interface RetryableRunFilter {
+  flowId: string;
+  status: Extract<RunStatus, 'failed' | 'cancelled'>;
+  /** Runs created at or after this time. */
+  since?: Date;
+  /** Runs created before this time. */
+  until?: Date;
 }
 
 export class InvalidCursorError extends Error {}
 
 const UNFINISHED_STEP = `('pending', 'running', 'retrying')`;
+/**
+ * Steps a retry sets back to pending. `skipped` ones behind a filter are skipped again by the
+ * decision; `running` ones are left alone: the claim's holder records its outcome and, the run
+ * being live again, moves it on.
+ */
+const REOPENABLE_STEP: ReadonlySet<StepStatus> = new Set<StepStatus>([
+  'failed',
+  'skipped',
+  'cancelled',
+  'pending',
+  'retrying',
+]);
+const RETRYABLE_RUN: ReadonlySet<RunStatus> = new Set<RunStatus>(['failed', 'cancelled']);
 
 /** Runs, their steps and attempts: the state machine's storage, in as few round trips as it allows. */
 export class RunRepository {
@@ -141,6 +201,7 @@ export class RunRepository {
   async claimStep(runId: string, stepId: string, leaseMs: number): Promise<ClaimedStep | null> {
     const rows: {
       attempt: number | null;
+      attempt_base: number | null;
       flow_version_id: string;
       slug: string;
       body: unknown;
@@ -158,12 +219,13 @@ export class RunRepository {
           WHERE run_id = $1 AND step_id = $2
             AND (status IN ('pending', 'retrying') OR (status = 'running' AND coalesce(lease_until, '-infinity') < now()))
             AND EXISTS (SELECT 1 FROM runs WHERE id = $1 AND status IN ('queued', 'running'))
-          RETURNING attempts
+          RETURNING attempts, attempts_base
        ), started AS (
          UPDATE runs SET status = 'running', started_at = now()
           WHERE id = $1 AND status = 'queued' AND EXISTS (SELECT 1 FROM claimed)
        )
-       SELECT (SELECT attempts FROM claimed) AS attempt, r.flow_version_id, f.slug, r.created_at,
+       SELECT (SELECT attempts FROM claimed) AS attempt, (SELECT attempts_base FROM claimed) AS attempt_base,
+              r.flow_version_id, f.slug, r.created_at,
               e.body, e.query, e.headers, e.method, e.received_at,
               (SELECT coalesce(jsonb_object_agg(s.step_id, s.output), '{}'::jsonb)
                  FROM step_runs s WHERE s.run_id = $1 AND s.status IN ('succeeded', 'filtered')) AS outputs
@@ -177,6 +239,7 @@ export class RunRepository {
     if (!row || row.attempt === null) return null;
     return {
       attempt: row.attempt,
+      attemptBase: row.attempt_base ?? 0,
       flowVersionId: row.flow_version_id,
       flowSlug: row.slug,
       trigger: {
@@ -191,8 +254,10 @@ export class RunRepository {
   }
 
   /**
-   * Records a failed attempt that the queue will try again. Returns false when this attempt no
-   * longer holds the step (a later claim took it over), in which case nothing is written.
+   * Records a failed attempt that the queue will try again. Returns false when the queue must not
+   * try again: this attempt no longer holds the step (a later claim took it over; nothing is
+   * written), or the run was cancelled while the attempt ran (the attempt is recorded and the
+   * step cancelled). The share lock on the run orders this against a concurrent cancel.
    */
   async markRetrying(
     runId: string,
@@ -200,15 +265,21 @@ export class RunRepository {
     input: unknown,
     attempt: AttemptRecord,
   ): Promise<boolean> {
-    const rows: { n: number }[] = await this.ds.query(
-      `WITH s AS (
-         UPDATE step_runs SET status = 'retrying', input = $3, error = $4, lease_until = NULL
+    const rows: { status: StepStatus }[] = await this.ds.query(
+      `WITH r AS (
+         SELECT status IN ('queued', 'running') AS live FROM runs WHERE id = $1 FOR SHARE
+       ), s AS (
+         UPDATE step_runs
+            SET status = CASE WHEN (SELECT live FROM r) THEN 'retrying' ELSE 'cancelled' END,
+                finished_at = CASE WHEN (SELECT live FROM r) THEN finished_at ELSE now() END,
+                input = $3, error = $4, lease_until = NULL
           WHERE run_id = $1 AND step_id = $2 AND status = 'running' AND attempts = $5
-          RETURNING attempts
+          RETURNING status
+       ), a AS (
+         INSERT INTO step_attempts (run_id, step_id, n, started_at, duration_ms, outcome, error, response_status)
+         SELECT $1, $2, $5, $6, $7, $8, $4, $9 FROM s
        )
-       INSERT INTO step_attempts (run_id, step_id, n, started_at, duration_ms, outcome, error, response_status)
-       SELECT $1, $2, $5, $6, $7, $8, $4, $9 FROM s
-       RETURNING n`,
+       SELECT status FROM s`,
       [
         runId,
         stepId,
@@ -221,7 +292,7 @@ export class RunRepository {
         attempt.responseStatus,
       ],
     );
-    return rows.length > 0;
+    return rows[0]?.status === 'retrying';
   }
 
   /**
@@ -328,7 +399,7 @@ export class RunRepository {
   async findStaleSteps(staleBefore: Date, limit: number): Promise<StaleStep[]> {
     const rows: { run_id: string; step_id: string; attempts: number; flow_version_id: string }[] =
       await this.ds.query(
-        `SELECT s.run_id, s.step_id, s.attempts, r.flow_version_id
+        `SELECT s.run_id, s.step_id, s.attempts - s.attempts_base AS attempts, r.flow_version_id
            FROM step_runs s JOIN runs r ON r.id = s.run_id
           WHERE s.status IN ${UNFINISHED_STEP} AND s.enqueued_at < $1
             AND (s.status <> 'running' OR coalesce(s.lease_until, '-infinity') < now())
@@ -354,6 +425,160 @@ export class RunRepository {
         WHERE s.run_id = t.run_id AND s.step_id = t.step_id`,
       [steps.map((s) => s.runId), steps.map((s) => s.stepId)],
     );
+  }
+
+  /**
+   * Resumes a failed or cancelled run, under the run's row lock so no finishing step races it:
+   * failed, cancelled, waiting and skipped steps go back to pending with a fresh attempt budget
+   * (`attempts_base` = attempts so far; attempt numbers keep counting), `decide` then re-skips
+   * what sits behind a filter and names the steps that are ready, which are marked enqueued for
+   * the caller to enqueue after the commit. Succeeded steps are never reopened.
+   */
+  async retryRun(runId: string, decide: AdvanceDecision): Promise<RunOperation<RetriedRun>> {
+    return this.ds.transaction(async (m) => {
+      const locked: { status: RunStatus }[] = await m.query(
+        `SELECT status FROM runs WHERE id = $1 FOR UPDATE`,
+        [runId],
+      );
+      if (!locked[0]) return { kind: 'missing' };
+      if (!RETRYABLE_RUN.has(locked[0].status)) return { kind: 'refused', status: locked[0].status };
+
+      const rows: { step_id: string; status: StepStatus }[] = await m.query(
+        `SELECT step_id, status FROM step_runs WHERE run_id = $1 ORDER BY position`,
+        [runId],
+      );
+      const statuses: Record<string, StepStatus> = {};
+      for (const r of rows) statuses[r.step_id] = REOPENABLE_STEP.has(r.status) ? 'pending' : r.status;
+      const decision = decide(statuses);
+      const skip = new Set(decision.skip);
+      const reopened = rows
+        .filter((r) => REOPENABLE_STEP.has(r.status) && !skip.has(r.step_id))
+        .map((r) => r.step_id);
+      const ready = decision.ready.filter((id) => reopened.includes(id));
+
+      if (reopened.length > 0) {
+        // enqueued_at is cleared on the others so the worker enqueues them when their needs succeed.
+        await m.query(
+          `UPDATE step_runs
+              SET status = 'pending', attempts_base = attempts, input = NULL, output = NULL, error = NULL,
+                  enqueued_at = CASE WHEN step_id = ANY($3::text[]) THEN now() END,
+                  lease_until = NULL, started_at = NULL, finished_at = NULL
+            WHERE run_id = $1 AND step_id = ANY($2::text[])`,
+          [runId, reopened, ready],
+        );
+      }
+      if (skip.size > 0) {
+        await m.query(
+          `UPDATE step_runs SET status = 'skipped', finished_at = coalesce(finished_at, now()), lease_until = NULL
+            WHERE run_id = $1 AND step_id = ANY($2::text[]) AND status <> 'skipped'`,
+          [runId, [...skip]],
+        );
+      }
+      // Nothing left to run (a cancel that came after the last step finished): the run ends as its steps say.
+      const status: RunStatus = decision.runStatus ?? 'queued';
+      await m.query(
+        `UPDATE runs SET status = $2, finished_at = CASE WHEN $2 = 'queued' THEN NULL ELSE now() END
+          WHERE id = $1`,
+        [runId, status],
+      );
+      return { kind: 'done', reopened, ready, status };
+    });
+  }
+
+  /**
+   * Cancels a queued or running run under its row lock: the run ends `cancelled`, and its waiting
+   * steps (pending, between retries, or claimed by a worker whose lease lapsed) are cancelled.
+   * A step running right now finishes its attempt; its result is recorded but moves nothing on,
+   * and the claim of any job still queued for the run is refused.
+   */
+  async cancelRun(runId: string): Promise<RunOperation<CancelledRun>> {
+    return this.ds.transaction(async (m) => {
+      const locked: { status: RunStatus }[] = await m.query(
+        `SELECT status FROM runs WHERE id = $1 FOR UPDATE`,
+        [runId],
+      );
+      if (!locked[0]) return { kind: 'missing' };
+      if (!['queued', 'running'].includes(locked[0].status)) {
+        return { kind: 'refused', status: locked[0].status };
+      }
+      await m.query(`UPDATE runs SET status = 'cancelled', finished_at = now() WHERE id = $1`, [runId]);
+      const [cancelled]: [{ step_id: string }[], number] = await m.query(
+        `UPDATE step_runs SET status = 'cancelled', finished_at = now(), lease_until = NULL
+          WHERE run_id = $1
+            AND (status IN ('pending', 'retrying')
+                 OR (status = 'running' AND coalesce(lease_until, '-infinity') < now()))
+          RETURNING step_id`,
+        [runId],
+      );
+      return { kind: 'done', cancelled: cancelled.map((r) => r.step_id) };
+    });
+  }
+
+  /** The run a replay starts from, with its flow's state; null for an unknown run. */
+  async findReplaySource(runId: string): Promise<ReplaySource | null> {
+    const rows: ReplaySource[] = await this.ds.query(
+      `SELECT r.id AS "runId", r.event_id AS "eventId", r.flow_id AS "flowId", f.slug AS "flowSlug",
+              f.enabled AS "flowEnabled", f.deleted_at IS NOT NULL AS "flowDeleted",
+              r.flow_version_id AS "pinnedVersionId", v.id AS "currentVersionId"
+         FROM runs r
+         JOIN flows f ON f.id = r.flow_id
+         JOIN flow_versions v ON v.flow_id = f.id AND v.version = f.current_version
+        WHERE r.id = $1`,
+      [runId],
+    );
+    return rows[0] ?? null;
+  }
+
+  /**
+   * A new run from an event already stored, linked to the run it replays, with one row per step
+   * in a single statement; roots are marked enqueued as at ingress, for the reconciler's sake.
+   */
+  async createReplayRun(replay: {
+    originRunId: string;
+    flowId: string;
+    flowVersionId: string;
+    eventId: string;
+    steps: StepPlan[];
+  }): Promise<string> {
+    const runId = randomUUID();
+    await this.ds.query(
+      `WITH r AS (
+         INSERT INTO runs (id, flow_id, flow_version_id, event_id, status, created_at, origin_run_id)
+         VALUES ($1, $2, $3, $4, 'queued', $5, $6)
+       )
+       INSERT INTO step_runs (run_id, step_id, position, status, attempts, enqueued_at)
+       SELECT $1, s.id, s.pos, 'pending', 0, CASE WHEN s.root THEN $5::timestamptz END
+         FROM unnest($7::text[], $8::int[], $9::bool[]) AS s(id, pos, root)`,
+      [
+        runId,
+        replay.flowId,
+        replay.flowVersionId,
+        replay.eventId,
+        new Date(),
+        replay.originRunId,
+        replay.steps.map((s) => s.id),
+        replay.steps.map((_, i) => i),
+        replay.steps.map((s) => s.root),
+      ],
+    );
+    return runId;
+  }
+
+  /** Runs a bulk retry covers, oldest first, with the version each is pinned to. */
+  async findRetryableRuns(filter: RetryableRunFilter): Promise<{ id: string; flowVersionId: string }[]> {
+    const rows: { id: string; flow_version_id: string }[] = await this.ds.query(
+      `SELECT id, flow_version_id FROM runs
+        WHERE flow_id = $1 AND status = $2
+          AND ($3::timestamptz IS NULL OR created_at >= $3)
+          AND ($4::timestamptz IS NULL OR created_at < $4)
+        ORDER BY created_at, id`,
+      [filter.flowId, filter.status, filter.since ?? null, filter.until ?? null],
+    );
+    return rows.map((r) => ({ id: r.id, flowVersionId: r.flow_version_id }));
+  }
+
+  async findRun(runId: string): Promise<Run | null> {
+    return this.ds.manager.findOneBy(Run, { id: runId });
   }
 
   async list(
@@ -398,16 +623,4 @@ export class RunRepository {
       ),
     };
   }
-}
-
-/**
- * JSON text for a jsonb parameter. PostgreSQL's jsonb refuses the NUL character (`\u0000`), which
- * senders and receivers can put anywhere; it is stored as U+FFFD so the data is kept, not refused.
- * The raw bytes of an event are kept unchanged in `raw_body`.
- */
-export function toJsonb(value: unknown): string | null {
-  if (value === undefined || value === null) return null;
-  const text = JSON.stringify(value);
-  // Only an escape preceded by an even number of backslashes is a NUL (`\\u0000` is text).
-  return text.includes('\\u0000') ? text.replace(/(?<!\\)((?:\\\\)*)\\u0000/g, '$1\\ufffd') : text;
 }

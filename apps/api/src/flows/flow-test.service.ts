@@ -1,0 +1,60 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { compileFlow, runFlowInProcess, type ConnectorRegistry, type FlowDefinition } from '@hookflow/flows';
+import { randomUUID } from 'node:crypto';
+import { AppError } from '../common/app-error';
+import { CONNECTOR_CATALOG } from '../common/tokens';
+
+export interface TestRequest {
+  body?: unknown;
+  headers?: unknown;
+  query?: unknown;
+  method?: unknown;
+  dryRun?: unknown;
+}
+
+/**
+ * Runs a flow once, in this process, on a sample request: every step's input and output, and
+ * for actions the request they would send. Nothing is sent and nothing is stored: the API
+ * never calls receivers (a live test is the CLI's `hookflow test --live`).
+ */
+@Injectable()
+export class FlowTestService {
+  constructor(@Inject(CONNECTOR_CATALOG) private readonly connectors: ConnectorRegistry) {}
+
+  async run(definition: FlowDefinition, req: TestRequest) {
+    if (req.dryRun === false) {
+      throw AppError.invalid(
+        '/dryRun',
+        'must be true: the API renders actions without sending them; use `hookflow test --live` to send',
+      );
+    }
+    const headers = objectOf(req.headers, '/headers');
+    const query = objectOf(req.query, '/query');
+    if (req.method !== undefined && typeof req.method !== 'string')
+      throw AppError.invalid('/method', 'must be a string');
+    const method = (
+      (req.method as string | undefined) ??
+      definition.trigger.methods?.[0] ??
+      'POST'
+    ).toUpperCase();
+    const flow = compileFlow(definition);
+    const result = await runFlowInProcess(
+      flow,
+      {
+        body: req.body ?? null,
+        query,
+        headers: Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), String(v)])),
+        method,
+        receivedAt: new Date().toISOString(),
+      },
+      { connectors: this.connectors, dryRun: true, runId: `test-${randomUUID()}` },
+    );
+    return { flow: definition.slug, dryRun: true, ...result };
+  }
+}
+
+function objectOf(value: unknown, path: string): Record<string, unknown> {
+  if (value === undefined || value === null) return {};
+  if (typeof value !== 'object' || Array.isArray(value)) throw AppError.invalid(path, 'must be an object');
+  return value as Record<string, unknown>;
+}

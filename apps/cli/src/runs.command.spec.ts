@@ -1,0 +1,131 @@
+import { formatRunDetail, formatRunList, shortTime, type RunDetail } from './runs.command';
+
+describe('runs output', () => {
+  it('lists runs as a table', () => {
+    expect(
+      formatRunList([
+        {
+          id: 'r-1',
+          flow: 'order-fanout',
+          status: 'succeeded',
+          eventId: 'e-1',
+          createdAt: '2024-05-01T12:00:03.120Z',
+          startedAt: '2024-05-01T12:00:03.200Z',
+          finishedAt: '2024-05-01T12:00:04.400Z',
+        },
+        {
+          id: 'r-22',
+          flow: 'x',
+          status: 'running',
+          eventId: null,
+          createdAt: '2024-05-01T12:01:00Z',
+          startedAt: null,
+          finishedAt: null,
+        },
+      ]).split('\n'),
+    ).toEqual([
+      'RUN   FLOW          STATUS     CREATED               DURATION',
+      'r-1   order-fanout  succeeded  2024-05-01 12:00:03Z  1.2s',
+      'r-22  x             running    2024-05-01 12:01:00Z  -',
+    ]);
+    expect(formatRunList([])).toBe('no runs');
+  });
+
+  it('shows a run with its event and each step, attempts of failed steps in full', () => {
+    const run: RunDetail = {
+      id: 'r-1',
+      flow: 'order-fanout',
+      version: 2,
+      status: 'failed',
+      createdAt: '2024-05-01T12:00:00Z',
+      startedAt: '2024-05-01T12:00:00Z',
+      finishedAt: '2024-05-01T12:00:02Z',
+      originRunId: 'r-0',
+      event: {
+        id: 'e-1',
+        method: 'POST',
+        headers: {},
+        query: { a: '1' },
+        body: { id: 'A-1' },
+        contentType: 'application/json',
+        sourceIp: '127.0.0.1',
+        receivedAt: '2024-05-01T12:00:00Z',
+      },
+      steps: [
+        {
+          id: 'order',
+          status: 'succeeded',
+          input: {},
+          output: {},
+          error: null,
+          startedAt: '2024-05-01T12:00:00Z',
+          finishedAt: '2024-05-01T12:00:00.010Z',
+          attempts: [
+            {
+              n: 1,
+              startedAt: null,
+              durationMs: 10,
+              outcome: 'succeeded',
+              error: null,
+              responseStatus: null,
+            },
+          ],
+        },
+        {
+          id: 'billing',
+          status: 'failed',
+          input: {},
+          output: null,
+          error: { code: 'http_error', message: 'HTTP 500' },
+          startedAt: null,
+          finishedAt: null,
+          attempts: [
+            {
+              n: 1,
+              startedAt: null,
+              durationMs: 12,
+              outcome: 'failed',
+              error: { code: 'http_error', message: 'HTTP 500' },
+              responseStatus: 500,
+            },
+            {
+              n: 2,
+              startedAt: null,
+              durationMs: 1500,
+              outcome: 'failed',
+              error: 'boom',
+              responseStatus: null,
+            },
+          ],
+        },
+      ],
+    };
+    expect(formatRunDetail(run)).toEqual([
+      'run r-1',
+      '  flow     order-fanout v2',
+      '  status   failed',
+      '  created  2024-05-01 12:00:00Z   started 2024-05-01 12:00:00Z   finished 2024-05-01 12:00:02Z   (2.0s)',
+      '  origin   r-0 (retried or replayed from)',
+      '',
+      'event e-1',
+      '  POST application/json from 127.0.0.1 at 2024-05-01 12:00:00Z',
+      '  query {"a":"1"}',
+      '  body  {"id":"A-1"}',
+      '',
+      'steps',
+      '  STEP     STATUS     ATTEMPTS    TOOK  ERROR',
+      '  order    succeeded  1 attempt   10ms',
+      '  billing  failed     2 attempts        http_error: HTTP 500',
+      '',
+      '  billing:',
+      '    attempt 1: failed HTTP 500 in 12ms: http_error: HTTP 500',
+      '    attempt 2: failed in 1.5s: boom',
+    ]);
+  });
+
+  it('prints times to the second', () => {
+    expect(shortTime('2024-05-01T12:00:03.999Z')).toBe('2024-05-01 12:00:03Z');
+    expect(shortTime(null)).toBe('-');
+    expect(shortTime('garbage')).toBe('garbage');
+  });
+});

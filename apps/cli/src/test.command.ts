@@ -1,0 +1,194 @@
+import type { Command } from 'commander';
+import * as path from 'node:path';
+import type {
+  CompiledFlow,
+  FlowDefinition,
+  InProcessRunResult,
+  InProcessStepResult,
+  TriggerData,
+} from '@hookflow/flows';
+import { CliError } from './cli-error';
+import type { CommandHandler, Wire } from './command-context';
+import { flowFileRef, readFlowFile, readJsonFile } from './flow-files';
+import { formatDetail, formatJson, plural } from './output';
+
+interface TestOptions {
+  payload?: string;
+  query: string[];
+  header: string[];
+  method?: string;
+  live?: boolean;
+}
+
+/** Where a live test reads the value of secret NAME: secrets live on the server, not in files. */
+export const SECRET_ENV_PREFIX = 'HOOKFLOW_SECRET_';
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+/** `k=v` pairs as the trigger's query; a repeated key becomes an array, as in a real request. */
+export function parseQuery(pairs: string[]): Record<string, string | string[]> {
+  const query: Record<string, string | string[]> = {};
+  for (const pair of pairs) {
+    const at = pair.indexOf('=');
+    if (at <= 0) throw new CliError(`--query expects name=value, got '${pair}'`);
+    const name = pair.slice(0, at);
+    const value = pair.slice(at + 1);
+    const seen = query[name];
+    query[name] = seen === undefined ? value : Array.isArray(seen) ? [...seen, value] : [seen, value];
+  }
+  return query;
+}
+
+/** `Name: value` pairs as the trigger's headers, names lowercased as Node delivers them. */
+export function parseHeaders(pairs: string[]): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const pair of pairs) {
+    const at = pair.indexOf(':');
+    if (at <= 0) throw new CliError(`--header expects name:value, got '${pair}'`);
+    const name = pair.slice(0, at).trim().toLowerCase();
+    const value = pair.slice(at + 1).trim();
+    headers[name] = headers[name] === undefined ? value : `${headers[name]}, ${value}`;
+  }
+  return headers;
+}
+
+function triggerMethod(definition: FlowDefinition, requested: string | undefined): string {
+  const allowed: string[] = definition.trigger.methods ?? ['POST'];
+  if (requested === undefined) return allowed[0] ?? 'POST';
+  const method = requested.toUpperCase();
+  if (!allowed.includes(method)) {
+    throw new CliError(
+      `the trigger of '${definition.slug}' accepts ${allowed.join(', ')}, not ${method}; a real ${method} request would get 405`,
+    );
+  }
+  return method;
+}
+
+function secretsFromEnv(flow: CompiledFlow, env: Record<string, string | undefined>): Record<string, string> {
+  const secrets: Record<string, string> = {};
+  for (const name of flow.secretNames) {
+    const value = env[`${SECRET_ENV_PREFIX}${name}`];
+    if (value !== undefined) secrets[name] = value;
+  }
+  return secrets;
+}
+
+/** `POST https://…` and the other options of an http-like request, one a line. */
+function formatRequest(request: unknown): string[] {
+  if (
+    request === null ||
+    typeof request !== 'object' ||
+    typeof (request as { url?: unknown }).url !== 'string'
+  ) {
+    return [`  request: ${formatJson(request, '    ')}`];
+  }
+  const { method, url, ...rest } = request as Record<string, unknown>;
+  const lines = [`  request: ${typeof method === 'string' ? `${method} ` : ''}${String(url)}`];
+  for (const [key, value] of Object.entries(rest)) {
+    const head = `    ${key}: `;
+    lines.push(head + formatJson(value, '    ', 100));
+  }
+  return lines;
+}
+
+function formatStep(step: InProcessStepResult, dryRun: boolean): string[] {
+  const notSent =
+    step.type === 'action' && dryRun && step.status === 'succeeded' ? '  (rendered, not sent)' : '';
+  const lines = [`${step.id}  ${step.type}  ${step.status}${notSent}`];
+  if (step.status === 'skipped') return lines;
+  lines.push(`  input:  ${formatJson(step.input, '  ')}`);
+  if (step.request !== undefined) lines.push(...formatRequest(step.request));
+  // A dry-run action's output only repeats its request.
+  if (!(step.type === 'action' && dryRun && step.request !== undefined)) {
+    lines.push(`  output: ${formatJson(step.output, '  ')}`);
+  }
+  if (step.error) lines.push(`  error:  ${step.error.code}: ${step.error.message}`);
+  return lines;
+}
+
+/** Every step with its input and output (and an action's rendered request), then the verdict. */
+export function formatTestRun(result: InProcessRunResult, dryRun: boolean): string[] {
+  const lines: string[] = [];
+  for (const step of result.steps) lines.push(...formatStep(step, dryRun), '');
+  const actions = result.steps.filter((s) => s.type === 'action' && s.status === 'succeeded').length;
+  const ran = result.steps.filter((s) => s.status !== 'skipped').length;
+  const what = dryRun
+    ? `${plural(actions, 'action')} rendered, not sent`
+    : `${plural(actions, 'action')} sent`;
+  lines.push(`run ${result.status}: ${ran} of ${plural(result.steps.length, 'step')} ran, ${what}`);
+  return lines;
+}
+
+export const testHandler: CommandHandler<[string], TestOptions> = async (ctx, file) => {
+  const { options, io } = ctx;
+  const ref = flowFileRef(path.resolve(io.cwd, file), io.cwd);
+  const loaded = await readFlowFile(ref);
+  if (!loaded.ok) throw new CliError(formatDetail({ file: ref.displayPath, path: '', ...loaded.error }));
+  const { compileFlow, createConnectorRegistry, createOutboundAgent, runFlowInProcess, validateFlow } =
+    await import('./flows-runtime');
+  const dispatcher = createOutboundAgent();
+  try {
+    const connectors = createConnectorRegistry({ dispatcher });
+    const validation = validateFlow(loaded.document, { connectors });
+    if (!validation.valid) {
+      throw new CliError(`${ref.displayPath} is not a valid flow`, {
+        code: 'invalid_flow',
+        details: validation.errors.map((e) => ({ file: ref.displayPath, ...e })),
+      });
+    }
+    if (!ctx.json) {
+      for (const w of validation.warnings)
+        io.stderr.write(`warning: ${formatDetail({ file: ref.displayPath, ...w })}\n`);
+    }
+    const definition = validation.flow;
+    const body = options.payload === undefined ? null : await readJsonFile(options.payload, io.cwd);
+    const headers = parseHeaders(options.header);
+    if (body !== null && headers['content-type'] === undefined) headers['content-type'] = 'application/json';
+    const trigger: TriggerData = {
+      body,
+      query: parseQuery(options.query),
+      headers,
+      method: triggerMethod(definition, options.method),
+      receivedAt: new Date().toISOString(),
+    };
+    let flow: CompiledFlow;
+    try {
+      flow = compileFlow(definition);
+    } catch (err) {
+      throw new CliError(`${ref.displayPath}: ${(err as Error).message}`);
+    }
+    const dryRun = options.live !== true;
+    const result = await runFlowInProcess(flow, trigger, {
+      connectors,
+      dryRun,
+      secrets: dryRun ? undefined : secretsFromEnv(flow, io.env),
+    });
+    ctx.out.result({ flow: definition.slug, file: ref.displayPath, dryRun, ...result });
+    ctx.out.note(
+      `testing ${definition.slug} (${ref.displayPath}) ${dryRun ? 'as a dry run: actions are rendered, not sent (--live sends them)' : 'live: actions are sent'}\n`,
+    );
+    for (const line of formatTestRun(result, dryRun)) ctx.out.line(line);
+    return result.status === 'failed' ? 1 : 0;
+  } finally {
+    await dispatcher.close();
+  }
+};
+
+export function registerTestCommand(program: Command, wire: Wire): void {
+  program
+    .command('test')
+    .description('run a flow file locally on a payload and print every step; actions are rendered, not sent')
+    .argument('<file>', 'the flow file')
+    .option('--payload <file>', 'JSON file with the request body (default: no body)')
+    .option('--query <name=value>', 'a query parameter of the request (repeatable)', collect, [])
+    .option('--header <name:value>', 'a header of the request (repeatable)', collect, [])
+    .option('--method <method>', "the request's method (default: the trigger's first method)")
+    .option('--live', `send the actions for real (secrets from ${SECRET_ENV_PREFIX}<NAME> variables)`)
+    .addHelpText(
+      'after',
+      '\nNothing is stored and no server is needed. Exits 1 if the flow is invalid or the run failed.',
+    )
+    .action(wire(testHandler));
+}

@@ -1,0 +1,272 @@
+import {
+  ConnectorError,
+  type Connector,
+  type ConnectorContext,
+  type ConnectorRegistry,
+} from '../model/connector';
+import type { FlowDefinition, StepDef } from '../model/flow-definition';
+import type { TriggerData } from '../model/run-context';
+import type { StepStatus } from '../model/step-status';
+import { compileFlow } from './compile-flow';
+import { runFlowInProcess } from './run-in-process';
+
+type Call = { input: Record<string, unknown>; ctx: ConnectorContext };
+
+/** An `http` stand-in that records its calls; a url containing `fail` answers a 503. */
+function fakeRegistry() {
+  const calls: Call[] = [];
+  const connector: Connector = {
+    key: 'http',
+    schema: { type: 'object', required: ['url'], properties: { url: { type: 'string' } } },
+    execute: async (input, ctx) => {
+      calls.push({ input, ctx });
+      if (String(input.url).includes('fail')) {
+        throw new ConnectorError('http_error', 'receiver answered 503', true, { status: 503 });
+      }
+      return { status: 200, headers: {}, body: { received: input.json ?? null } };
+    },
+  };
+  const registry: ConnectorRegistry = {
+    get: (key) => (key === 'http' ? connector : undefined),
+    keys: () => ['http'],
+  };
+  return { calls, registry };
+}
+
+const trigger = (body: unknown): TriggerData => ({
+  body,
+  query: {},
+  headers: {},
+  method: 'POST',
+  receivedAt: '2024-01-01T00:00:00.000Z',
+});
+
+const post = (id: string, needs: string[] | undefined, url = `https://${id}.example.com`): StepDef => ({
+  id,
+  type: 'action',
+  connector: 'http',
+  ...(needs ? { needs } : {}),
+  with: { method: 'POST', url, json: { id: '{{input.id}}', run: '{{run.id}}' } },
+});
+
+const flow = (...steps: StepDef[]): FlowDefinition => ({
+  slug: 'test-flow',
+  trigger: { type: 'webhook' },
+  steps,
+});
+
+interface Case {
+  name: string;
+  def: FlowDefinition;
+  body: unknown;
+  dryRun: boolean;
+  status: 'succeeded' | 'failed' | 'filtered';
+  steps: Record<string, StepStatus>;
+  /** Ids of the action steps whose connector was called, in call order. */
+  calls: string[];
+}
+
+const order = { id: 'o1', total: 80 };
+
+const cases: Case[] = [
+  {
+    name: 'fan-out in a dry run',
+    def: flow(
+      { id: 'order', type: 'transform', expression: '$' },
+      post('billing', ['order']),
+      post('shipping', ['order']),
+      post('inventory', ['order']),
+    ),
+    body: order,
+    dryRun: true,
+    status: 'succeeded',
+    steps: { order: 'succeeded', billing: 'succeeded', shipping: 'succeeded', inventory: 'succeeded' },
+    calls: [],
+  },
+  {
+    name: 'fan-out live',
+    def: flow(
+      { id: 'order', type: 'transform', expression: '$' },
+      post('billing', ['order']),
+      post('shipping', ['order']),
+    ),
+    body: order,
+    dryRun: false,
+    status: 'succeeded',
+    steps: { order: 'succeeded', billing: 'succeeded', shipping: 'succeeded' },
+    calls: ['billing', 'shipping'],
+  },
+  {
+    name: 'a join after two roots',
+    def: flow(
+      { id: 'a', type: 'transform', needs: [], expression: '{ "id": id }' },
+      { id: 'b', type: 'transform', needs: [], expression: 'total' },
+      { id: 'both', type: 'transform', needs: ['a', 'b'], expression: '{ "id": a.id, "total": b }' },
+      post('send', ['both']),
+    ),
+    body: order,
+    dryRun: false,
+    status: 'succeeded',
+    steps: { a: 'succeeded', b: 'succeeded', both: 'succeeded', send: 'succeeded' },
+    calls: ['send'],
+  },
+  {
+    name: 'a false filter',
+    def: flow(
+      { id: 'order', type: 'transform', expression: '$' },
+      { id: 'big', type: 'filter', condition: 'total > 100' },
+      post('billing', undefined),
+      { id: 'after', type: 'transform', expression: '$' },
+    ),
+    body: order,
+    dryRun: false,
+    status: 'filtered',
+    steps: { order: 'succeeded', big: 'filtered', billing: 'skipped', after: 'skipped' },
+    calls: [],
+  },
+  {
+    name: 'a failed transform skipping its dependents only',
+    def: flow(
+      { id: 'broken', type: 'transform', needs: [], expression: '1 + "a"' },
+      post('first', ['broken']),
+      { id: 'then', type: 'transform', needs: ['first'], expression: '$' },
+      post('other', []),
+      { id: 'join', type: 'transform', needs: ['then', 'other'], expression: '$' },
+    ),
+    body: order,
+    dryRun: false,
+    status: 'failed',
+    steps: { broken: 'failed', first: 'skipped', then: 'skipped', other: 'succeeded', join: 'skipped' },
+    calls: ['other'],
+  },
+  {
+    name: 'a retryable connector failure, tried once',
+    def: flow(post('flaky', [], 'https://fail.example.com'), post('next', undefined)),
+    body: order,
+    dryRun: false,
+    status: 'failed',
+    steps: { flaky: 'failed', next: 'skipped' },
+    calls: ['flaky'],
+  },
+  {
+    name: 'a connector failure in a dry run (never called)',
+    def: flow(post('flaky', [], 'https://fail.example.com'), post('next', undefined)),
+    body: order,
+    dryRun: true,
+    status: 'succeeded',
+    steps: { flaky: 'succeeded', next: 'succeeded' },
+    calls: [],
+  },
+];
+
+describe('runFlowInProcess', () => {
+  it.each(cases)('$name', async (c) => {
+    const { calls, registry } = fakeRegistry();
+    const result = await runFlowInProcess(compileFlow(c.def), trigger(c.body), {
+      connectors: registry,
+      dryRun: c.dryRun,
+      runId: 'run-1',
+    });
+    expect(result.status).toBe(c.status);
+    expect(result.steps.map((s) => s.id)).toEqual(c.def.steps.map((s) => s.id));
+    expect(Object.fromEntries(result.steps.map((s) => [s.id, s.status]))).toEqual(c.steps);
+    expect(calls.map((call) => call.ctx.stepId)).toEqual(c.calls);
+    for (const step of result.steps) {
+      expect(step.type).toBe(c.def.steps.find((s) => s.id === step.id)!.type);
+      if (step.status === 'skipped') expect(step).toEqual({ ...step, input: null, output: null });
+      expect('error' in step).toBe(step.status === 'failed');
+      expect('request' in step).toBe(c.dryRun && step.type === 'action' && step.status !== 'skipped');
+    }
+  });
+
+  it('shows the rendered request and keeps the output in a dry run', async () => {
+    const { registry } = fakeRegistry();
+    const def = flow({
+      id: 'send',
+      type: 'action',
+      connector: 'http',
+      with: {
+        url: 'https://x.example.com/{{input.id}}',
+        headers: { Authorization: "Bearer {{secret 'TOKEN'}}" },
+        json: { total: '{{input.total}}', run: '{{run.id}}' },
+      },
+    });
+    const result = await runFlowInProcess(compileFlow(def), trigger(order), {
+      connectors: registry,
+      dryRun: true,
+      runId: 'run-7',
+      secrets: { TOKEN: 'real-value' },
+    });
+    const request = {
+      url: 'https://x.example.com/o1',
+      headers: { Authorization: 'Bearer [secret TOKEN]' },
+      json: { total: 80, run: 'run-7' },
+    };
+    expect(result).toEqual({
+      status: 'succeeded',
+      steps: [
+        {
+          id: 'send',
+          type: 'action',
+          status: 'succeeded',
+          input: order,
+          output: { dryRun: true, request },
+          request,
+        },
+      ],
+    });
+    expect(JSON.stringify(result)).not.toContain('real-value');
+  });
+
+  it('fails a step whose secret is missing, even in a dry run', async () => {
+    const { registry } = fakeRegistry();
+    const def = flow({
+      id: 'send',
+      type: 'action',
+      connector: 'http',
+      with: { url: "https://x.example.com/{{secret 'NOPE'}}" },
+    });
+    const result = await runFlowInProcess(compileFlow(def), trigger(order), {
+      connectors: registry,
+      dryRun: true,
+      secrets: {},
+    });
+    expect(result.status).toBe('failed');
+    expect(result.steps[0]).toMatchObject({ status: 'failed', error: { code: 'template_error' } });
+  });
+
+  it('passes live outputs, the join input and the run id along', async () => {
+    const { calls, registry } = fakeRegistry();
+    const def = cases.find((c) => c.name === 'a join after two roots')!.def;
+    const result = await runFlowInProcess(compileFlow(def), trigger(order), {
+      connectors: registry,
+      dryRun: false,
+      runId: 'run-9',
+    });
+    const byId = Object.fromEntries(result.steps.map((s) => [s.id, s]));
+    expect(byId.both.input).toEqual({ a: { id: 'o1' }, b: 80 });
+    expect(byId.send.output).toEqual({
+      status: 200,
+      headers: {},
+      body: { received: { id: 'o1', run: 'run-9' } },
+    });
+    expect(calls[0].ctx).toMatchObject({ runId: 'run-9', attempt: 1, idempotencyKey: 'run-9_send' });
+  });
+
+  it('records the error of a failed live attempt without retrying', async () => {
+    const { calls, registry } = fakeRegistry();
+    const def = flow({ ...post('flaky', [], 'https://fail.example.com'), retry: { attempts: 5 } } as StepDef);
+    const result = await runFlowInProcess(compileFlow(def), trigger(order), {
+      connectors: registry,
+      dryRun: false,
+    });
+    expect(calls).toHaveLength(1);
+    expect(result.steps[0].error).toEqual({
+      code: 'http_error',
+      message: 'receiver answered 503',
+      retryable: true,
+      status: 503,
+    });
+    expect(calls[0].ctx.runId).toMatch(/^test-[0-9a-f-]{36}$/);
+  });
+});

@@ -1,0 +1,106 @@
+import { randomUUID } from 'node:crypto';
+import type { FinishedRunStatus } from '../graph/step-graph';
+import type { ConnectorRegistry } from '../model/connector';
+import type { StepType } from '../model/flow-definition';
+import type { RunContext, TriggerData } from '../model/run-context';
+import type { StepError } from '../model/step-outcome';
+import type { StepStatus } from '../model/step-status';
+import type { CompiledFlow } from './compile-flow';
+import { executeStep } from './execute-step';
+
+export interface RunInProcessDeps {
+  connectors: ConnectorRegistry;
+  /** Render actions without calling their connectors; secrets show as `[secret NAME]`. */
+  dryRun: boolean;
+  /** `run.id` seen by templates and expressions; default `test-<uuid>`. */
+  runId?: string;
+  /**
+   * Secret values by name for a live run. In a dry run only the names matter: when given, a
+   * secret missing from it fails its step, as it would in a real run.
+   */
+  secrets?: Record<string, string>;
+}
+
+export interface InProcessStepResult {
+  id: string;
+  type: StepType;
+  status: StepStatus;
+  /** The step's input document; null for a step that never ran (skipped). */
+  input: unknown;
+  output: unknown;
+  error?: StepError;
+  /** An action's rendered connector options (secrets masked), in a dry run. */
+  request?: unknown;
+}
+
+export interface InProcessRunResult {
+  status: FinishedRunStatus;
+  /** Every step of the flow, in definition order. */
+  steps: InProcessStepResult[];
+}
+
+/**
+ * Runs a whole flow inside the calling process, one attempt per step and no queue: the test
+ * endpoint and the CLI use it to show what a payload would do. Steps run one at a time in
+ * definition order as the graph makes them ready (so joins wait for all their needs); a
+ * filtered or failed step skips everything that depends on it. A failed attempt is final here:
+ * retry policies only apply to real runs.
+ */
+export async function runFlowInProcess(
+  flow: CompiledFlow,
+  trigger: TriggerData,
+  deps: RunInProcessDeps,
+): Promise<InProcessRunResult> {
+  const ctx: RunContext = {
+    trigger,
+    steps: {},
+    run: { id: deps.runId ?? `test-${randomUUID()}`, flow: flow.definition.slug },
+  };
+  const statuses: Record<string, StepStatus> = {};
+  const results = new Map<string, InProcessStepResult>();
+
+  for (;;) {
+    const { ready, skip } = flow.graph.advance(statuses);
+    for (const id of skip) statuses[id] = 'skipped';
+    // One step at a time keeps the result deterministic: later siblings see earlier outputs.
+    const id = ready[0];
+    if (id === undefined) break;
+    const step = flow.step(id);
+    const outcome = await executeStep(flow, id, ctx, {
+      connectors: deps.connectors,
+      dryRun: deps.dryRun,
+      secrets: deps.secrets,
+      idempotencyKey: `${ctx.run.id}_${id}`,
+    });
+    statuses[id] = outcome.status;
+    const output = outcome.output === undefined ? null : outcome.output;
+    if (outcome.status !== 'failed') ctx.steps[id] = output;
+    const result: InProcessStepResult = {
+      id,
+      type: step.type,
+      status: outcome.status,
+      input: outcome.input,
+      output,
+    };
+    if (outcome.status === 'failed') result.error = outcome.error;
+    if (step.type === 'action' && deps.dryRun) {
+      const request = (output as { request?: unknown } | null)?.request;
+      if (request !== undefined) result.request = request;
+    }
+    results.set(id, result);
+  }
+
+  const steps = flow.graph.ids.map(
+    (id): InProcessStepResult =>
+      results.get(id) ?? {
+        id,
+        type: flow.step(id).type,
+        status: statuses[id] ?? 'skipped',
+        input: null,
+        output: null,
+      },
+  );
+  // Every step is finished or skipped once nothing is ready, so the graph always decides.
+  const status = flow.graph.runStatus(statuses) ?? 'failed';
+  return { status, steps };
+}

@@ -1,0 +1,145 @@
+import { randomUUID } from 'node:crypto';
+import type { DataSource } from 'typeorm';
+import { decodeCursor, encodeCursor } from './cursor';
+import { InvalidCursorError } from './run.repository';
+import { toJsonb } from './jsonb';
+
+/** A request a trigger refused, kept for the inspector with the reason. */
+export interface RefusedRequest {
+  flowId: string;
+  method: string;
+  headers: Record<string, string | string[]>;
+  query: Record<string, unknown>;
+  rawBody: Buffer | null;
+  contentType: string | null;
+  sourceIp: string | null;
+  receivedAt: Date;
+  statusCode: number;
+  reason: string;
+}
+
+export interface InspectedEvent {
+  id: string;
+  method: string;
+  headers: Record<string, string | string[]>;
+  bodyPreview: string | null;
+  bodyBytes: number;
+  contentType: string | null;
+  sourceIp: string | null;
+  receivedAt: Date;
+  statusCode: number;
+  accepted: boolean;
+  reason: string | null;
+  runId: string | null;
+}
+
+/** How much of a refused body is kept: enough to see what was sent, not enough to fill the disk. */
+export const REFUSED_BODY_BYTES = 4096;
+/** Refused requests kept per flow; older ones are dropped so a flood cannot grow the table without bound. */
+export const REFUSED_PER_FLOW = 1000;
+const PREVIEW_CHARS = 1024;
+
+/** The inbound inspector: what reached each trigger, newest first. */
+export class EventRepository {
+  private refusedSinceTrim = 0;
+
+  constructor(private readonly ds: DataSource) {}
+
+  async recordRefused(req: RefusedRequest): Promise<void> {
+    await this.ds.query(
+      `INSERT INTO events (id, flow_id, method, headers, query, body, raw_body, content_type, source_ip,
+                           received_at, status_code, accepted, reason)
+       VALUES ($1, $2, $3, $4, $5, NULL, $6, $7, $8, $9, $10, false, $11)`,
+      [
+        randomUUID(),
+        req.flowId,
+        req.method,
+        toJsonb(req.headers),
+        toJsonb(req.query),
+        req.rawBody && req.rawBody.length > 0 ? req.rawBody.subarray(0, REFUSED_BODY_BYTES) : null,
+        req.contentType,
+        req.sourceIp,
+        req.receivedAt,
+        req.statusCode,
+        req.reason,
+      ],
+    );
+    // Trimming every insert would double the cost of a flood; every 100th keeps the bound loose but real.
+    if (++this.refusedSinceTrim >= 100) {
+      this.refusedSinceTrim = 0;
+      await this.trimRefused(req.flowId);
+    }
+  }
+
+  async trimRefused(flowId: string, keep = REFUSED_PER_FLOW): Promise<void> {
+    await this.ds.query(
+      `DELETE FROM events WHERE id IN (
+         SELECT id FROM events WHERE flow_id = $1 AND accepted = false
+          ORDER BY received_at DESC, id DESC OFFSET $2)`,
+      [flowId, keep],
+    );
+  }
+
+  async list(
+    flowId: string,
+    filter: { accepted?: boolean; limit: number; cursor?: string },
+  ): Promise<{ items: InspectedEvent[]; nextCursor: string | null }> {
+    const params: unknown[] = [flowId, filter.limit + 1];
+    let where = 'flow_id = $1';
+    if (filter.accepted !== undefined) {
+      params.push(filter.accepted);
+      where += ` AND accepted = $${params.length}`;
+    }
+    if (filter.cursor) {
+      const c = decodeCursor(filter.cursor);
+      if (!c) throw new InvalidCursorError('cursor is not one this server gave out');
+      params.push(c.at, c.id);
+      where += ` AND (received_at, id) < ($${params.length - 1}, $${params.length})`;
+    }
+    const rows: {
+      id: string;
+      method: string;
+      headers: Record<string, string | string[]>;
+      preview: Buffer | null;
+      body_bytes: number | null;
+      content_type: string | null;
+      source_ip: string | null;
+      received_at: Date;
+      status_code: number;
+      accepted: boolean;
+      reason: string | null;
+      run_id: string | null;
+    }[] = await this.ds.query(
+      `SELECT id, method, headers, substring(raw_body FROM 1 FOR ${PREVIEW_CHARS * 4}) AS preview,
+              octet_length(raw_body) AS body_bytes, content_type, source_ip, received_at, status_code,
+              accepted, reason, run_id
+         FROM events WHERE ${where}
+        ORDER BY received_at DESC, id DESC
+        LIMIT $2`,
+      params,
+    );
+    const more = rows.length > filter.limit;
+    if (more) rows.pop();
+    const items = rows.map((r) => ({
+      id: r.id,
+      method: r.method,
+      headers: r.headers,
+      bodyPreview: r.preview ? preview(r.preview) : null,
+      bodyBytes: r.body_bytes ?? 0,
+      contentType: r.content_type,
+      sourceIp: r.source_ip,
+      receivedAt: r.received_at,
+      statusCode: r.status_code,
+      accepted: r.accepted,
+      reason: r.reason,
+      runId: r.run_id,
+    }));
+    const last = items[items.length - 1];
+    return { items, nextCursor: more && last ? encodeCursor(last.receivedAt, last.id) : null };
+  }
+}
+
+function preview(bytes: Buffer): string {
+  const text = bytes.toString('utf8');
+  return text.length > PREVIEW_CHARS ? `${text.slice(0, PREVIEW_CHARS)}…` : text;
+}
