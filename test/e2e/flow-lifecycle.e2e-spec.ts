@@ -178,6 +178,19 @@ describe('flow lifecycle', () => {
       expect((await api().get('/api/flows/sync-b').set(hf.auth)).body.version).toBe(2);
       await api().post('/api/flows/sync').set(hf.auth).send({ files: 'nope' }).expect(400);
     });
+
+    it.each([
+      ['api', 'reserved'],
+      ['/etc/flows/x.flow.json', 'relative'],
+      ['flows/../../x.flow.json', "'..'"],
+    ])('refuses the file path %s', async (bad, why) => {
+      const res = await api()
+        .post('/api/flows/sync')
+        .set(hf.auth)
+        .send({ files: [{ path: bad, definition: flowDoc('pathless', `${sink.url}/p`) }] })
+        .expect(400);
+      expect(res.body.details).toContainEqual({ file: bad, path: '', message: expect.stringContaining(why) });
+    });
   });
 
   describe('FLOWS_DIR', () => {
@@ -196,7 +209,8 @@ describe('flow lifecycle', () => {
       const plan = await loader().load();
       expect(plan?.created.map((c) => c.slug).sort()).toEqual(['file-one', 'file-two']);
       const one = await api().get('/api/flows/file-one').set(hf.auth).expect(200);
-      expect(one.body.source).toBe(path.relative(process.cwd(), path.join(dir, 'one.flow.json')));
+      // Outside the working directory the owner is the absolute path (inside it, a relative one).
+      expect(one.body.source).toBe(path.join(dir, 'one.flow.json'));
       await api().get('/api/flows/broken').set(hf.auth).expect(404);
       await api().get('/api/flows/invalid').set(hf.auth).expect(404);
       expect(

@@ -9,8 +9,11 @@ export interface ReadFlowFile {
   error?: string;
 }
 
-/** Every `*.flow.json` under `dir` (recursively), sorted; an absent folder has none. */
-export async function findFlowFiles(dir: string): Promise<string[]> {
+/**
+ * Every `*.flow.json` under `dir` (recursively, following symlinked files and folders as mounted
+ * config maps use them), sorted; null when the folder itself does not exist.
+ */
+export async function findFlowFiles(dir: string): Promise<string[] | null> {
   const found: string[] = [];
   async function walk(current: string): Promise<void> {
     let entries;
@@ -31,12 +34,24 @@ export async function findFlowFiles(dir: string): Promise<string[]> {
   return found.sort();
 }
 
-/** Reads and parses flow files; a file that is not JSON comes back with `error`, the others still load. */
-export async function readFlowFiles(dir: string, cwd = process.cwd()): Promise<ReadFlowFile[]> {
+/** A file's name as its flow's owner: relative to the working directory when inside it, else absolute. */
+export function sourceName(full: string, cwd = process.cwd()): string {
+  const relative = path.relative(cwd, path.resolve(full));
+  return relative.startsWith('..') || path.isAbsolute(relative)
+    ? path.resolve(full)
+    : relative.split(path.sep).join('/');
+}
+
+/**
+ * Reads and parses flow files; a file that is not JSON comes back with `error`, the others still
+ * load. Null when the folder does not exist.
+ */
+export async function readFlowFiles(dir: string, cwd = process.cwd()): Promise<ReadFlowFile[] | null> {
   const files = await findFlowFiles(dir);
+  if (!files) return null;
   return Promise.all(
     files.map(async (full) => {
-      const shown = path.relative(cwd, full) || full;
+      const shown = sourceName(full, cwd);
       try {
         const text = await fs.readFile(full, 'utf8');
         return { path: shown, definition: JSON.parse(text) as unknown };

@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } f
 import { HOOKFLOW_CONFIG, type HookflowConfig } from '@hookflow/store';
 import { watch, type FSWatcher } from 'node:fs';
 import { FlowSyncService, type SyncPlan } from '../flows/flow-sync.service';
-import { readFlowFiles } from './flow-file-reader';
+import { readFlowFiles, sourceName } from './flow-file-reader';
 
 /** Changes in the folder settle for this long before a reload, so an editor's save is one reload. */
 const WATCH_SETTLE_MS = 200;
@@ -43,7 +43,8 @@ export class FlowFilesLoader implements OnApplicationBootstrap, OnModuleDestroy 
 
   private async loadOnce(): Promise<SyncPlan | null> {
     const files = await readFlowFiles(this.config.flowsDir);
-    if (files.length === 0) return null;
+    // No folder: nothing to own. An empty folder is different: its files were removed, so prune.
+    if (!files) return null;
     const unreadable = files.filter((f) => f.error);
     for (const f of unreadable) this.logger.error(`${f.path}: ${f.error}`);
     const { valid, problems } = this.sync.check(
@@ -51,7 +52,13 @@ export class FlowFilesLoader implements OnApplicationBootstrap, OnModuleDestroy 
     );
     for (const p of problems) this.logger.error(`${p.file}: ${p.path || '/'}: ${p.message}`);
     const broken = [...unreadable.map((f) => f.path), ...problems.map((p) => p.file)];
-    const plan = await this.sync.apply(valid, { prune: true, keepSources: broken });
+    const scope = sourceName(this.config.flowsDir).replace(/\/?$/, '/');
+    const plan = await this.sync.apply(valid, {
+      prune: true,
+      keepSources: broken,
+      pruneScope: [scope],
+      wait: true,
+    });
     this.logger.log(
       `${valid.length} flow file(s) from ${this.config.flowsDir}: ${plan.created.length} created, ` +
         `${plan.updated.length} updated, ${plan.unchanged.length} unchanged, ${plan.disabled.length} disabled` +
@@ -62,8 +69,8 @@ export class FlowFilesLoader implements OnApplicationBootstrap, OnModuleDestroy 
 
   private startWatching(): void {
     try {
-      this.watcher = watch(this.config.flowsDir, { recursive: true }, (_event, name) => {
-        if (name && !String(name).endsWith('.flow.json')) return;
+      // Any change reloads: a removed or renamed folder of flows has no `.flow.json` name in its event.
+      this.watcher = watch(this.config.flowsDir, { recursive: true }, () => {
         clearTimeout(this.timer);
         this.timer = setTimeout(() => {
           void this.load().catch((err: Error) =>
@@ -71,6 +78,9 @@ export class FlowFilesLoader implements OnApplicationBootstrap, OnModuleDestroy 
           );
         }, WATCH_SETTLE_MS);
       });
+      this.watcher.on('error', (err) =>
+        this.logger.warn(`stopped watching ${this.config.flowsDir}: ${err.message}`),
+      );
       this.logger.log(`watching ${this.config.flowsDir} for changes`);
     } catch (err) {
       this.logger.warn(`cannot watch ${this.config.flowsDir}: ${(err as Error).message}`);

@@ -1,6 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { diffFlows, validateFlow, type ConnectorRegistry, type FlowDefinition } from '@hookflow/flows';
-import { checksumOf, FlowRepository } from '@hookflow/store';
+import {
+  checksumOf,
+  FlowRepository,
+  HOOKFLOW_CONFIG,
+  SlugTakenError,
+  type HookflowConfig,
+} from '@hookflow/store';
 import { DataSource } from 'typeorm';
 import { AppError, ErrorCode } from '../common/app-error';
 import { CONNECTOR_CATALOG } from '../common/tokens';
@@ -16,6 +22,13 @@ export interface SyncOptions {
   dryRun?: boolean;
   /** File-owned flows that must not be pruned (their file exists but could not be read this time). */
   keepSources?: string[];
+  /**
+   * Folders whose file-owned flows a prune may disable (`flows/`). Default: the folders of the
+   * files given. So a CI sync of `ci/` never disables what the FLOWS_DIR loader owns, and back.
+   */
+  pruneScope?: string[];
+  /** Wait for a sync in progress (the loader at start) instead of answering 409 (a CI call). */
+  wait?: boolean;
 }
 
 export interface SyncPlan {
@@ -44,6 +57,7 @@ export class FlowSyncService {
     private readonly triggers: TriggerCache,
     private readonly ds: DataSource,
     @Inject(CONNECTOR_CATALOG) private readonly connectors: ConnectorRegistry,
+    @Inject(HOOKFLOW_CONFIG) private readonly config: HookflowConfig,
   ) {}
 
   /** Validates every file; returns the definitions or every problem with its file and pointer. */
@@ -83,7 +97,13 @@ export class FlowSyncService {
 
   /** All or nothing: any invalid file refuses the whole sync with 400 and every problem. */
   async sync(files: FlowFile[], options: SyncOptions): Promise<SyncPlan> {
-    const { valid, problems } = this.check(files);
+    const badPaths = files.flatMap((f) => {
+      const message = checkSourcePath(f.path);
+      return message ? [{ file: f.path, path: '', message: `path ${message}` }] : [];
+    });
+    const checked = this.check(files);
+    const valid = checked.valid;
+    const problems = [...badPaths, ...checked.problems];
     if (problems.length > 0) {
       throw new AppError(
         ErrorCode.InvalidFlow,
@@ -94,43 +114,60 @@ export class FlowSyncService {
     return this.apply(valid, options);
   }
 
-  /** Plans (dryRun) or applies already-validated files. Applying is serialised across API replicas. */
+  /**
+   * Plans (dryRun) or applies already-validated files, all or nothing: one transaction under a
+   * lock per schema, so concurrent syncs on several API replicas apply one after the other.
+   */
   async apply(
     files: { path: string; definition: FlowDefinition }[],
     options: SyncOptions,
   ): Promise<SyncPlan> {
-    if (options.dryRun) return this.plan(files, options);
-    const runner = this.ds.createQueryRunner();
-    await runner.connect();
+    if (options.dryRun) return this.plan(this.flows, files, options);
     try {
-      await runner.query(`SELECT pg_advisory_lock(hashtext('hookflow_flow_sync'))`);
-      try {
-        const plan = await this.plan(files, options);
-        const byPath = new Map(files.map((f) => [f.path, f.definition]));
-        for (const c of plan.created) {
-          const record = await this.flows.create(byPath.get(c.path)!, c.path);
-          c.version = record.version.version;
+      return await this.ds.transaction(async (m) => {
+        const lockKey = `hookflow_flow_sync:${this.config.databaseSchema}`;
+        if (options.wait) {
+          await m.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [lockKey]);
+        } else {
+          const [{ locked }]: { locked: boolean }[] = await m.query(
+            `SELECT pg_try_advisory_xact_lock(hashtext($1)) AS locked`,
+            [lockKey],
+          );
+          if (!locked)
+            throw new AppError(ErrorCode.Conflict, 'another sync is being applied; try again in a moment');
         }
-        for (const u of plan.updated) await this.flows.update(u.slug, byPath.get(u.path)!, u.path);
-        for (const d of plan.disabled) await this.flows.setEnabled(d.slug, false);
+        const flows = new FlowRepository(m);
+        const plan = await this.plan(flows, files, options);
+        const byPath = new Map(files.map((f) => [f.path, f.definition]));
+        for (const c of plan.created)
+          c.version = (await flows.create(byPath.get(c.path)!, c.path)).version.version;
+        for (const u of plan.updated) await flows.update(u.slug, byPath.get(u.path)!, u.path);
+        for (const d of plan.disabled) await flows.setEnabled(d.slug, false);
+        // Inside the transaction: delivered to every replica when it commits, and only then.
         if (plan.created.length + plan.updated.length + plan.disabled.length > 0) {
-          this.triggers.clear();
-          await this.ds.query(NOTIFY_FLOW_CHANGED, ['sync']);
+          await m.query(NOTIFY_FLOW_CHANGED, ['sync']);
         }
         return { ...plan, dryRun: false };
-      } finally {
-        await runner.query(`SELECT pg_advisory_unlock(hashtext('hookflow_flow_sync'))`);
+      });
+    } catch (err) {
+      if (err instanceof SlugTakenError) {
+        throw new AppError(
+          ErrorCode.Conflict,
+          `${err.message} (created while the sync was applied); nothing was changed`,
+        );
       }
+      throw err;
     } finally {
-      await runner.release();
+      this.triggers.clear();
     }
   }
 
   private async plan(
+    flows: FlowRepository,
     files: { path: string; definition: FlowDefinition }[],
     options: SyncOptions,
   ): Promise<SyncPlan> {
-    const live = new Map((await this.flows.listLive()).map((f) => [f.slug, f]));
+    const live = new Map((await flows.listLive()).map((f) => [f.slug, f]));
     const plan: SyncPlan = { dryRun: true, created: [], updated: [], unchanged: [], disabled: [] };
     for (const { path, definition } of files) {
       const current = live.get(definition.slug);
@@ -166,11 +203,31 @@ export class FlowSyncService {
     if (options.prune) {
       const slugs = new Set(files.map((f) => f.definition.slug));
       const keep = new Set([...files.map((f) => f.path), ...(options.keepSources ?? [])]);
+      const scope = options.pruneScope ?? [...new Set(files.map((f) => folderOf(f.path)))];
+      const inScope = (source: string) => scope.some((folder) => source.startsWith(folder));
       for (const flow of live.values()) {
         if (flow.source === 'api' || keep.has(flow.source) || slugs.has(flow.slug) || !flow.enabled) continue;
+        if (!inScope(flow.source)) continue;
         plan.disabled.push({ slug: flow.slug, source: flow.source });
       }
     }
     return plan;
   }
+}
+
+/** The folder part of a file path, with its slash (`flows/team/`), or '' for a top-level file. */
+function folderOf(file: string): string {
+  const i = file.lastIndexOf('/');
+  return i < 0 ? '' : file.slice(0, i + 1);
+}
+
+/** A flow's owner is a relative file path: never `api` (that means the REST API), never outside the repository. */
+function checkSourcePath(file: string): string | null {
+  if (file === 'api') return "'api' is reserved for flows managed over the REST API";
+  if (file.length > 500) return 'is longer than 500 characters';
+  if (file.startsWith('/') || /^[a-zA-Z]:[\\/]/.test(file))
+    return 'must be a path relative to the repository, not an absolute one';
+  if (file.split(/[\\/]/).includes('..')) return "must not contain '..'";
+  if ([...file].some((c) => c.charCodeAt(0) < 0x20)) return 'must not contain control characters';
+  return null;
 }

@@ -1,7 +1,13 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { ConnectorRegistry, FlowDefinition } from '@hookflow/flows';
 import { canonicalFlowJson, SLUG_PATTERN, validateFlow } from '@hookflow/flows';
-import { FlowRepository, HOOKFLOW_CONFIG, SlugTakenError, type HookflowConfig } from '@hookflow/store';
+import {
+  FileManagedError,
+  FlowRepository,
+  HOOKFLOW_CONFIG,
+  SlugTakenError,
+  type HookflowConfig,
+} from '@hookflow/store';
 import { DataSource } from 'typeorm';
 import { AppError, ErrorCode } from '../common/app-error';
 import { CONNECTOR_CATALOG } from '../common/tokens';
@@ -79,8 +85,7 @@ export class FlowsService {
         [{ path: '/slug', message: `must be '${slug}' (the slug in the URL)` }],
       );
     }
-    await this.assertApiManaged(slug);
-    const record = await this.flows.update(slug, definition);
+    const record = await this.fileManagedAs409(() => this.flows.update(slug, definition));
     if (!record) throw AppError.notFound(`flow '${slug}'`);
     await this.announce(record.flow.id);
     return flowView(record, this.config.publicUrl);
@@ -88,16 +93,14 @@ export class FlowsService {
 
   async setEnabled(slug: string, enabled: unknown): Promise<FlowView> {
     if (typeof enabled !== 'boolean') throw AppError.invalid('/enabled', 'must be true or false');
-    await this.assertApiManaged(slug);
-    const record = await this.flows.setEnabled(slug, enabled);
+    const record = await this.fileManagedAs409(() => this.flows.setEnabled(slug, enabled, true));
     if (!record) throw AppError.notFound(`flow '${slug}'`);
     await this.announce(record.flow.id);
     return flowView(record, this.config.publicUrl);
   }
 
   async remove(slug: string): Promise<void> {
-    await this.assertApiManaged(slug);
-    const id = await this.flows.softDelete(slug);
+    const id = await this.fileManagedAs409(() => this.flows.softDelete(slug, true));
     if (!id) throw AppError.notFound(`flow '${slug}'`);
     await this.announce(id);
   }
@@ -145,14 +148,17 @@ export class FlowsService {
     return flowView(record, this.config.publicUrl);
   }
 
-  private async assertApiManaged(slug: string): Promise<void> {
-    const record = await this.flows.findBySlug(slug);
-    if (record && record.flow.source !== 'api') {
-      throw new AppError(
-        ErrorCode.FileManaged,
-        `flow '${slug}' is managed by the file ${record.flow.source}; change the file instead`,
-        [{ path: '/', message: `managed by ${record.flow.source}` }],
-      );
+  /** The repository refuses API writes to file-owned flows under its lock; say so with 409 file_managed. */
+  private async fileManagedAs409<T>(write: () => Promise<T>): Promise<T> {
+    try {
+      return await write();
+    } catch (err) {
+      if (err instanceof FileManagedError) {
+        throw new AppError(ErrorCode.FileManaged, err.message, [
+          { path: '/', message: `managed by ${err.source}` },
+        ]);
+      }
+      throw err;
     }
   }
 

@@ -16,6 +16,8 @@ export interface RefusedRequest {
   receivedAt: Date;
   statusCode: number;
   reason: string;
+  /** The run a duplicate was answered with (dedupe), for the inspector. */
+  runId?: string | null;
 }
 
 export interface InspectedEvent {
@@ -41,15 +43,16 @@ const PREVIEW_CHARS = 1024;
 
 /** The inbound inspector: what reached each trigger, newest first. */
 export class EventRepository {
-  private refusedSinceTrim = 0;
+  /** Refusals recorded per flow since its last trim, so every flow's bound holds whatever the mix. */
+  private readonly refusedSinceTrim = new Map<string, number>();
 
   constructor(private readonly ds: DataSource) {}
 
   async recordRefused(req: RefusedRequest): Promise<void> {
     await this.ds.query(
       `INSERT INTO events (id, flow_id, method, headers, query, body, raw_body, content_type, source_ip,
-                           received_at, status_code, accepted, reason)
-       VALUES ($1, $2, $3, $4, $5, NULL, $6, $7, $8, $9, $10, false, $11)`,
+                           received_at, status_code, accepted, reason, run_id)
+       VALUES ($1, $2, $3, $4, $5, NULL, $6, $7, $8, $9, $10, false, $11, $12)`,
       [
         randomUUID(),
         req.flowId,
@@ -62,12 +65,17 @@ export class EventRepository {
         req.receivedAt,
         req.statusCode,
         req.reason,
+        req.runId ?? null,
       ],
     );
     // Trimming every insert would double the cost of a flood; every 100th keeps the bound loose but real.
-    if (++this.refusedSinceTrim >= 100) {
-      this.refusedSinceTrim = 0;
+    const count = (this.refusedSinceTrim.get(req.flowId) ?? 0) + 1;
+    if (count >= 100) {
+      this.refusedSinceTrim.delete(req.flowId);
       await this.trimRefused(req.flowId);
+    } else {
+      if (this.refusedSinceTrim.size > 10_000) this.refusedSinceTrim.clear();
+      this.refusedSinceTrim.set(req.flowId, count);
     }
   }
 

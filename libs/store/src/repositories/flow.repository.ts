@@ -1,6 +1,6 @@
 import type { FlowDefinition } from '@hookflow/flows';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { IsNull, type DataSource, type EntityManager } from 'typeorm';
+import { DataSource, IsNull, type EntityManager } from 'typeorm';
 import { Flow, FlowVersion, Trigger } from '../entities';
 import { checksumOf } from './canonical-json';
 
@@ -21,6 +21,16 @@ export interface TriggerTarget {
   definition: FlowDefinition;
 }
 
+/** A flow file owns this flow; only a change of the file (or a sync) may change it. */
+export class FileManagedError extends Error {
+  constructor(
+    readonly slug: string,
+    readonly source: string,
+  ) {
+    super(`flow '${slug}' is managed by the file ${source}; change the file instead`);
+  }
+}
+
 export class SlugTakenError extends Error {
   constructor(readonly slug: string) {
     super(`a flow with slug '${slug}' already exists`);
@@ -34,12 +44,17 @@ export function newTriggerKey(): string {
 
 /** Flows, their immutable versions and their triggers. */
 export class FlowRepository {
-  constructor(private readonly ds: DataSource) {}
+  private readonly m: EntityManager;
+
+  /** Bound to the data source, or to a transaction's manager so a sync applies all or nothing. */
+  constructor(source: DataSource | EntityManager) {
+    this.m = source instanceof DataSource ? source.manager : source;
+  }
 
   async create(definition: FlowDefinition, source = 'api'): Promise<FlowRecord> {
     const now = new Date();
     try {
-      return await this.ds.transaction(async (m) => {
+      return await this.m.transaction(async (m) => {
         const flow = m.create(Flow, {
           id: randomUUID(),
           slug: definition.slug,
@@ -73,13 +88,13 @@ export class FlowRepository {
   }
 
   async findBySlug(slug: string): Promise<FlowRecord | null> {
-    const flow = await this.ds.manager.findOne(Flow, { where: { slug, deletedAt: IsNull() } });
+    const flow = await this.m.findOne(Flow, { where: { slug, deletedAt: IsNull() } });
     if (!flow) return null;
-    return this.recordOf(this.ds.manager, flow);
+    return this.recordOf(this.m, flow);
   }
 
   async list(limit: number, afterSlug?: string): Promise<FlowRecord[]> {
-    const qb = this.ds.manager
+    const qb = this.m
       .createQueryBuilder(Flow, 'f')
       .where('f.deleted_at IS NULL')
       .orderBy('f.slug', 'ASC')
@@ -89,12 +104,12 @@ export class FlowRepository {
     if (flows.length === 0) return [];
     const ids = flows.map((f) => f.id);
     const [versions, triggers] = await Promise.all([
-      this.ds.manager
+      this.m
         .createQueryBuilder(FlowVersion, 'v')
         .innerJoin(Flow, 'f', 'f.id = v.flow_id AND f.current_version = v.version')
         .where('v.flow_id IN (:...ids)', { ids })
         .getMany(),
-      this.ds.manager.createQueryBuilder(Trigger, 't').where('t.flow_id IN (:...ids)', { ids }).getMany(),
+      this.m.createQueryBuilder(Trigger, 't').where('t.flow_id IN (:...ids)', { ids }).getMany(),
     ]);
     return flows.map((flow) => ({
       flow,
@@ -116,13 +131,16 @@ export class FlowRepository {
     definition: FlowDefinition,
     owner?: string,
   ): Promise<(FlowRecord & { changed: boolean }) | null> {
-    return this.ds.transaction(async (m) => {
+    // Without an owner the caller is the REST API: a file-owned flow is refused under the row lock,
+    // so a sync taking ownership between a check and this write cannot be overwritten.
+    return this.m.transaction(async (m) => {
       const flow = await m
         .createQueryBuilder(Flow, 'f')
         .setLock('pessimistic_write')
         .where('f.slug = :slug AND f.deleted_at IS NULL', { slug })
         .getOne();
       if (!flow) return null;
+      if (owner === undefined && flow.source !== 'api') throw new FileManagedError(slug, flow.source);
       const current = await m.findOneByOrFail(FlowVersion, { flowId: flow.id, version: flow.currentVersion });
       const now = new Date();
       let version = current;
@@ -164,7 +182,7 @@ export class FlowRepository {
       definition: FlowDefinition;
     }[]
   > {
-    return this.ds.query(
+    return this.m.query(
       `SELECT f.id, f.slug, f.source, f.enabled, v.version, v.definition
          FROM flows f JOIN flow_versions v ON v.flow_id = f.id AND v.version = f.current_version
         WHERE f.deleted_at IS NULL
@@ -174,7 +192,7 @@ export class FlowRepository {
 
   /** Gives the flow a new trigger key; the old one stops matching at once. */
   async rotateTriggerKey(slug: string): Promise<FlowRecord | null> {
-    const [rows]: [{ id: string }[], number] = await this.ds.query(
+    const [rows]: [{ id: string }[], number] = await this.m.query(
       `UPDATE triggers t SET key = $2, rotated_at = now()
          FROM flows f
         WHERE t.flow_id = f.id AND f.slug = $1 AND f.deleted_at IS NULL
@@ -184,42 +202,52 @@ export class FlowRepository {
     return rows.length > 0 ? this.findBySlug(slug) : null;
   }
 
-  async setEnabled(slug: string, enabled: boolean): Promise<FlowRecord | null> {
+  /** `apiOnly`: the REST API's call, refused for a file-owned flow in the same statement. */
+  async setEnabled(slug: string, enabled: boolean, apiOnly = false): Promise<FlowRecord | null> {
     const now = new Date();
-    const res = await this.ds.manager
+    const res = await this.m
       .createQueryBuilder()
       .update(Flow)
       .set({ enabled, updatedAt: now })
-      .where('slug = :slug AND deleted_at IS NULL', { slug })
+      .where(`slug = :slug AND deleted_at IS NULL${apiOnly ? " AND source = 'api'" : ''}`, { slug })
       .execute();
-    if (!res.affected) return null;
+    if (!res.affected) return this.refuseFileManaged(slug, apiOnly);
     return this.findBySlug(slug);
   }
 
   /** Deletes a flow for its users: its trigger answers 404, its runs and events stay. */
-  async softDelete(slug: string): Promise<string | null> {
+  async softDelete(slug: string, apiOnly = false): Promise<string | null> {
     // For UPDATE ... RETURNING, TypeORM's query() answers [rows, affectedCount].
-    const [rows]: [{ id: string }[], number] = await this.ds.query(
-      `UPDATE flows SET deleted_at = now(), enabled = false WHERE slug = $1 AND deleted_at IS NULL RETURNING id`,
-      [slug],
+    const [rows]: [{ id: string }[], number] = await this.m.query(
+      `UPDATE flows SET deleted_at = now(), enabled = false
+        WHERE slug = $1 AND deleted_at IS NULL AND ($2 = false OR source = 'api') RETURNING id`,
+      [slug, apiOnly],
     );
-    return rows[0]?.id ?? null;
+    return rows[0]?.id ?? (await this.refuseFileManaged(slug, apiOnly));
+  }
+
+  /** After a write that matched nothing: null for a missing flow, FileManagedError for a file-owned one. */
+  private async refuseFileManaged(slug: string, apiOnly: boolean): Promise<null> {
+    if (!apiOnly) return null;
+    const flow = await this.m.findOne(Flow, { where: { slug, deletedAt: IsNull() } });
+    if (flow && flow.source !== 'api') throw new FileManagedError(slug, flow.source);
+    return null;
   }
 
   async versions(flowId: string): Promise<FlowVersion[]> {
-    return this.ds.manager.find(FlowVersion, { where: { flowId }, order: { version: 'DESC' } });
+    return this.m.find(FlowVersion, { where: { flowId }, order: { version: 'DESC' } });
   }
 
   async version(flowId: string, version: number): Promise<FlowVersion | null> {
-    return this.ds.manager.findOneBy(FlowVersion, { flowId, version });
+    return this.m.findOneBy(FlowVersion, { flowId, version });
   }
 
   async versionById(id: string): Promise<FlowVersion | null> {
-    return this.ds.manager.findOneBy(FlowVersion, { id });
+    return this.m.findOneBy(FlowVersion, { id });
   }
 
   async findTriggerTarget(key: string): Promise<TriggerTarget | null> {
-    const rows: TriggerTarget[] = await this.ds.query(
+    const rows: TriggerTarget[] = await this.m.query(
       `SELECT t.id AS "triggerId", f.id AS "flowId", f.slug, f.enabled,
               v.id AS "versionId", v.version, v.definition
          FROM triggers t

@@ -443,8 +443,12 @@ export class RunRepository {
       if (!locked[0]) return { kind: 'missing' };
       if (!RETRYABLE_RUN.has(locked[0].status)) return { kind: 'refused', status: locked[0].status };
 
+      // A step still 'running' whose lease lapsed lost its worker (after a cancel, say): reopen it too.
       const rows: { step_id: string; status: StepStatus }[] = await m.query(
-        `SELECT step_id, status FROM step_runs WHERE run_id = $1 ORDER BY position`,
+        `SELECT step_id,
+                CASE WHEN status = 'running' AND coalesce(lease_until, '-infinity') < now() THEN 'cancelled'
+                     ELSE status END AS status
+           FROM step_runs WHERE run_id = $1 ORDER BY position`,
         [runId],
       );
       const statuses: Record<string, StepStatus> = {};
