@@ -41,7 +41,8 @@ describe('embedded mode (npm start with nothing configured)', () => {
   async function start(): Promise<{ api: ReturnType<typeof request>; key: string; startMs: number }> {
     const t0 = Date.now();
     const env: NodeJS.ProcessEnv = { ...process.env, PORT: String(port), HOOKFLOW_DATA_DIR: dataDir };
-    for (const name of ['DATABASE_URL', 'REDIS_URL', 'HOOKFLOW_API_KEY', 'PUBLIC_URL']) delete env[name];
+    for (const name of ['DATABASE_URL', 'REDIS_URL', 'HOOKFLOW_API_KEY', 'HOOKFLOW_MASTER_KEY', 'PUBLIC_URL'])
+      delete env[name];
     env.WORKER_HEALTH_PORT = '0';
     env.LOG_LEVEL = 'warn';
     launcher = spawn(process.execPath, [LAUNCHER], { env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -71,6 +72,14 @@ describe('embedded mode (npm start with nothing configured)', () => {
     const first = await start();
     expect(output).toContain(path.join(dataDir, 'api-key'));
     await first.api.get('/api/flows').expect(401);
+    // The secret store works out of the box: its key was generated beside the database, 0600.
+    const masterKeyFile = path.join(dataDir, 'master-key');
+    expect((await fs.stat(masterKeyFile)).mode & 0o777).toBe(0o600);
+    await first.api
+      .put('/api/secrets/EMBED_TOKEN')
+      .set('authorization', `Bearer ${first.key}`)
+      .send({ value: 'embedded-token-value' })
+      .expect(204);
     const created = await first.api
       .post('/api/flows')
       .set('authorization', `Bearer ${first.key}`)
@@ -83,7 +92,11 @@ describe('embedded mode (npm start with nothing configured)', () => {
             id: 'send',
             type: 'action',
             connector: 'http',
-            with: { url: `${sink.url}/embedded`, json: '{{input}}' },
+            with: {
+              url: `${sink.url}/embedded`,
+              headers: { 'x-token': "{{secret 'EMBED_TOKEN'}}" },
+              json: '{{input}}',
+            },
           },
         ],
       })
@@ -91,6 +104,8 @@ describe('embedded mode (npm start with nothing configured)', () => {
     const hookPath = new URL(created.body.triggerUrl).pathname;
     const run1 = await deliver(first.api, hookPath, 1);
     expect(sink.received('/embedded')[0].json).toEqual({ n: 1, via: 'embedded' });
+    expect(sink.received('/embedded')[0].headers['x-token']).toBe('embedded-token-value');
+    const masterKey = await fs.readFile(masterKeyFile, 'utf8');
 
     // A clean stop: SIGTERM to the launcher stops API, worker and PostgreSQL, exit 0.
     launcher!.kill('SIGTERM');
@@ -103,6 +118,9 @@ describe('embedded mode (npm start with nothing configured)', () => {
     const run = await second.api.get(`/api/runs/${run1}`).set(auth).expect(200);
     expect(run.body.status).toBe('succeeded');
     await deliver(second.api, hookPath, 2);
+    // The same master key after a restart, so the stored secret still decrypts.
+    expect(await fs.readFile(masterKeyFile, 'utf8')).toBe(masterKey);
+    expect(sink.received('/embedded')[1].headers['x-token']).toBe('embedded-token-value');
 
     // The hard way: SIGKILL the launcher. Its apps follow it; the orphaned PostgreSQL is cleaned at the next start.
     launcher!.kill('SIGKILL');

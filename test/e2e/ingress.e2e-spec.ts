@@ -105,17 +105,15 @@ describe('trigger ingress', () => {
     await hf.http().post(path).send({}).expect(404);
   });
 
-  it('fails closed (501) for a trigger that asks for signature verification this server cannot do yet', async () => {
+  it('fails closed (401, no hint) for a trigger whose verification secret is not in the store', async () => {
     const { hookPath: path } = await hf.createFlow({
       slug: 'verified',
       trigger: { type: 'webhook', verify: { scheme: 'stripe', secret: 'STRIPE_WHSEC' } },
       steps: [{ id: 'noop', type: 'transform', expression: '$' }],
     });
-    const res = await hf.http().post(path).set('stripe-signature', 't=1,v1=forged').send({}).expect(501);
-    expect(res.body).toMatchObject({
-      error: 'verification_unavailable',
-      message: expect.stringContaining('stripe'),
-    });
+    const res = await hf.http().post(path).set('stripe-signature', 't=1,v1=forged').send({}).expect(401);
+    expect(res.body).toMatchObject({ error: 'signature_mismatch' });
+    expect(JSON.stringify(res.body)).not.toMatch(/STRIPE_WHSEC|secret/i);
     const runs = await hf.http().get('/api/runs?flow=verified').set(hf.auth).expect(200);
     expect(runs.body.items).toHaveLength(0);
   });

@@ -37,6 +37,8 @@ export class HookflowHarness {
       DATABASE_URL: TEST_DATABASE_URL,
       ...(opts.queue === 'postgres' ? {} : { REDIS_URL: TEST_REDIS_URL }),
       HOOKFLOW_API_KEY: h.apiKey,
+      // A fresh secret-store key per harness; `env: { HOOKFLOW_MASTER_KEY: '' }` runs without one.
+      HOOKFLOW_MASTER_KEY: randomBytes(32).toString('base64'),
       DATABASE_SCHEMA: h.id,
       QUEUE_PREFIX: h.id,
       PORT: '0',

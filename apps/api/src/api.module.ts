@@ -12,8 +12,13 @@ import { FlowTestService } from './flows/flow-test.service';
 import { FlowsController } from './flows/flows.controller';
 import { FlowsService } from './flows/flows.service';
 import { HealthController } from './health/health.controller';
+import { ApiKeyVerifier } from './keys/api-key-verifier';
+import { ApiKeysController } from './keys/api-keys.controller';
+import { ApiKeysService } from './keys/api-keys.service';
 import { RunsController } from './runs/runs.controller';
 import { RunsService } from './runs/runs.service';
+import { SecretsController } from './secrets/secrets.controller';
+import { SecretsService } from './secrets/secrets.service';
 import { IngressController } from './triggers/ingress.controller';
 import { IngressService } from './triggers/ingress.service';
 import { StepEnqueuer } from './triggers/step-enqueuer';
@@ -29,7 +34,14 @@ export class ApiModule {
         BullModule.forRoot({ connection: queue.connection as never, prefix: queue.prefix }),
         BullModule.registerQueue({ name: STEP_QUEUE }),
       ],
-      controllers: [IngressController, FlowsController, RunsController, HealthController],
+      controllers: [
+        IngressController,
+        FlowsController,
+        RunsController,
+        HealthController,
+        SecretsController,
+        ApiKeysController,
+      ],
       providers: [
         { provide: APP_FILTER, useClass: AppErrorFilter },
         // The API never sends with connectors; it reads their schemas to validate `with` at save time.
@@ -43,6 +55,9 @@ export class ApiModule {
         FlowEventsService,
         FlowFilesLoader,
         RunsService,
+        SecretsService,
+        ApiKeyVerifier,
+        ApiKeysService,
       ],
     };
   }

@@ -3,17 +3,28 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { selectQueueBackend, type HookflowConfig } from '@hookflow/store';
 import { ApiModule } from './api.module';
+import { serveOpenApi } from './common/openapi.document';
+import { registerIngressHooks } from './triggers/ingress-hooks';
 
 const LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'];
 
 /**
  * Builds the API application (not yet listening). Request bodies are read as raw bytes for
  * every content type: ingress keeps the exact bytes (signatures are computed over them) and
- * parses by content type itself; /api routes get JSON parsed here.
+ * parses by content type itself; /api routes get JSON parsed here. The OpenAPI document and its
+ * UI are served, without a key, at /api/docs.
  */
 export async function createApiApp(config: HookflowConfig): Promise<NestFastifyApplication> {
   const queue = selectQueueBackend(config, 'api');
-  const adapter = new FastifyAdapter({ bodyLimit: config.maxBodyBytes, trustProxy: false });
+  const adapter = new FastifyAdapter({
+    bodyLimit: config.maxBodyBytes,
+    // Secret names may be 128 characters (SECRET_NAME_PATTERN); fastify's default stops at 100.
+    routerOptions: { maxParamLength: 200 },
+    // Only behind a reverse proxy that sets it may X-Forwarded-For name the client (allowIps).
+    trustProxy: config.trustProxy,
+    // Node's own hard cap (431) stays above ingress's MAX_HEADER_BYTES, which answers in JSON.
+    http: { maxHeaderSize: Math.max(16 * 1024, config.maxHeaderBytes + 4096) },
+  });
   const app = await NestFactory.create<NestFastifyApplication>(ApiModule.forRoot(config, queue), adapter, {
     logger: LEVELS.slice(0, LEVELS.indexOf(config.logLevel) + 1),
     abortOnError: false,
@@ -34,6 +45,8 @@ export async function createApiApp(config: HookflowConfig): Promise<NestFastifyA
       done(err, undefined);
     }
   });
+  registerIngressHooks(app);
+  serveOpenApi(app);
   app.enableShutdownHooks();
   return app;
 }

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 
-export interface ApiKeyFile {
+export interface KeyFile {
   key: string;
   path: string;
   /** True when this call generated the key. */
@@ -16,21 +16,34 @@ const KEY_BYTES = 32;
  * Returns the admin API key kept in `<dataDir>/api-key`, generating one (32 random bytes,
  * base64url) on first use. The directory is created 0700 and the file is (re)set to 0600.
  */
-export async function readOrCreateApiKey(dataDir: string): Promise<ApiKeyFile> {
+export function readOrCreateApiKey(dataDir: string): Promise<KeyFile> {
+  return readOrCreateKeyFile(dataDir, FILE_NAME, () => randomBytes(KEY_BYTES).toString('base64url'));
+}
+
+/**
+ * Returns the key kept in `<dataDir>/<fileName>` (trimmed), writing `generate()` there on first
+ * use. The directory is created 0700 and the file is (re)set to 0600. Concurrent first starts
+ * all get the one key that was written.
+ */
+export async function readOrCreateKeyFile(
+  dataDir: string,
+  fileName: string,
+  generate: () => string,
+): Promise<KeyFile> {
   // Only the data directory itself is private; parents keep the usual mode (PostgreSQL's account
   // must be able to pass through them).
   await fs.mkdir(path.dirname(dataDir), { recursive: true });
   await fs.mkdir(dataDir, { mode: 0o700 }).catch((error: NodeJS.ErrnoException) => {
     if (error.code !== 'EEXIST') throw error;
   });
-  const file = path.join(dataDir, FILE_NAME);
+  const file = path.join(dataDir, fileName);
   const existing = await readKey(file);
   if (existing) {
     // Someone may have copied the file around with a looser mode; a key is not world-readable.
     await fs.chmod(file, 0o600);
     return { key: existing, path: file, created: false };
   }
-  const key = randomBytes(KEY_BYTES).toString('base64url');
+  const key = generate();
   // Written aside then linked into place, so a concurrent start never reads a half-written key and
   // loses the race cleanly (EEXIST) instead of overwriting the winner's key.
   const staged = `${file}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`;

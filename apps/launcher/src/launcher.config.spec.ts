@@ -8,6 +8,7 @@ describe('loadLauncherConfig', () => {
       redisUrl: undefined,
       dataDir: '/srv/app/.data',
       apiKey: undefined,
+      masterKey: undefined,
       logLevel: 'log',
     });
   });
@@ -20,6 +21,7 @@ describe('loadLauncherConfig', () => {
         REDIS_URL: 'rediss://cache:6380',
         HOOKFLOW_DATA_DIR: '/var/lib/hookflow',
         HOOKFLOW_API_KEY: 'a-long-enough-admin-key',
+        HOOKFLOW_MASTER_KEY: 'a-master-key',
         LOG_LEVEL: 'debug',
       },
       '/srv/app',
@@ -30,6 +32,7 @@ describe('loadLauncherConfig', () => {
       redisUrl: 'rediss://cache:6380',
       dataDir: '/var/lib/hookflow',
       apiKey: 'a-long-enough-admin-key',
+      masterKey: 'a-master-key',
       logLevel: 'debug',
     });
   });

@@ -23,6 +23,8 @@ const envSchema = z.object({
   REDIS_URL: optional(z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' })),
   HOOKFLOW_DATA_DIR: z.preprocess(unsetIfEmpty, z.string().default('./.data')),
   HOOKFLOW_API_KEY: optional(z.string().min(16, 'must be at least 16 characters')),
+  // Its format is checked by the apps, which use it.
+  HOOKFLOW_MASTER_KEY: optional(z.string()),
   LOG_LEVEL: z.preprocess(
     unsetIfEmpty,
     z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }).default('log'),
@@ -38,6 +40,8 @@ export interface LauncherConfig {
   dataDir: string;
   /** Unset: the key is read from, or created in, `<dataDir>/api-key`. */
   apiKey?: string;
+  /** Unset with the embedded database: read from, or created in, `<dataDir>/master-key`. */
+  masterKey?: string;
   /** PostgreSQL's own log lines are shown at debug and verbose. */
   logLevel: (typeof LOG_LEVELS)[number];
 }
@@ -65,6 +69,7 @@ export function loadLauncherConfig(env: NodeJS.ProcessEnv, cwd: string = process
     redisUrl: e.REDIS_URL,
     dataDir: path.resolve(cwd, e.HOOKFLOW_DATA_DIR),
     apiKey: e.HOOKFLOW_API_KEY,
+    masterKey: e.HOOKFLOW_MASTER_KEY,
     logLevel: e.LOG_LEVEL,
   };
 }

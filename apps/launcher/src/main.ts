@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '@hookflow/store/embedded';
 import { readOrCreateApiKey } from './api-key.file';
+import { readOrCreateMasterKey } from './master-key.file';
 import { AppSupervisor, type AppExit } from './app.supervisor';
 import { loadLauncherConfig, LauncherConfigError, type LauncherConfig } from './launcher.config';
 
@@ -27,7 +28,7 @@ async function main(): Promise<number> {
     HOOKFLOW_DATA_DIR: config.dataDir,
   };
   // The launcher reads an empty variable as unset; the apps must see it the same way.
-  for (const name of ['DATABASE_URL', 'REDIS_URL', 'HOOKFLOW_API_KEY', 'LOG_LEVEL']) {
+  for (const name of ['DATABASE_URL', 'REDIS_URL', 'HOOKFLOW_API_KEY', 'HOOKFLOW_MASTER_KEY', 'LOG_LEVEL']) {
     if (env[name] === '') delete env[name];
   }
   let database: EmbeddedPostgres | undefined;
@@ -46,6 +47,18 @@ async function main(): Promise<number> {
       const keyFile = await readOrCreateApiKey(config.dataDir);
       env.HOOKFLOW_API_KEY = keyFile.key;
       printKeyUsage(keyFile.path, keyFile.created, config.port);
+    }
+    if (!config.masterKey) {
+      if (database) {
+        // Beside the embedded database it protects, so the two are kept (and lost) together.
+        const masterKey = await readOrCreateMasterKey(config.dataDir);
+        env.HOOKFLOW_MASTER_KEY = masterKey.key;
+        say(`secret store key ${masterKey.created ? 'created in' : 'kept in'} ${shownPath(masterKey.path)}`);
+      } else {
+        say(
+          'secrets are off: set HOOKFLOW_MASTER_KEY to use them (it is only generated for the embedded database)',
+        );
+      }
     }
     if (shutdown.requested()) return 0;
     return await runApps(config, env, shutdown);
@@ -124,11 +137,16 @@ function listenForShutdown(): Shutdown {
 }
 
 function printKeyUsage(file: string, created: boolean, port: number): void {
-  const relative = path.relative(process.cwd(), file);
-  const shown = relative && !relative.startsWith('..') && !path.isAbsolute(relative) ? relative : file;
+  const shown = shownPath(file);
   say(`API key ${created ? 'created in' : 'kept in'} ${shown}; use it like this:`);
   const quoted = /^[\w./-]+$/.test(shown) ? shown : `'${shown.replace(/'/g, `'\\''`)}'`;
   console.log(`  curl -H "Authorization: Bearer $(cat ${quoted})" http://localhost:${port}/api/flows`);
+}
+
+/** Relative to the working directory when inside it, for shorter lines. */
+function shownPath(file: string): string {
+  const relative = path.relative(process.cwd(), file);
+  return relative && !relative.startsWith('..') && !path.isAbsolute(relative) ? relative : file;
 }
 
 function describeExit(exit: AppExit): string {

@@ -7,6 +7,7 @@ import { Reconciler } from './maintenance/reconciler';
 import { RunOrchestrator } from './runs/run-orchestrator';
 import { CompiledFlowCache } from './steps/compiled-flow-cache';
 import { StepExecutor } from './steps/step-executor';
+import { StepSecrets } from './steps/step-secrets';
 import { StepProcessor } from './steps/step.processor';
 import { CONNECTORS } from './steps/tokens';
 
@@ -31,6 +32,7 @@ export class WorkerModule {
         },
         CompiledFlowCache,
         RunOrchestrator,
+        StepSecrets,
         StepExecutor,
         StepProcessor,
         Reconciler,

@@ -42,6 +42,21 @@ export {
 } from './validation/normalize-flow';
 export { escapePointerToken, joinPointer, parsePointer, valueAtPointer } from './validation/json-pointer';
 
+// Webhook signature verification
+export { verifyWebhook } from './verify/verify-webhook';
+export type {
+  BodyPresetVerifyConfig,
+  HmacAlgorithm,
+  HmacVerifyConfig,
+  SignatureEncoding,
+  TimestampedPresetVerifyConfig,
+  TokenVerifyConfig,
+  VerifyConfig,
+  VerifyFailureReason,
+  VerifyRequest,
+  VerifyResult,
+} from './verify/verify-config';
+
 // Step graph
 export { StepGraph, StepGraphError } from './graph/step-graph';
 export type { FinishedRunStatus, GraphStep } from './graph/step-graph';

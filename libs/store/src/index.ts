@@ -5,5 +5,7 @@ export * from './migrations';
 export * from './queue/queue-connection';
 export * from './queue/step-job';
 export * from './repositories';
+export * from './secrets/secret-cipher';
+export * from './secrets/redact-secrets';
 export * from './nest/store.module';
 export * from './embedded';

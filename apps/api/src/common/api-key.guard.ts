@@ -1,26 +1,18 @@
-import { CanActivate, ExecutionContext, Inject, Injectable } from '@nestjs/common';
-import { HOOKFLOW_CONFIG, type HookflowConfig } from '@hookflow/store';
+import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { ApiKeyVerifier } from '../keys/api-key-verifier';
 import { AppError, ErrorCode } from './app-error';
 
-/**
- * Bearer-key auth for /api. Both sides are hashed before the constant-time compare, so neither
- * the key's content nor its length leaks through timing.
- */
+/** Bearer-key auth for /api: the bootstrap `HOOKFLOW_API_KEY` or a key made with `POST /api/keys`. */
 @Injectable()
 export class ApiKeyGuard implements CanActivate {
-  private readonly expected: Buffer;
+  constructor(private readonly verifier: ApiKeyVerifier) {}
 
-  constructor(@Inject(HOOKFLOW_CONFIG) config: HookflowConfig) {
-    this.expected = digest(config.apiKey);
-  }
-
-  canActivate(context: ExecutionContext): boolean {
+  async canActivate(context: ExecutionContext): Promise<boolean> {
     const req = context.switchToHttp().getRequest<FastifyRequest>();
     const header = req.headers.authorization ?? '';
     const match = /^Bearer\s+(.+)$/i.exec(header);
-    if (!match || !timingSafeEqual(digest(match[1].trim()), this.expected)) {
+    if (!match || !(await this.verifier.verify(match[1].trim()))) {
       throw new AppError(
         ErrorCode.Unauthorized,
         'a valid API key is required: Authorization: Bearer <key>',
@@ -32,8 +24,4 @@ export class ApiKeyGuard implements CanActivate {
     }
     return true;
   }
-}
-
-function digest(value: string): Buffer {
-  return createHash('sha256').update(value).digest();
 }

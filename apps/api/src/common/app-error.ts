@@ -14,6 +14,12 @@ export enum ErrorCode {
   Internal = 'internal_error',
   VerificationUnavailable = 'verification_unavailable',
   Unavailable = 'unavailable',
+  Forbidden = 'forbidden',
+  RateLimited = 'rate_limited',
+  HeadersTooLarge = 'headers_too_large',
+  SignatureMissing = 'signature_missing',
+  SignatureMismatch = 'signature_mismatch',
+  TimestampOutOfTolerance = 'timestamp_out_of_tolerance',
 }
 
 const STATUS: Record<ErrorCode, number> = {
@@ -31,6 +37,12 @@ const STATUS: Record<ErrorCode, number> = {
   [ErrorCode.Internal]: 500,
   [ErrorCode.VerificationUnavailable]: 501,
   [ErrorCode.Unavailable]: 503,
+  [ErrorCode.Forbidden]: 403,
+  [ErrorCode.RateLimited]: 429,
+  [ErrorCode.HeadersTooLarge]: 431,
+  [ErrorCode.SignatureMissing]: 401,
+  [ErrorCode.SignatureMismatch]: 401,
+  [ErrorCode.TimestampOutOfTolerance]: 401,
 };
 
 export interface ErrorDetail {

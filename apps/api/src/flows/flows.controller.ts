@@ -15,14 +15,17 @@ import {
 } from '@nestjs/common';
 import { ApiKeyGuard } from '../common/api-key.guard';
 import { AppError } from '../common/app-error';
+import { ApiManagement } from '../common/openapi.decorators';
 import { parseLimit } from '../common/query';
 import { FlowEventsService } from './flow-events.service';
 import { FlowSyncService, type FlowFile } from './flow-sync.service';
 import { FlowTestService, type TestRequest } from './flow-test.service';
+import { FlowsOpenApi } from './flows.openapi';
 import { FlowsService } from './flows.service';
 
 @Controller('api/flows')
 @UseGuards(ApiKeyGuard)
+@ApiManagement('flows')
 export class FlowsController {
   constructor(
     private readonly flows: FlowsService,
@@ -32,11 +35,13 @@ export class FlowsController {
   ) {}
 
   @Post()
+  @FlowsOpenApi.create()
   create(@Body() body: unknown) {
     return this.flows.create(body);
   }
 
   @Post('validate')
+  @FlowsOpenApi.validate()
   @HttpCode(200)
   validate(@Body() body: unknown) {
     const { warnings } = this.flows.validate(body);
@@ -44,6 +49,7 @@ export class FlowsController {
   }
 
   @Post('sync')
+  @FlowsOpenApi.sync()
   @HttpCode(200)
   syncFiles(@Body() body: { files?: unknown; prune?: unknown; dryRun?: unknown } | undefined) {
     const files = body?.files;
@@ -67,6 +73,7 @@ export class FlowsController {
   }
 
   @Post('test')
+  @FlowsOpenApi.testUnsaved()
   @HttpCode(200)
   testUnsaved(@Body() body: (TestRequest & { definition?: unknown }) | undefined) {
     if (!body?.definition) throw AppError.invalid('/definition', 'is required: the flow document to test');
@@ -75,60 +82,71 @@ export class FlowsController {
   }
 
   @Get()
+  @FlowsOpenApi.list()
   list(@Query('limit') limit?: string, @Query('cursor') cursor?: string) {
     return this.flows.list(parseLimit(limit), cursor);
   }
 
   @Get(':slug')
+  @FlowsOpenApi.get()
   get(@Param('slug') slug: string) {
     return this.flows.get(slug);
   }
 
   @Put(':slug')
+  @FlowsOpenApi.replace()
   replace(@Param('slug') slug: string, @Body() body: unknown) {
     return this.flows.replace(slug, body);
   }
 
   @Patch(':slug')
+  @FlowsOpenApi.patch()
   patch(@Param('slug') slug: string, @Body() body: { enabled?: unknown } | undefined) {
     return this.flows.setEnabled(slug, body?.enabled);
   }
 
   @Delete(':slug')
+  @FlowsOpenApi.remove()
   @HttpCode(204)
   async remove(@Param('slug') slug: string): Promise<void> {
     await this.flows.remove(slug);
   }
 
   @Get(':slug/versions')
+  @FlowsOpenApi.versions()
   versions(@Param('slug') slug: string) {
     return this.flows.versions(slug);
   }
 
   @Get(':slug/versions/:version')
+  @FlowsOpenApi.version()
   version(@Param('slug') slug: string, @Param('version', ParseIntPipe) version: number) {
     return this.flows.version(slug, version);
   }
 
   @Get(':slug/export')
+  @FlowsOpenApi.export()
   @Header('content-type', 'application/json; charset=utf-8')
   export(@Param('slug') slug: string): Promise<string> {
     return this.flows.export(slug);
   }
 
   @Post(':slug/trigger/rotate')
+  @FlowsOpenApi.rotate()
   @HttpCode(200)
   rotate(@Param('slug') slug: string) {
     return this.flows.rotateTrigger(slug);
   }
 
   @Post(':slug/test')
+  @FlowsOpenApi.test()
   @HttpCode(200)
   async test(@Param('slug') slug: string, @Body() body: TestRequest | undefined) {
     return this.tester.run(await this.flows.definitionOf(slug), body ?? {});
   }
 
   @Get(':slug/events')
+  @FlowsOpenApi.events()
   listEvents(
     @Param('slug') slug: string,
     @Query('accepted') accepted?: string,

@@ -1,12 +1,15 @@
 import { Controller, Get, HttpCode, Logger, Res } from '@nestjs/common';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { DataSource } from 'typeorm';
+import { ApiJsonResponse } from '../common/openapi.decorators';
 import { StepEnqueuer } from '../triggers/step-enqueuer';
 
 const logger = new Logger('Health');
 
 /** Liveness says the process answers; readiness that the database and the queue do too. */
 @Controller('health')
+@ApiTags('health')
 export class HealthController {
   constructor(
     private readonly ds: DataSource,
@@ -15,11 +18,16 @@ export class HealthController {
 
   @Get('live')
   @HttpCode(200)
+  @ApiOperation({ summary: 'Liveness', description: 'The process answers. No API key.' })
+  @ApiJsonResponse(200, 'HealthLive', 'Alive.')
   live() {
     return { status: 'ok' };
   }
 
   @Get('ready')
+  @ApiOperation({ summary: 'Readiness', description: 'The database and the queue answer. No API key.' })
+  @ApiJsonResponse(200, 'HealthReady', 'Ready.')
+  @ApiJsonResponse(503, 'HealthReady', 'The database or the queue does not answer.')
   async ready(@Res() reply: FastifyReply): Promise<void> {
     const checks = await Promise.all([
       check('database', () => this.ds.query('SELECT 1')),

@@ -1,5 +1,5 @@
 import { AppError } from '../common/app-error';
-import { bodyKindOf, parseWebhookBody } from './body-parser';
+import { bodyKindOf, jsonDepthExceeds, parseWebhookBody, xmlDepthExceeds } from './body-parser';
 
 const parse = (text: string, type?: string) => parseWebhookBody(Buffer.from(text), type);
 
@@ -69,5 +69,42 @@ describe('webhook body parsing', () => {
     >;
     expect(Object.getPrototypeOf(out)).toBe(Object.prototype);
     expect(({} as Record<string, unknown>).x).toBeUndefined();
+  });
+
+  it.each([
+    ['{}', 1, false],
+    ['{"a":{"b":[1]}}', 3, false],
+    ['{"a":{"b":[1]}}', 2, true],
+    ['"[[[[[[[["', 1, false],
+    ['["\\"[[[["]', 1, false],
+    ['[{}, {}, [], []]', 2, false],
+    ['{"é":[["ü"]]}', 2, true],
+  ])('JSON depth of %s over %i: %s', (text, max, exceeds) => {
+    expect(jsonDepthExceeds(Buffer.from(text), max)).toBe(exceeds);
+  });
+
+  it.each([
+    ['<a><b/><c>x</c></a>', 2, false],
+    ['<a><b><c/></b></a>', 2, false],
+    ['<a><b><c></c></b></a>', 2, true],
+    ['<a x="<b><c><d>"><!-- <b><c><d> --><![CDATA[<b><c><d>]]></a>', 1, false],
+    ['<?xml version="1.0"?><!DOCTYPE a [<!ENTITY e "<b><c>">]><a>&e;</a>', 1, false],
+  ])('XML depth of %s over %i: %s', (text, max, exceeds) => {
+    expect(xmlDepthExceeds(text, max)).toBe(exceeds);
+  });
+
+  it.each([
+    ['['.repeat(10_000) + ']'.repeat(10_000), 'application/json', 'JSON'],
+    ['<a>'.repeat(10_000) + '</a>'.repeat(10_000), 'application/xml', 'XML'],
+  ])('refuses nesting deeper than the limit as a 400 before parsing (%#)', (text, type, what) => {
+    let error: unknown;
+    try {
+      parseWebhookBody(Buffer.from(text), type, { maxJsonDepth: 64, maxXmlDepth: 64 });
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(AppError);
+    expect((error as AppError).status).toBe(400);
+    expect((error as AppError).message).toContain(`${what} is nested deeper than 64 levels`);
   });
 });

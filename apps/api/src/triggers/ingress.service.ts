@@ -1,17 +1,32 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { EventRepository, HOOKFLOW_CONFIG, RunRepository, type HookflowConfig } from '@hookflow/store';
+import { verifyWebhook, type VerifyConfig, type VerifyFailureReason } from '@hookflow/flows';
+import {
+  EventRepository,
+  HOOKFLOW_CONFIG,
+  RateLimitRepository,
+  RunRepository,
+  type HookflowConfig,
+} from '@hookflow/store';
 import { AppError, ErrorCode } from '../common/app-error';
+import { SecretsService } from '../secrets/secrets.service';
 import { parseWebhookBody } from './body-parser';
+import { HeaderRedaction, headerValue } from './header-redaction';
 import { StepEnqueuer } from './step-enqueuer';
 import { TriggerCache, type TriggerEntry } from './trigger-cache';
 
-export interface IncomingRequest {
+/** What is known of a request before its body is read. */
+export interface RequestHead {
   key: string;
   method: string;
   headers: Record<string, string | string[] | undefined>;
+  /** Node's `rawHeaders`: name, value, name, value... as received, repeats included. */
+  rawHeaders: string[];
   query: Record<string, unknown>;
-  rawBody: Buffer;
   sourceIp: string;
+}
+
+export interface IncomingRequest extends RequestHead {
+  rawBody: Buffer;
 }
 
 export interface IngressResponse {
@@ -20,35 +35,64 @@ export interface IngressResponse {
   body: unknown;
 }
 
-/**
- * Headers that carry credentials or signatures are never stored in clear (nor handed to steps):
- * by name, for the usual suspects (`authorization`, `cookie`, `x-api-key`, `stripe-signature`,
- * `x-hub-signature-256`, `x-shopify-hmac-sha256`, tokens, secrets, passwords, sessions).
- */
-const SENSITIVE_HEADER =
-  /authorization|cookie|token|secret|signature|hmac|api-?key|password|passwd|session|credential/i;
+/** A request that passed the checks made before its body is read, and the most body it may send. */
+export interface Admission {
+  trigger: TriggerEntry;
+  bodyLimit: number;
+}
+
+const VERIFY_ERROR: Record<Exclude<VerifyFailureReason, 'secret_missing'>, ErrorCode> = {
+  signature_missing: ErrorCode.SignatureMissing,
+  signature_mismatch: ErrorCode.SignatureMismatch,
+  timestamp_out_of_tolerance: ErrorCode.TimestampOutOfTolerance,
+};
 
 /**
- * The way in for webhooks: find the trigger, check the request, store event and run in one
- * statement, enqueue the first steps, answer. Nothing is acknowledged before it is committed.
+ * The way in for webhooks, in ARCHITECTURE.md's order. Before the body is read (`admit`, run from
+ * a Fastify preParsing hook so nothing is buffered for a request that is refused anyway): method
+ * 405, headers 431, declared size 413, source address 403, rate limit 429. While it streams:
+ * size 413. Then (`receive`): signature 401, parse 400, dedupe 200; event and run are stored in
+ * one statement, the first steps enqueued, and only then is the request answered. Every refusal
+ * is recorded for the inspector.
  */
 @Injectable()
 export class IngressService {
+  private readonly logger = new Logger(IngressService.name);
+  private readonly redaction: HeaderRedaction;
+
   constructor(
     private readonly triggers: TriggerCache,
     private readonly runs: RunRepository,
     private readonly enqueuer: StepEnqueuer,
     private readonly events: EventRepository,
+    private readonly rateLimits: RateLimitRepository,
+    private readonly secrets: SecretsService,
     @Inject(HOOKFLOW_CONFIG) private readonly config: HookflowConfig,
-  ) {}
+  ) {
+    this.redaction = new HeaderRedaction(config.sensitiveHeaders);
+  }
 
-  private readonly logger = new Logger(IngressService.name);
-
-  async receive(req: IncomingRequest): Promise<IngressResponse> {
-    const trigger = await this.triggers.get(req.key);
+  /** The checks that need no body. Throws the refusal (already recorded) as an `AppError`. */
+  async admit(head: RequestHead): Promise<Admission> {
+    const trigger = await this.triggers.get(head.key);
     if (!trigger) throw new AppError(ErrorCode.NotFound, 'no trigger with this key');
     try {
-      return await this.accept(trigger, req);
+      return await this.checkHead(trigger, head);
+    } catch (err) {
+      if (err instanceof AppError)
+        await this.recordRefusal(trigger, { ...head, rawBody: Buffer.alloc(0) }, err);
+      throw err;
+    }
+  }
+
+  /**
+   * Handles a request whose body has been read. `admission` is what `admit` returned for it;
+   * without one (a caller that did not stream the body through the hook) the checks run here.
+   */
+  async receive(req: IncomingRequest, admission?: Admission): Promise<IngressResponse> {
+    const { trigger, bodyLimit } = admission ?? (await this.admit(req));
+    try {
+      return await this.accept(trigger, bodyLimit, req);
     } catch (err) {
       if (err instanceof AppError) await this.recordRefusal(trigger, req, err);
       throw err;
@@ -56,12 +100,13 @@ export class IngressService {
   }
 
   /** Refusals are kept for the inspector (bounded per flow); recording one never changes the answer. */
-  private async recordRefusal(trigger: TriggerEntry, req: IncomingRequest, error: AppError): Promise<void> {
+  async recordRefusal(trigger: TriggerEntry, req: IncomingRequest, error: AppError): Promise<void> {
     try {
       await this.events.recordRefused({
         flowId: trigger.flowId,
         method: req.method,
-        headers: storedHeaders(req.headers),
+        // A header flood is refused, not stored whole.
+        headers: this.redaction.redact(req.headers, this.config.maxHeaderCount),
         query: req.query,
         rawBody: req.rawBody,
         contentType: headerValue(req.headers['content-type']) ?? null,
@@ -77,41 +122,87 @@ export class IngressService {
     }
   }
 
-  private async accept(trigger: TriggerEntry, req: IncomingRequest): Promise<IngressResponse> {
-    if (!trigger.methods.has(req.method)) {
+  private async checkHead(trigger: TriggerEntry, head: RequestHead): Promise<Admission> {
+    if (!trigger.methods.has(head.method)) {
       throw new AppError(
         ErrorCode.MethodNotAllowed,
-        `this trigger accepts ${[...trigger.methods].join(', ')}, not ${req.method}`,
+        `this trigger accepts ${[...trigger.methods].join(', ')}, not ${head.method}`,
         [],
         { allow: [...trigger.methods].join(', ') },
       );
     }
     if (!trigger.enabled) throw new AppError(ErrorCode.FlowDisabled, `flow '${trigger.slug}' is disabled`);
-    if (trigger.definition.trigger.verify) {
-      // Fail closed: a trigger that asks for signature checks must never accept unchecked requests.
-      // 501 is retryable for senders, so their deliveries go through once verification is available.
+    this.checkHeaderSize(head.rawHeaders);
+
+    const bodyLimit = Math.min(trigger.maxBodyBytes, this.config.maxBodyBytes);
+    const declared = Number(headerValue(head.headers['content-length']));
+    if (declared > bodyLimit) throw tooLarge(`body is ${declared} bytes`, bodyLimit);
+
+    if (trigger.allowIps && !trigger.allowIps(head.sourceIp)) {
+      throw new AppError(ErrorCode.Forbidden, `requests from ${head.sourceIp} may not call this trigger`);
+    }
+    if (trigger.rateLimit) {
+      const { limit, windowMs } = trigger.rateLimit;
+      const hit = await this.rateLimits.hit(trigger.flowId, windowMs);
+      if (hit.count > limit) {
+        const retryAfterS = Math.max(1, Math.ceil(hit.resetInMs / 1000));
+        throw new AppError(
+          ErrorCode.RateLimited,
+          `this trigger accepts ${limit} requests per ${windowMs} ms; try again in ${retryAfterS} s`,
+          [],
+          { 'retry-after': String(retryAfterS) },
+        );
+      }
+    }
+    return { trigger, bodyLimit };
+  }
+
+  /**
+   * 431 rather than 413: RFC 6585 made 431 for exactly this (too many or too large header
+   * fields), 413 is about the content, and Node answers 431 itself past `maxHeaderSize`, so a
+   * sender sees one status for both.
+   */
+  private checkHeaderSize(rawHeaders: string[]): void {
+    const count = rawHeaders.length / 2;
+    if (count > this.config.maxHeaderCount) {
       throw new AppError(
-        ErrorCode.VerificationUnavailable,
-        `this trigger requires '${trigger.definition.trigger.verify.scheme}' verification, which this server cannot perform yet`,
+        ErrorCode.HeadersTooLarge,
+        `request has ${count} headers; at most ${this.config.maxHeaderCount} are accepted`,
       );
     }
-    const limit = Math.min(trigger.maxBodyBytes, this.config.maxBodyBytes);
-    if (req.rawBody.length > limit) {
+    // Header strings are latin1 as Node decodes them: one character per byte.
+    const bytes = rawHeaders.reduce((sum, s) => sum + s.length, 0);
+    if (bytes > this.config.maxHeaderBytes) {
       throw new AppError(
-        ErrorCode.PayloadTooLarge,
-        `body is ${req.rawBody.length} bytes; this trigger accepts at most ${limit}`,
+        ErrorCode.HeadersTooLarge,
+        `request headers are ${bytes} bytes; at most ${this.config.maxHeaderBytes} are accepted`,
       );
     }
+  }
+
+  private async accept(
+    trigger: TriggerEntry,
+    bodyLimit: number,
+    req: IncomingRequest,
+  ): Promise<IngressResponse> {
+    // Already enforced while the body streamed in; this covers callers that read it some other way.
+    if (req.rawBody.length > bodyLimit) throw tooLarge(`body is ${req.rawBody.length} bytes`, bodyLimit);
+    await this.verify(trigger, req);
+
     const contentType = headerValue(req.headers['content-type']);
     const body =
-      req.method === 'GET' || req.method === 'HEAD' ? null : parseWebhookBody(req.rawBody, contentType);
+      req.method === 'GET' || req.method === 'HEAD'
+        ? null
+        : parseWebhookBody(req.rawBody, contentType, this.config);
+    const headers = this.redaction.redact(req.headers);
+    const dedupeKey = await this.dedupeKey(trigger, req, body, headers);
 
-    const { runId, eventId } = await this.runs.createRunFromEvent(
+    const created = await this.runs.createRunFromEvent(
       {
         flowId: trigger.flowId,
         flowVersionId: trigger.versionId,
         method: req.method,
-        headers: storedHeaders(req.headers),
+        headers,
         query: req.query,
         body,
         rawBody: req.rawBody.length > 0 ? req.rawBody : null,
@@ -121,7 +212,17 @@ export class IngressService {
         statusCode: trigger.respondStatus,
       },
       trigger.steps,
+      dedupeKey === undefined ? undefined : { key: dedupeKey, windowMs: this.config.dedupeWindowMs },
     );
+    if (created.duplicate) {
+      await this.recordDuplicate(trigger, req, headers, created.runId);
+      return {
+        status: 200,
+        headers: trigger.respondHeaders,
+        body: { runId: created.runId, duplicate: true },
+      };
+    }
+    const { runId, eventId } = created;
     await this.enqueuer.enqueueRoots(runId, trigger.roots);
     return {
       status: trigger.respondStatus,
@@ -129,19 +230,97 @@ export class IngressService {
       body: trigger.respondBody === undefined ? { runId, eventId } : trigger.respondBody,
     };
   }
-}
 
-function headerValue(v: string | string[] | undefined): string | undefined {
-  return Array.isArray(v) ? v[0] : v;
-}
-
-function storedHeaders(
-  headers: Record<string, string | string[] | undefined>,
-): Record<string, string | string[]> {
-  const out: Record<string, string | string[]> = {};
-  for (const [name, value] of Object.entries(headers)) {
-    if (value === undefined) continue;
-    out[name] = SENSITIVE_HEADER.test(name) ? '[redacted]' : value;
+  /**
+   * Checks the signature on the raw bytes. The sender only ever learns the reason code: a
+   * secret that is not in the store is the operator's mistake, logged for them, and answered
+   * like a wrong signature so the sender learns nothing about the configuration.
+   */
+  private async verify(trigger: TriggerEntry, req: IncomingRequest): Promise<void> {
+    const verify = trigger.definition.trigger.verify as VerifyConfig | undefined;
+    if (!verify) return;
+    let secret: string | undefined;
+    try {
+      secret = await this.secrets.resolve(verify.secret);
+    } catch (err) {
+      this.logger.error(
+        `flow ${trigger.slug}: secret '${verify.secret}' could not be read: ${(err as Error).message}`,
+      );
+      // 503 is retryable for senders: their deliveries go through once the store is readable.
+      throw new AppError(ErrorCode.Unavailable, 'signature verification is unavailable; try again later');
+    }
+    const result = verifyWebhook(
+      verify,
+      { rawBody: req.rawBody, headers: req.headers, query: req.query },
+      secret,
+    );
+    if (result.ok) return;
+    if (result.reason === 'secret_missing') {
+      this.logger.warn(
+        `flow ${trigger.slug}: refusing its requests, the secret '${verify.secret}' it verifies with is not in the secret store`,
+      );
+      throw new AppError(ErrorCode.SignatureMismatch, 'the signature does not match');
+    }
+    throw new AppError(VERIFY_ERROR[result.reason], result.message);
   }
-  return out;
+
+  /**
+   * A dedupe expression that fails is the flow author's bug, not the sender's: the request is
+   * accepted without dedupe (a webhook is never lost over it) and the failure logged.
+   */
+  private async dedupeKey(
+    trigger: TriggerEntry,
+    req: IncomingRequest,
+    body: unknown,
+    headers: Record<string, string | string[]>,
+  ): Promise<string | undefined> {
+    if (!trigger.dedupeKey) return undefined;
+    try {
+      return await trigger.dedupeKey({
+        body,
+        query: req.query,
+        headers,
+        method: req.method,
+        rawHeaders: req.headers,
+      });
+    } catch (err) {
+      this.logger.warn(
+        `flow ${trigger.slug}: dedupe key not computed (${(err as Error).message}); accepted without dedupe`,
+      );
+      return undefined;
+    }
+  }
+
+  /** Duplicates start nothing but stay visible in the inspector, naming the run they repeat. */
+  private async recordDuplicate(
+    trigger: TriggerEntry,
+    req: IncomingRequest,
+    headers: Record<string, string | string[]>,
+    runId: string,
+  ): Promise<void> {
+    try {
+      await this.events.recordRefused({
+        flowId: trigger.flowId,
+        method: req.method,
+        headers,
+        query: req.query,
+        rawBody: req.rawBody,
+        contentType: headerValue(req.headers['content-type']) ?? null,
+        sourceIp: req.sourceIp,
+        receivedAt: new Date(),
+        statusCode: 200,
+        reason: 'duplicate',
+        runId,
+      });
+    } catch (err) {
+      this.logger.warn(`could not record a duplicate for flow ${trigger.slug}: ${(err as Error).message}`);
+    }
+  }
+}
+
+export function tooLarge(what: string, limit: number): AppError {
+  // Closing the connection stops the rest of an oversized body from being read at all.
+  return new AppError(ErrorCode.PayloadTooLarge, `${what}; this trigger accepts at most ${limit}`, [], {
+    connection: 'close',
+  });
 }

@@ -1,7 +1,16 @@
 import { Inject, Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
-import { resolveRetryPolicy, resolveTimeoutMs, StepGraph, type RetryPolicy } from '@hookflow/flows';
+import {
+  parseDuration,
+  resolveRetryPolicy,
+  resolveTimeoutMs,
+  StepGraph,
+  type RetryPolicy,
+} from '@hookflow/flows';
 import { FlowRepository, HOOKFLOW_CONFIG, type HookflowConfig, type TriggerTarget } from '@hookflow/store';
 import { Client } from 'pg';
+import { compileDedupeKey, type DedupeKeyFn } from './dedupe-key';
+import { HeaderRedaction } from './header-redaction';
+import { compileIpAllowList, type IpAllowList } from './ip-allow-list';
 
 /** Everything ingress needs about a trigger, derived once per flow version. */
 export interface TriggerEntry extends TriggerTarget {
@@ -12,6 +21,12 @@ export interface TriggerEntry extends TriggerTarget {
   respondHeaders: Record<string, string>;
   steps: { id: string; root: boolean }[];
   roots: { id: string; policy: RetryPolicy; timeoutMs: number }[];
+  /** Null: every source address may call. */
+  allowIps: IpAllowList | null;
+  /** Null: no rate limit. */
+  rateLimit: { limit: number; windowMs: number } | null;
+  /** Null: no dedupe. Compiled once per version, as the JSONata compile is not free. */
+  dedupeKey: DedupeKeyFn | null;
 }
 
 const FLOW_CHANGES_CHANNEL = 'hookflow_flow_changes';
@@ -35,10 +50,14 @@ export class TriggerCache implements OnModuleInit, OnModuleDestroy {
   private generation = 0;
   private closing = false;
 
+  private readonly redaction: HeaderRedaction;
+
   constructor(
     private readonly flows: FlowRepository,
     @Inject(HOOKFLOW_CONFIG) private readonly config: HookflowConfig,
-  ) {}
+  ) {
+    this.redaction = new HeaderRedaction(config.sensitiveHeaders);
+  }
 
   async onModuleInit(): Promise<void> {
     await this.listen();
@@ -75,6 +94,7 @@ export class TriggerCache implements OnModuleInit, OnModuleDestroy {
     const graph = new StepGraph(def.steps);
     const roots = new Set(graph.roots());
     const respond = def.trigger.respond ?? {};
+    const { allowIps, rateLimit } = def.trigger;
     return {
       ...target,
       methods: new Set((def.trigger.methods ?? ['POST']).map((m) => m.toUpperCase())),
@@ -86,7 +106,34 @@ export class TriggerCache implements OnModuleInit, OnModuleDestroy {
       roots: def.steps
         .filter((s) => roots.has(s.id))
         .map((s) => ({ id: s.id, policy: resolveRetryPolicy(s), timeoutMs: resolveTimeoutMs(s) })),
+      allowIps: allowIps ? this.allowList(target, allowIps) : null,
+      rateLimit: rateLimit ? { limit: rateLimit.limit, windowMs: parseDuration(rateLimit.per) } : null,
+      dedupeKey: this.dedupeKey(target),
     };
+  }
+
+  private allowList(target: TriggerTarget, entries: string[]): IpAllowList {
+    const { allows, invalid } = compileIpAllowList(entries);
+    if (invalid.length > 0) {
+      this.logger.warn(
+        `flow ${target.slug}: allowIps entries ${invalid.join(', ')} are not addresses; ignored`,
+      );
+    }
+    return allows;
+  }
+
+  private dedupeKey(target: TriggerTarget): DedupeKeyFn | null {
+    const dedupe = target.definition.trigger.dedupe;
+    if (!dedupe) return null;
+    try {
+      return compileDedupeKey(dedupe, (name) => this.redaction.isSensitive(name));
+    } catch (err) {
+      // Saved versions are validated, so this is a bug, not a sender's fault: keep accepting.
+      this.logger.error(
+        `flow ${target.slug}: dedupe expression does not compile (${(err as Error).message})`,
+      );
+      return null;
+    }
   }
 
   private async listen(): Promise<void> {

@@ -6,9 +6,10 @@ import {
   type StepError,
   type StepOutcome,
 } from '@hookflow/flows';
-import { RunRepository, type AttemptRecord, type ClaimedStep } from '@hookflow/store';
+import { RunRepository, secretRedactor, type AttemptRecord, type ClaimedStep } from '@hookflow/store';
 import { RunOrchestrator } from '../runs/run-orchestrator';
 import { CompiledFlowCache } from './compiled-flow-cache';
+import { StepSecrets } from './step-secrets';
 import { CONNECTORS } from './tokens';
 
 /** What one attempt came to, for the processor to tell BullMQ. */
@@ -27,6 +28,7 @@ export class StepExecutor {
     private readonly runs: RunRepository,
     private readonly flows: CompiledFlowCache,
     private readonly orchestrator: RunOrchestrator,
+    private readonly secrets: StepSecrets,
     @Inject(CONNECTORS) private readonly connectors: ConnectorRegistry,
   ) {}
 
@@ -59,25 +61,7 @@ export class StepExecutor {
     const budget = flow.retryPolicy(stepId).attempts;
     // A retry of the run gives the step a fresh budget; attempt numbers keep counting across it.
     const tries = claimed.attempt - claimed.attemptBase;
-    const outcome: StepOutcome =
-      tries > budget
-        ? {
-            // Claimed more often than the step may be tried: earlier attempts died without an
-            // outcome (worker crashes, lost leases). Stop here rather than re-send forever.
-            status: 'failed',
-            input: null,
-            error: {
-              code: 'attempts_exhausted',
-              message: `step was started ${tries - 1} times without recording an outcome (worker lost); giving up`,
-              retryable: false,
-            },
-          }
-        : await executeStep(
-            flow,
-            stepId,
-            { trigger: claimed.trigger, steps: claimed.outputs, run: { id: runId, flow: claimed.flowSlug } },
-            { connectors: this.connectors, attempt: claimed.attempt, idempotencyKey: `${runId}_${stepId}` },
-          );
+    const outcome = await this.attempt(flow, runId, stepId, claimed, tries, budget);
     const attempt: AttemptRecord = {
       n: claimed.attempt,
       startedAt,
@@ -112,6 +96,44 @@ export class StepExecutor {
       attempt,
     );
     return { kind: 'failed', error: outcome.error };
+  }
+
+  /** Runs the attempt; the outcome is scrubbed of secret values, as all of it is stored, logged or queued. */
+  private async attempt(
+    flow: CompiledFlow,
+    runId: string,
+    stepId: string,
+    claimed: ClaimedStep,
+    tries: number,
+    budget: number,
+  ): Promise<StepOutcome> {
+    if (tries > budget) {
+      // Claimed more often than the step may be tried: earlier attempts died without an
+      // outcome (worker crashes, lost leases). Stop here rather than re-send forever.
+      return {
+        status: 'failed',
+        input: null,
+        error: {
+          code: 'attempts_exhausted',
+          message: `step was started ${tries - 1} times without recording an outcome (worker lost); giving up`,
+          retryable: false,
+        },
+      };
+    }
+    const secrets = await this.secrets.load(flow, stepId);
+    if (!secrets.ok) return { status: 'failed', input: null, error: secrets.error };
+    const outcome = await executeStep(
+      flow,
+      stepId,
+      { trigger: claimed.trigger, steps: claimed.outputs, run: { id: runId, flow: claimed.flowSlug } },
+      {
+        connectors: this.connectors,
+        attempt: claimed.attempt,
+        idempotencyKey: `${runId}_${stepId}`,
+        secrets: secrets.values,
+      },
+    );
+    return secretRedactor(secrets.values)(outcome);
   }
 
   private finish(

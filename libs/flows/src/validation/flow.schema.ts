@@ -142,6 +142,16 @@ const verifySchema = {
       },
       ['header'],
     ),
+    {
+      if: {
+        required: ['scheme', 'signedContent'],
+        properties: {
+          scheme: { const: 'hmac' },
+          signedContent: { type: 'string', pattern: '\\{timestamp\\}' },
+        },
+      },
+      then: { required: ['timestampHeader'] },
+    },
     variant('scheme', ['standard-webhooks', 'stripe', 'slack'], ['scheme', 'secret'], { tolerance }),
     variant('scheme', ['github', 'shopify'], ['scheme', 'secret'], {}),
   ],

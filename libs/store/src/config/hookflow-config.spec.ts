@@ -46,6 +46,40 @@ describe('loadConfig', () => {
     });
   });
 
+  it('reads the ingress limits, with safe defaults', () => {
+    expect(loadConfig(base)).toMatchObject({
+      trustProxy: false,
+      maxHeaderCount: 100,
+      maxHeaderBytes: 12 * 1024,
+      maxJsonDepth: 64,
+      maxXmlDepth: 64,
+      sensitiveHeaders: [],
+      dedupeWindowMs: 7 * 86_400_000,
+    });
+    expect(
+      loadConfig({
+        ...base,
+        TRUST_PROXY: 'true',
+        MAX_HEADER_COUNT: '50',
+        MAX_JSON_DEPTH: '16',
+        SENSITIVE_HEADERS: 'X-Partner-Key, x-tenant-pin',
+        DEDUPE_WINDOW: '12h',
+      }),
+    ).toMatchObject({
+      trustProxy: true,
+      maxHeaderCount: 50,
+      maxJsonDepth: 16,
+      sensitiveHeaders: ['x-partner-key', 'x-tenant-pin'],
+      dedupeWindowMs: 12 * 3_600_000,
+    });
+    expect(loadConfig({ ...base, DEDUPE_WINDOW: '60000' }).dedupeWindowMs).toBe(60_000);
+    expect(problems({ ...base, DEDUPE_WINDOW: 'a week' })).toEqual([
+      { variable: 'DEDUPE_WINDOW', message: expect.stringContaining('duration') },
+    ]);
+    expect(problems({ ...base, DEDUPE_WINDOW: '0s' })[0].variable).toBe('DEDUPE_WINDOW');
+    expect(problems({ ...base, TRUST_PROXY: 'yes' })[0].variable).toBe('TRUST_PROXY');
+  });
+
   it('treats an empty variable as unset', () => {
     expect(loadConfig({ ...base, REDIS_URL: '', PORT: '' })).toMatchObject({
       redisUrl: undefined,
@@ -80,5 +114,33 @@ describe('loadConfig', () => {
     })();
     expect(err?.message).toContain('HOOKFLOW_API_KEY');
     expect(err?.message).not.toContain('tiny-secret');
+  });
+
+  describe('HOOKFLOW_MASTER_KEY', () => {
+    const raw = Buffer.alloc(32, 7);
+
+    it('is optional: unset or empty means no secret store', () => {
+      expect(loadConfig(base).masterKey).toBeUndefined();
+      expect(loadConfig({ ...base, HOOKFLOW_MASTER_KEY: '' }).masterKey).toBeUndefined();
+    });
+
+    it.each([
+      ['base64', raw.toString('base64')],
+      ['hex', raw.toString('hex')],
+    ])('reads 32 bytes as %s', (_, text) => {
+      expect(loadConfig({ ...base, HOOKFLOW_MASTER_KEY: text }).masterKey?.equals(raw)).toBe(true);
+    });
+
+    it.each([
+      ['a passphrase', 'my master key is long enough'],
+      ['16 bytes', Buffer.alloc(16, 1).toString('base64')],
+      ['33 bytes of hex', Buffer.alloc(33, 1).toString('hex')],
+    ])('refuses %s, naming the variable and not the value', (_, text) => {
+      const found = problems({ ...base, HOOKFLOW_MASTER_KEY: text });
+      expect(found).toEqual([
+        { variable: 'HOOKFLOW_MASTER_KEY', message: expect.stringMatching(/32 bytes/) },
+      ]);
+      expect(JSON.stringify(found)).not.toContain(text);
+    });
   });
 });

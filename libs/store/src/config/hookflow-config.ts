@@ -1,4 +1,6 @@
+import { isDuration, parseDuration } from '@hookflow/flows';
 import { z } from 'zod';
+import { parseMasterKey } from '../secrets/secret-cipher';
 
 /**
  * The one place that reads `process.env`. Both apps validate their environment at start and stop
@@ -14,6 +16,15 @@ const envSchema = z.object({
   DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }),
   REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
   HOOKFLOW_API_KEY: z.string().min(16, 'must be at least 16 characters'),
+  HOOKFLOW_MASTER_KEY: z
+    .string()
+    .transform((value, ctx) => {
+      const key = parseMasterKey(value);
+      if (!key)
+        ctx.addIssue({ code: 'custom', message: 'must be 32 bytes written as base64 or as 64 hex digits' });
+      return key ?? z.NEVER;
+    })
+    .optional(),
   QUEUE_PREFIX: z
     .string()
     .regex(/^[a-z0-9_]+$/, 'use lower-case letters, digits and _')
@@ -26,6 +37,24 @@ const envSchema = z.object({
   WORKER_CONCURRENCY: positiveInt(16),
   WORKER_HEALTH_PORT: z.coerce.number().int().min(0).max(65535).default(3001),
   MAX_BODY_BYTES: positiveInt(1024 * 1024),
+  TRUST_PROXY: z
+    .enum(['true', 'false', '1', '0'])
+    .default('false')
+    .transform((v) => v === 'true' || v === '1'),
+  MAX_HEADER_COUNT: positiveInt(100),
+  MAX_HEADER_BYTES: positiveInt(12 * 1024),
+  MAX_JSON_DEPTH: positiveInt(64),
+  MAX_XML_DEPTH: positiveInt(64),
+  SENSITIVE_HEADERS: z
+    .string()
+    .regex(/^[A-Za-z0-9!#$%&'*+.^_`|~, -]*$/, 'use header names separated by commas')
+    .default(''),
+  DEDUPE_WINDOW: z
+    .string()
+    .refine((v) => isDuration(envDuration(v)) && parseDuration(envDuration(v)) > 0, {
+      message: "must be a duration such as '7d', '12h' or whole milliseconds",
+    })
+    .default('7d'),
   RECONCILE_INTERVAL_MS: positiveInt(10_000),
   RECONCILE_STALE_MS: positiveInt(30_000),
   FLOWS_DIR: z.string().default('./flows'),
@@ -46,10 +75,26 @@ export interface HookflowConfig {
   databasePoolSize: number;
   redisUrl?: string;
   apiKey: string;
+  /** AES-256-GCM key of the secret store; unset: the secret store is unavailable. */
+  masterKey?: Buffer;
   queuePrefix: string;
   workerConcurrency: number;
   workerHealthPort: number;
   maxBodyBytes: number;
+  /** Whether `X-Forwarded-For` names the client (behind a trusted reverse proxy); off by default. */
+  trustProxy: boolean;
+  /** Most headers a trigger request may carry (431 beyond). */
+  maxHeaderCount: number;
+  /** Most bytes of header names and values a trigger request may carry (431 beyond). */
+  maxHeaderBytes: number;
+  /** Deepest nesting of a JSON webhook body (400 beyond). */
+  maxJsonDepth: number;
+  /** Deepest nesting of an XML webhook body (400 beyond). */
+  maxXmlDepth: number;
+  /** Header names (lower case) redacted from stored events besides the built-in credential headers. */
+  sensitiveHeaders: string[];
+  /** How long a trigger's dedupe key keeps a repeat from starting a run. */
+  dedupeWindowMs: number;
   reconcileIntervalMs: number;
   reconcileStaleMs: number;
   /** Folder of `*.flow.json` files loaded at start; absent folder = none. */
@@ -78,7 +123,7 @@ export function loadConfig(
     throw new ConfigError(
       parsed.error.issues.map((issue) => ({
         variable: String(issue.path[0] ?? '?'),
-        // Values are never echoed: DATABASE_URL and HOOKFLOW_API_KEY carry secrets.
+        // Values are never echoed: DATABASE_URL, HOOKFLOW_API_KEY and HOOKFLOW_MASTER_KEY carry secrets.
         message: issue.code === 'invalid_type' && issue.input === undefined ? 'is required' : issue.message,
       })),
     );
@@ -94,10 +139,20 @@ export function loadConfig(
     databasePoolSize: e.DATABASE_POOL_SIZE,
     redisUrl: e.REDIS_URL,
     apiKey: e.HOOKFLOW_API_KEY,
+    masterKey: e.HOOKFLOW_MASTER_KEY,
     queuePrefix: e.QUEUE_PREFIX,
     workerConcurrency: e.WORKER_CONCURRENCY,
     workerHealthPort: e.WORKER_HEALTH_PORT,
     maxBodyBytes: e.MAX_BODY_BYTES,
+    trustProxy: e.TRUST_PROXY,
+    maxHeaderCount: e.MAX_HEADER_COUNT,
+    maxHeaderBytes: e.MAX_HEADER_BYTES,
+    maxJsonDepth: e.MAX_JSON_DEPTH,
+    maxXmlDepth: e.MAX_XML_DEPTH,
+    sensitiveHeaders: e.SENSITIVE_HEADERS.split(',')
+      .map((name) => name.trim().toLowerCase())
+      .filter((name) => name !== ''),
+    dedupeWindowMs: parseDuration(envDuration(e.DEDUPE_WINDOW)),
     reconcileIntervalMs: e.RECONCILE_INTERVAL_MS,
     reconcileStaleMs: e.RECONCILE_STALE_MS,
     flowsDir: e.FLOWS_DIR,
@@ -105,6 +160,11 @@ export function loadConfig(
     logLevel: e.LOG_LEVEL,
     ...overrides,
   };
+}
+
+/** `7d`, `12h` or whole milliseconds: environment values are strings, durations may be numbers. */
+function envDuration(v: string): string | number {
+  return /^\d+$/.test(v) ? Number(v) : v;
 }
 
 /** Injection token for the typed config object. */

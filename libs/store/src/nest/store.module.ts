@@ -5,6 +5,9 @@ import { openDatabase } from '../database/data-source';
 import { EventRepository } from '../repositories/event.repository';
 import { FlowRepository } from '../repositories/flow.repository';
 import { RunRepository } from '../repositories/run.repository';
+import { RateLimitRepository } from '../repositories/rate-limit.repository';
+import { SecretRepository } from '../repositories/secret.repository';
+import { ApiKeyRepository } from '../repositories/api-key.repository';
 
 class DatabaseCloser implements OnApplicationShutdown {
   constructor(@Inject(DataSource) private readonly ds: DataSource) {}
@@ -51,9 +54,33 @@ export class StoreModule {
           useFactory: (ds: DataSource) => new EventRepository(ds),
           inject: [DataSource],
         },
+        {
+          provide: SecretRepository,
+          useFactory: (ds: DataSource) => new SecretRepository(ds, config.masterKey),
+          inject: [DataSource],
+        },
+        {
+          provide: ApiKeyRepository,
+          useFactory: (ds: DataSource) => new ApiKeyRepository(ds),
+          inject: [DataSource],
+        },
+        {
+          provide: RateLimitRepository,
+          useFactory: (ds: DataSource) => new RateLimitRepository(ds),
+          inject: [DataSource],
+        },
         DatabaseCloser,
       ],
-      exports: [HOOKFLOW_CONFIG, DataSource, FlowRepository, RunRepository, EventRepository],
+      exports: [
+        HOOKFLOW_CONFIG,
+        DataSource,
+        FlowRepository,
+        RunRepository,
+        EventRepository,
+        SecretRepository,
+        ApiKeyRepository,
+        RateLimitRepository,
+      ],
     };
   }
 }

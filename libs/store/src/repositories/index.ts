@@ -4,3 +4,6 @@ export * from './event.repository';
 export * from './jsonb';
 export * from './flow.repository';
 export * from './run.repository';
+export * from './secret.repository';
+export * from './api-key.repository';
+export * from './rate-limit.repository';

@@ -20,6 +20,16 @@ export interface IncomingEvent {
   statusCode: number;
 }
 
+/** A dedupe key to claim for the new run, valid for `windowMs` from the event's arrival. */
+export interface DedupeClaim {
+  key: string;
+  windowMs: number;
+}
+
+/** A new run, or the run that already holds the request's dedupe key. */
+export type CreatedRun =
+  { duplicate: false; runId: string; eventId: string } | { duplicate: true; runId: string };
+
 export interface StepPlan {
   id: string;
   /** Roots are handed to the queue right after the commit. */
@@ -149,45 +159,74 @@ export class RunRepository {
    * Stores an accepted webhook: the event, its run and one row per step, in a single statement
    * (atomic without a transaction block, one round trip). Root steps are marked enqueued here so
    * the reconciler re-enqueues them if the enqueue after the commit is lost.
+   *
+   * With a `dedupe` key, the same statement first claims the key for this run; when the key is
+   * already held by a run younger than the window, nothing is inserted and the answer names that
+   * run. The primary key on (flow, key) decides between concurrent copies, never a read.
    */
   async createRunFromEvent(
     event: IncomingEvent,
     steps: StepPlan[],
-  ): Promise<{ runId: string; eventId: string }> {
+    dedupe?: DedupeClaim,
+  ): Promise<CreatedRun> {
     const eventId = randomUUID();
     const runId = randomUUID();
-    await this.ds.query(
-      `WITH e AS (
-         INSERT INTO events (id, flow_id, method, headers, query, body, raw_body, content_type, source_ip,
-                             received_at, status_code, accepted, run_id)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, true, $12)
-       ), r AS (
-         INSERT INTO runs (id, flow_id, flow_version_id, event_id, status, created_at)
-         VALUES ($12, $2, $13, $1, 'queued', $10)
-       )
-       INSERT INTO step_runs (run_id, step_id, position, status, attempts, enqueued_at)
-       SELECT $12, s.id, s.pos, 'pending', 0, CASE WHEN s.root THEN $10::timestamptz END
-         FROM unnest($14::text[], $15::int[], $16::bool[]) AS s(id, pos, root)`,
-      [
-        eventId,
-        event.flowId,
-        event.method,
-        toJsonb(event.headers),
-        toJsonb(event.query),
-        event.body === undefined ? null : toJsonb(event.body),
-        event.rawBody,
-        event.contentType,
-        event.sourceIp,
-        event.receivedAt,
-        event.statusCode,
-        runId,
-        event.flowVersionId,
-        steps.map((s) => s.id),
-        steps.map((_, i) => i),
-        steps.map((s) => s.root),
-      ],
-    );
-    return { runId, eventId };
+    const params: unknown[] = [
+      eventId,
+      event.flowId,
+      event.method,
+      toJsonb(event.headers),
+      toJsonb(event.query),
+      event.body === undefined ? null : toJsonb(event.body),
+      event.rawBody,
+      event.contentType,
+      event.sourceIp,
+      event.receivedAt,
+      event.statusCode,
+      runId,
+      event.flowVersionId,
+      steps.map((s) => s.id),
+      steps.map((_, i) => i),
+      steps.map((s) => s.root),
+    ];
+    let claim = `SELECT 1`;
+    if (dedupe) {
+      params.push(dedupe.key, new Date(event.receivedAt.getTime() - dedupe.windowMs));
+      // A key older than the window is taken over by this run; a fresh one is left alone, and
+      // RETURNING nothing then keeps every other insert below from happening.
+      claim = `INSERT INTO event_dedupe AS d (flow_id, key, run_id, created_at) VALUES ($2, $17, $12, $10)
+               ON CONFLICT (flow_id, key) DO UPDATE SET run_id = excluded.run_id, created_at = excluded.created_at
+                 WHERE d.created_at < $18
+               RETURNING 1`;
+    }
+    for (let tries = 1; ; tries++) {
+      const rows: { created: boolean }[] = await this.ds.query(
+        `WITH claim AS (${claim}), e AS (
+           INSERT INTO events (id, flow_id, method, headers, query, body, raw_body, content_type, source_ip,
+                               received_at, status_code, accepted, run_id)
+           SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, true, $12 FROM claim
+         ), r AS (
+           INSERT INTO runs (id, flow_id, flow_version_id, event_id, status, created_at)
+           SELECT $12, $2, $13, $1, 'queued', $10 FROM claim
+         ), s AS (
+           INSERT INTO step_runs (run_id, step_id, position, status, attempts, enqueued_at)
+           SELECT $12, s.id, s.pos, 'pending', 0, CASE WHEN s.root THEN $10::timestamptz END
+             FROM unnest($14::text[], $15::int[], $16::bool[]) AS s(id, pos, root)
+            WHERE EXISTS (SELECT 1 FROM claim)
+         )
+         SELECT EXISTS (SELECT 1 FROM claim) AS created`,
+        params,
+      );
+      if (rows[0].created || !dedupe) return { duplicate: false, runId, eventId };
+      // A second statement: the first one's snapshot may predate the copy that won the key.
+      const held: { run_id: string }[] = await this.ds.query(
+        `SELECT run_id FROM event_dedupe WHERE flow_id = $1 AND key = $2`,
+        [event.flowId, dedupe.key],
+      );
+      if (held[0]) return { duplicate: true, runId: held[0].run_id };
+      // Gone in between (its run was deleted): claim the key again.
+      if (tries >= 3) throw new Error(`dedupe key of flow ${event.flowId} could be neither claimed nor read`);
+    }
   }
 
   /**

@@ -1,0 +1,81 @@
+import type { INestApplication } from '@nestjs/common';
+import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
+import { HOOKFLOW_VERSION } from '@hookflow/connectors';
+import { HTTP_METHODS } from '@hookflow/flows';
+import { API_KEY_SCHEME } from './openapi.decorators';
+import { OPENAPI_SCHEMAS } from './openapi.schemas';
+
+/** Where the Swagger UI is served; the JSON document is at `${OPENAPI_PATH}-json`. */
+export const OPENAPI_PATH = '/api/docs';
+
+const DESCRIPTION = [
+  'Hookflow receives webhooks on trigger URLs (`/hooks/{key}`, public) and runs flows of JSONata transforms,',
+  'filters and connector actions. The management API under `/api` needs `Authorization: Bearer <api key>`.',
+  '',
+  'Every error is JSON: `{ "error": "<code>", "message": "<sentence>", "details": [{ "path", "message" }] }`,',
+  'where `path` is a JSON pointer into the request body.',
+].join('\n');
+
+/** The OpenAPI 3.1 document of every route of the API application. */
+export function createOpenApiDocument(app: INestApplication): OpenAPIObject {
+  const config = new DocumentBuilder()
+    .setOpenAPIVersion('3.1.0')
+    .setTitle('Hookflow')
+    .setDescription(DESCRIPTION)
+    .setVersion(HOOKFLOW_VERSION)
+    .addBearerAuth(
+      {
+        type: 'http',
+        scheme: 'bearer',
+        description: 'An API key: `HOOKFLOW_API_KEY` or one made with `POST /api/keys`.',
+      },
+      API_KEY_SCHEME,
+    )
+    .addTag('flows', 'Flow definitions, versions, flow files, dry runs and the inbound inspector.')
+    .addTag('runs', 'Run history and operations: retry, replay, cancel.')
+    .addTag('triggers', 'Public trigger URLs that start runs.')
+    .addTag('secrets', 'The secret store: values go in encrypted and never come back out.')
+    .addTag('keys', 'Management API keys, stored hashed and shown once.')
+    .addTag('health', 'Liveness and readiness probes.')
+    .build();
+  config.components = { ...config.components, schemas: { ...OPENAPI_SCHEMAS } };
+  const document = SwaggerModule.createDocument(app, config, {
+    // Tags are the four above, set on the controllers; not one per controller class name.
+    autoTagControllers: false,
+    operationIdFactory: (controller, method) =>
+      `${controller.replace(/Controller$/, '').toLowerCase()}_${method}`,
+  });
+  return onlyTriggerMethods(document);
+}
+
+/**
+ * `@All` routes are scanned as every method Nest knows, SEARCH and QUERY included, which OpenAPI
+ * 3.1 has no place for. A trigger accepts only HTTP_METHODS, and reads no body on GET and HEAD.
+ */
+function onlyTriggerMethods(document: OpenAPIObject): OpenAPIObject {
+  const allowed = new Set(HTTP_METHODS.map((m) => m.toLowerCase()));
+  for (const [path, item] of Object.entries(document.paths)) {
+    if (!path.startsWith('/hooks/')) continue;
+    const pathItem = item as Record<string, { requestBody?: unknown } | undefined>;
+    for (const method of Object.keys(pathItem)) {
+      if (!['parameters', 'summary', 'description', 'servers'].includes(method) && !allowed.has(method)) {
+        delete pathItem[method];
+      }
+    }
+    for (const method of ['get', 'head']) delete pathItem[method]?.requestBody;
+  }
+  return document;
+}
+
+/**
+ * Serves the Swagger UI at /api/docs and the document at /api/docs-json, without an API key (the
+ * key guard sits on the /api controllers, not on these routes). Call before the app listens.
+ */
+export function serveOpenApi(app: INestApplication): void {
+  const document = createOpenApiDocument(app);
+  SwaggerModule.setup(OPENAPI_PATH, app, document, {
+    raw: ['json'],
+    customSiteTitle: 'Hookflow API',
+    swaggerOptions: { persistAuthorization: true },
+  });
+}

@@ -1,0 +1,465 @@
+import type { ReferenceObject, SchemaObject } from '@nestjs/swagger';
+import type { AttemptOutcome } from '@hookflow/store';
+import {
+  flowJsonSchema,
+  STEP_TYPES,
+  type RunStatus,
+  type StepErrorCode,
+  type StepStatus,
+} from '@hookflow/flows';
+import { ErrorCode } from './app-error';
+
+/**
+ * The JSON shapes of the REST API as OpenAPI 3.1 schemas (JSON Schema 2020-12), registered as
+ * components of the document served at /api/docs. They describe what the services really return
+ * (test/e2e/openapi.e2e-spec.ts checks real answers against them), so change them with the code.
+ */
+
+/** The names of the component schemas; `ref(name)` points at one. */
+export type SchemaName =
+  | 'Error'
+  | 'ErrorDetail'
+  | 'FlowDocument'
+  | 'FlowView'
+  | 'FlowPage'
+  | 'FlowPatch'
+  | 'ValidationResult'
+  | 'FlowVersionList'
+  | 'FlowVersion'
+  | 'SyncRequest'
+  | 'SyncPlan'
+  | 'TestRequest'
+  | 'TestDefinitionRequest'
+  | 'TestResult'
+  | 'TestStep'
+  | 'StepError'
+  | 'InboundEvent'
+  | 'EventPage'
+  | 'RunSummary'
+  | 'RunPage'
+  | 'RunDetail'
+  | 'RunEvent'
+  | 'RunStep'
+  | 'Attempt'
+  | 'RetryResult'
+  | 'ReplayResult'
+  | 'CancelResult'
+  | 'BulkRetryRequest'
+  | 'BulkRetryResult'
+  | 'IngressAccepted'
+  | 'IngressDuplicate'
+  | 'HealthLive'
+  | 'HealthReady';
+
+export function ref(name: SchemaName): ReferenceObject {
+  return { $ref: `#/components/schemas/${name}` };
+}
+
+// Records keyed by the union types make the compiler reject a missing or unknown value.
+const RUN_STATUSES: Record<RunStatus, true> = {
+  queued: true,
+  running: true,
+  succeeded: true,
+  failed: true,
+  filtered: true,
+  cancelled: true,
+};
+const STEP_STATUSES: Record<StepStatus, true> = {
+  pending: true,
+  running: true,
+  retrying: true,
+  succeeded: true,
+  failed: true,
+  filtered: true,
+  skipped: true,
+  cancelled: true,
+};
+const STEP_ERROR_CODES: Record<StepErrorCode, true> = {
+  transform_error: true,
+  filter_error: true,
+  expression_timeout: true,
+  expression_depth: true,
+  template_error: true,
+  connector_not_found: true,
+  invalid_config: true,
+  network_error: true,
+  timeout: true,
+  http_error: true,
+  attempts_exhausted: true,
+  internal_error: true,
+  cancelled: true,
+};
+const ATTEMPT_OUTCOMES: Record<AttemptOutcome, true> = {
+  succeeded: true,
+  filtered: true,
+  retrying: true,
+  failed: true,
+};
+
+export const RUN_STATUS_VALUES = Object.keys(RUN_STATUSES) as RunStatus[];
+
+const str = (description: string, extra: SchemaObject = {}): SchemaObject => ({
+  type: 'string',
+  description,
+  ...extra,
+});
+const int = (description: string, extra: SchemaObject = {}): SchemaObject => ({
+  type: 'integer',
+  description,
+  ...extra,
+});
+const time = (description: string): SchemaObject => ({ type: 'string', format: 'date-time', description });
+const nullable = (schema: SchemaObject): SchemaObject => ({
+  ...schema,
+  type: [schema.type as string, 'null'],
+});
+const anyJson = (description: string): SchemaObject => ({ description });
+const uuid = (description: string): SchemaObject => str(description, { format: 'uuid' });
+const object = (
+  properties: Record<string, SchemaObject | ReferenceObject>,
+  required: string[] = Object.keys(properties),
+  description?: string,
+): SchemaObject => ({ type: 'object', ...(description ? { description } : {}), required, properties });
+const page = (item: SchemaName, description: string): SchemaObject =>
+  object(
+    {
+      items: { type: 'array', items: ref(item) },
+      nextCursor: nullable(str('Pass as `cursor` for the next page; null on the last page.')),
+    },
+    ['items', 'nextCursor'],
+    description,
+  );
+
+/**
+ * The flow document's schema (libs/flows, the one editors use) in the OpenAPI dialect: without
+ * the draft-07 `$schema`/`$id`, and without the editor-only message keywords.
+ */
+export function flowDocumentSchema(): SchemaObject {
+  const { $schema: _dialect, $id: _id, ...rest } = flowJsonSchema;
+  return withoutEditorKeywords(rest) as SchemaObject;
+}
+
+const EDITOR_KEYWORDS = new Set(['errorMessage', 'patternErrorMessage']);
+/** Keys under which the values are schemas named by property, not keywords. */
+const SCHEMA_MAPS = new Set(['properties', 'patternProperties', '$defs', 'definitions']);
+
+function withoutEditorKeywords(schema: unknown): unknown {
+  if (Array.isArray(schema)) return schema.map(withoutEditorKeywords);
+  if (!schema || typeof schema !== 'object') return schema;
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(schema)) {
+    if (EDITOR_KEYWORDS.has(key)) continue;
+    out[key] =
+      SCHEMA_MAPS.has(key) && value && typeof value === 'object'
+        ? Object.fromEntries(Object.entries(value).map(([k, v]) => [k, withoutEditorKeywords(v)]))
+        : key === 'default' || key === 'examples' || key === 'enum' || key === 'const'
+          ? value
+          : withoutEditorKeywords(value);
+  }
+  return out;
+}
+
+const headersSchema: SchemaObject = {
+  type: 'object',
+  description:
+    'Request headers by lower-case name; credentials and signatures (authorization, cookies, tokens, signature headers) show as `[redacted]`.',
+  additionalProperties: { anyOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }] },
+};
+
+const fileChange = {
+  slug: str('Flow slug.'),
+  path: str('The file path as given in the request.'),
+};
+
+const schemas: Record<SchemaName, SchemaObject> = {
+  ErrorDetail: object(
+    {
+      file: str('The flow file the problem is in (sync only).'),
+      path: str('JSON pointer into the request body (or into that file) the problem is about.', {
+        examples: ['/steps/2/with/url'],
+      }),
+      message: str('What is wrong there.'),
+    },
+    ['path', 'message'],
+  ),
+  Error: object(
+    {
+      error: str('Error code.', { enum: Object.values(ErrorCode) }),
+      message: str('A sentence for a human.'),
+      details: { type: 'array', items: ref('ErrorDetail') },
+    },
+    ['error', 'message', 'details'],
+    'Every refusal of the API, with a code from a fixed list.',
+  ),
+  FlowDocument: flowDocumentSchema(),
+  FlowView: object(
+    {
+      slug: str('The flow slug.'),
+      name: nullable(str('Human name, from the definition.')),
+      description: nullable(str('Free text, from the definition.')),
+      version: int('The current version (1, 2, ...); every changed definition is a new one.', { minimum: 1 }),
+      enabled: { type: 'boolean', description: 'A disabled flow answers 409 on its trigger URL.' },
+      triggerUrl: str('The public URL that starts runs; secret, rotate it if it leaks.', { format: 'uri' }),
+      source: str('`api`, or the path of the flow file that owns the flow (then API edits answer 409).'),
+      definition: ref('FlowDocument'),
+      createdAt: time('When the flow was created.'),
+      updatedAt: time('Last change of the flow.'),
+    },
+    undefined,
+    'A flow as the API shows it.',
+  ),
+  FlowPage: page('FlowView', 'Flows by slug.'),
+  FlowPatch: object({
+    enabled: { type: 'boolean', description: 'Whether the trigger URL accepts requests.' },
+  }),
+  ValidationResult: object(
+    {
+      valid: { type: 'boolean', enum: [true] },
+      warnings: {
+        type: 'array',
+        description: 'Problems that do not stop the flow from being saved.',
+        items: object({ path: str('JSON pointer.'), message: str('The warning.') }),
+      },
+    },
+    undefined,
+    'The document is valid (an invalid one answers 400 `invalid_flow`).',
+  ),
+  FlowVersionList: object({
+    items: {
+      type: 'array',
+      description: 'Newest first.',
+      items: object({
+        version: int('Version number.', { minimum: 1 }),
+        checksum: str('Checksum of the canonical definition.'),
+        createdAt: time('When the version was made.'),
+        current: { type: 'boolean', description: 'New runs use this version.' },
+      }),
+    },
+  }),
+  FlowVersion: object(
+    {
+      version: int('Version number.', { minimum: 1 }),
+      checksum: str('Checksum of the canonical definition.'),
+      createdAt: time('When the version was made.'),
+      definition: ref('FlowDocument'),
+    },
+    undefined,
+    'One immutable version of a flow.',
+  ),
+  SyncRequest: object(
+    {
+      files: {
+        type: 'array',
+        description: 'Every flow file, e.g. the `*.flow.json` files of a repository.',
+        items: object({
+          path: str('Path of the file; owns the flow from now on.', { minLength: 1 }),
+          definition: ref('FlowDocument'),
+        }),
+      },
+      prune: {
+        type: 'boolean',
+        default: false,
+        description: 'Disable (never delete) file-owned flows whose file is not in `files`.',
+      },
+      dryRun: { type: 'boolean', default: false, description: 'Only plan; change nothing.' },
+    },
+    ['files'],
+  ),
+  SyncPlan: object(
+    {
+      dryRun: { type: 'boolean', description: 'True when nothing was changed.' },
+      created: {
+        type: 'array',
+        items: object({ ...fileChange, version: int('The new version.', { minimum: 1 }) }),
+      },
+      updated: {
+        type: 'array',
+        items: object({
+          ...fileChange,
+          fromVersion: int('Version before.', { minimum: 1 }),
+          toVersion: int('Version after (the same when only ownership or `enabled` change).', { minimum: 1 }),
+          changes: { type: 'array', items: { type: 'string' }, description: 'A readable diff summary.' },
+        }),
+      },
+      unchanged: { type: 'array', items: object(fileChange) },
+      disabled: {
+        type: 'array',
+        description: 'File-owned flows disabled by `prune`.',
+        items: object({ slug: str('Flow slug.'), source: str('The file that owned it.') }),
+      },
+    },
+    undefined,
+    'The plan (dry run) or what was done.',
+  ),
+  TestRequest: object(
+    {
+      body: anyJson('The sample request body (any JSON).'),
+      headers: {
+        type: 'object',
+        description: 'Sample request headers.',
+        additionalProperties: { type: 'string' },
+      },
+      query: { type: 'object', description: 'Sample query parameters.' },
+      method: str("Sample method; default the trigger's first method."),
+      dryRun: {
+        type: 'boolean',
+        enum: [true],
+        default: true,
+        description: 'Always true: actions are rendered, never sent (`hookflow test --live` sends).',
+      },
+    },
+    [],
+    'A sample webhook request to run the flow on.',
+  ),
+  TestDefinitionRequest: {
+    allOf: [ref('TestRequest'), object({ definition: ref('FlowDocument') })],
+    description: 'An unsaved flow document and a sample request.',
+  },
+  TestResult: object(
+    {
+      flow: str('Flow slug.'),
+      dryRun: { type: 'boolean', enum: [true] },
+      status: str('How the run would end.', { enum: ['succeeded', 'failed', 'filtered'] }),
+      steps: { type: 'array', description: 'Every step, in definition order.', items: ref('TestStep') },
+    },
+    undefined,
+    'A run of the flow in the API process: nothing is sent and nothing is stored.',
+  ),
+  TestStep: object(
+    {
+      id: str('Step id.'),
+      type: str('Step type.', { enum: [...STEP_TYPES] }),
+      status: str('Step status.', { enum: Object.keys(STEP_STATUSES) }),
+      input: anyJson("The step's input; null for a step that did not run."),
+      output: anyJson("The step's output."),
+      error: ref('StepError'),
+      request: anyJson("An action's rendered connector options (secrets masked)."),
+    },
+    ['id', 'type', 'status', 'input'],
+  ),
+  StepError: object(
+    {
+      code: str('Error code.', { enum: Object.keys(STEP_ERROR_CODES) }),
+      message: str('What went wrong.'),
+      retryable: { type: 'boolean', description: 'Whether another attempt may succeed.' },
+      retryAfterMs: int('The receiver asked to wait this long (Retry-After).', { minimum: 0 }),
+      status: int('HTTP status of the response, where there was one.'),
+    },
+    ['code', 'message', 'retryable'],
+  ),
+  InboundEvent: object(
+    {
+      id: uuid('Event id.'),
+      method: str('HTTP method.'),
+      headers: headersSchema,
+      bodyPreview: nullable(str('The start of the raw body as text.')),
+      bodyBytes: int('Size of the stored body (refused bodies are cut to 4 KiB).', { minimum: 0 }),
+      contentType: nullable(str('Content-Type of the request.')),
+      sourceIp: nullable(str('Address of the sender.')),
+      receivedAt: time('When it arrived.'),
+      statusCode: int('The status the trigger answered.'),
+      accepted: { type: 'boolean', description: 'False for a refused request.' },
+      reason: nullable(str('Error code of a refusal.')),
+      runId: nullable(uuid('The run it started.')),
+    },
+    undefined,
+    'A request a trigger received, accepted or refused.',
+  ),
+  EventPage: page('InboundEvent', 'Newest first.'),
+  RunSummary: object({
+    id: uuid('Run id.'),
+    flow: str('Flow slug.'),
+    status: str('Run status.', { enum: RUN_STATUS_VALUES }),
+    eventId: nullable(uuid('The event that started it.')),
+    createdAt: time('When the run was created.'),
+    startedAt: nullable(time('When its first step started.')),
+    finishedAt: nullable(time('When it ended.')),
+  }),
+  RunPage: page('RunSummary', 'Newest first.'),
+  RunDetail: object(
+    {
+      id: uuid('Run id.'),
+      flow: str('Flow slug.'),
+      version: nullable(int('The flow version the run is pinned to.')),
+      status: str('Run status.', { enum: RUN_STATUS_VALUES }),
+      createdAt: time('When the run was created.'),
+      startedAt: nullable(time('When its first step started.')),
+      finishedAt: nullable(time('When it ended.')),
+      originRunId: nullable(uuid('The run this one replays.')),
+      event: { anyOf: [ref('RunEvent'), { type: 'null' }] },
+      steps: { type: 'array', description: 'In definition order.', items: ref('RunStep') },
+    },
+    undefined,
+    'A run with its event and every step.',
+  ),
+  RunEvent: object(
+    {
+      id: uuid('Event id.'),
+      method: str('HTTP method.'),
+      headers: headersSchema,
+      query: { type: 'object', description: 'Query parameters.' },
+      body: anyJson('The parsed body (JSON, form and XML become objects; other text stays text).'),
+      contentType: nullable(str('Content-Type of the request.')),
+      sourceIp: nullable(str('Address of the sender.')),
+      receivedAt: time('When it arrived.'),
+    },
+    undefined,
+    'The request that started the run.',
+  ),
+  RunStep: object({
+    id: str('Step id.'),
+    status: str('Step status.', { enum: Object.keys(STEP_STATUSES) }),
+    input: anyJson('The step input; null until it ran.'),
+    output: anyJson('The step output; null until it succeeded.'),
+    error: { anyOf: [ref('StepError'), { type: 'null' }] },
+    startedAt: nullable(time('When its latest attempt started.')),
+    finishedAt: nullable(time('When it ended.')),
+    attempts: { type: 'array', items: ref('Attempt') },
+  }),
+  Attempt: object({
+    n: int('Attempt number, from 1.', { minimum: 1 }),
+    startedAt: time('When it started.'),
+    durationMs: int('How long it took.', { minimum: 0 }),
+    outcome: str('How it ended.', { enum: Object.keys(ATTEMPT_OUTCOMES) }),
+    error: { anyOf: [ref('StepError'), { type: 'null' }] },
+    responseStatus: nullable(int("The receiver's HTTP status.")),
+  }),
+  RetryResult: object({
+    runId: uuid('The same run.'),
+    retried: { type: 'array', items: { type: 'string' }, description: 'Ids of the steps that run again.' },
+  }),
+  ReplayResult: object({ runId: uuid('The new run.') }),
+  CancelResult: object({ runId: uuid('The run.'), status: str('Its new status.', { enum: ['cancelled'] }) }),
+  BulkRetryRequest: object(
+    {
+      flow: str('Slug of the flow whose runs to retry.', { minLength: 1 }),
+      status: str('Runs in this status.', { enum: ['failed', 'cancelled'], default: 'failed' }),
+      since: time('Runs created at or after this time.'),
+      until: time('Runs created before this time.'),
+    },
+    ['flow'],
+  ),
+  BulkRetryResult: object({ count: int('How many runs were retried.', { minimum: 0 }) }),
+  IngressAccepted: object(
+    { runId: uuid('The run started.'), eventId: uuid('The stored request.') },
+    undefined,
+    "The default answer; a trigger's `respond` replaces status, headers and body.",
+  ),
+  IngressDuplicate: object(
+    {
+      runId: uuid('The run the first request with this dedupe key started.'),
+      duplicate: { type: 'boolean', enum: [true] },
+    },
+    undefined,
+    'A repeated delivery: it started no run.',
+  ),
+  HealthLive: object({ status: str('Always ok.', { enum: ['ok'] }) }),
+  HealthReady: object({
+    status: str('ok when every dependency answers.', { enum: ['ok', 'unavailable'] }),
+    database: str('PostgreSQL.', { enum: ['ok', 'unavailable'] }),
+    queue: str('The queue backend.', { enum: ['ok', 'unavailable'] }),
+  }),
+};
+
+/** The component schemas of the OpenAPI document. */
+export const OPENAPI_SCHEMAS: Readonly<Record<SchemaName, SchemaObject>> = schemas;

@@ -1,0 +1,127 @@
+import { applyDecorators } from '@nestjs/common';
+import { ApiOperation, ApiParam, ApiQuery } from '@nestjs/swagger';
+import { SLUG_PATTERN } from '@hookflow/flows';
+import { ErrorCode } from '../common/app-error';
+import { ApiErrorResponse, ApiJsonBody, ApiJsonResponse, ApiNotFound } from '../common/openapi.decorators';
+import { RUN_STATUS_VALUES } from '../common/openapi.schemas';
+
+const id = ApiParam({ name: 'id', description: 'Run id.', schema: { type: 'string', format: 'uuid' } });
+const notFound = ApiNotFound('run');
+const notInStatus = (allowed: string) =>
+  ApiErrorResponse(409, `The run is not ${allowed}; \`details\` names its status.`, ErrorCode.Conflict);
+
+/** OpenAPI decorators of RunsController, one per route. */
+export const RunsOpenApi = {
+  list: () =>
+    applyDecorators(
+      ApiOperation({ summary: 'List runs', description: 'Newest first, a page at a time.' }),
+      ApiQuery({
+        name: 'flow',
+        required: false,
+        description: 'Only runs of this flow (slug).',
+        schema: { type: 'string', pattern: SLUG_PATTERN },
+      }),
+      ApiQuery({
+        name: 'status',
+        required: false,
+        description: 'Only runs in this status.',
+        schema: { type: 'string', enum: RUN_STATUS_VALUES },
+      }),
+      ApiQuery({
+        name: 'limit',
+        required: false,
+        description: 'Page size.',
+        schema: { type: 'integer', minimum: 1, maximum: 200, default: 50 },
+      }),
+      ApiQuery({
+        name: 'cursor',
+        required: false,
+        description: '`nextCursor` of the previous page.',
+        schema: { type: 'string' },
+      }),
+      ApiJsonResponse(200, 'RunPage', 'A page of runs.'),
+      ApiErrorResponse(400, '`status`, `limit` or `cursor` is not valid.', ErrorCode.InvalidRequest),
+    ),
+
+  retryMany: () =>
+    applyDecorators(
+      ApiOperation({
+        summary: 'Retry many runs',
+        description:
+          'Retries every run of a flow in a status (failed by default) created in a time window; each resumes from its failed steps.',
+      }),
+      ApiJsonBody('BulkRetryRequest'),
+      ApiJsonResponse(202, 'BulkRetryResult', 'How many runs were retried.'),
+      ApiErrorResponse(
+        400,
+        'The request is malformed (missing `flow`, unknown `status`, bad times).',
+        ErrorCode.InvalidRequest,
+        ErrorCode.InvalidBody,
+      ),
+      ApiNotFound('flow'),
+      ApiErrorResponse(409, 'A pinned flow version no longer compiles.', ErrorCode.Conflict),
+    ),
+
+  get: () =>
+    applyDecorators(
+      ApiOperation({
+        summary: 'Get a run',
+        description: 'The run with its event and every step: status, input, output, error and attempts.',
+      }),
+      id,
+      ApiJsonResponse(200, 'RunDetail', 'The run.'),
+      notFound,
+    ),
+
+  retry: () =>
+    applyDecorators(
+      ApiOperation({
+        summary: 'Retry a run',
+        description:
+          'Resumes a failed or cancelled run in place: its failed, cancelled and skipped steps run again with ' +
+          'a fresh attempt budget; succeeded steps are not repeated.',
+      }),
+      id,
+      ApiJsonResponse(202, 'RetryResult', 'The steps that run again.'),
+      notFound,
+      notInStatus('failed or cancelled'),
+    ),
+
+  replay: () =>
+    applyDecorators(
+      ApiOperation({
+        summary: 'Replay a run',
+        description:
+          "A new run from the same event (its `originRunId` is this run), on the version this run was pinned to or on the flow's current one.",
+      }),
+      id,
+      ApiQuery({
+        name: 'version',
+        required: false,
+        description: 'Which flow version the new run uses.',
+        schema: { type: 'string', enum: ['pinned', 'latest'], default: 'pinned' },
+      }),
+      ApiJsonResponse(202, 'ReplayResult', 'The new run.'),
+      ApiErrorResponse(400, '`version` is not `pinned` or `latest`.', ErrorCode.InvalidRequest),
+      notFound,
+      ApiErrorResponse(
+        409,
+        'The flow is disabled (`flow_disabled`) or deleted, the run has no stored event, or its version no longer compiles.',
+        ErrorCode.Conflict,
+        ErrorCode.FlowDisabled,
+      ),
+    ),
+
+  cancel: () =>
+    applyDecorators(
+      ApiOperation({
+        summary: 'Cancel a run',
+        description:
+          'Stops a queued or running run: waiting steps never run and a delayed retry never fires.',
+      }),
+      id,
+      ApiJsonResponse(200, 'CancelResult', 'The run is cancelled.'),
+      notFound,
+      notInStatus('queued or running'),
+    ),
+};

@@ -1,0 +1,115 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { SECRET_NAME_PATTERN } from '@hookflow/flows';
+import {
+  SecretDecryptionError,
+  SecretRepository,
+  SecretsUnavailableError,
+  type SecretInfo,
+} from '@hookflow/store';
+import { AppError, ErrorCode } from '../common/app-error';
+
+const SECRET_NAME = new RegExp(SECRET_NAME_PATTERN);
+/** Values are signing keys and tokens, not documents; the cap keeps the table and the cache small. */
+export const MAX_SECRET_VALUE_BYTES = 64 * 1024;
+/**
+ * How long a resolved value (or its absence) is reused. A change made through this replica takes
+ * effect at once (the cache is cleared); other API replicas see it within this time.
+ */
+export const SECRET_CACHE_TTL_MS = 5_000;
+const MAX_CACHED = 1_000;
+
+interface CachedValue {
+  value: string | undefined;
+  expiresAt: number;
+}
+
+/**
+ * The secret store behind `/api/secrets`, and `resolve()` for ingress signature verification.
+ * Values go in and are never given back by the API; only `resolve()` returns clear values, to
+ * code in this process.
+ */
+@Injectable()
+export class SecretsService {
+  private readonly logger = new Logger(SecretsService.name);
+  private readonly cache = new Map<string, CachedValue>();
+  /** Bumped on every change, so a lookup that started before it does not cache an old value. */
+  private generation = 0;
+
+  constructor(private readonly secrets: SecretRepository) {}
+
+  async put(name: string, body: unknown): Promise<void> {
+    this.checkName(name);
+    const value = (body as { value?: unknown } | null | undefined)?.value;
+    if (typeof value !== 'string') throw AppError.invalid('/value', 'must be a string');
+    if (value === '') throw AppError.invalid('/value', 'must not be empty');
+    if (Buffer.byteLength(value, 'utf8') > MAX_SECRET_VALUE_BYTES) {
+      throw AppError.invalid('/value', `must be at most ${MAX_SECRET_VALUE_BYTES} bytes`);
+    }
+    this.requireStore();
+    await this.secrets.put(name, value);
+    this.invalidate();
+  }
+
+  async list(): Promise<{ items: SecretInfo[] }> {
+    this.requireStore();
+    return { items: await this.secrets.list() };
+  }
+
+  async delete(name: string): Promise<void> {
+    this.checkName(name);
+    this.requireStore();
+    const deleted = await this.secrets.delete(name);
+    this.invalidate();
+    if (!deleted) throw AppError.notFound(`secret '${name}'`);
+  }
+
+  /**
+   * The clear value of a secret, or undefined when there is none by that name. Cached for
+   * `SECRET_CACHE_TTL_MS` (misses too, so a flood of requests for a flow whose secret is missing
+   * does not reach the database each time). Throws `AppError` `unavailable` (503) when no master
+   * key is configured or the value does not decrypt under it.
+   */
+  async resolve(name: string): Promise<string | undefined> {
+    const now = Date.now();
+    const hit = this.cache.get(name);
+    if (hit && hit.expiresAt > now) return hit.value;
+    this.requireStore();
+    const generation = this.generation;
+    let value: string | undefined;
+    try {
+      value = SECRET_NAME.test(name) ? await this.secrets.value(name) : undefined;
+    } catch (err) {
+      if (err instanceof SecretDecryptionError) {
+        this.logger.error(err.message);
+        throw new AppError(ErrorCode.Unavailable, `secret '${name}' cannot be read; see the server log`);
+      }
+      throw err;
+    }
+    if (generation === this.generation) {
+      this.cache.delete(name);
+      this.cache.set(name, { value, expiresAt: now + SECRET_CACHE_TTL_MS });
+      if (this.cache.size > MAX_CACHED) this.cache.delete(this.cache.keys().next().value as string);
+    }
+    return value;
+  }
+
+  private invalidate(): void {
+    this.generation++;
+    this.cache.clear();
+  }
+
+  private checkName(name: string): void {
+    if (!SECRET_NAME.test(name)) {
+      throw AppError.invalid(
+        '/name',
+        'must be letters, digits and _, not starting with a digit, at most 128 characters',
+      );
+    }
+  }
+
+  private requireStore(): void {
+    if (!this.secrets.available) {
+      throw new AppError(ErrorCode.Unavailable, new SecretsUnavailableError().message);
+    }
+  }
+}

@@ -1,0 +1,54 @@
+import { compileExpression, type CompiledExpression, type ExpressionBudget } from '@hookflow/flows';
+import { createHash } from 'node:crypto';
+
+/** What a dedupe expression sees: the request as steps see it (credentials redacted). */
+export interface DedupeInput {
+  body: unknown;
+  query: Record<string, unknown>;
+  headers: Record<string, string | string[]>;
+  method: string;
+  /** Unredacted headers, for `dedupe.header`. */
+  rawHeaders: Record<string, string | string[] | undefined>;
+}
+
+/** Computes a request's dedupe key; undefined when the request carries none (no dedupe then). */
+export type DedupeKeyFn = (input: DedupeInput) => Promise<string | undefined>;
+
+/** Runs on every request before the sender gets an answer: kept much tighter than a step's budget. */
+const DEDUPE_BUDGET: ExpressionBudget = { timeoutMs: 250, maxDepth: 50 };
+/** Keys longer than this are stored as a hash, so an index entry never grows past what a btree takes. */
+const MAX_PLAIN_KEY_CHARS = 200;
+
+/**
+ * Compiles a trigger's `dedupe` setting once. `header` reads that header (the first value if
+ * repeated); `expression` is JSONata over `{ body, query, headers, method }`, and a non-string
+ * result is keyed by its JSON text. Empty, null and missing results mean "no key". Keys that
+ * are long, or read from a header whose name says it carries a credential, are stored hashed.
+ */
+export function compileDedupeKey(
+  dedupe: { header?: string; expression?: string },
+  isSensitiveHeader: (name: string) => boolean,
+): DedupeKeyFn {
+  if (dedupe.header !== undefined) {
+    const name = dedupe.header.toLowerCase();
+    const sensitive = isSensitiveHeader(name);
+    return async ({ rawHeaders }) => {
+      const value = rawHeaders[name];
+      const first = Array.isArray(value) ? value[0] : value;
+      return first ? storedKey(first, sensitive) : undefined;
+    };
+  }
+  const expression: CompiledExpression = compileExpression(dedupe.expression ?? '');
+  return async ({ body, query, headers, method }) => {
+    const result = await expression.evaluate({ body, query, headers, method }, {}, DEDUPE_BUDGET);
+    if (result === undefined || result === null) return undefined;
+    // JSON.stringify gives undefined for a function result: no usable key either.
+    const text = typeof result === 'string' ? result : (JSON.stringify(result) as string | undefined);
+    return text ? storedKey(text, false) : undefined;
+  };
+}
+
+function storedKey(key: string, hashed: boolean): string {
+  if (!hashed && key.length <= MAX_PLAIN_KEY_CHARS) return key;
+  return `sha256:${createHash('sha256').update(key).digest('hex')}`;
+}

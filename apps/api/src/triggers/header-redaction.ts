@@ -1,0 +1,42 @@
+/**
+ * Headers that carry credentials or signatures are never stored in clear (nor handed to steps):
+ * by name, for the usual suspects (`authorization`, `proxy-authorization`, `cookie`, `x-api-key`,
+ * `stripe-signature`, `x-hub-signature-256`, `x-shopify-hmac-sha256`, tokens, secrets, passwords,
+ * sessions), plus the names configured in SENSITIVE_HEADERS.
+ */
+const SENSITIVE_HEADER =
+  /authorization|cookie|token|secret|signature|hmac|api-?key|password|passwd|session|credential/i;
+
+export const REDACTED = '[redacted]';
+
+/** Redacts credential headers by name before anything is stored or shown. */
+export class HeaderRedaction {
+  private readonly extra: ReadonlySet<string>;
+
+  constructor(extraNames: string[] = []) {
+    this.extra = new Set(extraNames.map((n) => n.toLowerCase()));
+  }
+
+  isSensitive(name: string): boolean {
+    return SENSITIVE_HEADER.test(name) || this.extra.has(name.toLowerCase());
+  }
+
+  /** The headers as stored: sensitive values replaced, at most `maxCount` of them. */
+  redact(
+    headers: Record<string, string | string[] | undefined>,
+    maxCount = Number.POSITIVE_INFINITY,
+  ): Record<string, string | string[]> {
+    const out: Record<string, string | string[]> = {};
+    let count = 0;
+    for (const [name, value] of Object.entries(headers)) {
+      if (value === undefined) continue;
+      if (++count > maxCount) break;
+      out[name] = this.isSensitive(name) ? REDACTED : value;
+    }
+    return out;
+  }
+}
+
+export function headerValue(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v[0] : v;
+}

@@ -1,0 +1,43 @@
+import { Injectable, Logger } from '@nestjs/common';
+import type { CompiledFlow, StepError } from '@hookflow/flows';
+import { SecretDecryptionError, SecretRepository } from '@hookflow/store';
+
+export type LoadedSecrets = { ok: true; values: Record<string, string> } | { ok: false; error: StepError };
+
+/**
+ * The clear values of the secrets a flow's templates use, for one attempt. All of the flow's
+ * secrets are loaded, not only this step's, so that whatever this step records can be scrubbed
+ * of any of them (an earlier step's secret echoed back by a receiver, say).
+ */
+@Injectable()
+export class StepSecrets {
+  private readonly logger = new Logger(StepSecrets.name);
+
+  constructor(private readonly secrets: SecretRepository) {}
+
+  async load(flow: CompiledFlow, stepId: string): Promise<LoadedSecrets> {
+    if (flow.secretNames.length === 0) return { ok: true, values: {} };
+    const needed = flow.step(stepId).secretNames;
+    if (!this.secrets.available) {
+      // Nothing can have rendered a secret into this run's data without a key; only a step that
+      // needs one has to fail.
+      if (needed.length === 0) return { ok: true, values: {} };
+      return unavailable(
+        `step uses the secret${needed.length > 1 ? 's' : ''} ${needed.map((n) => `'${n}'`).join(', ')}, ` +
+          'but the worker has no HOOKFLOW_MASTER_KEY to read the secret store (set the same key as the API)',
+      );
+    }
+    try {
+      return { ok: true, values: await this.secrets.values(flow.secretNames) };
+    } catch (err) {
+      if (!(err instanceof SecretDecryptionError)) throw err;
+      this.logger.error(err.message);
+      return unavailable(err.message);
+    }
+  }
+}
+
+function unavailable(message: string): LoadedSecrets {
+  // A configuration problem: trying again without an operator changing something cannot help.
+  return { ok: false, error: { code: 'invalid_config', message, retryable: false } };
+}

@@ -1,0 +1,68 @@
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+
+/** AES-256-GCM: 32-byte key, 12-byte IV (the size GCM is specified for), 16-byte tag. */
+export const MASTER_KEY_BYTES = 32;
+const IV_BYTES = 12;
+const TAG_BYTES = 16;
+const ALGORITHM = 'aes-256-gcm';
+
+/** One encrypted value as stored: each part kept apart so none has to be parsed out of another. */
+export interface SealedSecret {
+  iv: Buffer;
+  ciphertext: Buffer;
+  authTag: Buffer;
+}
+
+/** The master key is wrong for this value, or the stored bytes were changed. */
+export class SecretDecryptionError extends Error {
+  constructor(readonly secretName: string) {
+    super(
+      `secret '${secretName}' cannot be decrypted: HOOKFLOW_MASTER_KEY is not the key it was stored with, or the stored value was altered`,
+    );
+    this.name = 'SecretDecryptionError';
+  }
+}
+
+/**
+ * Reads a master key written as 64 hex digits or as base64 (standard or url-safe alphabet) of
+ * exactly 32 bytes. Returns undefined for anything else, so the config can name the variable.
+ */
+export function parseMasterKey(text: string): Buffer | undefined {
+  const value = text.trim();
+  if (/^[0-9a-fA-F]{64}$/.test(value)) return Buffer.from(value, 'hex');
+  // 32 bytes are 43 base64 characters plus one '=' of padding.
+  if (!/^[A-Za-z0-9+/_-]{43}=?$/.test(value)) return undefined;
+  const key = Buffer.from(value, 'base64');
+  return key.length === MASTER_KEY_BYTES ? key : undefined;
+}
+
+function checkKey(key: Buffer): void {
+  if (key.length !== MASTER_KEY_BYTES) throw new Error(`the master key must be ${MASTER_KEY_BYTES} bytes`);
+}
+
+/**
+ * Encrypts one secret value with AES-256-GCM under the master key, with a fresh random IV. The
+ * secret's name is bound in as additional authenticated data, so a ciphertext copied onto another
+ * name does not decrypt.
+ */
+export function sealSecret(key: Buffer, name: string, value: string): SealedSecret {
+  checkKey(key);
+  const iv = randomBytes(IV_BYTES);
+  const cipher = createCipheriv(ALGORITHM, key, iv, { authTagLength: TAG_BYTES });
+  cipher.setAAD(Buffer.from(name, 'utf8'));
+  const ciphertext = Buffer.concat([cipher.update(value, 'utf8'), cipher.final()]);
+  return { iv, ciphertext, authTag: cipher.getAuthTag() };
+}
+
+/** Decrypts what `sealSecret` made; throws `SecretDecryptionError` on a wrong key or altered bytes. */
+export function openSecret(key: Buffer, name: string, sealed: SealedSecret): string {
+  checkKey(key);
+  try {
+    const decipher = createDecipheriv(ALGORITHM, key, sealed.iv, { authTagLength: TAG_BYTES });
+    decipher.setAAD(Buffer.from(name, 'utf8'));
+    decipher.setAuthTag(sealed.authTag);
+    return Buffer.concat([decipher.update(sealed.ciphertext), decipher.final()]).toString('utf8');
+  } catch {
+    throw new SecretDecryptionError(name);
+  }
+}
