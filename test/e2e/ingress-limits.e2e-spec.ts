@@ -300,6 +300,49 @@ describe('ingress limits and dedupe', () => {
     });
   });
 
+  describe('behind a proxy named by address (TRUST_PROXY=127.0.0.1): the client cannot name itself', () => {
+    let proxied: HookflowHarness;
+    let hookPath: string;
+
+    beforeAll(async () => {
+      proxied = await HookflowHarness.start({ worker: false, env: { TRUST_PROXY: '127.0.0.1' } });
+      ({ hookPath } = await proxied.createFlow({
+        slug: 'ip-one-hop',
+        trigger: { type: 'webhook', allowIps: ['10.0.0.0/8'] },
+        steps: noop,
+      }));
+    });
+
+    afterAll(async () => {
+      await proxied?.close();
+    });
+
+    it.each([
+      // The proxy appends the real client last; whatever the client wrote before it does not count.
+      ['10.1.2.3, 11.1.2.3', 403],
+      ['11.1.2.3, 10.1.2.3', 202],
+    ])('X-Forwarded-For %s -> %i', async (forwarded, status) => {
+      expect((await proxied.http().post(hookPath).set('x-forwarded-for', forwarded).send({})).status).toBe(
+        status,
+      );
+    });
+  });
+
+  it('records a flood of refusals only up to a per-second bound, not one write per request', async () => {
+    const { hookPath } = await hf.createFlow({
+      slug: 'refusal-flood',
+      trigger: { type: 'webhook', methods: ['POST'] },
+      steps: noop,
+    });
+    const started = Date.now();
+    for (let i = 0; i < 60; i++) await hf.http().get(hookPath).expect(405);
+    const seconds = Math.ceil((Date.now() - started) / 1000) + 1;
+    const stored = await refusals('refusal-flood');
+    expect(stored.length).toBeGreaterThan(0);
+    expect(stored.length).toBeLessThanOrEqual(Math.min(60, 20 * seconds));
+    if (seconds <= 2) expect(stored.length).toBeLessThan(60);
+  });
+
   describe('rate limit', () => {
     it('answers 429 with Retry-After past the limit, and the next window accepts again', async () => {
       const { hookPath } = await hf.createFlow({
@@ -452,6 +495,32 @@ describe('ingress limits and dedupe', () => {
         expect.arrayContaining(['signature_mismatch', 'signature_missing', 'timestamp_out_of_tolerance']),
       );
       expect(JSON.stringify(seen)).not.toContain(signature.split('v1=')[1]);
+    });
+
+    it('never stores a token credential, in a custom header or in the query string', async () => {
+      const token = 'tok_' + 'z'.repeat(30);
+      await hf.http().put('/api/secrets/HOOK_TOKEN').set(hf.auth).send({ value: token }).expect(204);
+      const byHeader = await hf.createFlow({
+        slug: 'token-header',
+        trigger: { type: 'webhook', verify: { scheme: 'token', secret: 'HOOK_TOKEN', header: 'X-Hook-Key' } },
+        steps: noop,
+      });
+      const byQuery = await hf.createFlow({
+        slug: 'token-query',
+        trigger: { type: 'webhook', verify: { scheme: 'token', secret: 'HOOK_TOKEN', query: 't' } },
+        steps: noop,
+      });
+      const a = await hf.http().post(byHeader.hookPath).set('x-hook-key', token).send({ n: 1 }).expect(202);
+      const b = await hf.http().post(`${byQuery.hookPath}?t=${token}&keep=1`).send({ n: 2 }).expect(202);
+      await hf.http().put(`${byQuery.hookPath}?t=${token}`).send({}).expect(405);
+      await hf.http().post(`${byQuery.hookPath}?t=wrong`).send({}).expect(401);
+
+      const runA = await hf.getRun(a.body.runId);
+      const runB = await hf.getRun(b.body.runId);
+      expect(runA.event.headers['x-hook-key']).toBe('[redacted]');
+      expect(runB.event.query).toEqual({ t: '[redacted]', keep: '1' });
+      const inspected = await hf.http().get('/api/flows/token-query/events').set(hf.auth).expect(200);
+      expect(JSON.stringify([runA, runB, inspected.body])).not.toContain(token);
     });
   });
 });

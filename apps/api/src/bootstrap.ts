@@ -33,7 +33,8 @@ export async function createApiApp(config: HookflowConfig): Promise<NestFastifyA
   const fastify = app.getHttpAdapter().getInstance();
   fastify.removeAllContentTypeParsers();
   fastify.addContentTypeParser('*', { parseAs: 'buffer' }, (req, body: Buffer, done) => {
-    if (req.url.startsWith('/hooks/')) return done(null, body);
+    // By route, not by raw URL: `/%68ooks/<key>` routes to ingress too and must keep its raw bytes.
+    if (req.routeOptions.url === '/hooks/:key') return done(null, body);
     if (body.length === 0) return done(null, undefined);
     try {
       done(null, JSON.parse(body.toString('utf8')));

@@ -29,6 +29,8 @@ export class ApiKeyVerifier {
   private readonly bootstrap: Buffer;
   /** Positive answers only, by digest (base64); an unknown token always asks the database. */
   private readonly cache = new Map<string, { id: string; expiresAt: number }>();
+  /** Bumped by every delete; lookups that started before it re-check instead of caching. */
+  private generation = 0;
 
   constructor(
     private readonly keys: ApiKeyRepository,
@@ -49,8 +51,11 @@ export class ApiKeyVerifier {
     const hit = this.cache.get(cacheKey);
     if (hit && hit.expiresAt > now) return true;
     this.cache.delete(cacheKey);
+    const generation = this.generation;
     const row = await this.keys.findByHash(digest);
     if (!row || row.keyHash.length !== digest.length || !timingSafeEqual(row.keyHash, digest)) return false;
+    // A key deleted while this lookup ran must not be cached from the row read before the delete.
+    if (generation !== this.generation) return this.verify(token);
     this.cache.set(cacheKey, { id: row.id, expiresAt: now + API_KEY_CACHE_TTL_MS });
     if (this.cache.size > MAX_CACHED) this.cache.delete(this.cache.keys().next().value as string);
     this.keys
@@ -63,6 +68,7 @@ export class ApiKeyVerifier {
 
   /** Stops accepting a deleted key on this replica at once. */
   forget(id: string): void {
+    this.generation++;
     for (const [digest, entry] of this.cache) if (entry.id === id) this.cache.delete(digest);
   }
 }

@@ -10,7 +10,7 @@ import {
 import { AppError, ErrorCode } from '../common/app-error';
 import { SecretsService } from '../secrets/secrets.service';
 import { parseWebhookBody } from './body-parser';
-import { HeaderRedaction, headerValue } from './header-redaction';
+import { HeaderRedaction, headerValue, REDACTED } from './header-redaction';
 import { StepEnqueuer } from './step-enqueuer';
 import { TriggerCache, type TriggerEntry } from './trigger-cache';
 
@@ -106,8 +106,8 @@ export class IngressService {
         flowId: trigger.flowId,
         method: req.method,
         // A header flood is refused, not stored whole.
-        headers: this.redaction.redact(req.headers, this.config.maxHeaderCount),
-        query: req.query,
+        headers: storedHeaders(trigger, this.redaction.redact(req.headers, this.config.maxHeaderCount)),
+        query: storedQuery(trigger, req.query),
         rawBody: req.rawBody,
         contentType: headerValue(req.headers['content-type']) ?? null,
         sourceIp: req.sourceIp,
@@ -194,7 +194,8 @@ export class IngressService {
       req.method === 'GET' || req.method === 'HEAD'
         ? null
         : parseWebhookBody(req.rawBody, contentType, this.config);
-    const headers = this.redaction.redact(req.headers);
+    const headers = storedHeaders(trigger, this.redaction.redact(req.headers));
+    const query = storedQuery(trigger, req.query);
     const dedupeKey = await this.dedupeKey(trigger, req, body, headers);
 
     const created = await this.runs.createRunFromEvent(
@@ -203,7 +204,7 @@ export class IngressService {
         flowVersionId: trigger.versionId,
         method: req.method,
         headers,
-        query: req.query,
+        query,
         body,
         rawBody: req.rawBody.length > 0 ? req.rawBody : null,
         contentType: contentType ?? null,
@@ -278,7 +279,7 @@ export class IngressService {
     try {
       return await trigger.dedupeKey({
         body,
-        query: req.query,
+        query: storedQuery(trigger, req.query),
         headers,
         method: req.method,
         rawHeaders: req.headers,
@@ -303,7 +304,7 @@ export class IngressService {
         flowId: trigger.flowId,
         method: req.method,
         headers,
-        query: req.query,
+        query: storedQuery(trigger, req.query),
         rawBody: req.rawBody,
         contentType: headerValue(req.headers['content-type']) ?? null,
         sourceIp: req.sourceIp,
@@ -323,4 +324,29 @@ export function tooLarge(what: string, limit: number): AppError {
   return new AppError(ErrorCode.PayloadTooLarge, `${what}; this trigger accepts at most ${limit}`, [], {
     connection: 'close',
   });
+}
+
+/**
+ * Where a trigger's own credential travels (a token's header or query parameter, a generic
+ * HMAC's header): never stored, shown or handed to steps, whatever its name.
+ */
+function verifyCarriers(trigger: TriggerEntry): { header?: string; query?: string } {
+  const verify = trigger.definition.trigger.verify as { header?: unknown; query?: unknown } | undefined;
+  return {
+    header: typeof verify?.header === 'string' ? verify.header.toLowerCase() : undefined,
+    query: typeof verify?.query === 'string' ? verify.query : undefined,
+  };
+}
+
+function storedHeaders(
+  trigger: TriggerEntry,
+  headers: Record<string, string | string[]>,
+): Record<string, string | string[]> {
+  const { header } = verifyCarriers(trigger);
+  return header && header in headers ? { ...headers, [header]: REDACTED } : headers;
+}
+
+function storedQuery(trigger: TriggerEntry, query: Record<string, unknown>): Record<string, unknown> {
+  const { query: name } = verifyCarriers(trigger);
+  return name && name in query ? { ...query, [name]: REDACTED } : query;
 }

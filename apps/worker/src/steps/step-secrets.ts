@@ -16,7 +16,13 @@ export class StepSecrets {
   constructor(private readonly secrets: SecretRepository) {}
 
   async load(flow: CompiledFlow, stepId: string): Promise<LoadedSecrets> {
-    if (flow.secretNames.length === 0) return { ok: true, values: {} };
+    // The trigger's verification secret too: a sender that echoes its token into the payload
+    // must not get it stored in clear through a step's input or output.
+    const verifySecret = (flow.definition.trigger.verify as { secret?: unknown } | undefined)?.secret;
+    const names = [
+      ...new Set([...flow.secretNames, ...(typeof verifySecret === 'string' ? [verifySecret] : [])]),
+    ];
+    if (names.length === 0) return { ok: true, values: {} };
     const needed = flow.step(stepId).secretNames;
     if (!this.secrets.available) {
       // Nothing can have rendered a secret into this run's data without a key; only a step that
@@ -28,7 +34,7 @@ export class StepSecrets {
       );
     }
     try {
-      return { ok: true, values: await this.secrets.values(flow.secretNames) };
+      return { ok: true, values: await this.secrets.values(names) };
     } catch (err) {
       if (!(err instanceof SecretDecryptionError)) throw err;
       this.logger.error(err.message);

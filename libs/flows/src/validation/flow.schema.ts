@@ -152,6 +152,37 @@ const verifySchema = {
       },
       then: { required: ['timestampHeader'] },
     },
+    {
+      // What is signed must cover the body, or a captured signature would authorise any body.
+      if: { required: ['scheme', 'signedContent'], properties: { scheme: { const: 'hmac' } } },
+      then: {
+        properties: {
+          signedContent: {
+            type: 'string',
+            pattern: '\\{body\\}',
+            patternErrorMessage:
+              'must contain {body}: a signature that does not cover the body can be replayed with any body',
+          },
+        },
+      },
+    },
+    {
+      // With a timestamp header, the timestamp must be signed too, or its tolerance protects nothing.
+      if: {
+        required: ['scheme', 'timestampHeader', 'signedContent'],
+        properties: { scheme: { const: 'hmac' } },
+      },
+      then: {
+        properties: {
+          signedContent: {
+            type: 'string',
+            pattern: '\\{timestamp\\}',
+            patternErrorMessage:
+              'must contain {timestamp} when timestampHeader is set, or the timestamp is not signed',
+          },
+        },
+      },
+    },
     variant('scheme', ['standard-webhooks', 'stripe', 'slack'], ['scheme', 'secret'], { tolerance }),
     variant('scheme', ['github', 'shopify'], ['scheme', 'secret'], {}),
   ],

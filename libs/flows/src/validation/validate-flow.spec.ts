@@ -701,3 +701,32 @@ describe('validateFlow: warnings', () => {
     expect(warningsOf(doc)).toEqual([]);
   });
 });
+
+describe('generic hmac signed content must cover what it protects', () => {
+  const flowWith = (verify: Record<string, unknown>) => ({
+    slug: 'hmac-rules',
+    trigger: { type: 'webhook', verify: { scheme: 'hmac', secret: 'S', header: 'x-sig', ...verify } },
+    steps: [{ id: 'a', type: 'transform', expression: '$' }],
+  });
+
+  it.each([
+    [{ signedContent: '{timestamp}', timestampHeader: 'x-ts' }, '{body}'],
+    [{ signedContent: 'constant' }, '{body}'],
+    [{ signedContent: '{body}', timestampHeader: 'x-ts' }, '{timestamp}'],
+  ])('refuses %j', (verify, missing) => {
+    const result = validateFlow(flowWith(verify));
+    expect(result.valid).toBe(false);
+    if (!result.valid) {
+      expect(result.errors).toContainEqual({
+        path: '/trigger/verify/signedContent',
+        message: expect.stringContaining(missing),
+      });
+    }
+  });
+
+  it('accepts the timestamp and the body signed together', () => {
+    expect(
+      validateFlow(flowWith({ signedContent: '{timestamp}.{body}', timestampHeader: 'x-ts' })).valid,
+    ).toBe(true);
+  });
+});

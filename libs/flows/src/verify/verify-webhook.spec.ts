@@ -723,3 +723,22 @@ describe('verifyWebhook: configuration', () => {
     expect(verifyWebhook({ scheme: 'stripe', secret: 'S' }, req, STRIPE_SECRET)).toEqual({ ok: true });
   });
 });
+
+describe('weak standard-webhooks secrets are refused, not used as a guessable key', () => {
+  it.each(['whsec_', 'a', '!!!!', 'whsec_!!!!', 'whsec_c2hvcnQ='])('%s -> secret_missing', (secret) => {
+    const body = Buffer.from('{"forged":true}');
+    const ts = String(Math.floor(Date.now() / 1000));
+    // What a forger would send if the key decoded to nothing: an HMAC with an empty key.
+    const sig = createHmac('sha256', Buffer.alloc(0)).update(`msg_1.${ts}.`).update(body).digest('base64');
+    const result = verifyWebhook(
+      { scheme: 'standard-webhooks', secret: 'S' },
+      {
+        rawBody: body,
+        headers: { 'webhook-id': 'msg_1', 'webhook-timestamp': ts, 'webhook-signature': `v1,${sig}` },
+        query: {},
+      },
+      secret,
+    );
+    expect(result).toMatchObject({ ok: false, reason: 'secret_missing' });
+  });
+});

@@ -157,6 +157,8 @@ function verifyHmac(verify: HmacVerifyConfig, req: VerifyRequest, secret: string
 }
 
 const WHSEC_PREFIX = 'whsec_';
+/** Standard Webhooks secrets are 24 to 64 random bytes; fewer than 16 is a misconfiguration. */
+const MIN_WHSEC_KEY_BYTES = 16;
 
 /** Standard Webhooks (standardwebhooks.com), which Svix sends with `svix-` header names. */
 function verifyStandardWebhooks(
@@ -172,10 +174,16 @@ function verifyStandardWebhooks(
   const signatures = requiredHeaderValues(req.headers, `${prefix}signature`);
   const id = singleHeader(req.headers, `${prefix}id`);
   const timestamp = singleHeader(req.headers, `${prefix}timestamp`);
-  const key = Buffer.from(
-    secret.startsWith(WHSEC_PREFIX) ? secret.slice(WHSEC_PREFIX.length) : secret,
-    'base64',
-  );
+  const encoded = secret.startsWith(WHSEC_PREFIX) ? secret.slice(WHSEC_PREFIX.length) : secret;
+  const key = decodeSignature(encoded, 'base64');
+  // A secret that is not base64, or decodes to a few bytes (`whsec_`, `!!!!`), would make an HMAC
+  // anyone can compute: refuse it as no secret at all rather than accept forgeries.
+  if (!key || key.length < MIN_WHSEC_KEY_BYTES) {
+    throw new VerifyFailure(
+      'secret_missing',
+      `the standard-webhooks secret must be whsec_ followed by at least ${MIN_WHSEC_KEY_BYTES} base64-encoded bytes`,
+    );
+  }
   const expected = hmacDigest('sha256', key, [`${id}.${timestamp}.`, req.rawBody]);
   // A space-separated list of `version,signature`; several v1 entries during key rotation.
   const candidates = signatures

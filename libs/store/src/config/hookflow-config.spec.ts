@@ -78,6 +78,12 @@ describe('loadConfig', () => {
     ]);
     expect(problems({ ...base, DEDUPE_WINDOW: '0s' })[0].variable).toBe('DEDUPE_WINDOW');
     expect(problems({ ...base, TRUST_PROXY: 'yes' })[0].variable).toBe('TRUST_PROXY');
+    expect(problems({ ...base, TRUST_PROXY: '2' })[0].variable).toBe('TRUST_PROXY');
+    expect(loadConfig({ ...base, TRUST_PROXY: '10.0.0.0/8, 127.0.0.1' }).trustProxy).toEqual([
+      '10.0.0.0/8',
+      '127.0.0.1',
+    ]);
+    expect(loadConfig({ ...base, TRUST_PROXY: '0' }).trustProxy).toBe(false);
   });
 
   it('treats an empty variable as unset', () => {

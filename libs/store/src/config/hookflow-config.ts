@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { isDuration, parseDuration } from '@hookflow/flows';
 import { z } from 'zod';
 import { parseMasterKey } from '../secrets/secret-cipher';
@@ -37,10 +38,28 @@ const envSchema = z.object({
   WORKER_CONCURRENCY: positiveInt(16),
   WORKER_HEALTH_PORT: z.coerce.number().int().min(0).max(65535).default(3001),
   MAX_BODY_BYTES: positiveInt(1024 * 1024),
+  // false; the proxies' addresses (`10.0.0.0/8,127.0.0.1`: only their X-Forwarded-For entries are
+  // believed, so a client cannot name itself); or `true` (trust every hop: only safe when the proxy
+  // overwrites X-Forwarded-For instead of appending to it).
   TRUST_PROXY: z
-    .enum(['true', 'false', '1', '0'])
+    .string()
     .default('false')
-    .transform((v) => v === 'true' || v === '1'),
+    .transform((v, ctx) => {
+      const value = v.trim();
+      if (value === 'false' || value === '0') return false;
+      if (value === 'true') return true;
+      const list = value
+        .split(',')
+        .map((p) => p.trim())
+        .filter(Boolean);
+      if (list.length > 0 && list.every((p) => isIP(p.split('/')[0]) !== 0 && /^[^/]+(\/\d{1,3})?$/.test(p)))
+        return list;
+      ctx.addIssue({
+        code: 'custom',
+        message: 'must be false, true, a hop count, or comma-separated proxy addresses/CIDRs',
+      });
+      return z.NEVER;
+    }),
   MAX_HEADER_COUNT: positiveInt(100),
   MAX_HEADER_BYTES: positiveInt(12 * 1024),
   MAX_JSON_DEPTH: positiveInt(64),
@@ -82,7 +101,8 @@ export interface HookflowConfig {
   workerHealthPort: number;
   maxBodyBytes: number;
   /** Whether `X-Forwarded-For` names the client (behind a trusted reverse proxy); off by default. */
-  trustProxy: boolean;
+  /** Fastify's trustProxy: who may name the client in X-Forwarded-For. */
+  trustProxy: boolean | string[];
   /** Most headers a trigger request may carry (431 beyond). */
   maxHeaderCount: number;
   /** Most bytes of header names and values a trigger request may carry (431 beyond). */

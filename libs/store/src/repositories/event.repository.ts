@@ -39,6 +39,8 @@ export interface InspectedEvent {
 export const REFUSED_BODY_BYTES = 4096;
 /** Refused requests kept per flow; older ones are dropped so a flood cannot grow the table without bound. */
 export const REFUSED_PER_FLOW = 1000;
+/** Refusals recorded per flow and second by one API process; the rest are counted only. */
+export const REFUSED_PER_SECOND = 20;
 const PREVIEW_CHARS = 1024;
 
 /** The inbound inspector: what reached each trigger, newest first. */
@@ -48,7 +50,25 @@ export class EventRepository {
 
   constructor(private readonly ds: DataSource) {}
 
+  /**
+   * A flood of refused requests must not turn into a flood of writes: past REFUSED_PER_SECOND per
+   * flow (per API process) in one second, refusals are only counted, in `droppedRefusals`.
+   */
+  private readonly refusalWindow = new Map<string, { second: number; count: number }>();
+  droppedRefusals = 0;
+
   async recordRefused(req: RefusedRequest): Promise<void> {
+    const second = Math.floor(Date.now() / 1000);
+    const window = this.refusalWindow.get(req.flowId);
+    if (window && window.second === second) {
+      if (++window.count > REFUSED_PER_SECOND) {
+        this.droppedRefusals++;
+        return;
+      }
+    } else {
+      if (this.refusalWindow.size > 10_000) this.refusalWindow.clear();
+      this.refusalWindow.set(req.flowId, { second, count: 1 });
+    }
     await this.ds.query(
       `INSERT INTO events (id, flow_id, method, headers, query, body, raw_body, content_type, source_ip,
                            received_at, status_code, accepted, reason, run_id)
