@@ -110,7 +110,17 @@ describe('hookflow CLI', () => {
       expect(dry.stdout).toContain('    json: {"id": "A-7", "total": 12}');
       expect(sink.received('/cli-local')).toHaveLength(0);
 
-      const live = await cli(['test', 'local.flow.json', '--payload', 'order.json', '--live']);
+      // The SSRF guard refuses the loopback sink until OUTBOUND_ALLOW opens it, and connects to nothing.
+      const refused = await cli(['test', 'local.flow.json', '--payload', 'order.json', '--live']);
+      expect(refused.code).toBe(1);
+      expect(refused.stdout).toContain(
+        '  error:  blocked: 127.0.0.1 is refused by the outbound guard: loopback',
+      );
+      expect(sink.received('/cli-local')).toHaveLength(0);
+
+      const live = await cli(['test', 'local.flow.json', '--payload', 'order.json', '--live'], {
+        OUTBOUND_ALLOW: '127.0.0.1/32',
+      });
       expect(live.code).toBe(0);
       expect(live.stdout).toContain('notify  action  succeeded\n');
       expect(live.stdout).toMatch(

@@ -45,6 +45,8 @@ describe('embedded mode (npm start with nothing configured)', () => {
       delete env[name];
     env.WORKER_HEALTH_PORT = '0';
     env.LOG_LEVEL = 'warn';
+    // The sink is on 127.0.0.1, which the outbound SSRF guard refuses by default.
+    env.OUTBOUND_ALLOW = '127.0.0.1/32';
     launcher = spawn(process.execPath, [LAUNCHER], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     launcher.stdout!.on('data', (d) => (output += d));
     launcher.stderr!.on('data', (d) => (output += d));

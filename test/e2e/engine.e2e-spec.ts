@@ -108,7 +108,7 @@ describe('engine (API + worker, PostgreSQL + Redis)', () => {
   });
 
   it("waits as long as a 429 Retry-After asks, not the step's shorter delay", async () => {
-    sink.script('/throttled', [{ status: 429, headers: { 'retry-after': '1' } }, 200]);
+    sink.script('/throttled', [{ status: 429, headers: { 'retry-after': '2' } }, 200]);
     const { hookPath } = await hf.createFlow({
       slug: 'throttled-receiver',
       trigger: { type: 'webhook' },
@@ -127,7 +127,7 @@ describe('engine (API + worker, PostgreSQL + Redis)', () => {
 
     expect(run.status).toBe('succeeded');
     const [first, second] = sink.received('/throttled');
-    expect(second.at - first.at).toBeGreaterThanOrEqual(990);
+    expect(second.at - first.at).toBeGreaterThanOrEqual(1990);
     expect(run.steps[0].attempts.map((a: any) => a.responseStatus)).toEqual([429, 200]);
   });
 

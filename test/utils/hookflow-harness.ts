@@ -48,6 +48,8 @@ export class HookflowHarness {
       LOG_LEVEL: 'warn',
       // No flow files unless a test asks for them (the repository's own flows/ holds examples).
       FLOWS_DIR: `/nonexistent/${h.id}`,
+      // Test receivers listen on 127.0.0.1, which the outbound SSRF guard refuses by default.
+      OUTBOUND_ALLOW: '127.0.0.1/32',
       ...opts.env,
     });
     h.api = await createApiApp(h.config);

@@ -128,7 +128,13 @@ export const testHandler: CommandHandler<[string], TestOptions> = async (ctx, fi
   if (!loaded.ok) throw new CliError(formatDetail({ file: ref.displayPath, path: '', ...loaded.error }));
   const { compileFlow, createConnectorRegistry, createOutboundAgent, runFlowInProcess, validateFlow } =
     await import('./flows-runtime');
-  const dispatcher = createOutboundAgent();
+  let dispatcher: ReturnType<typeof createOutboundAgent>;
+  try {
+    // The same SSRF guard as the worker; OUTBOUND_ALLOW opens exceptions (a local receiver: 127.0.0.1/32).
+    dispatcher = createOutboundAgent({ allow: io.env.OUTBOUND_ALLOW ?? '' });
+  } catch (err) {
+    throw new CliError(`OUTBOUND_ALLOW: ${(err as Error).message}`);
+  }
   try {
     const connectors = createConnectorRegistry({ dispatcher });
     const validation = validateFlow(loaded.document, { connectors });

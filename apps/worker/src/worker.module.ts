@@ -6,6 +6,7 @@ import { HealthServer } from './health/health-server';
 import { Reconciler } from './maintenance/reconciler';
 import { RunOrchestrator } from './runs/run-orchestrator';
 import { CompiledFlowCache } from './steps/compiled-flow-cache';
+import { DestinationGate } from './steps/destination-gate';
 import { StepExecutor } from './steps/step-executor';
 import { StepSecrets } from './steps/step-secrets';
 import { StepProcessor } from './steps/step.processor';
@@ -28,12 +29,15 @@ export class WorkerModule {
       providers: [
         {
           provide: CONNECTORS,
-          useFactory: () => createConnectorRegistry({ dispatcher: createOutboundAgent() }),
+          // The SSRF guard lives in the agent; OUTBOUND_ALLOW opens its exceptions.
+          useFactory: () =>
+            createConnectorRegistry({ dispatcher: createOutboundAgent({ allow: config.outboundAllow }) }),
         },
         CompiledFlowCache,
         RunOrchestrator,
         StepSecrets,
         StepExecutor,
+        DestinationGate,
         StepProcessor,
         Reconciler,
         HealthServer,

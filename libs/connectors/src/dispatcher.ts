@@ -1,29 +1,46 @@
 import { Agent } from 'undici';
+import { createGuardedConnector, type LookupAll } from './guard/outbound-guard';
+import { parseOutboundAllow, type OutboundAllowList } from './guard/outbound-allow';
 
 export interface OutboundAgentOptions {
   /** Idle time before a kept-alive socket is closed. Default 4s, below the 5s many servers use. */
   keepAliveTimeoutMs?: number;
   /** Sockets per origin, so one slow receiver cannot take every file descriptor. Default 16. */
   connectionsPerOrigin?: number;
-  /** TCP + TLS handshake budget. Each request's own deadline still bounds it. Default 10s. */
+  /** DNS lookup budget, and TCP + TLS handshake budget. Each request's own deadline still bounds both. Default 10s. */
   connectTimeoutMs?: number;
+  /**
+   * Exceptions to the SSRF guard (`OUTBOUND_ALLOW`): a parsed list, or hosts and CIDRs as a
+   * comma-separated string or an array. Default: none, every guard rule applies.
+   */
+  allow?: OutboundAllowList | string | readonly string[];
+  /** Replaces `dns.lookup` in the guard (tests). */
+  lookup?: LookupAll;
 }
 
 /**
- * Creates the keep-alive undici `Agent` that every outbound connector shares. Requests are not
+ * Creates the keep-alive undici `Agent` that every outbound connector shares. Every new socket
+ * goes through the SSRF guard: the hostname is resolved once, every address is checked (loopback,
+ * private, CGNAT, link-local and metadata, unique-local, multicast... unless `allow` makes an
+ * exception), and the socket connects to exactly the address that was checked. Requests are not
  * pipelined (a slow response must not hold up the next step's request) and redirects are not
- * followed (undici 7 follows none unless a redirect interceptor is composed in).
+ * followed here (the http connector follows them itself, hop by hop, through this agent).
  */
 export function createOutboundAgent(options: OutboundAgentOptions = {}): Agent {
+  const allow =
+    typeof options.allow === 'string' || Array.isArray(options.allow)
+      ? parseOutboundAllow(options.allow as string | readonly string[])
+      : (options.allow as OutboundAllowList | undefined);
   return new Agent({
     keepAliveTimeout: options.keepAliveTimeoutMs ?? 4_000,
     // Servers may ask for longer via Keep-Alive: timeout=N; never keep an idle socket past a minute.
     keepAliveMaxTimeout: 60_000,
     connections: options.connectionsPerOrigin ?? 16,
     pipelining: 1,
-    // SSRF seam: the guard that refuses private, loopback, link-local and metadata addresses
-    // (checked on the resolved IP, with the OUTBOUND_ALLOW allow-list) replaces this `connect`
-    // option with a connector function wrapping undici's buildConnector.
-    connect: { timeout: options.connectTimeoutMs ?? 10_000 },
+    connect: createGuardedConnector({
+      allow,
+      timeoutMs: options.connectTimeoutMs ?? 10_000,
+      lookup: options.lookup,
+    }),
   });
 }

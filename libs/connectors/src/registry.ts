@@ -1,7 +1,10 @@
 import type { Dispatcher } from 'undici';
 import type { Connector, ConnectorRegistry } from '@hookflow/flows';
 import { createOutboundAgent } from './dispatcher';
+import { DiscordConnector } from './discord/discord.connector';
 import { HttpConnector } from './http/http.connector';
+import { SlackConnector } from './slack/slack.connector';
+import { TeamsConnector } from './teams/teams.connector';
 
 /** A connector registry backed by a Map; keys are unique. */
 export class MapConnectorRegistry implements ConnectorRegistry {
@@ -32,10 +35,16 @@ export interface ConnectorRegistryOptions {
   maxResponseBytes?: number;
 }
 
-/** Builds the registry of built-in connectors (currently `http`) over one shared dispatcher. */
+/**
+ * Builds the registry of built-in connectors over one shared dispatcher: `http`, and the chat
+ * connectors `slack`, `discord` and `teams`, which send through that same http connector.
+ */
 export function createConnectorRegistry(opts: ConnectorRegistryOptions = {}): MapConnectorRegistry {
   const dispatcher = opts.dispatcher ?? createOutboundAgent();
-  return new MapConnectorRegistry().register(
-    new HttpConnector(dispatcher, { maxResponseBytes: opts.maxResponseBytes }),
-  );
+  const http = new HttpConnector(dispatcher, { maxResponseBytes: opts.maxResponseBytes });
+  return new MapConnectorRegistry()
+    .register(http)
+    .register(new SlackConnector(http))
+    .register(new DiscordConnector(http))
+    .register(new TeamsConnector(http));
 }

@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { ConnectorRegistry, FlowDefinition } from '@hookflow/flows';
+import { outboundUrlWarnings, parseOutboundAllow, type OutboundAllowList } from '@hookflow/connectors';
+import type { ConnectorRegistry, FlowDefinition, ValidationIssue } from '@hookflow/flows';
 import { canonicalFlowJson, SLUG_PATTERN, validateFlow } from '@hookflow/flows';
 import {
   FileManagedError,
@@ -19,15 +20,22 @@ const SLUG = new RegExp(SLUG_PATTERN);
 /** Creating, changing and reading flows over REST. */
 @Injectable()
 export class FlowsService {
+  private readonly outboundAllow: OutboundAllowList;
+
   constructor(
     private readonly flows: FlowRepository,
     private readonly triggers: TriggerCache,
     private readonly ds: DataSource,
     @Inject(CONNECTOR_CATALOG) private readonly connectors: ConnectorRegistry,
     @Inject(HOOKFLOW_CONFIG) private readonly config: HookflowConfig,
-  ) {}
+  ) {
+    this.outboundAllow = parseOutboundAllow(config.outboundAllow);
+  }
 
-  /** Validates a flow document; throws 400 `invalid_flow` with every problem's JSON pointer. */
+  /**
+   * Validates a flow document; throws 400 `invalid_flow` with every problem's JSON pointer.
+   * Warnings include action URLs the outbound guard would refuse on every attempt.
+   */
   validate(doc: unknown): { definition: FlowDefinition; warnings: { path: string; message: string }[] } {
     const result = validateFlow(doc, { connectors: this.connectors });
     if (!result.valid) {
@@ -39,14 +47,18 @@ export class FlowsService {
         result.errors,
       );
     }
-    return { definition: result.flow, warnings: result.warnings };
+    return {
+      definition: result.flow,
+      warnings: [...result.warnings, ...outboundUrlWarnings(result.flow, this.outboundAllow)],
+    };
   }
 
-  async create(doc: unknown): Promise<FlowView> {
-    const { definition } = this.validate(doc);
+  /** Saved, with the validator's warnings (a URL the outbound guard will always refuse, say). */
+  async create(doc: unknown): Promise<FlowView & { warnings: ValidationIssue[] }> {
+    const { definition, warnings } = this.validate(doc);
     try {
       const record = await this.flows.create(definition);
-      return flowView(record, this.config.publicUrl);
+      return { ...flowView(record, this.config.publicUrl), warnings };
     } catch (err) {
       if (err instanceof SlugTakenError) {
         throw new AppError(ErrorCode.Conflict, err.message, [{ path: '/slug', message: 'is already taken' }]);
@@ -75,9 +87,9 @@ export class FlowsService {
     return flowView(record, this.config.publicUrl);
   }
 
-  async replace(slug: string, doc: unknown): Promise<FlowView> {
+  async replace(slug: string, doc: unknown): Promise<FlowView & { warnings: ValidationIssue[] }> {
     const withSlug = doc && typeof doc === 'object' && !Array.isArray(doc) ? { slug, ...doc } : doc;
-    const { definition } = this.validate(withSlug);
+    const { definition, warnings } = this.validate(withSlug);
     if (definition.slug !== slug) {
       throw new AppError(
         ErrorCode.InvalidFlow,
@@ -88,7 +100,7 @@ export class FlowsService {
     const record = await this.fileManagedAs409(() => this.flows.update(slug, definition));
     if (!record) throw AppError.notFound(`flow '${slug}'`);
     await this.announce(record.flow.id);
-    return flowView(record, this.config.publicUrl);
+    return { ...flowView(record, this.config.publicUrl), warnings };
   }
 
   async setEnabled(slug: string, enabled: unknown): Promise<FlowView> {

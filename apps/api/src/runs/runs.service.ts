@@ -103,6 +103,7 @@ export class RunsService {
         error: s.error ?? null,
         startedAt: s.startedAt,
         finishedAt: s.finishedAt,
+        resumeAt: s.resumeAt ?? null,
         attempts: s.attemptList.map((a) => ({
           n: a.n,
           startedAt: a.startedAt,

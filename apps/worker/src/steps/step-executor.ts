@@ -14,7 +14,11 @@ import { CONNECTORS } from './tokens';
 
 /** What one attempt came to, for the processor to tell BullMQ. */
 export type AttemptVerdict =
-  { kind: 'done' } | { kind: 'retry'; error: StepError } | { kind: 'failed'; error: StepError };
+  | { kind: 'done' }
+  | { kind: 'retry'; error: StepError }
+  | { kind: 'failed'; error: StepError }
+  /** A delay step parked as `waiting`: bring the job back at `untilMs` (epoch ms). */
+  | { kind: 'park'; untilMs: number };
 
 /**
  * Runs one attempt of one step. Knows nothing of BullMQ: it claims the step, runs it with
@@ -57,6 +61,7 @@ export class StepExecutor {
     isLastAttempt: boolean,
   ): Promise<AttemptVerdict> {
     const flow = await this.flows.get(claimed.flowVersionId);
+    if (claimed.resume) return this.resume(flow, runId, stepId, claimed, claimed.resume);
     const startedAt = new Date();
     const budget = flow.retryPolicy(stepId).attempts;
     // A retry of the run gives the step a fresh budget; attempt numbers keep counting across it.
@@ -71,6 +76,13 @@ export class StepExecutor {
       responseStatus: responseStatusOf(outcome),
     };
 
+    if (
+      outcome.status === 'succeeded' &&
+      outcome.resumeAtMs !== undefined &&
+      outcome.resumeAtMs > Date.now()
+    ) {
+      return this.park(runId, stepId, claimed.attempt, outcome.input, outcome.resumeAtMs);
+    }
     if (outcome.status !== 'failed') {
       await this.finish(flow, runId, stepId, outcome.status, outcome.input, outcome.output, null, attempt);
       return { kind: 'done' };
@@ -96,6 +108,43 @@ export class StepExecutor {
       attempt,
     );
     return { kind: 'failed', error: outcome.error };
+  }
+
+  /**
+   * A delay step's job came back: finish it (succeeded, its input passed on) and move the run on,
+   * or park it again when the job came before its time (a reconciled job, clocks apart).
+   */
+  private async resume(
+    flow: CompiledFlow,
+    runId: string,
+    stepId: string,
+    claimed: ClaimedStep,
+    resume: { inMs: number; input: unknown },
+  ): Promise<AttemptVerdict> {
+    if (resume.inMs > 0)
+      return this.park(runId, stepId, claimed.attempt, resume.input, Date.now() + resume.inMs);
+    const attempt: AttemptRecord = {
+      n: claimed.attempt,
+      startedAt: new Date(),
+      durationMs: 0,
+      outcome: 'succeeded',
+      error: null,
+      responseStatus: null,
+    };
+    await this.finish(flow, runId, stepId, 'succeeded', resume.input, resume.input, null, attempt);
+    return { kind: 'done' };
+  }
+
+  private async park(
+    runId: string,
+    stepId: string,
+    attemptN: number,
+    input: unknown,
+    untilMs: number,
+  ): Promise<AttemptVerdict> {
+    // False: a later claim holds the step, or the run was cancelled (the step is then cancelled).
+    const parked = await this.runs.parkStep(runId, stepId, attemptN, input, new Date(untilMs));
+    return parked ? { kind: 'park', untilMs } : { kind: 'done' };
   }
 
   /** Runs the attempt; the outcome is scrubbed of secret values, as all of it is stored, logged or queued. */

@@ -1,7 +1,8 @@
 import { Processor, WorkerHost } from '@nestjs/bullmq';
 import { Inject, OnApplicationBootstrap } from '@nestjs/common';
 import { HOOKFLOW_CONFIG, STEP_QUEUE, type HookflowConfig, type StepJobData } from '@hookflow/store';
-import { Job, UnrecoverableError } from 'bullmq';
+import { DelayedError, Job, UnrecoverableError } from 'bullmq';
+import { DestinationGate } from './destination-gate';
 import { stepBackoff } from './step-backoff';
 import { RetryableStepError } from './step-errors';
 import { StepExecutor } from './step-executor';
@@ -12,6 +13,7 @@ const DEFAULT_LEASE_MS = 60_000;
 export class StepProcessor extends WorkerHost implements OnApplicationBootstrap {
   constructor(
     private readonly executor: StepExecutor,
+    private readonly gate: DestinationGate,
     @Inject(HOOKFLOW_CONFIG) private readonly config: HookflowConfig,
   ) {
     super();
@@ -22,12 +24,27 @@ export class StepProcessor extends WorkerHost implements OnApplicationBootstrap 
     void this.worker.run();
   }
 
-  async process(job: Job<StepJobData>): Promise<void> {
+  async process(job: Job<StepJobData>, token?: string): Promise<void> {
+    // A destination at its cap: back to the queue before the claim, so no attempt is used and no worker waits.
+    const admission = await this.gate.admit(job.data.runId, job.data.stepId);
+    if (!admission.go) return this.comeBackAt(job, token, Date.now() + admission.retryInMs);
     const isLast = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
     const leaseMs = job.data.leaseMs ?? DEFAULT_LEASE_MS;
-    const verdict = await this.executor.run(job.data.runId, job.data.stepId, isLast, leaseMs);
+    let verdict;
+    try {
+      verdict = await this.executor.run(job.data.runId, job.data.stepId, isLast, leaseMs);
+    } finally {
+      admission.release?.();
+    }
+    if (verdict.kind === 'park') return this.comeBackAt(job, token, verdict.untilMs);
     if (verdict.kind === 'retry') throw new RetryableStepError(verdict.error);
     if (verdict.kind === 'failed')
       throw new UnrecoverableError(`${verdict.error.code}: ${verdict.error.message}`);
+  }
+
+  /** Parks the job in the delayed set (not counted as an attempt) and frees this worker slot. */
+  private async comeBackAt(job: Job<StepJobData>, token: string | undefined, atMs: number): Promise<never> {
+    await job.moveToDelayed(atMs, token);
+    throw new DelayedError();
   }
 }

@@ -1,7 +1,12 @@
+import { createHmac } from 'node:crypto';
+import { Webhook } from 'standardwebhooks';
 import { ConnectorError } from '@hookflow/flows';
 import { buildHttpRequest } from './http-request';
+import { signWebhook } from './webhook-signature';
 
 const defaults = { idempotencyKey: 'run-1:step', userAgent: 'Hookflow/test' };
+const KEY = Buffer.from('0123456789abcdef0123456789abcdef');
+const SECRET = `whsec_${KEY.toString('base64')}`;
 
 describe('buildHttpRequest', () => {
   it('lower-cases header names and adds the defaults', () => {
@@ -96,8 +101,34 @@ describe('buildHttpRequest', () => {
     ],
     [
       'unknown option',
-      { url: 'http://h/', sign: { secret: 'S' } },
-      'with.sign is not an option of the http connector',
+      { url: 'http://h/', signature: { secret: 'S' } },
+      'with.signature is not an option of the http connector',
+    ],
+    ['sign not an object', { url: 'http://h/', sign: 'S' }, 'with.sign must be an object'],
+    [
+      'sign without a secret',
+      { url: 'http://h/', sign: {} },
+      'with.sign.secret is required and must be a string',
+    ],
+    [
+      'sign with an unknown option',
+      { url: 'http://h/', sign: { secret: SECRET, algorithm: 'sha1' } },
+      'with.sign.algorithm is not an option of with.sign',
+    ],
+    [
+      'sign with a secret that is not base64',
+      { url: 'http://h/', sign: { secret: 'whsec_not base64!' } },
+      'with.sign.secret must be a Standard Webhooks secret: whsec_ followed by base64',
+    ],
+    [
+      'sign with a key shorter than 16 bytes',
+      { url: 'http://h/', sign: { secret: `whsec_${Buffer.alloc(15, 1).toString('base64')}` } },
+      'with.sign.secret decodes to 15 bytes; at least 16 are required',
+    ],
+    [
+      'sign with a webhook header set by hand',
+      { url: 'http://h/', headers: { 'Webhook-Id': 'mine' }, sign: { secret: SECRET } },
+      'with.headers sets webhook-id, which with.sign computes',
     ],
   ])('%s is a final invalid_config', (_name, input, message) => {
     let thrown: unknown;
@@ -108,5 +139,69 @@ describe('buildHttpRequest', () => {
     }
     expect(thrown).toBeInstanceOf(ConnectorError);
     expect(thrown).toMatchObject({ code: 'invalid_config', retryable: false, message });
+  });
+
+  describe('sign', () => {
+    const nowMs = Date.parse('2026-01-02T03:04:05.678Z');
+
+    it('adds Standard Webhooks headers over the exact body, verifiable by the reference library', () => {
+      const request = buildHttpRequest(
+        { url: 'https://h/x', json: { amount: 12.5, note: 'caf\u00e9 \u{1F600}' }, sign: { secret: SECRET } },
+        { ...defaults, nowMs },
+      );
+      const id = request.headers['webhook-id'];
+      expect(id).toMatch(/^msg_[A-Za-z0-9_-]{32}$/);
+      expect(request.headers['webhook-timestamp']).toBe(String(Math.floor(nowMs / 1000)));
+      const expected = createHmac('sha256', KEY)
+        .update(`${id}.${Math.floor(nowMs / 1000)}.${request.body}`)
+        .digest('base64');
+      expect(request.headers['webhook-signature']).toBe(`v1,${expected}`);
+      const verified = new Webhook(SECRET).verify(request.body!, {
+        'webhook-id': id,
+        'webhook-timestamp': String(Math.floor(Date.now() / 1000)),
+        'webhook-signature': signWebhook(KEY, id, Date.now() / 1000, request.body!)['webhook-signature'],
+      });
+      expect(verified).toEqual({ amount: 12.5, note: 'caf\u00e9 \u{1F600}' });
+    });
+
+    it('keeps webhook-id across attempts (it follows the idempotency key) but not the timestamp', () => {
+      const first = buildHttpRequest(
+        { url: 'https://h/', json: 1, sign: { secret: SECRET } },
+        { ...defaults, nowMs },
+      );
+      const second = buildHttpRequest(
+        { url: 'https://h/', json: 1, sign: { secret: SECRET } },
+        { ...defaults, nowMs: nowMs + 5000 },
+      );
+      const other = buildHttpRequest(
+        { url: 'https://h/', json: 1, sign: { secret: SECRET } },
+        { ...defaults, idempotencyKey: 'run-2:step', nowMs },
+      );
+      expect(second.headers['webhook-id']).toBe(first.headers['webhook-id']);
+      expect(other.headers['webhook-id']).not.toBe(first.headers['webhook-id']);
+      expect(Number(second.headers['webhook-timestamp']) - Number(first.headers['webhook-timestamp'])).toBe(
+        5,
+      );
+    });
+
+    it('accepts a secret without the whsec_ prefix and signs an empty body', () => {
+      const request = buildHttpRequest(
+        { url: 'https://h/', method: 'GET', sign: { secret: KEY.toString('base64') } },
+        { ...defaults, nowMs },
+      );
+      const ts = String(Math.floor(nowMs / 1000));
+      const expected = createHmac('sha256', KEY)
+        .update(`${request.headers['webhook-id']}.${ts}.`)
+        .digest('base64');
+      expect(request.body).toBeUndefined();
+      expect(request.headers['webhook-signature']).toBe(`v1,${expected}`);
+    });
+
+    it('never echoes the secret in its errors', () => {
+      const secret = 'whsec_c2hvcnQ=';
+      expect(() => buildHttpRequest({ url: 'https://h/', sign: { secret } }, defaults)).toThrow(
+        expect.objectContaining({ message: expect.not.stringContaining('c2hvcnQ') }),
+      );
+    });
   });
 });

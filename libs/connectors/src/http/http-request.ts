@@ -1,5 +1,6 @@
 import { ConnectorError } from '@hookflow/flows';
 import { HTTP_METHODS, HttpMethod } from './http-with.schema';
+import { parseSigningSecret, signWebhook, webhookId } from './webhook-signature';
 
 /** A validated outbound request, ready for undici. Header names are lower-case. */
 export interface HttpRequestSpec {
@@ -12,7 +13,11 @@ export interface HttpRequestSpec {
 export interface RequestDefaults {
   idempotencyKey: string;
   userAgent: string;
+  /** Clock for `webhook-timestamp` when signing; default `Date.now()`. */
+  nowMs?: number;
 }
+
+const SIGNATURE_HEADERS = ['webhook-id', 'webhook-timestamp', 'webhook-signature'];
 
 // RFC 9110 token characters; values may not carry CR, LF or NUL (header injection).
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
@@ -32,7 +37,7 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
  */
 export function buildHttpRequest(input: unknown, defaults: RequestDefaults): HttpRequestSpec {
   if (!isPlainObject(input)) throw invalid('with must be an object');
-  const allowed = new Set(['method', 'url', 'headers', 'query', 'json', 'body']);
+  const allowed = new Set(['method', 'url', 'headers', 'query', 'json', 'body', 'sign']);
   const unknownKey = Object.keys(input).find((key) => !allowed.has(key));
   if (unknownKey !== undefined) throw invalid(`with.${unknownKey} is not an option of the http connector`);
 
@@ -57,7 +62,33 @@ export function buildHttpRequest(input: unknown, defaults: RequestDefaults): Htt
 
   headers['idempotency-key'] ??= defaults.idempotencyKey;
   headers['user-agent'] ??= defaults.userAgent;
+  if (input.sign !== undefined) {
+    const key = parseSignKey(input.sign);
+    const taken = SIGNATURE_HEADERS.find((name) => Object.hasOwn(headers, name));
+    if (taken !== undefined) throw invalid(`with.headers sets ${taken}, which with.sign computes`);
+    // Signed over the same string that goes on the wire, after every header and body decision.
+    Object.assign(
+      headers,
+      signWebhook(
+        key,
+        webhookId(headers['idempotency-key']),
+        (defaults.nowMs ?? Date.now()) / 1000,
+        body ?? '',
+      ),
+    );
+  }
   return { method, url, headers, body };
+}
+
+/** `with.sign` after executeStep has put the secret's value in place of its name. */
+function parseSignKey(sign: unknown): Buffer {
+  if (!isPlainObject(sign)) throw invalid('with.sign must be an object');
+  const unknownKey = Object.keys(sign).find((key) => key !== 'secret');
+  if (unknownKey !== undefined) throw invalid(`with.sign.${unknownKey} is not an option of with.sign`);
+  if (typeof sign.secret !== 'string' || sign.secret === '') {
+    throw invalid('with.sign.secret is required and must be a string');
+  }
+  return parseSigningSecret(sign.secret);
 }
 
 function parseMethod(value: unknown): HttpMethod {

@@ -65,15 +65,24 @@ export function toHttpOutput(
 }
 
 const RETRYABLE_STATUSES = new Set([408, 425, 429]);
+const GONE = 410;
 
 /**
  * Classifies a non-2xx response: 408, 425, 429 and 5xx are worth retrying (honouring Retry-After
- * on 429 and 503); redirects (never followed) and other 4xx are final. Returns undefined for 2xx.
+ * on 429 and 503); redirects (never followed) and other 4xx are final. 410 Gone is final whatever
+ * else the response says: the receiver has retired the endpoint for good (Standard Webhooks and
+ * Svix treat it as "stop sending"). Returns undefined for 2xx.
  */
 export function statusError(output: HttpOutput, host: string, nowMs: number): ConnectorError | undefined {
   const { status } = output;
   if (status >= 200 && status < 300) return undefined;
   const message = `HTTP ${status} from ${host}`;
+  if (status === GONE) {
+    return new ConnectorError('http_error', `${message} (Gone: the endpoint was retired)`, false, {
+      status,
+      output,
+    });
+  }
   const retryable = RETRYABLE_STATUSES.has(status) || (status >= 500 && status < 600);
   if (!retryable) return new ConnectorError('http_error', message, false, { status, output });
   const retryAfterMs =

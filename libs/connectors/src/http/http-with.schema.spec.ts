@@ -18,7 +18,11 @@ describe('httpWithSchema', () => {
     ['unknown method', { url: 'u', method: 'TRACE' }, false],
     ['header not a string', { url: 'u', headers: { a: 1 } }, false],
     ['query object', { url: 'u', query: { a: { b: 1 } } }, false],
-    ['unknown option', { url: 'u', sign: {} }, false],
+    ['unknown option', { url: 'u', signature: {} }, false],
+    ['sign with a secret name', { url: 'u', json: {}, sign: { secret: 'SHIP_WHSEC' } }, true],
+    ['sign without a secret', { url: 'u', sign: {} }, false],
+    ['sign with a value instead of a name', { url: 'u', sign: { secret: 'whsec_a+b=' } }, false],
+    ['sign with another option', { url: 'u', sign: { secret: 'S', algorithm: 'sha1' } }, false],
   ])('%s -> valid %p', (_name, value, valid) => {
     expect(validate(value)).toBe(valid);
   });

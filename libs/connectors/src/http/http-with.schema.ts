@@ -1,8 +1,13 @@
+import { SECRET_NAME_PATTERN } from '@hookflow/flows';
+
 /** Methods the http connector sends; `with.method` is matched case-insensitively. */
 export const HTTP_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'] as const;
 export type HttpMethod = (typeof HTTP_METHODS)[number];
 
 type QueryScalar = string | number | boolean;
+
+/** Most redirect hops `followRedirects` may allow. */
+export const MAX_FOLLOW_REDIRECTS = 10;
 
 /** The `with` options of an `http` action step, after template rendering. */
 export interface HttpWith {
@@ -12,6 +17,13 @@ export interface HttpWith {
   query?: Record<string, QueryScalar | QueryScalar[]>;
   json?: unknown;
   body?: string;
+  /** Redirect hops to follow (default 0: a 3xx is the outcome); every hop passes the SSRF guard again. */
+  followRedirects?: number;
+  /**
+   * Standard Webhooks signing. In a flow `secret` names a secret in the secret store; the engine
+   * puts the value (`whsec_<base64>`) in its place before the connector runs.
+   */
+  sign?: { secret: string };
 }
 
 // anyOf rather than a type array keeps the schema valid under ajv's strictTypes.
@@ -36,6 +48,13 @@ export const httpWithSchema: Record<string, unknown> = {
     },
     json: {},
     body: { type: 'string' },
+    followRedirects: { type: 'integer', minimum: 0, maximum: MAX_FOLLOW_REDIRECTS },
+    sign: {
+      type: 'object',
+      required: ['secret'],
+      additionalProperties: false,
+      properties: { secret: { type: 'string', pattern: SECRET_NAME_PATTERN } },
+    },
   },
   // `properties` repeated so ajv's strictRequired mode accepts the `required` inside `not`.
   not: { required: ['json', 'body'], properties: { json: true, body: true } },

@@ -89,7 +89,8 @@ describe('HttpConnector', () => {
 
   beforeAll(async () => {
     await receiver.start();
-    agent = createOutboundAgent();
+    // The receiver is on loopback, which the SSRF guard refuses unless allowed.
+    agent = createOutboundAgent({ allow: '127.0.0.1/32' });
     http = new HttpConnector(agent);
   });
 
@@ -291,6 +292,15 @@ describe('HttpConnector', () => {
       const error = await rejection(http.execute({ url, json: {} }, ctx()));
 
       expect(error).toMatchObject({ code: 'http_error', retryable: false, extra: { status } });
+    });
+
+    it('HTTP 410 Gone is final even with a Retry-After, and says why', async () => {
+      const url = receiver.route(uniquePath('gone'), respond(410, { 'retry-after': '5' }));
+      const error = await rejection(http.execute({ url, json: {} }, ctx()));
+
+      expect(error).toMatchObject({ code: 'http_error', retryable: false, extra: { status: 410 } });
+      expect(error.message).toContain('Gone');
+      expect(error.extra.retryAfterMs).toBeUndefined();
     });
 
     it('does not follow redirects', async () => {

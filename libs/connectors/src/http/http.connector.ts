@@ -1,9 +1,10 @@
 import type { Dispatcher } from 'undici';
 import { ConnectorError, type Connector, type ConnectorContext } from '@hookflow/flows';
+import { OUTBOUND_BLOCKED_CODE } from '../guard/outbound-guard';
 import { HOOKFLOW_VERSION } from '../version';
-import { buildHttpRequest } from './http-request';
+import { buildHttpRequest, type HttpRequestSpec } from './http-request';
 import { HttpOutput, readBoundedBody, statusError, toHttpOutput } from './http-response';
-import { httpWithSchema } from './http-with.schema';
+import { httpWithSchema, MAX_FOLLOW_REDIRECTS } from './http-with.schema';
 
 export { httpWithSchema } from './http-with.schema';
 export type { HttpWith } from './http-with.schema';
@@ -24,6 +25,46 @@ const INVALID_REQUEST_CODES = new Set([
   'UND_ERR_NOT_SUPPORTED',
   'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH',
 ]);
+// Certificate verification failures: the same certificate fails the same way on the next attempt,
+// so they are final (fix the certificate or the URL, then retry the run).
+const CERTIFICATE_CODES = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'UNABLE_TO_DECRYPT_CERT_SIGNATURE',
+  'UNABLE_TO_DECODE_ISSUER_PUBLIC_KEY',
+  'CERT_SIGNATURE_FAILURE',
+  'CERT_NOT_YET_VALID',
+  'CERT_HAS_EXPIRED',
+  'ERROR_IN_CERT_NOT_BEFORE_FIELD',
+  'ERROR_IN_CERT_NOT_AFTER_FIELD',
+  'CERT_REVOKED',
+  'CERT_UNTRUSTED',
+  'CERT_REJECTED',
+  'CERT_CHAIN_TOO_LONG',
+  'INVALID_CA',
+  'INVALID_PURPOSE',
+  'PATH_LENGTH_EXCEEDED',
+  'HOSTNAME_MISMATCH',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+// Plain HTTP on the other end of an https: URL: a wrong URL, not a passing fault.
+const NOT_TLS_CODE = 'ERR_SSL_WRONG_VERSION_NUMBER';
+const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
+// Credentials meant for the first origin must not travel to another one (Fetch does the same).
+const CROSS_ORIGIN_DROPPED_HEADERS = ['authorization', 'cookie', 'proxy-authorization'];
+// Headers that describe a body, dropped when a redirect turns the request into a body-less GET.
+const SIGNATURE_HEADERS = ['webhook-id', 'webhook-timestamp', 'webhook-signature'];
+
+const BODY_HEADERS = [
+  'content-type',
+  'content-length',
+  'content-encoding',
+  'content-language',
+  'content-location',
+];
 const NETWORK_DESCRIPTIONS: Record<string, string> = {
   UND_ERR_SOCKET: 'connection closed unexpectedly',
   UND_ERR_CLOSED: 'dispatcher closed',
@@ -38,7 +79,9 @@ class AttemptDeadlineError extends Error {
 
 /**
  * The built-in `http` action: sends one request per attempt through the given undici dispatcher
- * (redirects are not followed) and classifies the outcome into a step output or a `ConnectorError`.
+ * and classifies the outcome into a step output or a `ConnectorError`. Redirects are not followed
+ * (a 3xx is the outcome) unless `with.followRedirects` allows N hops; each hop goes through the
+ * same dispatcher, so the SSRF guard checks it again, and cross-origin hops lose credentials.
  */
 export class HttpConnector implements Connector {
   readonly key = 'http';
@@ -59,11 +102,14 @@ export class HttpConnector implements Connector {
   }
 
   async execute(input: Record<string, unknown>, ctx: ConnectorContext): Promise<HttpOutput> {
-    const request = buildHttpRequest(input, {
+    const isObject = typeof input === 'object' && input !== null && !Array.isArray(input);
+    const { followRedirects: rawFollow, ...rest } = isObject ? input : {};
+    const followRedirects = parseFollowRedirects(rawFollow);
+    let request = buildHttpRequest(isObject ? rest : input, {
       idempotencyKey: ctx.idempotencyKey,
       userAgent: this.userAgent,
     });
-    const host = request.url.host;
+    let host = request.url.host;
     const { timeoutMs } = ctx;
 
     // undici's own timeouts each cover one phase (connect, headers, gaps between body chunks);
@@ -72,21 +118,32 @@ export class HttpConnector implements Connector {
     const timer = setTimeout(() => deadline.abort(new AttemptDeadlineError()), timeoutMs);
     const signal = ctx.signal ? AbortSignal.any([deadline.signal, ctx.signal]) : deadline.signal;
     try {
-      const response = await this.dispatcher.request({
-        origin: request.url.origin,
-        path: `${request.url.pathname}${request.url.search}`,
-        method: request.method,
-        headers: request.headers,
-        body: request.body,
-        headersTimeout: timeoutMs,
-        bodyTimeout: timeoutMs,
-        signal,
-      });
-      const { bytes, truncated } = await readBoundedBody(response.body, this.maxResponseBytes);
-      const output = toHttpOutput(response.statusCode, response.headers, bytes, truncated);
-      const error = statusError(output, host, Date.now());
-      if (error) throw error;
-      return output;
+      for (let hops = 0; ; hops++) {
+        const response = await this.dispatcher.request({
+          origin: request.url.origin,
+          path: `${request.url.pathname}${request.url.search}`,
+          method: request.method,
+          headers: request.headers,
+          body: request.body,
+          headersTimeout: timeoutMs,
+          bodyTimeout: timeoutMs,
+          signal,
+        });
+        const location = firstHeader(response.headers.location);
+        if (REDIRECT_STATUSES.has(response.statusCode) && location !== undefined && hops < followRedirects) {
+          // A redirect's own body is never wanted; dump() reads a little and keeps the socket reusable.
+          await response.body.dump();
+          request = redirectedRequest(request, response.statusCode, location, host);
+          host = request.url.host;
+          continue;
+        }
+        const { bytes, truncated } = await readBoundedBody(response.body, this.maxResponseBytes);
+        const output = toHttpOutput(response.statusCode, response.headers, bytes, truncated);
+        const error = statusError(output, host, Date.now());
+        if (error)
+          throw REDIRECT_STATUSES.has(output.status) ? explainRedirect(error, hops, followRedirects) : error;
+        return output;
+      }
     } catch (error) {
       throw classifyFailure(error, {
         host,
@@ -100,6 +157,86 @@ export class HttpConnector implements Connector {
   }
 }
 
+function parseFollowRedirects(value: unknown): number {
+  if (value === undefined) return 0;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > MAX_FOLLOW_REDIRECTS) {
+    throw new ConnectorError(
+      'invalid_config',
+      `with.followRedirects must be a whole number from 0 to ${MAX_FOLLOW_REDIRECTS}`,
+      false,
+    );
+  }
+  return value;
+}
+
+function firstHeader(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/**
+ * The next hop of a redirect, as browsers (Fetch) build it: 303, and 301/302 after a POST, turn
+ * into a GET without a body; 307 and 308 repeat the method and body. A hop to another origin
+ * (scheme, host or port) drops authorization and cookies.
+ */
+function redirectedRequest(
+  previous: HttpRequestSpec,
+  status: number,
+  location: string,
+  host: string,
+): HttpRequestSpec {
+  let url: URL;
+  try {
+    url = new URL(location, previous.url);
+  } catch {
+    throw new ConnectorError('http_error', `HTTP ${status} from ${host} redirects to an invalid URL`, false, {
+      status,
+    });
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new ConnectorError(
+      'http_error',
+      `HTTP ${status} from ${host} redirects to a ${url.protocol} URL; only http: and https: are followed`,
+      false,
+      { status },
+    );
+  }
+  if (url.username !== '' || url.password !== '') {
+    throw new ConnectorError(
+      'http_error',
+      `HTTP ${status} from ${host} redirects to a URL with credentials`,
+      false,
+      {
+        status,
+      },
+    );
+  }
+  url.hash = '';
+  const headers: Record<string, string> = Object.assign(Object.create(null), previous.headers);
+  let { method, body } = previous;
+  if (status === 303 ? method !== 'HEAD' : (status === 301 || status === 302) && method === 'POST') {
+    method = 'GET';
+    body = undefined;
+    for (const name of BODY_HEADERS) delete headers[name];
+    // The Standard Webhooks signature covered the body that is no longer sent: drop it rather than lie.
+    for (const name of SIGNATURE_HEADERS) delete headers[name];
+  }
+  if (url.origin !== previous.url.origin) {
+    for (const name of CROSS_ORIGIN_DROPPED_HEADERS) delete headers[name];
+  }
+  return { ...previous, method, url, headers, body };
+}
+
+/** A 3xx that ends the attempt says why it was not followed. */
+function explainRedirect(error: ConnectorError, hops: number, followRedirects: number): ConnectorError {
+  const why =
+    followRedirects === 0
+      ? 'redirects are not followed unless with.followRedirects allows them'
+      : hops >= followRedirects
+        ? `stopped after ${hops} redirect(s), the with.followRedirects limit`
+        : 'the redirect has no Location header';
+  return new ConnectorError(error.code, `${error.message} (${why})`, error.retryable, error.extra);
+}
+
 function classifyFailure(
   error: unknown,
   attempt: { host: string; timeoutMs: number; timedOut: boolean; cancelled: boolean },
@@ -107,6 +244,33 @@ function classifyFailure(
   if (error instanceof ConnectorError) return error;
   const { host } = attempt;
   const code = errorCode(error);
+  // The SSRF guard refused the address before connecting: the same address is refused every time.
+  if (code === OUTBOUND_BLOCKED_CODE) {
+    return new ConnectorError('blocked', messageOf(error), false);
+  }
+  // Certificate errors are final; other handshake failures (a reset mid-handshake, an alert from an
+  // overloaded terminator) may pass, so they are retried like network errors.
+  if (code !== undefined && CERTIFICATE_CODES.has(code)) {
+    return new ConnectorError(
+      'tls_error',
+      `TLS certificate error reaching ${host}: ${messageOf(error)} (${code}); certificate errors are final`,
+      false,
+    );
+  }
+  if (code === NOT_TLS_CODE) {
+    return new ConnectorError(
+      'tls_error',
+      `TLS handshake with ${host} failed: ${messageOf(error)} (${code}); the server does not speak TLS on this port`,
+      false,
+    );
+  }
+  if (code !== undefined && isTlsHandshakeCode(code)) {
+    return new ConnectorError(
+      'tls_error',
+      `TLS handshake with ${host} failed: ${messageOf(error)} (${code})`,
+      true,
+    );
+  }
   if (attempt.timedOut || (code !== undefined && TIMEOUT_CODES.has(code))) {
     return new ConnectorError(
       'timeout',
@@ -126,6 +290,19 @@ function classifyFailure(
   const description =
     code !== undefined && NETWORK_DESCRIPTIONS[code] ? ` (${NETWORK_DESCRIPTIONS[code]})` : '';
   return new ConnectorError('network_error', `network error ${label}${description} reaching ${host}`, true);
+}
+
+function isTlsHandshakeCode(code: string): boolean {
+  return code.startsWith('ERR_SSL_') || code === 'EPROTO' || code.startsWith('ERR_TLS_');
+}
+
+/** The message of the error that carries the code (undici may wrap it in a `cause`). */
+function messageOf(error: unknown): string {
+  for (let current = error, depth = 0; current && depth < 3; depth++) {
+    if (typeof (current as { code?: unknown }).code === 'string') return (current as Error).message;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return error instanceof Error ? error.message : String(error);
 }
 
 /** Node's errno codes and undici's UND_ERR_* codes, also when wrapped in a `cause`. */

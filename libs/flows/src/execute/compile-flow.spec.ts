@@ -57,7 +57,7 @@ describe('compileFlow', () => {
       maxDelayMs: 60_000,
     });
     expect(flow.retryPolicy('shipping')).toEqual({
-      attempts: 5,
+      attempts: 8,
       backoff: 'exponential',
       delayMs: 1000,
       maxDelayMs: 3_600_000,

@@ -1,11 +1,13 @@
 import { StepGraph, StepGraphError } from '../graph/step-graph';
 import type {
   ActionStepDef,
+  DelayStepDef,
   FilterStepDef,
   FlowDefinition,
   TransformStepDef,
 } from '../model/flow-definition';
 import type { RunContext } from '../model/run-context';
+import { parseDuration } from '../retry/duration';
 import { resolveRetryPolicy, resolveTimeoutMs, type RetryPolicy } from '../retry/retry-policy';
 import {
   TYPED_WITH_PATHS,
@@ -14,6 +16,7 @@ import {
   type CompiledTemplateTree,
 } from '../template/template';
 import { compileExpression, type CompiledExpression } from '../transform/expression';
+import { SECRET_NAME_PATTERN } from '../validation/flow.schema';
 
 interface CompiledStepBase {
   id: string;
@@ -26,7 +29,20 @@ interface CompiledStepBase {
 export type CompiledStep =
   | (CompiledStepBase & { type: 'transform'; def: TransformStepDef; expression: CompiledExpression })
   | (CompiledStepBase & { type: 'filter'; def: FilterStepDef; condition: CompiledExpression })
-  | (CompiledStepBase & { type: 'action'; def: ActionStepDef; with: CompiledTemplateTree });
+  | (CompiledStepBase & {
+      type: 'action';
+      def: ActionStepDef;
+      with: CompiledTemplateTree;
+      /** The secret named by `with.sign.secret`, whose value executeStep puts in its place. */
+      signSecretName?: string;
+    })
+  | (CompiledStepBase & {
+      type: 'delay';
+      def: DelayStepDef;
+      /** Either a fixed wait or an expression giving the resume time. */
+      forMs?: number;
+      until?: CompiledExpression;
+    });
 
 /** A flow version ready to run: every expression and template compiled once. Immutable. */
 export interface CompiledFlow {
@@ -50,6 +66,26 @@ export class InvalidFlowError extends Error {
     super(`${path}: ${message}`);
     this.name = 'InvalidFlowError';
   }
+}
+
+const SECRET_NAME = new RegExp(SECRET_NAME_PATTERN);
+
+/**
+ * `with.sign.secret` names a secret (it is not a template): counted with the step's secrets so
+ * the worker loads it, and replaced by its value only when the connector is called.
+ */
+function signSecretOf(def: ActionStepDef, withPointer: string): string | undefined {
+  const sign = (def.with as Record<string, unknown>).sign;
+  if (sign === undefined || sign === null || typeof sign !== 'object') return undefined;
+  const name = (sign as Record<string, unknown>).secret;
+  if (name === undefined) return undefined;
+  if (typeof name !== 'string' || !SECRET_NAME.test(name)) {
+    throw new InvalidFlowError(
+      'must name a secret in the secret store, e.g. "SHIP_WHSEC"',
+      `${withPointer}/sign/secret`,
+    );
+  }
+  return name;
 }
 
 function compileStep(def: FlowDefinition['steps'][number], index: number): CompiledStep {
@@ -85,10 +121,29 @@ function compileStep(def: FlowDefinition['steps'][number], index: number): Compi
     case 'action': {
       try {
         const tree = compileTemplateTree(def.with, { typedPaths: TYPED_WITH_PATHS });
-        return { ...base, type: 'action', def, secretNames: tree.secretNames, with: tree };
+        const signSecretName = signSecretOf(def, at('with'));
+        if (signSecretName === undefined) {
+          return { ...base, type: 'action', def, secretNames: tree.secretNames, with: tree };
+        }
+        const secretNames = [...new Set([...tree.secretNames, signSecretName])].sort();
+        return { ...base, type: 'action', def, secretNames, with: tree, signSecretName };
       } catch (err) {
         const pointer = err instanceof TemplateError ? err.pointer : '';
         throw new InvalidFlowError((err as Error).message, `${at('with')}${pointer}`);
+      }
+    }
+    case 'delay': {
+      if (def.until !== undefined) {
+        try {
+          return { ...base, type: 'delay', def, secretNames: [], until: compileExpression(def.until) };
+        } catch (err) {
+          throw new InvalidFlowError((err as Error).message, at('until'));
+        }
+      }
+      try {
+        return { ...base, type: 'delay', def, secretNames: [], forMs: parseDuration(def.for ?? 0) };
+      } catch (err) {
+        throw new InvalidFlowError((err as Error).message, at('for'));
       }
     }
     default:

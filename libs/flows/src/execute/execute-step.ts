@@ -24,6 +24,8 @@ export interface ExecuteDeps {
   /** Render the action and stop: the connector is not called and secrets show as placeholders. */
   dryRun?: boolean;
   budget?: ExpressionBudget;
+  /** The clock a delay step's `for` counts from (epoch ms); default `Date.now()`. */
+  nowMs?: number;
 }
 
 /**
@@ -178,6 +180,46 @@ async function callConnector(
   }
 }
 
+/**
+ * The resume time of a delay step in epoch ms: `for` from `nowMs`, or `until`'s value (ISO 8601
+ * text or epoch ms). Throws `ExpressionError` for an `until` that gives no time.
+ */
+async function delayResumeAtMs(
+  step: Extract<CompiledStep, { type: 'delay' }>,
+  flow: CompiledFlow,
+  input: unknown,
+  bindings: Bindings,
+  deps: ExecuteDeps,
+  nowMs: number,
+): Promise<number> {
+  if (!step.until) return nowMs + (step.forMs ?? 0);
+  const value = await step.until.evaluate(input, bindings, expressionBudget(flow, step, deps));
+  const at = typeof value === 'number' ? value : typeof value === 'string' ? Date.parse(value) : Number.NaN;
+  if (!Number.isFinite(at)) {
+    throw new ExpressionError(
+      'transform_error',
+      `gave ${JSON.stringify(value) ?? 'nothing'}; expected an ISO 8601 time or epoch milliseconds`,
+    );
+  }
+  return at;
+}
+
+async function runDelay(
+  step: Extract<CompiledStep, { type: 'delay' }>,
+  flow: CompiledFlow,
+  input: unknown,
+  bindings: Bindings,
+  deps: ExecuteDeps,
+): Promise<StepOutcome> {
+  try {
+    const resumeAtMs = await delayResumeAtMs(step, flow, input, bindings, deps, deps.nowMs ?? Date.now());
+    return { status: 'succeeded', input, output: input, resumeAtMs };
+  } catch (err) {
+    if (!(err instanceof ExpressionError)) throw err;
+    return failed(input, err.code, `until: ${err.message}`, false);
+  }
+}
+
 async function runAction(
   step: Extract<CompiledStep, { type: 'action' }>,
   flow: CompiledFlow,
@@ -206,6 +248,23 @@ async function runAction(
       output: deps.dryRun ? { dryRun: true, request } : undefined,
     });
   }
+  if (step.signSecretName !== undefined) {
+    // After the schema check, which wants a secret name here, not a value.
+    const name = step.signSecretName;
+    const known = deps.secrets !== undefined && Object.hasOwn(deps.secrets, name);
+    // As for `{{secret}}`: a dry run without a secret list shows the placeholder anyway.
+    const value = deps.dryRun
+      ? deps.secrets === undefined || known
+        ? secretPlaceholder(name)
+        : undefined
+      : known
+        ? deps.secrets![name]
+        : undefined;
+    if (value === undefined) {
+      return failed(input, 'template_error', `with/sign/secret: secret '${name}' is not defined`, false);
+    }
+    request = { ...request, sign: { ...(request.sign as Record<string, unknown>), secret: value } };
+  }
   if (deps.dryRun) return { status: 'succeeded', input, output: { dryRun: true, request } };
   return callConnector(connector, request, flow, step, input, ctx, deps);
 }
@@ -232,6 +291,8 @@ export async function executeStep(
         return await runExpression(step, flow, input, bindings, deps);
       case 'action':
         return await runAction(step, flow, input, ctx, deps);
+      case 'delay':
+        return await runDelay(step, flow, input, bindings, deps);
     }
     return failed(input, 'internal_error', `step '${stepId}' has an unknown type`, false);
   } catch (err) {

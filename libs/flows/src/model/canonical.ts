@@ -29,8 +29,11 @@ export const STEP_KEY_ORDER = [
   'needs',
   'expression',
   'condition',
+  'for',
+  'until',
   'connector',
   'with',
+  'destination',
   'retry',
   'timeout',
 ] as const;

@@ -45,13 +45,29 @@ export interface FilterStepDef extends StepBase {
   condition: string;
 }
 
+/** Caps on calls to one destination (origin host:port) while this step takes a slot there. */
+export interface DestinationLimitDef {
+  /** Calls in flight to the destination at once, per worker process. */
+  concurrency?: number;
+  /** Calls started per window, per worker process. */
+  rate?: { limit: number; per: Duration };
+}
+
 export interface ActionStepDef extends StepBase {
   type: 'action';
   connector: string;
   with: Record<string, unknown>;
+  destination?: DestinationLimitDef;
 }
 
-export type StepDef = TransformStepDef | FilterStepDef | ActionStepDef;
+/** Waits `for` a duration or `until` a JSONata time (ISO text or epoch ms); its output is its input. */
+export interface DelayStepDef extends StepBase {
+  type: 'delay';
+  for?: Duration;
+  until?: string;
+}
+
+export type StepDef = TransformStepDef | FilterStepDef | ActionStepDef | DelayStepDef;
 export type StepType = StepDef['type'];
 
 export interface FlowDefinition {

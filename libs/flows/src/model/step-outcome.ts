@@ -13,6 +13,10 @@ export type StepErrorCode =
   | 'network_error'
   | 'timeout'
   | 'http_error'
+  /** The outbound guard refused the destination address (private, loopback, metadata...); final. */
+  | 'blocked'
+  /** TLS handshake or certificate failure; certificate errors are final, handshake errors retryable. */
+  | 'tls_error'
   | 'attempts_exhausted'
   | 'internal_error'
   /** The caller aborted the attempt through `signal` (shutdown, run cancelled); nothing is known about the receiver. */
@@ -29,6 +33,7 @@ export interface StepError {
 }
 
 export type StepOutcome =
-  | { status: 'succeeded'; input: unknown; output: unknown }
+  /** `resumeAtMs` (epoch ms): a delay step's resume time; the worker parks the step until then. */
+  | { status: 'succeeded'; input: unknown; output: unknown; resumeAtMs?: number }
   | { status: 'filtered'; input: unknown; output: unknown }
   | { status: 'failed'; input: unknown; error: StepError; output?: unknown };

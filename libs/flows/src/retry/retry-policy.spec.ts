@@ -16,7 +16,7 @@ describe('resolveRetryPolicy', () => {
     [
       'action defaults',
       action,
-      { attempts: 5, backoff: 'exponential', delayMs: 1000, maxDelayMs: 3_600_000 },
+      { attempts: 8, backoff: 'exponential', delayMs: 1000, maxDelayMs: 3_600_000 },
     ],
     [
       'transform defaults',
@@ -36,7 +36,7 @@ describe('resolveRetryPolicy', () => {
     [
       'partial values and millisecond numbers',
       { ...action, retry: { delay: 250 } },
-      { attempts: 5, backoff: 'exponential', delayMs: 250, maxDelayMs: 3_600_000 },
+      { attempts: 8, backoff: 'exponential', delayMs: 250, maxDelayMs: 3_600_000 },
     ],
   ])('%s', (_name, step, expected) => {
     expect(resolveRetryPolicy(step)).toEqual(expected);
@@ -84,6 +84,39 @@ describe('backoffDelayMs', () => {
     const delay = backoffDelayMs(exponential, 2);
     expect(delay).toBeGreaterThanOrEqual(0);
     expect(delay).toBeLessThan(2000);
+  });
+});
+
+describe('default action schedule', () => {
+  const policy = resolveRetryPolicy(action);
+
+  // The wait before attempt n + 1 after n failures is uniform in [0, ceiling).
+  it.each([
+    [1, 1000],
+    [2, 2000],
+    [3, 4000],
+    [4, 8000],
+    [5, 16_000],
+    [6, 32_000],
+    [7, 64_000],
+  ])('after failure %i the delay stays below %i ms', (failures, ceilingMs) => {
+    expect(backoffDelayMs(policy, failures, undefined, () => 0)).toBe(0);
+    expect(backoffDelayMs(policy, failures, undefined, () => 0.999_999)).toBe(ceilingMs - 1);
+  });
+
+  it('tries 8 times in all and caps any delay (and Retry-After) at 1 hour', () => {
+    expect(policy.attempts).toBe(8);
+    expect(backoffDelayMs(policy, 30, undefined, () => 0.999_999)).toBeLessThan(3_600_000);
+    expect(backoffDelayMs(policy, 1, 7_200_000)).toBe(3_600_000);
+  });
+
+  it('is overridable per step', () => {
+    expect(resolveRetryPolicy({ ...action, retry: { attempts: 3, maxDelay: '10s' } })).toEqual({
+      attempts: 3,
+      backoff: 'exponential',
+      delayMs: 1000,
+      maxDelayMs: 10_000,
+    });
   });
 });
 

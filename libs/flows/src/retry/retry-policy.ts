@@ -10,12 +10,17 @@ export interface RetryPolicy {
   maxDelayMs: number;
 }
 
-export const DEFAULT_ACTION_ATTEMPTS = 5;
+/**
+ * Eight tries spread by full-jitter exponential backoff from 1s: the ceilings run 1s, 2s, 4s ...
+ * 64s, so a receiver gets about two minutes to come back before the step fails. Overrides the
+ * 5 of FLOW_FORMAT.md (issue 5: Svix-like spacing).
+ */
+export const DEFAULT_ACTION_ATTEMPTS = 8;
 export const DEFAULT_RETRY_DELAY_MS = 1000;
 export const DEFAULT_RETRY_MAX_DELAY_MS = 3_600_000;
 export const DEFAULT_STEP_TIMEOUT_MS = 30_000;
 
-/** The retry policy of a step: its own `retry` over the defaults (5 attempts for actions, 1 otherwise). */
+/** The retry policy of a step: its own `retry` over the defaults (8 attempts for actions, 1 otherwise). */
 export function resolveRetryPolicy(step: StepDef): RetryPolicy {
   const retry = step.retry ?? {};
   return {

@@ -17,7 +17,7 @@ export const SLUG_PATTERN = '^[a-z0-9][a-z0-9-]{0,62}$';
 export const STEP_ID_PATTERN = '^[a-z0-9][a-z0-9_-]*$';
 export const SECRET_NAME_PATTERN = '^[A-Za-z_][A-Za-z0-9_]{0,127}$';
 export const CONNECTOR_KEY_PATTERN = '^[a-z0-9][a-z0-9_-]*$';
-export const STEP_TYPES = ['transform', 'filter', 'action'] as const;
+export const STEP_TYPES = ['transform', 'filter', 'action', 'delay'] as const;
 export const HTTP_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'] as const;
 export const VERIFY_SCHEMES = [
   'token',
@@ -264,6 +264,27 @@ const triggerSchema = {
   },
 };
 
+const destinationSchema = {
+  description:
+    "Caps on calls to this step's destination (origin host:port of its URL), counted over every step and flow calling it, per worker process. Default: DESTINATION_CONCURRENCY and DESTINATION_RATE. A call over a cap waits in the queue without holding a worker.",
+  type: 'object',
+  additionalProperties: false,
+  minProperties: 1,
+  properties: {
+    concurrency: { description: 'Calls in flight at once.', type: 'integer', minimum: 1, maximum: 1000 },
+    rate: {
+      description: 'At most `limit` calls started `per` window.',
+      type: 'object',
+      required: ['limit', 'per'],
+      additionalProperties: false,
+      properties: {
+        limit: { description: 'Calls allowed per window.', type: 'integer', minimum: 1 },
+        per: duration('Length of the window.'),
+      },
+    },
+  },
+};
+
 const SHARED_STEP_PROPERTIES = ['id', 'type', 'name', 'description', 'needs', 'retry', 'timeout'];
 
 const stepSchema = {
@@ -280,7 +301,7 @@ const stepSchema = {
     },
     type: {
       description:
-        '`transform` (JSONata result becomes the output), `filter` (JSONata condition stops the branch when false) or `action` (a connector call).',
+        '`transform` (JSONata result becomes the output), `filter` (JSONata condition stops the branch when false), `action` (a connector call) or `delay` (waits, then passes its input on).',
       enum: [...STEP_TYPES],
     },
     name: { description: 'Human name of the step.', type: 'string' },
@@ -302,7 +323,7 @@ const stepSchema = {
       additionalProperties: false,
       properties: {
         attempts: {
-          description: 'Total tries including the first. Default 5 for actions, 1 otherwise.',
+          description: 'Total tries including the first. Default 8 for actions, 1 otherwise.',
           type: 'integer',
           minimum: 1,
           maximum: 100,
@@ -357,9 +378,23 @@ const stepSchema = {
             "Options of the connector. Every string is a Handlebars template over `{ input, trigger, steps, run }`; in `json`, a string that is exactly one `{{ ... }}` keeps the value's type.",
           type: 'object',
         },
+        destination: destinationSchema,
       },
       ['connector', 'with'],
     ),
+    variant('type', ['delay'], SHARED_STEP_PROPERTIES, {
+      for: duration('How long the run waits here, e.g. `10m`.'),
+      until: jsonata(
+        'JSONata over the input (with `$trigger`, `$steps`, `$run`) giving the time to resume: ISO 8601 text or epoch milliseconds. A time in the past resumes at once.',
+      ),
+    }),
+    {
+      if: { required: ['type'], properties: { type: { const: 'delay' } } },
+      then: {
+        oneOf: [{ required: ['for'] }, { required: ['until'] }],
+        errorMessage: "takes exactly one of 'for' or 'until'",
+      },
+    },
   ],
 };
 

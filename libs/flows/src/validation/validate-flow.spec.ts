@@ -281,7 +281,7 @@ describe('validateFlow: errors with their JSON pointers', () => {
       [
         {
           path: '/steps/0/type',
-          message: "must be one of 'transform', 'filter', 'action'; did you mean 'transform'?",
+          message: "must be one of 'transform', 'filter', 'action', 'delay'; did you mean 'transform'?",
         },
       ],
     ],

@@ -217,6 +217,14 @@ function checkAction(step: Json, base: string, opts: ValidateFlowOptions, checks
       const tree = compileTemplateTree(step.with, { typedPaths: TYPED_WITH_PATHS });
       for (const ref of tree.stepRefs) refs.push({ path: `${base}/with${ref.pointer}`, stepId: ref.stepId });
     }
+    // The name is looked up in the secret store as written: a template here would be sent as is.
+    const signSecret = isObject(step.with.sign) ? step.with.sign.secret : undefined;
+    if (typeof signSecret === 'string' && signSecret.includes('{{')) {
+      checks.errors.push({
+        path: `${base}/with/sign/secret`,
+        message: 'must be a secret\'s name (e.g. "SHIP_WHSEC"), not a template',
+      });
+    }
   }
   if (!opts.connectors || typeof step.connector !== 'string' || !CONNECTOR_KEY_RE.test(step.connector))
     return refs;
@@ -279,6 +287,9 @@ function checkSteps(steps: unknown[], opts: ValidateFlowOptions, checks: Checks)
       }
     } else if (step.type === 'action') {
       refs = checkAction(step, base, opts, checks);
+    } else if (step.type === 'delay' && step.until !== undefined) {
+      const stepRefs = expressionIssue(step.until, `${base}/until`, checks) ?? [];
+      refs = stepRefs.map((stepId) => ({ path: `${base}/until`, stepId }));
     }
     if (step.timeout !== undefined && !positiveDuration(step.timeout)) {
       checks.errors.push({ path: `${base}/timeout`, message: 'must be longer than 0' });

@@ -86,6 +86,17 @@ describe('loadConfig', () => {
     expect(loadConfig({ ...base, TRUST_PROXY: '0' }).trustProxy).toBe(false);
   });
 
+  it('reads OUTBOUND_ALLOW as hosts and CIDRs, none by default, and names a bad entry', () => {
+    expect(loadConfig(base).outboundAllow).toEqual([]);
+    expect(
+      loadConfig({ ...base, OUTBOUND_ALLOW: ' hooks.internal, 10.0.0.0/8,::1 ,[::1]/128,' }).outboundAllow,
+    ).toEqual(['hooks.internal', '10.0.0.0/8', '::1', '[::1]/128']);
+    for (const bad of ['10.0.0.0/33', 'http://x', '*.example.com', 'host/24']) {
+      const [problem] = problems({ ...base, OUTBOUND_ALLOW: `127.0.0.1/32,${bad}` });
+      expect(problem).toEqual({ variable: 'OUTBOUND_ALLOW', message: expect.stringContaining(`'${bad}'`) });
+    }
+  });
+
   it('treats an empty variable as unset', () => {
     expect(loadConfig({ ...base, REDIS_URL: '', PORT: '' })).toMatchObject({
       redisUrl: undefined,

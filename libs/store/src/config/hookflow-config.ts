@@ -60,6 +60,24 @@ const envSchema = z.object({
       });
       return z.NEVER;
     }),
+  // Exceptions to the outbound SSRF guard: host names (matched exactly against a URL's host) and
+  // addresses/CIDRs (matched against the resolved address), comma-separated. Default: none.
+  OUTBOUND_ALLOW: z
+    .string()
+    .default('')
+    .transform((v, ctx) => {
+      const entries = v
+        .split(',')
+        .map((p) => p.trim())
+        .filter(Boolean);
+      const bad = entries.find((entry) => !isOutboundAllowEntry(entry));
+      if (bad === undefined) return entries;
+      ctx.addIssue({
+        code: 'custom',
+        message: `'${bad}' is not a host name, an address or a CIDR (use hooks.internal, 10.0.0.0/8, ::1)`,
+      });
+      return z.NEVER;
+    }),
   MAX_HEADER_COUNT: positiveInt(100),
   MAX_HEADER_BYTES: positiveInt(12 * 1024),
   MAX_JSON_DEPTH: positiveInt(64),
@@ -74,6 +92,21 @@ const envSchema = z.object({
       message: "must be a duration such as '7d', '12h' or whole milliseconds",
     })
     .default('7d'),
+  // Per worker process: calls in flight to one destination (origin host:port), and optionally
+  // calls started per window (`10/1s`, `600/1m`); a step's `destination` overrides both.
+  DESTINATION_CONCURRENCY: positiveInt(8),
+  DESTINATION_RATE: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined) return undefined;
+      const rate = parseRate(v);
+      if (!rate) {
+        ctx.addIssue({ code: 'custom', message: "must be '<calls>/<duration>' such as '10/1s' or '600/1m'" });
+        return z.NEVER;
+      }
+      return rate;
+    }),
   RECONCILE_INTERVAL_MS: positiveInt(10_000),
   RECONCILE_STALE_MS: positiveInt(30_000),
   FLOWS_DIR: z.string().default('./flows'),
@@ -103,6 +136,8 @@ export interface HookflowConfig {
   /** Whether `X-Forwarded-For` names the client (behind a trusted reverse proxy); off by default. */
   /** Fastify's trustProxy: who may name the client in X-Forwarded-For. */
   trustProxy: boolean | string[];
+  /** OUTBOUND_ALLOW: hosts and CIDRs the outbound SSRF guard lets through (parsed by libs/connectors). */
+  outboundAllow: string[];
   /** Most headers a trigger request may carry (431 beyond). */
   maxHeaderCount: number;
   /** Most bytes of header names and values a trigger request may carry (431 beyond). */
@@ -115,6 +150,10 @@ export interface HookflowConfig {
   sensitiveHeaders: string[];
   /** How long a trigger's dedupe key keeps a repeat from starting a run. */
   dedupeWindowMs: number;
+  /** Calls in flight to one destination (origin host:port) per worker process, unless a step says otherwise. */
+  destinationConcurrency: number;
+  /** Calls started per window to one destination per worker process; unset: no rate cap. */
+  destinationRate?: { limit: number; perMs: number };
   reconcileIntervalMs: number;
   reconcileStaleMs: number;
   /** Folder of `*.flow.json` files loaded at start; absent folder = none. */
@@ -165,6 +204,7 @@ export function loadConfig(
     workerHealthPort: e.WORKER_HEALTH_PORT,
     maxBodyBytes: e.MAX_BODY_BYTES,
     trustProxy: e.TRUST_PROXY,
+    outboundAllow: e.OUTBOUND_ALLOW,
     maxHeaderCount: e.MAX_HEADER_COUNT,
     maxHeaderBytes: e.MAX_HEADER_BYTES,
     maxJsonDepth: e.MAX_JSON_DEPTH,
@@ -173,6 +213,8 @@ export function loadConfig(
       .map((name) => name.trim().toLowerCase())
       .filter((name) => name !== ''),
     dedupeWindowMs: parseDuration(envDuration(e.DEDUPE_WINDOW)),
+    destinationConcurrency: e.DESTINATION_CONCURRENCY,
+    destinationRate: e.DESTINATION_RATE,
     reconcileIntervalMs: e.RECONCILE_INTERVAL_MS,
     reconcileStaleMs: e.RECONCILE_STALE_MS,
     flowsDir: e.FLOWS_DIR,
@@ -180,6 +222,27 @@ export function loadConfig(
     logLevel: e.LOG_LEVEL,
     ...overrides,
   };
+}
+
+/** `10/1s` or `10/s` (calls per window) -> `{ limit, perMs }`; undefined when malformed. */
+function parseRate(v: string): { limit: number; perMs: number } | undefined {
+  const m = /^\s*(\d+)\s*\/\s*(\d*)(ms|s|m|h|d)\s*$/.exec(v);
+  if (!m) return undefined;
+  const limit = Number(m[1]);
+  const perMs = parseDuration(`${m[2] === '' ? '1' : m[2]}${m[3]}`);
+  return limit > 0 && perMs > 0 ? { limit, perMs } : undefined;
+}
+
+/** `hooks.internal`, `10.0.0.0/8`, `::1`, `[::1]/128`: a host name, or an address with an optional prefix length. */
+function isOutboundAllowEntry(entry: string): boolean {
+  const m = /^\[?([^\]/]+)\]?(?:\/(\d{1,3}))?$/.exec(entry);
+  if (!m) return false;
+  const family = isIP(m[1]);
+  if (family !== 0) return m[2] === undefined || Number(m[2]) <= (family === 4 ? 32 : 128);
+  return (
+    m[2] === undefined &&
+    /^[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?)*\.?$/i.test(entry)
+  );
 }
 
 /** `7d`, `12h` or whole milliseconds: environment values are strings, durations may be numbers. */

@@ -41,6 +41,10 @@ export class StepRun {
   @Column('timestamptz', { name: 'lease_until', nullable: true })
   leaseUntil: Date | null;
 
+  /** A delay step's resume time: set when it parks (`waiting`), kept after it resumes. */
+  @Column('timestamptz', { name: 'resume_at', nullable: true })
+  resumeAt: Date | null;
+
   @Column('timestamptz', { name: 'started_at', nullable: true })
   startedAt: Date | null;
 

@@ -2,6 +2,7 @@ import { InitialSchema1764000000000 } from './1764000000000-initial-schema';
 import { StepAttemptsBase1765000000000 } from './1765000000000-step-attempts-base';
 import { SecretsAndApiKeys1766000000000 } from './1766000000000-secrets-and-api-keys';
 import { IngressDedupeRateLimit1766100000000 } from './1766100000000-ingress-dedupe-rate-limit';
+import { StepResumeAt1767000000000 } from './1767000000000-step-resume-at';
 
 /** Every migration, oldest first. Run at start by both apps (TypeORM serialises them with a lock table). */
 export const MIGRATIONS = [
@@ -9,4 +10,5 @@ export const MIGRATIONS = [
   StepAttemptsBase1765000000000,
   SecretsAndApiKeys1766000000000,
   IngressDedupeRateLimit1766100000000,
+  StepResumeAt1767000000000,
 ];

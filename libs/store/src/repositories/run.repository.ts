@@ -46,6 +46,18 @@ export interface ClaimedStep {
   flowSlug: string;
   trigger: TriggerData;
   outputs: Record<string, unknown>;
+  /**
+   * Set when the claim resumes a parked delay step: its stored input, and how long until its
+   * resume time by the database clock (zero or less: due).
+   */
+  resume?: { inMs: number; input: unknown };
+}
+
+/** What a worker needs to know about a step before it claims it (destination limits). */
+export interface StepPeek {
+  flowVersionId: string;
+  /** False when a claim would be refused: the step is finished or leased, or the run is over. */
+  claimable: boolean;
 }
 
 export interface AttemptRecord {
@@ -121,7 +133,7 @@ export interface RetriedRun {
 }
 
 export interface CancelledRun {
-  /** Steps that were waiting (pending, or between retries) and will now never run. */
+  /** Steps that were waiting (pending, between retries, or a parked delay) and will now never run. */
   cancelled: string[];
 }
 
@@ -136,7 +148,7 @@ export interface RetryableRunFilter {
 
 export class InvalidCursorError extends Error {}
 
-const UNFINISHED_STEP = `('pending', 'running', 'retrying')`;
+const UNFINISHED_STEP = `('pending', 'running', 'retrying', 'waiting')`;
 /**
  * Steps a retry sets back to pending. `skipped` ones behind a filter are skipped again by the
  * decision; `running` ones are left alone: the claim's holder records its outcome and, the run
@@ -148,6 +160,7 @@ const REOPENABLE_STEP: ReadonlySet<StepStatus> = new Set<StepStatus>([
   'cancelled',
   'pending',
   'retrying',
+  'waiting',
 ]);
 const RETRYABLE_RUN: ReadonlySet<RunStatus> = new Set<RunStatus>(['failed', 'cancelled']);
 
@@ -250,20 +263,27 @@ export class RunRepository {
       received_at: Date | null;
       created_at: Date;
       outputs: Record<string, unknown>;
+      resume_in_ms: number | null;
+      parked_input: unknown;
     }[] = await this.ds.query(
+      // A parked delay step ('waiting') resumes under the attempt that parked it: no new attempt.
       `WITH claimed AS (
          UPDATE step_runs
-            SET status = 'running', attempts = attempts + 1, started_at = coalesce(started_at, now()),
+            SET status = 'running', attempts = attempts + CASE WHEN status = 'waiting' THEN 0 ELSE 1 END,
+                started_at = coalesce(started_at, now()),
                 lease_until = now() + make_interval(secs => $3::double precision / 1000)
           WHERE run_id = $1 AND step_id = $2
-            AND (status IN ('pending', 'retrying') OR (status = 'running' AND coalesce(lease_until, '-infinity') < now()))
+            AND (status IN ('pending', 'retrying', 'waiting')
+                 OR (status = 'running' AND coalesce(lease_until, '-infinity') < now()))
             AND EXISTS (SELECT 1 FROM runs WHERE id = $1 AND status IN ('queued', 'running'))
-          RETURNING attempts, attempts_base
+          RETURNING attempts, attempts_base, input,
+                    extract(epoch FROM resume_at - now()) * 1000 AS resume_in_ms
        ), started AS (
          UPDATE runs SET status = 'running', started_at = now()
           WHERE id = $1 AND status = 'queued' AND EXISTS (SELECT 1 FROM claimed)
        )
        SELECT (SELECT attempts FROM claimed) AS attempt, (SELECT attempts_base FROM claimed) AS attempt_base,
+              (SELECT resume_in_ms FROM claimed) AS resume_in_ms, (SELECT input FROM claimed) AS parked_input,
               r.flow_version_id, f.slug, r.created_at,
               e.body, e.query, e.headers, e.method, e.received_at,
               (SELECT coalesce(jsonb_object_agg(s.step_id, s.output), '{}'::jsonb)
@@ -289,7 +309,97 @@ export class RunRepository {
         receivedAt: (row.received_at ?? row.created_at).toISOString(),
       },
       outputs: row.outputs,
+      ...(row.resume_in_ms === null
+        ? {}
+        : { resume: { inMs: Number(row.resume_in_ms), input: row.parked_input ?? null } }),
     };
+  }
+
+  /**
+   * Reads, without claiming, which flow version a step belongs to and whether a claim would
+   * succeed now. Claims nothing and counts no attempt.
+   */
+  async peekStep(runId: string, stepId: string): Promise<StepPeek | null> {
+    const rows: { flow_version_id: string; claimable: boolean }[] = await this.ds.query(
+      `SELECT r.flow_version_id,
+              (r.status IN ('queued', 'running')
+               AND (s.status IN ('pending', 'retrying', 'waiting')
+                    OR (s.status = 'running' AND coalesce(s.lease_until, '-infinity') < now()))) AS claimable
+         FROM runs r JOIN step_runs s ON s.run_id = r.id AND s.step_id = $2
+        WHERE r.id = $1`,
+      [runId, stepId],
+    );
+    const row = rows[0];
+    return row ? { flowVersionId: row.flow_version_id, claimable: row.claimable } : null;
+  }
+
+  /** The trigger data and finished steps' outputs of a run, as a claim returns them; null for no run. */
+  async runContext(
+    runId: string,
+  ): Promise<{ trigger: TriggerData; outputs: Record<string, unknown>; flowSlug: string } | null> {
+    const rows: {
+      slug: string;
+      body: unknown;
+      query: Record<string, unknown> | null;
+      headers: Record<string, string> | null;
+      method: string | null;
+      received_at: Date | null;
+      created_at: Date;
+      outputs: Record<string, unknown>;
+    }[] = await this.ds.query(
+      `SELECT f.slug, r.created_at, e.body, e.query, e.headers, e.method, e.received_at,
+              (SELECT coalesce(jsonb_object_agg(s.step_id, s.output), '{}'::jsonb)
+                 FROM step_runs s WHERE s.run_id = $1 AND s.status IN ('succeeded', 'filtered')) AS outputs
+         FROM runs r
+         JOIN flows f ON f.id = r.flow_id
+         LEFT JOIN events e ON e.id = r.event_id
+        WHERE r.id = $1`,
+      [runId],
+    );
+    const row = rows[0];
+    if (!row) return null;
+    return {
+      flowSlug: row.slug,
+      trigger: {
+        body: row.body ?? null,
+        query: row.query ?? {},
+        headers: row.headers ?? {},
+        method: row.method ?? 'POST',
+        receivedAt: (row.received_at ?? row.created_at).toISOString(),
+      },
+      outputs: row.outputs,
+    };
+  }
+
+  /**
+   * Parks a claimed delay step until `resumeAt`: status `waiting`, no lease, its input kept for
+   * the resume, and `enqueued_at` set to the resume time so the reconciler leaves it alone until
+   * then. A step parked again (its job came early) keeps its first resume time. No attempt is
+   * recorded yet (the resume records the one attempt). False when the claim
+   * was taken over, or when the run was cancelled meanwhile (the step is then cancelled).
+   */
+  async parkStep(
+    runId: string,
+    stepId: string,
+    attemptN: number,
+    input: unknown,
+    resumeAt: Date,
+  ): Promise<boolean> {
+    // An UPDATE answers [rows, count] through TypeORM.
+    const [rows]: [{ status: StepStatus }[], number] = await this.ds.query(
+      `WITH r AS (
+         SELECT status IN ('queued', 'running') AS live FROM runs WHERE id = $1 FOR SHARE
+       )
+       UPDATE step_runs
+          SET status = CASE WHEN (SELECT live FROM r) THEN 'waiting' ELSE 'cancelled' END,
+              finished_at = CASE WHEN (SELECT live FROM r) THEN NULL ELSE now() END,
+              input = $4, resume_at = coalesce(resume_at, $5), enqueued_at = coalesce(resume_at, $5),
+              lease_until = NULL
+        WHERE run_id = $1 AND step_id = $2 AND status = 'running' AND attempts = $3
+        RETURNING status`,
+      [runId, stepId, attemptN, toJsonb(input), resumeAt],
+    );
+    return rows[0]?.status === 'waiting';
   }
 
   /**
@@ -504,6 +614,7 @@ export class RunRepository {
         await m.query(
           `UPDATE step_runs
               SET status = 'pending', attempts_base = attempts, input = NULL, output = NULL, error = NULL,
+                  resume_at = NULL,
                   enqueued_at = CASE WHEN step_id = ANY($3::text[]) THEN now() END,
                   lease_until = NULL, started_at = NULL, finished_at = NULL
             WHERE run_id = $1 AND step_id = ANY($2::text[])`,
@@ -548,7 +659,7 @@ export class RunRepository {
       const [cancelled]: [{ step_id: string }[], number] = await m.query(
         `UPDATE step_runs SET status = 'cancelled', finished_at = now(), lease_until = NULL
           WHERE run_id = $1
-            AND (status IN ('pending', 'retrying')
+            AND (status IN ('pending', 'retrying', 'waiting')
                  OR (status = 'running' AND coalesce(lease_until, '-infinity') < now()))
           RETURNING step_id`,
         [runId],

@@ -1,0 +1,91 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { parseDuration, stepInput, type CompiledFlow, type CompiledStep } from '@hookflow/flows';
+import { HOOKFLOW_CONFIG, RunRepository, type HookflowConfig } from '@hookflow/store';
+import { CompiledFlowCache } from './compiled-flow-cache';
+import {
+  DestinationLimiter,
+  destinationKey,
+  staticDestinationKey,
+  type DestinationLimit,
+} from './destination-limiter';
+import { StepSecrets } from './step-secrets';
+
+/** Admission of one step job: go ahead (release the slot afterwards), or come back later. */
+export type Admission = { go: true; release: () => void } | { go: false; retryInMs: number };
+
+const NO_SLOT: Admission = { go: true, release: () => undefined };
+
+/**
+ * Decides, before a step is claimed, whether an action may call its destination now. Only reads:
+ * a job turned away has claimed nothing and used no attempt, and goes back to the queue.
+ * The destination is the origin of the action's `url`, taken from the template when it is
+ * written out, otherwise rendered from the run context (one extra read).
+ */
+@Injectable()
+export class DestinationGate {
+  readonly limiter = new DestinationLimiter();
+
+  constructor(
+    private readonly runs: RunRepository,
+    private readonly flows: CompiledFlowCache,
+    private readonly secrets: StepSecrets,
+    @Inject(HOOKFLOW_CONFIG) private readonly config: HookflowConfig,
+  ) {}
+
+  async admit(runId: string, stepId: string): Promise<Admission> {
+    try {
+      return await this.decide(runId, stepId);
+    } catch {
+      // The claim meets the same trouble (database, a version that no longer compiles) and
+      // handles it; the gate only ever spares a receiver, never blocks a step on its own.
+      return NO_SLOT;
+    }
+  }
+
+  private async decide(runId: string, stepId: string): Promise<Admission> {
+    const peek = await this.runs.peekStep(runId, stepId);
+    // Nothing to run (finished, leased, run over): the claim will say so; no slot is needed.
+    if (!peek?.claimable) return NO_SLOT;
+    const flow = await this.flows.get(peek.flowVersionId);
+    const step = flow.step(stepId);
+    if (step.type !== 'action') return NO_SLOT;
+    const key = await this.destinationOf(flow, step, runId);
+    // An unknown destination (a URL that does not render) fails at its claim; do not hold it here.
+    if (!key) return NO_SLOT;
+    const grant = this.limiter.tryAcquire(key, this.limitOf(step));
+    return grant.ok ? { go: true, release: grant.release } : { go: false, retryInMs: grant.retryInMs };
+  }
+
+  private limitOf(step: Extract<CompiledStep, { type: 'action' }>): DestinationLimit {
+    const own = step.def.destination;
+    const rate = own?.rate
+      ? { limit: own.rate.limit, perMs: parseDuration(own.rate.per) }
+      : this.config.destinationRate;
+    return { concurrency: own?.concurrency ?? this.config.destinationConcurrency, ...(rate ? { rate } : {}) };
+  }
+
+  private async destinationOf(
+    flow: CompiledFlow,
+    step: Extract<CompiledStep, { type: 'action' }>,
+    runId: string,
+  ): Promise<string | null> {
+    const template = step.def.with.url;
+    const known = staticDestinationKey(template);
+    if (known || typeof template !== 'string') return known;
+    const ctx = await this.runs.runContext(runId);
+    if (!ctx) return null;
+    const secrets = step.secretNames.length > 0 ? await this.secrets.load(flow, step.id) : undefined;
+    if (secrets && !secrets.ok) return null;
+    try {
+      const run = { id: runId, flow: ctx.flowSlug };
+      const input = stepInput(flow, step.id, { trigger: ctx.trigger, steps: ctx.outputs, run });
+      const rendered = step.with.render(
+        { input, trigger: ctx.trigger, steps: ctx.outputs, run },
+        secrets?.values ?? {},
+      ) as { url?: unknown };
+      return destinationKey(rendered.url);
+    } catch {
+      return null;
+    }
+  }
+}

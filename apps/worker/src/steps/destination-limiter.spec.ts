@@ -1,0 +1,103 @@
+import {
+  DestinationLimiter,
+  MAX_REQUEUE_MS,
+  MIN_REQUEUE_MS,
+  destinationKey,
+  staticDestinationKey,
+} from './destination-limiter';
+
+describe('destinationKey', () => {
+  it.each<[unknown, string | null]>([
+    ['https://Api.Example.com/x?y=1', 'api.example.com:443'],
+    ['https://api.example.com:443/', 'api.example.com:443'],
+    ['http://api.example.com/', 'api.example.com:80'],
+    ['http://127.0.0.1:8080/hook', '127.0.0.1:8080'],
+    ['http://127.0.0.1:8081/hook', '127.0.0.1:8081'],
+    ['http://[::1]:9000/', '[::1]:9000'],
+    ['ftp://example.com/', null],
+    ['/relative', null],
+    [42, null],
+  ])('%p -> %p', (url, key) => expect(destinationKey(url)).toBe(key));
+});
+
+describe('staticDestinationKey', () => {
+  it.each<[unknown, string | null]>([
+    ['https://api.example.com/orders/{{input.id}}', 'api.example.com:443'],
+    ['https://api.example.com?x={{input.id}}', 'api.example.com:443'],
+    ['https://api.example.com', 'api.example.com:443'],
+    ['http://127.0.0.1:3000/{{run.id}}', '127.0.0.1:3000'],
+    ['http://127.0.0.1:{{input.port}}/x', null],
+    ['https://{{input.host}}/x', null],
+    ['https://api.{{input.region}}.example.com/x', null],
+    ['{{secret "SLACK_URL"}}', null],
+    ['{{input.callback}}', null],
+    [undefined, null],
+  ])('%p -> %p', (template, key) => expect(staticDestinationKey(template)).toBe(key));
+});
+
+describe('DestinationLimiter', () => {
+  function clock(start = 1_000_000) {
+    let now = start;
+    return { now: () => now, advance: (ms: number) => (now += ms) };
+  }
+
+  it('grants up to the concurrency cap per key, independently of other keys', () => {
+    const limiter = new DestinationLimiter(Date.now, () => 0.5);
+    const a1 = limiter.tryAcquire('a:443', { concurrency: 2 });
+    const a2 = limiter.tryAcquire('a:443', { concurrency: 2 });
+    const a3 = limiter.tryAcquire('a:443', { concurrency: 2 });
+    const b1 = limiter.tryAcquire('b:443', { concurrency: 2 });
+    expect([a1.ok, a2.ok, a3.ok, b1.ok]).toEqual([true, true, false, true]);
+    expect(limiter.inFlight('a:443')).toBe(2);
+    if (a1.ok) a1.release();
+    if (a1.ok) a1.release(); // a second release is a no-op
+    expect(limiter.inFlight('a:443')).toBe(1);
+    expect(limiter.tryAcquire('a:443', { concurrency: 2 }).ok).toBe(true);
+  });
+
+  it('applies the cap the caller brings (a step override)', () => {
+    const limiter = new DestinationLimiter();
+    expect(limiter.tryAcquire('a:443', { concurrency: 1 }).ok).toBe(true);
+    expect(limiter.tryAcquire('a:443', { concurrency: 1 }).ok).toBe(false);
+    expect(limiter.tryAcquire('a:443', { concurrency: 5 }).ok).toBe(true);
+  });
+
+  it('sends refused callers away for a jittered time that grows with how long calls take', () => {
+    const c = clock();
+    let r = 0;
+    const limiter = new DestinationLimiter(c.now, () => r);
+    const slow = limiter.tryAcquire('slow:80', { concurrency: 1 });
+    c.advance(1000);
+    if (slow.ok) slow.release();
+    limiter.tryAcquire('slow:80', { concurrency: 1 });
+    r = 0;
+    const low = limiter.tryAcquire('slow:80', { concurrency: 1 });
+    r = 1;
+    const high = limiter.tryAcquire('slow:80', { concurrency: 1 });
+    expect(low).toEqual({ ok: false, retryInMs: MIN_REQUEUE_MS });
+    expect(high).toEqual({ ok: false, retryInMs: MIN_REQUEUE_MS + 1000 });
+
+    const fast = new DestinationLimiter(c.now, () => 1);
+    fast.tryAcquire('fast:80', { concurrency: 1 });
+    const refused = fast.tryAcquire('fast:80', { concurrency: 1 });
+    expect(!refused.ok && refused.retryInMs).toBeLessThanOrEqual(MIN_REQUEUE_MS * 3);
+    expect(!refused.ok && refused.retryInMs).toBeLessThan(MAX_REQUEUE_MS);
+  });
+
+  it('caps starts per rate window and says when the window frees up', () => {
+    const c = clock();
+    const limiter = new DestinationLimiter(c.now, () => 0);
+    const limit = { concurrency: 100, rate: { limit: 2, perMs: 1000 } };
+    const first = limiter.tryAcquire('a:443', limit);
+    c.advance(100);
+    const second = limiter.tryAcquire('a:443', limit);
+    c.advance(100);
+    const third = limiter.tryAcquire('a:443', limit);
+    expect([first.ok, second.ok]).toEqual([true, true]);
+    expect(third).toEqual({ ok: false, retryInMs: 800 });
+    if (first.ok) first.release();
+    c.advance(800);
+    expect(limiter.tryAcquire('a:443', limit).ok).toBe(true);
+    expect(limiter.tryAcquire('a:443', limit).ok).toBe(false);
+  });
+});

@@ -1,0 +1,132 @@
+/** Caps for one destination, as a step asks for them (its own `destination` over the defaults). */
+export interface DestinationLimit {
+  /** Calls in flight at once. */
+  concurrency: number;
+  /** Calls started per window. */
+  rate?: { limit: number; perMs: number };
+}
+
+/** A slot to call the destination (release it when the call is over), or how long to stay away. */
+export type SlotGrant = { ok: true; release: () => void } | { ok: false; retryInMs: number };
+
+interface DestinationState {
+  inFlight: number;
+  /** Start times of calls inside the longest rate window seen, oldest first. */
+  starts: number[];
+  /** Moving average of how long a call holds its slot: how long a refused job should stay away. */
+  avgHoldMs: number;
+}
+
+/** Shortest and longest wait of a job refused for lack of a free slot. */
+export const MIN_REQUEUE_MS = 50;
+export const MAX_REQUEUE_MS = 2_000;
+/** Destinations tracked before idle ones are dropped. */
+const MAX_TRACKED = 10_000;
+
+/**
+ * In-process counting semaphores and sliding rate windows, one per destination key. Never waits:
+ * a caller that gets no slot is told how long to stay away, so it can give its worker slot back
+ * (the job goes to the queue's delayed set) instead of blocking it. The wait is jittered so that
+ * refused jobs do not come back in lockstep, and scales with how long calls to that destination
+ * take: a slow receiver's backlog polls rarely, a fast one's often.
+ */
+export class DestinationLimiter {
+  private readonly destinations = new Map<string, DestinationState>();
+
+  constructor(
+    private readonly now: () => number = Date.now,
+    private readonly random: () => number = Math.random,
+  ) {}
+
+  tryAcquire(key: string, limit: DestinationLimit): SlotGrant {
+    const now = this.now();
+    const state = this.destinations.get(key) ?? { inFlight: 0, starts: [], avgHoldMs: 0 };
+    this.destinations.set(key, state);
+    if (state.inFlight >= limit.concurrency) {
+      const typicalMs = Math.max(MIN_REQUEUE_MS * 2, state.avgHoldMs);
+      return { ok: false, retryInMs: this.jitter(MIN_REQUEUE_MS, Math.min(MAX_REQUEUE_MS, typicalMs)) };
+    }
+    if (limit.rate) {
+      const { limit: max, perMs } = limit.rate;
+      const inWindow = state.starts.filter((t) => t > now - perMs);
+      if (inWindow.length >= max) {
+        // The window frees a start when its oldest one in the window ages out.
+        const freeAt = inWindow[inWindow.length - max] + perMs;
+        return { ok: false, retryInMs: this.jitter(Math.max(1, freeAt - now), MIN_REQUEUE_MS * 2) };
+      }
+      state.starts.push(now);
+      // Keep only what the widest window a caller may use could need.
+      if (state.starts.length > max * 4) state.starts.splice(0, state.starts.length - max * 4);
+    }
+    state.inFlight++;
+    let released = false;
+    return {
+      ok: true,
+      release: () => {
+        if (released) return;
+        released = true;
+        state.inFlight--;
+        const heldMs = this.now() - now;
+        state.avgHoldMs = state.avgHoldMs === 0 ? heldMs : state.avgHoldMs * 0.8 + heldMs * 0.2;
+        this.forgetIdle(key, state);
+      },
+    };
+  }
+
+  /** Calls in flight to `key` right now. */
+  inFlight(key: string): number {
+    return this.destinations.get(key)?.inFlight ?? 0;
+  }
+
+  /** How many destinations are tracked. */
+  get size(): number {
+    return this.destinations.size;
+  }
+
+  private forgetIdle(key: string, state: DestinationState): void {
+    // Idle entries keep their timing (it sets how long refused jobs stay away) until the map
+    // grows past its bound; then idle ones whose rate window can no longer matter go.
+    if (this.destinations.size <= MAX_TRACKED || state.inFlight > 0) return;
+    const newest = state.starts[state.starts.length - 1];
+    if (newest === undefined || this.now() - newest > 3_600_000) this.destinations.delete(key);
+  }
+
+  private jitter(baseMs: number, spreadMs: number): number {
+    return Math.round(baseMs + this.random() * spreadMs);
+  }
+}
+
+/**
+ * The destination key of a URL: `host:port` of its origin, lower case, with the scheme's default
+ * port filled in (so `https://a.example` and `https://a.example:443` share one key, and two
+ * servers on one address but different ports are different destinations). Null for anything
+ * that is not an absolute http(s) URL.
+ */
+export function destinationKey(url: unknown): string | null {
+  if (typeof url !== 'string') return null;
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return null;
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') return null;
+  const port = parsed.port || (parsed.protocol === 'https:' ? '443' : '80');
+  return `${parsed.hostname.toLowerCase()}:${port}`;
+}
+
+const STATIC_ORIGIN = /^(https?:\/\/[^/?#{}\s]+)(?:[/?#]|$)/i;
+
+/**
+ * The destination key of a URL template when its origin is written out (no `{{` before the
+ * path), so no rendering is needed; null when the origin depends on the run.
+ */
+export function staticDestinationKey(template: unknown): string | null {
+  if (typeof template !== 'string') return null;
+  const literal = template.split('{{')[0];
+  const match = STATIC_ORIGIN.exec(literal);
+  if (!match) return null;
+  // `https://{{host}}`-style templates stop before the host ends: the literal must reach a delimiter.
+  if (literal.length === match[1].length && literal.length < template.length) return null;
+  return destinationKey(match[1]);
+}

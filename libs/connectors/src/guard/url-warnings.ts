@@ -1,0 +1,54 @@
+import { isIP } from 'node:net';
+import type { FlowDefinition, ValidationIssue } from '@hookflow/flows';
+import { checkDestination } from './outbound-guard';
+import { EMPTY_ALLOW_LIST, type OutboundAllowList } from './outbound-allow';
+
+/**
+ * Warnings for action URLs that the outbound guard will refuse on every attempt: a literal
+ * `with.url` (no template) whose host is a blocked IP address in any spelling the URL parser
+ * accepts, or `localhost`, with no OUTBOUND_ALLOW exception. Templated URLs are judged at send time.
+ */
+export function outboundUrlWarnings(
+  definition: FlowDefinition,
+  allow: OutboundAllowList = EMPTY_ALLOW_LIST,
+): ValidationIssue[] {
+  const warnings: ValidationIssue[] = [];
+  definition.steps.forEach((step, index) => {
+    if (step.type !== 'action') return;
+    const url = (step.with as Record<string, unknown> | undefined)?.url;
+    if (typeof url !== 'string' || url.includes('{{')) return;
+    const problem = neverPasses(url, allow);
+    if (problem) {
+      warnings.push({
+        path: `/steps/${index}/with/url`,
+        message: `will be refused on every attempt: ${problem}; add the host or address to OUTBOUND_ALLOW to send there`,
+      });
+    }
+  });
+  return warnings;
+}
+
+function neverPasses(url: string, allow: OutboundAllowList): string | undefined {
+  let hostname: string;
+  try {
+    hostname = new URL(url).hostname;
+  } catch {
+    return undefined;
+  }
+  const bare = hostname.replace(/^\[(.*)\]$/, '$1');
+  if (isLocalhost(bare)) {
+    // localhost resolves to 127.0.0.1 and/or ::1: certain to fail only when neither is allowed.
+    if (allow.allowsHost(bare) || allow.allowsAddress('127.0.0.1') || allow.allowsAddress('::1')) {
+      return undefined;
+    }
+    return `${bare} is loopback (127.0.0.0/8, ::1)`;
+  }
+  // The URL parser has already normalised 2130706433, 0x7f000001 and friends to dotted form.
+  const refused = checkDestination(bare, isIP(bare) !== 0 ? [bare] : [], allow);
+  return refused ? `${refused.address} is ${refused.rule}` : undefined;
+}
+
+function isLocalhost(hostname: string): boolean {
+  const name = hostname.toLowerCase().replace(/\.$/, '');
+  return name === 'localhost' || name.endsWith('.localhost');
+}
