@@ -213,10 +213,16 @@ describe('HttpConnector through the guarded agent', () => {
       expect(post.headers['content-type']).toBe('application/json');
     });
 
-    it('drops Authorization on a cross-origin hop and keeps it on a same-origin one', async () => {
+    it('keeps only descriptive headers on a cross-origin hop (no credentials, custom or signature headers)', async () => {
       allowed.routes.set('/same', redirect(302, '/same-target'));
       allowed.routes.set('/cross', redirect(302, other.url('/cross-target')));
-      const headers = { authorization: 'Bearer s3cret', cookie: 'sid=1', 'x-keep': 'yes' };
+      const headers = {
+        authorization: 'Bearer s3cret',
+        cookie: 'sid=1',
+        'x-api-key': 'k3y',
+        'webhook-signature': 'v1,abc',
+        accept: 'application/json',
+      };
       await http.execute({ method: 'GET', url: allowed.url('/same'), headers, followRedirects: 1 }, ctx);
       await http.execute({ method: 'GET', url: allowed.url('/cross'), headers, followRedirects: 1 }, ctx);
       expect(allowed.to('/same-target')[0].headers).toMatchObject({
@@ -226,7 +232,10 @@ describe('HttpConnector through the guarded agent', () => {
       const [cross] = other.to('/cross-target');
       expect(cross.headers.authorization).toBeUndefined();
       expect(cross.headers.cookie).toBeUndefined();
-      expect(cross.headers['x-keep']).toBe('yes');
+      expect(cross.headers['x-api-key']).toBeUndefined();
+      expect(cross.headers['webhook-signature']).toBeUndefined();
+      expect(cross.headers['idempotency-key']).toBeUndefined();
+      expect(cross.headers.accept).toBe('application/json');
     });
 
     it('re-checks every hop: a redirect toward a blocked address fails blocked and never connects', async () => {

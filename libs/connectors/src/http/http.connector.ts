@@ -54,9 +54,18 @@ const CERTIFICATE_CODES = new Set([
 const NOT_TLS_CODE = 'ERR_SSL_WRONG_VERSION_NUMBER';
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
 // Credentials meant for the first origin must not travel to another one (Fetch does the same).
-const CROSS_ORIGIN_DROPPED_HEADERS = ['authorization', 'cookie', 'proxy-authorization'];
 // Headers that describe a body, dropped when a redirect turns the request into a body-less GET.
 const SIGNATURE_HEADERS = ['webhook-id', 'webhook-timestamp', 'webhook-signature'];
+/** Headers a cross-origin redirect hop keeps; everything else (credentials, signatures, custom headers) is dropped. */
+const CROSS_ORIGIN_KEPT_HEADERS = new Set([
+  'accept',
+  'accept-language',
+  'user-agent',
+  'content-type',
+  'content-length',
+  'content-encoding',
+  'content-language',
+]);
 
 const BODY_HEADERS = [
   'content-type',
@@ -210,6 +219,14 @@ function redirectedRequest(
       },
     );
   }
+  if (previous.url.protocol === 'https:' && url.protocol === 'http:') {
+    throw new ConnectorError(
+      'http_error',
+      `HTTP ${status} from ${host} redirects from https to plain http; not followed (headers would travel in clear)`,
+      false,
+      { status },
+    );
+  }
   url.hash = '';
   const headers: Record<string, string> = Object.assign(Object.create(null), previous.headers);
   let { method, body } = previous;
@@ -221,7 +238,11 @@ function redirectedRequest(
     for (const name of SIGNATURE_HEADERS) delete headers[name];
   }
   if (url.origin !== previous.url.origin) {
-    for (const name of CROSS_ORIGIN_DROPPED_HEADERS) delete headers[name];
+    // Another origin gets only what describes the request, never what authorises or signs it:
+    // any header may carry a secret ({{secret}} in x-api-key), and a signature could be replayed.
+    for (const name of Object.keys(headers)) {
+      if (!CROSS_ORIGIN_KEPT_HEADERS.has(name.toLowerCase())) delete headers[name];
+    }
   }
   return { ...previous, method, url, headers, body };
 }

@@ -761,20 +761,22 @@ export class RunRepository {
   }
 
   async detail(runId: string): Promise<RunDetail | null> {
-    const run = await this.ds.manager.findOneBy(Run, { id: runId });
-    if (!run) return null;
-    const [flow, event, steps, attempts] = await Promise.all([
-      this.ds.query(`SELECT slug FROM flows WHERE id = $1`, [run.flowId]) as Promise<{ slug: string }[]>,
-      run.eventId ? this.ds.manager.findOneBy(Event, { id: run.eventId }) : Promise.resolve(null),
-      this.ds.manager.find(StepRun, { where: { runId }, order: { position: 'ASC' } }),
-      this.ds.manager.find(Attempt, { where: { runId }, order: { n: 'ASC' } }),
-    ]);
-    return {
-      run: Object.assign(run, { flowSlug: flow[0]?.slug ?? '' }),
-      event,
-      steps: steps.map((s) =>
-        Object.assign(s, { attemptList: attempts.filter((a) => a.stepId === s.stepId) }),
-      ),
-    };
+    // One snapshot: the run and its steps must agree (a poll must not see a step a claim has moved
+    // on next to the run row as it was before that claim).
+    return this.ds.transaction('REPEATABLE READ', async (m) => {
+      const run = await m.findOneBy(Run, { id: runId });
+      if (!run) return null;
+      const flow: { slug: string }[] = await m.query(`SELECT slug FROM flows WHERE id = $1`, [run.flowId]);
+      const event = run.eventId ? await m.findOneBy(Event, { id: run.eventId }) : null;
+      const steps = await m.find(StepRun, { where: { runId }, order: { position: 'ASC' } });
+      const attempts = await m.find(Attempt, { where: { runId }, order: { n: 'ASC' } });
+      return {
+        run: Object.assign(run, { flowSlug: flow[0]?.slug ?? '' }),
+        event,
+        steps: steps.map((s) =>
+          Object.assign(s, { attemptList: attempts.filter((a) => a.stepId === s.stepId) }),
+        ),
+      };
+    });
   }
 }
