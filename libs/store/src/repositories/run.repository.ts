@@ -301,13 +301,7 @@ export class RunRepository {
       attemptBase: row.attempt_base ?? 0,
       flowVersionId: row.flow_version_id,
       flowSlug: row.slug,
-      trigger: {
-        body: row.body ?? null,
-        query: row.query ?? {},
-        headers: row.headers ?? {},
-        method: row.method ?? 'POST',
-        receivedAt: (row.received_at ?? row.created_at).toISOString(),
-      },
+      trigger: triggerDataOf(row),
       outputs: row.outputs,
       ...(row.resume_in_ms === null
         ? {}
@@ -360,13 +354,7 @@ export class RunRepository {
     if (!row) return null;
     return {
       flowSlug: row.slug,
-      trigger: {
-        body: row.body ?? null,
-        query: row.query ?? {},
-        headers: row.headers ?? {},
-        method: row.method ?? 'POST',
-        receivedAt: (row.received_at ?? row.created_at).toISOString(),
-      },
+      trigger: triggerDataOf(row),
       outputs: row.outputs,
     };
   }
@@ -779,4 +767,22 @@ export class RunRepository {
       };
     });
   }
+}
+
+/** The trigger request as steps see it, from an events row joined to its run (older runs may lack an event). */
+function triggerDataOf(row: {
+  body: unknown;
+  query: Record<string, unknown> | null;
+  headers: Record<string, string> | null;
+  method: string | null;
+  received_at: Date | null;
+  created_at: Date;
+}): TriggerData {
+  return {
+    body: row.body ?? null,
+    query: row.query ?? {},
+    headers: row.headers ?? {},
+    method: row.method ?? 'POST',
+    receivedAt: (row.received_at ?? row.created_at).toISOString(),
+  };
 }
