@@ -14,6 +14,7 @@ import { SinkServer } from '../utils/sink-server';
 const EXPECTED_ROUTES = [
   'GET /health/live',
   'GET /health/ready',
+  'GET /metrics',
   'POST /api/flows',
   'GET /api/flows',
   'POST /api/flows/validate',

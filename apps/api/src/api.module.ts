@@ -2,7 +2,13 @@ import { BullModule } from '@nestjs/bullmq';
 import { DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import { createConnectorRegistry } from '@hookflow/connectors';
-import { STEP_QUEUE, StoreModule, type HookflowConfig, type QueueConnection } from '@hookflow/store';
+import {
+  ApiMetrics,
+  STEP_QUEUE,
+  StoreModule,
+  type HookflowConfig,
+  type QueueConnection,
+} from '@hookflow/store';
 import { AppErrorFilter } from './common/app-error.filter';
 import { CONNECTOR_CATALOG } from './common/tokens';
 import { FlowFilesLoader } from './flow-files/flow-files.loader';
@@ -12,6 +18,7 @@ import { FlowTestService } from './flows/flow-test.service';
 import { FlowsController } from './flows/flows.controller';
 import { FlowsService } from './flows/flows.service';
 import { HealthController } from './health/health.controller';
+import { MetricsController } from './metrics/metrics.controller';
 import { ApiKeyVerifier } from './keys/api-key-verifier';
 import { ApiKeysController } from './keys/api-keys.controller';
 import { ApiKeysService } from './keys/api-keys.service';
@@ -39,6 +46,7 @@ export class ApiModule {
         FlowsController,
         RunsController,
         HealthController,
+        MetricsController,
         SecretsController,
         ApiKeysController,
       ],
@@ -46,6 +54,8 @@ export class ApiModule {
         { provide: APP_FILTER, useClass: AppErrorFilter },
         // The API never sends with connectors; it reads their schemas to validate `with` at save time.
         { provide: CONNECTOR_CATALOG, useFactory: () => createConnectorRegistry({}) },
+        // One registry per application instance: API and worker may share a process.
+        { provide: ApiMetrics, useFactory: () => new ApiMetrics() },
         TriggerCache,
         StepEnqueuer,
         IngressService,

@@ -1,7 +1,14 @@
-import { BullModule } from '@nestjs/bullmq';
+import { BullModule, getQueueToken } from '@nestjs/bullmq';
 import { DynamicModule, Module } from '@nestjs/common';
 import { createConnectorRegistry, createOutboundAgent } from '@hookflow/connectors';
-import { STEP_QUEUE, StoreModule, type HookflowConfig, type QueueConnection } from '@hookflow/store';
+import {
+  STEP_QUEUE,
+  StoreModule,
+  WorkerMetrics,
+  type HookflowConfig,
+  type QueueConnection,
+} from '@hookflow/store';
+import type { Queue } from 'bullmq';
 import { HealthServer } from './health/health-server';
 import { Reconciler } from './maintenance/reconciler';
 import { RunOrchestrator } from './runs/run-orchestrator';
@@ -32,6 +39,12 @@ export class WorkerModule {
           // The SSRF guard lives in the agent; OUTBOUND_ALLOW opens its exceptions.
           useFactory: () =>
             createConnectorRegistry({ dispatcher: createOutboundAgent({ allow: config.outboundAllow }) }),
+        },
+        {
+          provide: WorkerMetrics,
+          // One registry per application instance (API and worker may share a process); queue depth is read on scrape.
+          useFactory: (queue: Queue) => new WorkerMetrics((...states) => queue.getJobCounts(...states)),
+          inject: [getQueueToken(STEP_QUEUE)],
         },
         CompiledFlowCache,
         RunOrchestrator,

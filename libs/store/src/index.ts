@@ -9,3 +9,4 @@ export * from './secrets/secret-cipher';
 export * from './secrets/redact-secrets';
 export * from './nest/store.module';
 export * from './embedded';
+export * from './metrics/metrics';

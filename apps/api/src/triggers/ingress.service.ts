@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { verifyWebhook, type VerifyConfig, type VerifyFailureReason } from '@hookflow/flows';
 import {
+  ApiMetrics,
   EventRepository,
   HOOKFLOW_CONFIG,
   RateLimitRepository,
@@ -67,6 +68,7 @@ export class IngressService {
     private readonly events: EventRepository,
     private readonly rateLimits: RateLimitRepository,
     private readonly secrets: SecretsService,
+    private readonly metrics: ApiMetrics,
     @Inject(HOOKFLOW_CONFIG) private readonly config: HookflowConfig,
   ) {
     this.redaction = new HeaderRedaction(config.sensitiveHeaders);
@@ -75,7 +77,11 @@ export class IngressService {
   /** The checks that need no body. Throws the refusal (already recorded) as an `AppError`. */
   async admit(head: RequestHead): Promise<Admission> {
     const trigger = await this.triggers.get(head.key);
-    if (!trigger) throw new AppError(ErrorCode.NotFound, 'no trigger with this key');
+    if (!trigger) {
+      // No slug to name: unknown keys share one series rather than one per guessed key.
+      this.metrics.webhooksReceived.inc({ flow: '', outcome: ErrorCode.NotFound });
+      throw new AppError(ErrorCode.NotFound, 'no trigger with this key');
+    }
     try {
       return await this.checkHead(trigger, head);
     } catch (err) {
@@ -95,12 +101,15 @@ export class IngressService {
       return await this.accept(trigger, bodyLimit, req);
     } catch (err) {
       if (err instanceof AppError) await this.recordRefusal(trigger, req, err);
+      else this.metrics.webhooksReceived.inc({ flow: trigger.slug, outcome: 'error' });
       throw err;
     }
   }
 
   /** Refusals are kept for the inspector (bounded per flow); recording one never changes the answer. */
   async recordRefusal(trigger: TriggerEntry, req: IncomingRequest, error: AppError): Promise<void> {
+    // Every refusal of a known trigger passes here (head checks, body too large while streaming, the rest).
+    this.metrics.webhooksReceived.inc({ flow: trigger.slug, outcome: error.code });
     try {
       await this.events.recordRefused({
         flowId: trigger.flowId,
@@ -216,6 +225,7 @@ export class IngressService {
       dedupeKey === undefined ? undefined : { key: dedupeKey, windowMs: this.config.dedupeWindowMs },
     );
     if (created.duplicate) {
+      this.metrics.webhooksReceived.inc({ flow: trigger.slug, outcome: 'duplicate' });
       await this.recordDuplicate(trigger, req, headers, created.runId);
       return {
         status: 200,
@@ -225,6 +235,7 @@ export class IngressService {
     }
     const { runId, eventId } = created;
     await this.enqueuer.enqueueRoots(runId, trigger.roots);
+    this.metrics.webhooksReceived.inc({ flow: trigger.slug, outcome: 'accepted' });
     return {
       status: trigger.respondStatus,
       headers: trigger.respondHeaders,

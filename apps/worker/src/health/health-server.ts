@@ -1,12 +1,12 @@
 import { InjectQueue } from '@nestjs/bullmq';
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { HOOKFLOW_CONFIG, STEP_QUEUE, type HookflowConfig } from '@hookflow/store';
+import { HOOKFLOW_CONFIG, STEP_QUEUE, WorkerMetrics, type HookflowConfig } from '@hookflow/store';
 import type { Queue } from 'bullmq';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { DataSource } from 'typeorm';
 
-/** The worker has no HTTP API; this small server answers /health/live and /health/ready for orchestrators. */
+/** The worker has no HTTP API; this small server answers /health/live, /health/ready and /metrics. */
 @Injectable()
 export class HealthServer implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('Health');
@@ -16,6 +16,7 @@ export class HealthServer implements OnApplicationBootstrap, OnApplicationShutdo
     private readonly ds: DataSource,
     @InjectQueue(STEP_QUEUE) private readonly queue: Queue,
     @Inject(HOOKFLOW_CONFIG) private readonly config: HookflowConfig,
+    private readonly metrics: WorkerMetrics,
   ) {}
 
   get port(): number | undefined {
@@ -24,6 +25,17 @@ export class HealthServer implements OnApplicationBootstrap, OnApplicationShutdo
 
   async onApplicationBootstrap(): Promise<void> {
     this.server = createServer((req, res) => {
+      if (req.url === '/metrics') {
+        const { registry } = this.metrics;
+        void registry.metrics().then(
+          (text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text),
+          (err: Error) => {
+            this.logger.warn(`metrics not collected: ${err.message}`);
+            res.writeHead(500, { 'content-type': 'text/plain' }).end('metrics not collected\n');
+          },
+        );
+        return;
+      }
       void this.answer(req.url ?? '').then(({ status, body }) => {
         res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
       });

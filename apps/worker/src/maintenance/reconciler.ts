@@ -1,6 +1,13 @@
 import { InjectQueue } from '@nestjs/bullmq';
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
-import { HOOKFLOW_CONFIG, RunRepository, STEP_QUEUE, stepJobId, type HookflowConfig } from '@hookflow/store';
+import {
+  HOOKFLOW_CONFIG,
+  RunRepository,
+  STEP_QUEUE,
+  stepJobId,
+  WorkerMetrics,
+  type HookflowConfig,
+} from '@hookflow/store';
 import type { Queue } from 'bullmq';
 import { CompiledFlowCache } from '../steps/compiled-flow-cache';
 import { RunOrchestrator } from '../runs/run-orchestrator';
@@ -22,6 +29,7 @@ export class Reconciler implements OnApplicationBootstrap, OnModuleDestroy {
     private readonly runs: RunRepository,
     private readonly flows: CompiledFlowCache,
     private readonly orchestrator: RunOrchestrator,
+    private readonly metrics: WorkerMetrics,
     @InjectQueue(STEP_QUEUE) private readonly queue: Queue,
     @Inject(HOOKFLOW_CONFIG) private readonly config: HookflowConfig,
   ) {}
@@ -62,6 +70,7 @@ export class Reconciler implements OnApplicationBootstrap, OnModuleDestroy {
             const flow = await this.flows.get(step.flowVersionId);
             await this.orchestrator.enqueue(flow, step.runId, [step.stepId], step.attempts);
             requeued++;
+            this.metrics.reconcilerReenqueued.inc();
           } catch (err) {
             this.logger.error(
               `could not re-enqueue run ${step.runId} step ${step.stepId}: ${(err as Error).message}`,

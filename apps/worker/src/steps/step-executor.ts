@@ -6,7 +6,13 @@ import {
   type StepError,
   type StepOutcome,
 } from '@hookflow/flows';
-import { RunRepository, secretRedactor, type AttemptRecord, type ClaimedStep } from '@hookflow/store';
+import {
+  RunRepository,
+  secretRedactor,
+  WorkerMetrics,
+  type AttemptRecord,
+  type ClaimedStep,
+} from '@hookflow/store';
 import { RunOrchestrator } from '../runs/run-orchestrator';
 import { CompiledFlowCache } from './compiled-flow-cache';
 import { StepSecrets } from './step-secrets';
@@ -33,6 +39,7 @@ export class StepExecutor {
     private readonly flows: CompiledFlowCache,
     private readonly orchestrator: RunOrchestrator,
     private readonly secrets: StepSecrets,
+    private readonly metrics: WorkerMetrics,
     @Inject(CONNECTORS) private readonly connectors: ConnectorRegistry,
   ) {}
 
@@ -75,6 +82,15 @@ export class StepExecutor {
       error: outcome.status === 'failed' ? outcome.error : null,
       responseStatus: responseStatusOf(outcome),
     };
+    const lastTry = isLastAttempt || tries >= budget;
+    const retrying = outcome.status === 'failed' && outcome.error.retryable && !lastTry;
+    this.metrics.recordStepAttempt({
+      type: stepTypeOf(flow, stepId),
+      outcome: retrying ? 'retrying' : outcome.status,
+      durationMs: attempt.durationMs,
+      attempt: claimed.attempt,
+      responseStatus: attempt.responseStatus,
+    });
 
     if (
       outcome.status === 'succeeded' &&
@@ -87,8 +103,7 @@ export class StepExecutor {
       await this.finish(flow, runId, stepId, outcome.status, outcome.input, outcome.output, null, attempt);
       return { kind: 'done' };
     }
-    const lastTry = isLastAttempt || tries >= budget;
-    if (outcome.error.retryable && !lastTry) {
+    if (retrying) {
       // False when a later claim took the step over or the run was cancelled meanwhile: no next try.
       const tryAgain = await this.runs.markRetrying(runId, stepId, outcome.input, {
         ...attempt,
@@ -203,4 +218,13 @@ function responseStatusOf(outcome: StepOutcome): number | null {
   if (outcome.status === 'failed') return outcome.error.status ?? null;
   const out = outcome.output as { status?: unknown } | undefined;
   return outcome.status === 'succeeded' && typeof out?.status === 'number' ? out.status : null;
+}
+
+/** The step's type for metric labels; 'unknown' rather than a throw over a step the flow lacks. */
+function stepTypeOf(flow: CompiledFlow, stepId: string): string {
+  try {
+    return flow.step(stepId).type;
+  } catch {
+    return 'unknown';
+  }
 }

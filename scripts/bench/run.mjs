@@ -1,0 +1,641 @@
+#!/usr/bin/env node
+// `npm run bench`: how many webhooks Hookflow accepts and delivers on this machine, next to a bare
+// Node http server (the ceiling) measured in the same run. Absolute figures move with the machine
+// and its neighbours; the ratio to the ceiling is the figure to compare across runs.
+//
+// Modes: `separate` (API and worker as two processes on PostgreSQL 127.0.0.1:5432 database `test`,
+// a fresh schema, and Redis with a fresh QUEUE_PREFIX) and `embedded` (`npm start`'s launcher with
+// its embedded PostgreSQL in a temp dir and the queue on PostgreSQL). Flow: transform -> http POST
+// to a local receiver. Every pass is bounded in time; every process started here is killed on exit.
+//
+//   node scripts/bench/run.mjs [--duration 10] [--connections 20] [--rate 500] [--warmup 2]
+//                              [--mode both|separate|embedded] [--json]
+import { spawn, execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { createRequire } from 'node:module';
+
+const require = createRequire(import.meta.url);
+const autocannon = require('autocannon');
+
+const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
+const BENCH_DIR = path.join(ROOT, 'scripts/bench');
+const PG_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const DELIVERY_WAIT_MS = 60_000;
+const START_WAIT_MS = 90_000;
+
+const opts = parseArgs(process.argv.slice(2));
+// Progress goes to stderr so that `--json` leaves stdout to the report.
+const log = (...a) => console.error(...a);
+
+/** Every child process, so that any exit path kills them. */
+const children = new Set();
+let cleanups = [];
+
+function parseArgs(argv) {
+  const o = { duration: 10, connections: 20, rate: 500, warmup: 2, mode: 'both', json: false };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const val = () => {
+      const v = a.includes('=') ? a.split('=')[1] : argv[++i];
+      if (v === undefined) throw new Error(`${a} needs a value`);
+      return v;
+    };
+    if (a === '--json') o.json = true;
+    else if (a === '--embedded') o.mode = 'embedded';
+    else if (a === '--separate') o.mode = 'separate';
+    else if (a.startsWith('--duration')) o.duration = Number(val());
+    else if (a.startsWith('--connections')) o.connections = Number(val());
+    else if (a.startsWith('--rate')) o.rate = Number(val());
+    else if (a.startsWith('--warmup')) o.warmup = Number(val());
+    else if (a.startsWith('--mode')) o.mode = val();
+    else if (a === '--help' || a === '-h') {
+      console.log(
+        'usage: npm run bench -- [--duration s] [--connections n] [--rate per-s, 0 = skip] [--warmup s] [--mode both|separate|embedded] [--embedded] [--json]',
+      );
+      process.exit(0);
+    } else throw new Error(`unknown option ${a}`);
+  }
+  for (const k of ['duration', 'connections']) if (!(o[k] > 0)) throw new Error(`--${k} must be > 0`);
+  if (!['both', 'separate', 'embedded'].includes(o.mode))
+    throw new Error('--mode: both, separate or embedded');
+  return o;
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+async function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.on('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** Starts a node child; its output goes to a ring buffer shown if something fails. */
+function startChild(name, args, env = process.env) {
+  const child = spawn(process.execPath, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.add(child);
+  child.tail = [];
+  const keep = (buf) => {
+    for (const line of buf.toString().split('\n')) {
+      if (!line) continue;
+      child.tail.push(line);
+      if (child.tail.length > 40) child.tail.shift();
+    }
+  };
+  child.stdout.on('data', keep);
+  child.stderr.on('data', keep);
+  child.on('exit', (code, signal) => {
+    children.delete(child);
+    child.exited = { code, signal };
+  });
+  child.benchName = name;
+  return child;
+}
+
+/** A helper child that prints `{"port":n}` as its first stdout line. */
+async function startHelper(file) {
+  const child = startChild(path.basename(file), [path.join(BENCH_DIR, file)]);
+  const port = await new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`${file} did not start`)), 10_000);
+    child.stdout.once('data', (d) => {
+      clearTimeout(t);
+      resolve(JSON.parse(d.toString().split('\n')[0]).port);
+    });
+  });
+  return { child, port };
+}
+
+async function stopChild(child, graceMs = 10_000) {
+  if (!child || child.exited) return;
+  const done = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  const t = setTimeout(() => child.exited || child.kill('SIGKILL'), graceMs);
+  await done;
+  clearTimeout(t);
+}
+
+function killAllNow() {
+  for (const c of children) {
+    try {
+      c.kill('SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+}
+
+async function waitReady(url, child, ms = START_WAIT_MS) {
+  const until = Date.now() + ms;
+  while (Date.now() < until) {
+    if (child?.exited) throw new Error(`${child.benchName} exited early:\n${child.tail.join('\n')}`);
+    try {
+      const res = await fetch(url, { signal: AbortSignal.timeout(1000) });
+      if (res.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await sleep(200);
+  }
+  throw new Error(`${url} not ready within ${ms} ms${child ? `:\n${child.tail.join('\n')}` : ''}`);
+}
+
+/** Process ids under (and including) `rootPid`, from /proc. */
+function processTree(rootPid) {
+  const parent = new Map();
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      parent.set(Number(d), ppid);
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  const tree = [rootPid];
+  for (let i = 0; i < tree.length; i++) for (const [pid, pp] of parent) if (pp === tree[i]) tree.push(pid);
+  return tree;
+}
+
+function rssKb(pid) {
+  try {
+    const m = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** Proportional set size: PostgreSQL's shared buffers counted once across its backends, not per backend. */
+function pssKb(pid) {
+  try {
+    const m = /Pss:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
+    return m ? Number(m[1]) : rssKb(pid);
+  } catch {
+    return rssKb(pid);
+  }
+}
+
+function comm(pid) {
+  try {
+    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+  } catch {
+    return '';
+  }
+}
+
+/** Samples every 200 ms: VmRSS of the node processes (API + worker, + launcher), PSS of the rest (embedded postgres). */
+function rssSampler(rootPids) {
+  const peak = { nodeKb: 0, otherKb: 0 };
+  const timer = setInterval(() => {
+    let nodeKb = 0;
+    let otherKb = 0;
+    for (const root of rootPids()) {
+      for (const pid of processTree(root)) {
+        if (comm(pid).startsWith('node')) nodeKb += rssKb(pid);
+        else otherKb += pssKb(pid);
+      }
+    }
+    peak.nodeKb = Math.max(peak.nodeKb, nodeKb);
+    peak.otherKb = Math.max(peak.otherKb, otherKb);
+  }, 200);
+  return { peak, stop: () => clearInterval(timer) };
+}
+
+let seq = 0;
+/** One autocannon pass; every request carries { pass, id, sentAt } for the receiver. */
+async function cannon(url, pass, { duration, connections, overallRate }) {
+  const result = await autocannon({
+    url,
+    method: 'POST',
+    connections,
+    duration,
+    overallRate: overallRate || undefined,
+    headers: { 'content-type': 'application/json' },
+    requests: [
+      {
+        setupRequest: (req) => {
+          req.body = JSON.stringify({
+            pass,
+            id: `${pass}-${++seq}`,
+            sentAt: Date.now(),
+            customer: { email: 'ada@example.com', name: 'Ada' },
+            items: [
+              { sku: 'A-1', price: 40, qty: 2 },
+              { sku: 'B-7', price: 12.5, qty: 1 },
+            ],
+          });
+          return req;
+        },
+      },
+    ],
+  });
+  const accepted = result['2xx'];
+  return {
+    pass,
+    durationS: result.duration,
+    sent: result.requests.sent ?? result.requests.total,
+    accepted,
+    non2xx: result.non2xx,
+    errors: result.errors,
+    timeouts: result.timeouts,
+    acceptedPerS: accepted / result.duration,
+    ingestP50Ms: result.latency.p50,
+    ingestP99Ms: result.latency.p99,
+  };
+}
+
+async function receiverStats(port, pass) {
+  const res = await fetch(`http://127.0.0.1:${port}/stats?pass=${encodeURIComponent(pass)}`);
+  return res.json();
+}
+
+/** Waits (bounded) until the receiver holds every accepted webhook of `pass`. */
+async function waitDelivered(port, pass, accepted) {
+  const until = Date.now() + DELIVERY_WAIT_MS;
+  const started = Date.now();
+  let s = await receiverStats(port, pass);
+  while (s.unique < accepted && Date.now() < until) {
+    await sleep(250);
+    s = await receiverStats(port, pass);
+  }
+  return { ...s, drainMs: Date.now() - started };
+}
+
+async function api(base, key, method, p, body) {
+  const res = await fetch(base + p, {
+    method,
+    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+    body: body ? JSON.stringify(body) : undefined,
+    signal: AbortSignal.timeout(10_000),
+  });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${method} ${p} -> ${res.status} ${text}`);
+  return JSON.parse(text);
+}
+
+async function createFlow(base, key, receiverPort) {
+  const flow = await api(base, key, 'POST', '/api/flows', {
+    slug: 'bench',
+    trigger: { type: 'webhook' },
+    steps: [
+      {
+        id: 'order',
+        type: 'transform',
+        expression:
+          '{ "pass": pass, "id": id, "sentAt": sentAt, "email": customer.email, "total": $sum(items.(price * qty)) }',
+      },
+      {
+        id: 'deliver',
+        type: 'action',
+        connector: 'http',
+        with: { method: 'POST', url: `http://127.0.0.1:${receiverPort}/orders`, json: '{{steps.order}}' },
+      },
+    ],
+  });
+  // Always loopback, whatever PUBLIC_URL says.
+  return `${base}${new URL(flow.triggerUrl).pathname}`;
+}
+
+/** Warm-up, saturation at N connections, then (optionally) a fixed rate for delivery latency. */
+async function measureHookflow(label, triggerUrl, receiverPort, sampler) {
+  const out = { mode: label };
+  if (opts.warmup > 0) {
+    const w = await cannon(triggerUrl, `${label}-warm`, {
+      duration: opts.warmup,
+      connections: opts.connections,
+    });
+    await waitDelivered(receiverPort, `${label}-warm`, w.accepted);
+  }
+  sampler.peak.nodeKb = 0;
+  sampler.peak.otherKb = 0;
+  const sat = await cannon(triggerUrl, `${label}-sat`, {
+    duration: opts.duration,
+    connections: opts.connections,
+  });
+  const satDel = await waitDelivered(receiverPort, `${label}-sat`, sat.accepted);
+  out.saturation = {
+    ...sat,
+    delivered: satDel.unique,
+    duplicates: satDel.received - satDel.unique,
+    e2eP50Ms: satDel.p50Ms,
+    e2eP99Ms: satDel.p99Ms,
+    drainAfterLoadMs: satDel.drainMs,
+    // What the worker side sustains: the backlog built under load drains after the pass ends.
+    deliveredPerS: satDel.unique / (sat.durationS + satDel.drainMs / 1000),
+  };
+  if (opts.rate > 0) {
+    const r = await cannon(triggerUrl, `${label}-rate`, {
+      duration: opts.duration,
+      connections: opts.connections,
+      overallRate: opts.rate,
+    });
+    const rDel = await waitDelivered(receiverPort, `${label}-rate`, r.accepted);
+    out.fixedRate = {
+      ...r,
+      targetPerS: opts.rate,
+      delivered: rDel.unique,
+      duplicates: rDel.received - rDel.unique,
+      e2eP50Ms: rDel.p50Ms,
+      e2eP99Ms: rDel.p99Ms,
+    };
+  }
+  out.peakRssMb = {
+    apiWorker: +(sampler.peak.nodeKb / 1024).toFixed(0),
+    other: +(sampler.peak.otherKb / 1024).toFixed(0),
+  };
+  return out;
+}
+
+async function runSeparate(receiverPort) {
+  const { default: pg } = await import('pg');
+  const suffix = randomBytes(4).toString('hex');
+  const schema = `bench_${suffix}`;
+  const prefix = `bench_${suffix}`;
+  const key = randomBytes(24).toString('base64url');
+  const client = new pg.Client({ connectionString: PG_URL });
+  await client.connect();
+  await client.query(`CREATE SCHEMA ${schema}`);
+  cleanups.push(async () => {
+    await client
+      .query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`)
+      .catch((e) => log(`drop schema: ${e.message}`));
+    await client.end().catch(() => {});
+  });
+  cleanups.push(async () => {
+    const { Redis } = await import('ioredis');
+    const redis = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
+    try {
+      await redis.connect();
+      let cursor = '0';
+      do {
+        const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+        cursor = next;
+        if (keys.length) await redis.del(...keys);
+      } while (cursor !== '0');
+    } catch (e) {
+      log(`redis cleanup: ${e.message}`);
+    } finally {
+      redis.disconnect();
+    }
+  });
+  const apiPort = await freePort();
+  const healthPort = await freePort();
+  const env = {
+    ...process.env,
+    NODE_ENV: 'production',
+    HOST: '127.0.0.1',
+    PORT: String(apiPort),
+    PUBLIC_URL: `http://127.0.0.1:${apiPort}`,
+    DATABASE_URL: PG_URL,
+    DATABASE_SCHEMA: schema,
+    REDIS_URL,
+    QUEUE_PREFIX: prefix,
+    HOOKFLOW_API_KEY: key,
+    OUTBOUND_ALLOW: '127.0.0.1/32',
+    FLOWS_DIR: '/nonexistent',
+    WORKER_HEALTH_PORT: String(healthPort),
+    LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+  };
+  delete env.HOOKFLOW_DATA_DIR;
+  // The API runs the migrations; the worker would wait on the same lock, starting it second is tidier.
+  const apiChild = startChild('api', ['dist/apps/api/src/main.js'], env);
+  await waitReady(`http://127.0.0.1:${apiPort}/health/ready`, apiChild);
+  const workerChild = startChild('worker', ['dist/apps/worker/src/main.js'], env);
+  await waitReady(`http://127.0.0.1:${healthPort}/health/ready`, workerChild);
+  const sampler = rssSampler(() => [apiChild.pid, workerChild.pid]);
+  try {
+    const base = `http://127.0.0.1:${apiPort}`;
+    const trigger = await createFlow(base, key, receiverPort);
+    return await measureHookflow('separate', trigger, receiverPort, sampler);
+  } finally {
+    sampler.stop();
+    await Promise.all([stopChild(apiChild), stopChild(workerChild)]);
+  }
+}
+
+async function runEmbedded(receiverPort) {
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'hookflow-bench-'));
+  cleanups.push(async () => rmSync(dataDir, { recursive: true, force: true }));
+  const key = randomBytes(24).toString('base64url');
+  const port = await freePort();
+  const healthPort = await freePort();
+  const env = {
+    ...process.env,
+    NODE_ENV: 'production',
+    HOST: '127.0.0.1',
+    PORT: String(port),
+    PUBLIC_URL: `http://127.0.0.1:${port}`,
+    HOOKFLOW_DATA_DIR: dataDir,
+    HOOKFLOW_API_KEY: key,
+    OUTBOUND_ALLOW: '127.0.0.1/32',
+    FLOWS_DIR: '/nonexistent',
+    WORKER_HEALTH_PORT: String(healthPort),
+    LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+  };
+  for (const k of ['DATABASE_URL', 'REDIS_URL', 'DATABASE_SCHEMA', 'QUEUE_PREFIX', 'HOOKFLOW_MASTER_KEY'])
+    delete env[k];
+  const launcher = startChild('launcher', ['dist/apps/launcher/src/main.js'], env);
+  await waitReady(`http://127.0.0.1:${port}/health/ready`, launcher, 180_000);
+  await waitReady(`http://127.0.0.1:${healthPort}/health/ready`, launcher);
+  const sampler = rssSampler(() => [launcher.pid]);
+  try {
+    const base = `http://127.0.0.1:${port}`;
+    const trigger = await createFlow(base, key, receiverPort);
+    return await measureHookflow('embedded', trigger, receiverPort, sampler);
+  } finally {
+    sampler.stop();
+    // The launcher stops the apps and then its PostgreSQL; give it time before forcing.
+    await stopChild(launcher, 30_000);
+  }
+}
+
+async function runCeiling() {
+  const { child, port } = await startHelper('ceiling.mjs');
+  try {
+    const url = `http://127.0.0.1:${port}/`;
+    if (opts.warmup > 0)
+      await cannon(url, 'ceiling-warm', { duration: opts.warmup, connections: opts.connections });
+    const peak = { kb: 0 };
+    const t = setInterval(() => (peak.kb = Math.max(peak.kb, rssKb(child.pid))), 200);
+    const r = await cannon(url, 'ceiling', { duration: opts.duration, connections: opts.connections });
+    clearInterval(t);
+    return { ...r, peakRssMb: +(peak.kb / 1024).toFixed(0) };
+  } finally {
+    await stopChild(child);
+  }
+}
+
+const f = (v, d = 0) => (v === null || v === undefined || Number.isNaN(v) ? '-' : Number(v).toFixed(d));
+
+function printTable(report) {
+  const c = report.ceiling;
+  const rows = [
+    [
+      '',
+      'accepted/s',
+      'ratio',
+      'ingest p50',
+      'ingest p99',
+      'e2e p50',
+      'e2e p99',
+      'delivered/accepted',
+      'dup',
+      'peak RSS',
+    ],
+  ];
+  rows.push([
+    `ceiling (bare http, ${opts.connections} conn)`,
+    f(c.acceptedPerS),
+    '1.00',
+    `${f(c.ingestP50Ms)} ms`,
+    `${f(c.ingestP99Ms)} ms`,
+    '-',
+    '-',
+    '-',
+    '-',
+    `${c.peakRssMb} MB`,
+  ]);
+  for (const m of report.modes) {
+    if (m.error) {
+      rows.push([`${m.mode}: FAILED`, m.error.split('\n')[0], '', '', '', '', '', '', '', '']);
+      continue;
+    }
+    const s = m.saturation;
+    const rss = `${m.peakRssMb.apiWorker} MB${m.peakRssMb.other ? ` (+${m.peakRssMb.other} pg)` : ''}`;
+    rows.push([
+      `${m.mode} (${opts.connections} conn)`,
+      f(s.acceptedPerS),
+      f(s.acceptedPerS / c.acceptedPerS, 2),
+      `${f(s.ingestP50Ms)} ms`,
+      `${f(s.ingestP99Ms)} ms`,
+      `${f(s.e2eP50Ms)} ms`,
+      `${f(s.e2eP99Ms)} ms`,
+      `${s.delivered}/${s.accepted}`,
+      String(s.duplicates),
+      rss,
+    ]);
+    if (m.fixedRate) {
+      const r = m.fixedRate;
+      rows.push([
+        `${m.mode} @ ${r.targetPerS}/s`,
+        f(r.acceptedPerS),
+        '',
+        `${f(r.ingestP50Ms)} ms`,
+        `${f(r.ingestP99Ms)} ms`,
+        `${f(r.e2eP50Ms)} ms`,
+        `${f(r.e2eP99Ms)} ms`,
+        `${r.delivered}/${r.accepted}`,
+        String(r.duplicates),
+        '',
+      ]);
+    }
+  }
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => String(r[i]).length)));
+  const line = (r) =>
+    r
+      .map((cell, i) => (i === 0 ? String(cell).padEnd(widths[i]) : String(cell).padStart(widths[i])))
+      .join('  ');
+  console.log(
+    `\nHookflow bench - ${report.machine.cpus} x ${report.machine.cpuModel}, ${report.machine.memGb} GB, node ${process.version}`,
+  );
+  console.log(
+    `${opts.duration} s per pass, ${opts.connections} connections; e2e = receiver arrival - sender timestamp\n`,
+  );
+  console.log(line(rows[0]));
+  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+  for (const r of rows.slice(1)) console.log(line(r));
+  for (const m of report.modes) {
+    const s = m.saturation;
+    if (s)
+      console.log(
+        `\n${m.mode}: delivered ${f(s.deliveredPerS)}/s over the pass and its drain (last delivery ${f(s.drainAfterLoadMs / 1000, 1)} s after load ended)`,
+      );
+    if (s && (s.non2xx || s.errors || s.timeouts))
+      console.log(`\n${m.mode}: non-2xx ${s.non2xx}, errors ${s.errors}, timeouts ${s.timeouts}`);
+  }
+  console.log(
+    '\nPeak RSS: VmRSS of the API + worker node processes (embedded: + launcher), sampled every 200 ms;',
+  );
+  console.log('pg = PSS of the embedded PostgreSQL processes (shared buffers counted once).');
+  console.log(
+    'delivered may exceed accepted by up to the connection count: requests in flight when a pass ends',
+  );
+  console.log('are committed and delivered, but autocannon stops before it reads their 202.');
+}
+
+async function main() {
+  if (
+    !existsSync(path.join(ROOT, 'dist/apps/api/src/main.js')) ||
+    !existsSync(path.join(ROOT, 'dist/apps/launcher/src/main.js'))
+  ) {
+    log('dist missing: building...');
+    execFileSync('npm', ['run', 'build', '--silent'], { cwd: ROOT, stdio: 'inherit' });
+  }
+  const report = {
+    machine: {
+      cpus: os.cpus().length,
+      cpuModel: os.cpus()[0]?.model.trim(),
+      memGb: +(os.totalmem() / 2 ** 30).toFixed(1),
+    },
+    options: { duration: opts.duration, connections: opts.connections, rate: opts.rate, warmup: opts.warmup },
+    modes: [],
+  };
+  log('ceiling...');
+  report.ceiling = await runCeiling();
+  const receiver = await startHelper('receiver.mjs');
+  const modes = opts.mode === 'both' ? ['separate', 'embedded'] : [opts.mode];
+  for (const mode of modes) {
+    log(`${mode}...`);
+    try {
+      report.modes.push(await (mode === 'separate' ? runSeparate : runEmbedded)(receiver.port));
+    } catch (e) {
+      log(`${mode} failed: ${e.stack ?? e}`);
+      report.modes.push({ mode, error: String(e.message ?? e) });
+    }
+  }
+  await stopChild(receiver.child);
+  if (opts.json) console.log(JSON.stringify(report, null, 2));
+  else printTable(report);
+  return report.modes.some((m) => m.error) ? 1 : 0;
+}
+
+async function cleanup() {
+  for (const c of [...children]) await stopChild(c, 5_000).catch(() => {});
+  for (const fn of cleanups.reverse()) await fn().catch(() => {});
+  cleanups = [];
+}
+
+// Hard bound on the whole run: passes, start-up, drains and shutdown.
+const perMode = opts.warmup + opts.duration * (opts.rate > 0 ? 2 : 1) + (3 * DELIVERY_WAIT_MS) / 1000 + 240;
+const hardLimit = setTimeout(
+  () => {
+    console.error('bench: time limit reached, killing everything');
+    killAllNow();
+    cleanup().finally(() => process.exit(2));
+  },
+  (opts.warmup + opts.duration + 60 + 2 * perMode) * 1000,
+);
+hardLimit.unref();
+process.on('exit', killAllNow);
+for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => cleanup().finally(() => process.exit(130)));
+
+main()
+  .then(async (code) => {
+    await cleanup();
+    process.exit(code);
+  })
+  .catch(async (e) => {
+    console.error(e.stack ?? e);
+    await cleanup();
+    process.exit(1);
+  });
