@@ -6,7 +6,7 @@ import {
   InvalidCursorError,
   RunRepository,
   STEP_QUEUE,
-  stepJob,
+  stepJobsFor,
   stepJobId,
   type RunOperation,
   type StepJobSpec,
@@ -126,7 +126,10 @@ export class RunsService {
     const flow = await this.compiled(run.flowVersionId);
     const result = await this.runs.retryRun(id, (statuses) => flow.graph.settle(statuses));
     const done = this.expect(id, result, 'retried', RETRYABLE_STATUSES);
-    await this.stepQueue.replace(`enqueue of retried run ${id}`, jobsFor(flow, id, done.ready));
+    await this.stepQueue.replace(
+      `enqueue of retried run ${id}`,
+      stepJobsFor(flow, run.flowVersionId, id, done.ready),
+    );
     return { runId: id, retried: done.reopened };
   }
 
@@ -167,7 +170,10 @@ export class RunsService {
       eventId: source.eventId,
       steps: flow.graph.ids.map((stepId) => ({ id: stepId, root: roots.includes(stepId) })),
     });
-    await this.stepQueue.add(`enqueue of run ${runId} (replay of ${id})`, jobsFor(flow, runId, roots));
+    await this.stepQueue.add(
+      `enqueue of run ${runId} (replay of ${id})`,
+      stepJobsFor(flow, flowVersionId, runId, roots),
+    );
     return { runId };
   }
 
@@ -208,7 +214,7 @@ export class RunsService {
         const result = await this.runs.retryRun(run.id, (statuses) => flow.graph.settle(statuses));
         if (result.kind !== 'done') continue;
         count++;
-        jobs.push(...jobsFor(flow, run.id, result.ready));
+        jobs.push(...stepJobsFor(flow, run.flowVersionId, run.id, result.ready));
       }
       // Once the queue failed to answer, the rest is left to the reconciler rather than waited on.
       if (queueAnswers) {
@@ -250,12 +256,6 @@ export class RunsService {
       );
     }
   }
-}
-
-function jobsFor(flow: CompiledFlow, runId: string, stepIds: string[]): StepJobSpec[] {
-  return stepIds.map((id) =>
-    stepJob(runId, id, { policy: flow.retryPolicy(id), timeoutMs: flow.timeoutMs(id) }),
-  );
 }
 
 function parseBulkRetry(body: unknown): {

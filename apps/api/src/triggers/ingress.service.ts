@@ -234,7 +234,7 @@ export class IngressService {
       };
     }
     const { runId, eventId } = created;
-    await this.enqueuer.enqueueRoots(runId, trigger.roots);
+    await this.enqueuer.enqueueRoots(runId, trigger.versionId, trigger.roots);
     this.metrics.webhooksReceived.inc({ flow: trigger.slug, outcome: 'accepted' });
     return {
       status: trigger.respondStatus,

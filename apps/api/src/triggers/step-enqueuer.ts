@@ -31,9 +31,10 @@ export class StepEnqueuer implements OnModuleInit {
    */
   async enqueueRoots(
     runId: string,
+    flowVersionId: string,
     roots: { id: string; policy: RetryPolicy; timeoutMs: number }[],
   ): Promise<void> {
-    const jobs = roots.map((r) => stepJob(runId, r.id, r));
+    const jobs = roots.map((r) => stepJob(runId, r.id, { ...r, flowVersionId }));
     const enqueue =
       jobs.length === 1 ? this.queue.add(jobs[0].name, jobs[0].data, jobs[0].opts) : this.queue.addBulk(jobs);
     let timer: NodeJS.Timeout | undefined;

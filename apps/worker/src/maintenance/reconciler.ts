@@ -68,7 +68,13 @@ export class Reconciler implements OnApplicationBootstrap, OnModuleDestroy {
             const jobId = stepJobId(step.runId, step.stepId);
             if (states[j] !== 'unknown') await this.queue.remove(jobId).catch(() => 0);
             const flow = await this.flows.get(step.flowVersionId);
-            await this.orchestrator.enqueue(flow, step.runId, [step.stepId], step.attempts);
+            await this.orchestrator.enqueue(
+              flow,
+              step.flowVersionId,
+              step.runId,
+              [step.stepId],
+              step.attempts,
+            );
             requeued++;
             this.metrics.reconcilerReenqueued.inc();
           } catch (err) {

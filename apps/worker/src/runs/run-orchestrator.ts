@@ -1,7 +1,7 @@
 import { InjectQueue } from '@nestjs/bullmq';
 import { Injectable, Logger } from '@nestjs/common';
 import type { CompiledFlow } from '@hookflow/flows';
-import { RunRepository, STEP_QUEUE, stepJob, type AttemptRecord, type StepResult } from '@hookflow/store';
+import { RunRepository, STEP_QUEUE, stepJobsFor, type AttemptRecord, type StepResult } from '@hookflow/store';
 import type { Queue } from 'bullmq';
 
 /**
@@ -19,6 +19,7 @@ export class RunOrchestrator {
 
   async stepFinished(
     flow: CompiledFlow,
+    flowVersionId: string,
     runId: string,
     stepId: string,
     result: StepResult,
@@ -37,15 +38,19 @@ export class RunOrchestrator {
       );
       return;
     }
-    if (ready.length > 0) await this.enqueue(flow, runId, ready);
+    if (ready.length > 0) await this.enqueue(flow, flowVersionId, runId, ready);
     if (runStatus) this.logger.debug(`run ${runId} ${runStatus}`);
   }
 
   /** A lost enqueue here is not lost work: the steps are marked enqueued and the reconciler re-adds them. */
-  async enqueue(flow: CompiledFlow, runId: string, stepIds: string[], attemptsDone = 0): Promise<void> {
-    const jobs = stepIds.map((id) =>
-      stepJob(runId, id, { policy: flow.retryPolicy(id), timeoutMs: flow.timeoutMs(id) }, attemptsDone),
-    );
+  async enqueue(
+    flow: CompiledFlow,
+    flowVersionId: string,
+    runId: string,
+    stepIds: string[],
+    attemptsDone = 0,
+  ): Promise<void> {
+    const jobs = stepJobsFor(flow, flowVersionId, runId, stepIds, attemptsDone);
     try {
       await this.queue.addBulk(jobs);
     } catch (err) {

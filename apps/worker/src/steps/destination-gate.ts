@@ -32,9 +32,10 @@ export class DestinationGate {
     @Inject(HOOKFLOW_CONFIG) private readonly config: HookflowConfig,
   ) {}
 
-  async admit(runId: string, stepId: string): Promise<Admission> {
+  /** `flowVersionId` from the job spares a database read: the step is known from the flow cache. */
+  async admit(runId: string, stepId: string, flowVersionId?: string): Promise<Admission> {
     try {
-      return await this.decide(runId, stepId);
+      return await this.decide(runId, stepId, flowVersionId);
     } catch {
       // The claim meets the same trouble (database, a version that no longer compiles) and
       // handles it; the gate only ever spares a receiver, never blocks a step on its own.
@@ -42,12 +43,18 @@ export class DestinationGate {
     }
   }
 
-  private async decide(runId: string, stepId: string): Promise<Admission> {
-    const peek = await this.runs.peekStep(runId, stepId);
-    // Nothing to run (finished, leased, run over): the claim will say so; no slot is needed.
-    if (!peek?.claimable) return NO_SLOT;
-    const flow = await this.flows.get(peek.flowVersionId);
+  private async decide(runId: string, stepId: string, knownVersionId?: string): Promise<Admission> {
+    let versionId = knownVersionId;
+    if (!versionId) {
+      // A job from before jobs carried their version: read it (and skip work the claim would refuse).
+      const peek = await this.runs.peekStep(runId, stepId);
+      if (!peek?.claimable) return NO_SLOT;
+      versionId = peek.flowVersionId;
+    }
+    const flow = await this.flows.get(versionId);
     const step = flow.step(stepId);
+    // Transforms, filters and delays call no one: no slot, and no read on their way to the claim.
+    // (An action whose step is already finished takes a slot for the moment its claim refuses it.)
     if (step.type !== 'action') return NO_SLOT;
     const key = await this.destinationOf(flow, step, runId);
     // An unknown destination (a URL that does not render) fails at its claim; do not hold it here.

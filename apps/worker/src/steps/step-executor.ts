@@ -100,7 +100,17 @@ export class StepExecutor {
       return this.park(runId, stepId, claimed.attempt, outcome.input, outcome.resumeAtMs);
     }
     if (outcome.status !== 'failed') {
-      await this.finish(flow, runId, stepId, outcome.status, outcome.input, outcome.output, null, attempt);
+      await this.finish(
+        flow,
+        claimed.flowVersionId,
+        runId,
+        stepId,
+        outcome.status,
+        outcome.input,
+        outcome.output,
+        null,
+        attempt,
+      );
       return { kind: 'done' };
     }
     if (retrying) {
@@ -114,6 +124,7 @@ export class StepExecutor {
     this.logger.log(`run ${runId} step ${stepId} failed: ${outcome.error.code}: ${outcome.error.message}`);
     await this.finish(
       flow,
+      claimed.flowVersionId,
       runId,
       stepId,
       'failed',
@@ -146,7 +157,17 @@ export class StepExecutor {
       error: null,
       responseStatus: null,
     };
-    await this.finish(flow, runId, stepId, 'succeeded', resume.input, resume.input, null, attempt);
+    await this.finish(
+      flow,
+      claimed.flowVersionId,
+      runId,
+      stepId,
+      'succeeded',
+      resume.input,
+      resume.input,
+      null,
+      attempt,
+    );
     return { kind: 'done' };
   }
 
@@ -202,6 +223,7 @@ export class StepExecutor {
 
   private finish(
     flow: CompiledFlow,
+    flowVersionId: string,
     runId: string,
     stepId: string,
     status: 'succeeded' | 'filtered' | 'failed',
@@ -210,7 +232,14 @@ export class StepExecutor {
     error: StepError | null,
     attempt: AttemptRecord,
   ): Promise<void> {
-    return this.orchestrator.stepFinished(flow, runId, stepId, { status, input, output, error }, attempt);
+    return this.orchestrator.stepFinished(
+      flow,
+      flowVersionId,
+      runId,
+      stepId,
+      { status, input, output, error },
+      attempt,
+    );
   }
 }
 

@@ -26,7 +26,7 @@ export class StepProcessor extends WorkerHost implements OnApplicationBootstrap 
 
   async process(job: Job<StepJobData>, token?: string): Promise<void> {
     // A destination at its cap: back to the queue before the claim, so no attempt is used and no worker waits.
-    const admission = await this.gate.admit(job.data.runId, job.data.stepId);
+    const admission = await this.gate.admit(job.data.runId, job.data.stepId, job.data.flowVersionId);
     if (!admission.go) return this.comeBackAt(job, token, Date.now() + admission.retryInMs);
     const isLast = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
     const leaseMs = job.data.leaseMs ?? DEFAULT_LEASE_MS;

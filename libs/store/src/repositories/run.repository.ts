@@ -148,6 +148,28 @@ export interface RetryableRunFilter {
 
 export class InvalidCursorError extends Error {}
 
+/**
+ * A step row that a claim may take: waiting its turn, between tries, parked, or held by a worker
+ * whose lease lapsed. `s` is the step_runs alias ('' for the bare table).
+ */
+function claimableStep(s: string): string {
+  const c = s ? `${s}.` : '';
+  return `(${c}status IN ('pending', 'retrying', 'waiting')
+           OR (${c}status = 'running' AND coalesce(${c}lease_until, '-infinity') < now()))`;
+}
+
+/**
+ * What a step runs against, selected from `runs r JOIN flows f LEFT JOIN events e` for run $1:
+ * the trigger request and the outputs of the steps that finished with one.
+ */
+const RUN_CONTEXT_COLUMNS = `f.slug, r.created_at, e.body, e.query, e.headers, e.method, e.received_at,
+              (SELECT coalesce(jsonb_object_agg(s.step_id, s.output), '{}'::jsonb)
+                 FROM step_runs s WHERE s.run_id = $1 AND s.status IN ('succeeded', 'filtered')) AS outputs`;
+const RUN_CONTEXT_FROM = `FROM runs r
+         JOIN flows f ON f.id = r.flow_id
+         LEFT JOIN events e ON e.id = r.event_id
+        WHERE r.id = $1`;
+
 const UNFINISHED_STEP = `('pending', 'running', 'retrying', 'waiting')`;
 /**
  * Steps a retry sets back to pending. `skipped` ones behind a filter are skipped again by the
@@ -272,9 +294,7 @@ export class RunRepository {
             SET status = 'running', attempts = attempts + CASE WHEN status = 'waiting' THEN 0 ELSE 1 END,
                 started_at = coalesce(started_at, now()),
                 lease_until = now() + make_interval(secs => $3::double precision / 1000)
-          WHERE run_id = $1 AND step_id = $2
-            AND (status IN ('pending', 'retrying', 'waiting')
-                 OR (status = 'running' AND coalesce(lease_until, '-infinity') < now()))
+          WHERE run_id = $1 AND step_id = $2 AND ${claimableStep('')}
             AND EXISTS (SELECT 1 FROM runs WHERE id = $1 AND status IN ('queued', 'running'))
           RETURNING attempts, attempts_base, input,
                     extract(epoch FROM resume_at - now()) * 1000 AS resume_in_ms
@@ -284,14 +304,8 @@ export class RunRepository {
        )
        SELECT (SELECT attempts FROM claimed) AS attempt, (SELECT attempts_base FROM claimed) AS attempt_base,
               (SELECT resume_in_ms FROM claimed) AS resume_in_ms, (SELECT input FROM claimed) AS parked_input,
-              r.flow_version_id, f.slug, r.created_at,
-              e.body, e.query, e.headers, e.method, e.received_at,
-              (SELECT coalesce(jsonb_object_agg(s.step_id, s.output), '{}'::jsonb)
-                 FROM step_runs s WHERE s.run_id = $1 AND s.status IN ('succeeded', 'filtered')) AS outputs
-         FROM runs r
-         JOIN flows f ON f.id = r.flow_id
-         LEFT JOIN events e ON e.id = r.event_id
-        WHERE r.id = $1`,
+              r.flow_version_id, ${RUN_CONTEXT_COLUMNS}
+         ${RUN_CONTEXT_FROM}`,
       [runId, stepId, leaseMs],
     );
     const row = rows[0];
@@ -316,9 +330,7 @@ export class RunRepository {
   async peekStep(runId: string, stepId: string): Promise<StepPeek | null> {
     const rows: { flow_version_id: string; claimable: boolean }[] = await this.ds.query(
       `SELECT r.flow_version_id,
-              (r.status IN ('queued', 'running')
-               AND (s.status IN ('pending', 'retrying', 'waiting')
-                    OR (s.status = 'running' AND coalesce(s.lease_until, '-infinity') < now()))) AS claimable
+              (r.status IN ('queued', 'running') AND ${claimableStep('s')}) AS claimable
          FROM runs r JOIN step_runs s ON s.run_id = r.id AND s.step_id = $2
         WHERE r.id = $1`,
       [runId, stepId],
@@ -341,13 +353,8 @@ export class RunRepository {
       created_at: Date;
       outputs: Record<string, unknown>;
     }[] = await this.ds.query(
-      `SELECT f.slug, r.created_at, e.body, e.query, e.headers, e.method, e.received_at,
-              (SELECT coalesce(jsonb_object_agg(s.step_id, s.output), '{}'::jsonb)
-                 FROM step_runs s WHERE s.run_id = $1 AND s.status IN ('succeeded', 'filtered')) AS outputs
-         FROM runs r
-         JOIN flows f ON f.id = r.flow_id
-         LEFT JOIN events e ON e.id = r.event_id
-        WHERE r.id = $1`,
+      `SELECT ${RUN_CONTEXT_COLUMNS}
+         ${RUN_CONTEXT_FROM}`,
       [runId],
     );
     const row = rows[0];
@@ -646,9 +653,7 @@ export class RunRepository {
       await m.query(`UPDATE runs SET status = 'cancelled', finished_at = now() WHERE id = $1`, [runId]);
       const [cancelled]: [{ step_id: string }[], number] = await m.query(
         `UPDATE step_runs SET status = 'cancelled', finished_at = now(), lease_until = NULL
-          WHERE run_id = $1
-            AND (status IN ('pending', 'retrying', 'waiting')
-                 OR (status = 'running' AND coalesce(lease_until, '-infinity') < now()))
+          WHERE run_id = $1 AND ${claimableStep('')}
           RETURNING step_id`,
         [runId],
       );
