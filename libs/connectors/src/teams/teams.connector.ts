@@ -1,6 +1,4 @@
-import type { Connector, ConnectorContext } from '@hookflow/flows';
-import type { HttpConnector } from '../http/http.connector';
-import type { HttpOutput } from '../http/http-response';
+import { JsonPostPreset } from '../http/json-post-preset';
 import { teamsWithSchema, type TeamsWith } from './teams-with.schema';
 
 export { teamsWithSchema } from './teams-with.schema';
@@ -14,22 +12,13 @@ export const ADAPTIVE_CARD_CONTENT_TYPE = 'application/vnd.microsoft.card.adapti
  * (`{ type: 'message', attachments: [...] }`, what Teams workflows and connectors accept), through
  * the http connector.
  */
-export class TeamsConnector implements Connector {
+export class TeamsConnector extends JsonPostPreset<TeamsWith> {
   readonly key = 'teams';
   readonly schema = teamsWithSchema;
 
-  constructor(private readonly http: HttpConnector) {}
-
-  /** `options` have passed this connector's schema (executeStep checks it after rendering). */
-  execute(options: Record<string, unknown>, ctx: ConnectorContext): Promise<HttpOutput> {
-    const input = options as unknown as TeamsWith;
-    const json =
-      input.card === undefined
-        ? { text: input.text }
-        : {
-            type: 'message',
-            attachments: [{ contentType: ADAPTIVE_CARD_CONTENT_TYPE, content: input.card }],
-          };
-    return this.http.execute({ method: 'POST', url: input.url, json }, ctx);
+  protected body(input: TeamsWith): unknown {
+    return input.card === undefined
+      ? { text: input.text }
+      : { type: 'message', attachments: [{ contentType: ADAPTIVE_CARD_CONTENT_TYPE, content: input.card }] };
   }
 }
