@@ -9,7 +9,10 @@
 // to a local receiver. Every pass is bounded in time; every process started here is killed on exit.
 //
 //   node scripts/bench/run.mjs [--duration 10] [--connections 20] [--rate 500] [--warmup 2]
-//                              [--mode both|separate|embedded] [--json]
+//                              [--mode both|separate|embedded] [--json] [--profile dir]
+//
+// `--profile dir` runs the API and the worker (separate mode) under `--cpu-prof`; their
+// .cpuprofile files land in dir when the pass ends (`node scripts/bench/profile-summary.mjs dir`).
 import { spawn, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
@@ -37,7 +40,7 @@ const children = new Set();
 let cleanups = [];
 
 function parseArgs(argv) {
-  const o = { duration: 10, connections: 20, rate: 500, warmup: 2, mode: 'both', json: false };
+  const o = { duration: 10, connections: 20, rate: 500, warmup: 2, mode: 'both', json: false, profile: null };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const val = () => {
@@ -53,6 +56,7 @@ function parseArgs(argv) {
     else if (a.startsWith('--rate')) o.rate = Number(val());
     else if (a.startsWith('--warmup')) o.warmup = Number(val());
     else if (a.startsWith('--mode')) o.mode = val();
+    else if (a.startsWith('--profile')) o.profile = path.resolve(val());
     else if (a === '--help' || a === '-h') {
       console.log(
         'usage: npm run bench -- [--duration s] [--connections n] [--rate per-s, 0 = skip] [--warmup s] [--mode both|separate|embedded] [--embedded] [--json]',
@@ -80,6 +84,17 @@ async function freePort() {
 }
 
 /** Starts a node child; its output goes to a ring buffer shown if something fails. */
+/** Node flags for a profiled app: V8's CPU profile, written at a clean exit that SIGTERM forces. */
+function profiled() {
+  if (!opts.profile) return [];
+  return [
+    '--cpu-prof',
+    `--cpu-prof-dir=${opts.profile}`,
+    '--require',
+    path.join(BENCH_DIR, 'exit-on-sigterm.cjs'),
+  ];
+}
+
 function startChild(name, args, env = process.env) {
   const child = spawn(process.execPath, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   children.add(child);
@@ -166,6 +181,17 @@ function processTree(rootPid) {
   return tree;
 }
 
+/** CPU time (user + system) a process has used, in ms: /proc/<pid>/stat fields 14 and 15, in clock ticks of 10 ms. */
+function cpuMs(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return 0;
+  }
+}
+
 function rssKb(pid) {
   try {
     const m = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -208,7 +234,14 @@ function rssSampler(rootPids) {
     peak.nodeKb = Math.max(peak.nodeKb, nodeKb);
     peak.otherKb = Math.max(peak.otherKb, otherKb);
   }, 200);
-  return { peak, stop: () => clearInterval(timer) };
+  /** CPU ms used so far by the node processes (API + worker) and by the rest of their trees. */
+  const cpu = () => {
+    let node = 0;
+    for (const root of rootPids())
+      for (const pid of processTree(root)) if (comm(pid).startsWith('node')) node += cpuMs(pid);
+    return node;
+  };
+  return { peak, cpu, stop: () => clearInterval(timer) };
 }
 
 let seq = 0;
@@ -318,11 +351,13 @@ async function measureHookflow(label, triggerUrl, receiverPort, sampler) {
   }
   sampler.peak.nodeKb = 0;
   sampler.peak.otherKb = 0;
+  const cpuBefore = sampler.cpu();
   const sat = await cannon(triggerUrl, `${label}-sat`, {
     duration: opts.duration,
     connections: opts.connections,
   });
   const satDel = await waitDelivered(receiverPort, `${label}-sat`, sat.accepted);
+  const cpuUsed = sampler.cpu() - cpuBefore;
   out.saturation = {
     ...sat,
     delivered: satDel.unique,
@@ -332,6 +367,8 @@ async function measureHookflow(label, triggerUrl, receiverPort, sampler) {
     drainAfterLoadMs: satDel.drainMs,
     // What the worker side sustains: the backlog built under load drains after the pass ends.
     deliveredPerS: satDel.unique / (sat.durationS + satDel.drainMs / 1000),
+    // API + worker CPU per delivered webhook: steadier than rates on a shared machine.
+    cpuMsPerWebhook: satDel.unique ? cpuUsed / satDel.unique : null,
   };
   if (opts.rate > 0) {
     const r = await cannon(triggerUrl, `${label}-rate`, {
@@ -408,9 +445,9 @@ async function runSeparate(receiverPort) {
   };
   delete env.HOOKFLOW_DATA_DIR;
   // The API runs the migrations; the worker would wait on the same lock, starting it second is tidier.
-  const apiChild = startChild('api', ['dist/apps/api/src/main.js'], env);
+  const apiChild = startChild('api', [...profiled(), 'dist/apps/api/src/main.js'], env);
   await waitReady(`http://127.0.0.1:${apiPort}/health/ready`, apiChild);
-  const workerChild = startChild('worker', ['dist/apps/worker/src/main.js'], env);
+  const workerChild = startChild('worker', [...profiled(), 'dist/apps/worker/src/main.js'], env);
   await waitReady(`http://127.0.0.1:${healthPort}/health/ready`, workerChild);
   const sampler = rssSampler(() => [apiChild.pid, workerChild.pid]);
   try {
@@ -466,10 +503,15 @@ async function runCeiling() {
     if (opts.warmup > 0)
       await cannon(url, 'ceiling-warm', { duration: opts.warmup, connections: opts.connections });
     const peak = { kb: 0 };
+    const cpuBefore = cpuMs(child.pid);
     const t = setInterval(() => (peak.kb = Math.max(peak.kb, rssKb(child.pid))), 200);
     const r = await cannon(url, 'ceiling', { duration: opts.duration, connections: opts.connections });
     clearInterval(t);
-    return { ...r, peakRssMb: +(peak.kb / 1024).toFixed(0) };
+    return {
+      ...r,
+      peakRssMb: +(peak.kb / 1024).toFixed(0),
+      cpuMsPerRequest: r.accepted ? (cpuMs(child.pid) - cpuBefore) / r.accepted : undefined,
+    };
   } finally {
     await stopChild(child);
   }
@@ -491,6 +533,7 @@ function printTable(report) {
       'delivered/accepted',
       'dup',
       'peak RSS',
+      'CPU/webhook',
     ],
   ];
   rows.push([
@@ -504,10 +547,11 @@ function printTable(report) {
     '-',
     '-',
     `${c.peakRssMb} MB`,
+    c.cpuMsPerRequest === undefined ? '-' : `${f(c.cpuMsPerRequest, 2)} ms`,
   ]);
   for (const m of report.modes) {
     if (m.error) {
-      rows.push([`${m.mode}: FAILED`, m.error.split('\n')[0], '', '', '', '', '', '', '', '']);
+      rows.push([`${m.mode}: FAILED`, m.error.split('\n')[0], '', '', '', '', '', '', '', '', '']);
       continue;
     }
     const s = m.saturation;
@@ -523,6 +567,7 @@ function printTable(report) {
       `${s.delivered}/${s.accepted}`,
       String(s.duplicates),
       rss,
+      s.cpuMsPerWebhook === null ? '-' : `${f(s.cpuMsPerWebhook, 2)} ms`,
     ]);
     if (m.fixedRate) {
       const r = m.fixedRate;
@@ -536,6 +581,7 @@ function printTable(report) {
         `${f(r.e2eP99Ms)} ms`,
         `${r.delivered}/${r.accepted}`,
         String(r.duplicates),
+        '',
         '',
       ]);
     }
@@ -567,6 +613,10 @@ function printTable(report) {
     '\nPeak RSS: VmRSS of the API + worker node processes (embedded: + launcher), sampled every 200 ms;',
   );
   console.log('pg = PSS of the embedded PostgreSQL processes (shared buffers counted once).');
+  console.log(
+    'CPU/webhook: user + system CPU of the node processes (API + worker) per delivered webhook over the',
+  );
+  console.log('saturation pass and its drain (PostgreSQL, Redis and the load generator not included).');
   console.log(
     'delivered may exceed accepted by up to the connection count: requests in flight when a pass ends',
   );

@@ -7,6 +7,8 @@ import { Client } from 'pg';
 import request from 'supertest';
 import { createApiApp } from '../../apps/api/src/bootstrap';
 import { createWorkerApp } from '../../apps/worker/src/bootstrap';
+import { AppProcess } from './app-process';
+import { freePort } from './free-port';
 import { waitFor } from './wait-for';
 
 export const TEST_DATABASE_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -18,6 +20,15 @@ export interface HarnessOptions {
   /** Queue on Redis (default) or on BullMQ's PostgreSQL backend. */
   queue?: 'redis' | 'postgres';
   env?: Record<string, string>;
+  /**
+   * Run API and worker as child processes from dist/ (`npm run build` first), as in production,
+   * instead of in this process: for tests that signal or kill them.
+   */
+  processes?: boolean;
+  /** A PostgreSQL of the test's own instead of the shared one (a test that stops it). */
+  databaseUrl?: string;
+  /** A Redis of the test's own instead of the shared one (a test that stops it). */
+  redisUrl?: string;
 }
 
 /**
@@ -30,12 +41,18 @@ export class HookflowHarness {
   config: HookflowConfig;
   api: NestFastifyApplication;
   worker: INestApplicationContext | undefined;
+  /** Process mode: the apps' environment, and the apps themselves while they run. */
+  env: Record<string, string> = {};
+  apiProcess: AppProcess | undefined;
+  workerProcess: AppProcess | undefined;
+  private opts: HarnessOptions = {};
 
   static async start(opts: HarnessOptions = {}): Promise<HookflowHarness> {
     const h = new HookflowHarness();
-    h.config = loadConfig({
-      DATABASE_URL: TEST_DATABASE_URL,
-      ...(opts.queue === 'postgres' ? {} : { REDIS_URL: TEST_REDIS_URL }),
+    h.opts = opts;
+    h.env = {
+      DATABASE_URL: opts.databaseUrl ?? TEST_DATABASE_URL,
+      ...(opts.queue === 'postgres' ? {} : { REDIS_URL: opts.redisUrl ?? TEST_REDIS_URL }),
       HOOKFLOW_API_KEY: h.apiKey,
       // A fresh secret-store key per harness; `env: { HOOKFLOW_MASTER_KEY: '' }` runs without one.
       HOOKFLOW_MASTER_KEY: randomBytes(32).toString('base64'),
@@ -50,26 +67,57 @@ export class HookflowHarness {
       FLOWS_DIR: `/nonexistent/${h.id}`,
       // Test receivers listen on 127.0.0.1, which the outbound SSRF guard refuses by default.
       OUTBOUND_ALLOW: '127.0.0.1/32',
+      ...(opts.processes
+        ? { PORT: String(await freePort()), WORKER_HEALTH_PORT: String(await freePort()) }
+        : {}),
       ...opts.env,
-    });
-    h.api = await createApiApp(h.config);
+    };
+    h.config = loadConfig(h.env);
+    if (opts.processes) {
+      await h.startApi();
+      if (opts.worker !== false) await h.startWorker();
+      return h;
+    }
+    // Logs through process.stdout.write (not the apps' own asynchronous writer on fd 1), so a test can capture them.
+    h.api = await createApiApp(h.config, { logDestination: process.stdout });
     await h.api.listen(0, '127.0.0.1');
     if (opts.worker !== false) await h.startWorker();
     return h;
   }
 
+  /** Process mode: starts the API process (again). */
+  async startApi(): Promise<void> {
+    this.apiProcess = await AppProcess.start('api', { ...process.env, ...this.env });
+  }
+
   async startWorker(): Promise<void> {
-    this.worker = await createWorkerApp(this.config);
+    if (this.opts.processes) {
+      this.workerProcess = await AppProcess.start('worker', { ...process.env, ...this.env });
+      return;
+    }
+    this.worker = await createWorkerApp(this.config, { logDestination: process.stdout });
   }
 
   async stopWorker(): Promise<void> {
+    await this.workerProcess?.stop();
+    this.workerProcess = undefined;
     await this.worker?.close();
     this.worker = undefined;
   }
 
+  /** The API's base URL in process mode. */
+  get apiUrl(): string {
+    return `http://127.0.0.1:${this.config.port}`;
+  }
+
+  /** The worker's health and metrics port in process mode. */
+  get workerUrl(): string {
+    return `http://127.0.0.1:${this.config.workerHealthPort}`;
+  }
+
   /** supertest against the running API. */
   http() {
-    return request(this.api.getHttpServer());
+    return request(this.opts.processes ? this.apiUrl : this.api.getHttpServer());
   }
 
   /** Authorization header for the management API. */
@@ -106,8 +154,11 @@ export class HookflowHarness {
   }
 
   async close(): Promise<void> {
+    await Promise.all([this.workerProcess?.stop(), this.apiProcess?.stop()]);
     await this.worker?.close();
     await this.api?.close();
+    // A test's own PostgreSQL and Redis are thrown away whole.
+    if (this.opts.databaseUrl || this.opts.redisUrl) return;
     if (this.config.redisUrl) {
       const redis = new Redis(this.config.redisUrl, { lazyConnect: true, retryStrategy: () => null });
       try {

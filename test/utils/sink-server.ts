@@ -21,6 +21,7 @@ type Script = number | 'hang' | { status: number; headers?: Record<string, strin
 export class SinkServer {
   readonly requests: SinkRequest[] = [];
   private readonly scripts = new Map<string, Script[]>();
+  private readonly delays = new Map<string, number>();
   private readonly hanging = new Set<ServerResponse>();
   private server: Server | undefined;
 
@@ -39,6 +40,11 @@ export class SinkServer {
   /** Answers the next requests to `path` with these replies, in order. */
   script(path: string, replies: Script[]): void {
     this.scripts.set(path, [...replies]);
+  }
+
+  /** Answers every later request to `path` only after `ms` (a slow receiver); it is recorded on arrival. */
+  delay(path: string, ms: number): void {
+    this.delays.set(path, ms);
   }
 
   received(path: string): SinkRequest[] {
@@ -79,6 +85,8 @@ export class SinkServer {
       at: Date.now(),
     });
     const reply = this.scripts.get(url.pathname)?.shift() ?? 200;
+    const delayMs = this.delays.get(url.pathname);
+    if (delayMs) await new Promise((resolve) => setTimeout(resolve, delayMs));
     if (reply === 'hang') {
       this.hanging.add(res);
       return;

@@ -4,6 +4,7 @@ import { APP_FILTER } from '@nestjs/core';
 import { createConnectorRegistry } from '@hookflow/connectors';
 import {
   ApiMetrics,
+  RedisPolicyCheck,
   STEP_QUEUE,
   StoreModule,
   type HookflowConfig,
@@ -17,6 +18,7 @@ import { FlowSyncService } from './flows/flow-sync.service';
 import { FlowTestService } from './flows/flow-test.service';
 import { FlowsController } from './flows/flows.controller';
 import { FlowsService } from './flows/flows.service';
+import { Draining } from './health/draining';
 import { HealthController } from './health/health.controller';
 import { MetricsController } from './metrics/metrics.controller';
 import { ApiKeyVerifier } from './keys/api-key-verifier';
@@ -28,6 +30,7 @@ import { SecretsController } from './secrets/secrets.controller';
 import { SecretsService } from './secrets/secrets.service';
 import { IngressController } from './triggers/ingress.controller';
 import { IngressService } from './triggers/ingress.service';
+import { QueueHealth } from './triggers/queue-health';
 import { StepEnqueuer } from './triggers/step-enqueuer';
 import { TriggerCache } from './triggers/trigger-cache';
 
@@ -58,7 +61,9 @@ export class ApiModule {
         { provide: ApiMetrics, useFactory: () => new ApiMetrics() },
         TriggerCache,
         StepEnqueuer,
+        QueueHealth,
         IngressService,
+        Draining,
         FlowsService,
         FlowSyncService,
         FlowTestService,
@@ -68,6 +73,7 @@ export class ApiModule {
         SecretsService,
         ApiKeyVerifier,
         ApiKeysService,
+        RedisPolicyCheck,
       ],
     };
   }

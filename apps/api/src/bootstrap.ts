@@ -1,12 +1,15 @@
-import { Logger, type LogLevel } from '@nestjs/common';
+import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import { selectQueueBackend, type HookflowConfig } from '@hookflow/store';
+import {
+  createHookflowLogger,
+  selectQueueBackend,
+  type HookflowConfig,
+  type LogDestination,
+} from '@hookflow/store';
 import { ApiModule } from './api.module';
 import { serveOpenApi } from './common/openapi.document';
 import { registerIngressHooks } from './triggers/ingress-hooks';
-
-const LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'];
 
 /**
  * Builds the API application (not yet listening). Request bodies are read as raw bytes for
@@ -14,7 +17,10 @@ const LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose']
  * parses by content type itself; /api routes get JSON parsed here. The OpenAPI document and its
  * UI are served, without a key, at /api/docs.
  */
-export async function createApiApp(config: HookflowConfig): Promise<NestFastifyApplication> {
+export async function createApiApp(
+  config: HookflowConfig,
+  options: { logDestination?: LogDestination } = {},
+): Promise<NestFastifyApplication> {
   const queue = selectQueueBackend(config, 'api');
   const adapter = new FastifyAdapter({
     bodyLimit: config.maxBodyBytes,
@@ -26,7 +32,12 @@ export async function createApiApp(config: HookflowConfig): Promise<NestFastifyA
     http: { maxHeaderSize: Math.max(16 * 1024, config.maxHeaderBytes + 4096) },
   });
   const app = await NestFactory.create<NestFastifyApplication>(ApiModule.forRoot(config, queue), adapter, {
-    logger: LEVELS.slice(0, LEVELS.indexOf(config.logLevel) + 1),
+    logger: createHookflowLogger({
+      app: 'api',
+      level: config.logLevel,
+      format: config.logFormat,
+      destination: options.logDestination,
+    }),
     abortOnError: false,
     bodyParser: false,
   });
@@ -48,7 +59,9 @@ export async function createApiApp(config: HookflowConfig): Promise<NestFastifyA
   });
   registerIngressHooks(app);
   serveOpenApi(app);
-  app.enableShutdownHooks();
+  // Exit with process.exit once closed, rather than re-raising the signal: the 'exit' event is
+  // what flushes the asynchronous log writer, so the last lines are not lost.
+  app.enableShutdownHooks([], { useProcessExit: true });
   return app;
 }
 

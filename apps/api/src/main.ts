@@ -1,11 +1,22 @@
 import 'reflect-metadata';
-import { ConfigError, exitWithParent, loadConfig, notifyReady } from '@hookflow/store';
+import { Logger } from '@nestjs/common';
+import { ConfigError, loadConfig, notifyReady, stopGracefully } from '@hookflow/store';
 import { createApiApp, logStartup } from './bootstrap';
+import { Draining } from './health/draining';
 
 async function main(): Promise<void> {
   const config = loadConfig();
   const app = await createApiApp(config);
-  exitWithParent(() => app.close());
+  const logger = new Logger('Hookflow');
+  // SIGTERM: readiness 503 at once; the listener closes (new connections are refused) and the
+  // requests in flight get SHUTDOWN_GRACE_MS to finish; exit 0.
+  stopGracefully(
+    async () => {
+      app.get(Draining).begin();
+      await app.close();
+    },
+    { graceMs: config.shutdownGraceMs, log: (line) => logger.log(line) },
+  );
   await app.listen(config.port, config.host);
   logStartup(config, config.redisUrl ? 'Redis' : 'PostgreSQL');
   notifyReady();

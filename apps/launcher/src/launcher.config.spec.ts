@@ -10,6 +10,7 @@ describe('loadLauncherConfig', () => {
       apiKey: undefined,
       masterKey: undefined,
       logLevel: 'log',
+      shutdownGraceMs: 30_000,
     });
   });
 
@@ -23,6 +24,7 @@ describe('loadLauncherConfig', () => {
         HOOKFLOW_API_KEY: 'a-long-enough-admin-key',
         HOOKFLOW_MASTER_KEY: 'a-master-key',
         LOG_LEVEL: 'debug',
+        SHUTDOWN_GRACE_MS: '5000',
       },
       '/srv/app',
     );
@@ -34,6 +36,7 @@ describe('loadLauncherConfig', () => {
       apiKey: 'a-long-enough-admin-key',
       masterKey: 'a-master-key',
       logLevel: 'debug',
+      shutdownGraceMs: 5000,
     });
   });
 
@@ -64,6 +67,8 @@ describe('loadLauncherConfig', () => {
     ['REDIS_URL', 'http://cache', 'REDIS_URL: must be a redis:// or rediss:// URL'],
     ['HOOKFLOW_API_KEY', 'short', 'HOOKFLOW_API_KEY: must be at least 16 characters'],
     ['LOG_LEVEL', 'loud', 'LOG_LEVEL: must be one of fatal, error, warn, log, debug, verbose'],
+    ['SHUTDOWN_GRACE_MS', '30s', 'SHUTDOWN_GRACE_MS: must be a number of milliseconds'],
+    ['SHUTDOWN_GRACE_MS', '0', 'SHUTDOWN_GRACE_MS: must be a whole number of milliseconds'],
   ])('%s=%j stops start-up naming the variable', (variable, value, message) => {
     expect(() => loadLauncherConfig({ [variable]: value })).toThrow(message);
   });

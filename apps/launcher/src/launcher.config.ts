@@ -29,6 +29,15 @@ const envSchema = z.object({
     unsetIfEmpty,
     z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }).default('log'),
   ),
+  // The apps' grace period for work in flight; the launcher waits it out before killing them.
+  SHUTDOWN_GRACE_MS: z.preprocess(
+    unsetIfEmpty,
+    z.coerce
+      .number({ error: 'must be a number of milliseconds' })
+      .int('must be a whole number of milliseconds')
+      .positive('must be a whole number of milliseconds')
+      .default(30_000),
+  ),
 });
 
 export interface LauncherConfig {
@@ -44,6 +53,8 @@ export interface LauncherConfig {
   masterKey?: string;
   /** PostgreSQL's own log lines are shown at debug and verbose. */
   logLevel: (typeof LOG_LEVELS)[number];
+  /** SHUTDOWN_GRACE_MS, which the apps read too: how long they may drain after a stop signal. */
+  shutdownGraceMs: number;
 }
 
 export class LauncherConfigError extends Error {
@@ -71,5 +82,6 @@ export function loadLauncherConfig(env: NodeJS.ProcessEnv, cwd: string = process
     apiKey: e.HOOKFLOW_API_KEY,
     masterKey: e.HOOKFLOW_MASTER_KEY,
     logLevel: e.LOG_LEVEL,
+    shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
   };
 }

@@ -5,8 +5,11 @@ import { readOrCreateMasterKey } from './master-key.file';
 import { AppSupervisor, type AppExit } from './app.supervisor';
 import { loadLauncherConfig, LauncherConfigError, type LauncherConfig } from './launcher.config';
 
-/** How long the apps get to finish in-flight work after a stop signal before they are killed. */
-const APP_STOP_GRACE_MS = 30_000;
+/**
+ * Past the apps' own SHUTDOWN_GRACE_MS, how long they get to close their connections before they
+ * are killed. They exit by themselves 5 s past the grace; this is the launcher's backstop.
+ */
+const APP_STOP_MARGIN_MS = 10_000;
 /** Signals this close together are one request (under npm, one Ctrl-C may arrive twice). */
 const REPEAT_SIGNAL_WINDOW_MS = 1_000;
 const READY_WARNING_AFTER_MS = 60_000;
@@ -94,7 +97,10 @@ async function runApps(config: LauncherConfig, env: NodeJS.ProcessEnv, shutdown:
 
   if ('signal' in first) {
     say(`stopping (${first.signal})`);
-    const exits = await supervisor.stop(first.signal === 'SIGINT' ? 'SIGINT' : 'SIGTERM', APP_STOP_GRACE_MS);
+    const exits = await supervisor.stop(
+      first.signal === 'SIGINT' ? 'SIGINT' : 'SIGTERM',
+      config.shutdownGraceMs + APP_STOP_MARGIN_MS,
+    );
     const unclean = exits.filter(
       (exit) => exit.code !== 0 && exit.signal !== 'SIGINT' && exit.signal !== 'SIGTERM',
     );
@@ -102,7 +108,7 @@ async function runApps(config: LauncherConfig, env: NodeJS.ProcessEnv, shutdown:
     return unclean.length ? 1 : 0;
   }
   complain(`the ${first.exit.name} stopped unexpectedly (${describeExit(first.exit)}); stopping everything`);
-  await supervisor.stop('SIGTERM', APP_STOP_GRACE_MS);
+  await supervisor.stop('SIGTERM', config.shutdownGraceMs + APP_STOP_MARGIN_MS);
   return 1;
 }
 

@@ -1,13 +1,22 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
-import { ConfigError, exitWithParent, loadConfig, notifyReady } from '@hookflow/store';
+import { ConfigError, loadConfig, notifyReady, stopGracefully } from '@hookflow/store';
 import { createWorkerApp } from './bootstrap';
+import { GracefulShutdown } from './maintenance/graceful-shutdown';
 
 async function main(): Promise<void> {
   const config = loadConfig();
   const app = await createWorkerApp(config);
-  exitWithParent(() => app.close());
-  new Logger('Hookflow').log(
+  const logger = new Logger('Hookflow');
+  // SIGTERM: readiness 503 at once, no new steps, those in flight get SHUTDOWN_GRACE_MS, exit 0.
+  stopGracefully(
+    async () => {
+      app.get(GracefulShutdown).begin();
+      await app.close();
+    },
+    { graceMs: config.shutdownGraceMs, log: (line) => logger.log(line) },
+  );
+  logger.log(
     `worker running (concurrency ${config.workerConcurrency}, queue on ${config.redisUrl ? 'Redis' : 'PostgreSQL'})`,
   );
   notifyReady();

@@ -2,6 +2,7 @@ import { BullModule, getQueueToken } from '@nestjs/bullmq';
 import { DynamicModule, Module } from '@nestjs/common';
 import { createConnectorRegistry, createOutboundAgent } from '@hookflow/connectors';
 import {
+  RedisPolicyCheck,
   STEP_QUEUE,
   StoreModule,
   WorkerMetrics,
@@ -10,7 +11,10 @@ import {
 } from '@hookflow/store';
 import type { Queue } from 'bullmq';
 import { HealthServer } from './health/health-server';
+import { GracefulShutdown } from './maintenance/graceful-shutdown';
+import { QueueWatchdog } from './maintenance/queue-watchdog';
 import { Reconciler } from './maintenance/reconciler';
+import { RetentionPruner } from './maintenance/retention-pruner';
 import { RunOrchestrator } from './runs/run-orchestrator';
 import { CompiledFlowCache } from './steps/compiled-flow-cache';
 import { DestinationGate } from './steps/destination-gate';
@@ -29,6 +33,7 @@ export class WorkerModule {
         StoreModule.forRoot(
           { ...config, databasePoolSize: Math.max(config.databasePoolSize, config.workerConcurrency + 4) },
           'hookflow-worker',
+          { synchronousCommit: config.workerSynchronousCommit },
         ),
         BullModule.forRoot({ connection: queue.connection as never, prefix: queue.prefix }),
         BullModule.registerQueue({ name: STEP_QUEUE }),
@@ -53,7 +58,11 @@ export class WorkerModule {
         DestinationGate,
         StepProcessor,
         Reconciler,
+        GracefulShutdown,
+        QueueWatchdog,
+        RetentionPruner,
         HealthServer,
+        RedisPolicyCheck,
       ],
     };
   }

@@ -1,4 +1,5 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
+import { isDatabaseUnavailable } from '@hookflow/store';
 import type { FastifyReply } from 'fastify';
 import { AppError, ErrorCode } from './app-error';
 
@@ -27,6 +28,13 @@ export class AppErrorFilter implements ExceptionFilter {
       if (status === 404) return new AppError(ErrorCode.NotFound, 'no such route');
       if (status === 413) return new AppError(ErrorCode.PayloadTooLarge, exception.message);
       if (status < 500) return new AppError(ErrorCode.InvalidRequest, exception.message);
+    }
+    if (isDatabaseUnavailable(exception)) {
+      // Retryable for the caller: a webhook sender tries again later.
+      this.logger.warn(`database unavailable: ${(exception as Error).message}`);
+      return new AppError(ErrorCode.DatabaseUnavailable, 'the database is unavailable; try again later', [], {
+        'retry-after': '5',
+      });
     }
     this.logger.error(
       exception instanceof Error ? (exception.stack ?? exception.message) : String(exception),

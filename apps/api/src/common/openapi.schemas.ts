@@ -474,11 +474,16 @@ const schemas: Record<SchemaName, SchemaObject> = {
     'A repeated delivery: it started no run.',
   ),
   HealthLive: object({ status: str('Always ok.', { enum: ['ok'] }) }),
-  HealthReady: object({
-    status: str('ok when every dependency answers.', { enum: ['ok', 'unavailable'] }),
-    database: str('PostgreSQL.', { enum: ['ok', 'unavailable'] }),
-    queue: str('The queue backend.', { enum: ['ok', 'unavailable'] }),
-  }),
+  HealthReady: object(
+    {
+      status: str('ok when every dependency answers; draining once the API has started to stop.', {
+        enum: ['ok', 'unavailable', 'draining'],
+      }),
+      database: str('PostgreSQL (absent while draining).', { enum: ['ok', 'unavailable'] }),
+      queue: str('The queue backend (absent while draining).', { enum: ['ok', 'unavailable'] }),
+    },
+    ['status'],
+  ),
 };
 
 /** The component schemas of the OpenAPI document. */

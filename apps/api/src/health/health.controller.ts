@@ -4,6 +4,7 @@ import type { FastifyReply } from 'fastify';
 import { DataSource } from 'typeorm';
 import { ApiJsonResponse } from '../common/openapi.decorators';
 import { StepEnqueuer } from '../triggers/step-enqueuer';
+import { Draining } from './draining';
 
 const logger = new Logger('Health');
 
@@ -14,6 +15,7 @@ export class HealthController {
   constructor(
     private readonly ds: DataSource,
     private readonly enqueuer: StepEnqueuer,
+    private readonly draining: Draining,
   ) {}
 
   @Get('live')
@@ -25,10 +27,21 @@ export class HealthController {
   }
 
   @Get('ready')
-  @ApiOperation({ summary: 'Readiness', description: 'The database and the queue answer. No API key.' })
+  @ApiOperation({
+    summary: 'Readiness',
+    description: 'The database and the queue answer, and the API is not stopping. No API key.',
+  })
   @ApiJsonResponse(200, 'HealthReady', 'Ready.')
-  @ApiJsonResponse(503, 'HealthReady', 'The database or the queue does not answer.')
+  @ApiJsonResponse(
+    503,
+    'HealthReady',
+    'The database or the queue does not answer, or the API is stopping (`status: draining`).',
+  )
   async ready(@Res() reply: FastifyReply): Promise<void> {
+    if (this.draining.active) {
+      await reply.status(503).send({ status: 'draining' });
+      return;
+    }
     const checks = await Promise.all([
       check('database', () => this.ds.query('SELECT 1')),
       check('queue', () => this.enqueuer.ping()),

@@ -69,7 +69,10 @@ export function IngressOpenApi() {
     ApiErrorResponse(431, 'Too many request headers, or too many bytes of them.', ErrorCode.HeadersTooLarge),
     ApiErrorResponse(
       503,
-      'The secret the trigger verifies with cannot be read now; nothing is accepted unchecked. Retry later.',
+      'Nothing was accepted; retry later (`Retry-After` says when for the queue and the database): the queue ' +
+        'or the database is unavailable, or the secret the trigger verifies with cannot be read now.',
+      ErrorCode.QueueUnavailable,
+      ErrorCode.DatabaseUnavailable,
       ErrorCode.Unavailable,
     ),
   );

@@ -12,6 +12,7 @@ import { AppError, ErrorCode } from '../common/app-error';
 import { SecretsService } from '../secrets/secrets.service';
 import { parseWebhookBody } from './body-parser';
 import { HeaderRedaction, headerValue, REDACTED } from './header-redaction';
+import { QueueHealth } from './queue-health';
 import { StepEnqueuer } from './step-enqueuer';
 import { TriggerCache, type TriggerEntry } from './trigger-cache';
 
@@ -70,6 +71,7 @@ export class IngressService {
     private readonly secrets: SecretsService,
     private readonly metrics: ApiMetrics,
     @Inject(HOOKFLOW_CONFIG) private readonly config: HookflowConfig,
+    private readonly queueHealth: QueueHealth,
   ) {
     this.redaction = new HeaderRedaction(config.sensitiveHeaders);
   }
@@ -125,9 +127,10 @@ export class IngressService {
         reason: error.code,
       });
     } catch (err) {
-      this.logger.warn(
-        `could not record a refused request for flow ${trigger.slug}: ${(err as Error).message}`,
-      );
+      this.logger.warn({
+        msg: `could not record a refused request: ${(err as Error).message}`,
+        flow: trigger.slug,
+      });
     }
   }
 
@@ -207,6 +210,8 @@ export class IngressService {
     const query = storedQuery(trigger, req.query);
     const dedupeKey = await this.dedupeKey(trigger, req, body, headers);
 
+    // Redis known down: 503 before anything is stored, rather than a 2xx for a run left to the reconciler.
+    this.queueHealth.assertAvailable();
     const created = await this.runs.createRunFromEvent(
       {
         flowId: trigger.flowId,
@@ -255,9 +260,10 @@ export class IngressService {
     try {
       secret = await this.secrets.resolve(verify.secret);
     } catch (err) {
-      this.logger.error(
-        `flow ${trigger.slug}: secret '${verify.secret}' could not be read: ${(err as Error).message}`,
-      );
+      this.logger.error({
+        msg: `secret '${verify.secret}' could not be read: ${(err as Error).message}`,
+        flow: trigger.slug,
+      });
       // 503 is retryable for senders: their deliveries go through once the store is readable.
       throw new AppError(ErrorCode.Unavailable, 'signature verification is unavailable; try again later');
     }
@@ -268,9 +274,10 @@ export class IngressService {
     );
     if (result.ok) return;
     if (result.reason === 'secret_missing') {
-      this.logger.warn(
-        `flow ${trigger.slug}: refusing its requests, the secret '${verify.secret}' it verifies with is not in the secret store`,
-      );
+      this.logger.warn({
+        msg: `refusing the flow's requests: the secret '${verify.secret}' it verifies with is not in the secret store`,
+        flow: trigger.slug,
+      });
       throw new AppError(ErrorCode.SignatureMismatch, 'the signature does not match');
     }
     throw new AppError(VERIFY_ERROR[result.reason], result.message);
@@ -296,9 +303,10 @@ export class IngressService {
         rawHeaders: req.headers,
       });
     } catch (err) {
-      this.logger.warn(
-        `flow ${trigger.slug}: dedupe key not computed (${(err as Error).message}); accepted without dedupe`,
-      );
+      this.logger.warn({
+        msg: `dedupe key not computed (${(err as Error).message}); accepted without dedupe`,
+        flow: trigger.slug,
+      });
       return undefined;
     }
   }
@@ -325,7 +333,11 @@ export class IngressService {
         runId,
       });
     } catch (err) {
-      this.logger.warn(`could not record a duplicate for flow ${trigger.slug}: ${(err as Error).message}`);
+      this.logger.warn({
+        msg: `could not record a duplicate: ${(err as Error).message}`,
+        flow: trigger.slug,
+        runId,
+      });
     }
   }
 }

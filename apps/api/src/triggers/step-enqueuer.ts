@@ -1,7 +1,7 @@
 import { InjectQueue } from '@nestjs/bullmq';
 import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import type { RetryPolicy } from '@hookflow/flows';
-import { STEP_QUEUE, stepJob } from '@hookflow/store';
+import { Coalescer, STEP_QUEUE, stepJob, type StepJobSpec } from '@hookflow/store';
 import type { Queue } from 'bullmq';
 
 /** How long a sender waits on the queue before it gets its answer anyway. */
@@ -12,6 +12,17 @@ const ENQUEUE_TIMEOUT_MS = 2_000;
 export class StepEnqueuer implements OnModuleInit {
   private readonly logger = new Logger(StepEnqueuer.name);
   private lastErrorLogAt = 0;
+  /** Jobs of concurrent webhooks go to the queue together: one round trip for many under load. */
+  private readonly adds = new Coalescer<StepJobSpec[], void>(
+    async (batches) => {
+      const jobs = batches.flat();
+      await (jobs.length === 1
+        ? this.queue.add(jobs[0].name, jobs[0].data, jobs[0].opts)
+        : this.queue.addBulk(jobs));
+      return batches.map(() => undefined);
+    },
+    { maxBatch: 100, maxInFlight: 2 },
+  );
 
   constructor(@InjectQueue(STEP_QUEUE) private readonly queue: Queue) {}
 
@@ -35,8 +46,7 @@ export class StepEnqueuer implements OnModuleInit {
     roots: { id: string; policy: RetryPolicy; timeoutMs: number }[],
   ): Promise<void> {
     const jobs = roots.map((r) => stepJob(runId, r.id, { ...r, flowVersionId }));
-    const enqueue =
-      jobs.length === 1 ? this.queue.add(jobs[0].name, jobs[0].data, jobs[0].opts) : this.queue.addBulk(jobs);
+    const enqueue = this.adds.submit(jobs);
     let timer: NodeJS.Timeout | undefined;
     try {
       await Promise.race([
@@ -50,9 +60,10 @@ export class StepEnqueuer implements OnModuleInit {
       ]);
     } catch (err) {
       enqueue.catch(() => undefined);
-      this.logger.warn(
-        `enqueue of run ${runId} failed (${(err as Error).message}); the reconciler will pick it up`,
-      );
+      this.logger.warn({
+        msg: `enqueue failed (${(err as Error).message}); the reconciler will pick it up`,
+        runId,
+      });
     } finally {
       clearTimeout(timer);
     }

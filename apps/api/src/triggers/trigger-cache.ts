@@ -115,9 +115,10 @@ export class TriggerCache implements OnModuleInit, OnModuleDestroy {
   private allowList(target: TriggerTarget, entries: string[]): IpAllowList {
     const { allows, invalid } = compileIpAllowList(entries);
     if (invalid.length > 0) {
-      this.logger.warn(
-        `flow ${target.slug}: allowIps entries ${invalid.join(', ')} are not addresses; ignored`,
-      );
+      this.logger.warn({
+        msg: `allowIps entries ${invalid.join(', ')} are not addresses; ignored`,
+        flow: target.slug,
+      });
     }
     return allows;
   }
@@ -129,9 +130,10 @@ export class TriggerCache implements OnModuleInit, OnModuleDestroy {
       return compileDedupeKey(dedupe, (name) => this.redaction.isSensitive(name));
     } catch (err) {
       // Saved versions are validated, so this is a bug, not a sender's fault: keep accepting.
-      this.logger.error(
-        `flow ${target.slug}: dedupe expression does not compile (${(err as Error).message})`,
-      );
+      this.logger.error({
+        msg: `dedupe expression does not compile (${(err as Error).message})`,
+        flow: target.slug,
+      });
       return null;
     }
   }

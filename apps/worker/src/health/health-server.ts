@@ -5,6 +5,7 @@ import type { Queue } from 'bullmq';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { DataSource } from 'typeorm';
+import { GracefulShutdown } from '../maintenance/graceful-shutdown';
 
 /** The worker has no HTTP API; this small server answers /health/live, /health/ready and /metrics. */
 @Injectable()
@@ -17,6 +18,7 @@ export class HealthServer implements OnApplicationBootstrap, OnApplicationShutdo
     @InjectQueue(STEP_QUEUE) private readonly queue: Queue,
     @Inject(HOOKFLOW_CONFIG) private readonly config: HookflowConfig,
     private readonly metrics: WorkerMetrics,
+    private readonly shutdown: GracefulShutdown,
   ) {}
 
   get port(): number | undefined {
@@ -53,6 +55,8 @@ export class HealthServer implements OnApplicationBootstrap, OnApplicationShutdo
     if (url === '/health/live') return { status: 200, body: { status: 'ok' } };
     if (url !== '/health/ready')
       return { status: 404, body: { error: 'not_found', message: 'no such route' } };
+    // Stopping: balancers and orchestrators should stop counting on this worker at once.
+    if (this.shutdown.draining) return { status: 503, body: { status: 'draining' } };
     const notReady = (what: string) => (e: Error) => {
       this.logger.warn(`${what} not ready: ${e.message}`);
       return 'unavailable';

@@ -78,9 +78,12 @@ export class Reconciler implements OnApplicationBootstrap, OnModuleDestroy {
             requeued++;
             this.metrics.reconcilerReenqueued.inc();
           } catch (err) {
-            this.logger.error(
-              `could not re-enqueue run ${step.runId} step ${step.stepId}: ${(err as Error).message}`,
-            );
+            this.logger.error({
+              msg: `could not re-enqueue: ${(err as Error).message}`,
+              runId: step.runId,
+              step: step.stepId,
+              flowVersionId: step.flowVersionId,
+            });
           }
         }
       }

@@ -1,7 +1,17 @@
 import { InjectQueue } from '@nestjs/bullmq';
 import { Injectable, Logger } from '@nestjs/common';
 import type { CompiledFlow } from '@hookflow/flows';
-import { RunRepository, STEP_QUEUE, stepJobsFor, type AttemptRecord, type StepResult } from '@hookflow/store';
+import {
+  RunRepository,
+  STEP_QUEUE,
+  stepJobsFor,
+  stepJob,
+  type AttemptRecord,
+  type FinishedStep,
+  type PickNext,
+  type SeenSteps,
+  type StepResult,
+} from '@hookflow/store';
 import type { Queue } from 'bullmq';
 
 /**
@@ -24,22 +34,66 @@ export class RunOrchestrator {
     stepId: string,
     result: StepResult,
     attempt: AttemptRecord,
-  ): Promise<void> {
-    const { recorded, ready, runStatus } = await this.runs.finishStep(
+    seen?: SeenSteps,
+    pickNext?: PickNext,
+  ): Promise<FinishedStep['next']> {
+    const { recorded, ready, runStatus, next } = await this.runs.finishStep(
       runId,
       stepId,
       result,
       attempt,
       (statuses) => flow.graph.settle(statuses),
+      seen,
+      pickNext,
     );
     if (!recorded) {
-      this.logger.warn(
-        `run ${runId} step ${stepId}: attempt ${attempt.n} was taken over by a later claim; result dropped`,
-      );
+      this.logger.warn({
+        msg: 'attempt was taken over by a later claim; result dropped',
+        runId,
+        flow: flow.definition.slug,
+        step: stepId,
+        attempt: attempt.n,
+      });
       return;
     }
-    if (ready.length > 0) await this.enqueue(flow, flowVersionId, runId, ready);
-    if (runStatus) this.logger.debug(`run ${runId} ${runStatus}`);
+    // The step claimed by the same statement runs in this process: it gets no queue job.
+    const queued = next ? ready.filter((id) => id !== next.stepId) : ready;
+    if (queued.length > 0) await this.enqueue(flow, flowVersionId, runId, queued);
+    if (runStatus)
+      this.logger.debug({ msg: `run ${runStatus}`, runId, flow: flow.definition.slug, status: runStatus });
+    return next;
+  }
+
+  /**
+   * Gives a step that ran in process (no job of its own) a queue job for its next try, after
+   * `delayMs`: a retry, a parked delay step's resume, or an attempt whose outcome could not be
+   * recorded. `attemptsDone` counts against the step's budget and schedule. A lost add is found
+   * again by the reconciler (the step stays marked enqueued).
+   */
+  async later(
+    flow: CompiledFlow,
+    flowVersionId: string,
+    runId: string,
+    stepId: string,
+    attemptsDone: number,
+    delayMs: number,
+  ): Promise<void> {
+    const job = stepJob(
+      runId,
+      stepId,
+      { policy: flow.retryPolicy(stepId), timeoutMs: flow.timeoutMs(stepId), flowVersionId },
+      attemptsDone,
+    );
+    try {
+      await this.queue.add(job.name, job.data, { ...job.opts, delay: Math.max(0, Math.round(delayMs)) });
+    } catch (err) {
+      this.logger.warn({
+        msg: `enqueue failed (${(err as Error).message}); the reconciler will pick it up`,
+        runId,
+        flow: flow.definition.slug,
+        step: stepId,
+      });
+    }
   }
 
   /** A lost enqueue here is not lost work: the steps are marked enqueued and the reconciler re-adds them. */
@@ -54,7 +108,12 @@ export class RunOrchestrator {
     try {
       await this.queue.addBulk(jobs);
     } catch (err) {
-      this.logger.warn(`enqueue of ${stepIds.join(', ')} in run ${runId} failed: ${(err as Error).message}`);
+      this.logger.warn({
+        msg: `enqueue failed: ${(err as Error).message}`,
+        runId,
+        flow: flow.definition.slug,
+        ...(stepIds.length === 1 ? { step: stepIds[0] } : { steps: stepIds }),
+      });
     }
   }
 }

@@ -15,6 +15,9 @@ export type Admission = { go: true; release: () => void } | { go: false; retryIn
 
 const NO_SLOT: Admission = { go: true, release: () => undefined };
 
+/** How long a job may wait in process for a slot of a fast destination before it is parked in the queue. */
+const IN_PROCESS_WAIT_MS = 100;
+
 /**
  * Decides, before a step is claimed, whether an action may call its destination now. Only reads:
  * a job turned away has claimed nothing and used no attempt, and goes back to the queue.
@@ -43,6 +46,20 @@ export class DestinationGate {
     }
   }
 
+  /**
+   * Admission for a step about to run in this process right after the one before it (no queue
+   * job): null when its destination is only known by rendering its URL (the run context is not
+   * stored yet), in which case it goes through the queue and the usual admission instead.
+   */
+  async admitInline(flow: CompiledFlow, stepId: string): Promise<Admission | null> {
+    const step = flow.step(stepId);
+    if (step.type !== 'action') return NO_SLOT;
+    const key = staticDestinationKey(step.def.with.url);
+    if (!key) return null;
+    const grant = await this.limiter.acquire(key, this.limitOf(step), IN_PROCESS_WAIT_MS);
+    return grant.ok ? { go: true, release: grant.release } : { go: false, retryInMs: grant.retryInMs };
+  }
+
   private async decide(runId: string, stepId: string, knownVersionId?: string): Promise<Admission> {
     let versionId = knownVersionId;
     if (!versionId) {
@@ -59,7 +76,7 @@ export class DestinationGate {
     const key = await this.destinationOf(flow, step, runId);
     // An unknown destination (a URL that does not render) fails at its claim; do not hold it here.
     if (!key) return NO_SLOT;
-    const grant = this.limiter.tryAcquire(key, this.limitOf(step));
+    const grant = await this.limiter.acquire(key, this.limitOf(step), IN_PROCESS_WAIT_MS);
     return grant.ok ? { go: true, release: grant.release } : { go: false, retryInMs: grant.retryInMs };
   }
 

@@ -100,4 +100,55 @@ describe('DestinationLimiter', () => {
     expect(limiter.tryAcquire('a:443', limit).ok).toBe(true);
     expect(limiter.tryAcquire('a:443', limit).ok).toBe(false);
   });
+
+  describe('acquire (waiting in process for a fast destination)', () => {
+    it('hands a released slot to the longest waiter', async () => {
+      const limiter = new DestinationLimiter();
+      const limit = { concurrency: 2 };
+      const held = [limiter.tryAcquire('fast:80', limit), limiter.tryAcquire('fast:80', limit)];
+      const first = limiter.acquire('fast:80', limit, 1_000);
+      const second = limiter.acquire('fast:80', limit, 1_000);
+      if (held[0].ok) held[0].release();
+      const got = await first;
+      expect(got.ok).toBe(true);
+      expect(limiter.inFlight('fast:80')).toBe(2);
+      if (held[1].ok) held[1].release();
+      await expect(second).resolves.toMatchObject({ ok: true });
+    });
+
+    it('gives up after maxWaitMs with the usual refusal', async () => {
+      const limiter = new DestinationLimiter();
+      const limit = { concurrency: 1 };
+      limiter.tryAcquire('busy:80', limit);
+      const started = Date.now();
+      const refused = await limiter.acquire('busy:80', limit, 30);
+      expect(refused.ok).toBe(false);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(25);
+      // The waiter is gone: a release now leaves the slot free for anyone.
+      expect(limiter.inFlight('busy:80')).toBe(1);
+    });
+
+    it('refuses at once for a slow destination, so its backlog holds no worker', async () => {
+      const c = clock();
+      const limiter = new DestinationLimiter(c.now, () => 0);
+      const limit = { concurrency: 1 };
+      const call = limiter.tryAcquire('slow:80', limit);
+      c.advance(500);
+      if (call.ok) call.release();
+      limiter.tryAcquire('slow:80', limit);
+      const refused = await limiter.acquire('slow:80', limit, 100);
+      expect(refused).toEqual({ ok: false, retryInMs: MIN_REQUEUE_MS });
+    });
+
+    it('lets at most `concurrency` callers wait per destination', async () => {
+      const limiter = new DestinationLimiter();
+      const limit = { concurrency: 1 };
+      const held = limiter.tryAcquire('fast:80', limit);
+      const waiting = limiter.acquire('fast:80', limit, 1_000);
+      const turnedAway = await limiter.acquire('fast:80', limit, 1_000);
+      expect(turnedAway.ok).toBe(false);
+      if (held.ok) held.release();
+      await expect(waiting).resolves.toMatchObject({ ok: true });
+    });
+  });
 });

@@ -15,6 +15,8 @@ interface DestinationState {
   starts: number[];
   /** Moving average of how long a call holds its slot: how long a refused job should stay away. */
   avgHoldMs: number;
+  /** Callers waiting in process for a slot (see `acquire`), first come first served. */
+  waiters: (() => void)[];
 }
 
 /** Shortest and longest wait of a job refused for lack of a free slot. */
@@ -40,7 +42,7 @@ export class DestinationLimiter {
 
   tryAcquire(key: string, limit: DestinationLimit): SlotGrant {
     const now = this.now();
-    const state = this.destinations.get(key) ?? { inFlight: 0, starts: [], avgHoldMs: 0 };
+    const state = this.destinations.get(key) ?? { inFlight: 0, starts: [], avgHoldMs: 0, waiters: [] };
     this.destinations.set(key, state);
     if (state.inFlight >= limit.concurrency) {
       const typicalMs = Math.max(MIN_REQUEUE_MS * 2, state.avgHoldMs);
@@ -68,9 +70,45 @@ export class DestinationLimiter {
         state.inFlight--;
         const heldMs = this.now() - now;
         state.avgHoldMs = state.avgHoldMs === 0 ? heldMs : state.avgHoldMs * 0.8 + heldMs * 0.2;
-        this.forgetIdle(key, state);
+        // The freed slot goes to the longest waiter, synchronously: no one can take it in between.
+        const next = state.waiters.shift();
+        if (next) next();
+        else this.forgetIdle(key, state);
       },
     };
+  }
+
+  /**
+   * Like `tryAcquire`, but a caller turned away from a fast destination (its calls hold a slot
+   * for at most half of `maxWaitMs` on average) waits here for a slot, up to `maxWaitMs`: a slot
+   * of a receiver answering in milliseconds frees up sooner than a round trip through the
+   * queue's delayed set would take. Slow destinations are refused at once as before, so their
+   * backlog never holds worker slots. At most `concurrency` callers wait per destination.
+   */
+  acquire(key: string, limit: DestinationLimit, maxWaitMs: number): Promise<SlotGrant> {
+    const first = this.tryAcquire(key, limit);
+    const state = this.destinations.get(key)!;
+    if (
+      first.ok ||
+      maxWaitMs <= 0 ||
+      state.inFlight < limit.concurrency || // refused by the rate window: waiting for a slot would not help
+      state.avgHoldMs * 2 > maxWaitMs ||
+      state.waiters.length >= limit.concurrency
+    ) {
+      return Promise.resolve(first);
+    }
+    return new Promise<SlotGrant>((resolve) => {
+      const waiter = () => {
+        clearTimeout(timer);
+        resolve(this.tryAcquire(key, limit));
+      };
+      const timer = setTimeout(() => {
+        const at = state.waiters.indexOf(waiter);
+        if (at >= 0) state.waiters.splice(at, 1);
+        resolve(this.tryAcquire(key, limit));
+      }, maxWaitMs);
+      state.waiters.push(waiter);
+    });
   }
 
   /** Calls in flight to `key` right now. */

@@ -32,6 +32,26 @@ describe('stepBackoff', () => {
     );
   });
 
+  it('continues the schedule of a step that used attempts before this job', () => {
+    const later = {
+      data: {
+        runId: 'r',
+        stepId: 's',
+        backoff: { kind: 'exponential', delayMs: 100, maxDelayMs: 1e9 },
+        attemptsBefore: 6,
+      },
+    } as unknown as MinimalJob;
+    const random = Math.random;
+    Math.random = () => 0.999999;
+    try {
+      // The 1st failure of this job is the step's 7th: up to 100 ms * 2^6, not 100 ms.
+      expect(stepBackoff(1, 'hookflow', retryable(), later)).toBeGreaterThan(6_000);
+      expect(stepBackoff(1, 'hookflow', retryable(), job('exponential', 100, 1e9))).toBeLessThanOrEqual(100);
+    } finally {
+      Math.random = random;
+    }
+  });
+
   it('falls back to one second for a job without a schedule', () => {
     expect(stepBackoff(1, 'hookflow', new Error('x'), { data: {} } as unknown as MinimalJob)).toBe(1000);
   });

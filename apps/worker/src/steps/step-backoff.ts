@@ -17,6 +17,10 @@ export function stepBackoff(attemptsMade: number, _type?: string, err?: Error, j
     maxDelayMs: data.backoff.maxDelayMs,
   };
   return Math.round(
-    backoffDelayMs(policy, attemptsMade, (err as RetryableStepError | undefined)?.retryAfterMs),
+    backoffDelayMs(
+      policy,
+      attemptsMade + (data.attemptsBefore ?? 0),
+      (err as RetryableStepError | undefined)?.retryAfterMs,
+    ),
   );
 }

@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import {
+  backoffDelayMs,
   executeStep,
   type CompiledFlow,
   type ConnectorRegistry,
@@ -11,12 +12,39 @@ import {
   secretRedactor,
   WorkerMetrics,
   type AttemptRecord,
+  LEASE_MARGIN_MS,
   type ClaimedStep,
+  type PickNext,
 } from '@hookflow/store';
 import { RunOrchestrator } from '../runs/run-orchestrator';
 import { CompiledFlowCache } from './compiled-flow-cache';
+import { DestinationGate } from './destination-gate';
 import { StepSecrets } from './step-secrets';
 import { CONNECTORS } from './tokens';
+
+/** Starts past its retry budget a step without side effects gets when workers die under it. */
+const LOST_STARTS_ALLOWED = 3;
+
+/**
+ * Steps one job may run in process, one after the other, after its own: when a step's end makes
+ * exactly one step ready, that step is claimed by the same statement and run at once instead of
+ * making a round trip through the queue. Bounded so that one job does not hold a worker slot
+ * through an endless flow.
+ */
+const MAX_INLINE_STEPS = 16;
+
+/** A step claimed to run in process next, with the destination slot it holds, if any. */
+interface InlineStep {
+  stepId: string;
+  claimed: ClaimedStep;
+  release?: () => void;
+}
+
+/** The in-process continuation of one job. */
+interface Chain {
+  next?: InlineStep;
+  remaining: number;
+}
 
 /** What one attempt came to, for the processor to tell BullMQ. */
 export type AttemptVerdict =
@@ -40,6 +68,7 @@ export class StepExecutor {
     private readonly orchestrator: RunOrchestrator,
     private readonly secrets: StepSecrets,
     private readonly metrics: WorkerMetrics,
+    private readonly gate: DestinationGate,
     @Inject(CONNECTORS) private readonly connectors: ConnectorRegistry,
   ) {}
 
@@ -47,11 +76,19 @@ export class StepExecutor {
    * `isLastAttempt` comes from the job: a retryable failure on the last try fails the step.
    * `leaseMs` is how long the claim keeps other workers off this step.
    */
-  async run(runId: string, stepId: string, isLastAttempt: boolean, leaseMs: number): Promise<AttemptVerdict> {
+  async run(
+    runId: string,
+    stepId: string,
+    isLastAttempt: boolean,
+    leaseMs: number,
+    ownStepDone?: () => void,
+  ): Promise<AttemptVerdict> {
     const claimed = await this.runs.claimStep(runId, stepId, leaseMs);
     if (!claimed) return { kind: 'done' };
+    const chain: Chain = { remaining: MAX_INLINE_STEPS };
+    let verdict: AttemptVerdict;
     try {
-      return await this.runClaimed(runId, stepId, claimed, isLastAttempt);
+      verdict = await this.runClaimed(runId, stepId, claimed, isLastAttempt, chain);
     } catch (err) {
       // The outcome could not be recorded (database trouble, a version that no longer compiles).
       // Give the claim back so the queue's next try can take it at once; the attempt budget
@@ -59,6 +96,74 @@ export class StepExecutor {
       await this.runs.releaseClaim(runId, stepId, claimed.attempt).catch(() => undefined);
       throw err;
     }
+    ownStepDone?.();
+    await this.runInline(runId, chain);
+    return verdict;
+  }
+
+  /**
+   * Runs the steps claimed in process after the job's own, one after the other. They have no
+   * queue job: what a job's retry, park or failure would do through BullMQ is done here by
+   * giving the step a job of its own (`later`), with the attempts it used counted.
+   */
+  private async runInline(runId: string, chain: Chain): Promise<void> {
+    while (chain.next) {
+      const { stepId, claimed, release } = chain.next;
+      chain.next = undefined;
+      chain.remaining--;
+      const flow = await this.flows.get(claimed.flowVersionId);
+      const tries = claimed.attempt - claimed.attemptBase;
+      let verdict: AttemptVerdict;
+      try {
+        verdict = await this.runClaimed(runId, stepId, claimed, false, chain);
+      } catch (err) {
+        await this.runs.releaseClaim(runId, stepId, claimed.attempt).catch(() => undefined);
+        this.logger.warn({
+          msg: `outcome could not be recorded (${(err as Error).message}); the step goes to the queue`,
+          runId,
+          flow: claimed.flowSlug,
+          step: stepId,
+          attempt: claimed.attempt,
+        });
+        await this.orchestrator.later(flow, claimed.flowVersionId, runId, stepId, tries, 0);
+        return;
+      } finally {
+        release?.();
+      }
+      if (verdict.kind === 'retry') {
+        const delayMs = backoffDelayMs(flow.retryPolicy(stepId), tries, verdict.error.retryAfterMs);
+        await this.orchestrator.later(flow, claimed.flowVersionId, runId, stepId, tries, delayMs);
+      } else if (verdict.kind === 'park') {
+        await this.orchestrator.later(
+          flow,
+          claimed.flowVersionId,
+          runId,
+          stepId,
+          tries,
+          verdict.untilMs - Date.now(),
+        );
+      }
+    }
+  }
+
+  /**
+   * Offered the steps a step's end makes ready: the only one, when there is exactly one and the
+   * chain has room, and when an action, only with a slot of its destination (known without
+   * rendering). Anything else goes through the queue.
+   */
+  private picker(
+    flow: CompiledFlow,
+    chain: Chain | undefined,
+    holder: { release?: () => void },
+  ): PickNext | undefined {
+    if (!chain || chain.remaining <= 0) return undefined;
+    return async (ready) => {
+      if (ready.length !== 1) return null;
+      const admission = await this.gate.admitInline(flow, ready[0]);
+      if (!admission?.go) return null;
+      holder.release = admission.release;
+      return { stepId: ready[0], leaseMs: flow.timeoutMs(ready[0]) + LEASE_MARGIN_MS };
+    };
   }
 
   private async runClaimed(
@@ -66,9 +171,10 @@ export class StepExecutor {
     stepId: string,
     claimed: ClaimedStep,
     isLastAttempt: boolean,
+    chain?: Chain,
   ): Promise<AttemptVerdict> {
     const flow = await this.flows.get(claimed.flowVersionId);
-    if (claimed.resume) return this.resume(flow, runId, stepId, claimed, claimed.resume);
+    if (claimed.resume) return this.resume(flow, runId, stepId, claimed, claimed.resume, chain);
     const startedAt = new Date();
     const budget = flow.retryPolicy(stepId).attempts;
     // A retry of the run gives the step a fresh budget; attempt numbers keep counting across it.
@@ -110,6 +216,8 @@ export class StepExecutor {
         outcome.output,
         null,
         attempt,
+        claimed,
+        chain,
       );
       return { kind: 'done' };
     }
@@ -121,7 +229,15 @@ export class StepExecutor {
       });
       return tryAgain ? { kind: 'retry', error: outcome.error } : { kind: 'done' };
     }
-    this.logger.log(`run ${runId} step ${stepId} failed: ${outcome.error.code}: ${outcome.error.message}`);
+    // The message is already scrubbed of secret values (attempt()); the step's input and output are not logged.
+    this.logger.log({
+      msg: `step failed: ${outcome.error.code}: ${outcome.error.message}`,
+      runId,
+      flow: claimed.flowSlug,
+      step: stepId,
+      attempt: claimed.attempt,
+      code: outcome.error.code,
+    });
     await this.finish(
       flow,
       claimed.flowVersionId,
@@ -132,6 +248,8 @@ export class StepExecutor {
       outcome.output ?? null,
       outcome.error,
       attempt,
+      claimed,
+      chain,
     );
     return { kind: 'failed', error: outcome.error };
   }
@@ -146,6 +264,7 @@ export class StepExecutor {
     stepId: string,
     claimed: ClaimedStep,
     resume: { inMs: number; input: unknown },
+    chain?: Chain,
   ): Promise<AttemptVerdict> {
     if (resume.inMs > 0)
       return this.park(runId, stepId, claimed.attempt, resume.input, Date.now() + resume.inMs);
@@ -167,6 +286,8 @@ export class StepExecutor {
       resume.input,
       null,
       attempt,
+      claimed,
+      chain,
     );
     return { kind: 'done' };
   }
@@ -192,7 +313,11 @@ export class StepExecutor {
     tries: number,
     budget: number,
   ): Promise<StepOutcome> {
-    if (tries > budget) {
+    // A step that sends nothing (transform, filter, delay) may be started again after its worker
+    // died: one crash must not fail the run of an accepted webhook. Actions count lost starts
+    // against their retry budget: they may have sent.
+    const limit = flow.step(stepId).type === 'action' ? budget : budget + LOST_STARTS_ALLOWED;
+    if (tries > limit) {
       // Claimed more often than the step may be tried: earlier attempts died without an
       // outcome (worker crashes, lost leases). Stop here rather than re-send forever.
       return {
@@ -221,7 +346,7 @@ export class StepExecutor {
     return secretRedactor(secrets.values)(outcome);
   }
 
-  private finish(
+  private async finish(
     flow: CompiledFlow,
     flowVersionId: string,
     runId: string,
@@ -231,15 +356,45 @@ export class StepExecutor {
     output: unknown,
     error: StepError | null,
     attempt: AttemptRecord,
+    claimed: ClaimedStep,
+    chain?: Chain,
   ): Promise<void> {
-    return this.orchestrator.stepFinished(
-      flow,
-      flowVersionId,
-      runId,
-      stepId,
-      { status, input, output, error },
-      attempt,
-    );
+    const holder: { release?: () => void } = {};
+    const next = await this.orchestrator
+      .stepFinished(
+        flow,
+        flowVersionId,
+        runId,
+        stepId,
+        { status, input, output, error },
+        attempt,
+        claimed.seen,
+        this.picker(flow, chain, holder),
+      )
+      .catch((err: unknown) => {
+        holder.release?.();
+        throw err;
+      });
+    if (!next || !chain) {
+      // Admitted, but the step was not claimed after all (the run moved on meanwhile).
+      holder.release?.();
+      return;
+    }
+    chain.next = {
+      stepId: next.stepId,
+      release: holder.release,
+      claimed: {
+        attempt: next.attempt,
+        attemptBase: next.attemptBase,
+        flowVersionId,
+        flowSlug: claimed.flowSlug,
+        trigger: claimed.trigger,
+        // As a claim would read them: the finished step's output as stored (jsonb), when it has one.
+        outputs:
+          status === 'failed' ? claimed.outputs : { ...claimed.outputs, [stepId]: next.finishedOutput },
+        seen: next.seen,
+      },
+    };
   }
 }
 

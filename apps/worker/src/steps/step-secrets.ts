@@ -37,7 +37,7 @@ export class StepSecrets {
       return { ok: true, values: await this.secrets.values(names) };
     } catch (err) {
       if (!(err instanceof SecretDecryptionError)) throw err;
-      this.logger.error(err.message);
+      this.logger.error({ msg: err.message, flow: flow.definition.slug, step: stepId });
       return unavailable(err.message);
     }
   }

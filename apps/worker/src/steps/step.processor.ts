@@ -9,7 +9,18 @@ import { StepExecutor } from './step-executor';
 
 const DEFAULT_LEASE_MS = 60_000;
 
-@Processor(STEP_QUEUE, { autorun: false, settings: { backoffStrategy: stepBackoff } })
+/**
+ * Steps of a worker that died are found by BullMQ's stalled-job check once their lock (30 s) has
+ * lapsed; checking every 5 s rather than every 30 s brings them back 25 s sooner, for one cheap
+ * script run per 5 s per queue (the check is shared by all workers).
+ */
+const STALLED_CHECK_MS = 5_000;
+
+@Processor(STEP_QUEUE, {
+  autorun: false,
+  stalledInterval: STALLED_CHECK_MS,
+  settings: { backoffStrategy: stepBackoff },
+})
 export class StepProcessor extends WorkerHost implements OnApplicationBootstrap {
   constructor(
     private readonly executor: StepExecutor,
@@ -32,7 +43,8 @@ export class StepProcessor extends WorkerHost implements OnApplicationBootstrap 
     const leaseMs = job.data.leaseMs ?? DEFAULT_LEASE_MS;
     let verdict;
     try {
-      verdict = await this.executor.run(job.data.runId, job.data.stepId, isLast, leaseMs);
+      // The slot is given back as soon as this job's own step is over, before any step it runs in process.
+      verdict = await this.executor.run(job.data.runId, job.data.stepId, isLast, leaseMs, admission.release);
     } finally {
       admission.release?.();
     }

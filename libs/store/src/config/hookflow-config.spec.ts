@@ -24,6 +24,7 @@ describe('loadConfig', () => {
       redisUrl: undefined,
       queuePrefix: 'hookflow',
       workerConcurrency: 16,
+      workerSynchronousCommit: false,
       maxBodyBytes: 1048576,
     });
   });
@@ -35,6 +36,7 @@ describe('loadConfig', () => {
       PUBLIC_URL: 'https://hooks.example.com/',
       REDIS_URL: 'redis://cache:6379',
       WORKER_CONCURRENCY: '4',
+      WORKER_SYNCHRONOUS_COMMIT: 'on',
       LOG_LEVEL: 'debug',
     });
     expect(config).toMatchObject({
@@ -42,8 +44,17 @@ describe('loadConfig', () => {
       publicUrl: 'https://hooks.example.com',
       redisUrl: 'redis://cache:6379',
       workerConcurrency: 4,
+      workerSynchronousCommit: true,
       logLevel: 'debug',
     });
+  });
+
+  it('reads LOG_FORMAT: JSON lines unless NODE_ENV=development, which is pretty; the variable wins', () => {
+    expect(loadConfig(base).logFormat).toBe('json');
+    expect(loadConfig({ ...base, NODE_ENV: 'development' }).logFormat).toBe('pretty');
+    expect(loadConfig({ ...base, NODE_ENV: 'development', LOG_FORMAT: 'json' }).logFormat).toBe('json');
+    expect(loadConfig({ ...base, LOG_FORMAT: 'pretty' }).logFormat).toBe('pretty');
+    expect(loadConfig({ ...base, LOG_FORMAT: '' }).logFormat).toBe('json');
   });
 
   it('reads the ingress limits, with safe defaults', () => {
@@ -97,6 +108,47 @@ describe('loadConfig', () => {
     }
   });
 
+  it('reads retention: 30 days hourly in batches of 1000 by default, 0 days keeps history forever', () => {
+    expect(loadConfig(base)).toMatchObject({
+      retentionMs: 30 * 86_400_000,
+      retentionIntervalMs: 3_600_000,
+      retentionBatchSize: 1000,
+    });
+    expect(
+      loadConfig({ ...base, RETENTION_DAYS: '7', RETENTION_INTERVAL: '15m', RETENTION_BATCH_SIZE: '5000' }),
+    ).toMatchObject({ retentionMs: 7 * 86_400_000, retentionIntervalMs: 900_000, retentionBatchSize: 5000 });
+    expect(loadConfig({ ...base, RETENTION_DAYS: '0' }).retentionMs).toBe(0);
+    expect(loadConfig({ ...base, RETENTION_INTERVAL: '60000' }).retentionIntervalMs).toBe(60_000);
+    for (const [variable, value] of [
+      ['RETENTION_DAYS', '-1'],
+      ['RETENTION_DAYS', '1.5'],
+      ['RETENTION_DAYS', 'a month'],
+      ['RETENTION_INTERVAL', 'hourly'],
+      ['RETENTION_INTERVAL', '0s'],
+      // Past a day (and Node's ~24.8-day timer limit) an interval is surely a mistake.
+      ['RETENTION_INTERVAL', '30d'],
+      ['RETENTION_BATCH_SIZE', '0'],
+      ['RETENTION_BATCH_SIZE', '1000000'],
+    ]) {
+      expect(problems({ ...base, [variable]: value }).map((p) => p.variable)).toEqual([variable]);
+    }
+  });
+
+  it('reads the shutdown grace and the worker watchdog, 30 s each by default', () => {
+    expect(loadConfig(base)).toMatchObject({ shutdownGraceMs: 30_000, workerWatchdogMs: 30_000 });
+    expect(loadConfig({ ...base, SHUTDOWN_GRACE_MS: '5000', WORKER_WATCHDOG_MS: '2000' })).toMatchObject({
+      shutdownGraceMs: 5000,
+      workerWatchdogMs: 2000,
+    });
+    for (const [variable, value] of [
+      ['SHUTDOWN_GRACE_MS', '0'],
+      ['SHUTDOWN_GRACE_MS', '30s'],
+      ['WORKER_WATCHDOG_MS', '-1'],
+    ]) {
+      expect(problems({ ...base, [variable]: value }).map((p) => p.variable)).toEqual([variable]);
+    }
+  });
+
   it('treats an empty variable as unset', () => {
     expect(loadConfig({ ...base, REDIS_URL: '', PORT: '' })).toMatchObject({
       redisUrl: undefined,
@@ -111,7 +163,9 @@ describe('loadConfig', () => {
     [{ REDIS_URL: 'http://cache' }, 'REDIS_URL'],
     [{ HOOKFLOW_API_KEY: 'short' }, 'HOOKFLOW_API_KEY'],
     [{ WORKER_CONCURRENCY: '0' }, 'WORKER_CONCURRENCY'],
+    [{ WORKER_SYNCHRONOUS_COMMIT: 'maybe' }, 'WORKER_SYNCHRONOUS_COMMIT'],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
+    [{ LOG_FORMAT: 'xml' }, 'LOG_FORMAT'],
     [{ DATABASE_SCHEMA: 'Robert"); DROP' }, 'DATABASE_SCHEMA'],
   ])('names the variable of a bad value: %j', (bad, variable) => {
     expect(problems({ ...base, ...bad }).map((p) => p.variable)).toEqual([variable]);

@@ -36,6 +36,10 @@ const envSchema = z.object({
     .default('public'),
   DATABASE_POOL_SIZE: positiveInt(10),
   WORKER_CONCURRENCY: positiveInt(16),
+  // on: the worker's commits wait for the disk like the API's. off (default): they return at once
+  // (the webhook itself is always stored durably by the API before its 2xx); a database crash can
+  // then forget the last moments of step results, and those steps run again.
+  WORKER_SYNCHRONOUS_COMMIT: z.enum(['on', 'off']).default('off'),
   WORKER_HEALTH_PORT: z.coerce.number().int().min(0).max(65535).default(3001),
   MAX_BODY_BYTES: positiveInt(1024 * 1024),
   // false; the proxies' addresses (`10.0.0.0/8,127.0.0.1`: only their X-Forwarded-For entries are
@@ -109,12 +113,27 @@ const envSchema = z.object({
     }),
   RECONCILE_INTERVAL_MS: positiveInt(10_000),
   RECONCILE_STALE_MS: positiveInt(30_000),
+  // On SIGTERM: how long work in flight (requests, steps) gets to finish before the process exits anyway.
+  SHUTDOWN_GRACE_MS: positiveInt(30_000),
+  // A worker that started no job for this long while jobs wait and it has free slots is replaced.
+  WORKER_WATCHDOG_MS: positiveInt(30_000),
+  // History (finished runs with their steps, attempts and events; refusals) is kept this many days; 0 keeps it forever.
+  RETENTION_DAYS: z.coerce.number().int().min(0).max(36_500).default(30),
+  RETENTION_INTERVAL: z
+    .string()
+    .refine((v) => isDuration(envDuration(v)) && inRange(parseDuration(envDuration(v)), 1000, 86_400_000), {
+      message: "must be a duration from '1s' to '1d' such as '1h', or whole milliseconds",
+    })
+    .default('1h'),
+  RETENTION_BATCH_SIZE: z.coerce.number().int().min(10).max(50_000).default(1000),
   FLOWS_DIR: z.string().default('./flows'),
   FLOWS_WATCH: z
     .enum(['true', 'false', '1', '0'])
     .default('false')
     .transform((v) => v === 'true' || v === '1'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'log', 'debug', 'verbose']).default('log'),
+  // Unset: pretty when NODE_ENV=development, JSON lines otherwise.
+  LOG_FORMAT: z.enum(['json', 'pretty']).optional(),
 });
 
 export interface HookflowConfig {
@@ -131,6 +150,8 @@ export interface HookflowConfig {
   masterKey?: Buffer;
   queuePrefix: string;
   workerConcurrency: number;
+  /** Whether the worker's database commits wait for the WAL to reach disk (WORKER_SYNCHRONOUS_COMMIT). */
+  workerSynchronousCommit: boolean;
   workerHealthPort: number;
   maxBodyBytes: number;
   /** Whether `X-Forwarded-For` names the client (behind a trusted reverse proxy); off by default. */
@@ -156,11 +177,23 @@ export interface HookflowConfig {
   destinationRate?: { limit: number; perMs: number };
   reconcileIntervalMs: number;
   reconcileStaleMs: number;
+  /** How long a stopping process lets requests and steps in flight finish (SIGTERM, then exit 0). */
+  shutdownGraceMs: number;
+  /** Idle time (jobs waiting, free slots, none started) after which the worker's queue consumer is recreated. */
+  workerWatchdogMs: number;
+  /** Age past which finished runs, their events and refusals are deleted; 0: kept forever (no pruning at all). */
+  retentionMs: number;
+  /** How often the worker looks for history to prune. */
+  retentionIntervalMs: number;
+  /** Rows (runs, refusals, dedupe keys) deleted per statement, each statement its own short transaction. */
+  retentionBatchSize: number;
   /** Folder of `*.flow.json` files loaded at start; absent folder = none. */
   flowsDir: string;
   /** Reload flow files when they change (development). */
   flowsWatch: boolean;
   logLevel: 'fatal' | 'error' | 'warn' | 'log' | 'debug' | 'verbose';
+  /** One JSON object per line (default), or readable lines for development. */
+  logFormat: 'json' | 'pretty';
 }
 
 export class ConfigError extends Error {
@@ -201,6 +234,7 @@ export function loadConfig(
     masterKey: e.HOOKFLOW_MASTER_KEY,
     queuePrefix: e.QUEUE_PREFIX,
     workerConcurrency: e.WORKER_CONCURRENCY,
+    workerSynchronousCommit: e.WORKER_SYNCHRONOUS_COMMIT === 'on',
     workerHealthPort: e.WORKER_HEALTH_PORT,
     maxBodyBytes: e.MAX_BODY_BYTES,
     trustProxy: e.TRUST_PROXY,
@@ -217,9 +251,15 @@ export function loadConfig(
     destinationRate: e.DESTINATION_RATE,
     reconcileIntervalMs: e.RECONCILE_INTERVAL_MS,
     reconcileStaleMs: e.RECONCILE_STALE_MS,
+    shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
+    workerWatchdogMs: e.WORKER_WATCHDOG_MS,
+    retentionMs: e.RETENTION_DAYS * 86_400_000,
+    retentionIntervalMs: parseDuration(envDuration(e.RETENTION_INTERVAL)),
+    retentionBatchSize: e.RETENTION_BATCH_SIZE,
     flowsDir: e.FLOWS_DIR,
     flowsWatch: e.FLOWS_WATCH,
     logLevel: e.LOG_LEVEL,
+    logFormat: e.LOG_FORMAT ?? (e.NODE_ENV === 'development' ? 'pretty' : 'json'),
     ...overrides,
   };
 }
@@ -243,6 +283,10 @@ function isOutboundAllowEntry(entry: string): boolean {
     m[2] === undefined &&
     /^[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?)*\.?$/i.test(entry)
   );
+}
+
+function inRange(n: number, min: number, max: number): boolean {
+  return n >= min && n <= max;
 }
 
 /** `7d`, `12h` or whole milliseconds: environment values are strings, durations may be numbers. */

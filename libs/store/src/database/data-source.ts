@@ -8,6 +8,12 @@ export interface DatabaseOptions {
   schema?: string;
   poolSize?: number;
   applicationName?: string;
+  /**
+   * False: this process's commits return before their WAL reaches disk (PostgreSQL's
+   * `synchronous_commit = off`). For the worker only, whose writes are re-derivable: after a
+   * database crash its last moments of step results may be gone, and those steps run again.
+   */
+  synchronousCommit?: boolean;
 }
 
 /** Builds the DataSource both apps use. Never `synchronize`: the schema comes from migrations. */
@@ -27,7 +33,7 @@ export function createDataSource(opts: DatabaseOptions): DataSource {
     extra: {
       max: opts.poolSize ?? 10,
       application_name: opts.applicationName ?? 'hookflow',
-      options: `-c search_path=${schema}`,
+      options: `-c search_path=${schema}${opts.synchronousCommit === false ? ' -c synchronous_commit=off' : ''}`,
       connectionTimeoutMillis: 5000,
     },
   });

@@ -32,7 +32,10 @@ describe('process lifecycle helpers', () => {
   const app = (body: string, ipc = true): ChildProcess =>
     spawn(
       process.execPath,
-      ['-e', `const { notifyReady, exitWithParent } = require(${JSON.stringify(lifecycle)});\n${body}`],
+      [
+        '-e',
+        `const { notifyReady, exitWithParent, stopGracefully } = require(${JSON.stringify(lifecycle)});\n${body}`,
+      ],
       {
         stdio: ['ignore', 'pipe', 'inherit', ...(ipc ? ['ipc' as const] : [])],
       },
@@ -118,6 +121,57 @@ describe('process lifecycle helpers', () => {
       `exitWithParent(() => console.log('must not run')); notifyReady(); console.log('done');`,
     );
     await expect(exitOf(child)).resolves.toEqual({ code: 0, stdout: 'done\n' });
+  });
+
+  /** A child that logs what the lifecycle says and has a readiness line to wait for. */
+  const stoppable = (close: string, options = '{ graceMs: 5000 }') =>
+    app(
+      `stopGracefully(${close}, { ...${options}, log: (line) => console.log(line) });
+       console.log('up'); setInterval(() => undefined, 1000);`,
+      false,
+    );
+  const started = (child: ChildProcess) =>
+    new Promise<void>((resolve) => child.stdout?.once('data', () => resolve()));
+
+  it('stopGracefully drains once on SIGTERM, then exits 0', async () => {
+    const child = stoppable(
+      `async () => { await new Promise((r) => setTimeout(r, 100)); console.log('closed'); }`,
+    );
+    const exited = exitOf(child);
+    await started(child);
+
+    child.kill('SIGTERM');
+    // Close together: one request (a terminal's Ctrl-C can reach a process twice).
+    child.kill('SIGTERM');
+
+    const { code, stdout } = await exited;
+    expect(code).toBe(0);
+    expect(stdout.match(/closed/g)).toEqual(['closed']);
+    expect(stdout).toContain('SIGTERM: draining, up to 5000 ms for work in flight');
+  });
+
+  it('stopGracefully exits 0 after the grace and the margin when draining hangs', async () => {
+    const child = stoppable(`() => new Promise(() => undefined)`, '{ graceMs: 150, closeMarginMs: 50 }');
+    const exited = exitOf(child);
+    await started(child);
+    const signalledAt = Date.now();
+
+    child.kill('SIGINT');
+
+    const { code, stdout } = await exited;
+    expect(code).toBe(0);
+    expect(Date.now() - signalledAt).toBeGreaterThanOrEqual(190);
+    expect(stdout).toContain('still draining 200 ms after SIGINT; exiting');
+  });
+
+  it('stopGracefully exits 1 when draining fails', async () => {
+    const child = stoppable(`async () => { throw new Error('pool gone'); }`);
+    const exited = exitOf(child);
+    await started(child);
+
+    child.kill('SIGTERM');
+
+    expect((await exited).code).toBe(1);
   });
 
   it('both are no-ops in an app started on its own (no IPC channel)', async () => {

@@ -39,3 +39,56 @@ export function exitWithParent(
   // A 'disconnect' listener refs the IPC channel; the channel alone must not keep the app alive.
   process.channel?.unref();
 }
+
+/** Past the grace period, the time left for closing connections before the process exits regardless. */
+const CLOSE_MARGIN_MS = 5_000;
+/** Signals this close together are one request (under npm, one Ctrl-C may arrive twice). */
+const REPEAT_SIGNAL_WINDOW_MS = 1_000;
+
+export interface StopOptions {
+  /** SHUTDOWN_GRACE_MS: how long work in flight may take. */
+  graceMs: number;
+  /** Time past the grace for closing connections; 5 s. */
+  closeMarginMs?: number;
+  log?: (line: string) => void;
+}
+
+/**
+ * The apps' way out. On SIGTERM or SIGINT, or when the launcher goes away, `close` runs once (the
+ * app drains: readiness answers 503, nothing new is taken, work in flight finishes) and the
+ * process exits 0 once it returns. If it has not returned by the grace period plus a margin, the
+ * process exits 0 anyway: what it leaves unfinished is recovered elsewhere (a step by its claim
+ * lease, BullMQ's stalled-job check and the reconciler; a request by its sender's retry). A second
+ * signal more than a second after the first stops at once, with exit code 1.
+ */
+export function stopGracefully(close: () => Promise<void>, options: StopOptions): void {
+  const { graceMs, closeMarginMs = CLOSE_MARGIN_MS, log = (line: string) => console.log(line) } = options;
+  let stopping: Promise<void> | undefined;
+  let firstSignalAt = 0;
+  const stop = () => (stopping ??= Promise.resolve().then(close));
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      if (Date.now() - firstSignalAt < REPEAT_SIGNAL_WINDOW_MS) return;
+      log(`${signal} again: stopping now, without waiting for work in flight`);
+      process.exit(1);
+    }
+    firstSignalAt = Date.now();
+    log(`${signal}: draining, up to ${graceMs} ms for work in flight`);
+    setTimeout(() => {
+      log(
+        `still draining ${graceMs + closeMarginMs} ms after ${signal}; exiting, work left behind is recovered`,
+      );
+      process.exit(0);
+    }, graceMs + closeMarginMs);
+    stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        console.error('shutdown failed:', error);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  exitWithParent(stop, graceMs + closeMarginMs);
+}

@@ -94,6 +94,19 @@ export class WorkerMetrics {
     registers: [this.registry],
   });
 
+  readonly workerRecreated = new Counter({
+    name: 'hookflow_worker_recreated_total',
+    help: 'Queue consumers the watchdog replaced because they took no job while jobs waited and slots were free.',
+    registers: [this.registry],
+  });
+
+  readonly retentionPruned = new Counter({
+    name: 'hookflow_retention_pruned_rows_total',
+    help: 'Rows deleted by retention pruning, by table (runs, step_runs, step_attempts, events, event_dedupe).',
+    labelNames: ['table'] as const,
+    registers: [this.registry],
+  });
+
   readonly queueJobs: Gauge<'state'>;
 
   /** `jobCounts` is read on each scrape (BullMQ's `queue.getJobCounts`). */

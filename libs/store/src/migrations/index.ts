@@ -3,6 +3,8 @@ import { StepAttemptsBase1765000000000 } from './1765000000000-step-attempts-bas
 import { SecretsAndApiKeys1766000000000 } from './1766000000000-secrets-and-api-keys';
 import { IngressDedupeRateLimit1766100000000 } from './1766100000000-ingress-dedupe-rate-limit';
 import { StepResumeAt1767000000000 } from './1767000000000-step-resume-at';
+import { Retention1768000000000 } from './1768000000000-retention';
+import { RunStepsVersion1769000000000 } from './1769000000000-run-steps-version';
 
 /** Every migration, oldest first. Run at start by both apps (TypeORM serialises them with a lock table). */
 export const MIGRATIONS = [
@@ -11,4 +13,6 @@ export const MIGRATIONS = [
   SecretsAndApiKeys1766000000000,
   IngressDedupeRateLimit1766100000000,
   StepResumeAt1767000000000,
+  Retention1768000000000,
+  RunStepsVersion1769000000000,
 ];

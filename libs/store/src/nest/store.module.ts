@@ -24,7 +24,11 @@ class DatabaseCloser implements OnApplicationShutdown {
 @Global()
 @Module({})
 export class StoreModule {
-  static forRoot(config: HookflowConfig, applicationName: string): DynamicModule {
+  static forRoot(
+    config: HookflowConfig,
+    applicationName: string,
+    database: { synchronousCommit?: boolean } = {},
+  ): DynamicModule {
     return {
       module: StoreModule,
       providers: [
@@ -37,6 +41,7 @@ export class StoreModule {
               schema: config.databaseSchema,
               poolSize: config.databasePoolSize,
               applicationName,
+              ...database,
             }),
         },
         {

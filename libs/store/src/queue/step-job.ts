@@ -18,6 +18,11 @@ export interface StepJobData {
    * its compiled-flow cache before claiming it, without a database read. Absent in older jobs.
    */
   flowVersionId?: string;
+  /**
+   * Attempts the step used before this job (a reconciled job, or a retry of a step first run in
+   * process): the backoff schedule continues from there rather than starting over.
+   */
+  attemptsBefore?: number;
 }
 
 /** Time past a step's timeout for recording its outcome before another worker may take it over. */
@@ -64,6 +69,7 @@ export function stepJob(
       backoff: { kind: policy.backoff, delayMs: policy.delayMs, maxDelayMs: policy.maxDelayMs },
       leaseMs: step.timeoutMs + LEASE_MARGIN_MS,
       ...(step.flowVersionId ? { flowVersionId: step.flowVersionId } : {}),
+      ...(attemptsDone > 0 ? { attemptsBefore: attemptsDone } : {}),
     },
     opts: {
       jobId: stepJobId(runId, stepId),

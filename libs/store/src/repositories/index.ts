@@ -7,3 +7,4 @@ export * from './run.repository';
 export * from './secret.repository';
 export * from './api-key.repository';
 export * from './rate-limit.repository';
+export * from './retention.repository';

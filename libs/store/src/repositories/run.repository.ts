@@ -3,6 +3,8 @@ import { randomUUID } from 'node:crypto';
 import type { DataSource } from 'typeorm';
 import { Attempt, Event, Run, StepRun } from '../entities';
 import type { AttemptOutcome } from '../entities';
+import { Coalescer, ItemFailure } from '../batching/coalescer';
+import { preparedQuery } from '../database/prepared';
 import { decodeCursor, encodeCursor } from './cursor';
 import { toJsonb } from './jsonb';
 
@@ -51,6 +53,18 @@ export interface ClaimedStep {
    * resume time by the database clock (zero or less: due).
    */
   resume?: { inMs: number; input: unknown };
+  /**
+   * The run's steps as the claim saw them (this step already `running`), with the run's
+   * `steps_version` after the claim; absent when a concurrent change made the two disagree.
+   * `finishStep` uses it to record the step's end in one statement while nothing changed since.
+   */
+  seen?: SeenSteps;
+}
+
+/** Every step's status and whether it was handed to the queue, at a given `steps_version` of the run. */
+export interface SeenSteps {
+  version: number;
+  steps: Record<string, { status: StepStatus; enqueued: boolean }>;
 }
 
 /** What a worker needs to know about a step before it claims it (destination limits). */
@@ -146,7 +160,50 @@ export interface RetryableRunFilter {
   until?: Date;
 }
 
+/** What recording a step's end did: whether it counted, the steps now ready, the run's final status. */
+export interface FinishedStep {
+  recorded: boolean;
+  ready: string[];
+  runStatus: RunStatus | null;
+  /**
+   * One of `ready`, claimed by the same statement for the caller to run at once (see `PickNext`):
+   * no queue job exists for it. Its attempt, and the finished step's output as stored.
+   */
+  next?: { stepId: string; attempt: number; attemptBase: number; finishedOutput: unknown; seen: SeenSteps };
+}
+
+/**
+ * Offered the steps a step's end makes ready, picks one to claim in the same statement and run
+ * in this process (null: enqueue them all). Asked only on the one-statement path.
+ */
+export type PickNext = (ready: string[]) => Promise<{ stepId: string; leaseMs: number } | null>;
+
 export class InvalidCursorError extends Error {}
+
+interface NewRun {
+  event: IncomingEvent;
+  steps: StepPlan[];
+}
+
+/**
+ * The claim's view of the run, when it is consistent: the version the claim bumped is the one
+ * its snapshot read plus one (otherwise a change committed between the snapshot and the bump is
+ * missing from the statuses, and no view is given).
+ */
+function seenOf(
+  row: {
+    version_seen: number;
+    version_now: number | null;
+    steps: Record<string, [StepStatus, boolean]> | null;
+  },
+  stepId: string,
+): { seen?: SeenSteps } {
+  if (row.version_now === null || row.version_now !== row.version_seen + 1 || !row.steps) return {};
+  const steps: SeenSteps['steps'] = {};
+  for (const [id, [status, enqueued]] of Object.entries(row.steps)) steps[id] = { status, enqueued };
+  steps[stepId] = { status: 'running', enqueued: true };
+  return { seen: { version: row.version_now, steps } };
+}
 
 /**
  * A step row that a claim may take: waiting its turn, between tries, parked, or held by a worker
@@ -188,6 +245,16 @@ const RETRYABLE_RUN: ReadonlySet<RunStatus> = new Set<RunStatus>(['failed', 'can
 
 /** Runs, their steps and attempts: the state machine's storage, in as few round trips as it allows. */
 export class RunRepository {
+  /**
+   * New runs without a dedupe key, stored many to a statement while earlier statements are in
+   * flight: under load one round trip and one commit carry many webhooks (each caller still
+   * returns only once its own rows are committed).
+   */
+  private readonly newRuns = new Coalescer<NewRun, CreatedRun>((batch) => this.insertRunsOrEach(batch), {
+    maxBatch: 200,
+    maxInFlight: 4,
+  });
+
   constructor(private readonly ds: DataSource) {}
 
   /**
@@ -204,6 +271,7 @@ export class RunRepository {
     steps: StepPlan[],
     dedupe?: DedupeClaim,
   ): Promise<CreatedRun> {
+    if (!dedupe) return this.newRuns.submit({ event, steps });
     const eventId = randomUUID();
     const runId = randomUUID();
     const params: unknown[] = [
@@ -264,6 +332,81 @@ export class RunRepository {
     }
   }
 
+  /** A batch in one statement; when it fails, each of its runs alone, so one bad row fails only its own request. */
+  private async insertRunsOrEach(batch: NewRun[]): Promise<(CreatedRun | ItemFailure)[]> {
+    try {
+      return await this.insertRuns(batch);
+    } catch (err) {
+      if (batch.length === 1) throw err;
+      const each = await Promise.allSettled(batch.map((run) => this.insertRuns([run])));
+      return each.map((r) => (r.status === 'fulfilled' ? r.value[0] : new ItemFailure(r.reason)));
+    }
+  }
+
+  /** Events, runs and step rows of several new runs in one statement (atomic: all or none). */
+  private async insertRuns(batch: NewRun[]): Promise<CreatedRun[]> {
+    const created = batch.map(() => ({
+      duplicate: false as const,
+      runId: randomUUID(),
+      eventId: randomUUID(),
+    }));
+    const stepRun: string[] = [];
+    const stepId: string[] = [];
+    const stepPos: number[] = [];
+    const stepAt: (Date | null)[] = [];
+    batch.forEach(({ event, steps }, i) => {
+      steps.forEach((s, pos) => {
+        stepRun.push(created[i].runId);
+        stepId.push(s.id);
+        stepPos.push(pos);
+        stepAt.push(s.root ? event.receivedAt : null);
+      });
+    });
+    const col = <T>(pick: (e: IncomingEvent) => T) => batch.map(({ event }) => pick(event));
+    await preparedQuery(
+      this.ds,
+      'hookflow_insert_runs',
+      `WITH input AS (
+         SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::jsonb[], $5::jsonb[], $6::jsonb[],
+                              $7::bytea[], $8::text[], $9::text[], $10::timestamptz[], $11::int[], $12::uuid[],
+                              $13::uuid[])
+           AS t(id, flow_id, method, headers, query, body, raw_body, content_type, source_ip, received_at,
+                status_code, run_id, flow_version_id)
+       ), e AS (
+         INSERT INTO events (id, flow_id, method, headers, query, body, raw_body, content_type, source_ip,
+                             received_at, status_code, accepted, run_id)
+         SELECT id, flow_id, method, headers, query, body, raw_body, content_type, source_ip,
+                received_at, status_code, true, run_id FROM input
+       ), r AS (
+         INSERT INTO runs (id, flow_id, flow_version_id, event_id, status, created_at)
+         SELECT run_id, flow_id, flow_version_id, id, 'queued', received_at FROM input
+       )
+       INSERT INTO step_runs (run_id, step_id, position, status, attempts, enqueued_at)
+       SELECT s.run_id, s.id, s.pos, 'pending', 0, s.at
+         FROM unnest($14::uuid[], $15::text[], $16::int[], $17::timestamptz[]) AS s(run_id, id, pos, at)`,
+      [
+        created.map((c) => c.eventId),
+        col((e) => e.flowId),
+        col((e) => e.method),
+        col((e) => toJsonb(e.headers)),
+        col((e) => toJsonb(e.query)),
+        col((e) => (e.body === undefined ? null : toJsonb(e.body))),
+        col((e) => e.rawBody),
+        col((e) => e.contentType),
+        col((e) => e.sourceIp),
+        col((e) => e.receivedAt),
+        col((e) => e.statusCode),
+        created.map((c) => c.runId),
+        col((e) => e.flowVersionId),
+        stepRun,
+        stepId,
+        stepPos,
+        stepAt,
+      ],
+    );
+    return created;
+  }
+
   /**
    * Claims one attempt of a step: counts it, marks step and run running, and returns the run
    * context, in one round trip. The claim is a lease: while it lasts, no other job can run the
@@ -287,23 +430,36 @@ export class RunRepository {
       outputs: Record<string, unknown>;
       resume_in_ms: number | null;
       parked_input: unknown;
-    }[] = await this.ds.query(
+      version_seen: number;
+      version_now: number | null;
+      steps: Record<string, [StepStatus, boolean]> | null;
+    }[] = await preparedQuery(
+      this.ds,
+      'hookflow_claim_step',
       // A parked delay step ('waiting') resumes under the attempt that parked it: no new attempt.
+      // A pending step is only claimable once handed to the queue (enqueued_at set): a job left
+      // over from before a retry of the run cannot start a step whose needs are not done yet.
       `WITH claimed AS (
          UPDATE step_runs
             SET status = 'running', attempts = attempts + CASE WHEN status = 'waiting' THEN 0 ELSE 1 END,
                 started_at = coalesce(started_at, now()),
                 lease_until = now() + make_interval(secs => $3::double precision / 1000)
           WHERE run_id = $1 AND step_id = $2 AND ${claimableStep('')}
+            AND (status <> 'pending' OR enqueued_at IS NOT NULL)
             AND EXISTS (SELECT 1 FROM runs WHERE id = $1 AND status IN ('queued', 'running'))
           RETURNING attempts, attempts_base, input,
                     extract(epoch FROM resume_at - now()) * 1000 AS resume_in_ms
        ), started AS (
-         UPDATE runs SET status = 'running', started_at = now()
-          WHERE id = $1 AND status = 'queued' AND EXISTS (SELECT 1 FROM claimed)
+         UPDATE runs SET status = 'running', started_at = coalesce(started_at, now()),
+                         steps_version = steps_version + 1
+          WHERE id = $1 AND EXISTS (SELECT 1 FROM claimed)
+          RETURNING steps_version
        )
        SELECT (SELECT attempts FROM claimed) AS attempt, (SELECT attempts_base FROM claimed) AS attempt_base,
               (SELECT resume_in_ms FROM claimed) AS resume_in_ms, (SELECT input FROM claimed) AS parked_input,
+              r.steps_version AS version_seen, (SELECT steps_version FROM started) AS version_now,
+              (SELECT jsonb_object_agg(s.step_id, jsonb_build_array(s.status, s.enqueued_at IS NOT NULL))
+                 FROM step_runs s WHERE s.run_id = $1) AS steps,
               r.flow_version_id, ${RUN_CONTEXT_COLUMNS}
          ${RUN_CONTEXT_FROM}`,
       [runId, stepId, leaseMs],
@@ -320,6 +476,7 @@ export class RunRepository {
       ...(row.resume_in_ms === null
         ? {}
         : { resume: { inMs: Number(row.resume_in_ms), input: row.parked_input ?? null } }),
+      ...seenOf(row, stepId),
     };
   }
 
@@ -462,10 +619,17 @@ export class RunRepository {
     result: StepResult,
     attempt: AttemptRecord,
     decide: AdvanceDecision,
-  ): Promise<{ recorded: boolean; ready: string[]; runStatus: RunStatus | null }> {
+    seen?: SeenSteps,
+    pickNext?: PickNext,
+  ): Promise<FinishedStep> {
+    if (seen) {
+      const fast = await this.finishSeenStep(runId, stepId, result, attempt, decide, seen, pickNext);
+      if (fast) return fast;
+    }
     return this.ds.transaction(async (m) => {
-      const locked: { status: RunStatus }[] = await m.query(
-        `SELECT status FROM runs WHERE id = $1 FOR UPDATE`,
+      // The update is the lock (and tells claims made before it that the run moved on).
+      const [locked]: [{ status: RunStatus }[], number] = await m.query(
+        `UPDATE runs SET steps_version = steps_version + 1 WHERE id = $1 RETURNING status`,
         [runId],
       );
       if (!locked[0]) return { recorded: false, ready: [], runStatus: null };
@@ -534,6 +698,109 @@ export class RunRepository {
       }
       return { recorded: true, ready, runStatus: decision.runStatus };
     });
+  }
+
+  /**
+   * `finishStep` in one statement, for a claim whose view of the run is still current: the run's
+   * `steps_version` is what the claim left it at, so no step ended, was claimed, retried or
+   * cancelled since, and the decision taken on the claim's statuses is the one the locked path
+   * would take. The version check is an UPDATE of the run row: a concurrent finisher waits on it
+   * and then finds the version moved. Null when the version moved: the caller takes the locked path.
+   */
+  private async finishSeenStep(
+    runId: string,
+    stepId: string,
+    result: StepResult,
+    attempt: AttemptRecord,
+    decide: AdvanceDecision,
+    seen: SeenSteps,
+    pickNext?: PickNext,
+  ): Promise<FinishedStep | null> {
+    const statuses: Record<string, StepStatus> = {};
+    for (const [id, step] of Object.entries(seen.steps)) statuses[id] = step.status;
+    statuses[stepId] = result.status;
+    const decision = decide(statuses);
+    const ready = decision.ready.filter((id) => !seen.steps[id]?.enqueued);
+    const next = pickNext && ready.length > 0 ? await pickNext(ready) : null;
+    const rows: {
+      recorded: boolean;
+      output: unknown;
+      next_attempt: number | null;
+      next_attempt_base: number | null;
+    }[] = await preparedQuery(
+      this.ds,
+      'hookflow_finish_seen_step',
+      `WITH moved AS (
+         UPDATE runs SET steps_version = steps_version + 1,
+                         status = coalesce($13::text, status),
+                         finished_at = CASE WHEN $13::text IS NULL THEN finished_at ELSE now() END
+          WHERE id = $1 AND steps_version = $12 AND status IN ('queued', 'running')
+            AND EXISTS (SELECT 1 FROM step_runs
+                         WHERE run_id = $1 AND step_id = $2 AND status = 'running' AND attempts = $7)
+          RETURNING 1
+       ), s AS (
+         UPDATE step_runs SET status = $3, input = $4, output = $5, error = $6, finished_at = now(), lease_until = NULL
+          WHERE run_id = $1 AND step_id = $2 AND status = 'running' AND attempts = $7
+            AND EXISTS (SELECT 1 FROM moved)
+          RETURNING output
+       ), c AS (
+         UPDATE step_runs
+            SET status = 'running', attempts = attempts + 1, started_at = coalesce(started_at, now()),
+                lease_until = now() + make_interval(secs => $18::double precision / 1000), enqueued_at = now()
+          WHERE run_id = $1 AND step_id = $17 AND status = 'pending' AND EXISTS (SELECT 1 FROM s)
+          RETURNING attempts, attempts_base
+       ), a AS (
+         INSERT INTO step_attempts (run_id, step_id, n, started_at, duration_ms, outcome, error, response_status)
+         SELECT $1, $2, $7, $8, $9, $10, $11, $16 FROM s
+       ), k AS (
+         UPDATE step_runs SET status = 'skipped', finished_at = now()
+          WHERE run_id = $1 AND step_id = ANY($14::text[]) AND status = 'pending' AND EXISTS (SELECT 1 FROM s)
+       ), q AS (
+         UPDATE step_runs SET enqueued_at = now()
+          WHERE run_id = $1 AND step_id = ANY($15::text[]) AND EXISTS (SELECT 1 FROM s)
+       )
+       SELECT EXISTS (SELECT 1 FROM s) AS recorded, (SELECT output FROM s) AS output,
+              (SELECT attempts FROM c) AS next_attempt, (SELECT attempts_base FROM c) AS next_attempt_base`,
+      [
+        runId,
+        stepId,
+        result.status,
+        toJsonb(result.input),
+        toJsonb(result.output),
+        toJsonb(result.error),
+        attempt.n,
+        attempt.startedAt,
+        attempt.durationMs,
+        attempt.outcome,
+        toJsonb(attempt.error),
+        seen.version,
+        decision.runStatus,
+        decision.skip,
+        next ? ready.filter((id) => id !== next.stepId) : ready,
+        attempt.responseStatus,
+        next?.stepId ?? null,
+        next?.leaseMs ?? 0,
+      ],
+    );
+    const row = rows[0];
+    if (!row?.recorded) return null;
+    const finished: FinishedStep = { recorded: true, ready, runStatus: decision.runStatus };
+    if (!next || row.next_attempt === null) return finished;
+    // The run as this statement left it: one change past the version it checked, made by nobody else.
+    const steps: SeenSteps['steps'] = { ...seen.steps, [stepId]: { status: result.status, enqueued: true } };
+    for (const id of decision.skip) steps[id] = { status: 'skipped', enqueued: steps[id]?.enqueued ?? false };
+    for (const id of ready) steps[id] = { status: steps[id].status, enqueued: true };
+    steps[next.stepId] = { status: 'running', enqueued: true };
+    return {
+      ...finished,
+      next: {
+        stepId: next.stepId,
+        attempt: row.next_attempt,
+        attemptBase: row.next_attempt_base ?? 0,
+        finishedOutput: row.output,
+        seen: { version: seen.version + 1, steps },
+      },
+    };
   }
 
   /**
@@ -626,7 +893,8 @@ export class RunRepository {
       // Nothing left to run (a cancel that came after the last step finished): the run ends as its steps say.
       const status: RunStatus = decision.runStatus ?? 'queued';
       await m.query(
-        `UPDATE runs SET status = $2, finished_at = CASE WHEN $2 = 'queued' THEN NULL ELSE now() END
+        `UPDATE runs SET status = $2, finished_at = CASE WHEN $2 = 'queued' THEN NULL ELSE now() END,
+                         steps_version = steps_version + 1
           WHERE id = $1`,
         [runId, status],
       );
@@ -650,7 +918,10 @@ export class RunRepository {
       if (!['queued', 'running'].includes(locked[0].status)) {
         return { kind: 'refused', status: locked[0].status };
       }
-      await m.query(`UPDATE runs SET status = 'cancelled', finished_at = now() WHERE id = $1`, [runId]);
+      await m.query(
+        `UPDATE runs SET status = 'cancelled', finished_at = now(), steps_version = steps_version + 1 WHERE id = $1`,
+        [runId],
+      );
       const [cancelled]: [{ step_id: string }[], number] = await m.query(
         `UPDATE step_runs SET status = 'cancelled', finished_at = now(), lease_until = NULL
           WHERE run_id = $1 AND ${claimableStep('')}

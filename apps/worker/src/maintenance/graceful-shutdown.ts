@@ -1,0 +1,63 @@
+import { Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
+import { HOOKFLOW_CONFIG, type HookflowConfig } from '@hookflow/store';
+import { StepProcessor } from '../steps/step.processor';
+import { activeJobCount } from './bullmq-internals';
+
+/**
+ * Drains the worker when it stops (SIGTERM, or the app closed): readiness answers 503 from the
+ * first moment, the queue consumer takes no new job, and the steps in flight get
+ * SHUTDOWN_GRACE_MS to finish and record their outcome, all before the database and queue
+ * connections close (Nest's later shutdown hooks). A step still running after the grace is left
+ * behind: BullMQ's stalled-job check hands its job to another worker once this one is gone, and
+ * that worker claims the step when its lease lapses (or the reconciler re-enqueues it).
+ */
+@Injectable()
+export class GracefulShutdown implements OnModuleDestroy {
+  private readonly logger = new Logger(GracefulShutdown.name);
+  private started = false;
+
+  constructor(
+    private readonly steps: StepProcessor,
+    @Inject(HOOKFLOW_CONFIG) private readonly config: HookflowConfig,
+  ) {}
+
+  /** True from the moment the worker starts to stop. */
+  get draining(): boolean {
+    return this.started;
+  }
+
+  /** Readiness answers 503 from now on; main.ts calls it on the signal, before Nest's hooks run. */
+  begin(): void {
+    this.started = true;
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    this.begin();
+    // The current consumer: the watchdog may have replaced the one the app started with.
+    const worker = this.steps.worker;
+    const graceMs = this.config.shutdownGraceMs;
+    this.logger.log(
+      `draining: no new steps; ${activeJobCount(worker)} in flight get up to ${graceMs} ms to finish`,
+    );
+    let timer: NodeJS.Timeout | undefined;
+    const finished = await Promise.race([
+      worker.close().then(
+        () => true,
+        (err: Error) => {
+          this.logger.warn(`closing the queue consumer failed: ${err.message}`);
+          return true;
+        },
+      ),
+      new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), graceMs))),
+    ]);
+    clearTimeout(timer);
+    if (finished) {
+      this.logger.log('drained: no step in flight');
+    } else {
+      this.logger.warn(
+        `${activeJobCount(worker)} step(s) still running after SHUTDOWN_GRACE_MS (${graceMs} ms); stopping without ` +
+          'them: each is run again, same Idempotency-Key, once its claim lease lapses',
+      );
+    }
+  }
+}

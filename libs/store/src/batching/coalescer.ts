@@ -1,0 +1,50 @@
+/**
+ * Coalesces concurrent calls into batches: while `maxInFlight` batches are running, new items
+ * wait, and the next batch takes every waiting item (up to `maxBatch`). Under light load each
+ * item goes alone and at once (no timer, no added latency); under load, one round trip carries
+ * many items: one INSERT for many webhooks, one queue call for many jobs.
+ *
+ * `run` answers one result per item, in order (an `ItemFailure` rejects that item alone), or
+ * throws for the whole batch.
+ */
+export class ItemFailure {
+  constructor(readonly error: unknown) {}
+}
+
+export class Coalescer<I, O> {
+  private readonly waiting: { item: I; resolve: (out: O) => void; reject: (err: unknown) => void }[] = [];
+  private inFlight = 0;
+
+  constructor(
+    private readonly run: (items: I[]) => Promise<(O | ItemFailure)[]>,
+    private readonly opts: { maxBatch: number; maxInFlight: number },
+  ) {}
+
+  submit(item: I): Promise<O> {
+    return new Promise<O>((resolve, reject) => {
+      this.waiting.push({ item, resolve, reject });
+      this.pump();
+    });
+  }
+
+  private pump(): void {
+    while (this.inFlight < this.opts.maxInFlight && this.waiting.length > 0) {
+      const batch = this.waiting.splice(0, this.opts.maxBatch);
+      this.inFlight++;
+      this.run(batch.map((b) => b.item))
+        .then(
+          (outs) =>
+            batch.forEach((b, i) => {
+              const out = outs[i];
+              if (out instanceof ItemFailure) b.reject(out.error);
+              else b.resolve(out);
+            }),
+          (err: unknown) => batch.forEach((b) => b.reject(err)),
+        )
+        .finally(() => {
+          this.inFlight--;
+          this.pump();
+        });
+    }
+  }
+}

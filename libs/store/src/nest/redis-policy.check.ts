@@ -1,0 +1,34 @@
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { HOOKFLOW_CONFIG, type HookflowConfig } from '../config/hookflow-config';
+import { judgeRedisPolicy, readRedisPolicy, type RedisPolicyVerdict } from '../queue/redis-policy';
+
+/**
+ * At start, with the queue on Redis: says loudly when Redis may evict keys (anything but
+ * `noeviction`), which BullMQ cannot survive intact. It only warns: refusing to start would turn
+ * a risk into an outage. Add it to the providers of each app that talks to the queue.
+ */
+@Injectable()
+export class RedisPolicyCheck implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger('Redis');
+  /** The check under way or done; undefined without Redis. */
+  verdict: Promise<RedisPolicyVerdict | undefined> = Promise.resolve(undefined);
+
+  constructor(@Inject(HOOKFLOW_CONFIG) private readonly config: HookflowConfig) {}
+
+  onApplicationBootstrap(): void {
+    const url = this.config.redisUrl;
+    if (!url) return;
+    // Not awaited: start-up does not wait on a Redis that is down (the API answers 503 meanwhile).
+    this.verdict = readRedisPolicy(url).then((reading) => {
+      const verdict = judgeRedisPolicy(reading);
+      if (verdict.level === 'error') this.logger.error(verdict.message);
+      else if (verdict.level === 'warn') this.logger.warn(verdict.message);
+      else this.logger.debug(verdict.message);
+      return verdict;
+    });
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.verdict;
+  }
+}

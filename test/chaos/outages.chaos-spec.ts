@@ -1,0 +1,106 @@
+import { HookflowHarness } from '../utils/hookflow-harness';
+import { OwnPostgres, OwnRedis } from '../utils/own-services';
+import { SinkServer } from '../utils/sink-server';
+import { waitFor } from '../utils/wait-for';
+import { deliveryFlow, Ledger } from './chaos-kit';
+
+/**
+ * Redis, then PostgreSQL, stops under a steady stream of webhooks and comes back. While one is
+ * down the API answers 503 (retry later); whatever it answered 2xx is delivered afterwards. API
+ * and worker run as processes from dist/, on a PostgreSQL and a Redis of this file's own.
+ */
+describe('chaos: Redis and PostgreSQL stop and come back under load', () => {
+  let pg: OwnPostgres;
+  let redis: OwnRedis;
+  let sink: SinkServer;
+  let hf: HookflowHarness;
+
+  beforeAll(async () => {
+    [pg, redis, sink] = await Promise.all([OwnPostgres.start(), OwnRedis.start(), SinkServer.start()]);
+    hf = await HookflowHarness.start({
+      processes: true,
+      databaseUrl: pg.url,
+      redisUrl: redis.url,
+      env: {
+        // Recovery in seconds rather than the production defaults' tens of seconds.
+        RECONCILE_INTERVAL_MS: '1000',
+        RECONCILE_STALE_MS: '2000',
+        WORKER_WATCHDOG_MS: '5000',
+      },
+    });
+  });
+
+  afterAll(async () => {
+    await hf?.close();
+    await sink?.close();
+    await redis?.stop();
+    await pg?.destroy();
+  });
+
+  const logs = () => `api:\n${hf.apiProcess?.output ?? ''}\nworker:\n${hf.workerProcess?.output ?? ''}`;
+
+  it('Redis stops: the API answers 503 while it is down, never 2xx-then-lost, and work resumes', async () => {
+    const { hookPath } = await hf.createFlow(deliveryFlow('redis-outage', `${sink.url}/redis`));
+    const ledger = new Ledger(`${hf.apiUrl}${hookPath}`, sink, '/redis');
+    const stop = ledger.sendUntilStopped(4);
+    await waitFor(() => ledger.deliveries().size >= 20, { timeoutMs: 20_000, what: '20 deliveries' });
+
+    await redis.stop();
+    await waitFor(() => ledger.count('503 queue_unavailable') >= 10, {
+      timeoutMs: 15_000,
+      what: `503 queue_unavailable answers (answers so far: ${JSON.stringify([...ledger.answers])})`,
+    });
+    const ready = await hf.http().get('/health/ready').timeout(5_000);
+    expect(ready.status).toBe(503);
+    expect(ready.body).toMatchObject({ queue: 'unavailable' });
+
+    await redis.restart();
+    const acceptedAtRestart = ledger.accepted.size;
+    await waitFor(() => ledger.accepted.size >= acceptedAtRestart + 20, {
+      timeoutMs: 30_000,
+      what: 'webhooks to be accepted again',
+    });
+    await stop();
+    await ledger.waitAllDelivered(45_000, logs);
+
+    const figures = ledger.report('Redis stopped (SIGKILL, no persistence) and restarted under load');
+    const metrics = await (await fetch(`${hf.workerUrl}/metrics`)).text();
+    console.log(
+      `[chaos]   ${/^hookflow_worker_recreated_total .*$/m.exec(metrics)?.[0] ?? 'watchdog: no sample'}`,
+    );
+    expect(figures.undelivered).toEqual([]);
+    expect(figures.refused503).toBeGreaterThanOrEqual(10);
+    // Only 2xx and 503: no 500, and no request left without an answer.
+    expect(figures.other).toBe(0);
+  });
+
+  it('PostgreSQL stops: the API answers 503 while it is down, never 2xx-then-lost, and work resumes', async () => {
+    const { hookPath } = await hf.createFlow(deliveryFlow('pg-outage', `${sink.url}/pg`));
+    const ledger = new Ledger(`${hf.apiUrl}${hookPath}`, sink, '/pg');
+    const stop = ledger.sendUntilStopped(4);
+    await waitFor(() => ledger.deliveries().size >= 20, { timeoutMs: 20_000, what: '20 deliveries' });
+
+    await pg.stop();
+    await waitFor(() => ledger.count('503 database_unavailable') >= 10, {
+      timeoutMs: 15_000,
+      what: `503 database_unavailable answers (answers so far: ${JSON.stringify([...ledger.answers])})`,
+    });
+    const ready = await hf.http().get('/health/ready').timeout(5_000);
+    expect(ready.status).toBe(503);
+    expect(ready.body).toMatchObject({ database: 'unavailable' });
+
+    await pg.restart();
+    const acceptedAtRestart = ledger.accepted.size;
+    await waitFor(() => ledger.accepted.size >= acceptedAtRestart + 20, {
+      timeoutMs: 30_000,
+      what: 'webhooks to be accepted again',
+    });
+    await stop();
+    await ledger.waitAllDelivered(45_000, logs);
+
+    const figures = ledger.report('PostgreSQL stopped (fast shutdown) and restarted under load');
+    expect(figures.undelivered).toEqual([]);
+    expect(figures.refused503).toBeGreaterThanOrEqual(10);
+    expect(figures.other).toBe(0);
+  });
+});

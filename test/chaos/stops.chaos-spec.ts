@@ -1,0 +1,156 @@
+import http from 'node:http';
+import { HookflowHarness } from '../utils/hookflow-harness';
+import { OwnPostgres, OwnRedis } from '../utils/own-services';
+import { SinkServer } from '../utils/sink-server';
+import { waitFor } from '../utils/wait-for';
+import { deliveryFlow, Ledger } from './chaos-kit';
+
+/**
+ * The worker dies (SIGKILL) or is stopped (SIGTERM) in the middle of deliveries, and the API is
+ * stopped with a request in flight. API and worker run as processes from dist/, on a PostgreSQL
+ * and a Redis of this file's own.
+ */
+describe('chaos: the worker and the API are killed or stopped mid-work', () => {
+  let pg: OwnPostgres;
+  let redis: OwnRedis;
+  let sink: SinkServer;
+  let hf: HookflowHarness;
+
+  beforeAll(async () => {
+    [pg, redis, sink] = await Promise.all([OwnPostgres.start(), OwnRedis.start(), SinkServer.start()]);
+    hf = await HookflowHarness.start({
+      processes: true,
+      databaseUrl: pg.url,
+      redisUrl: redis.url,
+      env: {
+        WORKER_CONCURRENCY: '16',
+        // Recovery in seconds rather than the production defaults' tens of seconds.
+        RECONCILE_INTERVAL_MS: '1000',
+        RECONCILE_STALE_MS: '2000',
+        SHUTDOWN_GRACE_MS: '10000',
+      },
+    });
+  });
+
+  afterAll(async () => {
+    await hf?.close();
+    await sink?.close();
+    await redis?.stop();
+    await pg?.destroy();
+  });
+
+  it('SIGKILL in the middle of 300 deliveries: after a restart every accepted webhook is delivered', async () => {
+    const { hookPath } = await hf.createFlow(deliveryFlow('crash', `${sink.url}/crash`));
+    const ledger = new Ledger(`${hf.apiUrl}${hookPath}`, sink, '/crash');
+    // Each delivery takes a moment, so that the kill catches steps in flight, not only queued ones.
+    sink.delay('/crash', 20);
+
+    const sending = ledger.sendMany(300, 20);
+    await waitFor(() => ledger.deliveries().size >= 60, { timeoutMs: 30_000, what: '60 deliveries' });
+    hf.workerProcess!.kill('SIGKILL');
+    expect(await hf.workerProcess!.exited).toEqual({ code: null, signal: 'SIGKILL' });
+    await sending;
+    const deliveredBeforeRestart = ledger.deliveries().size;
+    expect(ledger.accepted.size).toBe(300);
+    expect(deliveredBeforeRestart).toBeLessThan(300);
+
+    await hf.startWorker();
+    await ledger.waitAllDelivered(60_000, () => hf.workerProcess!.output);
+
+    const figures = ledger.report('worker SIGKILL mid-delivery (300 webhooks)');
+    console.log(`[chaos]   delivered before the kill and restart: ${deliveredBeforeRestart}`);
+    expect(figures).toMatchObject({ accepted: 300, delivered: 300, undelivered: [] });
+    // A repeat is the same delivery again: the receiver can tell by its Idempotency-Key.
+    for (const requests of ledger.deliveries().values()) {
+      expect(new Set(requests.map((r) => r.headers['idempotency-key'])).size).toBe(1);
+    }
+  });
+
+  it('SIGTERM with slow deliveries in flight: they finish, once each, and the worker exits 0', async () => {
+    const { hookPath } = await hf.createFlow(deliveryFlow('drain', `${sink.url}/slow`));
+    const ledger = new Ledger(`${hf.apiUrl}${hookPath}`, sink, '/slow');
+    sink.delay('/slow', 1_000);
+    await ledger.sendMany(8, 8);
+    // All 8 are at the receiver, which answers a second later.
+    await sink.waitForRequests('/slow', 8);
+    const worker = hf.workerProcess!;
+
+    const stopping = worker.stop('SIGTERM');
+    // Readiness says so at once, while the steps are still in flight.
+    await waitFor(
+      async () => {
+        const res = await fetch(`${hf.workerUrl}/health/ready`);
+        return res.status === 503 && ((await res.json()) as { status: string }).status === 'draining';
+      },
+      { timeoutMs: 5_000, what: 'the worker to report draining' },
+    );
+    // Taken by nobody while the worker drains: it takes no new job.
+    await ledger.sendMany(3, 3);
+
+    expect(await stopping).toEqual({ code: 0, signal: null });
+    for (const runId of [...ledger.accepted.values()].slice(0, 8)) {
+      const run = await hf.getRun(runId);
+      expect(run.status).toBe('succeeded');
+      expect(run.steps.find((s: { id: string }) => s.id === 'send')).toMatchObject({ status: 'succeeded' });
+    }
+    expect(sink.received('/slow')).toHaveLength(8);
+
+    // The three sent during the drain are delivered by the next worker.
+    await hf.startWorker();
+    await ledger.waitAllDelivered(30_000);
+    const figures = ledger.report('worker SIGTERM with 8 slow deliveries in flight');
+    expect(figures).toMatchObject({ accepted: 11, delivered: 11, duplicates: 0 });
+  });
+
+  it('SIGTERM to the API: the request in flight completes, new connections are refused, exit 0', async () => {
+    const { hookPath } = await hf.createFlow(deliveryFlow('api-stop', `${sink.url}/api-stop`));
+    const body = JSON.stringify({ id: 1 });
+    // The headers go first, with `Expect: 100-continue`: the server's "100 Continue" says it has
+    // the request in hand; the body follows only after the signal.
+    const req = http.request({
+      host: '127.0.0.1',
+      port: hf.config.port,
+      method: 'POST',
+      path: hookPath,
+      headers: {
+        'content-type': 'application/json',
+        'content-length': Buffer.byteLength(body),
+        expect: '100-continue',
+      },
+    });
+    const answer = new Promise<{ status: number; body: string }>((resolve, reject) => {
+      req.once('response', (res) => {
+        let text = '';
+        res.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
+        res.once('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+      });
+      req.once('error', reject);
+    });
+    await new Promise((resolve) => req.once('continue', resolve));
+    const api = hf.apiProcess!;
+
+    api.kill('SIGTERM');
+
+    await waitFor(
+      async () => {
+        try {
+          await fetch(`${hf.apiUrl}/health/live`, { signal: AbortSignal.timeout(1_000) });
+          return false;
+        } catch (err) {
+          return (err as { cause?: { code?: string } }).cause?.code === 'ECONNREFUSED';
+        }
+      },
+      { timeoutMs: 10_000, what: 'the API to refuse new connections' },
+    );
+    expect(api.running).toBe(true);
+    req.end(body);
+    const res = await answer;
+    expect(res.status).toBe(202);
+    // At once: the client's keep-alive connection does not hold the stopping API open.
+    await waitFor(() => !api.running, { timeoutMs: 3_000, what: 'the API to exit once it has answered' });
+    expect(await api.exited).toEqual({ code: 0, signal: null });
+    // Answered 202, so stored: the worker delivers it.
+    expect((await sink.waitForRequests('/api-stop', 1))[0].json).toMatchObject({ id: 1 });
+    console.log(`[chaos] API SIGTERM with a request in flight: answered ${res.status}, exit code 0`);
+  });
+});

@@ -1,0 +1,148 @@
+import { jest } from '@jest/globals';
+import { getQueueToken } from '@nestjs/bullmq';
+import { STEP_QUEUE } from '@hookflow/store';
+import type { Queue } from 'bullmq';
+import { HookflowHarness } from '../utils/hookflow-harness';
+import { SinkServer } from '../utils/sink-server';
+
+/**
+ * A step that a step's end makes the only ready one runs in the same job, claimed by the same
+ * statement, without a round trip through the queue; whatever its own job would have done on a
+ * retry or a park is done by giving it a job of its own then.
+ */
+describe('steps run in process after the one before them', () => {
+  let hf: HookflowHarness;
+  let sink: SinkServer;
+  let queue: Queue;
+  let added: string[];
+
+  beforeAll(async () => {
+    sink = await SinkServer.start();
+    hf = await HookflowHarness.start();
+    queue = hf.worker!.get<Queue>(getQueueToken(STEP_QUEUE));
+  });
+
+  beforeEach(() => {
+    // The jobs the worker gives steps (the API adds the roots' with its own queue instance).
+    added = [];
+    const add = queue.add.bind(queue);
+    const addBulk = queue.addBulk.bind(queue);
+    jest.spyOn(queue, 'add').mockImplementation((name, data, opts) => {
+      added.push(`${data.stepId}${opts?.delay ? ` +${opts.delay}ms after ${data.attemptsBefore ?? 0}` : ''}`);
+      return add(name, data, opts);
+    });
+    jest.spyOn(queue, 'addBulk').mockImplementation((jobs) => {
+      added.push(...jobs.map((j) => j.data.stepId));
+      return addBulk(jobs);
+    });
+  });
+
+  afterEach(() => jest.restoreAllMocks());
+
+  afterAll(async () => {
+    await hf?.close();
+    await sink?.close();
+  });
+
+  it('runs transform -> filter -> action in the root job: no job for the later steps', async () => {
+    const { hookPath } = await hf.createFlow({
+      slug: 'chain',
+      trigger: { type: 'webhook' },
+      steps: [
+        { id: 'shape', type: 'transform', expression: '{ "id": id, "total": $sum(items.price) }' },
+        { id: 'big', type: 'filter', condition: 'total > 10' },
+        {
+          id: 'send',
+          type: 'action',
+          connector: 'http',
+          with: { url: `${sink.url}/chain`, json: '{{steps.shape}}' },
+        },
+      ],
+    });
+    const { body } = await hf
+      .http()
+      .post(hookPath)
+      .send({ id: 'o1', items: [{ price: 8 }, { price: 9 }] })
+      .expect(202);
+    const run = await hf.waitForRun(body.runId);
+    expect(run.status).toBe('succeeded');
+    expect(run.steps.map((s: any) => [s.id, s.status, s.attempts.length])).toEqual([
+      ['shape', 'succeeded', 1],
+      ['big', 'succeeded', 1],
+      ['send', 'succeeded', 1],
+    ]);
+    expect(sink.received('/chain').map((r) => r.json)).toEqual([{ id: 'o1', total: 17 }]);
+    expect(added).toEqual([]);
+  });
+
+  it('gives a step that fails in process a job for its retry, continuing its schedule and key', async () => {
+    sink.script('/flaky', [503, { status: 429, headers: { 'retry-after': '1' } }, 200]);
+    const { hookPath } = await hf.createFlow({
+      slug: 'chain-retry',
+      trigger: { type: 'webhook' },
+      steps: [
+        { id: 'shape', type: 'transform', expression: '{ "n": n }' },
+        {
+          id: 'send',
+          type: 'action',
+          connector: 'http',
+          retry: { attempts: 4, backoff: 'fixed', delay: '10ms', maxDelay: '5s' },
+          with: { url: `${sink.url}/flaky`, json: '{{steps.shape}}' },
+        },
+      ],
+    });
+    const { body } = await hf.http().post(hookPath).send({ n: 1 }).expect(202);
+    const run = await hf.waitForRun(body.runId);
+    expect(run.status).toBe('succeeded');
+    expect(run.steps[1].attempts.map((a: any) => [a.n, a.outcome, a.responseStatus])).toEqual([
+      [1, 'retrying', 503],
+      [2, 'retrying', 429],
+      [3, 'succeeded', 200],
+    ]);
+    const received = sink.received('/flaky');
+    expect(new Set(received.map((r) => r.headers['idempotency-key'])).size).toBe(1);
+    // The in-process attempt's retry is a job of its own after the step's delay; the 429's
+    // Retry-After is honoured by that job's own retry.
+    expect(added).toEqual(['send +10ms after 1']);
+    expect(received[2].at - received[1].at).toBeGreaterThanOrEqual(990);
+  });
+
+  it('enqueues, rather than runs in process, the branches of a fan-out', async () => {
+    const { hookPath } = await hf.createFlow({
+      slug: 'fan-out',
+      trigger: { type: 'webhook' },
+      steps: [
+        { id: 'shape', type: 'transform', expression: '$' },
+        { id: 'a', type: 'action', connector: 'http', needs: ['shape'], with: { url: `${sink.url}/fan-a` } },
+        { id: 'b', type: 'action', connector: 'http', needs: ['shape'], with: { url: `${sink.url}/fan-b` } },
+        { id: 'join', type: 'transform', needs: ['a', 'b'], expression: '"both"' },
+      ],
+    });
+    const { body } = await hf.http().post(hookPath).send({}).expect(202);
+    const run = await hf.waitForRun(body.runId);
+    expect(run.steps.map((s: any) => s.status)).toEqual(['succeeded', 'succeeded', 'succeeded', 'succeeded']);
+    // Every branch through the queue; so is the join, made ready on the locked path (its needs
+    // ended while the other was claimed, so neither one's view of the run was current).
+    expect(added).toEqual(['a', 'b', 'join']);
+  });
+
+  it('parks a delay step reached in process with a job for its resume time', async () => {
+    const { hookPath } = await hf.createFlow({
+      slug: 'chain-delay',
+      trigger: { type: 'webhook' },
+      steps: [
+        { id: 'shape', type: 'transform', expression: '$' },
+        { id: 'wait', type: 'delay', for: '300ms' },
+        { id: 'send', type: 'action', connector: 'http', with: { url: `${sink.url}/later` } },
+      ],
+    });
+    const sent = Date.now();
+    const { body } = await hf.http().post(hookPath).send({}).expect(202);
+    const run = await hf.waitForRun(body.runId);
+    expect(run.status).toBe('succeeded');
+    const [delivered] = sink.received('/later');
+    expect(delivered.at - sent).toBeGreaterThanOrEqual(290);
+    expect(added).toHaveLength(1);
+    expect(added[0]).toMatch(/^wait \+\d+ms after 1$/);
+  });
+});

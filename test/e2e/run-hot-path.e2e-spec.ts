@@ -1,0 +1,249 @@
+import { jest } from '@jest/globals';
+import { StepGraph } from '@hookflow/flows';
+import { FlowRepository, RunRepository } from '@hookflow/store';
+import { DataSource } from 'typeorm';
+import { HookflowHarness } from '../utils/hookflow-harness';
+
+/**
+ * The step path's two shortcuts, on the real database: a step whose claim still reflects the run
+ * ends in one statement (no transaction, no re-read), falling back to the locked path when
+ * anything moved since; and concurrent webhooks share one INSERT without sharing a fate.
+ */
+describe('run hot path', () => {
+  let hf: HookflowHarness;
+  let runs: RunRepository;
+  let ds: DataSource;
+
+  beforeAll(async () => {
+    hf = await HookflowHarness.start({ worker: false });
+    runs = hf.api.get(RunRepository);
+    ds = hf.api.get(DataSource);
+  });
+
+  afterAll(async () => {
+    await hf?.close();
+  });
+
+  afterEach(() => jest.restoreAllMocks());
+
+  /** The hot statements go straight to the pool as named prepared statements: count them there. */
+  function spyOnInserts(): () => number[] {
+    const pool = (ds.driver as unknown as { master: { query: (...args: unknown[]) => unknown } }).master;
+    const spy = jest.spyOn(pool, 'query');
+    return () =>
+      spy.mock.calls
+        .map(([config]) => config as { name?: string; values?: unknown[][] })
+        .filter((config) => config?.name === 'hookflow_insert_runs')
+        .map((config) => config.values![0].length);
+  }
+
+  const attempt = (n: number) => ({
+    n,
+    startedAt: new Date(),
+    durationMs: 1,
+    outcome: 'succeeded' as const,
+    error: null,
+    responseStatus: null,
+  });
+  const done = (output: unknown) => ({ status: 'succeeded' as const, input: {}, output, error: null });
+
+  async function newRun(slug: string, steps: { id: string; needs?: string[] }[]): Promise<string> {
+    const { hookPath } = await hf.createFlow({
+      slug,
+      trigger: { type: 'webhook' },
+      steps: steps.map((s) => ({ ...s, type: 'transform', expression: '$' })),
+    });
+    const { body } = await hf.http().post(hookPath).send({ slug }).expect(202);
+    return body.runId;
+  }
+
+  async function stepRows(runId: string) {
+    const rows: { step_id: string; status: string; enqueued: boolean }[] = await ds.query(
+      `SELECT step_id, status, enqueued_at IS NOT NULL AS enqueued FROM step_runs WHERE run_id = $1 ORDER BY position`,
+      [runId],
+    );
+    return Object.fromEntries(rows.map((r) => [r.step_id, `${r.status}${r.enqueued ? '+q' : ''}`]));
+  }
+
+  it('ends a step of a linear run in one statement, from what its claim saw', async () => {
+    const runId = await newRun('linear', [{ id: 'a' }, { id: 'b' }]);
+    const graph = new StepGraph([{ id: 'a' }, { id: 'b' }]);
+    const claimed = await runs.claimStep(runId, 'a', 60_000);
+    expect(claimed?.seen).toEqual({
+      version: expect.any(Number),
+      steps: { a: { status: 'running', enqueued: true }, b: { status: 'pending', enqueued: false } },
+    });
+
+    const tx = jest.spyOn(ds, 'transaction');
+    const a = await runs.finishStep(
+      runId,
+      'a',
+      done({ x: 1 }),
+      attempt(1),
+      (s) => graph.settle(s),
+      claimed!.seen,
+    );
+    expect(a).toEqual({ recorded: true, ready: ['b'], runStatus: null });
+    expect(tx).not.toHaveBeenCalled();
+    expect(await stepRows(runId)).toEqual({ a: 'succeeded+q', b: 'pending+q' });
+
+    const b = await runs.claimStep(runId, 'b', 60_000);
+    expect(b?.outputs).toEqual({ a: { x: 1 } });
+    const last = await runs.finishStep(
+      runId,
+      'b',
+      done({ y: 2 }),
+      attempt(1),
+      (s) => graph.settle(s),
+      b!.seen,
+    );
+    expect(last).toEqual({ recorded: true, ready: [], runStatus: 'succeeded' });
+    expect(tx).not.toHaveBeenCalled();
+    const [run] = await ds.query(`SELECT status, finished_at FROM runs WHERE id = $1`, [runId]);
+    expect(run.status).toBe('succeeded');
+    expect(run.finished_at).not.toBeNull();
+    const attempts = await ds.query(
+      `SELECT step_id, n FROM step_attempts WHERE run_id = $1 ORDER BY step_id`,
+      [runId],
+    );
+    expect(attempts).toEqual([
+      { step_id: 'a', n: 1 },
+      { step_id: 'b', n: 1 },
+    ]);
+  });
+
+  it('takes the locked path when a sibling moved since the claim, and readies a join once', async () => {
+    const steps = [
+      { id: 'a' },
+      { id: 'b', needs: ['a'] },
+      { id: 'c', needs: ['a'] },
+      { id: 'd', needs: ['b', 'c'] },
+    ];
+    const graph = new StepGraph(steps);
+    const runId = await newRun('join', steps);
+    const a = await runs.claimStep(runId, 'a', 60_000);
+    expect(
+      await runs.finishStep(runId, 'a', done(1), attempt(1), (s) => graph.settle(s), a!.seen),
+    ).toMatchObject({
+      ready: ['b', 'c'],
+    });
+
+    const b = await runs.claimStep(runId, 'b', 60_000);
+    const c = await runs.claimStep(runId, 'c', 60_000);
+    const tx = jest.spyOn(ds, 'transaction');
+    // b's view predates c's claim: its shortcut is refused and the locked path decides.
+    const bDone = await runs.finishStep(runId, 'b', done(2), attempt(1), (s) => graph.settle(s), b!.seen);
+    expect(bDone).toEqual({ recorded: true, ready: [], runStatus: null });
+    expect(tx).toHaveBeenCalledTimes(1);
+    const cDone = await runs.finishStep(runId, 'c', done(3), attempt(1), (s) => graph.settle(s), c!.seen);
+    expect(cDone).toEqual({ recorded: true, ready: ['d'], runStatus: null });
+    expect(await stepRows(runId)).toEqual({
+      a: 'succeeded+q',
+      b: 'succeeded+q',
+      c: 'succeeded+q',
+      d: 'pending+q',
+    });
+  });
+
+  it('readies a join exactly once when its needs end at the same moment', async () => {
+    const steps = [{ id: 'a' }, { id: 'b', needs: [] }, { id: 'j', needs: ['a', 'b'] }];
+    const graph = new StepGraph(steps);
+    for (let i = 0; i < 10; i++) {
+      const runId = await newRun(`race-${i}`, steps);
+      const [a, b] = await Promise.all([
+        runs.claimStep(runId, 'a', 60_000),
+        runs.claimStep(runId, 'b', 60_000),
+      ]);
+      const results = await Promise.all([
+        runs.finishStep(runId, 'a', done(1), attempt(1), (s) => graph.settle(s), a!.seen),
+        runs.finishStep(runId, 'b', done(2), attempt(1), (s) => graph.settle(s), b!.seen),
+      ]);
+      expect(results.every((r) => r.recorded)).toBe(true);
+      expect(results.flatMap((r) => r.ready)).toEqual(['j']);
+    }
+  });
+
+  it('refuses the shortcut after a cancel: the result is recorded but moves nothing', async () => {
+    const graph = new StepGraph([{ id: 'a' }, { id: 'b' }]);
+    const runId = await newRun('cancelled', [{ id: 'a' }, { id: 'b' }]);
+    const a = await runs.claimStep(runId, 'a', 60_000);
+    expect(await runs.cancelRun(runId)).toMatchObject({ kind: 'done' });
+    const finished = await runs.finishStep(runId, 'a', done(1), attempt(1), (s) => graph.settle(s), a!.seen);
+    expect(finished).toEqual({ recorded: true, ready: [], runStatus: 'cancelled' });
+    expect(await stepRows(runId)).toEqual({ a: 'succeeded+q', b: 'cancelled' });
+  });
+
+  it('stores concurrent webhooks together, each with its own event, run and steps', async () => {
+    const { hookPath } = await hf.createFlow({
+      slug: 'burst',
+      trigger: { type: 'webhook' },
+      steps: [
+        { id: 'first', type: 'transform', expression: '$' },
+        { id: 'second', type: 'transform', expression: '$' },
+      ],
+    });
+    const inserts = spyOnInserts();
+    const answers = await Promise.all(
+      Array.from({ length: 40 }, (_, i) => hf.http().post(hookPath).send({ n: i }).expect(202)),
+    );
+    // Whether some of the 40 shared a statement depends on timing (the next test forces it); every
+    // one of them went through the batched insert.
+    expect(inserts().reduce((a, b) => a + b, 0)).toBe(40);
+    const runIds = answers.map((a) => a.body.runId as string);
+    expect(new Set(runIds).size).toBe(40);
+    const rows: { id: string; n: number; steps: string[]; enqueued: string[] }[] = await ds.query(
+      `SELECT r.id, (e.body->>'n')::int AS n,
+              array_agg(s.step_id ORDER BY s.position) AS steps,
+              array_agg(s.step_id ORDER BY s.position) FILTER (WHERE s.enqueued_at IS NOT NULL) AS enqueued
+         FROM runs r JOIN events e ON e.id = r.event_id AND e.run_id = r.id
+         JOIN step_runs s ON s.run_id = r.id
+        WHERE r.id = ANY($1::uuid[]) GROUP BY r.id, e.body`,
+      [runIds],
+    );
+    const byRun = new Map(rows.map((r) => [r.id, r]));
+    runIds.forEach((id, i) => {
+      expect(byRun.get(id)).toMatchObject({ n: i, steps: ['first', 'second'], enqueued: ['first'] });
+    });
+  });
+
+  it('fails only the webhook whose rows cannot be stored when it shares a statement', async () => {
+    const flows = hf.api.get(FlowRepository);
+    await hf.createFlow({
+      slug: 'shared-fate',
+      trigger: { type: 'webhook' },
+      steps: [{ id: 'only', type: 'transform', expression: '$' }],
+    });
+    const stored = (await flows.findBySlug('shared-fate'))!;
+    const event = (flowId: string, n: number) => ({
+      flowId,
+      flowVersionId: stored.version.id,
+      method: 'POST',
+      headers: {},
+      query: {},
+      body: { n },
+      rawBody: null,
+      contentType: 'application/json',
+      sourceIp: '127.0.0.1',
+      receivedAt: new Date(),
+      statusCode: 202,
+    });
+    const steps = [{ id: 'only', root: true }];
+    // The first ones go alone (as many as statements may be in flight); the later ones wait and
+    // then share one statement, which the unknown flow id breaks: each is then stored on its own.
+    const unknownFlow = '00000000-0000-4000-8000-000000000000';
+    const ids = Array.from({ length: 12 }, (_, n) => (n === 10 ? unknownFlow : stored.flow.id));
+    const inserts = spyOnInserts();
+    const results = await Promise.allSettled(
+      ids.map((id, n) => runs.createRunFromEvent(event(id, n), steps)),
+    );
+    expect(results.map((r) => r.status)).toEqual(
+      ids.map((id) => (id === unknownFlow ? 'rejected' : 'fulfilled')),
+    );
+    expect(Math.max(...inserts())).toBeGreaterThan(1);
+    const stored11: { n: number }[] = await ds.query(
+      `SELECT (body->>'n')::int AS n FROM events WHERE flow_id = $1 ORDER BY 1`,
+      [stored.flow.id],
+    );
+    expect(stored11.map((r) => r.n)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 11]);
+  });
+});

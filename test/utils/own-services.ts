@@ -1,0 +1,104 @@
+import { startEmbeddedPostgres, type EmbeddedPostgres } from '@hookflow/store/embedded';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { promises as fs } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { freePort } from './free-port';
+import { waitFor } from './wait-for';
+
+/**
+ * A redis-server of the test's own on a free loopback port, without persistence (a restart empties
+ * it, the harshest case for "never lost"), for tests that stop and restart Redis: the shared one on
+ * 6379 serves other test files at the same time.
+ */
+export class OwnRedis {
+  private child: ChildProcess | undefined;
+
+  private constructor(readonly port: number) {}
+
+  static async start(): Promise<OwnRedis> {
+    const redis = new OwnRedis(await freePort());
+    await redis.restart();
+    return redis;
+  }
+
+  get url(): string {
+    return `redis://127.0.0.1:${this.port}`;
+  }
+
+  /** Starts it (again) on the same port and waits until it answers PING. */
+  async restart(): Promise<void> {
+    const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
+    this.child = spawn('redis-server', [...args, '--maxmemory-policy', 'noeviction'], { stdio: 'ignore' });
+    await waitFor(() => this.ping(), { timeoutMs: 10_000, what: `redis-server on port ${this.port}` });
+  }
+
+  /** Stops it (SIGKILL by default: a crash) and waits for the exit. */
+  async stop(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    const child = this.child;
+    this.child = undefined;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill(signal);
+    await exited;
+  }
+
+  private ping(): Promise<boolean> {
+    return new Promise((resolve) => {
+      const socket = net.connect(this.port, '127.0.0.1');
+      socket.setTimeout(1_000);
+      socket.once('connect', () => socket.write('PING\r\n'));
+      socket.once('data', (data) => {
+        resolve(data.toString().startsWith('+PONG'));
+        socket.destroy();
+      });
+      socket.once('error', () => resolve(false));
+      socket.once('timeout', () => {
+        resolve(false);
+        socket.destroy();
+      });
+    });
+  }
+}
+
+/**
+ * A PostgreSQL of the test's own (libs/store's embedded server) in a temporary directory, on a
+ * fixed free port so that it can be stopped and started again under the same URL.
+ */
+export class OwnPostgres {
+  private server: EmbeddedPostgres | undefined;
+
+  private constructor(
+    readonly dataDir: string,
+    readonly port: number,
+  ) {}
+
+  static async start(): Promise<OwnPostgres> {
+    const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'hookflow-own-pg-'));
+    const pg = new OwnPostgres(dataDir, await freePort());
+    await pg.restart();
+    return pg;
+  }
+
+  get url(): string {
+    if (!this.server) throw new Error('PostgreSQL is not running');
+    return this.server.url;
+  }
+
+  async restart(): Promise<void> {
+    this.server = await startEmbeddedPostgres({ dataDir: this.dataDir, port: this.port });
+  }
+
+  /** A fast shutdown: open connections are cut, as when a database server restarts. */
+  async stop(): Promise<void> {
+    await this.server?.stop();
+  }
+
+  /** Stops it and removes its files. */
+  async destroy(): Promise<void> {
+    await this.stop();
+    this.server = undefined;
+    await fs.rm(this.dataDir, { recursive: true, force: true });
+  }
+}
