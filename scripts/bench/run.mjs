@@ -16,6 +16,7 @@
 import { spawn, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -287,6 +288,94 @@ async function cannon(url, pass, { duration, connections, overallRate }) {
   };
 }
 
+/**
+ * The fixed-rate pass: one webhook every 1/rate s, evenly spaced, as independent senders produce
+ * them (autocannon's overallRate sends each second's quota in a burst at the start of the second,
+ * which measures how fast a burst drains, not the latency at a rate). At most `connections` in
+ * flight on keep-alive sockets; a request that has to wait for a free socket counts its latency
+ * from when it was due (no coordinated omission).
+ */
+async function paced(url, pass, { duration, connections, rate }) {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: connections });
+  const target = new URL(url);
+  const latencies = [];
+  let accepted = 0;
+  let non2xx = 0;
+  let errors = 0;
+  let sent = 0;
+  const total = Math.round(rate * duration);
+  const started = performance.now();
+  const inFlight = new Set();
+  const send = (dueAt) =>
+    new Promise((resolve) => {
+      const body = JSON.stringify({
+        pass,
+        id: `${pass}-${++seq}`,
+        sentAt: Date.now(),
+        customer: { email: 'ada@example.com', name: 'Ada' },
+        items: [
+          { sku: 'A-1', price: 40, qty: 2 },
+          { sku: 'B-7', price: 12.5, qty: 1 },
+        ],
+      });
+      const req = http.request(
+        {
+          agent,
+          host: target.hostname,
+          port: target.port,
+          path: target.pathname,
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+        },
+        (res) => {
+          res.resume();
+          res.on('end', () => {
+            latencies.push(performance.now() - dueAt);
+            if (res.statusCode >= 200 && res.statusCode < 300) accepted++;
+            else non2xx++;
+            resolve();
+          });
+        },
+      );
+      req.on('error', () => {
+        errors++;
+        resolve();
+      });
+      req.end(body);
+    });
+  while (sent < total) {
+    const now = performance.now();
+    // Everything due by now goes out; the agent queues what finds no free socket.
+    while (sent < total && started + (sent * 1000) / rate <= now) {
+      const p = send(started + (sent * 1000) / rate);
+      inFlight.add(p);
+      p.then(() => inFlight.delete(p));
+      sent++;
+    }
+    await sleep(1);
+  }
+  await Promise.all(inFlight);
+  agent.destroy();
+  const durationS = (performance.now() - started) / 1000;
+  latencies.sort((a, b) => a - b);
+  const pct = (p) =>
+    latencies.length
+      ? latencies[Math.min(latencies.length - 1, Math.ceil((p / 100) * latencies.length) - 1)]
+      : null;
+  return {
+    pass,
+    durationS,
+    sent,
+    accepted,
+    non2xx,
+    errors,
+    timeouts: 0,
+    acceptedPerS: accepted / durationS,
+    ingestP50Ms: pct(50),
+    ingestP99Ms: pct(99),
+  };
+}
+
 async function receiverStats(port, pass) {
   const res = await fetch(`http://127.0.0.1:${port}/stats?pass=${encodeURIComponent(pass)}`);
   return res.json();
@@ -371,10 +460,10 @@ async function measureHookflow(label, triggerUrl, receiverPort, sampler) {
     cpuMsPerWebhook: satDel.unique ? cpuUsed / satDel.unique : null,
   };
   if (opts.rate > 0) {
-    const r = await cannon(triggerUrl, `${label}-rate`, {
+    const r = await paced(triggerUrl, `${label}-rate`, {
       duration: opts.duration,
       connections: opts.connections,
-      overallRate: opts.rate,
+      rate: opts.rate,
     });
     const rDel = await waitDelivered(receiverPort, `${label}-rate`, r.accepted);
     out.fixedRate = {

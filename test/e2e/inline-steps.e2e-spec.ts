@@ -107,6 +107,37 @@ describe('steps run in process after the one before them', () => {
     expect(received[2].at - received[1].at).toBeGreaterThanOrEqual(990);
   });
 
+  it("frees a step's destination slot before the next step to the same destination asks for one", async () => {
+    const { hookPath } = await hf.createFlow({
+      slug: 'same-destination',
+      trigger: { type: 'webhook' },
+      steps: [
+        {
+          id: 'first',
+          type: 'action',
+          connector: 'http',
+          destination: { concurrency: 1 },
+          with: { url: `${sink.url}/same-1` },
+        },
+        {
+          id: 'second',
+          type: 'action',
+          connector: 'http',
+          destination: { concurrency: 1 },
+          with: { url: `${sink.url}/same-2` },
+        },
+      ],
+    });
+    const { body } = await hf.http().post(hookPath).send({}).expect(202);
+    const run = await hf.waitForRun(body.runId);
+    expect(run.steps.map((s: any) => s.status)).toEqual(['succeeded', 'succeeded']);
+    // With the first call's slot still held, the second would have been refused and queued.
+    expect(added).toEqual([]);
+    const [one] = sink.received('/same-1');
+    const [two] = sink.received('/same-2');
+    expect(two.at - one.at).toBeLessThan(100);
+  });
+
   it('enqueues, rather than runs in process, the branches of a fan-out', async () => {
     const { hookPath } = await hf.createFlow({
       slug: 'fan-out',

@@ -3,6 +3,7 @@ import { StepGraph } from '@hookflow/flows';
 import { FlowRepository, RunRepository } from '@hookflow/store';
 import { DataSource } from 'typeorm';
 import { HookflowHarness } from '../utils/hookflow-harness';
+import { waitFor } from '../utils/wait-for';
 
 /**
  * The step path's two shortcuts, on the real database: a step whose claim still reflects the run
@@ -110,6 +111,43 @@ describe('run hot path', () => {
       { step_id: 'a', n: 1 },
       { step_id: 'b', n: 1 },
     ]);
+  });
+
+  it('refuses to claim a pending step that was never handed to the queue', async () => {
+    // A job left over from an earlier life of the run (or a step whose predecessor's end a
+    // database crash forgot) must not start it ahead of its needs.
+    const runId = await newRun('not-yet', [{ id: 'a' }, { id: 'b' }]);
+    expect(await runs.claimStep(runId, 'b', 60_000)).toBeNull();
+    expect(await stepRows(runId)).toEqual({ a: 'pending+q', b: 'pending' });
+  });
+
+  it('claims in the same lock order as a cancel: the claim waits, finds the run over, no deadlock', async () => {
+    const runId = await newRun('lock-order', [{ id: 'a' }, { id: 'b', needs: [] }]);
+    expect(await runs.claimStep(runId, 'a', 60_000)).not.toBeNull();
+    // A cancel, statement by statement: the run row first, then the steps.
+    const cancel = ds.createQueryRunner();
+    await cancel.connect();
+    try {
+      await cancel.startTransaction();
+      await cancel.query(`SELECT status FROM runs WHERE id = $1 FOR UPDATE`, [runId]);
+      const claim = runs.claimStep(runId, 'b', 60_000);
+      await waitFor(async () => {
+        const [{ n }] = await ds.query(
+          `SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%run_lock%'`,
+        );
+        return n > 0;
+      });
+      await cancel.query(`UPDATE runs SET status = 'cancelled', finished_at = now() WHERE id = $1`, [runId]);
+      await cancel.query(
+        `UPDATE step_runs SET status = 'cancelled' WHERE run_id = $1 AND status IN ('pending', 'running')`,
+        [runId],
+      );
+      await cancel.commitTransaction();
+      await expect(claim).resolves.toBeNull();
+    } finally {
+      await cancel.release();
+    }
+    expect(await stepRows(runId)).toEqual({ a: 'cancelled+q', b: 'cancelled+q' });
   });
 
   it('takes the locked path when a sibling moved since the claim, and readies a join once', async () => {

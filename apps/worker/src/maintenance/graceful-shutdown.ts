@@ -29,6 +29,7 @@ export class GracefulShutdown implements OnModuleDestroy {
   /** Readiness answers 503 from now on; main.ts calls it on the signal, before Nest's hooks run. */
   begin(): void {
     this.started = true;
+    this.steps.stopChains();
   }
 
   async onModuleDestroy(): Promise<void> {

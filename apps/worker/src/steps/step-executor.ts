@@ -61,6 +61,7 @@ export type AttemptVerdict =
 @Injectable()
 export class StepExecutor {
   private readonly logger = new Logger(StepExecutor.name);
+  private draining = false;
 
   constructor(
     private readonly runs: RunRepository,
@@ -88,7 +89,7 @@ export class StepExecutor {
     const chain: Chain = { remaining: MAX_INLINE_STEPS };
     let verdict: AttemptVerdict;
     try {
-      verdict = await this.runClaimed(runId, stepId, claimed, isLastAttempt, chain);
+      verdict = await this.runClaimed(runId, stepId, claimed, isLastAttempt, chain, ownStepDone);
     } catch (err) {
       // The outcome could not be recorded (database trouble, a version that no longer compiles).
       // Give the claim back so the queue's next try can take it at once; the attempt budget
@@ -111,11 +112,12 @@ export class StepExecutor {
       const { stepId, claimed, release } = chain.next;
       chain.next = undefined;
       chain.remaining--;
-      const flow = await this.flows.get(claimed.flowVersionId);
       const tries = claimed.attempt - claimed.attemptBase;
+      let flow: CompiledFlow | undefined;
       let verdict: AttemptVerdict;
       try {
-        verdict = await this.runClaimed(runId, stepId, claimed, false, chain);
+        flow = await this.flows.get(claimed.flowVersionId);
+        verdict = await this.runClaimed(runId, stepId, claimed, false, chain, release);
       } catch (err) {
         await this.runs.releaseClaim(runId, stepId, claimed.attempt).catch(() => undefined);
         this.logger.warn({
@@ -125,7 +127,8 @@ export class StepExecutor {
           step: stepId,
           attempt: claimed.attempt,
         });
-        await this.orchestrator.later(flow, claimed.flowVersionId, runId, stepId, tries, 0);
+        // Without its flow no job can be built: the reconciler re-enqueues the step.
+        if (flow) await this.orchestrator.later(flow, claimed.flowVersionId, runId, stepId, tries, 0);
         return;
       } finally {
         release?.();
@@ -151,12 +154,17 @@ export class StepExecutor {
    * chain has room, and when an action, only with a slot of its destination (known without
    * rendering). Anything else goes through the queue.
    */
+  /** From the start of a graceful shutdown: no step is started in process any more. */
+  stopChains(): void {
+    this.draining = true;
+  }
+
   private picker(
     flow: CompiledFlow,
     chain: Chain | undefined,
     holder: { release?: () => void },
   ): PickNext | undefined {
-    if (!chain || chain.remaining <= 0) return undefined;
+    if (!chain || chain.remaining <= 0 || this.draining) return undefined;
     return async (ready) => {
       if (ready.length !== 1) return null;
       const admission = await this.gate.admitInline(flow, ready[0]);
@@ -172,14 +180,19 @@ export class StepExecutor {
     claimed: ClaimedStep,
     isLastAttempt: boolean,
     chain?: Chain,
+    /** Frees the destination slot the step holds: once its call is over, before the run moves on. */
+    releaseSlot?: () => void,
   ): Promise<AttemptVerdict> {
     const flow = await this.flows.get(claimed.flowVersionId);
-    if (claimed.resume) return this.resume(flow, runId, stepId, claimed, claimed.resume, chain);
+    if (claimed.resume) {
+      releaseSlot?.();
+      return this.resume(flow, runId, stepId, claimed, claimed.resume, chain);
+    }
     const startedAt = new Date();
     const budget = flow.retryPolicy(stepId).attempts;
     // A retry of the run gives the step a fresh budget; attempt numbers keep counting across it.
     const tries = claimed.attempt - claimed.attemptBase;
-    const outcome = await this.attempt(flow, runId, stepId, claimed, tries, budget);
+    const outcome = await this.attempt(flow, runId, stepId, claimed, tries, budget).finally(releaseSlot);
     const attempt: AttemptRecord = {
       n: claimed.attempt,
       startedAt,

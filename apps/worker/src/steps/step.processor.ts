@@ -54,6 +54,11 @@ export class StepProcessor extends WorkerHost implements OnApplicationBootstrap 
       throw new UnrecoverableError(`${verdict.error.code}: ${verdict.error.message}`);
   }
 
+  /** Graceful shutdown: the jobs in flight finish their own step but start no more in process. */
+  stopChains(): void {
+    this.executor.stopChains();
+  }
+
   /** Parks the job in the delayed set (not counted as an attempt) and frees this worker slot. */
   private async comeBackAt(job: Job<StepJobData>, token: string | undefined, atMs: number): Promise<never> {
     await job.moveToDelayed(atMs, token);

@@ -4,6 +4,7 @@ import type { DataSource } from 'typeorm';
 import { Attempt, Event, Run, StepRun } from '../entities';
 import type { AttemptOutcome } from '../entities';
 import { Coalescer, ItemFailure } from '../batching/coalescer';
+import { isDatabaseUnavailable } from '../database/database-errors';
 import { preparedQuery } from '../database/prepared';
 import { decodeCursor, encodeCursor } from './cursor';
 import { toJsonb } from './jsonb';
@@ -337,7 +338,9 @@ export class RunRepository {
     try {
       return await this.insertRuns(batch);
     } catch (err) {
-      if (batch.length === 1) throw err;
+      // Only a statement error is retried item by item: after a lost connection the batch may
+      // have committed, and inserting its runs again would duplicate them.
+      if (batch.length === 1 || isDatabaseUnavailable(err)) throw err;
       const each = await Promise.allSettled(batch.map((run) => this.insertRuns([run])));
       return each.map((r) => (r.status === 'fulfilled' ? r.value[0] : new ItemFailure(r.reason)));
     }
@@ -439,14 +442,18 @@ export class RunRepository {
       // A parked delay step ('waiting') resumes under the attempt that parked it: no new attempt.
       // A pending step is only claimable once handed to the queue (enqueued_at set): a job left
       // over from before a retry of the run cannot start a step whose needs are not done yet.
-      `WITH claimed AS (
+      // The run row is locked first, as every other writer of a run does (cancel, retry, step ends):
+      // taking the step row first would deadlock against them.
+      `WITH run_lock AS (
+         SELECT 1 FROM runs WHERE id = $1 AND status IN ('queued', 'running') FOR NO KEY UPDATE
+       ), claimed AS (
          UPDATE step_runs
             SET status = 'running', attempts = attempts + CASE WHEN status = 'waiting' THEN 0 ELSE 1 END,
                 started_at = coalesce(started_at, now()),
                 lease_until = now() + make_interval(secs => $3::double precision / 1000)
           WHERE run_id = $1 AND step_id = $2 AND ${claimableStep('')}
             AND (status <> 'pending' OR enqueued_at IS NOT NULL)
-            AND EXISTS (SELECT 1 FROM runs WHERE id = $1 AND status IN ('queued', 'running'))
+            AND EXISTS (SELECT 1 FROM run_lock)
           RETURNING attempts, attempts_base, input,
                     extract(epoch FROM resume_at - now()) * 1000 AS resume_in_ms
        ), started AS (
@@ -785,7 +792,16 @@ export class RunRepository {
     const row = rows[0];
     if (!row?.recorded) return null;
     const finished: FinishedStep = { recorded: true, ready, runStatus: decision.runStatus };
-    if (!next || row.next_attempt === null) return finished;
+    if (!next) return finished;
+    if (row.next_attempt === null) {
+      // Not claimed after all (cannot happen while the version check holds): it was left out of
+      // the enqueued marks, so mark it now for the caller to enqueue like the rest.
+      await this.ds.query(`UPDATE step_runs SET enqueued_at = now() WHERE run_id = $1 AND step_id = $2`, [
+        runId,
+        next.stepId,
+      ]);
+      return finished;
+    }
     // The run as this statement left it: one change past the version it checked, made by nobody else.
     const steps: SeenSteps['steps'] = { ...seen.steps, [stepId]: { status: result.status, enqueued: true } };
     for (const id of decision.skip) steps[id] = { status: 'skipped', enqueued: steps[id]?.enqueued ?? false };
