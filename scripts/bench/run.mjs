@@ -9,7 +9,10 @@
 // to a local receiver. Every pass is bounded in time; every process started here is killed on exit.
 //
 //   node scripts/bench/run.mjs [--duration 10] [--connections 20] [--rate 500] [--warmup 2]
-//                              [--mode both|separate|embedded] [--json] [--profile dir]
+//                              [--mode both|separate|embedded] [--json] [--profile dir] [--api-only]
+//
+// `--api-only` (separate mode) starts no worker: what the API accepts when it has the machine to
+// itself, as on a host of its own (nothing is delivered; the backlog is dropped with the schema).
 //
 // `--profile dir` runs the API and the worker (separate mode) under `--cpu-prof`; their
 // .cpuprofile files land in dir when the pass ends (`node scripts/bench/profile-summary.mjs dir`).
@@ -41,7 +44,16 @@ const children = new Set();
 let cleanups = [];
 
 function parseArgs(argv) {
-  const o = { duration: 10, connections: 20, rate: 500, warmup: 2, mode: 'both', json: false, profile: null };
+  const o = {
+    duration: 10,
+    connections: 20,
+    rate: 500,
+    warmup: 2,
+    mode: 'both',
+    json: false,
+    profile: null,
+    apiOnly: false,
+  };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const val = () => {
@@ -52,6 +64,7 @@ function parseArgs(argv) {
     if (a === '--json') o.json = true;
     else if (a === '--embedded') o.mode = 'embedded';
     else if (a === '--separate') o.mode = 'separate';
+    else if (a === '--api-only') o.apiOnly = true;
     else if (a.startsWith('--duration')) o.duration = Number(val());
     else if (a.startsWith('--connections')) o.connections = Number(val());
     else if (a.startsWith('--rate')) o.rate = Number(val());
@@ -60,7 +73,7 @@ function parseArgs(argv) {
     else if (a.startsWith('--profile')) o.profile = path.resolve(val());
     else if (a === '--help' || a === '-h') {
       console.log(
-        'usage: npm run bench -- [--duration s] [--connections n] [--rate per-s, 0 = skip] [--warmup s] [--mode both|separate|embedded] [--embedded] [--json]',
+        'usage: npm run bench -- [--duration s] [--connections n] [--rate per-s, 0 = skip] [--warmup s] [--mode both|separate|embedded] [--embedded] [--json] [--profile dir] [--api-only]',
       );
       process.exit(0);
     } else throw new Error(`unknown option ${a}`);
@@ -383,6 +396,8 @@ async function receiverStats(port, pass) {
 
 /** Waits (bounded) until the receiver holds every accepted webhook of `pass`. */
 async function waitDelivered(port, pass, accepted) {
+  // --api-only: no worker runs, nothing is delivered; the figures are the API's alone.
+  if (opts.apiOnly) return { received: 0, unique: null, p50Ms: null, p99Ms: null, maxMs: null, drainMs: 0 };
   const until = Date.now() + DELIVERY_WAIT_MS;
   const started = Date.now();
   let s = await receiverStats(port, pass);
@@ -450,14 +465,15 @@ async function measureHookflow(label, triggerUrl, receiverPort, sampler) {
   out.saturation = {
     ...sat,
     delivered: satDel.unique,
-    duplicates: satDel.received - satDel.unique,
+    duplicates: satDel.unique === null ? null : satDel.received - satDel.unique,
     e2eP50Ms: satDel.p50Ms,
     e2eP99Ms: satDel.p99Ms,
     drainAfterLoadMs: satDel.drainMs,
     // What the worker side sustains: the backlog built under load drains after the pass ends.
-    deliveredPerS: satDel.unique / (sat.durationS + satDel.drainMs / 1000),
+    deliveredPerS: satDel.unique === null ? null : satDel.unique / (sat.durationS + satDel.drainMs / 1000),
     // API + worker CPU per delivered webhook: steadier than rates on a shared machine.
-    cpuMsPerWebhook: satDel.unique ? cpuUsed / satDel.unique : null,
+    // (--api-only: per accepted webhook.)
+    cpuMsPerWebhook: (satDel.unique ?? sat.accepted) ? cpuUsed / (satDel.unique ?? sat.accepted) : null,
   };
   if (opts.rate > 0) {
     const r = await paced(triggerUrl, `${label}-rate`, {
@@ -470,7 +486,7 @@ async function measureHookflow(label, triggerUrl, receiverPort, sampler) {
       ...r,
       targetPerS: opts.rate,
       delivered: rDel.unique,
-      duplicates: rDel.received - rDel.unique,
+      duplicates: rDel.unique === null ? null : rDel.received - rDel.unique,
       e2eP50Ms: rDel.p50Ms,
       e2eP99Ms: rDel.p99Ms,
     };
@@ -536,13 +552,15 @@ async function runSeparate(receiverPort) {
   // The API runs the migrations; the worker would wait on the same lock, starting it second is tidier.
   const apiChild = startChild('api', [...profiled(), 'dist/apps/api/src/main.js'], env);
   await waitReady(`http://127.0.0.1:${apiPort}/health/ready`, apiChild);
-  const workerChild = startChild('worker', [...profiled(), 'dist/apps/worker/src/main.js'], env);
-  await waitReady(`http://127.0.0.1:${healthPort}/health/ready`, workerChild);
-  const sampler = rssSampler(() => [apiChild.pid, workerChild.pid]);
+  const workerChild = opts.apiOnly
+    ? null
+    : startChild('worker', [...profiled(), 'dist/apps/worker/src/main.js'], env);
+  if (workerChild) await waitReady(`http://127.0.0.1:${healthPort}/health/ready`, workerChild);
+  const sampler = rssSampler(() => [apiChild.pid, ...(workerChild ? [workerChild.pid] : [])]);
   try {
     const base = `http://127.0.0.1:${apiPort}`;
     const trigger = await createFlow(base, key, receiverPort);
-    return await measureHookflow('separate', trigger, receiverPort, sampler);
+    return await measureHookflow(opts.apiOnly ? 'api only' : 'separate', trigger, receiverPort, sampler);
   } finally {
     sampler.stop();
     await Promise.all([stopChild(apiChild), stopChild(workerChild)]);
@@ -608,6 +626,9 @@ async function runCeiling() {
 
 const f = (v, d = 0) => (v === null || v === undefined || Number.isNaN(v) ? '-' : Number(v).toFixed(d));
 
+/** A duration cell: '-' when there is none (no worker ran). */
+const ms = (v) => (v === null || v === undefined ? '-' : `${f(v)} ms`);
+
 function printTable(report) {
   const c = report.ceiling;
   const rows = [
@@ -651,10 +672,10 @@ function printTable(report) {
       f(s.acceptedPerS / c.acceptedPerS, 2),
       `${f(s.ingestP50Ms)} ms`,
       `${f(s.ingestP99Ms)} ms`,
-      `${f(s.e2eP50Ms)} ms`,
-      `${f(s.e2eP99Ms)} ms`,
-      `${s.delivered}/${s.accepted}`,
-      String(s.duplicates),
+      ms(s.e2eP50Ms),
+      ms(s.e2eP99Ms),
+      s.delivered === null ? '-' : `${s.delivered}/${s.accepted}`,
+      s.duplicates === null ? '-' : String(s.duplicates),
       rss,
       s.cpuMsPerWebhook === null ? '-' : `${f(s.cpuMsPerWebhook, 2)} ms`,
     ]);
@@ -666,10 +687,10 @@ function printTable(report) {
         '',
         `${f(r.ingestP50Ms)} ms`,
         `${f(r.ingestP99Ms)} ms`,
-        `${f(r.e2eP50Ms)} ms`,
-        `${f(r.e2eP99Ms)} ms`,
-        `${r.delivered}/${r.accepted}`,
-        String(r.duplicates),
+        ms(r.e2eP50Ms),
+        ms(r.e2eP99Ms),
+        r.delivered === null ? '-' : `${r.delivered}/${r.accepted}`,
+        r.duplicates === null ? '-' : String(r.duplicates),
         '',
         '',
       ]);
@@ -691,7 +712,7 @@ function printTable(report) {
   for (const r of rows.slice(1)) console.log(line(r));
   for (const m of report.modes) {
     const s = m.saturation;
-    if (s)
+    if (s && s.deliveredPerS !== null)
       console.log(
         `\n${m.mode}: delivered ${f(s.deliveredPerS)}/s over the pass and its drain (last delivery ${f(s.drainAfterLoadMs / 1000, 1)} s after load ended)`,
       );
