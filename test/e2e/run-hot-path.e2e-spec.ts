@@ -113,6 +113,26 @@ describe('run hot path', () => {
     ]);
   });
 
+  it('updates step rows in place (HOT): no index write when a step changes status', async () => {
+    const runId = await newRun('hot', [{ id: 'a' }]);
+    const tx = ds.createQueryRunner();
+    await tx.connect();
+    try {
+      await tx.startTransaction();
+      const hotUpdates = async (): Promise<number> =>
+        (await tx.query(`SELECT pg_stat_get_xact_tuples_hot_updated('step_runs'::regclass)::int AS n`))[0].n;
+      const before = await hotUpdates();
+      await tx.query(
+        `UPDATE step_runs SET status = 'running', attempts = 1 WHERE run_id = $1 AND step_id = 'a'`,
+        [runId],
+      );
+      expect((await hotUpdates()) - before).toBe(1);
+    } finally {
+      await tx.rollbackTransaction();
+      await tx.release();
+    }
+  });
+
   it('refuses to claim a pending step that was never handed to the queue', async () => {
     // A job left over from an earlier life of the run (or a step whose predecessor's end a
     // database crash forgot) must not start it ahead of its needs.

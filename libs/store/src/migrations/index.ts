@@ -5,6 +5,7 @@ import { IngressDedupeRateLimit1766100000000 } from './1766100000000-ingress-ded
 import { StepResumeAt1767000000000 } from './1767000000000-step-resume-at';
 import { Retention1768000000000 } from './1768000000000-retention';
 import { RunStepsVersion1769000000000 } from './1769000000000-run-steps-version';
+import { StepRowsHotUpdates1770000000000 } from './1770000000000-step-rows-hot-updates';
 
 /** Every migration, oldest first. Run at start by both apps (TypeORM serialises them with a lock table). */
 export const MIGRATIONS = [
@@ -15,4 +16,5 @@ export const MIGRATIONS = [
   StepResumeAt1767000000000,
   Retention1768000000000,
   RunStepsVersion1769000000000,
+  StepRowsHotUpdates1770000000000,
 ];

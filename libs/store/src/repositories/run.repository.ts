@@ -826,11 +826,13 @@ export class RunRepository {
   async findStaleSteps(staleBefore: Date, limit: number): Promise<StaleStep[]> {
     const rows: { run_id: string; step_id: string; attempts: number; flow_version_id: string }[] =
       await this.ds.query(
+        // From the live runs (runs_status_created) to their steps (primary key): step rows carry
+        // no index over their status, so that their frequent updates stay in place (HOT).
         `SELECT s.run_id, s.step_id, s.attempts - s.attempts_base AS attempts, r.flow_version_id
-           FROM step_runs s JOIN runs r ON r.id = s.run_id
-          WHERE s.status IN ${UNFINISHED_STEP} AND s.enqueued_at < $1
+           FROM runs r JOIN step_runs s ON s.run_id = r.id
+          WHERE r.status IN ('queued', 'running')
+            AND s.status IN ${UNFINISHED_STEP} AND s.enqueued_at < $1
             AND (s.status <> 'running' OR coalesce(s.lease_until, '-infinity') < now())
-            AND r.status IN ('queued', 'running')
           ORDER BY s.enqueued_at
           LIMIT $2`,
         [staleBefore, limit],
