@@ -2,6 +2,7 @@ import { jest } from '@jest/globals';
 import { getQueueToken } from '@nestjs/bullmq';
 import { STEP_QUEUE } from '@hookflow/store';
 import type { Queue } from 'bullmq';
+import { DataSource } from 'typeorm';
 import { HookflowHarness } from '../utils/hookflow-harness';
 import { SinkServer } from '../utils/sink-server';
 
@@ -73,6 +74,35 @@ describe('steps run in process after the one before them', () => {
     ]);
     expect(sink.received('/chain').map((r) => r.json)).toEqual([{ id: 'o1', total: 17 }]);
     expect(added).toEqual([]);
+  });
+
+  it('runs a fresh transform from a read: its end is its claim (three statements for the webhook)', async () => {
+    const pool = (
+      hf.worker!.get(DataSource).driver as unknown as { master: { query: (...a: unknown[]) => unknown } }
+    ).master;
+    const query = jest.spyOn(pool, 'query');
+    const { hookPath } = await hf.createFlow({
+      slug: 'read-not-claimed',
+      trigger: { type: 'webhook' },
+      steps: [
+        { id: 'shape', type: 'transform', expression: '{ "n": n }' },
+        {
+          id: 'send',
+          type: 'action',
+          connector: 'http',
+          with: { url: `${sink.url}/read`, json: '{{steps.shape}}' },
+        },
+      ],
+    });
+    const { body } = await hf.http().post(hookPath).send({ n: 7 }).expect(202);
+    const run = await hf.waitForRun(body.runId);
+    expect(run.steps.map((s: any) => [s.id, s.status, s.attempts.map((a: any) => a.n)])).toEqual([
+      ['shape', 'succeeded', [1]],
+      ['send', 'succeeded', [1]],
+    ]);
+    expect(sink.received('/read').map((r) => r.json)).toEqual([{ n: 7 }]);
+    const names = query.mock.calls.map(([c]) => (c as { name?: string })?.name).filter(Boolean);
+    expect(names).toEqual(['hookflow_read_step', 'hookflow_finish_seen_step', 'hookflow_finish_seen_step']);
   });
 
   it('gives a step that fails in process a job for its retry, continuing its schedule and key', async () => {

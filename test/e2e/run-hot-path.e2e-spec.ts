@@ -1,6 +1,6 @@
 import { jest } from '@jest/globals';
 import { StepGraph } from '@hookflow/flows';
-import { FlowRepository, RunRepository } from '@hookflow/store';
+import { FlowRepository, RunRepository, StepNotClaimedError } from '@hookflow/store';
 import { DataSource } from 'typeorm';
 import { HookflowHarness } from '../utils/hookflow-harness';
 import { waitFor } from '../utils/wait-for';
@@ -131,6 +131,45 @@ describe('run hot path', () => {
       await tx.rollbackTransaction();
       await tx.release();
     }
+  });
+
+  it('claims a step read without a claim in the statement that records its end', async () => {
+    const graph = new StepGraph([{ id: 'a' }, { id: 'b' }]);
+    const runId = await newRun('unclaimed', [{ id: 'a' }, { id: 'b' }]);
+    const read = await runs.readStep(runId, 'a');
+    expect(read).toMatchObject({ attempt: 1, seen: { unclaimed: { status: 'pending', attempts: 0 } } });
+    expect(await stepRows(runId)).toEqual({ a: 'pending+q', b: 'pending' });
+    const tx = jest.spyOn(ds, 'transaction');
+    const done1 = await runs.finishStep(
+      runId,
+      'a',
+      done({ x: 1 }),
+      attempt(1),
+      (st) => graph.settle(st),
+      read!.seen,
+    );
+    expect(done1).toEqual({ recorded: true, ready: ['b'], runStatus: null });
+    expect(tx).not.toHaveBeenCalled();
+    const [row] = await ds.query(
+      `SELECT s.attempts, s.started_at IS NOT NULL AS started, r.status AS run_status
+         FROM step_runs s JOIN runs r ON r.id = s.run_id WHERE s.run_id = $1 AND s.step_id = 'a'`,
+      [runId],
+    );
+    expect(row).toEqual({ attempts: 1, started: true, run_status: 'running' });
+    expect(await stepRows(runId)).toEqual({ a: 'succeeded+q', b: 'pending+q' });
+  });
+
+  it('writes nothing for a step read without a claim when the run moved since the read', async () => {
+    const graph = new StepGraph([{ id: 'a' }, { id: 'b' }]);
+    const runId = await newRun('unclaimed-moved', [{ id: 'a' }, { id: 'b' }]);
+    const read = await runs.readStep(runId, 'a');
+    // Another worker claimed it meanwhile (a duplicate job): the read is stale.
+    expect(await runs.claimStep(runId, 'a', 60_000)).not.toBeNull();
+    await expect(
+      runs.finishStep(runId, 'a', done(1), attempt(1), (st) => graph.settle(st), read!.seen),
+    ).rejects.toBeInstanceOf(StepNotClaimedError);
+    expect(await stepRows(runId)).toEqual({ a: 'running+q', b: 'pending' });
+    expect(await runs.readStep(runId, 'a')).toBeNull();
   });
 
   it('refuses to claim a pending step that was never handed to the queue', async () => {

@@ -13,6 +13,7 @@ import {
   WorkerMetrics,
   type AttemptRecord,
   LEASE_MARGIN_MS,
+  StepNotClaimedError,
   type ClaimedStep,
   type PickNext,
 } from '@hookflow/store';
@@ -83,7 +84,18 @@ export class StepExecutor {
     isLastAttempt: boolean,
     leaseMs: number,
     ownStepDone?: () => void,
+    unclaimed?: { flowVersionId: string },
   ): Promise<AttemptVerdict> {
+    if (unclaimed) {
+      const verdict = await this.runUnclaimed(
+        runId,
+        stepId,
+        isLastAttempt,
+        unclaimed.flowVersionId,
+        ownStepDone,
+      );
+      if (verdict) return verdict;
+    }
     const claimed = await this.runs.claimStep(runId, stepId, leaseMs);
     if (!claimed) return { kind: 'done' };
     const chain: Chain = { remaining: MAX_INLINE_STEPS };
@@ -95,6 +107,38 @@ export class StepExecutor {
       // Give the claim back so the queue's next try can take it at once; the attempt budget
       // checked at claim time stops this from looping forever.
       await this.runs.releaseClaim(runId, stepId, claimed.attempt).catch(() => undefined);
+      throw err;
+    }
+    ownStepDone?.();
+    await this.runInline(runId, chain);
+    return verdict;
+  }
+
+  /**
+   * A transform or filter in a fresh job (`unclaimed` from the processor: its first try, never
+   * stalled) runs from a read, and the statement recording its end also claims it: one write
+   * instead of two. Undefined when that does not apply or the run moved since the read (nothing
+   * was written): the caller claims the step and runs it again, which a step without side
+   * effects allows. A crash meanwhile leaves no trace; the job's stall brings it back.
+   */
+  private async runUnclaimed(
+    runId: string,
+    stepId: string,
+    isLastAttempt: boolean,
+    flowVersionId: string,
+    ownStepDone?: () => void,
+  ): Promise<AttemptVerdict | undefined> {
+    const flow = await this.flows.get(flowVersionId).catch(() => undefined);
+    const type = flow?.definition.steps.find((s) => s.id === stepId)?.type;
+    if (type !== 'transform' && type !== 'filter') return undefined;
+    const read = await this.runs.readStep(runId, stepId);
+    if (!read) return undefined;
+    const chain: Chain = { remaining: MAX_INLINE_STEPS };
+    let verdict: AttemptVerdict;
+    try {
+      verdict = await this.runClaimed(runId, stepId, read, isLastAttempt, chain, ownStepDone);
+    } catch (err) {
+      if (err instanceof StepNotClaimedError) return undefined;
       throw err;
     }
     ownStepDone?.();
@@ -235,6 +279,8 @@ export class StepExecutor {
       return { kind: 'done' };
     }
     if (retrying) {
+      // Between tries a step must hold a claim; one read without a claim takes the claim path.
+      if (claimed.seen?.unclaimed) throw new StepNotClaimedError(runId, stepId);
       // False when a later claim took the step over or the run was cancelled meanwhile: no next try.
       const tryAgain = await this.runs.markRetrying(runId, stepId, outcome.input, {
         ...attempt,

@@ -44,7 +44,18 @@ export class StepProcessor extends WorkerHost implements OnApplicationBootstrap 
     let verdict;
     try {
       // The slot is given back as soon as this job's own step is over, before any step it runs in process.
-      verdict = await this.executor.run(job.data.runId, job.data.stepId, isLast, leaseMs, admission.release);
+      // A fresh job (first try, never stalled) may run a step without side effects from a read,
+      // claimed only by the statement that records its end.
+      const fresh =
+        job.attemptsMade === 0 && !job.data.attemptsBefore && !job.stalledCounter && job.data.flowVersionId;
+      verdict = await this.executor.run(
+        job.data.runId,
+        job.data.stepId,
+        isLast,
+        leaseMs,
+        admission.release,
+        fresh ? { flowVersionId: job.data.flowVersionId! } : undefined,
+      );
     } finally {
       admission.release?.();
     }

@@ -66,6 +66,22 @@ export interface ClaimedStep {
 export interface SeenSteps {
   version: number;
   steps: Record<string, { status: StepStatus; enqueued: boolean }>;
+  /**
+   * Set by `readStep`: the step was read, not claimed, in this state; recording its end claims it
+   * in the same statement, or throws `StepNotClaimedError` when anything moved since the read.
+   */
+  unclaimed?: { status: 'pending' | 'retrying'; attempts: number };
+}
+
+/**
+ * A step read without a claim (`readStep`) could not be recorded: the run moved since the read.
+ * Nothing was written; the caller claims the step and runs it again (it has no side effects).
+ */
+export class StepNotClaimedError extends Error {
+  constructor(runId: string, stepId: string) {
+    super(`run ${runId} step ${stepId} moved on since it was read`);
+    this.name = 'StepNotClaimedError';
+  }
 }
 
 /** What a worker needs to know about a step before it claims it (destination limits). */
@@ -488,6 +504,68 @@ export class RunRepository {
   }
 
   /**
+   * A step without side effects (transform, filter) in a fresh job needs no claim of its own:
+   * this reads what a claim would return, and the statement that records the step's end claims it
+   * too (one write instead of two), as long as nothing moved in the run since this read. Null
+   * when the step is not waiting to run (leased, parked, finished) or the run is over: take the
+   * claim path, which sorts those out.
+   */
+  async readStep(runId: string, stepId: string): Promise<ClaimedStep | null> {
+    const rows: {
+      step_status: StepStatus;
+      attempts: number;
+      attempts_base: number;
+      enqueued: boolean;
+      run_status: RunStatus;
+      version_seen: number;
+      steps: Record<string, [StepStatus, boolean]>;
+      flow_version_id: string;
+      slug: string;
+      body: unknown;
+      query: Record<string, unknown> | null;
+      headers: Record<string, string> | null;
+      method: string | null;
+      received_at: Date | null;
+      created_at: Date;
+      outputs: Record<string, unknown>;
+    }[] = await preparedQuery(
+      this.ds,
+      'hookflow_read_step',
+      `SELECT me.status AS step_status, me.attempts, me.attempts_base, me.enqueued_at IS NOT NULL AS enqueued,
+              r.status AS run_status, r.steps_version AS version_seen,
+              (SELECT jsonb_object_agg(x.step_id, jsonb_build_array(x.status, x.enqueued_at IS NOT NULL))
+                 FROM step_runs x WHERE x.run_id = $1) AS steps,
+              r.flow_version_id, ${RUN_CONTEXT_COLUMNS}
+         FROM runs r
+         JOIN flows f ON f.id = r.flow_id
+         LEFT JOIN events e ON e.id = r.event_id
+         JOIN step_runs me ON me.run_id = r.id AND me.step_id = $2
+        WHERE r.id = $1`,
+      [runId, stepId],
+    );
+    const row = rows[0];
+    if (!row || !['queued', 'running'].includes(row.run_status)) return null;
+    const waiting = (row.step_status === 'pending' && row.enqueued) || row.step_status === 'retrying';
+    if (!waiting) return null;
+    const steps: SeenSteps['steps'] = {};
+    for (const [id, [status, enqueued]] of Object.entries(row.steps)) steps[id] = { status, enqueued };
+    steps[stepId] = { status: 'running', enqueued: true };
+    return {
+      attempt: row.attempts + 1,
+      attemptBase: row.attempts_base,
+      flowVersionId: row.flow_version_id,
+      flowSlug: row.slug,
+      trigger: triggerDataOf(row),
+      outputs: row.outputs,
+      seen: {
+        version: row.version_seen,
+        steps,
+        unclaimed: { status: row.step_status as 'pending' | 'retrying', attempts: row.attempts },
+      },
+    };
+  }
+
+  /**
    * Reads, without claiming, which flow version a step belongs to and whether a claim would
    * succeed now. Claims nothing and counts no attempt.
    */
@@ -632,6 +710,8 @@ export class RunRepository {
     if (seen) {
       const fast = await this.finishSeenStep(runId, stepId, result, attempt, decide, seen, pickNext);
       if (fast) return fast;
+      // Read without a claim and the run moved meanwhile: nothing was written; claim and run it again.
+      if (seen.unclaimed) throw new StepNotClaimedError(runId, stepId);
     }
     return this.ds.transaction(async (m) => {
       // The update is the lock (and tells claims made before it that the run moved on).
@@ -737,17 +817,23 @@ export class RunRepository {
     }[] = await preparedQuery(
       this.ds,
       'hookflow_finish_seen_step',
+      // $19/$20: the step's state as the claim left it ('running', attempt n) or, for a step read
+      // without a claim ($21), as the read saw it: then this statement is also its claim.
       `WITH moved AS (
          UPDATE runs SET steps_version = steps_version + 1,
-                         status = coalesce($13::text, status),
+                         status = coalesce($13::text, CASE WHEN $21::boolean THEN 'running' ELSE status END),
+                         started_at = CASE WHEN $21::boolean THEN coalesce(started_at, now()) ELSE started_at END,
                          finished_at = CASE WHEN $13::text IS NULL THEN finished_at ELSE now() END
           WHERE id = $1 AND steps_version = $12 AND status IN ('queued', 'running')
             AND EXISTS (SELECT 1 FROM step_runs
-                         WHERE run_id = $1 AND step_id = $2 AND status = 'running' AND attempts = $7)
+                         WHERE run_id = $1 AND step_id = $2 AND status = $19 AND attempts = $20)
           RETURNING 1
        ), s AS (
-         UPDATE step_runs SET status = $3, input = $4, output = $5, error = $6, finished_at = now(), lease_until = NULL
-          WHERE run_id = $1 AND step_id = $2 AND status = 'running' AND attempts = $7
+         UPDATE step_runs
+            SET status = $3, input = $4, output = $5, error = $6, finished_at = now(), lease_until = NULL,
+                attempts = CASE WHEN $21::boolean THEN attempts + 1 ELSE attempts END,
+                started_at = coalesce(started_at, now())
+          WHERE run_id = $1 AND step_id = $2 AND status = $19 AND attempts = $20
             AND EXISTS (SELECT 1 FROM moved)
           RETURNING output
        ), c AS (
@@ -787,6 +873,9 @@ export class RunRepository {
         attempt.responseStatus,
         next?.stepId ?? null,
         next?.leaseMs ?? 0,
+        seen.unclaimed?.status ?? 'running',
+        seen.unclaimed?.attempts ?? attempt.n,
+        seen.unclaimed !== undefined,
       ],
     );
     const row = rows[0];
