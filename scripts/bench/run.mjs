@@ -259,6 +259,19 @@ function rssSampler(rootPids) {
 }
 
 let seq = 0;
+/** A bench webhook: { pass, id, sentAt } for the receiver, and an order for the transform. */
+function webhookBody(pass) {
+  return JSON.stringify({
+    pass,
+    id: `${pass}-${++seq}`,
+    sentAt: Date.now(),
+    customer: { email: 'ada@example.com', name: 'Ada' },
+    items: [
+      { sku: 'A-1', price: 40, qty: 2 },
+      { sku: 'B-7', price: 12.5, qty: 1 },
+    ],
+  });
+}
 /** One autocannon pass; every request carries { pass, id, sentAt } for the receiver. */
 async function cannon(url, pass, { duration, connections, overallRate }) {
   const result = await autocannon({
@@ -271,16 +284,7 @@ async function cannon(url, pass, { duration, connections, overallRate }) {
     requests: [
       {
         setupRequest: (req) => {
-          req.body = JSON.stringify({
-            pass,
-            id: `${pass}-${++seq}`,
-            sentAt: Date.now(),
-            customer: { email: 'ada@example.com', name: 'Ada' },
-            items: [
-              { sku: 'A-1', price: 40, qty: 2 },
-              { sku: 'B-7', price: 12.5, qty: 1 },
-            ],
-          });
+          req.body = webhookBody(pass);
           return req;
         },
       },
@@ -321,16 +325,7 @@ async function paced(url, pass, { duration, connections, rate }) {
   const inFlight = new Set();
   const send = (dueAt) =>
     new Promise((resolve) => {
-      const body = JSON.stringify({
-        pass,
-        id: `${pass}-${++seq}`,
-        sentAt: Date.now(),
-        customer: { email: 'ada@example.com', name: 'Ada' },
-        items: [
-          { sku: 'A-1', price: 40, qty: 2 },
-          { sku: 'B-7', price: 12.5, qty: 1 },
-        ],
-      });
+      const body = webhookBody(pass);
       const req = http.request(
         {
           agent,

@@ -39,22 +39,33 @@ describe('chaos: Redis and PostgreSQL stop and come back under load', () => {
 
   const logs = () => `api:\n${hf.apiProcess?.output ?? ''}\nworker:\n${hf.workerProcess?.output ?? ''}`;
 
-  it('Redis stops: the API answers 503 while it is down, never 2xx-then-lost, and work resumes', async () => {
-    const { hookPath } = await hf.createFlow(deliveryFlow('redis-outage', `${sink.url}/redis`));
-    const ledger = new Ledger(`${hf.apiUrl}${hookPath}`, sink, '/redis');
+  /**
+   * A steady stream of webhooks; `service` stops after 20 deliveries and restarts once the API
+   * has answered 10 times with `refusal`; every 2xx is then delivered.
+   */
+  async function outage(o: {
+    slug: string;
+    stop: () => Promise<void>;
+    restart: () => Promise<void>;
+    refusal: string;
+    readiness: Record<string, string>;
+    title: string;
+  }) {
+    const { hookPath } = await hf.createFlow(deliveryFlow(o.slug, `${sink.url}/${o.slug}`));
+    const ledger = new Ledger(`${hf.apiUrl}${hookPath}`, sink, `/${o.slug}`);
     const stop = ledger.sendUntilStopped(4);
     await waitFor(() => ledger.deliveries().size >= 20, { timeoutMs: 20_000, what: '20 deliveries' });
 
-    await redis.stop();
-    await waitFor(() => ledger.count('503 queue_unavailable') >= 10, {
+    await o.stop();
+    await waitFor(() => ledger.count(`503 ${o.refusal}`) >= 10, {
       timeoutMs: 15_000,
-      what: `503 queue_unavailable answers (answers so far: ${JSON.stringify([...ledger.answers])})`,
+      what: `503 ${o.refusal} answers (answers so far: ${JSON.stringify([...ledger.answers])})`,
     });
     const ready = await hf.http().get('/health/ready').timeout(5_000);
     expect(ready.status).toBe(503);
-    expect(ready.body).toMatchObject({ queue: 'unavailable' });
+    expect(ready.body).toMatchObject(o.readiness);
 
-    await redis.restart();
+    await o.restart();
     const acceptedAtRestart = ledger.accepted.size;
     await waitFor(() => ledger.accepted.size >= acceptedAtRestart + 20, {
       timeoutMs: 30_000,
@@ -63,44 +74,36 @@ describe('chaos: Redis and PostgreSQL stop and come back under load', () => {
     await stop();
     await ledger.waitAllDelivered(45_000, logs);
 
-    const figures = ledger.report('Redis stopped (SIGKILL, no persistence) and restarted under load');
-    const metrics = await (await fetch(`${hf.workerUrl}/metrics`)).text();
-    console.log(
-      `[chaos]   ${/^hookflow_worker_recreated_total .*$/m.exec(metrics)?.[0] ?? 'watchdog: no sample'}`,
-    );
+    const figures = ledger.report(o.title);
     expect(figures.undelivered).toEqual([]);
     expect(figures.refused503).toBeGreaterThanOrEqual(10);
     // Only 2xx and 503: no 500, and no request left without an answer.
     expect(figures.other).toBe(0);
+  }
+
+  it('Redis stops: the API answers 503 while it is down, never 2xx-then-lost, and work resumes', async () => {
+    await outage({
+      slug: 'redis-outage',
+      stop: () => redis.stop(),
+      restart: () => redis.restart(),
+      refusal: 'queue_unavailable',
+      readiness: { queue: 'unavailable' },
+      title: 'Redis stopped (SIGKILL, no persistence) and restarted under load',
+    });
+    const metrics = await (await fetch(`${hf.workerUrl}/metrics`)).text();
+    console.log(
+      `[chaos]   ${/^hookflow_worker_recreated_total .*$/m.exec(metrics)?.[0] ?? 'watchdog: no sample'}`,
+    );
   });
 
   it('PostgreSQL stops: the API answers 503 while it is down, never 2xx-then-lost, and work resumes', async () => {
-    const { hookPath } = await hf.createFlow(deliveryFlow('pg-outage', `${sink.url}/pg`));
-    const ledger = new Ledger(`${hf.apiUrl}${hookPath}`, sink, '/pg');
-    const stop = ledger.sendUntilStopped(4);
-    await waitFor(() => ledger.deliveries().size >= 20, { timeoutMs: 20_000, what: '20 deliveries' });
-
-    await pg.stop();
-    await waitFor(() => ledger.count('503 database_unavailable') >= 10, {
-      timeoutMs: 15_000,
-      what: `503 database_unavailable answers (answers so far: ${JSON.stringify([...ledger.answers])})`,
+    await outage({
+      slug: 'pg-outage',
+      stop: () => pg.stop(),
+      restart: () => pg.restart(),
+      refusal: 'database_unavailable',
+      readiness: { database: 'unavailable' },
+      title: 'PostgreSQL stopped (fast shutdown) and restarted under load',
     });
-    const ready = await hf.http().get('/health/ready').timeout(5_000);
-    expect(ready.status).toBe(503);
-    expect(ready.body).toMatchObject({ database: 'unavailable' });
-
-    await pg.restart();
-    const acceptedAtRestart = ledger.accepted.size;
-    await waitFor(() => ledger.accepted.size >= acceptedAtRestart + 20, {
-      timeoutMs: 30_000,
-      what: 'webhooks to be accepted again',
-    });
-    await stop();
-    await ledger.waitAllDelivered(45_000, logs);
-
-    const figures = ledger.report('PostgreSQL stopped (fast shutdown) and restarted under load');
-    expect(figures.undelivered).toEqual([]);
-    expect(figures.refused503).toBeGreaterThanOrEqual(10);
-    expect(figures.other).toBe(0);
   });
 });

@@ -239,6 +239,17 @@ function claimableStep(s: string): string {
 const RUN_CONTEXT_COLUMNS = `f.slug, r.created_at, e.body, e.query, e.headers, e.method, e.received_at,
               (SELECT coalesce(jsonb_object_agg(s.step_id, s.output), '{}'::jsonb)
                  FROM step_runs s WHERE s.run_id = $1 AND s.status IN ('succeeded', 'filtered')) AS outputs`;
+/** The columns of RUN_CONTEXT_COLUMNS as a row. */
+interface RunContextRow {
+  slug: string;
+  body: unknown;
+  query: Record<string, unknown> | null;
+  headers: Record<string, string> | null;
+  method: string | null;
+  received_at: Date | null;
+  created_at: Date;
+  outputs: Record<string, unknown>;
+}
 const RUN_CONTEXT_FROM = `FROM runs r
          JOIN flows f ON f.id = r.flow_id
          LEFT JOIN events e ON e.id = r.event_id
@@ -435,24 +446,16 @@ export class RunRepository {
    * another worker or the run is over, which the worker treats as nothing to do.
    */
   async claimStep(runId: string, stepId: string, leaseMs: number): Promise<ClaimedStep | null> {
-    const rows: {
+    const rows: (RunContextRow & {
       attempt: number | null;
       attempt_base: number | null;
       flow_version_id: string;
-      slug: string;
-      body: unknown;
-      query: Record<string, unknown> | null;
-      headers: Record<string, string> | null;
-      method: string | null;
-      received_at: Date | null;
-      created_at: Date;
-      outputs: Record<string, unknown>;
       resume_in_ms: number | null;
       parked_input: unknown;
       version_seen: number;
       version_now: number | null;
       steps: Record<string, [StepStatus, boolean]> | null;
-    }[] = await preparedQuery(
+    })[] = await preparedQuery(
       this.ds,
       'hookflow_claim_step',
       // A parked delay step ('waiting') resumes under the attempt that parked it: no new attempt.
@@ -511,7 +514,7 @@ export class RunRepository {
    * claim path, which sorts those out.
    */
   async readStep(runId: string, stepId: string): Promise<ClaimedStep | null> {
-    const rows: {
+    const rows: (RunContextRow & {
       step_status: StepStatus;
       attempts: number;
       attempts_base: number;
@@ -520,15 +523,7 @@ export class RunRepository {
       version_seen: number;
       steps: Record<string, [StepStatus, boolean]>;
       flow_version_id: string;
-      slug: string;
-      body: unknown;
-      query: Record<string, unknown> | null;
-      headers: Record<string, string> | null;
-      method: string | null;
-      received_at: Date | null;
-      created_at: Date;
-      outputs: Record<string, unknown>;
-    }[] = await preparedQuery(
+    })[] = await preparedQuery(
       this.ds,
       'hookflow_read_step',
       `SELECT me.status AS step_status, me.attempts, me.attempts_base, me.enqueued_at IS NOT NULL AS enqueued,
@@ -585,16 +580,7 @@ export class RunRepository {
   async runContext(
     runId: string,
   ): Promise<{ trigger: TriggerData; outputs: Record<string, unknown>; flowSlug: string } | null> {
-    const rows: {
-      slug: string;
-      body: unknown;
-      query: Record<string, unknown> | null;
-      headers: Record<string, string> | null;
-      method: string | null;
-      received_at: Date | null;
-      created_at: Date;
-      outputs: Record<string, unknown>;
-    }[] = await this.ds.query(
+    const rows: RunContextRow[] = await this.ds.query(
       `SELECT ${RUN_CONTEXT_COLUMNS}
          ${RUN_CONTEXT_FROM}`,
       [runId],
