@@ -86,22 +86,19 @@ export class StepExecutor {
     ownStepDone?: () => void,
     unclaimed?: { flowVersionId: string },
   ): Promise<AttemptVerdict> {
-    if (unclaimed) {
-      const verdict = await this.runUnclaimed(
-        runId,
-        stepId,
-        isLastAttempt,
-        unclaimed.flowVersionId,
-        ownStepDone,
-      );
-      if (verdict) return verdict;
+    const read = unclaimed ? await this.readUnclaimed(runId, stepId, unclaimed.flowVersionId) : null;
+    if (read) {
+      try {
+        return await this.runAndContinue(runId, stepId, read, isLastAttempt, ownStepDone);
+      } catch (err) {
+        // The run moved since the read and nothing was written: claim the step and run it again.
+        if (!(err instanceof StepNotClaimedError)) throw err;
+      }
     }
     const claimed = await this.runs.claimStep(runId, stepId, leaseMs);
     if (!claimed) return { kind: 'done' };
-    const chain: Chain = { remaining: MAX_INLINE_STEPS };
-    let verdict: AttemptVerdict;
     try {
-      verdict = await this.runClaimed(runId, stepId, claimed, isLastAttempt, chain, ownStepDone);
+      return await this.runAndContinue(runId, stepId, claimed, isLastAttempt, ownStepDone);
     } catch (err) {
       // The outcome could not be recorded (database trouble, a version that no longer compiles).
       // Give the claim back so the queue's next try can take it at once; the attempt budget
@@ -109,38 +106,37 @@ export class StepExecutor {
       await this.runs.releaseClaim(runId, stepId, claimed.attempt).catch(() => undefined);
       throw err;
     }
-    ownStepDone?.();
-    await this.runInline(runId, chain);
-    return verdict;
   }
 
   /**
    * A transform or filter in a fresh job (`unclaimed` from the processor: its first try, never
    * stalled) runs from a read, and the statement recording its end also claims it: one write
-   * instead of two. Undefined when that does not apply or the run moved since the read (nothing
-   * was written): the caller claims the step and runs it again, which a step without side
-   * effects allows. A crash meanwhile leaves no trace; the job's stall brings it back.
+   * instead of two. Null when that does not apply; when the run moves between the read and the
+   * end, recording throws `StepNotClaimedError` having written nothing, and the step is claimed
+   * and run again, which a step without side effects allows. A crash meanwhile leaves no trace;
+   * the job's stall brings it back.
    */
-  private async runUnclaimed(
+  private async readUnclaimed(
     runId: string,
     stepId: string,
-    isLastAttempt: boolean,
     flowVersionId: string,
-    ownStepDone?: () => void,
-  ): Promise<AttemptVerdict | undefined> {
+  ): Promise<ClaimedStep | null> {
     const flow = await this.flows.get(flowVersionId).catch(() => undefined);
-    const type = flow?.definition.steps.find((s) => s.id === stepId)?.type;
-    if (type !== 'transform' && type !== 'filter') return undefined;
-    const read = await this.runs.readStep(runId, stepId);
-    if (!read) return undefined;
+    const type = flow && stepTypeOf(flow, stepId);
+    if (type !== 'transform' && type !== 'filter') return null;
+    return this.runs.readStep(runId, stepId);
+  }
+
+  /** The job's own step, then whatever its end lets run in process. */
+  private async runAndContinue(
+    runId: string,
+    stepId: string,
+    claimed: ClaimedStep,
+    isLastAttempt: boolean,
+    ownStepDone?: () => void,
+  ): Promise<AttemptVerdict> {
     const chain: Chain = { remaining: MAX_INLINE_STEPS };
-    let verdict: AttemptVerdict;
-    try {
-      verdict = await this.runClaimed(runId, stepId, read, isLastAttempt, chain, ownStepDone);
-    } catch (err) {
-      if (err instanceof StepNotClaimedError) return undefined;
-      throw err;
-    }
+    const verdict = await this.runClaimed(runId, stepId, claimed, isLastAttempt, chain, ownStepDone);
     ownStepDone?.();
     await this.runInline(runId, chain);
     return verdict;
@@ -193,16 +189,16 @@ export class StepExecutor {
     }
   }
 
-  /**
-   * Offered the steps a step's end makes ready: the only one, when there is exactly one and the
-   * chain has room, and when an action, only with a slot of its destination (known without
-   * rendering). Anything else goes through the queue.
-   */
   /** From the start of a graceful shutdown: no step is started in process any more. */
   stopChains(): void {
     this.draining = true;
   }
 
+  /**
+   * Offered the steps a step's end makes ready: the only one, when there is exactly one and the
+   * chain has room, and when an action, only with a slot of its destination (known without
+   * rendering). Anything else goes through the queue.
+   */
   private picker(
     flow: CompiledFlow,
     chain: Chain | undefined,

@@ -216,10 +216,19 @@ function seenOf(
   stepId: string,
 ): { seen?: SeenSteps } {
   if (row.version_now === null || row.version_now !== row.version_seen + 1 || !row.steps) return {};
+  return { seen: { version: row.version_now, steps: stepStatesOf(row.steps, stepId) } };
+}
+
+/** Every step of run $1: its status and whether it was handed to the queue, as `[status, enqueued]`. */
+const STEP_STATES_COLUMN = `(SELECT jsonb_object_agg(st.step_id, jsonb_build_array(st.status, st.enqueued_at IS NOT NULL))
+                 FROM step_runs st WHERE st.run_id = $1) AS steps`;
+
+/** STEP_STATES_COLUMN as `SeenSteps`, the step being claimed (`stepId`) counted as running. */
+function stepStatesOf(states: Record<string, [StepStatus, boolean]>, stepId: string): SeenSteps['steps'] {
   const steps: SeenSteps['steps'] = {};
-  for (const [id, [status, enqueued]] of Object.entries(row.steps)) steps[id] = { status, enqueued };
+  for (const [id, [status, enqueued]] of Object.entries(states)) steps[id] = { status, enqueued };
   steps[stepId] = { status: 'running', enqueued: true };
-  return { seen: { version: row.version_now, steps } };
+  return steps;
 }
 
 /**
@@ -484,8 +493,7 @@ export class RunRepository {
        SELECT (SELECT attempts FROM claimed) AS attempt, (SELECT attempts_base FROM claimed) AS attempt_base,
               (SELECT resume_in_ms FROM claimed) AS resume_in_ms, (SELECT input FROM claimed) AS parked_input,
               r.steps_version AS version_seen, (SELECT steps_version FROM started) AS version_now,
-              (SELECT jsonb_object_agg(s.step_id, jsonb_build_array(s.status, s.enqueued_at IS NOT NULL))
-                 FROM step_runs s WHERE s.run_id = $1) AS steps,
+              ${STEP_STATES_COLUMN},
               r.flow_version_id, ${RUN_CONTEXT_COLUMNS}
          ${RUN_CONTEXT_FROM}`,
       [runId, stepId, leaseMs],
@@ -528,8 +536,7 @@ export class RunRepository {
       'hookflow_read_step',
       `SELECT me.status AS step_status, me.attempts, me.attempts_base, me.enqueued_at IS NOT NULL AS enqueued,
               r.status AS run_status, r.steps_version AS version_seen,
-              (SELECT jsonb_object_agg(x.step_id, jsonb_build_array(x.status, x.enqueued_at IS NOT NULL))
-                 FROM step_runs x WHERE x.run_id = $1) AS steps,
+              ${STEP_STATES_COLUMN},
               r.flow_version_id, ${RUN_CONTEXT_COLUMNS}
          FROM runs r
          JOIN flows f ON f.id = r.flow_id
@@ -542,9 +549,6 @@ export class RunRepository {
     if (!row || !['queued', 'running'].includes(row.run_status)) return null;
     const waiting = (row.step_status === 'pending' && row.enqueued) || row.step_status === 'retrying';
     if (!waiting) return null;
-    const steps: SeenSteps['steps'] = {};
-    for (const [id, [status, enqueued]] of Object.entries(row.steps)) steps[id] = { status, enqueued };
-    steps[stepId] = { status: 'running', enqueued: true };
     return {
       attempt: row.attempts + 1,
       attemptBase: row.attempts_base,
@@ -554,7 +558,7 @@ export class RunRepository {
       outputs: row.outputs,
       seen: {
         version: row.version_seen,
-        steps,
+        steps: stepStatesOf(row.steps, stepId),
         unclaimed: { status: row.step_status as 'pending' | 'retrying', attempts: row.attempts },
       },
     };
