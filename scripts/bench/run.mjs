@@ -62,8 +62,6 @@ function parseArgs(argv) {
       return v;
     };
     if (a === '--json') o.json = true;
-    else if (a === '--embedded') o.mode = 'embedded';
-    else if (a === '--separate') o.mode = 'separate';
     else if (a === '--api-only') o.apiOnly = true;
     else if (a.startsWith('--duration')) o.duration = Number(val());
     else if (a.startsWith('--connections')) o.connections = Number(val());
@@ -73,12 +71,15 @@ function parseArgs(argv) {
     else if (a.startsWith('--profile')) o.profile = path.resolve(val());
     else if (a === '--help' || a === '-h') {
       console.log(
-        'usage: npm run bench -- [--duration s] [--connections n] [--rate per-s, 0 = skip] [--warmup s] [--mode both|separate|embedded] [--embedded] [--json] [--profile dir] [--api-only]',
+        'usage: npm run bench -- [--duration s] [--connections n] [--rate per-s, 0 = skip] [--warmup s] [--mode both|separate|embedded] [--json] [--profile dir] [--api-only]',
       );
       process.exit(0);
     } else throw new Error(`unknown option ${a}`);
   }
   for (const k of ['duration', 'connections']) if (!(o[k] > 0)) throw new Error(`--${k} must be > 0`);
+  for (const k of ['rate', 'warmup']) if (!(o[k] >= 0)) throw new Error(`--${k} must be a number >= 0`);
+  // Without a worker there is nothing to wait for; the embedded mode always runs one.
+  if (o.apiOnly && o.mode !== 'separate') throw new Error('--api-only needs --mode separate');
   if (!['both', 'separate', 'embedded'].includes(o.mode))
     throw new Error('--mode: both, separate or embedded');
   return o;
@@ -97,7 +98,6 @@ async function freePort() {
   });
 }
 
-/** Starts a node child; its output goes to a ring buffer shown if something fails. */
 /** Node flags for a profiled app: V8's CPU profile, written at a clean exit that SIGTERM forces. */
 function profiled() {
   if (!opts.profile) return [];
@@ -109,6 +109,7 @@ function profiled() {
   ];
 }
 
+/** Starts a node child; its output goes to a ring buffer shown if something fails. */
 function startChild(name, args, env = process.env) {
   const child = spawn(process.execPath, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   children.add(child);
@@ -248,7 +249,7 @@ function rssSampler(rootPids) {
     peak.nodeKb = Math.max(peak.nodeKb, nodeKb);
     peak.otherKb = Math.max(peak.otherKb, otherKb);
   }, 200);
-  /** CPU ms used so far by the node processes (API + worker) and by the rest of their trees. */
+  /** CPU ms used so far by the node processes (API + worker, and the launcher) of the trees. */
   const cpu = () => {
     let node = 0;
     for (const root of rootPids())
@@ -273,13 +274,12 @@ function webhookBody(pass) {
   });
 }
 /** One autocannon pass; every request carries { pass, id, sentAt } for the receiver. */
-async function cannon(url, pass, { duration, connections, overallRate }) {
+async function cannon(url, pass, { duration, connections }) {
   const result = await autocannon({
     url,
     method: 'POST',
     connections,
     duration,
-    overallRate: overallRate || undefined,
     headers: { 'content-type': 'application/json' },
     requests: [
       {
@@ -612,7 +612,7 @@ async function runCeiling() {
     return {
       ...r,
       peakRssMb: +(peak.kb / 1024).toFixed(0),
-      cpuMsPerRequest: r.accepted ? (cpuMs(child.pid) - cpuBefore) / r.accepted : undefined,
+      cpuMsPerRequest: r.accepted ? (cpuMs(child.pid) - cpuBefore) / r.accepted : null,
     };
   } finally {
     await stopChild(child);
@@ -652,7 +652,7 @@ function printTable(report) {
     '-',
     '-',
     `${c.peakRssMb} MB`,
-    c.cpuMsPerRequest === undefined ? '-' : `${f(c.cpuMsPerRequest, 2)} ms`,
+    c.cpuMsPerRequest === null ? '-' : `${f(c.cpuMsPerRequest, 2)} ms`,
   ]);
   for (const m of report.modes) {
     if (m.error) {

@@ -1,58 +1,25 @@
 import { jest } from '@jest/globals';
 import { Logger } from '@nestjs/common';
 import { readRedisPolicy, RedisPolicyCheck } from '@hookflow/store';
-import { spawn, type ChildProcess } from 'node:child_process';
 import Redis from 'ioredis';
 import { freePort } from '../utils/free-port';
 import { HookflowHarness } from '../utils/hookflow-harness';
-import { waitFor } from '../utils/wait-for';
-
-/** A throwaway redis-server of this test's own: the shared one on 6379 is never reconfigured. */
-async function startRedis(...args: string[]): Promise<{ url: string; process: ChildProcess }> {
-  const port = await freePort();
-  const child = spawn(
-    'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...args],
-    { stdio: 'ignore' },
-  );
-  const url = `redis://127.0.0.1:${port}`;
-  await waitFor(
-    async () => {
-      const probe = new Redis(url, { lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 });
-      probe.on('error', () => undefined);
-      try {
-        await probe.connect();
-        return (await probe.ping()) === 'PONG';
-      } finally {
-        probe.disconnect();
-      }
-    },
-    { what: `redis-server on port ${port}` },
-  );
-  return { url, process: child };
-}
-
-async function stopRedis(redis: { process: ChildProcess } | undefined): Promise<void> {
-  const child = redis?.process;
-  if (!child || child.exitCode !== null) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGTERM');
-  await exited;
-}
+import { OwnRedis } from '../utils/own-services';
 
 describe('Redis maxmemory-policy check', () => {
-  let evicting: { url: string; process: ChildProcess } | undefined;
-  let noConfig: { url: string; process: ChildProcess } | undefined;
+  // Throwaway redis-servers of this test's own: the shared one on 6379 is never reconfigured.
+  let evicting: OwnRedis | undefined;
+  let noConfig: OwnRedis | undefined;
 
   beforeAll(async () => {
-    evicting = await startRedis('--maxmemory-policy', 'allkeys-lru');
+    evicting = await OwnRedis.start(['--maxmemory-policy', 'allkeys-lru']);
     // As managed services do: CONFIG is refused, INFO still tells.
-    noConfig = await startRedis('--maxmemory-policy', 'volatile-lru', '--rename-command', 'CONFIG', '');
+    noConfig = await OwnRedis.start(['--maxmemory-policy', 'volatile-lru', '--rename-command', 'CONFIG', '']);
   });
 
   afterAll(async () => {
-    await stopRedis(evicting);
-    await stopRedis(noConfig);
+    await evicting?.stop('SIGTERM');
+    await noConfig?.stop('SIGTERM');
   });
 
   afterEach(() => {

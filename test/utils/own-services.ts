@@ -15,10 +15,14 @@ import { waitFor } from './wait-for';
 export class OwnRedis {
   private child: ChildProcess | undefined;
 
-  private constructor(readonly port: number) {}
+  private constructor(
+    readonly port: number,
+    private readonly extraArgs: string[],
+  ) {}
 
-  static async start(): Promise<OwnRedis> {
-    const redis = new OwnRedis(await freePort());
+  /** `extraArgs` go after the defaults, so they win (`--maxmemory-policy allkeys-lru`, say). */
+  static async start(extraArgs: string[] = []): Promise<OwnRedis> {
+    const redis = new OwnRedis(await freePort(), extraArgs);
     await redis.restart();
     return redis;
   }
@@ -30,7 +34,9 @@ export class OwnRedis {
   /** Starts it (again) on the same port and waits until it answers PING. */
   async restart(): Promise<void> {
     const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
-    this.child = spawn('redis-server', [...args, '--maxmemory-policy', 'noeviction'], { stdio: 'ignore' });
+    this.child = spawn('redis-server', [...args, '--maxmemory-policy', 'noeviction', ...this.extraArgs], {
+      stdio: 'ignore',
+    });
     await waitFor(() => this.ping(), { timeoutMs: 10_000, what: `redis-server on port ${this.port}` });
   }
 
