@@ -5,7 +5,6 @@ import {
   RunRepository,
   STEP_QUEUE,
   stepJobsFor,
-  stepJob,
   type AttemptRecord,
   type FinishedStep,
   type PickNext,
@@ -67,10 +66,9 @@ export class RunOrchestrator {
   /**
    * Gives a step that ran in process (no job of its own) a queue job for its next try, after
    * `delayMs`: a retry, a parked delay step's resume, or an attempt whose outcome could not be
-   * recorded. `attemptsDone` counts against the step's budget and schedule. A lost add is found
-   * again by the reconciler (the step stays marked enqueued).
+   * recorded. `attemptsDone` counts against the step's budget and schedule.
    */
-  async later(
+  later(
     flow: CompiledFlow,
     flowVersionId: string,
     runId: string,
@@ -78,22 +76,7 @@ export class RunOrchestrator {
     attemptsDone: number,
     delayMs: number,
   ): Promise<void> {
-    const job = stepJob(
-      runId,
-      stepId,
-      { policy: flow.retryPolicy(stepId), timeoutMs: flow.timeoutMs(stepId), flowVersionId },
-      attemptsDone,
-    );
-    try {
-      await this.queue.add(job.name, job.data, { ...job.opts, delay: Math.max(0, Math.round(delayMs)) });
-    } catch (err) {
-      this.logger.warn({
-        msg: `enqueue failed (${(err as Error).message}); the reconciler will pick it up`,
-        runId,
-        flow: flow.definition.slug,
-        step: stepId,
-      });
-    }
+    return this.enqueue(flow, flowVersionId, runId, [stepId], attemptsDone, delayMs);
   }
 
   /** A lost enqueue here is not lost work: the steps are marked enqueued and the reconciler re-adds them. */
@@ -103,10 +86,16 @@ export class RunOrchestrator {
     runId: string,
     stepIds: string[],
     attemptsDone = 0,
+    delayMs = 0,
   ): Promise<void> {
-    const jobs = stepJobsFor(flow, flowVersionId, runId, stepIds, attemptsDone);
+    const delay = Math.max(0, Math.round(delayMs));
+    const jobs = stepJobsFor(flow, flowVersionId, runId, stepIds, attemptsDone).map((job) =>
+      delay > 0 ? { ...job, opts: { ...job.opts, delay } } : job,
+    );
     try {
-      await this.queue.addBulk(jobs);
+      await (jobs.length === 1
+        ? this.queue.add(jobs[0].name, jobs[0].data, jobs[0].opts)
+        : this.queue.addBulk(jobs));
     } catch (err) {
       this.logger.warn({
         msg: `enqueue failed: ${(err as Error).message}`,

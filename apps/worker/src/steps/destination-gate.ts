@@ -55,9 +55,7 @@ export class DestinationGate {
     const step = flow.step(stepId);
     if (step.type !== 'action') return NO_SLOT;
     const key = staticDestinationKey(step.def.with.url);
-    if (!key) return null;
-    const grant = await this.limiter.acquire(key, this.limitOf(step), IN_PROCESS_WAIT_MS);
-    return grant.ok ? { go: true, release: grant.release } : { go: false, retryInMs: grant.retryInMs };
+    return key ? this.slot(key, step) : null;
   }
 
   private async decide(runId: string, stepId: string, knownVersionId?: string): Promise<Admission> {
@@ -76,6 +74,11 @@ export class DestinationGate {
     const key = await this.destinationOf(flow, step, runId);
     // An unknown destination (a URL that does not render) fails at its claim; do not hold it here.
     if (!key) return NO_SLOT;
+    return this.slot(key, step);
+  }
+
+  /** A slot of the destination `key` under the step's limits, waiting in process a little for a fast one. */
+  private async slot(key: string, step: Extract<CompiledStep, { type: 'action' }>): Promise<Admission> {
     const grant = await this.limiter.acquire(key, this.limitOf(step), IN_PROCESS_WAIT_MS);
     return grant.ok ? { go: true, release: grant.release } : { go: false, retryInMs: grant.retryInMs };
   }

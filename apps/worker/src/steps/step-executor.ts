@@ -16,6 +16,7 @@ import {
   StepNotClaimedError,
   type ClaimedStep,
   type PickNext,
+  type StepResult,
 } from '@hookflow/store';
 import { RunOrchestrator } from '../runs/run-orchestrator';
 import { CompiledFlowCache } from './compiled-flow-cache';
@@ -45,6 +46,8 @@ interface InlineStep {
 interface Chain {
   next?: InlineStep;
   remaining: number;
+  /** The flow's secrets and their redactor, loaded for the job's first step and reused by the rest. */
+  secrets?: { flowVersionId: string; values: Record<string, string>; redact: <T>(value: T) => T };
 }
 
 /** What one attempt came to, for the processor to tell BullMQ. */
@@ -173,19 +176,15 @@ export class StepExecutor {
       } finally {
         release?.();
       }
-      if (verdict.kind === 'retry') {
-        const delayMs = backoffDelayMs(flow.retryPolicy(stepId), tries, verdict.error.retryAfterMs);
+      // What the step's own job would do next, as a job of its own: a retry after its backoff, a park until its time.
+      const delayMs =
+        verdict.kind === 'retry'
+          ? backoffDelayMs(flow.retryPolicy(stepId), tries, verdict.error.retryAfterMs)
+          : verdict.kind === 'park'
+            ? verdict.untilMs - Date.now()
+            : undefined;
+      if (delayMs !== undefined)
         await this.orchestrator.later(flow, claimed.flowVersionId, runId, stepId, tries, delayMs);
-      } else if (verdict.kind === 'park') {
-        await this.orchestrator.later(
-          flow,
-          claimed.flowVersionId,
-          runId,
-          stepId,
-          tries,
-          verdict.untilMs - Date.now(),
-        );
-      }
     }
   }
 
@@ -232,7 +231,9 @@ export class StepExecutor {
     const budget = flow.retryPolicy(stepId).attempts;
     // A retry of the run gives the step a fresh budget; attempt numbers keep counting across it.
     const tries = claimed.attempt - claimed.attemptBase;
-    const outcome = await this.attempt(flow, runId, stepId, claimed, tries, budget).finally(releaseSlot);
+    const outcome = await this.attempt(flow, runId, stepId, claimed, tries, budget, chain).finally(
+      releaseSlot,
+    );
     const attempt: AttemptRecord = {
       n: claimed.attempt,
       startedAt,
@@ -261,13 +262,9 @@ export class StepExecutor {
     if (outcome.status !== 'failed') {
       await this.finish(
         flow,
-        claimed.flowVersionId,
         runId,
         stepId,
-        outcome.status,
-        outcome.input,
-        outcome.output,
-        null,
+        { status: outcome.status, input: outcome.input, output: outcome.output, error: null },
         attempt,
         claimed,
         chain,
@@ -295,13 +292,9 @@ export class StepExecutor {
     });
     await this.finish(
       flow,
-      claimed.flowVersionId,
       runId,
       stepId,
-      'failed',
-      outcome.input,
-      outcome.output ?? null,
-      outcome.error,
+      { status: 'failed', input: outcome.input, output: outcome.output ?? null, error: outcome.error },
       attempt,
       claimed,
       chain,
@@ -333,13 +326,9 @@ export class StepExecutor {
     };
     await this.finish(
       flow,
-      claimed.flowVersionId,
       runId,
       stepId,
-      'succeeded',
-      resume.input,
-      resume.input,
-      null,
+      { status: 'succeeded', input: resume.input, output: resume.input, error: null },
       attempt,
       claimed,
       chain,
@@ -367,6 +356,7 @@ export class StepExecutor {
     claimed: ClaimedStep,
     tries: number,
     budget: number,
+    chain?: Chain,
   ): Promise<StepOutcome> {
     // A step that sends nothing (transform, filter, delay) may be started again after its worker
     // died: one crash must not fail the run of an accepted webhook. Actions count lost starts
@@ -385,7 +375,7 @@ export class StepExecutor {
         },
       };
     }
-    const secrets = await this.secrets.load(flow, stepId);
+    const secrets = await this.flowSecrets(flow, stepId, claimed.flowVersionId, chain);
     if (!secrets.ok) return { status: 'failed', input: null, error: secrets.error };
     const outcome = await executeStep(
       flow,
@@ -398,18 +388,34 @@ export class StepExecutor {
         secrets: secrets.values,
       },
     );
-    return secretRedactor(secrets.values)(outcome);
+    return secrets.redact(outcome);
+  }
+
+  /**
+   * The flow's secrets (one read and decryption) and a redactor for them, once per job: the steps
+   * it runs in process after its own reuse them.
+   */
+  private async flowSecrets(
+    flow: CompiledFlow,
+    stepId: string,
+    flowVersionId: string,
+    chain?: Chain,
+  ): Promise<{ ok: false; error: StepError } | ({ ok: true } & NonNullable<Chain['secrets']>)> {
+    if (chain?.secrets?.flowVersionId === flowVersionId) return { ok: true, ...chain.secrets };
+    const loaded = await this.secrets.load(flow, stepId);
+    if (!loaded.ok) return loaded;
+    const secrets = { flowVersionId, values: loaded.values, redact: secretRedactor(loaded.values) };
+    // Only values read from the store are kept: without them (no secrets, or no key to read them
+    // with) the answer depends on the step, and costs no read anyway.
+    if (chain && Object.keys(loaded.values).length > 0) chain.secrets = secrets;
+    return { ok: true, ...secrets };
   }
 
   private async finish(
     flow: CompiledFlow,
-    flowVersionId: string,
     runId: string,
     stepId: string,
-    status: 'succeeded' | 'filtered' | 'failed',
-    input: unknown,
-    output: unknown,
-    error: StepError | null,
+    result: StepResult,
     attempt: AttemptRecord,
     claimed: ClaimedStep,
     chain?: Chain,
@@ -418,10 +424,10 @@ export class StepExecutor {
     const next = await this.orchestrator
       .stepFinished(
         flow,
-        flowVersionId,
+        claimed.flowVersionId,
         runId,
         stepId,
-        { status, input, output, error },
+        result,
         attempt,
         claimed.seen,
         this.picker(flow, chain, holder),
@@ -441,12 +447,14 @@ export class StepExecutor {
       claimed: {
         attempt: next.attempt,
         attemptBase: next.attemptBase,
-        flowVersionId,
+        flowVersionId: claimed.flowVersionId,
         flowSlug: claimed.flowSlug,
         trigger: claimed.trigger,
         // As a claim would read them: the finished step's output as stored (jsonb), when it has one.
         outputs:
-          status === 'failed' ? claimed.outputs : { ...claimed.outputs, [stepId]: next.finishedOutput },
+          result.status === 'failed'
+            ? claimed.outputs
+            : { ...claimed.outputs, [stepId]: next.finishedOutput },
         seen: next.seen,
       },
     };

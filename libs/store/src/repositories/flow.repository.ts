@@ -121,9 +121,7 @@ export class FlowRepository {
   /**
    * Saves a new definition. A definition identical to the current one makes no new version
    * (`changed: false`). The flow row is locked so concurrent saves get consecutive versions.
-   */
-  /**
-   * Saves a new definition. `owner` changes who owns the flow (`api` or a flow file's path);
+   * `owner` changes who owns the flow (`api` or a flow file's path);
    * a file-owned flow's enabled state is the file's (`enabled`, default true).
    */
   async update(

@@ -329,16 +329,13 @@ export class RunRepository {
       steps.map((_, i) => i),
       steps.map((s) => s.root),
     ];
-    let claim = `SELECT 1`;
-    if (dedupe) {
-      params.push(dedupe.key, new Date(event.receivedAt.getTime() - dedupe.windowMs));
-      // A key older than the window is taken over by this run; a fresh one is left alone, and
-      // RETURNING nothing then keeps every other insert below from happening.
-      claim = `INSERT INTO event_dedupe AS d (flow_id, key, run_id, created_at) VALUES ($2, $17, $12, $10)
-               ON CONFLICT (flow_id, key) DO UPDATE SET run_id = excluded.run_id, created_at = excluded.created_at
-                 WHERE d.created_at < $18
-               RETURNING 1`;
-    }
+    params.push(dedupe.key, new Date(event.receivedAt.getTime() - dedupe.windowMs));
+    // A key older than the window is taken over by this run; a fresh one is left alone, and
+    // RETURNING nothing then keeps every other insert below from happening.
+    const claim = `INSERT INTO event_dedupe AS d (flow_id, key, run_id, created_at) VALUES ($2, $17, $12, $10)
+             ON CONFLICT (flow_id, key) DO UPDATE SET run_id = excluded.run_id, created_at = excluded.created_at
+               WHERE d.created_at < $18
+             RETURNING 1`;
     for (let tries = 1; ; tries++) {
       const rows: { created: boolean }[] = await this.ds.query(
         `WITH claim AS (${claim}), e AS (
@@ -357,7 +354,7 @@ export class RunRepository {
          SELECT EXISTS (SELECT 1 FROM claim) AS created`,
         params,
       );
-      if (rows[0].created || !dedupe) return { duplicate: false, runId, eventId };
+      if (rows[0].created) return { duplicate: false, runId, eventId };
       // A second statement: the first one's snapshot may predate the copy that won the key.
       const held: { run_id: string }[] = await this.ds.query(
         `SELECT run_id FROM event_dedupe WHERE flow_id = $1 AND key = $2`,
