@@ -208,7 +208,7 @@ export class IngressService {
         : parseWebhookBody(req.rawBody, contentType, this.config);
     const headers = storedHeaders(trigger, this.redaction.redact(req.headers));
     const query = storedQuery(trigger, req.query);
-    const dedupeKey = await this.dedupeKey(trigger, req, body, headers);
+    const dedupeKey = await this.dedupeKey(trigger, req, body, headers, query);
 
     // Redis known down: 503 before anything is stored, rather than a 2xx for a run left to the reconciler.
     this.queueHealth.assertAvailable();
@@ -231,7 +231,7 @@ export class IngressService {
     );
     if (created.duplicate) {
       this.metrics.webhooksReceived.inc({ flow: trigger.slug, outcome: 'duplicate' });
-      await this.recordDuplicate(trigger, req, headers, created.runId);
+      await this.recordDuplicate(trigger, req, headers, query, created.runId);
       return {
         status: 200,
         headers: trigger.respondHeaders,
@@ -292,12 +292,13 @@ export class IngressService {
     req: IncomingRequest,
     body: unknown,
     headers: Record<string, string | string[]>,
+    query: Record<string, unknown>,
   ): Promise<string | undefined> {
     if (!trigger.dedupeKey) return undefined;
     try {
       return await trigger.dedupeKey({
         body,
-        query: storedQuery(trigger, req.query),
+        query,
         headers,
         method: req.method,
         rawHeaders: req.headers,
@@ -316,6 +317,7 @@ export class IngressService {
     trigger: TriggerEntry,
     req: IncomingRequest,
     headers: Record<string, string | string[]>,
+    query: Record<string, unknown>,
     runId: string,
   ): Promise<void> {
     try {
@@ -323,7 +325,7 @@ export class IngressService {
         flowId: trigger.flowId,
         method: req.method,
         headers,
-        query: storedQuery(trigger, req.query),
+        query,
         rawBody: req.rawBody,
         contentType: headerValue(req.headers['content-type']) ?? null,
         sourceIp: req.sourceIp,

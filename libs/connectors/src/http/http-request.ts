@@ -17,7 +17,8 @@ export interface RequestDefaults {
   nowMs?: number;
 }
 
-const SIGNATURE_HEADERS = ['webhook-id', 'webhook-timestamp', 'webhook-signature'];
+/** The Standard Webhooks headers a `sign` step sets. */
+export const SIGNATURE_HEADERS = ['webhook-id', 'webhook-timestamp', 'webhook-signature'];
 
 // RFC 9110 token characters; values may not carry CR, LF or NUL (header injection).
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;

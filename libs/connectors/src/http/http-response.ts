@@ -96,6 +96,6 @@ export function statusError(output: HttpOutput, host: string, nowMs: number): Co
   });
 }
 
-function firstValue(value: string | string[] | undefined): string | undefined {
+export function firstValue(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }

@@ -2,8 +2,8 @@ import type { Dispatcher } from 'undici';
 import { ConnectorError, type Connector, type ConnectorContext } from '@hookflow/flows';
 import { OUTBOUND_BLOCKED_CODE } from '../guard/outbound-guard';
 import { HOOKFLOW_VERSION } from '../version';
-import { buildHttpRequest, type HttpRequestSpec } from './http-request';
-import { HttpOutput, readBoundedBody, statusError, toHttpOutput } from './http-response';
+import { buildHttpRequest, SIGNATURE_HEADERS, type HttpRequestSpec } from './http-request';
+import { firstValue, HttpOutput, readBoundedBody, statusError, toHttpOutput } from './http-response';
 import { httpWithSchema, MAX_FOLLOW_REDIRECTS } from './http-with.schema';
 
 export { httpWithSchema } from './http-with.schema';
@@ -53,10 +53,11 @@ const CERTIFICATE_CODES = new Set([
 // Plain HTTP on the other end of an https: URL: a wrong URL, not a passing fault.
 const NOT_TLS_CODE = 'ERR_SSL_WRONG_VERSION_NUMBER';
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
-// Credentials meant for the first origin must not travel to another one (Fetch does the same).
-// Headers that describe a body, dropped when a redirect turns the request into a body-less GET.
-const SIGNATURE_HEADERS = ['webhook-id', 'webhook-timestamp', 'webhook-signature'];
-/** Headers a cross-origin redirect hop keeps; everything else (credentials, signatures, custom headers) is dropped. */
+/**
+ * Headers a cross-origin redirect hop keeps; everything else (credentials, signatures, custom
+ * headers) is dropped: credentials meant for the first origin must not travel to another one
+ * (Fetch does the same).
+ */
 const CROSS_ORIGIN_KEPT_HEADERS = new Set([
   'accept',
   'accept-language',
@@ -66,7 +67,7 @@ const CROSS_ORIGIN_KEPT_HEADERS = new Set([
   'content-encoding',
   'content-language',
 ]);
-
+/** Headers that describe a body, dropped when a redirect turns the request into a body-less GET. */
 const BODY_HEADERS = [
   'content-type',
   'content-length',
@@ -138,7 +139,7 @@ export class HttpConnector implements Connector {
           bodyTimeout: timeoutMs,
           signal,
         });
-        const location = firstHeader(response.headers.location);
+        const location = firstValue(response.headers.location);
         if (REDIRECT_STATUSES.has(response.statusCode) && location !== undefined && hops < followRedirects) {
           // A redirect's own body is never wanted; dump() reads a little and keeps the socket reusable.
           await response.body.dump();
@@ -176,10 +177,6 @@ function parseFollowRedirects(value: unknown): number {
     );
   }
   return value;
-}
-
-function firstHeader(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value[0] : value;
 }
 
 /**
