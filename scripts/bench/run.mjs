@@ -234,6 +234,17 @@ function comm(pid) {
   }
 }
 
+/** CPU ms used so far by PostgreSQL's and Redis's processes on this machine (the stores' share of a webhook). */
+function storesCpuMs() {
+  let total = 0;
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    const c = comm(name);
+    if (c === 'postgres' || c.startsWith('redis-server')) total += cpuMs(name);
+  }
+  return total;
+}
+
 /** Samples every 200 ms: VmRSS of the node processes (API + worker, + launcher), PSS of the rest (embedded postgres). */
 function rssSampler(rootPids) {
   const peak = { nodeKb: 0, otherKb: 0 };
@@ -451,12 +462,14 @@ async function measureHookflow(label, triggerUrl, receiverPort, sampler) {
   sampler.peak.nodeKb = 0;
   sampler.peak.otherKb = 0;
   const cpuBefore = sampler.cpu();
+  const storesBefore = storesCpuMs();
   const sat = await cannon(triggerUrl, `${label}-sat`, {
     duration: opts.duration,
     connections: opts.connections,
   });
   const satDel = await waitDelivered(receiverPort, `${label}-sat`, sat.accepted);
   const cpuUsed = sampler.cpu() - cpuBefore;
+  const storesUsed = storesCpuMs() - storesBefore;
   out.saturation = {
     ...sat,
     delivered: satDel.unique,
@@ -469,6 +482,9 @@ async function measureHookflow(label, triggerUrl, receiverPort, sampler) {
     // API + worker CPU per delivered webhook: steadier than rates on a shared machine.
     // (--api-only: per accepted webhook.)
     cpuMsPerWebhook: (satDel.unique ?? sat.accepted) ? cpuUsed / (satDel.unique ?? sat.accepted) : null,
+    // PostgreSQL + Redis CPU per webhook, same count.
+    storesCpuMsPerWebhook:
+      (satDel.unique ?? sat.accepted) ? storesUsed / (satDel.unique ?? sat.accepted) : null,
   };
   if (opts.rate > 0) {
     const r = await paced(triggerUrl, `${label}-rate`, {
@@ -639,6 +655,7 @@ function printTable(report) {
       'dup',
       'peak RSS',
       'CPU/webhook',
+      'stores CPU',
     ],
   ];
   rows.push([
@@ -653,6 +670,7 @@ function printTable(report) {
     '-',
     `${c.peakRssMb} MB`,
     c.cpuMsPerRequest === null ? '-' : `${f(c.cpuMsPerRequest, 2)} ms`,
+    '-',
   ]);
   for (const m of report.modes) {
     if (m.error) {
@@ -673,6 +691,7 @@ function printTable(report) {
       s.duplicates === null ? '-' : String(s.duplicates),
       rss,
       s.cpuMsPerWebhook === null ? '-' : `${f(s.cpuMsPerWebhook, 2)} ms`,
+      s.storesCpuMsPerWebhook === null ? '-' : `${f(s.storesCpuMsPerWebhook, 2)} ms`,
     ]);
     if (m.fixedRate) {
       const r = m.fixedRate;
@@ -686,6 +705,7 @@ function printTable(report) {
         ms(r.e2eP99Ms),
         r.delivered === null ? '-' : `${r.delivered}/${r.accepted}`,
         r.duplicates === null ? '-' : String(r.duplicates),
+        '',
         '',
         '',
       ]);
@@ -721,7 +741,8 @@ function printTable(report) {
   console.log(
     'CPU/webhook: user + system CPU of the node processes (API + worker) per delivered webhook over the',
   );
-  console.log('saturation pass and its drain (PostgreSQL, Redis and the load generator not included).');
+  console.log('saturation pass and its drain (the load generator not included); stores: the same for all');
+  console.log("PostgreSQL and Redis processes on this machine (the embedded mode's PostgreSQL included).");
   console.log(
     'delivered may exceed accepted by up to the connection count: requests in flight when a pass ends',
   );
