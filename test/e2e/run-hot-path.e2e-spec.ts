@@ -38,6 +38,40 @@ describe('run hot path', () => {
         .map((config) => config.values![0].length);
   }
 
+  /** How many steps each joint statement `name` carried (a call of the single-step statement is not one). */
+  function spyOnJoint(name: 'hookflow_finish_seen_steps' | 'hookflow_read_steps'): () => number[] {
+    const pool = (ds.driver as unknown as { master: { query: (...args: unknown[]) => unknown } }).master;
+    const spy = jest.spyOn(pool, 'query');
+    return () =>
+      spy.mock.calls
+        .map(([config]) => config as { name?: string; values?: unknown[] })
+        .filter((config) => config?.name === name)
+        .map((config) =>
+          name === 'hookflow_finish_seen_steps'
+            ? (JSON.parse(config.values![0] as string) as unknown[]).length
+            : (config.values![0] as unknown[]).length,
+        );
+  }
+
+  /** `count` runs of a -> b, each by its own webhook, with `a` claimed. */
+  async function claimedRuns(slug: string, count: number) {
+    const { hookPath } = await hf.createFlow({
+      slug,
+      trigger: { type: 'webhook' },
+      steps: [
+        { id: 'a', type: 'transform', expression: '$' },
+        { id: 'b', type: 'transform', expression: '$' },
+      ],
+    });
+    const claimed = [];
+    for (let k = 0; k < count; k++) {
+      const { body } = await hf.http().post(hookPath).send({ k }).expect(202);
+      const claim = await runs.claimStep(body.runId, 'a', 60_000);
+      claimed.push({ runId: body.runId as string, claim: claim! });
+    }
+    return claimed;
+  }
+
   const attempt = (n: number) => ({
     n,
     startedAt: new Date(),
@@ -342,5 +376,137 @@ describe('run hot path', () => {
       [stored.flow.id],
     );
     expect(stored11.map((r) => r.n)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 11]);
+  });
+
+  it('records concurrent ends of steps of different runs in one statement, each as its own would', async () => {
+    const graph = new StepGraph([{ id: 'a' }, { id: 'b' }]);
+    const claimed = await claimedRuns('joint-ends', 6);
+    const joint = spyOnJoint('hookflow_finish_seen_steps');
+    const tx = jest.spyOn(ds, 'transaction');
+    const ends = await Promise.all(
+      claimed.map(({ runId, claim }, k) =>
+        runs.finishStep(runId, 'a', done({ k }), attempt(claim.attempt), (s) => graph.settle(s), claim.seen),
+      ),
+    );
+    // The first two go alone (as many statements as may be in flight); the four that waited share one.
+    expect(joint()).toEqual([4]);
+    expect(tx).not.toHaveBeenCalled();
+    expect(ends).toEqual(claimed.map(() => ({ recorded: true, ready: ['b'], runStatus: null })));
+    for (const [k, { runId }] of claimed.entries()) {
+      expect(await stepRows(runId)).toEqual({ a: 'succeeded+q', b: 'pending+q' });
+      const [a] = await ds.query(
+        `SELECT s.output, (SELECT count(*)::int FROM step_attempts t WHERE t.run_id = s.run_id) AS attempts
+           FROM step_runs s WHERE s.run_id = $1 AND s.step_id = 'a'`,
+        [runId],
+      );
+      expect(a).toEqual({ output: { k }, attempts: 1 });
+    }
+  });
+
+  it('claims the next step for each run in the shared statement, and ends the runs it finishes', async () => {
+    const graph = new StepGraph([{ id: 'a' }, { id: 'b' }]);
+    const claimed = await claimedRuns('joint-next', 6);
+    const joint = spyOnJoint('hookflow_finish_seen_steps');
+    const ends = await Promise.all(
+      claimed.map(({ runId, claim }) =>
+        runs.finishStep(
+          runId,
+          'a',
+          done({}),
+          attempt(claim.attempt),
+          (s) => graph.settle(s),
+          claim.seen,
+          async () => ({
+            stepId: 'b',
+            leaseMs: 60_000,
+          }),
+        ),
+      ),
+    );
+    expect(joint()).toEqual([4]);
+    for (const end of ends) expect(end.next).toMatchObject({ stepId: 'b', attempt: 1, finishedOutput: {} });
+    const lasts = await Promise.all(
+      claimed.map(({ runId }, k) =>
+        runs.finishStep(runId, 'b', done({ k }), attempt(1), (s) => graph.settle(s), ends[k].next!.seen),
+      ),
+    );
+    expect(joint()).toEqual([4, 4]);
+    expect(lasts).toEqual(claimed.map(() => ({ recorded: true, ready: [], runStatus: 'succeeded' })));
+    const statuses: { status: string }[] = await ds.query(
+      `SELECT status FROM runs WHERE id = ANY ($1::uuid[])`,
+      [claimed.map((c) => c.runId)],
+    );
+    expect(statuses.map((r) => r.status)).toEqual(claimed.map(() => 'succeeded'));
+  });
+
+  it('records each step on its own when the statement they shared fails, failing only the bad one', async () => {
+    const graph = new StepGraph([{ id: 'a' }, { id: 'b' }]);
+    const claimed = await claimedRuns('joint-fallback', 6);
+    const joint = spyOnJoint('hookflow_finish_seen_steps');
+    // A duration past PostgreSQL's integer range breaks the shared statement, then only its own.
+    const results = await Promise.allSettled(
+      claimed.map(({ runId, claim }, k) =>
+        runs.finishStep(
+          runId,
+          'a',
+          done({ k }),
+          { ...attempt(claim.attempt), durationMs: k === 4 ? 3_000_000_000 : 1 },
+          (s) => graph.settle(s),
+          claim.seen,
+        ),
+      ),
+    );
+    expect(joint()).toEqual([4]);
+    expect(results.map((r) => r.status)).toEqual(claimed.map((_, k) => (k === 4 ? 'rejected' : 'fulfilled')));
+    for (const [k, { runId }] of claimed.entries())
+      expect(await stepRows(runId)).toEqual(
+        k === 4 ? { a: 'running+q', b: 'pending' } : { a: 'succeeded+q', b: 'pending+q' },
+      );
+  });
+
+  it('records two ends of the same run that wait together one after the other, the join readied once', async () => {
+    const steps = [{ id: 'a' }, { id: 'b', needs: [] }, { id: 'j', needs: ['a', 'b'] }];
+    const graph = new StepGraph(steps);
+    const linear = new StepGraph([{ id: 'a' }, { id: 'b' }]);
+    const others = await claimedRuns('joint-same-run-others', 2);
+    const runId = await newRun('joint-same-run', steps);
+    const [a, b] = [(await runs.claimStep(runId, 'a', 60_000))!, (await runs.claimStep(runId, 'b', 60_000))!];
+    const joint = spyOnJoint('hookflow_finish_seen_steps');
+    // The two others go first, alone; a and b wait together, and b goes after a, on its own.
+    const ends = await Promise.all([
+      ...others.map(({ runId: id, claim }) =>
+        runs.finishStep(id, 'a', done({}), attempt(claim.attempt), (s) => linear.settle(s), claim.seen),
+      ),
+      runs.finishStep(runId, 'a', done(1), attempt(a.attempt), (s) => graph.settle(s), a.seen),
+      runs.finishStep(runId, 'b', done(2), attempt(b.attempt), (s) => graph.settle(s), b.seen),
+    ]);
+    expect(joint()).toEqual([]);
+    expect(ends.every((e) => e.recorded)).toBe(true);
+    expect(ends.slice(2).flatMap((e) => e.ready)).toEqual(['j']);
+    expect(await stepRows(runId)).toEqual({ a: 'succeeded+q', b: 'succeeded+q', j: 'pending+q' });
+  });
+
+  it('reads concurrent unclaimed steps of different runs in one statement', async () => {
+    const { hookPath } = await hf.createFlow({
+      slug: 'joint-reads',
+      trigger: { type: 'webhook' },
+      steps: [{ id: 'a', type: 'transform', expression: '$' }],
+    });
+    const ids: string[] = [];
+    for (let k = 0; k < 6; k++) ids.push((await hf.http().post(hookPath).send({ k }).expect(202)).body.runId);
+    const joint = spyOnJoint('hookflow_read_steps');
+    const reads = await Promise.all([
+      ...ids.map((id) => runs.readStep(id, 'a')),
+      runs.readStep(ids[0], 'nope'),
+    ]);
+    expect(joint()).toEqual([5]);
+    reads.slice(0, 6).forEach((read, k) =>
+      expect(read).toMatchObject({
+        attempt: 1,
+        trigger: { body: { k } },
+        seen: { steps: { a: { status: 'running' } }, unclaimed: { status: 'pending', attempts: 0 } },
+      }),
+    );
+    expect(reads[6]).toBeNull();
   });
 });

@@ -219,9 +219,11 @@ function seenOf(
   return { seen: { version: row.version_now, steps: stepStatesOf(row.steps, stepId) } };
 }
 
-/** Every step of run $1: its status and whether it was handed to the queue, as `[status, enqueued]`. */
-const STEP_STATES_COLUMN = `(SELECT jsonb_object_agg(st.step_id, jsonb_build_array(st.status, st.enqueued_at IS NOT NULL))
-                 FROM step_runs st WHERE st.run_id = $1) AS steps`;
+/** Every step of run `run` (an SQL expression): its status and whether it was handed to the queue, as `[status, enqueued]`. */
+const stepStatesColumn = (run: string) =>
+  `(SELECT jsonb_object_agg(st.step_id, jsonb_build_array(st.status, st.enqueued_at IS NOT NULL))
+                 FROM step_runs st WHERE st.run_id = ${run}) AS steps`;
+const STEP_STATES_COLUMN = stepStatesColumn('$1');
 
 /** STEP_STATES_COLUMN as `SeenSteps`, the step being claimed (`stepId`) counted as running. */
 function stepStatesOf(states: Record<string, [StepStatus, boolean]>, stepId: string): SeenSteps['steps'] {
@@ -245,9 +247,12 @@ function claimableStep(s: string): string {
  * What a step runs against, selected from `runs r JOIN flows f LEFT JOIN events e` for run $1:
  * the trigger request and the outputs of the steps that finished with one.
  */
-const RUN_CONTEXT_COLUMNS = `f.slug, r.created_at, e.body, e.query, e.headers, e.method, e.received_at,
+const runContextColumns = (
+  run: string,
+) => `f.slug, r.created_at, e.body, e.query, e.headers, e.method, e.received_at,
               (SELECT coalesce(jsonb_object_agg(s.step_id, s.output), '{}'::jsonb)
-                 FROM step_runs s WHERE s.run_id = $1 AND s.status IN ('succeeded', 'filtered')) AS outputs`;
+                 FROM step_runs s WHERE s.run_id = ${run} AND s.status IN ('succeeded', 'filtered')) AS outputs`;
+const RUN_CONTEXT_COLUMNS = runContextColumns('$1');
 /** The columns of RUN_CONTEXT_COLUMNS as a row. */
 interface RunContextRow {
   slug: string;
@@ -263,6 +268,43 @@ const RUN_CONTEXT_FROM = `FROM runs r
          JOIN flows f ON f.id = r.flow_id
          LEFT JOIN events e ON e.id = r.event_id
         WHERE r.id = $1`;
+
+/** What `readStep` selects, for run `run` (an SQL expression) and its step row `me`. */
+const READ_STEP_COLUMNS = (run: string) =>
+  `me.status AS step_status, me.attempts, me.attempts_base, me.enqueued_at IS NOT NULL AS enqueued,
+              r.status AS run_status, r.steps_version AS version_seen,
+              ${stepStatesColumn(run)},
+              r.flow_version_id, ${runContextColumns(run)}`;
+type ReadStepRow = RunContextRow & {
+  step_status: StepStatus;
+  attempts: number;
+  attempts_base: number;
+  enqueued: boolean;
+  run_status: RunStatus;
+  version_seen: number;
+  steps: Record<string, [StepStatus, boolean]>;
+  flow_version_id: string;
+};
+
+/** A step as `readStep` read it: what a claim would give, or null when a claim would not take it now. */
+function readStepOf(row: ReadStepRow, stepId: string): ClaimedStep | null {
+  if (!['queued', 'running'].includes(row.run_status)) return null;
+  const waiting = (row.step_status === 'pending' && row.enqueued) || row.step_status === 'retrying';
+  if (!waiting) return null;
+  return {
+    attempt: row.attempts + 1,
+    attemptBase: row.attempts_base,
+    flowVersionId: row.flow_version_id,
+    flowSlug: row.slug,
+    trigger: triggerDataOf(row),
+    outputs: row.outputs,
+    seen: {
+      version: row.version_seen,
+      steps: stepStatesOf(row.steps, stepId),
+      unclaimed: { status: row.step_status as 'pending' | 'retrying', attempts: row.attempts },
+    },
+  };
+}
 
 const UNFINISHED_STEP = `('pending', 'running', 'retrying', 'waiting')`;
 /**
@@ -280,6 +322,144 @@ const REOPENABLE_STEP: ReadonlySet<StepStatus> = new Set<StepStatus>([
 ]);
 const RETRYABLE_RUN: ReadonlySet<RunStatus> = new Set<RunStatus>(['failed', 'cancelled']);
 
+/** One step end for `finishSeenStep`'s statement; the names are its JSON fields in the joint statement. */
+interface SeenFinish {
+  ord: number;
+  run_id: string;
+  step_id: string;
+  status: StepStatus;
+  input: unknown;
+  output: unknown;
+  error: unknown;
+  n: number;
+  started_at: Date;
+  duration_ms: number;
+  outcome: string;
+  attempt_error: unknown;
+  /** The run's `steps_version` as the claim (or read) left it. */
+  version: number;
+  run_status: RunStatus | null;
+  skip: string[];
+  enqueue: string[];
+  response_status: number | null;
+  /** A step made ready that this statement claims for the caller to run at once. */
+  next_step: string | null;
+  next_lease_ms: number;
+  /** The step's row as the claim left it ('running', attempt n) or, read without a claim, as read. */
+  expect_status: string;
+  expect_attempts: number;
+  /** Read without a claim: the statement is also its claim. */
+  unclaimed: boolean;
+}
+interface SeenFinishRow {
+  recorded: boolean;
+  output: unknown;
+  next_attempt: number | null;
+  next_attempt_base: number | null;
+}
+
+const FINISH_SEEN_STEP_SQL = `WITH moved AS (
+         UPDATE runs SET steps_version = steps_version + 1,
+                         status = coalesce($13::text, CASE WHEN $21::boolean THEN 'running' ELSE status END),
+                         started_at = CASE WHEN $21::boolean THEN coalesce(started_at, now()) ELSE started_at END,
+                         finished_at = CASE WHEN $13::text IS NULL THEN finished_at ELSE now() END
+          WHERE id = $1 AND steps_version = $12 AND status IN ('queued', 'running')
+            AND EXISTS (SELECT 1 FROM step_runs
+                         WHERE run_id = $1 AND step_id = $2 AND status = $19 AND attempts = $20)
+          RETURNING 1
+       ), s AS (
+         UPDATE step_runs
+            SET status = $3, input = $4, output = $5, error = $6, finished_at = now(), lease_until = NULL,
+                attempts = CASE WHEN $21::boolean THEN attempts + 1 ELSE attempts END,
+                started_at = coalesce(started_at, now())
+          WHERE run_id = $1 AND step_id = $2 AND status = $19 AND attempts = $20
+            AND EXISTS (SELECT 1 FROM moved)
+          RETURNING output
+       ), c AS (
+         UPDATE step_runs
+            SET status = 'running', attempts = attempts + 1, started_at = coalesce(started_at, now()),
+                lease_until = now() + make_interval(secs => $18::double precision / 1000), enqueued_at = now()
+          WHERE run_id = $1 AND step_id = $17 AND status = 'pending' AND EXISTS (SELECT 1 FROM s)
+          RETURNING attempts, attempts_base
+       ), a AS (
+         INSERT INTO step_attempts (run_id, step_id, n, started_at, duration_ms, outcome, error, response_status)
+         SELECT $1, $2, $7, $8, $9, $10, $11, $16 FROM s
+       ), k AS (
+         UPDATE step_runs SET status = 'skipped', finished_at = now()
+          WHERE run_id = $1 AND step_id = ANY($14::text[]) AND status = 'pending' AND EXISTS (SELECT 1 FROM s)
+       ), q AS (
+         UPDATE step_runs SET enqueued_at = now()
+          WHERE run_id = $1 AND step_id = ANY($15::text[]) AND EXISTS (SELECT 1 FROM s)
+       )
+       SELECT EXISTS (SELECT 1 FROM s) AS recorded, (SELECT output FROM s) AS output,
+              (SELECT attempts FROM c) AS next_attempt, (SELECT attempts_base FROM c) AS next_attempt_base`;
+
+/**
+ * FINISH_SEEN_STEP_SQL for many steps of distinct runs, given as one JSON array (`SeenFinish`):
+ * each step's rows are written exactly as its own statement would write them. $2 repeats the
+ * run ids as an array, which the planner reads through the primary keys (joined to the JSON
+ * rows alone it scans whole tables).
+ */
+const FINISH_SEEN_STEPS = `WITH i AS MATERIALIZED (
+         SELECT * FROM jsonb_to_recordset($1::jsonb) AS i(
+           ord int, run_id uuid, step_id text, status text, input jsonb, output jsonb, error jsonb,
+           n int, started_at timestamptz, duration_ms int, outcome text, attempt_error jsonb,
+           version int, run_status text, skip text[], enqueue text[], response_status int,
+           next_step text, next_lease_ms double precision, expect_status text, expect_attempts int,
+           unclaimed boolean)
+       ), moved AS (
+         UPDATE runs r SET steps_version = r.steps_version + 1,
+                           status = coalesce(i.run_status, CASE WHEN i.unclaimed THEN 'running' ELSE r.status END),
+                           started_at = CASE WHEN i.unclaimed THEN coalesce(r.started_at, now()) ELSE r.started_at END,
+                           finished_at = CASE WHEN i.run_status IS NULL THEN r.finished_at ELSE now() END
+           FROM i
+          WHERE r.id = ANY ($2::uuid[]) AND r.id = i.run_id AND r.steps_version = i.version
+            -- IS TRUE keeps the planner off the status index (it would AND it with the primary key's).
+            AND (r.status IN ('queued', 'running')) IS TRUE
+            AND EXISTS (SELECT 1 FROM step_runs
+                         WHERE run_id = r.id AND step_id = i.step_id
+                           AND status = i.expect_status AND attempts = i.expect_attempts)
+          RETURNING r.id
+       ), s AS (
+         UPDATE step_runs sr
+            SET status = i.status, input = i.input, output = i.output, error = i.error, finished_at = now(),
+                lease_until = NULL,
+                attempts = CASE WHEN i.unclaimed THEN sr.attempts + 1 ELSE sr.attempts END,
+                started_at = coalesce(sr.started_at, now())
+           FROM i
+          WHERE sr.run_id = ANY ($2::uuid[]) AND sr.run_id = i.run_id AND sr.step_id = i.step_id
+            AND sr.status = i.expect_status AND sr.attempts = i.expect_attempts
+            AND i.run_id IN (SELECT id FROM moved)
+          RETURNING sr.run_id, sr.output
+       ), c AS (
+         UPDATE step_runs sr
+            SET status = 'running', attempts = sr.attempts + 1, started_at = coalesce(sr.started_at, now()),
+                lease_until = now() + make_interval(secs => i.next_lease_ms / 1000), enqueued_at = now()
+           FROM i
+          WHERE sr.run_id = ANY ($2::uuid[]) AND sr.run_id = i.run_id AND sr.step_id = i.next_step
+            AND sr.status = 'pending'
+            AND i.run_id IN (SELECT run_id FROM s)
+          RETURNING sr.run_id, sr.attempts, sr.attempts_base
+       ), a AS (
+         INSERT INTO step_attempts (run_id, step_id, n, started_at, duration_ms, outcome, error, response_status)
+         SELECT i.run_id, i.step_id, i.n, i.started_at, i.duration_ms, i.outcome, i.attempt_error, i.response_status
+           FROM i WHERE i.run_id IN (SELECT run_id FROM s)
+       ), k AS (
+         UPDATE step_runs sr SET status = 'skipped', finished_at = now()
+           FROM i
+          WHERE sr.run_id = ANY ($2::uuid[]) AND sr.run_id = i.run_id AND sr.step_id = ANY (i.skip)
+            AND sr.status = 'pending'
+            AND i.run_id IN (SELECT run_id FROM s)
+       ), q AS (
+         UPDATE step_runs sr SET enqueued_at = now()
+           FROM i
+          WHERE sr.run_id = ANY ($2::uuid[]) AND sr.run_id = i.run_id AND sr.step_id = ANY (i.enqueue)
+            AND i.run_id IN (SELECT run_id FROM s)
+       )
+       SELECT i.ord, s.run_id IS NOT NULL AS recorded, s.output,
+              c.attempts AS next_attempt, c.attempts_base AS next_attempt_base
+         FROM i LEFT JOIN s ON s.run_id = i.run_id LEFT JOIN c ON c.run_id = i.run_id`;
+
 /** Runs, their steps and attempts: the state machine's storage, in as few round trips as it allows. */
 export class RunRepository {
   /**
@@ -291,6 +471,21 @@ export class RunRepository {
     maxBatch: 200,
     maxInFlight: 4,
   });
+
+  /** Step ends recorded by `finishSeenStep` at the same moment share one statement. */
+  private readonly seenFinishes = new Coalescer<SeenFinish, SeenFinishRow>(
+    (batch) => this.finishSeenSteps(batch),
+    {
+      maxBatch: 64,
+      maxInFlight: 2,
+    },
+  );
+
+  /** Steps read without a claim (`readStep`) at the same moment share one statement. */
+  private readonly reads = new Coalescer<{ runId: string; stepId: string }, ClaimedStep | null>(
+    (batch) => this.readSteps(batch),
+    { maxBatch: 64, maxInFlight: 2 },
+  );
 
   constructor(private readonly ds: DataSource) {}
 
@@ -518,47 +713,41 @@ export class RunRepository {
    * when the step is not waiting to run (leased, parked, finished) or the run is over: take the
    * claim path, which sorts those out.
    */
-  async readStep(runId: string, stepId: string): Promise<ClaimedStep | null> {
-    const rows: (RunContextRow & {
-      step_status: StepStatus;
-      attempts: number;
-      attempts_base: number;
-      enqueued: boolean;
-      run_status: RunStatus;
-      version_seen: number;
-      steps: Record<string, [StepStatus, boolean]>;
-      flow_version_id: string;
-    })[] = await preparedQuery(
-      this.ds,
-      'hookflow_read_step',
-      `SELECT me.status AS step_status, me.attempts, me.attempts_base, me.enqueued_at IS NOT NULL AS enqueued,
-              r.status AS run_status, r.steps_version AS version_seen,
-              ${STEP_STATES_COLUMN},
-              r.flow_version_id, ${RUN_CONTEXT_COLUMNS}
-         FROM runs r
-         JOIN flows f ON f.id = r.flow_id
-         LEFT JOIN events e ON e.id = r.event_id
-         JOIN step_runs me ON me.run_id = r.id AND me.step_id = $2
-        WHERE r.id = $1`,
-      [runId, stepId],
-    );
-    const row = rows[0];
-    if (!row || !['queued', 'running'].includes(row.run_status)) return null;
-    const waiting = (row.step_status === 'pending' && row.enqueued) || row.step_status === 'retrying';
-    if (!waiting) return null;
-    return {
-      attempt: row.attempts + 1,
-      attemptBase: row.attempts_base,
-      flowVersionId: row.flow_version_id,
-      flowSlug: row.slug,
-      trigger: triggerDataOf(row),
-      outputs: row.outputs,
-      seen: {
-        version: row.version_seen,
-        steps: stepStatesOf(row.steps, stepId),
-        unclaimed: { status: row.step_status as 'pending' | 'retrying', attempts: row.attempts },
-      },
-    };
+  readStep(runId: string, stepId: string): Promise<ClaimedStep | null> {
+    return this.reads.submit({ runId, stepId });
+  }
+
+  /** `readStep` for many steps: one statement when there are several. */
+  private async readSteps(batch: { runId: string; stepId: string }[]): Promise<(ClaimedStep | null)[]> {
+    const rows: (ReadStepRow & { ord?: string })[] =
+      batch.length === 1
+        ? await preparedQuery(
+            this.ds,
+            'hookflow_read_step',
+            `SELECT ${READ_STEP_COLUMNS('$1')}
+               FROM runs r
+               JOIN flows f ON f.id = r.flow_id
+               LEFT JOIN events e ON e.id = r.event_id
+               JOIN step_runs me ON me.run_id = r.id AND me.step_id = $2
+              WHERE r.id = $1`,
+            [batch[0].runId, batch[0].stepId],
+          )
+        : await preparedQuery(
+            this.ds,
+            'hookflow_read_steps',
+            `SELECT i.ord, ${READ_STEP_COLUMNS('r.id')}
+               FROM unnest($1::uuid[], $2::text[]) WITH ORDINALITY AS i(run_id, step_id, ord)
+               JOIN runs r ON r.id = i.run_id AND r.id = ANY ($1::uuid[])
+               JOIN flows f ON f.id = r.flow_id
+               LEFT JOIN events e ON e.id = r.event_id
+               JOIN step_runs me ON me.run_id = r.id AND me.step_id = i.step_id`,
+            [batch.map((b) => b.runId), batch.map((b) => b.stepId)],
+          );
+    const byOrd = new Map(rows.map((row) => [row.ord === undefined ? 1 : Number(row.ord), row]));
+    return batch.map((b, k) => {
+      const row = byOrd.get(k + 1);
+      return row ? readStepOf(row, b.stepId) : null;
+    });
   }
 
   /**
@@ -796,77 +985,31 @@ export class RunRepository {
     const decision = decide(statuses);
     const ready = decision.ready.filter((id) => !seen.steps[id]?.enqueued);
     const next = pickNext && ready.length > 0 ? await pickNext(ready) : null;
-    const rows: {
-      recorded: boolean;
-      output: unknown;
-      next_attempt: number | null;
-      next_attempt_base: number | null;
-    }[] = await preparedQuery(
-      this.ds,
-      'hookflow_finish_seen_step',
-      // $19/$20: the step's state as the claim left it ('running', attempt n) or, for a step read
-      // without a claim ($21), as the read saw it: then this statement is also its claim.
-      `WITH moved AS (
-         UPDATE runs SET steps_version = steps_version + 1,
-                         status = coalesce($13::text, CASE WHEN $21::boolean THEN 'running' ELSE status END),
-                         started_at = CASE WHEN $21::boolean THEN coalesce(started_at, now()) ELSE started_at END,
-                         finished_at = CASE WHEN $13::text IS NULL THEN finished_at ELSE now() END
-          WHERE id = $1 AND steps_version = $12 AND status IN ('queued', 'running')
-            AND EXISTS (SELECT 1 FROM step_runs
-                         WHERE run_id = $1 AND step_id = $2 AND status = $19 AND attempts = $20)
-          RETURNING 1
-       ), s AS (
-         UPDATE step_runs
-            SET status = $3, input = $4, output = $5, error = $6, finished_at = now(), lease_until = NULL,
-                attempts = CASE WHEN $21::boolean THEN attempts + 1 ELSE attempts END,
-                started_at = coalesce(started_at, now())
-          WHERE run_id = $1 AND step_id = $2 AND status = $19 AND attempts = $20
-            AND EXISTS (SELECT 1 FROM moved)
-          RETURNING output
-       ), c AS (
-         UPDATE step_runs
-            SET status = 'running', attempts = attempts + 1, started_at = coalesce(started_at, now()),
-                lease_until = now() + make_interval(secs => $18::double precision / 1000), enqueued_at = now()
-          WHERE run_id = $1 AND step_id = $17 AND status = 'pending' AND EXISTS (SELECT 1 FROM s)
-          RETURNING attempts, attempts_base
-       ), a AS (
-         INSERT INTO step_attempts (run_id, step_id, n, started_at, duration_ms, outcome, error, response_status)
-         SELECT $1, $2, $7, $8, $9, $10, $11, $16 FROM s
-       ), k AS (
-         UPDATE step_runs SET status = 'skipped', finished_at = now()
-          WHERE run_id = $1 AND step_id = ANY($14::text[]) AND status = 'pending' AND EXISTS (SELECT 1 FROM s)
-       ), q AS (
-         UPDATE step_runs SET enqueued_at = now()
-          WHERE run_id = $1 AND step_id = ANY($15::text[]) AND EXISTS (SELECT 1 FROM s)
-       )
-       SELECT EXISTS (SELECT 1 FROM s) AS recorded, (SELECT output FROM s) AS output,
-              (SELECT attempts FROM c) AS next_attempt, (SELECT attempts_base FROM c) AS next_attempt_base`,
-      [
-        runId,
-        stepId,
-        result.status,
-        toJsonb(result.input),
-        toJsonb(result.output),
-        toJsonb(result.error),
-        attempt.n,
-        attempt.startedAt,
-        attempt.durationMs,
-        attempt.outcome,
-        toJsonb(attempt.error),
-        seen.version,
-        decision.runStatus,
-        decision.skip,
-        next ? ready.filter((id) => id !== next.stepId) : ready,
-        attempt.responseStatus,
-        next?.stepId ?? null,
-        next?.leaseMs ?? 0,
-        seen.unclaimed?.status ?? 'running',
-        seen.unclaimed?.attempts ?? attempt.n,
-        seen.unclaimed !== undefined,
-      ],
-    );
-    const row = rows[0];
-    if (!row?.recorded) return null;
+    const row = await this.seenFinishes.submit({
+      ord: 0,
+      run_id: runId,
+      step_id: stepId,
+      status: result.status,
+      input: result.input ?? null,
+      output: result.output ?? null,
+      error: result.error ?? null,
+      n: attempt.n,
+      started_at: attempt.startedAt,
+      duration_ms: attempt.durationMs,
+      outcome: attempt.outcome,
+      attempt_error: attempt.error ?? null,
+      version: seen.version,
+      run_status: decision.runStatus,
+      skip: decision.skip,
+      enqueue: next ? ready.filter((id) => id !== next.stepId) : ready,
+      response_status: attempt.responseStatus,
+      next_step: next?.stepId ?? null,
+      next_lease_ms: next?.leaseMs ?? 0,
+      expect_status: seen.unclaimed?.status ?? 'running',
+      expect_attempts: seen.unclaimed?.attempts ?? attempt.n,
+      unclaimed: seen.unclaimed !== undefined,
+    });
+    if (!row.recorded) return null;
     const finished: FinishedStep = { recorded: true, ready, runStatus: decision.runStatus };
     if (!next) return finished;
     if (row.next_attempt === null) {
@@ -893,6 +1036,84 @@ export class RunRepository {
         seen: { version: seen.version + 1, steps },
       },
     };
+  }
+
+  /**
+   * The statements of `finishSeenStep` for many steps: alone, the statement with one parameter per
+   * field; together, one statement over all of them (one JSON parameter), for steps of distinct
+   * runs (a second step of the same run goes after, on its own: its run's version check must see
+   * the first one's end). Should the joint statement fail (a deadlock with another worker's over
+   * the same runs), nothing of it was written, and each step is recorded on its own instead.
+   */
+  private async finishSeenSteps(batch: SeenFinish[]): Promise<(SeenFinishRow | ItemFailure)[]> {
+    const out: (SeenFinishRow | ItemFailure)[] = new Array(batch.length);
+    const one = async (k: number) => {
+      try {
+        out[k] = await this.finishSeenStepAlone(batch[k]);
+      } catch (err) {
+        out[k] = new ItemFailure(err);
+      }
+    };
+    const runs = new Set<string>();
+    const joint: number[] = [];
+    const after: number[] = [];
+    batch.forEach((f, k) => {
+      if (runs.has(f.run_id)) after.push(k);
+      else {
+        runs.add(f.run_id);
+        joint.push(k);
+      }
+    });
+    if (joint.length === 1) await one(joint[0]);
+    else {
+      try {
+        const rows: (SeenFinishRow & { ord: number })[] = await preparedQuery(
+          this.ds,
+          'hookflow_finish_seen_steps',
+          FINISH_SEEN_STEPS,
+          [toJsonb(joint.map((k) => ({ ...batch[k], ord: k }))), joint.map((k) => batch[k].run_id)],
+        );
+        for (const row of rows) out[row.ord] = row;
+      } catch {
+        await Promise.all(joint.map(one));
+      }
+    }
+    for (const k of after) await one(k);
+    return out;
+  }
+
+  private async finishSeenStepAlone(f: SeenFinish): Promise<SeenFinishRow> {
+    const rows: SeenFinishRow[] = await preparedQuery(
+      this.ds,
+      'hookflow_finish_seen_step',
+      // $19/$20: the step's state as the claim left it ('running', attempt n) or, for a step read
+      // without a claim ($21), as the read saw it: then this statement is also its claim.
+      FINISH_SEEN_STEP_SQL,
+      [
+        f.run_id,
+        f.step_id,
+        f.status,
+        toJsonb(f.input),
+        toJsonb(f.output),
+        toJsonb(f.error),
+        f.n,
+        f.started_at,
+        f.duration_ms,
+        f.outcome,
+        toJsonb(f.attempt_error),
+        f.version,
+        f.run_status,
+        f.skip,
+        f.enqueue,
+        f.response_status,
+        f.next_step,
+        f.next_lease_ms,
+        f.expect_status,
+        f.expect_attempts,
+        f.unclaimed,
+      ],
+    );
+    return rows[0] ?? { recorded: false, output: null, next_attempt: null, next_attempt_base: null };
   }
 
   /**
