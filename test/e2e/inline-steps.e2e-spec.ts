@@ -182,9 +182,11 @@ describe('steps run in process after the one before them', () => {
     const { body } = await hf.http().post(hookPath).send({}).expect(202);
     const run = await hf.waitForRun(body.runId);
     expect(run.steps.map((s: any) => s.status)).toEqual(['succeeded', 'succeeded', 'succeeded', 'succeeded']);
-    // Every branch through the queue; so is the join, made ready on the locked path (its needs
-    // ended while the other was claimed, so neither one's view of the run was current).
-    expect(added).toEqual(['a', 'b', 'join']);
+    // Every branch through the queue. The join too when its needs ended while the other was
+    // claimed (neither one's view of the run current, the locked path); when one branch ended
+    // before the other's claim, that claim saw it, and its end runs the join in process.
+    expect(added.slice(0, 2)).toEqual(['a', 'b']);
+    expect(['a,b', 'a,b,join']).toContain(added.join(','));
   });
 
   it('parks a delay step reached in process with a job for its resume time', async () => {

@@ -1,7 +1,7 @@
 import { InjectQueue } from '@nestjs/bullmq';
 import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import type { RetryPolicy } from '@hookflow/flows';
-import { Coalescer, STEP_QUEUE, stepJob, type StepJobSpec } from '@hookflow/store';
+import { bundleJobs, Coalescer, STEP_QUEUE, stepJob, type StepJobSpec } from '@hookflow/store';
 import type { Queue } from 'bullmq';
 
 /** How long a sender waits on the queue before it gets its answer anyway. */
@@ -12,10 +12,13 @@ const ENQUEUE_TIMEOUT_MS = 2_000;
 export class StepEnqueuer implements OnModuleInit {
   private readonly logger = new Logger(StepEnqueuer.name);
   private lastErrorLogAt = 0;
-  /** Jobs of concurrent webhooks go to the queue together: one round trip for many under load. */
+  /**
+   * Jobs of concurrent webhooks go to the queue together, in bundle jobs: under load one round
+   * trip and one job for many webhooks.
+   */
   private readonly adds = new Coalescer<StepJobSpec[], void>(
     async (batches) => {
-      const jobs = batches.flat();
+      const jobs = bundleJobs(batches.flat());
       await (jobs.length === 1
         ? this.queue.add(jobs[0].name, jobs[0].data, jobs[0].opts)
         : this.queue.addBulk(jobs));

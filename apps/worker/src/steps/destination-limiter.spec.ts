@@ -140,7 +140,31 @@ describe('DestinationLimiter', () => {
       expect(refused).toEqual({ ok: false, retryInMs: MIN_REQUEUE_MS });
     });
 
-    it('lets at most `concurrency` callers wait per destination', async () => {
+    it('lets callers queue while the line ahead clears within maxWaitMs at the pace of the calls', async () => {
+      const c = clock();
+      const limiter = new DestinationLimiter(c.now, () => 0);
+      const limit = { concurrency: 2 };
+      // Calls to this destination hold their slot 10 ms.
+      const timed = limiter.tryAcquire('fast:80', limit);
+      c.advance(10);
+      if (timed.ok) timed.release();
+      const held = [limiter.tryAcquire('fast:80', limit), limiter.tryAcquire('fast:80', limit)];
+      // 100 ms lets a caller wait behind up to 17 others (10 ms per 2 callers ahead, plus a hold).
+      const waiting = Array.from({ length: 18 }, () => limiter.acquire('fast:80', limit, 100));
+      const turnedAway = await limiter.acquire('fast:80', limit, 100);
+      expect(turnedAway.ok).toBe(false);
+      for (const h of held) if (h.ok) h.release();
+      const granted = await Promise.all(waiting.slice(0, 2));
+      expect(granted.map((g) => g.ok)).toEqual([true, true]);
+      for (const g of granted) if (g.ok) g.release();
+      for (const w of waiting.slice(2)) {
+        const g = await w;
+        expect(g.ok).toBe(true);
+        if (g.ok) g.release();
+      }
+    });
+
+    it('lets at most `concurrency` callers wait before any call to the destination was timed', async () => {
       const limiter = new DestinationLimiter();
       const limit = { concurrency: 1 };
       const held = limiter.tryAcquire('fast:80', limit);

@@ -83,17 +83,20 @@ export class DestinationLimiter {
    * for at most half of `maxWaitMs` on average) waits here for a slot, up to `maxWaitMs`: a slot
    * of a receiver answering in milliseconds frees up sooner than a round trip through the
    * queue's delayed set would take. Slow destinations are refused at once as before, so their
-   * backlog never holds worker slots. At most `concurrency` callers wait per destination.
+   * backlog never holds worker slots. Callers queue while the line ahead of them clears within
+   * `maxWaitMs` at the destination's pace (one hold time per `concurrency` callers ahead); before
+   * any call has been timed, at most `concurrency` callers wait.
    */
   acquire(key: string, limit: DestinationLimit, maxWaitMs: number): Promise<SlotGrant> {
     const first = this.tryAcquire(key, limit);
     const state = this.destinations.get(key)!;
+    const expectedWaitMs = state.avgHoldMs * (1 + (state.waiters.length + 1) / limit.concurrency);
     if (
       first.ok ||
       maxWaitMs <= 0 ||
       state.inFlight < limit.concurrency || // refused by the rate window: waiting for a slot would not help
       state.avgHoldMs * 2 > maxWaitMs ||
-      state.waiters.length >= limit.concurrency
+      (state.avgHoldMs === 0 ? state.waiters.length >= limit.concurrency : expectedWaitMs > maxWaitMs)
     ) {
       return Promise.resolve(first);
     }

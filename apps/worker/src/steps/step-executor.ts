@@ -16,6 +16,7 @@ import {
   StepNotClaimedError,
   type ClaimedStep,
   type PickNext,
+  type StepJobData,
   type StepResult,
 } from '@hookflow/store';
 import { RunOrchestrator } from '../runs/run-orchestrator';
@@ -42,10 +43,32 @@ interface InlineStep {
   release?: () => void;
 }
 
+/** How a job runs its step (`StepExecutor.run`). */
+export interface RunOptions {
+  /** From the job: a retryable failure on its last try fails the step. */
+  isLastAttempt: boolean;
+  /** How long a claim keeps other workers off the step. */
+  leaseMs: number;
+  /** Called once the job's own step is over, before any step it runs in process: frees its destination slot. */
+  ownStepDone?: () => void;
+  /** A fresh job (first try, never stalled) may run a step without side effects from a read. */
+  unclaimed?: { flowVersionId: string };
+  /** How long a step run in process after it may wait for a slot of its destination (default: the gate's). */
+  slotWaitMs?: number;
+}
+
+/**
+ * How long a bundled step, or one run in process after it, waits in process for a slot of its
+ * destination before it gets a job of its own: a bundle's steps share one worker slot and all
+ * want a destination at once, and a wait here costs nothing, a job of its own a queue round trip.
+ */
+const BUNDLED_SLOT_WAIT_MS = 2_000;
+
 /** The in-process continuation of one job. */
 interface Chain {
   next?: InlineStep;
   remaining: number;
+  slotWaitMs?: number;
   /** The flow's secrets and their redactor, loaded for the job's first step and reused by the rest. */
   secrets?: { flowVersionId: string; values: Record<string, string>; redact: <T>(value: T) => T };
 }
@@ -53,10 +76,11 @@ interface Chain {
 /** What one attempt came to, for the processor to tell BullMQ. */
 export type AttemptVerdict =
   | { kind: 'done' }
-  | { kind: 'retry'; error: StepError }
+  /** `tries`: attempts the step used of its budget, this one included. */
+  | { kind: 'retry'; error: StepError; tries: number }
   | { kind: 'failed'; error: StepError }
   /** A delay step parked as `waiting`: bring the job back at `untilMs` (epoch ms). */
-  | { kind: 'park'; untilMs: number };
+  | { kind: 'park'; untilMs: number; tries: number };
 
 /**
  * Runs one attempt of one step. Knows nothing of BullMQ: it claims the step, runs it with
@@ -77,31 +101,21 @@ export class StepExecutor {
     @Inject(CONNECTORS) private readonly connectors: ConnectorRegistry,
   ) {}
 
-  /**
-   * `isLastAttempt` comes from the job: a retryable failure on the last try fails the step.
-   * `leaseMs` is how long the claim keeps other workers off this step.
-   */
-  async run(
-    runId: string,
-    stepId: string,
-    isLastAttempt: boolean,
-    leaseMs: number,
-    ownStepDone?: () => void,
-    unclaimed?: { flowVersionId: string },
-  ): Promise<AttemptVerdict> {
+  async run(runId: string, stepId: string, opts: RunOptions): Promise<AttemptVerdict> {
+    const { unclaimed } = opts;
     const read = unclaimed ? await this.readUnclaimed(runId, stepId, unclaimed.flowVersionId) : null;
     if (read) {
       try {
-        return await this.runAndContinue(runId, stepId, read, isLastAttempt, ownStepDone);
+        return await this.runAndContinue(runId, stepId, read, opts);
       } catch (err) {
         // The run moved since the read and nothing was written: claim the step and run it again.
         if (!(err instanceof StepNotClaimedError)) throw err;
       }
     }
-    const claimed = await this.runs.claimStep(runId, stepId, leaseMs);
+    const claimed = await this.runs.claimStep(runId, stepId, opts.leaseMs);
     if (!claimed) return { kind: 'done' };
     try {
-      return await this.runAndContinue(runId, stepId, claimed, isLastAttempt, ownStepDone);
+      return await this.runAndContinue(runId, stepId, claimed, opts);
     } catch (err) {
       // The outcome could not be recorded (database trouble, a version that no longer compiles).
       // Give the claim back so the queue's next try can take it at once; the attempt budget
@@ -135,10 +149,9 @@ export class StepExecutor {
     runId: string,
     stepId: string,
     claimed: ClaimedStep,
-    isLastAttempt: boolean,
-    ownStepDone?: () => void,
+    { isLastAttempt, ownStepDone, slotWaitMs }: RunOptions,
   ): Promise<AttemptVerdict> {
-    const chain: Chain = { remaining: MAX_INLINE_STEPS };
+    const chain: Chain = { remaining: MAX_INLINE_STEPS, slotWaitMs };
     const verdict = await this.runClaimed(runId, stepId, claimed, isLastAttempt, chain, ownStepDone);
     ownStepDone?.();
     await this.runInline(runId, chain);
@@ -176,16 +189,69 @@ export class StepExecutor {
       } finally {
         release?.();
       }
-      // What the step's own job would do next, as a job of its own: a retry after its backoff, a park until its time.
-      const delayMs =
-        verdict.kind === 'retry'
-          ? backoffDelayMs(flow.retryPolicy(stepId), tries, verdict.error.retryAfterMs)
-          : verdict.kind === 'park'
-            ? verdict.untilMs - Date.now()
-            : undefined;
-      if (delayMs !== undefined)
-        await this.orchestrator.later(flow, claimed.flowVersionId, runId, stepId, tries, delayMs);
+      await this.followUp(flow, claimed.flowVersionId, runId, stepId, verdict);
     }
+  }
+
+  /**
+   * Runs one step carried by a bundle job (new runs' first steps, many to a job) as its own job
+   * would run it, side by side with the bundle's other steps; never throws. What its job would
+   * do through BullMQ (come back when its destination has a slot, retry, resume) is done by giving
+   * it a job of its own. `fresh`: the bundle's first try, never stalled.
+   */
+  async runBundled(step: StepJobData, fresh: boolean): Promise<void> {
+    const { runId, stepId, flowVersionId } = step;
+    const at = { runId, step: stepId };
+    try {
+      if (!flowVersionId) throw new Error('bundled step without its flow version');
+      const flow = await this.flows.get(flowVersionId);
+      const admission = await this.gate.admit(runId, stepId, flowVersionId, BUNDLED_SLOT_WAIT_MS);
+      if (!admission.go)
+        return await this.orchestrator.later(flow, flowVersionId, runId, stepId, 0, admission.retryInMs);
+      let verdict: AttemptVerdict;
+      try {
+        verdict = await this.run(runId, stepId, {
+          isLastAttempt: false,
+          leaseMs: step.leaseMs,
+          ownStepDone: admission.release,
+          unclaimed: fresh && !step.attemptsBefore ? { flowVersionId } : undefined,
+          slotWaitMs: BUNDLED_SLOT_WAIT_MS,
+        });
+      } catch (err) {
+        // As a job's attempt that threw: tried again after its backoff (the claim was given back).
+        this.logger.warn({ msg: `step attempt failed: ${(err as Error).message}`, ...at });
+        const delayMs = backoffDelayMs(flow.retryPolicy(stepId), 1);
+        return await this.orchestrator.later(flow, flowVersionId, runId, stepId, 1, delayMs);
+      } finally {
+        admission.release();
+      }
+      await this.followUp(flow, flowVersionId, runId, stepId, verdict);
+    } catch (err) {
+      // Not even a job of its own could be made (its flow, the queue): the reconciler brings it back.
+      this.logger.warn({ msg: `bundled step left to the reconciler: ${(err as Error).message}`, ...at });
+    }
+  }
+
+  /**
+   * For a step without a job of its own (run in process after another, or carried by a bundle),
+   * what its job would do next after `verdict`, as a job of its own: a retry after its backoff, a
+   * park until its time.
+   */
+  private async followUp(
+    flow: CompiledFlow,
+    flowVersionId: string,
+    runId: string,
+    stepId: string,
+    verdict: AttemptVerdict,
+  ): Promise<void> {
+    const delayMs =
+      verdict.kind === 'retry'
+        ? backoffDelayMs(flow.retryPolicy(stepId), verdict.tries, verdict.error.retryAfterMs)
+        : verdict.kind === 'park'
+          ? verdict.untilMs - Date.now()
+          : undefined;
+    if (delayMs !== undefined && (verdict.kind === 'retry' || verdict.kind === 'park'))
+      await this.orchestrator.later(flow, flowVersionId, runId, stepId, verdict.tries, delayMs);
   }
 
   /** From the start of a graceful shutdown: no step is started in process any more. */
@@ -206,7 +272,7 @@ export class StepExecutor {
     if (!chain || chain.remaining <= 0 || this.draining) return undefined;
     return async (ready) => {
       if (ready.length !== 1) return null;
-      const admission = await this.gate.admitInline(flow, ready[0]);
+      const admission = await this.gate.admitInline(flow, ready[0], chain.slotWaitMs);
       if (!admission?.go) return null;
       holder.release = admission.release;
       return { stepId: ready[0], leaseMs: flow.timeoutMs(ready[0]) + LEASE_MARGIN_MS };
@@ -257,7 +323,7 @@ export class StepExecutor {
       outcome.resumeAtMs !== undefined &&
       outcome.resumeAtMs > Date.now()
     ) {
-      return this.park(runId, stepId, claimed.attempt, outcome.input, outcome.resumeAtMs);
+      return this.park(runId, stepId, claimed, outcome.input, outcome.resumeAtMs);
     }
     if (outcome.status !== 'failed') {
       await this.finish(
@@ -279,7 +345,7 @@ export class StepExecutor {
         ...attempt,
         outcome: 'retrying',
       });
-      return tryAgain ? { kind: 'retry', error: outcome.error } : { kind: 'done' };
+      return tryAgain ? { kind: 'retry', error: outcome.error, tries } : { kind: 'done' };
     }
     // The message is already scrubbed of secret values (attempt()); the step's input and output are not logged.
     this.logger.log({
@@ -314,8 +380,7 @@ export class StepExecutor {
     resume: { inMs: number; input: unknown },
     chain?: Chain,
   ): Promise<AttemptVerdict> {
-    if (resume.inMs > 0)
-      return this.park(runId, stepId, claimed.attempt, resume.input, Date.now() + resume.inMs);
+    if (resume.inMs > 0) return this.park(runId, stepId, claimed, resume.input, Date.now() + resume.inMs);
     const attempt: AttemptRecord = {
       n: claimed.attempt,
       startedAt: new Date(),
@@ -339,13 +404,15 @@ export class StepExecutor {
   private async park(
     runId: string,
     stepId: string,
-    attemptN: number,
+    claimed: ClaimedStep,
     input: unknown,
     untilMs: number,
   ): Promise<AttemptVerdict> {
     // False: a later claim holds the step, or the run was cancelled (the step is then cancelled).
-    const parked = await this.runs.parkStep(runId, stepId, attemptN, input, new Date(untilMs));
-    return parked ? { kind: 'park', untilMs } : { kind: 'done' };
+    const parked = await this.runs.parkStep(runId, stepId, claimed.attempt, input, new Date(untilMs));
+    return parked
+      ? { kind: 'park', untilMs, tries: claimed.attempt - claimed.attemptBase }
+      : { kind: 'done' };
   }
 
   /** Runs the attempt; the outcome is scrubbed of secret values, as all of it is stored, logged or queued. */

@@ -1,6 +1,13 @@
 import { Processor, WorkerHost } from '@nestjs/bullmq';
 import { Inject, OnApplicationBootstrap } from '@nestjs/common';
-import { HOOKFLOW_CONFIG, STEP_QUEUE, type HookflowConfig, type StepJobData } from '@hookflow/store';
+import {
+  BUNDLE_JOB_NAME,
+  HOOKFLOW_CONFIG,
+  STEP_QUEUE,
+  type HookflowConfig,
+  type StepBundleData,
+  type StepJobData,
+} from '@hookflow/store';
 import { DelayedError, Job, UnrecoverableError } from 'bullmq';
 import { DestinationGate } from './destination-gate';
 import { stepBackoff } from './step-backoff';
@@ -35,7 +42,19 @@ export class StepProcessor extends WorkerHost implements OnApplicationBootstrap 
     void this.worker.run();
   }
 
-  async process(job: Job<StepJobData>, token?: string): Promise<void> {
+  async process(job: Job<StepJobData | StepBundleData>, token?: string): Promise<void> {
+    if (job.name === BUNDLE_JOB_NAME) {
+      // New runs' first steps, side by side; each gets a job of its own if it needs another try.
+      const fresh = job.attemptsMade === 0 && !job.stalledCounter;
+      await Promise.all(
+        (job.data as StepBundleData).steps.map((step) => this.executor.runBundled(step, fresh)),
+      );
+      return;
+    }
+    return this.processStep(job as Job<StepJobData>, token);
+  }
+
+  private async processStep(job: Job<StepJobData>, token?: string): Promise<void> {
     // A destination at its cap: back to the queue before the claim, so no attempt is used and no worker waits.
     const admission = await this.gate.admit(job.data.runId, job.data.stepId, job.data.flowVersionId);
     if (!admission.go) return this.comeBackAt(job, token, Date.now() + admission.retryInMs);
@@ -48,14 +67,12 @@ export class StepProcessor extends WorkerHost implements OnApplicationBootstrap 
       // claimed only by the statement that records its end.
       const fresh =
         job.attemptsMade === 0 && !job.data.attemptsBefore && !job.stalledCounter && job.data.flowVersionId;
-      verdict = await this.executor.run(
-        job.data.runId,
-        job.data.stepId,
-        isLast,
+      verdict = await this.executor.run(job.data.runId, job.data.stepId, {
+        isLastAttempt: isLast,
         leaseMs,
-        admission.release,
-        fresh ? { flowVersionId: job.data.flowVersionId! } : undefined,
-      );
+        ownStepDone: admission.release,
+        unclaimed: fresh ? { flowVersionId: job.data.flowVersionId! } : undefined,
+      });
     } finally {
       admission.release?.();
     }

@@ -5,6 +5,10 @@
  */
 export const STEP_QUEUE = 'steps';
 export const STEP_JOB_NAME = 'step';
+/** A job carrying the first steps of several new runs (see `bundleJobs`). */
+export const BUNDLE_JOB_NAME = 'bundle';
+/** Most steps one bundle job carries. */
+export const MAX_BUNDLE_STEPS = 32;
 
 export interface StepJobData {
   runId: string;
@@ -25,6 +29,11 @@ export interface StepJobData {
   attemptsBefore?: number;
 }
 
+/** A bundle job's data: the jobs its steps would have had on their own. */
+export interface StepBundleData {
+  steps: StepJobData[];
+}
+
 /** Time past a step's timeout for recording its outcome before another worker may take it over. */
 export const LEASE_MARGIN_MS = 30_000;
 
@@ -38,6 +47,40 @@ export interface StepJobSpec {
     removeOnComplete: boolean;
     removeOnFail: boolean | { age: number };
   };
+}
+
+export interface StepBundleSpec {
+  name: typeof BUNDLE_JOB_NAME;
+  data: StepBundleData;
+  opts: { jobId: string; attempts: 1; removeOnComplete: true; removeOnFail: { age: number } };
+}
+
+/**
+ * The jobs for new runs' first steps, as the API hands them to the queue: one job alone, or many
+ * carried by bundle jobs of up to MAX_BUNDLE_STEPS, so that a burst of webhooks costs the queue
+ * (and the worker taking them) one job per bundle instead of one per webhook. A worker runs a
+ * bundle's steps side by side, each as its own job would run it; a step that needs a retry or a
+ * later try gets a job of its own then. A bundle is never retried as a whole (a stalled one comes
+ * back once, like any job); a step it lost is found by the reconciler like any lost job.
+ */
+export function bundleJobs(jobs: StepJobSpec[]): (StepJobSpec | StepBundleSpec)[] {
+  if (jobs.length === 1) return jobs;
+  const bundles: StepBundleSpec[] = [];
+  for (let i = 0; i < jobs.length; i += MAX_BUNDLE_STEPS) {
+    const part = jobs.slice(i, i + MAX_BUNDLE_STEPS);
+    bundles.push({
+      name: BUNDLE_JOB_NAME,
+      data: { steps: part.map((j) => j.data) },
+      // Step job ids are unique to their step, and a step is in one bundle only.
+      opts: {
+        jobId: `bundle_${part[0].opts.jobId}`,
+        attempts: 1,
+        removeOnComplete: true,
+        removeOnFail: { age: 24 * 3600 },
+      },
+    });
+  }
+  return bundles;
 }
 
 /** BullMQ rejects ':' in custom job ids; run ids are uuids and step ids match [a-z0-9_-]. */

@@ -1,0 +1,234 @@
+import { jest } from '@jest/globals';
+import { getQueueToken } from '@nestjs/bullmq';
+import {
+  BUNDLE_JOB_NAME,
+  bundleJobs,
+  FlowRepository,
+  MAX_BUNDLE_STEPS,
+  RunRepository,
+  STEP_QUEUE,
+  stepJob,
+  type StepBundleData,
+  type StepJobData,
+} from '@hookflow/store';
+import type { Queue } from 'bullmq';
+import { randomUUID } from 'node:crypto';
+import { StepEnqueuer } from '../../apps/api/src/triggers/step-enqueuer';
+import { HookflowHarness } from '../utils/hookflow-harness';
+import { SinkServer } from '../utils/sink-server';
+
+/**
+ * New runs' first steps reach the queue many to a job (a bundle) when webhooks arrive together,
+ * and the worker runs a bundle's steps side by side, each as its own job would: what a job would
+ * do through the queue (a retry, a wait for its destination) is done by giving that step a job of
+ * its own, or by waiting in process.
+ */
+describe('bundle jobs', () => {
+  let hf: HookflowHarness;
+  let sink: SinkServer;
+  let apiQueue: Queue;
+  let workerQueue: Queue;
+  let added: string[];
+
+  beforeAll(async () => {
+    sink = await SinkServer.start();
+    hf = await HookflowHarness.start();
+    apiQueue = hf.api.get<Queue>(getQueueToken(STEP_QUEUE));
+    workerQueue = hf.worker!.get<Queue>(getQueueToken(STEP_QUEUE));
+  });
+
+  beforeEach(() => {
+    // The jobs the worker gives steps of its own.
+    added = [];
+    const add = workerQueue.add.bind(workerQueue);
+    jest.spyOn(workerQueue, 'add').mockImplementation((name, data, opts) => {
+      added.push(`${data.stepId}${opts?.delay ? ` after ${data.attemptsBefore ?? 0}` : ''}`);
+      return add(name, data, opts);
+    });
+  });
+
+  afterEach(() => jest.restoreAllMocks());
+
+  afterAll(async () => {
+    await hf?.close();
+    await sink?.close();
+  });
+
+  /**
+   * `count` runs of flow `slug`, stored as the API stores them (first steps marked handed to the
+   * queue) and handed to the queue in one bundle job.
+   */
+  async function bundledRuns(slug: string, count: number, firstStep: string): Promise<string[]> {
+    const stored = (await hf.api.get(FlowRepository).findBySlug(slug))!;
+    const runs = hf.api.get(RunRepository);
+    const runIds: string[] = [];
+    for (let n = 0; n < count; n++) {
+      const created = await runs.createRunFromEvent(
+        {
+          flowId: stored.flow.id,
+          flowVersionId: stored.version.id,
+          method: 'POST',
+          headers: {},
+          query: {},
+          body: { n },
+          rawBody: null,
+          contentType: 'application/json',
+          sourceIp: '127.0.0.1',
+          receivedAt: new Date(),
+          statusCode: 202,
+        },
+        stored.version.definition.steps.map((s, i) => ({ id: s.id, root: i === 0 })),
+      );
+      runIds.push(created.runId);
+    }
+    const policy = { attempts: 3, backoff: 'fixed' as const, delayMs: 50, maxDelayMs: 50 };
+    const jobs = runIds.map((id) =>
+      stepJob(id, firstStep, { policy, timeoutMs: 10_000, flowVersionId: stored.version.id }),
+    );
+    const [bundle] = bundleJobs(jobs);
+    expect(bundle.name).toBe(BUNDLE_JOB_NAME);
+    await apiQueue.add(bundle.name, bundle.data, bundle.opts);
+    return runIds;
+  }
+
+  it('hands the first steps of webhooks that arrive together to the queue in bundle jobs', async () => {
+    const enqueuer = hf.api.get(StepEnqueuer);
+    const adds = jest.spyOn(apiQueue, 'add');
+    const addBulks = jest.spyOn(apiQueue, 'addBulk');
+    const root = {
+      id: 'first',
+      policy: { attempts: 3, backoff: 'exponential' as const, delayMs: 1000, maxDelayMs: 60_000 },
+      timeoutMs: 30_000,
+    };
+    // Runs that do not exist: the worker finds nothing to do for them.
+    const runIds = Array.from({ length: 12 + MAX_BUNDLE_STEPS }, () => randomUUID());
+    await Promise.all(runIds.map((id) => enqueuer.enqueueRoots(id, randomUUID(), [root])));
+    // The first two go alone (two adds may be in flight); those that waited share bundle jobs.
+    expect(adds.mock.calls.map(([name, data]) => [name, (data as StepJobData).runId])).toEqual([
+      ['step', runIds[0]],
+      ['step', runIds[1]],
+    ]);
+    const [bulk] = addBulks.mock.calls.map(([jobs]) => jobs);
+    expect(addBulks).toHaveBeenCalledTimes(1);
+    expect(bulk.map((j) => [j.name, (j.data as StepBundleData).steps.length])).toEqual([
+      ['bundle', MAX_BUNDLE_STEPS],
+      ['bundle', 10],
+    ]);
+    expect(bulk.flatMap((j) => (j.data as StepBundleData).steps.map((s) => s.runId))).toEqual(
+      runIds.slice(2),
+    );
+    expect(bulk[0].opts).toMatchObject({
+      jobId: `bundle_${runIds[2]}_first`,
+      attempts: 1,
+      removeOnComplete: true,
+    });
+  });
+
+  it('runs transform -> http for every run of a bundle in its one job', async () => {
+    await hf.createFlow({
+      slug: 'bundled-chain',
+      trigger: { type: 'webhook' },
+      steps: [
+        { id: 'shape', type: 'transform', expression: '{ "n": n }' },
+        {
+          id: 'send',
+          type: 'action',
+          connector: 'http',
+          with: { url: `${sink.url}/bundled`, json: '{{steps.shape}}' },
+        },
+      ],
+    });
+    const runIds = await bundledRuns('bundled-chain', 6, 'shape');
+    const runs = await Promise.all(runIds.map((id) => hf.waitForRun(id)));
+    expect(runs.map((r) => r.steps.map((s: any) => [s.id, s.status, s.attempts.length]))).toEqual(
+      runIds.map(() => [
+        ['shape', 'succeeded', 1],
+        ['send', 'succeeded', 1],
+      ]),
+    );
+    const received = sink.received('/bundled');
+    expect(received.map((r) => (r.json as { n: number }).n).sort()).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(new Set(received.map((r) => r.headers['idempotency-key'])).size).toBe(6);
+    expect(added).toEqual([]);
+  });
+
+  it("gives a bundled step that must be retried a job of its own; the bundle's others are not held up", async () => {
+    sink.script('/bundled-flaky', [503]);
+    await hf.createFlow({
+      slug: 'bundled-action',
+      trigger: { type: 'webhook' },
+      steps: [
+        {
+          id: 'send',
+          type: 'action',
+          connector: 'http',
+          retry: { attempts: 3, backoff: 'fixed', delay: '300ms', maxDelay: '5s' },
+          with: { url: `${sink.url}/bundled-flaky`, json: '{{trigger.body}}' },
+        },
+      ],
+    });
+    const runIds = await bundledRuns('bundled-action', 3, 'send');
+    const runs = await Promise.all(runIds.map((id) => hf.waitForRun(id)));
+    expect(runs.map((r) => r.status)).toEqual(['succeeded', 'succeeded', 'succeeded']);
+    const tries = runs.map((r) => r.steps[0].attempts.map((a: any) => a.responseStatus));
+    expect(tries.sort((x, y) => x.length - y.length)).toEqual([[200], [200], [503, 200]]);
+    // Its retry: a job of its own, after its backoff, counting the try the bundle made.
+    expect(added).toEqual(['send after 1']);
+    const received = sink.received('/bundled-flaky');
+    expect(received).toHaveLength(4);
+    const [failed, ...rest] = received;
+    const retry = rest.find((r) => r.headers['idempotency-key'] === failed.headers['idempotency-key'])!;
+    expect(retry.at - failed.at).toBeGreaterThanOrEqual(290);
+    // The others were not held up by it.
+    for (const other of rest.filter((r) => r !== retry)) expect(other.at).toBeLessThan(retry.at);
+  });
+
+  it("waits in process for its destination's slots: no job of its own, the cap kept", async () => {
+    sink.delay('/bundled-capped', 40);
+    await hf.createFlow({
+      slug: 'bundled-capped',
+      trigger: { type: 'webhook' },
+      steps: [
+        {
+          id: 'send',
+          type: 'action',
+          connector: 'http',
+          destination: { concurrency: 1 },
+          with: { url: `${sink.url}/bundled-capped`, json: '{{trigger.body}}' },
+        },
+      ],
+    });
+    // One call first, alone: the gate learns how long this destination holds a slot.
+    const { hookPath } = await hf.createFlow({
+      slug: 'bundled-capped-warm',
+      trigger: { type: 'webhook' },
+      steps: [
+        {
+          id: 'send',
+          type: 'action',
+          connector: 'http',
+          destination: { concurrency: 1 },
+          with: { url: `${sink.url}/bundled-capped`, json: '{}' },
+        },
+      ],
+    });
+    const warm = await hf.http().post(hookPath).send({}).expect(202);
+    await hf.waitForRun(warm.body.runId);
+    added = [];
+
+    const runIds = await bundledRuns('bundled-capped', 5, 'send');
+    const runs = await Promise.all(runIds.map((id) => hf.waitForRun(id)));
+    expect(runs.map((r) => [r.status, r.steps[0].attempts.length])).toEqual(
+      runIds.map(() => ['succeeded', 1]),
+    );
+    expect(added).toEqual([]);
+    // One call at a time: each arrived after the one before had its answer (40 ms later).
+    const arrivals = sink
+      .received('/bundled-capped')
+      .slice(1)
+      .map((r) => r.at);
+    expect(arrivals).toHaveLength(5);
+    for (let i = 1; i < arrivals.length; i++)
+      expect(arrivals[i] - arrivals[i - 1]).toBeGreaterThanOrEqual(35);
+  });
+});
