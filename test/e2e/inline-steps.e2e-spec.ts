@@ -208,4 +208,23 @@ describe('steps run in process after the one before them', () => {
     expect(added).toHaveLength(1);
     expect(added[0]).toMatch(/^wait \+\d+ms after 1$/);
   });
+
+  it('records a transform whose output has a "status" that is no HTTP status', async () => {
+    const { hookPath } = await hf.createFlow({
+      slug: 'status-shaped',
+      trigger: { type: 'webhook' },
+      steps: [
+        { id: 'fraction', type: 'transform', expression: '{ "status": 2.5 }' },
+        { id: 'huge', type: 'transform', expression: '{ "status": 10000000000 }' },
+      ],
+    });
+    const { body } = await hf.http().post(hookPath).send({}).expect(202);
+    const run = await hf.waitForRun(body.runId);
+    expect(run.steps.map((s: any) => [s.id, s.status, s.attempts.map((a: any) => a.responseStatus)])).toEqual(
+      [
+        ['fraction', 'succeeded', [null]],
+        ['huge', 'succeeded', [null]],
+      ],
+    );
+  });
 });

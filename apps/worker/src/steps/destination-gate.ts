@@ -36,14 +36,9 @@ export class DestinationGate {
   ) {}
 
   /** `flowVersionId` from the job spares a database read: the step is known from the flow cache. */
-  async admit(
-    runId: string,
-    stepId: string,
-    flowVersionId?: string,
-    waitMs = IN_PROCESS_WAIT_MS,
-  ): Promise<Admission> {
+  async admit(runId: string, stepId: string, flowVersionId?: string): Promise<Admission> {
     try {
-      return await this.decide(runId, stepId, flowVersionId, waitMs);
+      return await this.decide(runId, stepId, flowVersionId);
     } catch {
       // The claim meets the same trouble (database, a version that no longer compiles) and
       // handles it; the gate only ever spares a receiver, never blocks a step on its own.
@@ -56,23 +51,14 @@ export class DestinationGate {
    * job): null when its destination is only known by rendering its URL (the run context is not
    * stored yet), in which case it goes through the queue and the usual admission instead.
    */
-  async admitInline(
-    flow: CompiledFlow,
-    stepId: string,
-    waitMs = IN_PROCESS_WAIT_MS,
-  ): Promise<Admission | null> {
+  async admitInline(flow: CompiledFlow, stepId: string): Promise<Admission | null> {
     const step = flow.step(stepId);
     if (step.type !== 'action') return NO_SLOT;
     const key = staticDestinationKey(step.def.with.url);
-    return key ? this.slot(key, step, waitMs) : null;
+    return key ? this.slot(key, step) : null;
   }
 
-  private async decide(
-    runId: string,
-    stepId: string,
-    knownVersionId: string | undefined,
-    waitMs: number,
-  ): Promise<Admission> {
+  private async decide(runId: string, stepId: string, knownVersionId?: string): Promise<Admission> {
     let versionId = knownVersionId;
     if (!versionId) {
       // A job from before jobs carried their version: read it (and skip work the claim would refuse).
@@ -88,16 +74,12 @@ export class DestinationGate {
     const key = await this.destinationOf(flow, step, runId);
     // An unknown destination (a URL that does not render) fails at its claim; do not hold it here.
     if (!key) return NO_SLOT;
-    return this.slot(key, step, waitMs);
+    return this.slot(key, step);
   }
 
-  /** A slot of the destination `key` under the step's limits, waiting in process up to `waitMs` for one. */
-  private async slot(
-    key: string,
-    step: Extract<CompiledStep, { type: 'action' }>,
-    waitMs: number,
-  ): Promise<Admission> {
-    const grant = await this.limiter.acquire(key, this.limitOf(step), waitMs);
+  /** A slot of the destination `key` under the step's limits, waiting in process a little for a fast one. */
+  private async slot(key: string, step: Extract<CompiledStep, { type: 'action' }>): Promise<Admission> {
+    const grant = await this.limiter.acquire(key, this.limitOf(step), IN_PROCESS_WAIT_MS);
     return grant.ok ? { go: true, release: grant.release } : { go: false, retryInMs: grant.retryInMs };
   }
 

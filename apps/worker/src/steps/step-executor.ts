@@ -53,22 +53,12 @@ export interface RunOptions {
   ownStepDone?: () => void;
   /** A fresh job (first try, never stalled) may run a step without side effects from a read. */
   unclaimed?: { flowVersionId: string };
-  /** How long a step run in process after it may wait for a slot of its destination (default: the gate's). */
-  slotWaitMs?: number;
 }
-
-/**
- * How long a bundled step, or one run in process after it, waits in process for a slot of its
- * destination before it gets a job of its own: a bundle's steps share one worker slot and all
- * want a destination at once, and a wait here costs nothing, a job of its own a queue round trip.
- */
-const BUNDLED_SLOT_WAIT_MS = 2_000;
 
 /** The in-process continuation of one job. */
 interface Chain {
   next?: InlineStep;
   remaining: number;
-  slotWaitMs?: number;
   /** The flow's secrets and their redactor, loaded for the job's first step and reused by the rest. */
   secrets?: { flowVersionId: string; values: Record<string, string>; redact: <T>(value: T) => T };
 }
@@ -149,9 +139,9 @@ export class StepExecutor {
     runId: string,
     stepId: string,
     claimed: ClaimedStep,
-    { isLastAttempt, ownStepDone, slotWaitMs }: RunOptions,
+    { isLastAttempt, ownStepDone }: RunOptions,
   ): Promise<AttemptVerdict> {
-    const chain: Chain = { remaining: MAX_INLINE_STEPS, slotWaitMs };
+    const chain: Chain = { remaining: MAX_INLINE_STEPS };
     const verdict = await this.runClaimed(runId, stepId, claimed, isLastAttempt, chain, ownStepDone);
     ownStepDone?.();
     await this.runInline(runId, chain);
@@ -205,7 +195,7 @@ export class StepExecutor {
     try {
       if (!flowVersionId) throw new Error('bundled step without its flow version');
       const flow = await this.flows.get(flowVersionId);
-      const admission = await this.gate.admit(runId, stepId, flowVersionId, BUNDLED_SLOT_WAIT_MS);
+      const admission = await this.gate.admit(runId, stepId, flowVersionId);
       if (!admission.go)
         return await this.orchestrator.later(flow, flowVersionId, runId, stepId, 0, admission.retryInMs);
       let verdict: AttemptVerdict;
@@ -215,7 +205,6 @@ export class StepExecutor {
           leaseMs: step.leaseMs,
           ownStepDone: admission.release,
           unclaimed: fresh && !step.attemptsBefore ? { flowVersionId } : undefined,
-          slotWaitMs: BUNDLED_SLOT_WAIT_MS,
         });
       } catch (err) {
         // As a job's attempt that threw: tried again after its backoff (the claim was given back).
@@ -272,7 +261,7 @@ export class StepExecutor {
     if (!chain || chain.remaining <= 0 || this.draining) return undefined;
     return async (ready) => {
       if (ready.length !== 1) return null;
-      const admission = await this.gate.admitInline(flow, ready[0], chain.slotWaitMs);
+      const admission = await this.gate.admitInline(flow, ready[0]);
       if (!admission?.go) return null;
       holder.release = admission.release;
       return { stepId: ready[0], leaseMs: flow.timeoutMs(ready[0]) + LEASE_MARGIN_MS };
@@ -306,7 +295,7 @@ export class StepExecutor {
       durationMs: Date.now() - startedAt.getTime(),
       outcome: outcome.status,
       error: outcome.status === 'failed' ? outcome.error : null,
-      responseStatus: responseStatusOf(outcome),
+      responseStatus: flow.step(stepId).type === 'action' ? responseStatusOf(outcome) : null,
     };
     const lastTry = isLastAttempt || tries >= budget;
     const retrying = outcome.status === 'failed' && outcome.error.retryable && !lastTry;
@@ -528,10 +517,17 @@ export class StepExecutor {
   }
 }
 
+/** An action's HTTP status for its attempt record: only a real one (a whole number 100-599). */
 function responseStatusOf(outcome: StepOutcome): number | null {
-  if (outcome.status === 'failed') return outcome.error.status ?? null;
-  const out = outcome.output as { status?: unknown } | undefined;
-  return outcome.status === 'succeeded' && typeof out?.status === 'number' ? out.status : null;
+  const status =
+    outcome.status === 'failed'
+      ? outcome.error.status
+      : outcome.status === 'succeeded'
+        ? (outcome.output as { status?: unknown } | undefined)?.status
+        : undefined;
+  return Number.isInteger(status) && (status as number) >= 100 && (status as number) <= 599
+    ? (status as number)
+    : null;
 }
 
 /** The step's type for metric labels; 'unknown' rather than a throw over a step the flow lacks. */
