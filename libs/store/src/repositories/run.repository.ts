@@ -407,13 +407,17 @@ const FINISH_SEEN_STEPS = `WITH i AS MATERIALIZED (
            version int, run_status text, skip text[], enqueue text[], response_status int,
            next_step text, next_lease_ms double precision, expect_status text, expect_attempts int,
            unclaimed boolean)
+       ), locked AS MATERIALIZED (
+         -- The runs' rows locked in one order (joint statements over common runs wait, not deadlock).
+         SELECT id FROM runs WHERE id = ANY ($2::uuid[]) ORDER BY id FOR NO KEY UPDATE
        ), moved AS (
          UPDATE runs r SET steps_version = r.steps_version + 1,
                            status = coalesce(i.run_status, CASE WHEN i.unclaimed THEN 'running' ELSE r.status END),
                            started_at = CASE WHEN i.unclaimed THEN coalesce(r.started_at, now()) ELSE r.started_at END,
                            finished_at = CASE WHEN i.run_status IS NULL THEN r.finished_at ELSE now() END
            FROM i
-          WHERE r.id = ANY ($2::uuid[]) AND r.id = i.run_id AND r.steps_version = i.version
+          WHERE r.id = ANY ($2::uuid[]) AND r.id IN (SELECT id FROM locked)
+            AND r.id = i.run_id AND r.steps_version = i.version
             -- IS TRUE keeps the planner off the status index (it would AND it with the primary key's).
             AND (r.status IN ('queued', 'running')) IS TRUE
             AND EXISTS (SELECT 1 FROM step_runs
@@ -1042,8 +1046,8 @@ export class RunRepository {
    * The statements of `finishSeenStep` for many steps: alone, the statement with one parameter per
    * field; together, one statement over all of them (one JSON parameter), for steps of distinct
    * runs (a second step of the same run goes after, on its own: its run's version check must see
-   * the first one's end). Should the joint statement fail (a deadlock with another worker's over
-   * the same runs), nothing of it was written, and each step is recorded on its own instead.
+   * the first one's end). Should the joint statement fail on one step's data, nothing of it was
+   * written, and each step is recorded on its own instead, so that only that step fails.
    */
   private async finishSeenSteps(batch: SeenFinish[]): Promise<(SeenFinishRow | ItemFailure)[]> {
     const out: (SeenFinishRow | ItemFailure)[] = new Array(batch.length);
@@ -1074,7 +1078,9 @@ export class RunRepository {
           [toJsonb(joint.map((k) => ({ ...batch[k], ord: k }))), joint.map((k) => batch[k].run_id)],
         );
         for (const row of rows) out[row.ord] = row;
-      } catch {
+      } catch (err) {
+        // The database is out of reach: so is each statement alone.
+        if (isDatabaseUnavailable(err)) throw err;
         await Promise.all(joint.map(one));
       }
     }
