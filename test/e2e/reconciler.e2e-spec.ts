@@ -1,7 +1,15 @@
 import { HookflowHarness } from '../utils/hookflow-harness';
 import { SinkServer } from '../utils/sink-server';
+import { getQueueToken } from '@nestjs/bullmq';
 import { Queue } from 'bullmq';
-import { STEP_QUEUE } from '@hookflow/store';
+import {
+  bundleJobs,
+  FlowRepository,
+  RunRepository,
+  STEP_QUEUE,
+  stepJob,
+  WorkerMetrics,
+} from '@hookflow/store';
 
 /** A webhook that got its 2xx is delivered even when its job never reached the queue. */
 describe('reconciler', () => {
@@ -54,5 +62,81 @@ describe('reconciler', () => {
     expect(run.status).toBe('succeeded');
     const [req] = await sink.waitForRequests('/recovered', 1);
     expect(req.json).toEqual({ precious: true });
+  });
+});
+
+/** Steps carried by a bundle job have no job of their own: the reconciler must not take them for lost. */
+describe('reconciler and bundle jobs', () => {
+  let hf: HookflowHarness;
+  let sink: SinkServer;
+
+  beforeAll(async () => {
+    sink = await SinkServer.start();
+    hf = await HookflowHarness.start({
+      env: { RECONCILE_INTERVAL_MS: '100', RECONCILE_STALE_MS: '200', WORKER_CONCURRENCY: '1' },
+    });
+  });
+
+  afterAll(async () => {
+    await hf?.close();
+    await sink?.close();
+  });
+
+  it('leaves alone the steps of a bundle that waits in the queue behind a slow job', async () => {
+    sink.delay('/slow', 1_500);
+    const step = (path: string) => ({
+      id: 'deliver',
+      type: 'action',
+      connector: 'http',
+      with: { url: `${sink.url}${path}`, json: '{{trigger.body}}' },
+    });
+    const slow = await hf.createFlow({
+      slug: 'slow-first',
+      trigger: { type: 'webhook' },
+      steps: [step('/slow')],
+    });
+    await hf.createFlow({ slug: 'bundled-behind', trigger: { type: 'webhook' }, steps: [step('/behind')] });
+    // The one worker slot is taken by the slow call...
+    await hf.http().post(slow.hookPath).send({}).expect(202);
+    await sink.waitForRequests('/slow', 1);
+    // ...while a bundle of three waits behind it, well past RECONCILE_STALE_MS.
+    const stored = (await hf.api.get(FlowRepository).findBySlug('bundled-behind'))!;
+    const runs = hf.api.get(RunRepository);
+    const runIds: string[] = [];
+    for (let n = 0; n < 3; n++) {
+      const created = await runs.createRunFromEvent(
+        {
+          flowId: stored.flow.id,
+          flowVersionId: stored.version.id,
+          method: 'POST',
+          headers: {},
+          query: {},
+          body: { n },
+          rawBody: null,
+          contentType: 'application/json',
+          sourceIp: '127.0.0.1',
+          receivedAt: new Date(),
+          statusCode: 202,
+        },
+        [{ id: 'deliver', root: true }],
+      );
+      runIds.push(created.runId);
+    }
+    const policy = { attempts: 3, backoff: 'fixed' as const, delayMs: 50, maxDelayMs: 50 };
+    const [bundle] = bundleJobs(
+      runIds.map((id) =>
+        stepJob(id, 'deliver', { policy, timeoutMs: 10_000, flowVersionId: stored.version.id }),
+      ),
+    );
+    const queue = hf.api.get<Queue>(getQueueToken(STEP_QUEUE));
+    await queue.add(bundle.name, bundle.data, bundle.opts);
+
+    for (const id of runIds) expect((await hf.waitForRun(id)).status).toBe('succeeded');
+    // Each delivered once, by the bundle: no step was re-enqueued as lost.
+    expect(sink.received('/behind')).toHaveLength(3);
+    const metrics = await hf
+      .worker!.get(WorkerMetrics)
+      .registry.getSingleMetricAsString('hookflow_reconciler_reenqueued_total');
+    expect(metrics).toMatch(/hookflow_reconciler_reenqueued_total 0$/m);
   });
 });

@@ -1,6 +1,7 @@
 import { InjectQueue } from '@nestjs/bullmq';
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import {
+  BUNDLE_JOB_NAME,
   HOOKFLOW_CONFIG,
   RunRepository,
   STEP_QUEUE,
@@ -18,6 +19,7 @@ const LIVE_JOB_STATES = new Set(['waiting', 'active', 'delayed', 'prioritized', 
  * The queue is never the only copy of work: steps that PostgreSQL says are unfinished but that
  * have no live job (an enqueue lost after the commit, a flushed or restored queue) are enqueued
  * again here. Re-adding is safe: job ids are deterministic and the executor ignores finished steps.
+ * (A step carried by a bundle job has no job under its own id; see `staleBefore`.)
  */
 @Injectable()
 export class Reconciler implements OnApplicationBootstrap, OnModuleDestroy {
@@ -50,11 +52,28 @@ export class Reconciler implements OnApplicationBootstrap, OnModuleDestroy {
     return this.running;
   }
 
+  /**
+   * Steps handed to the queue before this are looked at. A step carried by a bundle job has no job
+   * of its own to find: steps handed over shortly before the oldest waiting job (a bundle may be
+   * behind it) or before a bundle being run may be in one, so they are left for a later pass (a
+   * step lost meanwhile is found once the backlog has moved on).
+   */
+  private async staleBefore(): Promise<Date> {
+    const before = Date.now() - this.config.reconcileStaleMs;
+    const [waiting, active] = await Promise.all([
+      this.queue.getJobs(['waiting', 'prioritized'], 0, 0, true),
+      this.queue.getJobs(['active'], 0, -1),
+    ]).catch(() => [[], []]);
+    const since = [...waiting, ...active.filter((job) => job.name === BUNDLE_JOB_NAME)]
+      .map((job) => job.timestamp)
+      .filter((t) => Number.isFinite(t));
+    return new Date(Math.min(before, ...since.map((t) => t - this.config.reconcileStaleMs)));
+  }
+
   private async pass(): Promise<number> {
     let requeued = 0;
     try {
-      const staleBefore = new Date(Date.now() - this.config.reconcileStaleMs);
-      const stale = await this.runs.findStaleSteps(staleBefore, 500);
+      const stale = await this.runs.findStaleSteps(await this.staleBefore(), 500);
       for (let i = 0; i < stale.length; i += 50) {
         const batch = stale.slice(i, i + 50);
         const states = await Promise.all(
