@@ -196,14 +196,27 @@ function processTree(rootPid) {
   return tree;
 }
 
-/** CPU time (user + system) a process has used, in ms: /proc/<pid>/stat fields 14 and 15, in clock ticks of 10 ms. */
-function cpuMs(pid) {
+/**
+ * CPU time (user + system) a process has used, in ms: /proc/<pid>/stat fields 14 and 15, in clock
+ * ticks of 10 ms; with `children`, plus fields 16 and 17, the CPU of its children that exited.
+ */
+function cpuMs(pid, children = false) {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) * 10;
+    const own = Number(fields[11]) + Number(fields[12]);
+    return (children ? own + Number(fields[13]) + Number(fields[14]) : own) * 10;
   } catch {
     return 0;
+  }
+}
+
+function parentOf(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1];
+  } catch {
+    return '';
   }
 }
 
@@ -240,24 +253,30 @@ function storesCpuMs() {
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
     const c = comm(name);
-    if (c === 'postgres' || c.startsWith('redis-server')) total += cpuMs(name);
+    // The postmaster (a postgres whose parent is not one) also carries its exited backends' CPU.
+    if (c === 'postgres') total += cpuMs(name, comm(parentOf(name)) !== 'postgres');
+    else if (c.startsWith('redis-server')) total += cpuMs(name, true);
   }
   return total;
 }
 
 /** Samples every 200 ms: VmRSS of the node processes (API + worker, + launcher), PSS of the rest (embedded postgres). */
 function rssSampler(rootPids) {
-  const peak = { nodeKb: 0, otherKb: 0 };
+  const peak = { nodeKb: 0, nodePssKb: 0, otherKb: 0 };
   const timer = setInterval(() => {
     let nodeKb = 0;
+    let nodePssKb = 0;
     let otherKb = 0;
     for (const root of rootPids()) {
       for (const pid of processTree(root)) {
-        if (comm(pid).startsWith('node')) nodeKb += rssKb(pid);
-        else otherKb += pssKb(pid);
+        if (comm(pid).startsWith('node')) {
+          nodeKb += rssKb(pid);
+          nodePssKb += pssKb(pid);
+        } else otherKb += pssKb(pid);
       }
     }
     peak.nodeKb = Math.max(peak.nodeKb, nodeKb);
+    peak.nodePssKb = Math.max(peak.nodePssKb, nodePssKb);
     peak.otherKb = Math.max(peak.otherKb, otherKb);
   }, 200);
   /** CPU ms used so far by the node processes (API + worker, and the launcher) of the trees. */
@@ -460,6 +479,7 @@ async function measureHookflow(label, triggerUrl, receiverPort, sampler) {
     await waitDelivered(receiverPort, `${label}-warm`, w.accepted);
   }
   sampler.peak.nodeKb = 0;
+  sampler.peak.nodePssKb = 0;
   sampler.peak.otherKb = 0;
   const cpuBefore = sampler.cpu();
   const storesBefore = storesCpuMs();
@@ -504,6 +524,8 @@ async function measureHookflow(label, triggerUrl, receiverPort, sampler) {
   }
   out.peakRssMb = {
     apiWorker: +(sampler.peak.nodeKb / 1024).toFixed(0),
+    // Pages the processes share (the node binary, mostly) counted once: what they take together.
+    apiWorkerPss: +(sampler.peak.nodePssKb / 1024).toFixed(0),
     other: +(sampler.peak.otherKb / 1024).toFixed(0),
   };
   return out;
@@ -653,7 +675,7 @@ function printTable(report) {
       'e2e p99',
       'delivered/accepted',
       'dup',
-      'peak RSS',
+      'peak RSS / PSS',
       'CPU/webhook',
       'stores CPU',
     ],
@@ -674,11 +696,11 @@ function printTable(report) {
   ]);
   for (const m of report.modes) {
     if (m.error) {
-      rows.push([`${m.mode}: FAILED`, m.error.split('\n')[0], '', '', '', '', '', '', '', '', '']);
+      rows.push([`${m.mode}: FAILED`, m.error.split('\n')[0], '', '', '', '', '', '', '', '', '', '']);
       continue;
     }
     const s = m.saturation;
-    const rss = `${m.peakRssMb.apiWorker} MB${m.peakRssMb.other ? ` (+${m.peakRssMb.other} pg)` : ''}`;
+    const rss = `${m.peakRssMb.apiWorker} MB / ${m.peakRssMb.apiWorkerPss}${m.peakRssMb.other ? ` (+${m.peakRssMb.other} pg)` : ''}`;
     rows.push([
       `${m.mode} (${opts.connections} conn)`,
       f(s.acceptedPerS),
@@ -735,8 +757,9 @@ function printTable(report) {
       console.log(`\n${m.mode}: non-2xx ${s.non2xx}, errors ${s.errors}, timeouts ${s.timeouts}`);
   }
   console.log(
-    '\nPeak RSS: VmRSS of the API + worker node processes (embedded: + launcher), sampled every 200 ms;',
+    '\nPeak RSS: VmRSS of the API + worker node processes (embedded: + launcher), sampled every 200 ms, / their',
   );
+  console.log('PSS (pages they share, the node binary mostly, counted once: the memory they take together);');
   console.log('pg = PSS of the embedded PostgreSQL processes (shared buffers counted once).');
   console.log(
     'CPU/webhook: user + system CPU of the node processes (API + worker) per delivered webhook over the',
