@@ -359,8 +359,8 @@ describe('run hot path', () => {
       statusCode: 202,
     });
     const steps = [{ id: 'only', root: true }];
-    // The first ones go alone (as many as statements may be in flight); the later ones wait and
-    // then share one statement, which the unknown flow id breaks: each is then stored on its own.
+    // Submitted in one turn of the event loop, they share one statement, which the unknown flow id
+    // breaks: each is then stored on its own.
     const unknownFlow = '00000000-0000-4000-8000-000000000000';
     const ids = Array.from({ length: 12 }, (_, n) => (n === 10 ? unknownFlow : stored.flow.id));
     const inserts = spyOnInserts();
@@ -388,8 +388,8 @@ describe('run hot path', () => {
         runs.finishStep(runId, 'a', done({ k }), attempt(claim.attempt), (s) => graph.settle(s), claim.seen),
       ),
     );
-    // The first two go alone (as many statements as may be in flight); the four that waited share one.
-    expect(joint()).toEqual([4]);
+    // Submitted in one turn of the event loop: one statement for the six.
+    expect(joint()).toEqual([6]);
     expect(tx).not.toHaveBeenCalled();
     expect(ends).toEqual(claimed.map(() => ({ recorded: true, ready: ['b'], runStatus: null })));
     for (const [k, { runId }] of claimed.entries()) {
@@ -423,14 +423,14 @@ describe('run hot path', () => {
         ),
       ),
     );
-    expect(joint()).toEqual([4]);
+    expect(joint()).toEqual([6]);
     for (const end of ends) expect(end.next).toMatchObject({ stepId: 'b', attempt: 1, finishedOutput: {} });
     const lasts = await Promise.all(
       claimed.map(({ runId }, k) =>
         runs.finishStep(runId, 'b', done({ k }), attempt(1), (s) => graph.settle(s), ends[k].next!.seen),
       ),
     );
-    expect(joint()).toEqual([4, 4]);
+    expect(joint()).toEqual([6, 6]);
     expect(lasts).toEqual(claimed.map(() => ({ recorded: true, ready: [], runStatus: 'succeeded' })));
     const statuses: { status: string }[] = await ds.query(
       `SELECT status FROM runs WHERE id = ANY ($1::uuid[])`,
@@ -456,7 +456,7 @@ describe('run hot path', () => {
         ),
       ),
     );
-    expect(joint()).toEqual([4]);
+    expect(joint()).toEqual([6]);
     expect(results.map((r) => r.status)).toEqual(claimed.map((_, k) => (k === 4 ? 'rejected' : 'fulfilled')));
     for (const [k, { runId }] of claimed.entries())
       expect(await stepRows(runId)).toEqual(
@@ -472,7 +472,7 @@ describe('run hot path', () => {
     const runId = await newRun('joint-same-run', steps);
     const [a, b] = [(await runs.claimStep(runId, 'a', 60_000))!, (await runs.claimStep(runId, 'b', 60_000))!];
     const joint = spyOnJoint('hookflow_finish_seen_steps');
-    // The two others go first, alone; a and b wait together, and b goes after a, on its own.
+    // All four in one turn: the others and a share a statement, and b goes after it, on its own.
     const ends = await Promise.all([
       ...others.map(({ runId: id, claim }) =>
         runs.finishStep(id, 'a', done({}), attempt(claim.attempt), (s) => linear.settle(s), claim.seen),
@@ -480,7 +480,7 @@ describe('run hot path', () => {
       runs.finishStep(runId, 'a', done(1), attempt(a.attempt), (s) => graph.settle(s), a.seen),
       runs.finishStep(runId, 'b', done(2), attempt(b.attempt), (s) => graph.settle(s), b.seen),
     ]);
-    expect(joint()).toEqual([]);
+    expect(joint()).toEqual([3]);
     expect(ends.every((e) => e.recorded)).toBe(true);
     expect(ends.slice(2).flatMap((e) => e.ready)).toEqual(['j']);
     expect(await stepRows(runId)).toEqual({ a: 'succeeded+q', b: 'succeeded+q', j: 'pending+q' });
@@ -499,7 +499,7 @@ describe('run hot path', () => {
       ...ids.map((id) => runs.readStep(id, 'a')),
       runs.readStep(ids[0], 'nope'),
     ]);
-    expect(joint()).toEqual([5]);
+    expect(joint()).toEqual([7]);
     reads.slice(0, 6).forEach((read, k) =>
       expect(read).toMatchObject({
         attempt: 1,

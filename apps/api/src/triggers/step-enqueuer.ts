@@ -24,7 +24,7 @@ export class StepEnqueuer implements OnModuleInit {
         : this.queue.addBulk(jobs));
       return batches.map(() => undefined);
     },
-    { maxBatch: 100, maxInFlight: 2 },
+    { maxBatch: 100, maxInFlight: 2, sameTurn: true },
   );
 
   constructor(@InjectQueue(STEP_QUEUE) private readonly queue: Queue) {}

@@ -72,4 +72,23 @@ describe('Coalescer', () => {
       3,
     ]);
   });
+
+  it('with sameTurn, sends the items of one event-loop turn together', async () => {
+    const { batches, run } = controlled();
+    const c = new Coalescer(run, { maxBatch: 3, maxInFlight: 2, sameTurn: true });
+    const all = [1, 2, 3, 4].map((i) => c.submit(i));
+    expect(batches).toHaveLength(0);
+    await tick();
+    expect(batches.map((b) => b.items)).toEqual([[1, 2, 3], [4]]);
+    const later = c.submit(5);
+    await tick();
+    // Two batches in flight: the next waits for one of them.
+    expect(batches).toHaveLength(2);
+    batches[0].finish();
+    await tick();
+    expect(batches.map((b) => b.items)).toEqual([[1, 2, 3], [4], [5]]);
+    batches[1].finish();
+    batches[2].finish();
+    await expect(Promise.all([...all, later])).resolves.toEqual([10, 20, 30, 40, 50]);
+  });
 });

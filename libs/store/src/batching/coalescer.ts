@@ -4,6 +4,10 @@
  * item goes alone and at once (no timer, no added latency); under load, one round trip carries
  * many items: one INSERT for many webhooks, one queue call for many jobs.
  *
+ * With `sameTurn`, items submitted during one turn of the event loop also go together: the batch
+ * leaves at the end of the turn (`setImmediate`, no timer), so that callers woken by one answer
+ * (the steps of one bundle, say) share a statement even while nothing else is in flight.
+ *
  * `run` answers one result per item, in order (an `ItemFailure` rejects that item alone), or
  * throws for the whole batch.
  */
@@ -14,16 +18,22 @@ export class ItemFailure {
 export class Coalescer<I, O> {
   private readonly waiting: { item: I; resolve: (out: O) => void; reject: (err: unknown) => void }[] = [];
   private inFlight = 0;
+  private turnEnd: NodeJS.Immediate | undefined;
 
   constructor(
     private readonly run: (items: I[]) => Promise<(O | ItemFailure)[]>,
-    private readonly opts: { maxBatch: number; maxInFlight: number },
+    private readonly opts: { maxBatch: number; maxInFlight: number; sameTurn?: boolean },
   ) {}
 
   submit(item: I): Promise<O> {
     return new Promise<O>((resolve, reject) => {
       this.waiting.push({ item, resolve, reject });
-      this.pump();
+      if (!this.opts.sameTurn) this.pump();
+      else
+        this.turnEnd ??= setImmediate(() => {
+          this.turnEnd = undefined;
+          this.pump();
+        });
     });
   }
 

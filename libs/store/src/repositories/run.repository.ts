@@ -474,6 +474,7 @@ export class RunRepository {
   private readonly newRuns = new Coalescer<NewRun, CreatedRun>((batch) => this.insertRunsOrEach(batch), {
     maxBatch: 200,
     maxInFlight: 4,
+    sameTurn: true,
   });
 
   /** Step ends recorded by `finishSeenStep` at the same moment share one statement. */
@@ -482,13 +483,14 @@ export class RunRepository {
     {
       maxBatch: 64,
       maxInFlight: 2,
+      sameTurn: true,
     },
   );
 
   /** Steps read without a claim (`readStep`) at the same moment share one statement. */
   private readonly reads = new Coalescer<{ runId: string; stepId: string }, ClaimedStep | null>(
     (batch) => this.readSteps(batch),
-    { maxBatch: 64, maxInFlight: 2 },
+    { maxBatch: 64, maxInFlight: 2, sameTurn: true },
   );
 
   constructor(private readonly ds: DataSource) {}
