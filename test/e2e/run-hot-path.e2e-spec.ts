@@ -509,4 +509,30 @@ describe('run hot path', () => {
     );
     expect(reads[6]).toBeNull();
   });
+
+  it('reads each step on its own when the read they shared fails, failing only the bad one', async () => {
+    const { hookPath } = await hf.createFlow({
+      slug: 'joint-reads-fallback',
+      trigger: { type: 'webhook' },
+      steps: [{ id: 'a', type: 'transform', expression: '$' }],
+    });
+    const ids: string[] = [];
+    for (let k = 0; k < 4; k++) ids.push((await hf.http().post(hookPath).send({ k }).expect(202)).body.runId);
+    const joint = spyOnJoint('hookflow_read_steps');
+    // A run id that is no uuid (a corrupt job) breaks the shared statement, then only its own.
+    const reads = await Promise.allSettled([...ids, 'not-a-uuid'].map((id) => runs.readStep(id, 'a')));
+    expect(joint()).toEqual([5]);
+    expect(reads.map((r) => r.status)).toEqual([
+      'fulfilled',
+      'fulfilled',
+      'fulfilled',
+      'fulfilled',
+      'rejected',
+    ]);
+    reads
+      .slice(0, 4)
+      .forEach((read, k) =>
+        expect(read).toMatchObject({ status: 'fulfilled', value: { trigger: { body: { k } } } }),
+      );
+  });
 });

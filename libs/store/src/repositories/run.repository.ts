@@ -723,37 +723,57 @@ export class RunRepository {
     return this.reads.submit({ runId, stepId });
   }
 
-  /** `readStep` for many steps: one statement when there are several. */
-  private async readSteps(batch: { runId: string; stepId: string }[]): Promise<(ClaimedStep | null)[]> {
-    const rows: (ReadStepRow & { ord?: string })[] =
-      batch.length === 1
-        ? await preparedQuery(
-            this.ds,
-            'hookflow_read_step',
-            `SELECT ${READ_STEP_COLUMNS('$1')}
-               FROM runs r
-               JOIN flows f ON f.id = r.flow_id
-               LEFT JOIN events e ON e.id = r.event_id
-               JOIN step_runs me ON me.run_id = r.id AND me.step_id = $2
-              WHERE r.id = $1`,
-            [batch[0].runId, batch[0].stepId],
-          )
-        : await preparedQuery(
-            this.ds,
-            'hookflow_read_steps',
-            `SELECT i.ord, ${READ_STEP_COLUMNS('r.id')}
-               FROM unnest($1::uuid[], $2::text[]) WITH ORDINALITY AS i(run_id, step_id, ord)
-               JOIN runs r ON r.id = i.run_id AND r.id = ANY ($1::uuid[])
-               JOIN flows f ON f.id = r.flow_id
-               LEFT JOIN events e ON e.id = r.event_id
-               JOIN step_runs me ON me.run_id = r.id AND me.step_id = i.step_id`,
-            [batch.map((b) => b.runId), batch.map((b) => b.stepId)],
-          );
-    const byOrd = new Map(rows.map((row) => [row.ord === undefined ? 1 : Number(row.ord), row]));
+  /**
+   * `readStep` for many steps: one statement when there are several. Should it fail on one
+   * step's data (a run id that is no uuid), each step is read on its own, so that only that one fails.
+   */
+  private async readSteps(
+    batch: { runId: string; stepId: string }[],
+  ): Promise<(ClaimedStep | null | ItemFailure)[]> {
+    if (batch.length === 1) return [await this.readStepAlone(batch[0])];
+    let rows: (ReadStepRow & { ord: string })[];
+    try {
+      rows = await preparedQuery(
+        this.ds,
+        'hookflow_read_steps',
+        `SELECT i.ord, ${READ_STEP_COLUMNS('r.id')}
+           FROM unnest($1::uuid[], $2::text[]) WITH ORDINALITY AS i(run_id, step_id, ord)
+           JOIN runs r ON r.id = i.run_id AND r.id = ANY ($1::uuid[])
+           JOIN flows f ON f.id = r.flow_id
+           LEFT JOIN events e ON e.id = r.event_id
+           JOIN step_runs me ON me.run_id = r.id AND me.step_id = i.step_id`,
+        [batch.map((b) => b.runId), batch.map((b) => b.stepId)],
+      );
+    } catch (err) {
+      if (isDatabaseUnavailable(err)) throw err;
+      return Promise.all(batch.map((b) => this.readStepAlone(b).catch((e: unknown) => new ItemFailure(e))));
+    }
+    const byOrd = new Map(rows.map((row) => [Number(row.ord), row]));
     return batch.map((b, k) => {
       const row = byOrd.get(k + 1);
       return row ? readStepOf(row, b.stepId) : null;
     });
+  }
+
+  private async readStepAlone({
+    runId,
+    stepId,
+  }: {
+    runId: string;
+    stepId: string;
+  }): Promise<ClaimedStep | null> {
+    const rows: ReadStepRow[] = await preparedQuery(
+      this.ds,
+      'hookflow_read_step',
+      `SELECT ${READ_STEP_COLUMNS('$1')}
+         FROM runs r
+         JOIN flows f ON f.id = r.flow_id
+         LEFT JOIN events e ON e.id = r.event_id
+         JOIN step_runs me ON me.run_id = r.id AND me.step_id = $2
+        WHERE r.id = $1`,
+      [runId, stepId],
+    );
+    return rows[0] ? readStepOf(rows[0], stepId) : null;
   }
 
   /**
