@@ -322,9 +322,11 @@ const REOPENABLE_STEP: ReadonlySet<StepStatus> = new Set<StepStatus>([
 ]);
 const RETRYABLE_RUN: ReadonlySet<RunStatus> = new Set<RunStatus>(['failed', 'cancelled']);
 
-/** One step end for `finishSeenStep`'s statement; the names are its JSON fields in the joint statement. */
+/**
+ * One step end for `finishSeenStep`'s statement; the names are its JSON fields in the joint
+ * statement (with `ord`, the step's place in the batch).
+ */
 interface SeenFinish {
-  ord: number;
   run_id: string;
   step_id: string;
   status: StepStatus;
@@ -464,6 +466,25 @@ const FINISH_SEEN_STEPS = `WITH i AS MATERIALIZED (
               c.attempts AS next_attempt, c.attempts_base AS next_attempt_base
          FROM i LEFT JOIN s ON s.run_id = i.run_id LEFT JOIN c ON c.run_id = i.run_id`;
 
+/**
+ * A batch's statement (`joint`), or, when it fails on one item's data, each item on its own
+ * (`alone`), so that only that item fails. Not when the database is out of reach: after a lost
+ * connection the joint statement may have committed, and each alone would fail the same way.
+ */
+async function jointOrEach<I, O>(
+  batch: I[],
+  joint: (items: I[]) => Promise<O[]>,
+  alone: (item: I) => Promise<O>,
+): Promise<(O | ItemFailure)[]> {
+  if (batch.length === 1) return [await alone(batch[0]).catch((e: unknown) => new ItemFailure(e))];
+  try {
+    return await joint(batch);
+  } catch (err) {
+    if (isDatabaseUnavailable(err)) throw err;
+    return Promise.all(batch.map((item) => alone(item).catch((e: unknown) => new ItemFailure(e))));
+  }
+}
+
 /** Runs, their steps and attempts: the state machine's storage, in as few round trips as it allows. */
 export class RunRepository {
   /**
@@ -568,16 +589,13 @@ export class RunRepository {
   }
 
   /** A batch in one statement; when it fails, each of its runs alone, so one bad row fails only its own request. */
-  private async insertRunsOrEach(batch: NewRun[]): Promise<(CreatedRun | ItemFailure)[]> {
-    try {
-      return await this.insertRuns(batch);
-    } catch (err) {
-      // Only a statement error is retried item by item: after a lost connection the batch may
-      // have committed, and inserting its runs again would duplicate them.
-      if (batch.length === 1 || isDatabaseUnavailable(err)) throw err;
-      const each = await Promise.allSettled(batch.map((run) => this.insertRuns([run])));
-      return each.map((r) => (r.status === 'fulfilled' ? r.value[0] : new ItemFailure(r.reason)));
-    }
+  private insertRunsOrEach(batch: NewRun[]): Promise<(CreatedRun | ItemFailure)[]> {
+    // After a lost connection the batch may have committed: inserting its runs again would duplicate them.
+    return jointOrEach(
+      batch,
+      (runs) => this.insertRuns(runs),
+      async (run) => (await this.insertRuns([run]))[0],
+    );
   }
 
   /** Events, runs and step rows of several new runs in one statement (atomic: all or none). */
@@ -727,32 +745,31 @@ export class RunRepository {
    * `readStep` for many steps: one statement when there are several. Should it fail on one
    * step's data (a run id that is no uuid), each step is read on its own, so that only that one fails.
    */
-  private async readSteps(
+  private readSteps(
     batch: { runId: string; stepId: string }[],
   ): Promise<(ClaimedStep | null | ItemFailure)[]> {
-    if (batch.length === 1) return [await this.readStepAlone(batch[0])];
-    let rows: (ReadStepRow & { ord: string })[];
-    try {
-      rows = await preparedQuery(
-        this.ds,
-        'hookflow_read_steps',
-        `SELECT i.ord, ${READ_STEP_COLUMNS('r.id')}
-           FROM unnest($1::uuid[], $2::text[]) WITH ORDINALITY AS i(run_id, step_id, ord)
-           JOIN runs r ON r.id = i.run_id AND r.id = ANY ($1::uuid[])
-           JOIN flows f ON f.id = r.flow_id
-           LEFT JOIN events e ON e.id = r.event_id
-           JOIN step_runs me ON me.run_id = r.id AND me.step_id = i.step_id`,
-        [batch.map((b) => b.runId), batch.map((b) => b.stepId)],
-      );
-    } catch (err) {
-      if (isDatabaseUnavailable(err)) throw err;
-      return Promise.all(batch.map((b) => this.readStepAlone(b).catch((e: unknown) => new ItemFailure(e))));
-    }
-    const byOrd = new Map(rows.map((row) => [Number(row.ord), row]));
-    return batch.map((b, k) => {
-      const row = byOrd.get(k + 1);
-      return row ? readStepOf(row, b.stepId) : null;
-    });
+    return jointOrEach(
+      batch,
+      async (steps) => {
+        const rows: (ReadStepRow & { ord: string })[] = await preparedQuery(
+          this.ds,
+          'hookflow_read_steps',
+          `SELECT i.ord, ${READ_STEP_COLUMNS('r.id')}
+             FROM unnest($1::uuid[], $2::text[]) WITH ORDINALITY AS i(run_id, step_id, ord)
+             JOIN runs r ON r.id = i.run_id AND r.id = ANY ($1::uuid[])
+             JOIN flows f ON f.id = r.flow_id
+             LEFT JOIN events e ON e.id = r.event_id
+             JOIN step_runs me ON me.run_id = r.id AND me.step_id = i.step_id`,
+          [steps.map((b) => b.runId), steps.map((b) => b.stepId)],
+        );
+        const byOrd = new Map(rows.map((row) => [Number(row.ord), row]));
+        return steps.map((b, k) => {
+          const row = byOrd.get(k + 1);
+          return row ? readStepOf(row, b.stepId) : null;
+        });
+      },
+      (step) => this.readStepAlone(step),
+    );
   }
 
   private async readStepAlone({
@@ -1012,7 +1029,6 @@ export class RunRepository {
     const ready = decision.ready.filter((id) => !seen.steps[id]?.enqueued);
     const next = pickNext && ready.length > 0 ? await pickNext(ready) : null;
     const row = await this.seenFinishes.submit({
-      ord: 0,
       run_id: runId,
       step_id: stepId,
       status: result.status,
@@ -1073,13 +1089,6 @@ export class RunRepository {
    */
   private async finishSeenSteps(batch: SeenFinish[]): Promise<(SeenFinishRow | ItemFailure)[]> {
     const out: (SeenFinishRow | ItemFailure)[] = new Array(batch.length);
-    const one = async (k: number) => {
-      try {
-        out[k] = await this.finishSeenStepAlone(batch[k]);
-      } catch (err) {
-        out[k] = new ItemFailure(err);
-      }
-    };
     const runs = new Set<string>();
     const joint: number[] = [];
     const after: number[] = [];
@@ -1090,23 +1099,23 @@ export class RunRepository {
         joint.push(k);
       }
     });
-    if (joint.length === 1) await one(joint[0]);
-    else {
-      try {
+    const alone = (k: number) => this.finishSeenStepAlone(batch[k]);
+    const recorded = await jointOrEach(
+      joint,
+      async (ks) => {
         const rows: (SeenFinishRow & { ord: number })[] = await preparedQuery(
           this.ds,
           'hookflow_finish_seen_steps',
           FINISH_SEEN_STEPS,
-          [toJsonb(joint.map((k) => ({ ...batch[k], ord: k }))), joint.map((k) => batch[k].run_id)],
+          [toJsonb(ks.map((k) => ({ ...batch[k], ord: k }))), ks.map((k) => batch[k].run_id)],
         );
-        for (const row of rows) out[row.ord] = row;
-      } catch (err) {
-        // The database is out of reach: so is each statement alone.
-        if (isDatabaseUnavailable(err)) throw err;
-        await Promise.all(joint.map(one));
-      }
-    }
-    for (const k of after) await one(k);
+        const byOrd = new Map(rows.map((row) => [row.ord, row]));
+        return ks.map((k) => byOrd.get(k)!);
+      },
+      alone,
+    );
+    joint.forEach((k, n) => (out[k] = recorded[n]));
+    for (const k of after) out[k] = await alone(k).catch((e: unknown) => new ItemFailure(e));
     return out;
   }
 
@@ -1141,7 +1150,7 @@ export class RunRepository {
         f.unclaimed,
       ],
     );
-    return rows[0] ?? { recorded: false, output: null, next_attempt: null, next_attempt_base: null };
+    return rows[0];
   }
 
   /**
@@ -1389,14 +1398,7 @@ export class RunRepository {
 }
 
 /** The trigger request as steps see it, from an events row joined to its run (older runs may lack an event). */
-function triggerDataOf(row: {
-  body: unknown;
-  query: Record<string, unknown> | null;
-  headers: Record<string, string> | null;
-  method: string | null;
-  received_at: Date | null;
-  created_at: Date;
-}): TriggerData {
+function triggerDataOf(row: Omit<RunContextRow, 'slug' | 'outputs'>): TriggerData {
   return {
     body: row.body ?? null,
     query: row.query ?? {},
