@@ -1,7 +1,7 @@
 import { InjectQueue } from '@nestjs/bullmq';
 import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import type { RetryPolicy } from '@hookflow/flows';
-import { bundleJobs, Coalescer, STEP_QUEUE, stepJob, type StepJobSpec } from '@hookflow/store';
+import { addJobs, bundleJobs, Coalescer, STEP_QUEUE, stepJob, type StepJobSpec } from '@hookflow/store';
 import type { Queue } from 'bullmq';
 
 /** How long a sender waits on the queue before it gets its answer anyway. */
@@ -18,10 +18,7 @@ export class StepEnqueuer implements OnModuleInit {
    */
   private readonly adds = new Coalescer<StepJobSpec[], void>(
     async (batches) => {
-      const jobs = bundleJobs(batches.flat());
-      await (jobs.length === 1
-        ? this.queue.add(jobs[0].name, jobs[0].data, jobs[0].opts)
-        : this.queue.addBulk(jobs));
+      await addJobs(this.queue, bundleJobs(batches.flat()));
       return batches.map(() => undefined);
     },
     { maxBatch: 100, maxInFlight: 2, sameTurn: true },

@@ -2,6 +2,7 @@ import { InjectQueue } from '@nestjs/bullmq';
 import { Injectable, Logger } from '@nestjs/common';
 import type { CompiledFlow } from '@hookflow/flows';
 import {
+  addJobs,
   RunRepository,
   STEP_QUEUE,
   stepJobsFor,
@@ -93,9 +94,7 @@ export class RunOrchestrator {
       delay > 0 ? { ...job, opts: { ...job.opts, delay } } : job,
     );
     try {
-      await (jobs.length === 1
-        ? this.queue.add(jobs[0].name, jobs[0].data, jobs[0].opts)
-        : this.queue.addBulk(jobs));
+      await addJobs(this.queue, jobs);
     } catch (err) {
       this.logger.warn({
         msg: `enqueue failed: ${(err as Error).message}`,

@@ -1,3 +1,5 @@
+import type { Queue } from 'bullmq';
+
 /**
  * The contract between whoever enqueues a step (the API's ingress, the worker's orchestrator,
  * the reconciler) and the worker that runs it. Jobs carry ids and the retry schedule, never
@@ -148,3 +150,9 @@ type StepJobPolicy = {
   delayMs: number;
   maxDelayMs: number;
 };
+
+/** Hands jobs to the queue in one call: `add` for one (cheaper than a bulk of one), `addBulk` for more. */
+export async function addJobs(queue: Queue, jobs: (StepJobSpec | StepBundleSpec)[]): Promise<void> {
+  if (jobs.length === 1) await queue.add(jobs[0].name, jobs[0].data, jobs[0].opts);
+  else await queue.addBulk(jobs);
+}
