@@ -187,9 +187,9 @@ export class StepExecutor {
    * Runs one step carried by a bundle job (new runs' first steps, many to a job) as its own job
    * would run it, side by side with the bundle's other steps; never throws. What its job would
    * do through BullMQ (come back when its destination has a slot, retry, resume) is done by giving
-   * it a job of its own. `fresh`: the bundle's first try, never stalled.
+   * it a job of its own.
    */
-  async runBundled(step: StepJobData, fresh: boolean): Promise<void> {
+  async runBundled(step: StepJobData, unclaimed: RunOptions['unclaimed']): Promise<void> {
     const { runId, stepId, flowVersionId } = step;
     const at = { runId, step: stepId };
     try {
@@ -204,7 +204,7 @@ export class StepExecutor {
           isLastAttempt: false,
           leaseMs: step.leaseMs,
           ownStepDone: admission.release,
-          unclaimed: fresh && !step.attemptsBefore ? { flowVersionId } : undefined,
+          unclaimed,
         });
       } catch (err) {
         // As a job's attempt that threw: tried again after its backoff (the claim was given back).
@@ -233,14 +233,12 @@ export class StepExecutor {
     stepId: string,
     verdict: AttemptVerdict,
   ): Promise<void> {
+    if (verdict.kind !== 'retry' && verdict.kind !== 'park') return;
     const delayMs =
       verdict.kind === 'retry'
         ? backoffDelayMs(flow.retryPolicy(stepId), verdict.tries, verdict.error.retryAfterMs)
-        : verdict.kind === 'park'
-          ? verdict.untilMs - Date.now()
-          : undefined;
-    if (delayMs !== undefined && (verdict.kind === 'retry' || verdict.kind === 'park'))
-      await this.orchestrator.later(flow, flowVersionId, runId, stepId, verdict.tries, delayMs);
+        : verdict.untilMs - Date.now();
+    await this.orchestrator.later(flow, flowVersionId, runId, stepId, verdict.tries, delayMs);
   }
 
   /** From the start of a graceful shutdown: no step is started in process any more. */
@@ -289,18 +287,19 @@ export class StepExecutor {
     const outcome = await this.attempt(flow, runId, stepId, claimed, tries, budget, chain).finally(
       releaseSlot,
     );
+    const type = stepTypeOf(flow, stepId);
     const attempt: AttemptRecord = {
       n: claimed.attempt,
       startedAt,
       durationMs: Date.now() - startedAt.getTime(),
       outcome: outcome.status,
       error: outcome.status === 'failed' ? outcome.error : null,
-      responseStatus: flow.step(stepId).type === 'action' ? responseStatusOf(outcome) : null,
+      responseStatus: type === 'action' ? responseStatusOf(outcome) : null,
     };
     const lastTry = isLastAttempt || tries >= budget;
     const retrying = outcome.status === 'failed' && outcome.error.retryable && !lastTry;
     this.metrics.recordStepAttempt({
-      type: stepTypeOf(flow, stepId),
+      type,
       outcome: retrying ? 'retrying' : outcome.status,
       durationMs: attempt.durationMs,
       attempt: claimed.attempt,

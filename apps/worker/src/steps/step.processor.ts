@@ -12,7 +12,7 @@ import { DelayedError, Job, UnrecoverableError } from 'bullmq';
 import { DestinationGate } from './destination-gate';
 import { stepBackoff } from './step-backoff';
 import { RetryableStepError } from './step-errors';
-import { StepExecutor } from './step-executor';
+import { StepExecutor, type RunOptions } from './step-executor';
 
 const DEFAULT_LEASE_MS = 60_000;
 
@@ -45,9 +45,10 @@ export class StepProcessor extends WorkerHost implements OnApplicationBootstrap 
   async process(job: Job<StepJobData | StepBundleData>, token?: string): Promise<void> {
     if (job.name === BUNDLE_JOB_NAME) {
       // New runs' first steps, side by side; each gets a job of its own if it needs another try.
-      const fresh = job.attemptsMade === 0 && !job.stalledCounter;
       await Promise.all(
-        (job.data as StepBundleData).steps.map((step) => this.executor.runBundled(step, fresh)),
+        (job.data as StepBundleData).steps.map((step) =>
+          this.executor.runBundled(step, unclaimedFor(job, step)),
+        ),
       );
       return;
     }
@@ -63,15 +64,11 @@ export class StepProcessor extends WorkerHost implements OnApplicationBootstrap 
     let verdict;
     try {
       // The slot is given back as soon as this job's own step is over, before any step it runs in process.
-      // A fresh job (first try, never stalled) may run a step without side effects from a read,
-      // claimed only by the statement that records its end.
-      const fresh =
-        job.attemptsMade === 0 && !job.data.attemptsBefore && !job.stalledCounter && job.data.flowVersionId;
       verdict = await this.executor.run(job.data.runId, job.data.stepId, {
         isLastAttempt: isLast,
         leaseMs,
         ownStepDone: admission.release,
-        unclaimed: fresh ? { flowVersionId: job.data.flowVersionId! } : undefined,
+        unclaimed: unclaimedFor(job, job.data),
       });
     } finally {
       admission.release?.();
@@ -92,4 +89,13 @@ export class StepProcessor extends WorkerHost implements OnApplicationBootstrap 
     await job.moveToDelayed(atMs, token);
     throw new DelayedError();
   }
+}
+
+/**
+ * A step of a fresh job (its first try, never stalled, the step never tried before) may run a step
+ * without side effects from a read, claimed only by the statement that records its end.
+ */
+function unclaimedFor(job: Job, step: StepJobData): RunOptions['unclaimed'] {
+  const fresh = job.attemptsMade === 0 && !job.stalledCounter && !step.attemptsBefore;
+  return fresh && step.flowVersionId ? { flowVersionId: step.flowVersionId } : undefined;
 }
