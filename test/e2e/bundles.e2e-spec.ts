@@ -1,20 +1,11 @@
 import { jest } from '@jest/globals';
 import { getQueueToken } from '@nestjs/bullmq';
-import {
-  BUNDLE_JOB_NAME,
-  bundleJobs,
-  FlowRepository,
-  MAX_BUNDLE_STEPS,
-  RunRepository,
-  STEP_QUEUE,
-  stepJob,
-  type StepBundleData,
-  type StepJobData,
-} from '@hookflow/store';
+import { MAX_BUNDLE_STEPS, STEP_QUEUE, type StepBundleData, type StepJobData } from '@hookflow/store';
 import type { Queue } from 'bullmq';
 import { randomUUID } from 'node:crypto';
 import { StepEnqueuer } from '../../apps/api/src/triggers/step-enqueuer';
 import { HookflowHarness } from '../utils/hookflow-harness';
+import { bundledRuns } from '../utils/bundled-runs';
 import { SinkServer } from '../utils/sink-server';
 
 /**
@@ -53,43 +44,6 @@ describe('bundle jobs', () => {
     await hf?.close();
     await sink?.close();
   });
-
-  /**
-   * `count` runs of flow `slug`, stored as the API stores them (first steps marked handed to the
-   * queue) and handed to the queue in one bundle job.
-   */
-  async function bundledRuns(slug: string, count: number, firstStep: string): Promise<string[]> {
-    const stored = (await hf.api.get(FlowRepository).findBySlug(slug))!;
-    const runs = hf.api.get(RunRepository);
-    const runIds: string[] = [];
-    for (let n = 0; n < count; n++) {
-      const created = await runs.createRunFromEvent(
-        {
-          flowId: stored.flow.id,
-          flowVersionId: stored.version.id,
-          method: 'POST',
-          headers: {},
-          query: {},
-          body: { n },
-          rawBody: null,
-          contentType: 'application/json',
-          sourceIp: '127.0.0.1',
-          receivedAt: new Date(),
-          statusCode: 202,
-        },
-        stored.version.definition.steps.map((s, i) => ({ id: s.id, root: i === 0 })),
-      );
-      runIds.push(created.runId);
-    }
-    const policy = { attempts: 3, backoff: 'fixed' as const, delayMs: 50, maxDelayMs: 50 };
-    const jobs = runIds.map((id) =>
-      stepJob(id, firstStep, { policy, timeoutMs: 10_000, flowVersionId: stored.version.id }),
-    );
-    const [bundle] = bundleJobs(jobs);
-    expect(bundle.name).toBe(BUNDLE_JOB_NAME);
-    await apiQueue.add(bundle.name, bundle.data, bundle.opts);
-    return runIds;
-  }
 
   it('hands the first steps of webhooks that arrive together to the queue in bundle jobs', async () => {
     const enqueuer = hf.api.get(StepEnqueuer);
@@ -140,7 +94,7 @@ describe('bundle jobs', () => {
         },
       ],
     });
-    const runIds = await bundledRuns('bundled-chain', 6, 'shape');
+    const runIds = await bundledRuns(hf, 'bundled-chain', 6);
     const runs = await Promise.all(runIds.map((id) => hf.waitForRun(id)));
     expect(runs.map((r) => r.steps.map((s: any) => [s.id, s.status, s.attempts.length]))).toEqual(
       runIds.map(() => [
@@ -169,7 +123,7 @@ describe('bundle jobs', () => {
         },
       ],
     });
-    const runIds = await bundledRuns('bundled-action', 3, 'send');
+    const runIds = await bundledRuns(hf, 'bundled-action', 3);
     const runs = await Promise.all(runIds.map((id) => hf.waitForRun(id)));
     expect(runs.map((r) => r.status)).toEqual(['succeeded', 'succeeded', 'succeeded']);
     const tries = runs.map((r) => r.steps[0].attempts.map((a: any) => a.responseStatus));
@@ -211,7 +165,7 @@ describe('bundle jobs', () => {
     }
     added = [];
 
-    const runIds = await bundledRuns('bundled-capped', 3, 'send');
+    const runIds = await bundledRuns(hf, 'bundled-capped', 3);
     const runs = await Promise.all(runIds.map((id) => hf.waitForRun(id)));
     expect(runs.map((r) => [r.status, r.steps[0].attempts.length])).toEqual(
       runIds.map(() => ['succeeded', 1]),

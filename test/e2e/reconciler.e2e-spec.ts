@@ -1,15 +1,8 @@
 import { HookflowHarness } from '../utils/hookflow-harness';
+import { bundledRuns } from '../utils/bundled-runs';
 import { SinkServer } from '../utils/sink-server';
-import { getQueueToken } from '@nestjs/bullmq';
 import { Queue } from 'bullmq';
-import {
-  bundleJobs,
-  FlowRepository,
-  RunRepository,
-  STEP_QUEUE,
-  stepJob,
-  WorkerMetrics,
-} from '@hookflow/store';
+import { STEP_QUEUE, WorkerMetrics } from '@hookflow/store';
 
 /** A webhook that got its 2xx is delivered even when its job never reached the queue. */
 describe('reconciler', () => {
@@ -100,36 +93,7 @@ describe('reconciler and bundle jobs', () => {
     await hf.http().post(slow.hookPath).send({}).expect(202);
     await sink.waitForRequests('/slow', 1);
     // ...while a bundle of three waits behind it, well past RECONCILE_STALE_MS.
-    const stored = (await hf.api.get(FlowRepository).findBySlug('bundled-behind'))!;
-    const runs = hf.api.get(RunRepository);
-    const runIds: string[] = [];
-    for (let n = 0; n < 3; n++) {
-      const created = await runs.createRunFromEvent(
-        {
-          flowId: stored.flow.id,
-          flowVersionId: stored.version.id,
-          method: 'POST',
-          headers: {},
-          query: {},
-          body: { n },
-          rawBody: null,
-          contentType: 'application/json',
-          sourceIp: '127.0.0.1',
-          receivedAt: new Date(),
-          statusCode: 202,
-        },
-        [{ id: 'deliver', root: true }],
-      );
-      runIds.push(created.runId);
-    }
-    const policy = { attempts: 3, backoff: 'fixed' as const, delayMs: 50, maxDelayMs: 50 };
-    const [bundle] = bundleJobs(
-      runIds.map((id) =>
-        stepJob(id, 'deliver', { policy, timeoutMs: 10_000, flowVersionId: stored.version.id }),
-      ),
-    );
-    const queue = hf.api.get<Queue>(getQueueToken(STEP_QUEUE));
-    await queue.add(bundle.name, bundle.data, bundle.opts);
+    const runIds = await bundledRuns(hf, 'bundled-behind', 3);
 
     for (const id of runIds) expect((await hf.waitForRun(id)).status).toBe('succeeded');
     // Each delivered once, by the bundle: no step was re-enqueued as lost.
