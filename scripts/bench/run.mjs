@@ -16,6 +16,7 @@
 //
 // `--profile dir` runs the API and the worker (separate mode) under `--cpu-prof`; their
 // .cpuprofile files land in dir when the pass ends (`node scripts/bench/profile-summary.mjs dir`).
+// BENCH_APP_FLAGS="--max-semi-space-size=4 ..." adds node flags to both (separate mode), for trials.
 import { spawn, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
@@ -100,8 +101,10 @@ async function freePort() {
 
 /** Node flags for a profiled app: V8's CPU profile, written at a clean exit that SIGTERM forces. */
 function profiled() {
-  if (!opts.profile) return [];
+  const extra = (process.env.BENCH_APP_FLAGS ?? '').split(' ').filter(Boolean);
+  if (!opts.profile) return extra;
   return [
+    ...extra,
     '--cpu-prof',
     `--cpu-prof-dir=${opts.profile}`,
     '--require',
@@ -585,9 +588,13 @@ async function runSeparate(receiverPort) {
   // The API runs the migrations; the worker would wait on the same lock, starting it second is tidier.
   const apiChild = startChild('api', [...profiled(), 'dist/apps/api/src/main.js'], env);
   await waitReady(`http://127.0.0.1:${apiPort}/health/ready`, apiChild);
+  // The worker's node flags as `npm run start:worker` and the launcher give them.
+  const workerFlags = require(
+    path.join(ROOT, 'dist/libs/store/src/embedded/heap-tuning.js'),
+  ).WORKER_NODE_FLAGS;
   const workerChild = opts.apiOnly
     ? null
-    : startChild('worker', [...profiled(), 'dist/apps/worker/src/main.js'], env);
+    : startChild('worker', [...workerFlags, ...profiled(), 'dist/apps/worker/src/main.js'], env);
   if (workerChild) await waitReady(`http://127.0.0.1:${healthPort}/health/ready`, workerChild);
   const sampler = rssSampler(() => [apiChild.pid, ...(workerChild ? [workerChild.pid] : [])]);
   try {

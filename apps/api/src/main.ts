@@ -1,11 +1,12 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
-import { ConfigError, loadConfig, notifyReady, stopGracefully } from '@hookflow/store';
+import { applyHeapGrowth, ConfigError, loadConfig, notifyReady, stopGracefully } from '@hookflow/store';
 import { createApiApp, logStartup } from './bootstrap';
 import { Draining } from './health/draining';
 
 async function main(): Promise<void> {
   const config = loadConfig();
+  applyHeapGrowth(config.heapGrowthPercent);
   const app = await createApiApp(config);
   const logger = new Logger('Hookflow');
   // SIGTERM: readiness 503 at once; the listener closes (new connections are refused) and the

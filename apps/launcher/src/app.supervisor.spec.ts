@@ -17,6 +17,8 @@ const STAND_INS: Record<string, string> = {
     process.once('disconnect', () => process.exit(0));
     process.send({ type: 'ready' });
     setInterval(() => undefined, 1000);`,
+  // Exits with code 7 when started with the node flag it expects, 8 otherwise.
+  'flagged.js': `process.exit(process.execArgv.includes('--max-semi-space-size=8') ? 7 : 8);`,
   'silent.js': `process.once('disconnect', () => process.exit(0)); setInterval(() => undefined, 1000);`,
 };
 
@@ -78,6 +80,16 @@ describe('AppSupervisor', () => {
     const exits = await apps.stop('SIGTERM', 300);
 
     expect(exits.map((exit) => exit.signal)).toEqual(['SIGTERM', 'SIGKILL']);
+  });
+
+  it('starts an app with its node flags before the script', async () => {
+    supervisor = new AppSupervisor(
+      [{ name: 'worker', script: script('flagged.js'), nodeFlags: ['--max-semi-space-size=8'] }],
+      process.env,
+    );
+    supervisor.start();
+
+    await expect(supervisor.firstExit).resolves.toEqual({ name: 'worker', code: 7, signal: null });
   });
 
   it('lists the apps that have not reported ready', async () => {

@@ -5,6 +5,8 @@ export interface AppSpec {
   name: string;
   /** Absolute path of the compiled entry point. */
   script: string;
+  /** Node flags before the script (V8's heap sizes are fixed when the process starts). */
+  nodeFlags?: readonly string[];
 }
 
 export interface AppExit {
@@ -40,7 +42,7 @@ export class AppSupervisor {
 
   start(): void {
     for (const app of this.apps) {
-      const child = spawn(process.execPath, [app.script], {
+      const child = spawn(process.execPath, [...(app.nodeFlags ?? []), app.script], {
         env: this.env,
         stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
         // Own process group: a terminal's Ctrl-C reaches the launcher only, which forwards exactly one

@@ -1,11 +1,12 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
-import { ConfigError, loadConfig, notifyReady, stopGracefully } from '@hookflow/store';
+import { applyHeapGrowth, ConfigError, loadConfig, notifyReady, stopGracefully } from '@hookflow/store';
 import { createWorkerApp } from './bootstrap';
 import { GracefulShutdown } from './maintenance/graceful-shutdown';
 
 async function main(): Promise<void> {
   const config = loadConfig();
+  applyHeapGrowth(config.heapGrowthPercent);
   const app = await createWorkerApp(config);
   const logger = new Logger('Hookflow');
   // SIGTERM: readiness 503 at once, no new steps, those in flight get SHUTDOWN_GRACE_MS, exit 0.

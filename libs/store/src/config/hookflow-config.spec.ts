@@ -149,6 +149,15 @@ describe('loadConfig', () => {
     }
   });
 
+  it("reads the heap's growth between full collections: 20 % by default, 0 for V8's own", () => {
+    expect(loadConfig(base).heapGrowthPercent).toBe(20);
+    expect(loadConfig({ ...base, HEAP_GROWTH_PERCENT: '0' }).heapGrowthPercent).toBe(0);
+    for (const value of ['-5', '12.5', 'lots', '1000'])
+      expect(problems({ ...base, HEAP_GROWTH_PERCENT: value }).map((p) => p.variable)).toEqual([
+        'HEAP_GROWTH_PERCENT',
+      ]);
+  });
+
   it('treats an empty variable as unset', () => {
     expect(loadConfig({ ...base, REDIS_URL: '', PORT: '' })).toMatchObject({
       redisUrl: undefined,

@@ -117,6 +117,9 @@ const envSchema = z.object({
   SHUTDOWN_GRACE_MS: positiveInt(30_000),
   // A worker that started no job for this long while jobs wait and it has free slots is replaced.
   WORKER_WATCHDOG_MS: positiveInt(30_000),
+  // After each full collection V8 lets the heap grow to (1 + this/100) x what survived before the
+  // next one; 0 leaves V8's own factor (up to 4x when collections are cheap).
+  HEAP_GROWTH_PERCENT: z.coerce.number().int().min(0).max(300).default(20),
   // History (finished runs with their steps, attempts and events; refusals) is kept this many days; 0 keeps it forever.
   RETENTION_DAYS: z.coerce.number().int().min(0).max(36_500).default(30),
   RETENTION_INTERVAL: z
@@ -181,6 +184,8 @@ export interface HookflowConfig {
   shutdownGraceMs: number;
   /** Idle time (jobs waiting, free slots, none started) after which the worker's queue consumer is recreated. */
   workerWatchdogMs: number;
+  /** V8's heap growth after a full collection, in percent of what survived; 0: V8's own. */
+  heapGrowthPercent: number;
   /** Age past which finished runs, their events and refusals are deleted; 0: kept forever (no pruning at all). */
   retentionMs: number;
   /** How often the worker looks for history to prune. */
@@ -253,6 +258,7 @@ export function loadConfig(
     reconcileStaleMs: e.RECONCILE_STALE_MS,
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
     workerWatchdogMs: e.WORKER_WATCHDOG_MS,
+    heapGrowthPercent: e.HEAP_GROWTH_PERCENT,
     retentionMs: e.RETENTION_DAYS * 86_400_000,
     retentionIntervalMs: parseDuration(envDuration(e.RETENTION_INTERVAL)),
     retentionBatchSize: e.RETENTION_BATCH_SIZE,

@@ -1,2 +1,3 @@
 export * from './embedded-postgres';
 export * from './process-lifecycle';
+export * from './heap-tuning';

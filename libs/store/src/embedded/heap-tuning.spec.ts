@@ -1,0 +1,85 @@
+import { execFile } from 'node:child_process';
+import { promises as fs, readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import ts from 'typescript';
+import { heapGrowthFlag, WORKER_NODE_FLAGS } from './heap-tuning';
+
+describe('heapGrowthFlag', () => {
+  it('names the percentage unless it is 0', () => {
+    expect(heapGrowthFlag(20, [], '')).toBe('--heap-growing-percent=20');
+    expect(heapGrowthFlag(0, [], '')).toBeUndefined();
+  });
+
+  it("leaves the operator's own flag alone, on the command line or in NODE_OPTIONS", () => {
+    expect(heapGrowthFlag(20, ['--heap-growing-percent=50'], '')).toBeUndefined();
+    expect(heapGrowthFlag(20, [], '--max-old-space-size=512 --heap_growing_percent=5')).toBeUndefined();
+    expect(heapGrowthFlag(20, ['--heap-growing-percentage=1'], '--heap-growing')).toBe(
+      '--heap-growing-percent=20',
+    );
+  });
+});
+
+describe('WORKER_NODE_FLAGS', () => {
+  it('are the flags `npm run start:worker` starts the worker with', () => {
+    const pkg = JSON.parse(readFileSync(path.join(process.cwd(), 'package.json'), 'utf8')) as {
+      scripts: Record<string, string>;
+    };
+    expect(pkg.scripts['start:worker']).toBe(
+      `node ${WORKER_NODE_FLAGS.join(' ')} dist/apps/worker/src/main.js`,
+    );
+  });
+});
+
+/**
+ * The flag set at run time must act: a child keeps 20 MB alive and churns through objects that
+ * live long enough to reach the old generation. With V8's own growth its old space passes 150 MB;
+ * bounded at 20 % it stays near what is alive.
+ */
+describe('applyHeapGrowth', () => {
+  let dir: string;
+  let module: string;
+
+  beforeAll(async () => {
+    dir = await fs.mkdtemp(path.join(os.tmpdir(), 'hookflow-heap-'));
+    const source = readFileSync(path.join(process.cwd(), 'libs/store/src/embedded/heap-tuning.ts'), 'utf8');
+    const { outputText } = ts.transpileModule(source, {
+      compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022 },
+    });
+    module = path.join(dir, 'heap-tuning.js');
+    await fs.writeFile(module, outputText);
+  });
+  afterAll(async () => {
+    await fs.rm(dir, { recursive: true, force: true });
+  });
+
+  async function peakOldSpaceMb(percent: number): Promise<number> {
+    const script = `
+      require(${JSON.stringify(module)}).applyHeapGrowth(${percent});
+      const v8 = require('node:v8');
+      const live = [];
+      for (let i = 0; i < 20000; i++) live.push(('x'.repeat(1000) + i).split('').join(''));
+      const ring = new Array(100000);
+      let peak = 0;
+      for (let i = 0; i < 2000000; i++) {
+        ring[i % ring.length] = { i, a: [i, i + 1, i + 2, i + 3] };
+        if (i % 2000 === 0) {
+          const old = v8.getHeapSpaceStatistics().find((s) => s.space_name === 'old_space').space_size;
+          peak = Math.max(peak, old);
+        }
+      }
+      process.stdout.write(JSON.stringify({ peakMb: Math.round(peak / 1048576), kept: live.length }));
+    `;
+    const env = { ...process.env, NODE_OPTIONS: '' };
+    const { stdout } = await promisify(execFile)(process.execPath, ['-e', script], { env });
+    return (JSON.parse(stdout) as { peakMb: number }).peakMb;
+  }
+
+  it('keeps the old generation near its live data', async () => {
+    const [bounded, own] = await Promise.all([peakOldSpaceMb(20), peakOldSpaceMb(0)]);
+    expect(bounded).toBeGreaterThan(20);
+    expect(bounded).toBeLessThan(100);
+    expect(own).toBeGreaterThan(bounded);
+  }, 30_000);
+});
