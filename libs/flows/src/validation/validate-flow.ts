@@ -21,19 +21,30 @@ export interface ValidateFlowOptions {
 
 const ANNOTATIONS = ['errorMessage', 'patternErrorMessage'];
 
-// Compiled once at module load: validation runs on every API write and file sync.
-const flowAjv = new Ajv({ allErrors: true, verbose: true, allowUnionTypes: true, strict: true });
-flowAjv.addVocabulary(ANNOTATIONS);
-const validateFlowSchema = flowAjv.compile(flowJsonSchema);
+// Compiled at the first validation and kept: validation runs on every API write and file sync,
+// and never in a worker, which would otherwise hold the compiled validators for nothing.
+let validateFlowSchema: ValidateFunction | undefined;
+
+function flowSchemaValidator(): ValidateFunction {
+  if (!validateFlowSchema) {
+    const ajv = new Ajv({ allErrors: true, verbose: true, allowUnionTypes: true, strict: true });
+    ajv.addVocabulary(ANNOTATIONS);
+    validateFlowSchema = ajv.compile(flowJsonSchema);
+  }
+  return validateFlowSchema;
+}
 
 // Connector schemas are written against draft 2020-12 and come from other packages: be lenient.
-const connectorAjv = new Ajv2020({ allErrors: true, verbose: true, allowUnionTypes: true, strict: false });
-addFormats(connectorAjv);
+let connectorAjv: Ajv2020 | undefined;
 const connectorValidators = new WeakMap<object, ValidateFunction>();
 
 function connectorValidator(schema: Record<string, unknown>): ValidateFunction {
   let validate = connectorValidators.get(schema);
   if (!validate) {
+    if (!connectorAjv) {
+      connectorAjv = new Ajv2020({ allErrors: true, verbose: true, allowUnionTypes: true, strict: false });
+      addFormats(connectorAjv);
+    }
     validate = connectorAjv.compile(schema);
     connectorValidators.set(schema, validate);
   }
@@ -317,7 +328,8 @@ function checkSteps(steps: unknown[], opts: ValidateFlowOptions, checks: Checks)
  */
 export function validateFlow(doc: unknown, opts: ValidateFlowOptions = {}): ValidationResult {
   const checks: Checks = { errors: [], warnings: [] };
-  if (!validateFlowSchema(doc)) checks.errors.push(...schemaIssues(validateFlowSchema.errors ?? []));
+  const validateSchema = flowSchemaValidator();
+  if (!validateSchema(doc)) checks.errors.push(...schemaIssues(validateSchema.errors ?? []));
   try {
     if (isObject(doc)) {
       checkTrigger(doc.trigger, checks);
