@@ -235,6 +235,25 @@ describe('flow lifecycle', () => {
         'flow_disabled',
       );
     });
+
+    it('reads files as a Kubernetes ConfigMap mounts them (links into a hidden folder), and a byte order mark', async () => {
+      // A ConfigMap volume: each key a link `name -> ..data/name`, `..data` a link to a dated folder.
+      await fs.mkdir(path.join(dir, '..2026_11_24_00_00_00.1'));
+      await write('..2026_11_24_00_00_00.1/three.flow.json', flowDoc('file-three', `${sink.url}/three`));
+      await fs.symlink('..2026_11_24_00_00_00.1', path.join(dir, '..data'));
+      await fs.symlink('..data/three.flow.json', path.join(dir, 'three.flow.json'));
+      await fs.writeFile(
+        path.join(dir, 'bom.flow.json'),
+        `\ufeff${JSON.stringify(flowDoc('file-bom', `${sink.url}/bom`))}`,
+      );
+
+      const plan = await loader().load();
+
+      expect(plan?.created.map((c) => c.slug).sort()).toEqual(['file-bom', 'file-three']);
+      const three = await api().get('/api/flows/file-three').set(hf.auth).expect(200);
+      expect(three.body.source).toBe(path.join(dir, 'three.flow.json'));
+      await api().get('/api/flows/file-bom').set(hf.auth).expect(200);
+    });
   });
 
   describe('dry-run tests', () => {

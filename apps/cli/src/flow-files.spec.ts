@@ -2,7 +2,8 @@ import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { CliError } from './cli-error';
-import { findFlowFiles, parseJsonText, readFlowFile, readJsonFile } from './flow-files';
+import { readFlowFile } from '@hookflow/flows/files/flow-files';
+import { findFlowFiles, readJsonFile } from './flow-files';
 
 describe('flow files on disk', () => {
   let root: string;
@@ -90,18 +91,5 @@ describe('flow files on disk', () => {
       "payload.json:3:1: invalid JSON: unexpected '}', expected a value",
     );
     await expect(readJsonFile('nope.json', root)).rejects.toThrow('nope.json: no such file');
-  });
-});
-
-describe('parseJsonText', () => {
-  it.each([
-    ['{"a":1}', { ok: true, value: { a: 1 } }],
-    ['\ufeff[]', { ok: true, value: [] }],
-    [
-      '{\n  "a": tru\n}',
-      { ok: false, error: { line: 2, column: 8, message: "invalid JSON: unexpected 't', expected a value" } },
-    ],
-  ])('%j', (text, expected) => {
-    expect(parseJsonText(text)).toEqual(expected);
   });
 });

@@ -7,9 +7,11 @@ import type {
   InProcessStepResult,
   TriggerData,
 } from '@hookflow/flows';
+// The module alone, not the package: the CLI loads the flows runtime only for the commands that run flows.
+import { flowFileRef, readFlowFile } from '@hookflow/flows/files/flow-files';
 import { CliError } from './cli-error';
 import type { CommandHandler, Wire } from './command-context';
-import { flowFileRef, readFlowFile, readJsonFile } from './flow-files';
+import { readJsonFile } from './flow-files';
 import { formatDetail, formatJson, plural } from './output';
 
 interface TestOptions {

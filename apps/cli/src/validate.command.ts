@@ -1,8 +1,9 @@
 import type { Command } from 'commander';
 import type { ConnectorRegistry } from '@hookflow/flows';
+import { FLOW_FILE_SUFFIX, readFlowFile, type FlowFileRef } from '@hookflow/flows/files/flow-files';
 import { CliError, type ErrorDetail } from './cli-error';
 import type { CommandContext, CommandHandler, Wire } from './command-context';
-import { findFlowFiles, readFlowFile, FLOW_FILE_SUFFIX, type FlowFileRef } from './flow-files';
+import { findFlowFiles } from './flow-files';
 import { formatDetail, plural, type Output } from './output';
 import { startProgress } from './progress';
 

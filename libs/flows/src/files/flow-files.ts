@@ -1,0 +1,120 @@
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { findJsonSyntaxError } from './json-syntax';
+
+// Flow files as the CLI (`hookflow validate`, `apply`, `test`) and the API's FLOWS_DIR loader both
+// read them: the same files found, the same JSON accepted, the same errors with line and column.
+
+export const FLOW_FILE_SUFFIX = '.flow.json';
+/** Folders never searched for flow files (besides hidden ones). */
+const SKIPPED_DIRS = new Set(['node_modules']);
+
+/** A flow file found on disk. */
+export interface FlowFileRef {
+  absolutePath: string;
+  /** How the file is shown: relative to the working directory when under it, else absolute. */
+  displayPath: string;
+  /**
+   * How the server knows the file (the `source` of the flows it owns): the display path with `/`
+   * separators. The CLI run from the repository root and the server's FLOWS_DIR loader (relative
+   * to its working directory) name a file the same way, so `hookflow apply flows` and the loader agree.
+   */
+  syncPath: string;
+}
+
+export interface FlowFileError {
+  message: string;
+  /** Where the text stops being JSON, 1-based; absent when the file could not be read. */
+  line?: number;
+  column?: number;
+}
+
+export type LoadedFlowFile = FlowFileRef &
+  ({ ok: true; text: string; document: unknown } | { ok: false; error: FlowFileError });
+
+function displayPath(absolutePath: string, cwd: string): string {
+  const relative = path.relative(cwd, absolutePath);
+  return relative && !relative.startsWith('..') && !path.isAbsolute(relative) ? relative : absolutePath;
+}
+
+/** The reference for one file path (absolute). */
+export function flowFileRef(absolutePath: string, cwd: string): FlowFileRef {
+  const shown = displayPath(absolutePath, cwd);
+  return { absolutePath, displayPath: shown, syncPath: shown.split(path.sep).join('/') };
+}
+
+async function walk(dir: string, found: string[]): Promise<void> {
+  const entries = await fs.readdir(dir, { withFileTypes: true });
+  for (const entry of entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+    if (entry.name.startsWith('.') || SKIPPED_DIRS.has(entry.name)) continue;
+    const full = path.join(dir, entry.name);
+    let isDir = entry.isDirectory();
+    let isFile = entry.isFile();
+    if (entry.isSymbolicLink()) {
+      // A linked file is read (a Kubernetes ConfigMap mounts each file as a link into its hidden
+      // `..data` folder); a linked folder is not followed: a link loop would never end.
+      const stat = await fs.stat(full).catch(() => undefined);
+      isDir = false;
+      isFile = stat?.isFile() ?? false;
+    }
+    if (isDir) await walk(full, found);
+    else if (isFile && entry.name.endsWith(FLOW_FILE_SUFFIX)) found.push(full);
+  }
+}
+
+/**
+ * Every `*.flow.json` under the folder `dir` (absolute paths, sorted; hidden entries and
+ * node_modules skipped). Throws what reading the folder throws (ENOENT when it does not exist).
+ */
+export async function listFlowFiles(dir: string): Promise<string[]> {
+  const found: string[] = [];
+  await walk(path.resolve(dir), found);
+  return found;
+}
+
+/**
+ * Parses JSON text. A syntax error comes back with the line and column where the text stops
+ * being JSON (BOM tolerated), instead of Node's version-dependent message.
+ */
+export function parseJsonText(
+  text: string,
+): { ok: true; value: unknown } | { ok: false; error: FlowFileError } {
+  const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+  try {
+    return { ok: true, value: JSON.parse(body) };
+  } catch (err) {
+    let located: ReturnType<typeof findJsonSyntaxError>;
+    try {
+      located = findJsonSyntaxError(body);
+    } catch {
+      located = undefined; // nesting too deep for the scanner: Node's message will do
+    }
+    if (!located) return { ok: false, error: { message: `invalid JSON: ${(err as Error).message}` } };
+    // Columns count without a BOM, as editors show them.
+    return {
+      ok: false,
+      error: { message: `invalid JSON: ${located.message}`, line: located.line, column: located.column },
+    };
+  }
+}
+
+/** Why a file could not be read, in a few words. */
+export function describeReadError(err: NodeJS.ErrnoException): string {
+  if (err.code === 'ENOENT') return 'no such file';
+  if (err.code === 'EISDIR') return 'is a folder, not a flow file';
+  return `cannot read the file: ${err.message}`;
+}
+
+/** Reads and parses one flow file; unreadable files and bad JSON are reported, not thrown. */
+export async function readFlowFile(ref: FlowFileRef): Promise<LoadedFlowFile> {
+  let text: string;
+  try {
+    text = await fs.readFile(ref.absolutePath, 'utf8');
+  } catch (err) {
+    return { ...ref, ok: false, error: { message: describeReadError(err as NodeJS.ErrnoException) } };
+  }
+  const parsed = parseJsonText(text);
+  return parsed.ok
+    ? { ...ref, ok: true, text, document: parsed.value }
+    : { ...ref, ok: false, error: parsed.error };
+}
