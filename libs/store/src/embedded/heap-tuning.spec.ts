@@ -1,9 +1,8 @@
 import { execFile } from 'node:child_process';
-import { promises as fs, readFileSync } from 'node:fs';
-import os from 'node:os';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import ts from 'typescript';
+import { transpiledModule, type TranspiledModule } from '../../../../test/utils/transpiled-module';
 import { heapGrowthFlag, WORKER_NODE_FLAGS } from './heap-tuning';
 
 describe('heapGrowthFlag', () => {
@@ -38,25 +37,16 @@ describe('WORKER_NODE_FLAGS', () => {
  * bounded at 20 % it stays near what is alive.
  */
 describe('applyHeapGrowth', () => {
-  let dir: string;
-  let module: string;
+  let compiled: TranspiledModule;
 
   beforeAll(async () => {
-    dir = await fs.mkdtemp(path.join(os.tmpdir(), 'hookflow-heap-'));
-    const source = readFileSync(path.join(process.cwd(), 'libs/store/src/embedded/heap-tuning.ts'), 'utf8');
-    const { outputText } = ts.transpileModule(source, {
-      compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022 },
-    });
-    module = path.join(dir, 'heap-tuning.js');
-    await fs.writeFile(module, outputText);
+    compiled = await transpiledModule('libs/store/src/embedded/heap-tuning.ts');
   });
-  afterAll(async () => {
-    await fs.rm(dir, { recursive: true, force: true });
-  });
+  afterAll(() => compiled.remove());
 
   async function peakOldSpaceMb(percent: number): Promise<number> {
     const script = `
-      require(${JSON.stringify(module)}).applyHeapGrowth(${percent});
+      require(${JSON.stringify(compiled.file)}).applyHeapGrowth(${percent});
       const v8 = require('node:v8');
       const live = [];
       for (let i = 0; i < 20000; i++) live.push(('x'.repeat(1000) + i).split('').join(''));

@@ -1,32 +1,24 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { promises as fs, readFileSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import ts from 'typescript';
+import { transpiledModule, type TranspiledModule } from '../../../../test/utils/transpiled-module';
 
 /**
  * The helpers only act in a process started with an IPC channel, so each case runs them in a small
  * child process (the jest worker itself has an IPC channel to jest).
  */
 describe('process lifecycle helpers', () => {
-  let dir: string;
+  let compiled: TranspiledModule;
   let lifecycle: string;
+  /** The compiled module's temporary folder, for the files of a case. */
+  let dir: string;
 
   beforeAll(async () => {
-    dir = await fs.mkdtemp(path.join(os.tmpdir(), 'hookflow-lifecycle-'));
-    const source = readFileSync(
-      path.join(process.cwd(), 'libs/store/src/embedded/process-lifecycle.ts'),
-      'utf8',
-    );
-    const { outputText } = ts.transpileModule(source, {
-      compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022 },
-    });
-    lifecycle = path.join(dir, 'process-lifecycle.js');
-    await fs.writeFile(lifecycle, outputText);
+    compiled = await transpiledModule('libs/store/src/embedded/process-lifecycle.ts');
+    lifecycle = compiled.file;
+    dir = path.dirname(lifecycle);
   });
-  afterAll(async () => {
-    await fs.rm(dir, { recursive: true, force: true });
-  });
+  afterAll(() => compiled.remove());
 
   /** Runs `body` in a child that has the helpers in scope; `ipc` decides whether it gets a channel. */
   const app = (body: string, ipc = true): ChildProcess =>
