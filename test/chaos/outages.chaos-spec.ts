@@ -64,6 +64,10 @@ describe('chaos: Redis and PostgreSQL stop and come back under load', () => {
     const ready = await hf.http().get('/health/ready').timeout(5_000);
     expect(ready.status).toBe(503);
     expect(ready.body).toMatchObject(o.readiness);
+    // The worker's too, within its probes' 2 s: its queue client holds commands while Redis is away.
+    const workerReady = await fetch(`${hf.workerUrl}/health/ready`, { signal: AbortSignal.timeout(5_000) });
+    expect(workerReady.status).toBe(503);
+    expect(await workerReady.json()).toMatchObject(o.readiness);
 
     await o.restart();
     const acceptedAtRestart = ledger.accepted.size;

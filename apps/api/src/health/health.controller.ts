@@ -1,6 +1,7 @@
 import { Controller, Get, HttpCode, Logger, Res } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
+import { readiness } from '@hookflow/store';
 import { DataSource } from 'typeorm';
 import { ApiJsonResponse } from '../common/openapi.decorators';
 import { StepEnqueuer } from '../triggers/step-enqueuer';
@@ -42,31 +43,10 @@ export class HealthController {
       await reply.status(503).send({ status: 'draining' });
       return;
     }
-    const checks = await Promise.all([
-      check('database', () => this.ds.query('SELECT 1')),
-      check('queue', () => this.enqueuer.ping()),
-    ]);
-    const [database, queue] = checks;
-    const ok = database === 'ok' && queue === 'ok';
-    await reply.status(ok ? 200 : 503).send({ status: ok ? 'ok' : 'unavailable', database, queue });
-  }
-}
-
-/** 'ok' or 'unavailable'; the reason goes to the log, not to an unauthenticated caller. */
-async function check(name: string, probe: () => Promise<unknown>, timeoutMs = 2000): Promise<string> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    await Promise.race([
-      probe(),
-      new Promise((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
-      }),
-    ]);
-    return 'ok';
-  } catch (err) {
-    logger.warn(`${name} not ready: ${(err as Error).message}`);
-    return 'unavailable';
-  } finally {
-    clearTimeout(timer);
+    const { ok, body } = await readiness(
+      { database: () => this.ds.query('SELECT 1'), queue: () => this.enqueuer.ping() },
+      (line) => logger.warn(line),
+    );
+    await reply.status(ok ? 200 : 503).send(body);
   }
 }

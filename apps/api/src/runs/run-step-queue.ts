@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import type { StepJobSpec } from '@hookflow/store';
+import { within, type StepJobSpec } from '@hookflow/store';
 import type { Queue } from 'bullmq';
 
 /** How long a run operation waits on the queue before it answers anyway. */
@@ -74,25 +74,12 @@ export class RunStepQueue {
   }
 
   private async bounded(what: string, work: () => Promise<unknown>, fallback: string): Promise<boolean> {
-    const pending = work();
-    let timer: NodeJS.Timeout | undefined;
     try {
-      await Promise.race([
-        pending,
-        new Promise((_, reject) => {
-          timer = setTimeout(
-            () => reject(new Error(`no answer within ${ENQUEUE_TIMEOUT_MS} ms`)),
-            ENQUEUE_TIMEOUT_MS,
-          );
-        }),
-      ]);
+      await within(work(), ENQUEUE_TIMEOUT_MS);
       return true;
     } catch (err) {
-      pending.catch(() => undefined);
       this.logger.warn(`${what} failed (${(err as Error).message}); ${fallback}`);
       return false;
-    } finally {
-      clearTimeout(timer);
     }
   }
 }

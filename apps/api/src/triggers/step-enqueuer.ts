@@ -1,7 +1,15 @@
 import { InjectQueue } from '@nestjs/bullmq';
 import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import type { RetryPolicy } from '@hookflow/flows';
-import { addJobs, bundleJobs, Coalescer, STEP_QUEUE, stepJob, type StepJobSpec } from '@hookflow/store';
+import {
+  addJobs,
+  bundleJobs,
+  Coalescer,
+  STEP_QUEUE,
+  stepJob,
+  within,
+  type StepJobSpec,
+} from '@hookflow/store';
 import type { Queue } from 'bullmq';
 
 /** How long a sender waits on the queue before it gets its answer anyway. */
@@ -46,26 +54,13 @@ export class StepEnqueuer implements OnModuleInit {
     roots: { id: string; policy: RetryPolicy; timeoutMs: number }[],
   ): Promise<void> {
     const jobs = roots.map((r) => stepJob(runId, r.id, { ...r, flowVersionId }));
-    const enqueue = this.adds.submit(jobs);
-    let timer: NodeJS.Timeout | undefined;
     try {
-      await Promise.race([
-        enqueue,
-        new Promise((_, reject) => {
-          timer = setTimeout(
-            () => reject(new Error(`no answer within ${ENQUEUE_TIMEOUT_MS} ms`)),
-            ENQUEUE_TIMEOUT_MS,
-          );
-        }),
-      ]);
+      await within(this.adds.submit(jobs), ENQUEUE_TIMEOUT_MS);
     } catch (err) {
-      enqueue.catch(() => undefined);
       this.logger.warn({
         msg: `enqueue failed (${(err as Error).message}); the reconciler will pick it up`,
         runId,
       });
-    } finally {
-      clearTimeout(timer);
     }
   }
 

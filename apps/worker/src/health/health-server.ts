@@ -1,6 +1,6 @@
 import { InjectQueue } from '@nestjs/bullmq';
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { HOOKFLOW_CONFIG, STEP_QUEUE, WorkerMetrics, type HookflowConfig } from '@hookflow/store';
+import { HOOKFLOW_CONFIG, STEP_QUEUE, WorkerMetrics, readiness, type HookflowConfig } from '@hookflow/store';
 import type { Queue } from 'bullmq';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -57,15 +57,10 @@ export class HealthServer implements OnApplicationBootstrap, OnApplicationShutdo
       return { status: 404, body: { error: 'not_found', message: 'no such route' } };
     // Stopping: balancers and orchestrators should stop counting on this worker at once.
     if (this.shutdown.draining) return { status: 503, body: { status: 'draining' } };
-    const notReady = (what: string) => (e: Error) => {
-      this.logger.warn(`${what} not ready: ${e.message}`);
-      return 'unavailable';
-    };
-    const [database, queue] = await Promise.all([
-      this.ds.query('SELECT 1').then(() => 'ok', notReady('database')),
-      this.queue.getJobCounts('waiting').then(() => 'ok', notReady('queue')),
-    ]);
-    const ok = database === 'ok' && queue === 'ok';
-    return { status: ok ? 200 : 503, body: { status: ok ? 'ok' : 'unavailable', database, queue } };
+    const { ok, body } = await readiness(
+      { database: () => this.ds.query('SELECT 1'), queue: () => this.queue.getJobCounts('waiting') },
+      (line) => this.logger.warn(line),
+    );
+    return { status: ok ? 200 : 503, body };
   }
 }

@@ -1,6 +1,6 @@
 import { InjectQueue } from '@nestjs/bullmq';
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
-import { HOOKFLOW_CONFIG, STEP_QUEUE, WorkerMetrics, type HookflowConfig } from '@hookflow/store';
+import { HOOKFLOW_CONFIG, STEP_QUEUE, WorkerMetrics, within, type HookflowConfig } from '@hookflow/store';
 import type { Queue, Worker } from 'bullmq';
 import { StepProcessor } from '../steps/step.processor';
 import { activeJobCount, cloneWorker, replaceWorker } from './bullmq-internals';
@@ -114,19 +114,11 @@ export class QueueWatchdog implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   private async readyJobs(): Promise<number | undefined> {
-    let timer: NodeJS.Timeout | undefined;
     try {
-      const counts = await Promise.race([
-        this.queue.getJobCounts('waiting', 'prioritized'),
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error('no answer')), COUNT_TIMEOUT_MS);
-        }),
-      ]);
+      const counts = await within(this.queue.getJobCounts('waiting', 'prioritized'), COUNT_TIMEOUT_MS);
       return (counts.waiting ?? 0) + (counts.prioritized ?? 0);
     } catch {
       return undefined;
-    } finally {
-      clearTimeout(timer);
     }
   }
 

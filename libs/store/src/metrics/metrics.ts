@@ -1,4 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { within } from '../health/within';
 
 /** Job states reported by `hookflow_queue_jobs`. */
 export const QUEUE_JOB_STATES = ['waiting', 'active', 'delayed', 'failed'] as const;
@@ -118,19 +119,11 @@ export class WorkerMetrics {
       registers: [this.registry],
       async collect() {
         if (!jobCounts) return;
-        let timer: NodeJS.Timeout | undefined;
         try {
-          const counts = await Promise.race([
-            jobCounts(...QUEUE_JOB_STATES),
-            new Promise<never>((_, reject) => {
-              timer = setTimeout(() => reject(new Error('timeout')), QUEUE_COUNT_TIMEOUT_MS);
-            }),
-          ]);
+          const counts = await within(jobCounts(...QUEUE_JOB_STATES), QUEUE_COUNT_TIMEOUT_MS);
           for (const state of QUEUE_JOB_STATES) this.set({ state }, counts[state] ?? 0);
         } catch {
           // The queue is unreachable: /health/ready says so; the scrape still answers.
-        } finally {
-          clearTimeout(timer);
         }
       },
     });
