@@ -16,7 +16,8 @@
 //
 // `--profile dir` runs the API and the worker (separate mode) under `--cpu-prof`; their
 // .cpuprofile files land in dir when the pass ends (`node scripts/bench/profile-summary.mjs dir`).
-// BENCH_APP_FLAGS="--max-semi-space-size=4 ..." adds node flags to both (separate mode), for trials.
+// BENCH_APP_FLAGS="--max-semi-space-size=4 ..." adds node flags to both (separate mode), for trials;
+// BENCH_GLIBC_DEFAULTS=1 starts them without the malloc settings (MALLOC_TUNABLES) the start scripts give.
 import { spawn, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
@@ -585,16 +586,20 @@ async function runSeparate(receiverPort) {
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
   };
   delete env.HOOKFLOW_DATA_DIR;
+  // The apps' malloc settings and the worker's node flags as `npm run start:api`,
+  // `npm run start:worker` and the launcher give them.
+  const tuning = require(path.join(ROOT, 'dist/libs/store/src/embedded/heap-tuning.js'));
+  const appEnv = process.env.BENCH_GLIBC_DEFAULTS ? env : tuning.withMallocTunables(env);
   // The API runs the migrations; the worker would wait on the same lock, starting it second is tidier.
-  const apiChild = startChild('api', [...profiled(), 'dist/apps/api/src/main.js'], env);
+  const apiChild = startChild('api', [...profiled(), 'dist/apps/api/src/main.js'], appEnv);
   await waitReady(`http://127.0.0.1:${apiPort}/health/ready`, apiChild);
-  // The worker's node flags as `npm run start:worker` and the launcher give them.
-  const workerFlags = require(
-    path.join(ROOT, 'dist/libs/store/src/embedded/heap-tuning.js'),
-  ).WORKER_NODE_FLAGS;
   const workerChild = opts.apiOnly
     ? null
-    : startChild('worker', [...workerFlags, ...profiled(), 'dist/apps/worker/src/main.js'], env);
+    : startChild(
+        'worker',
+        [...tuning.WORKER_NODE_FLAGS, ...profiled(), 'dist/apps/worker/src/main.js'],
+        appEnv,
+      );
   if (workerChild) await waitReady(`http://127.0.0.1:${healthPort}/health/ready`, workerChild);
   const sampler = rssSampler(() => [apiChild.pid, ...(workerChild ? [workerChild.pid] : [])]);
   try {

@@ -3,6 +3,7 @@ import { existsSync, promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import request from 'supertest';
+import { MALLOC_TUNABLES, WORKER_NODE_FLAGS } from '@hookflow/store/embedded';
 import { freePort } from '../utils/free-port';
 import { SinkServer } from '../utils/sink-server';
 import { waitFor } from '../utils/wait-for';
@@ -41,7 +42,14 @@ describe('embedded mode (npm start with nothing configured)', () => {
   async function start(): Promise<{ api: ReturnType<typeof request>; key: string; startMs: number }> {
     const t0 = Date.now();
     const env: NodeJS.ProcessEnv = { ...process.env, PORT: String(port), HOOKFLOW_DATA_DIR: dataDir };
-    for (const name of ['DATABASE_URL', 'REDIS_URL', 'HOOKFLOW_API_KEY', 'HOOKFLOW_MASTER_KEY', 'PUBLIC_URL'])
+    for (const name of [
+      'DATABASE_URL',
+      'REDIS_URL',
+      'HOOKFLOW_API_KEY',
+      'HOOKFLOW_MASTER_KEY',
+      'PUBLIC_URL',
+      'GLIBC_TUNABLES',
+    ])
       delete env[name];
     env.WORKER_HEALTH_PORT = '0';
     env.LOG_LEVEL = 'warn';
@@ -73,6 +81,11 @@ describe('embedded mode (npm start with nothing configured)', () => {
   it('delivers a webhook and keeps flows and runs across a restart and a SIGKILL', async () => {
     const first = await start();
     expect(output).toContain(path.join(dataDir, 'api-key'));
+    // API and worker run with the malloc settings and the worker with its node flags.
+    const apps = await appProcesses(launcher!.pid!);
+    expect(Object.keys(apps).sort()).toEqual(['api', 'worker']);
+    for (const app of Object.values(apps)) expect(app.env.GLIBC_TUNABLES).toBe(MALLOC_TUNABLES);
+    expect(apps.worker.args).toEqual(expect.arrayContaining([...WORKER_NODE_FLAGS]));
     await first.api.get('/api/flows').expect(401);
     // The secret store works out of the box: its key was generated beside the database, 0600.
     const masterKeyFile = path.join(dataDir, 'master-key');
@@ -149,4 +162,25 @@ describe('embedded mode (npm start with nothing configured)', () => {
 function exited(child: ChildProcess): Promise<number | null> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
   return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+}
+
+/** The launcher's app processes by name, with the command line and environment Linux reports. */
+async function appProcesses(
+  launcherPid: number,
+): Promise<Record<string, { args: string[]; env: Record<string, string> }>> {
+  const apps: Record<string, { args: string[]; env: Record<string, string> }> = {};
+  const children = (await fs.readFile(`/proc/${launcherPid}/task/${launcherPid}/children`, 'utf8'))
+    .split(' ')
+    .filter(Boolean);
+  for (const pid of children) {
+    const args = (await fs.readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0').filter(Boolean);
+    const name = /dist\/apps\/(api|worker)\/src\/main\.js$/.exec(args[args.length - 1])?.[1];
+    if (!name) continue; // the embedded PostgreSQL
+    const environ = (await fs.readFile(`/proc/${pid}/environ`, 'utf8')).split('\0').filter(Boolean);
+    const env = Object.fromEntries(
+      environ.map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+    );
+    apps[name] = { args, env };
+  }
+  return apps;
 }

@@ -1,5 +1,10 @@
 import path from 'node:path';
-import { startEmbeddedPostgres, WORKER_NODE_FLAGS, type EmbeddedPostgres } from '@hookflow/store/embedded';
+import {
+  startEmbeddedPostgres,
+  withMallocTunables,
+  WORKER_NODE_FLAGS,
+  type EmbeddedPostgres,
+} from '@hookflow/store/embedded';
 import { readOrCreateApiKey } from './api-key.file';
 import { readOrCreateMasterKey } from './master-key.file';
 import { AppSupervisor, type AppExit } from './app.supervisor';
@@ -77,7 +82,7 @@ async function runApps(config: LauncherConfig, env: NodeJS.ProcessEnv, shutdown:
       { name: 'api', script: path.join(dist, 'api', 'src', 'main.js') },
       { name: 'worker', script: path.join(dist, 'worker', 'src', 'main.js'), nodeFlags: WORKER_NODE_FLAGS },
     ],
-    env,
+    withMallocTunables(env),
   );
   supervisor.start();
   shutdown.onForce(() => supervisor.kill());

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { transpiledModule, type TranspiledModule } from '../../../../test/utils/transpiled-module';
-import { heapGrowthFlag, WORKER_NODE_FLAGS } from './heap-tuning';
+import { heapGrowthFlag, MALLOC_TUNABLES, withMallocTunables, WORKER_NODE_FLAGS } from './heap-tuning';
 
 describe('heapGrowthFlag', () => {
   it('names the percentage unless it is 0', () => {
@@ -20,14 +20,40 @@ describe('heapGrowthFlag', () => {
   });
 });
 
+const startScripts = (): Record<string, string> =>
+  (
+    JSON.parse(readFileSync(path.join(process.cwd(), 'package.json'), 'utf8')) as {
+      scripts: Record<string, string>;
+    }
+  ).scripts;
+
 describe('WORKER_NODE_FLAGS', () => {
   it('are the flags `npm run start:worker` starts the worker with', () => {
-    const pkg = JSON.parse(readFileSync(path.join(process.cwd(), 'package.json'), 'utf8')) as {
-      scripts: Record<string, string>;
-    };
-    expect(pkg.scripts['start:worker']).toBe(
-      `node ${WORKER_NODE_FLAGS.join(' ')} dist/apps/worker/src/main.js`,
+    expect(startScripts()['start:worker']).toMatch(
+      new RegExp(` node ${WORKER_NODE_FLAGS.join(' ')} dist/apps/worker/src/main\\.js$`),
     );
+  });
+});
+
+describe('withMallocTunables', () => {
+  it("puts the malloc settings ahead of the operator's own, which glibc applies last", () => {
+    expect(withMallocTunables({ PATH: '/bin' })).toEqual({ PATH: '/bin', GLIBC_TUNABLES: MALLOC_TUNABLES });
+    expect(withMallocTunables({ GLIBC_TUNABLES: 'glibc.malloc.mmap_threshold=65536' }).GLIBC_TUNABLES).toBe(
+      `${MALLOC_TUNABLES}:glibc.malloc.mmap_threshold=65536`,
+    );
+  });
+
+  it.each(['start:api', 'start:worker'])('is what `npm run %s` gives the app', async (name) => {
+    // The script with `node` replaced by a command that prints the variable node would get.
+    const script = startScripts()[name];
+    const printing = script.replace(/ node .*$/, ' node -p process.env.GLIBC_TUNABLES');
+    expect(printing).not.toBe(script);
+    const run = async (env: NodeJS.ProcessEnv) =>
+      (await promisify(execFile)('sh', ['-c', printing], { env })).stdout.trim();
+    const { GLIBC_TUNABLES: _, ...without } = process.env;
+    expect(await run(without)).toBe(withMallocTunables(without).GLIBC_TUNABLES);
+    const own = { ...without, GLIBC_TUNABLES: 'glibc.malloc.arena_max=2' };
+    expect(await run(own)).toBe(withMallocTunables(own).GLIBC_TUNABLES);
   });
 });
 
