@@ -12,20 +12,6 @@ describe('within', () => {
   it('gives up at the deadline', async () => {
     await expect(within(never(), 20)).rejects.toThrow('no answer within 20 ms');
   });
-
-  it('handles a rejection that comes after the deadline', async () => {
-    const unhandled: unknown[] = [];
-    const record = (reason: unknown) => unhandled.push(reason);
-    process.on('unhandledRejection', record);
-    try {
-      const late = new Promise((_, reject) => setTimeout(() => reject(new Error('late')), 40));
-      await expect(within(late, 10)).rejects.toThrow('no answer within 10 ms');
-      await new Promise((resolve) => setTimeout(resolve, 80));
-      expect(unhandled).toEqual([]);
-    } finally {
-      process.off('unhandledRejection', record);
-    }
-  });
 });
 
 describe('readiness', () => {
