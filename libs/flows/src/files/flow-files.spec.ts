@@ -28,6 +28,8 @@ describe('listFlowFiles', () => {
     symlinkSync('elsewhere', path.join(root, 'linked'));
     symlinkSync('..', path.join(root, 'team', 'up'));
     symlinkSync('missing.flow.json', path.join(root, 'dangling.flow.json'));
+    // A link that cannot be followed is listed, for its reader to report.
+    symlinkSync('looped.flow.json', path.join(root, 'looped.flow.json'));
   });
 
   afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -38,6 +40,7 @@ describe('listFlowFiles', () => {
       'b.flow.json',
       path.join('elsewhere', 'h.flow.json'),
       'g.flow.json',
+      'looped.flow.json',
       path.join('team', 'c.flow.json'),
     ]);
   });

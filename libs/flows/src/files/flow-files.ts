@@ -52,10 +52,14 @@ async function walk(dir: string, found: string[]): Promise<void> {
     let isFile = entry.isFile();
     if (entry.isSymbolicLink()) {
       // A linked file is read (a Kubernetes ConfigMap mounts each file as a link into its hidden
-      // `..data` folder); a linked folder is not followed: a link loop would never end.
-      const stat = await fs.stat(full).catch(() => undefined);
+      // `..data` folder); a linked folder is not followed: a link loop would never end. A link
+      // that leads nowhere is skipped; one that cannot be followed (a loop, no permission) is
+      // listed, so that reading it reports why instead of the flow silently going away.
+      const stat = await fs
+        .stat(full)
+        .catch((err: NodeJS.ErrnoException) => (err.code === 'ENOENT' ? undefined : ('unreadable' as const)));
       isDir = false;
-      isFile = stat?.isFile() ?? false;
+      isFile = stat === 'unreadable' || (stat?.isFile() ?? false);
     }
     if (isDir) await walk(full, found);
     else if (isFile && entry.name.endsWith(FLOW_FILE_SUFFIX)) found.push(full);
