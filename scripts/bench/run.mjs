@@ -17,7 +17,7 @@
 // `--profile dir` runs the API and the worker (separate mode) under `--cpu-prof`; their
 // .cpuprofile files land in dir when the pass ends (`node scripts/bench/profile-summary.mjs dir`).
 // BENCH_APP_FLAGS="--max-semi-space-size=4 ..." adds node flags to both (separate mode), for trials;
-// BENCH_GLIBC_DEFAULTS=1 starts them without the malloc settings (MALLOC_TUNABLES) the start scripts give.
+// BENCH_GLIBC_DEFAULTS=1 starts them (separate mode) with glibc's own malloc settings, not MALLOC_TUNABLES.
 import { spawn, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
@@ -589,7 +589,9 @@ async function runSeparate(receiverPort) {
   // The apps' malloc settings and the worker's node flags as `npm run start:api`,
   // `npm run start:worker` and the launcher give them.
   const tuning = require(path.join(ROOT, 'dist/libs/store/src/embedded/heap-tuning.js'));
-  const appEnv = process.env.BENCH_GLIBC_DEFAULTS ? env : tuning.withMallocTunables(env);
+  const appEnv = { ...env };
+  if (process.env.BENCH_GLIBC_DEFAULTS === '1') delete appEnv.GLIBC_TUNABLES;
+  else Object.assign(appEnv, tuning.withMallocTunables(env));
   // The API runs the migrations; the worker would wait on the same lock, starting it second is tidier.
   const apiChild = startChild('api', [...profiled(), 'dist/apps/api/src/main.js'], appEnv);
   await waitReady(`http://127.0.0.1:${apiPort}/health/ready`, apiChild);

@@ -169,14 +169,16 @@ async function appProcesses(
   launcherPid: number,
 ): Promise<Record<string, { args: string[]; env: Record<string, string> }>> {
   const apps: Record<string, { args: string[]; env: Record<string, string> }> = {};
-  const children = (await fs.readFile(`/proc/${launcherPid}/task/${launcherPid}/children`, 'utf8'))
-    .split(' ')
-    .filter(Boolean);
-  for (const pid of children) {
-    const args = (await fs.readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0').filter(Boolean);
-    const name = /dist\/apps\/(api|worker)\/src\/main\.js$/.exec(args[args.length - 1])?.[1];
+  // A process that ends while it is read is skipped.
+  const read = (file: string) => fs.readFile(file, 'utf8').catch(() => '');
+  for (const pid of (await fs.readdir('/proc')).filter((name) => /^\d+$/.test(name))) {
+    const stat = await read(`/proc/${pid}/stat`);
+    // pid (comm) state ppid ...: comm may hold spaces, so split after its closing parenthesis.
+    if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) !== launcherPid) continue;
+    const args = (await read(`/proc/${pid}/cmdline`)).split('\0').filter(Boolean);
+    const name = /dist\/apps\/(api|worker)\/src\/main\.js$/.exec(args[args.length - 1] ?? '')?.[1];
     if (!name) continue; // the embedded PostgreSQL
-    const environ = (await fs.readFile(`/proc/${pid}/environ`, 'utf8')).split('\0').filter(Boolean);
+    const environ = (await read(`/proc/${pid}/environ`)).split('\0').filter(Boolean);
     const env = Object.fromEntries(
       environ.map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
     );

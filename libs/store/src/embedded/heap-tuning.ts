@@ -14,10 +14,10 @@ export const WORKER_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=8'];
  * glibc malloc settings the API and the worker are started with (`npm run start:api`,
  * `npm run start:worker`, the launcher, the bench), in `GLIBC_TUNABLES`, which glibc reads only at
  * start. By default glibc raises its mmap threshold each time a block it had mapped on its own is
- * freed, up to 32 MB; after that, blocks of that size (socket reads, V8's compiler zones) come from
- * its arenas, where freed memory stays resident. A fixed 128 KiB threshold keeps them mapped and
- * gives them back when freed: the bench measured 20 MB less at the peak (API + worker) for the same
- * throughput. Other C libraries (musl) ignore the variable.
+ * freed, up to 32 MB; after that, blocks of that size come from its arenas, where freed memory
+ * stays resident. A fixed 128 KiB threshold keeps them mapped and gives them back when freed: the
+ * bench measured 9-22 MB less at the peak (API + worker, in turns) for the same throughput. Other C
+ * libraries (musl) ignore the variable; glibc lets it override `MALLOC_MMAP_THRESHOLD_`.
  */
 export const MALLOC_TUNABLES = 'glibc.malloc.mmap_threshold=131072';
 
