@@ -2,11 +2,13 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { freePort } from '../utils/free-port';
 import { HookflowHarness } from '../utils/hookflow-harness';
 import { SinkServer } from '../utils/sink-server';
 import { waitFor } from '../utils/wait-for';
 
 const WORKER = path.join(process.cwd(), 'dist', 'apps', 'worker', 'src', 'main.js');
+const API = path.join(process.cwd(), 'dist', 'apps', 'api', 'src', 'main.js');
 const LOGGER = path.join(process.cwd(), 'dist', 'libs', 'store', 'src', 'logging', 'hookflow-logger.js');
 
 /** A child process with its output kept; `lines()` are stdout's complete lines. */
@@ -50,6 +52,7 @@ describe('logs', () => {
   let hf: HookflowHarness;
   let sink: SinkServer;
   let worker: Child;
+  let env: NodeJS.ProcessEnv;
 
   beforeAll(async () => {
     if (!existsSync(WORKER))
@@ -62,7 +65,7 @@ describe('logs', () => {
     ])
       await hf.http().put(`/api/secrets/${name}`).set(hf.auth).send({ value }).expect(204);
     const c = hf.config;
-    const env: NodeJS.ProcessEnv = {
+    env = {
       PATH: process.env.PATH,
       NODE_ENV: 'production',
       DATABASE_URL: c.databaseUrl,
@@ -168,6 +171,42 @@ describe('logs', () => {
     for (const record of records) expect(record).toMatchObject({ app: 'worker', level: expect.any(String) });
     const all = worker.stdout + worker.stderr;
     for (const value of [TOKEN, HOST_PART, BODY_MARKER]) expect(all).not.toContain(value);
+  });
+
+  it('logs an unreachable Redis as JSON warnings, not as a stack on stderr at each reconnect attempt', async () => {
+    const closed = {
+      ...env,
+      REDIS_URL: `redis://127.0.0.1:${await freePort()}`,
+      HOST: '127.0.0.1',
+      PORT: '0',
+    };
+    const apps = [API, WORKER].map(
+      (script) =>
+        new Child(spawn(process.execPath, [script], { env: closed, stdio: ['ignore', 'pipe', 'pipe'] })),
+    );
+    const [api, down] = apps;
+    const warned = (app: Child, what: string) =>
+      app.stdout.includes(`"msg":"${what}: connect ECONNREFUSED 127.0.0.1:`);
+    try {
+      await waitFor(
+        () =>
+          warned(api, 'queue connection') &&
+          warned(down, 'queue connection') &&
+          warned(down, 'queue consumer'),
+        {
+          timeoutMs: 30_000,
+          what: `the queue warnings; output so far:\n${apps.map((a) => a.stdout + a.stderr).join('\n')}`,
+        },
+      );
+      for (const app of apps) {
+        expect(app.stderr).toBe('');
+        const warnings = app.records().filter((r) => /^queue (connection|consumer): /.test(r.msg));
+        for (const warning of warnings) expect(warning.level).toBe('warn');
+      }
+    } finally {
+      for (const app of apps) app.process.kill('SIGKILL');
+      await Promise.all(apps.map((app) => app.exit));
+    }
   });
 
   it('stops on SIGTERM with exit code 0, its last line complete', async () => {

@@ -4,6 +4,7 @@ import { APP_FILTER } from '@nestjs/core';
 import { createConnectorRegistry } from '@hookflow/connectors';
 import {
   ApiMetrics,
+  QueueConnectionLog,
   RedisPolicyCheck,
   STEP_QUEUE,
   StoreModule,
@@ -61,6 +62,7 @@ export class ApiModule {
         { provide: ApiMetrics, useFactory: () => new ApiMetrics() },
         TriggerCache,
         StepEnqueuer,
+        QueueConnectionLog,
         QueueHealth,
         IngressService,
         Draining,

@@ -2,6 +2,7 @@ import { BullModule, getQueueToken } from '@nestjs/bullmq';
 import { DynamicModule, Module } from '@nestjs/common';
 import { createConnectorRegistry, createOutboundAgent } from '@hookflow/connectors';
 import {
+  QueueConnectionLog,
   RedisPolicyCheck,
   STEP_QUEUE,
   StoreModule,
@@ -63,6 +64,7 @@ export class WorkerModule {
         RetentionPruner,
         HealthServer,
         RedisPolicyCheck,
+        QueueConnectionLog,
       ],
     };
   }

@@ -1,5 +1,5 @@
 import { InjectQueue } from '@nestjs/bullmq';
-import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import type { RetryPolicy } from '@hookflow/flows';
 import {
   addJobs,
@@ -17,9 +17,8 @@ const ENQUEUE_TIMEOUT_MS = 2_000;
 
 /** Hands a new run's first steps to the worker. */
 @Injectable()
-export class StepEnqueuer implements OnModuleInit {
+export class StepEnqueuer {
   private readonly logger = new Logger(StepEnqueuer.name);
-  private lastErrorLogAt = 0;
   /**
    * Jobs of concurrent webhooks go to the queue together, in bundle jobs: under load one round
    * trip and one job for many webhooks.
@@ -33,15 +32,6 @@ export class StepEnqueuer implements OnModuleInit {
   );
 
   constructor(@InjectQueue(STEP_QUEUE) private readonly queue: Queue) {}
-
-  onModuleInit(): void {
-    // Connection errors repeat at every reconnect attempt; one line every 10 s is enough.
-    this.queue.on('error', (err) => {
-      if (Date.now() - this.lastErrorLogAt < 10_000) return;
-      this.lastErrorLogAt = Date.now();
-      this.logger.warn(`queue connection: ${err.message}`);
-    });
-  }
 
   /**
    * Never throws and never waits long: the run is already committed, and a lost or slow

@@ -127,6 +127,7 @@ export class QueueWatchdog implements OnApplicationBootstrap, OnModuleDestroy {
     replaceWorker(this.steps, next);
     this.detector.reset(reading.now);
     this.follow(next);
+    next.on('error', (err) => this.steps.onWorkerError(err));
     void next
       .run()
       .catch((err: Error) => this.logger.error(`the new queue consumer stopped: ${err.message}`));

@@ -1,7 +1,8 @@
-import { Processor, WorkerHost } from '@nestjs/bullmq';
-import { Inject, OnApplicationBootstrap } from '@nestjs/common';
+import { OnWorkerEvent, Processor, WorkerHost } from '@nestjs/bullmq';
+import { Inject, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import {
   BUNDLE_JOB_NAME,
+  connectionErrorLog,
   HOOKFLOW_CONFIG,
   STEP_QUEUE,
   type HookflowConfig,
@@ -29,6 +30,9 @@ const STALLED_CHECK_MS = 5_000;
   settings: { backoffStrategy: stepBackoff },
 })
 export class StepProcessor extends WorkerHost implements OnApplicationBootstrap {
+  private readonly logger = new Logger('StepProcessor');
+  private readonly connectionErrors = connectionErrorLog('queue consumer', (line) => this.logger.warn(line));
+
   constructor(
     private readonly executor: StepExecutor,
     private readonly gate: DestinationGate,
@@ -40,6 +44,16 @@ export class StepProcessor extends WorkerHost implements OnApplicationBootstrap 
   onApplicationBootstrap(): void {
     this.worker.concurrency = this.config.workerConcurrency;
     void this.worker.run();
+  }
+
+  /**
+   * The consumer's errors (Redis unreachable, a reconnect that failed) as JSON warnings, one per
+   * 10 s. Registered with the worker when it is created; the watchdog gives a replacement worker
+   * the same listener.
+   */
+  @OnWorkerEvent('error')
+  onWorkerError(err: Error): void {
+    this.connectionErrors(err);
   }
 
   async process(job: Job<StepJobData | StepBundleData>, token?: string): Promise<void> {
