@@ -589,9 +589,8 @@ async function runSeparate(receiverPort) {
   // The apps' malloc settings and the worker's node flags as `npm run start:api`,
   // `npm run start:worker` and the launcher give them.
   const tuning = require(path.join(ROOT, 'dist/libs/store/src/embedded/heap-tuning.js'));
-  const appEnv = { ...env };
-  if (process.env.BENCH_GLIBC_DEFAULTS === '1') delete appEnv.GLIBC_TUNABLES;
-  else Object.assign(appEnv, tuning.withMallocTunables(env));
+  const { GLIBC_TUNABLES: _own, ...glibcDefaults } = env;
+  const appEnv = process.env.BENCH_GLIBC_DEFAULTS === '1' ? glibcDefaults : tuning.withMallocTunables(env);
   // The API runs the migrations; the worker would wait on the same lock, starting it second is tidier.
   const apiChild = startChild('api', [...profiled(), 'dist/apps/api/src/main.js'], appEnv);
   await waitReady(`http://127.0.0.1:${apiPort}/health/ready`, apiChild);

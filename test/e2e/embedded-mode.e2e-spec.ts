@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import request from 'supertest';
 import { MALLOC_TUNABLES, WORKER_NODE_FLAGS } from '@hookflow/store/embedded';
+import { procfsProbe, procStatFields } from '../../libs/store/src/embedded/stale-postmaster';
 import { freePort } from '../utils/free-port';
 import { SinkServer } from '../utils/sink-server';
 import { waitFor } from '../utils/wait-for';
@@ -169,18 +170,18 @@ async function appProcesses(
   launcherPid: number,
 ): Promise<Record<string, { args: string[]; env: Record<string, string> }>> {
   const apps: Record<string, { args: string[]; env: Record<string, string> }> = {};
-  // A process that ends while it is read is skipped.
-  const read = (file: string) => fs.readFile(file, 'utf8').catch(() => '');
-  for (const pid of (await fs.readdir('/proc')).filter((name) => /^\d+$/.test(name))) {
-    const stat = await read(`/proc/${pid}/stat`);
-    // pid (comm) state ppid ...: comm may hold spaces, so split after its closing parenthesis.
-    if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) !== launcherPid) continue;
-    const args = (await read(`/proc/${pid}/cmdline`)).split('\0').filter(Boolean);
+  for (const pid of (await fs.readdir('/proc')).filter((name) => /^\d+$/.test(name)).map(Number)) {
+    // Field 4 of /proc/<pid>/stat is the parent's pid; a process that ended meanwhile reads as none.
+    if (Number(procStatFields(pid)?.[1]) !== launcherPid) continue;
+    const args = procfsProbe.commandLine(pid) ?? [];
     const name = /dist\/apps\/(api|worker)\/src\/main\.js$/.exec(args[args.length - 1] ?? '')?.[1];
     if (!name) continue; // the embedded PostgreSQL
-    const environ = (await read(`/proc/${pid}/environ`)).split('\0').filter(Boolean);
+    const environ = await fs.readFile(`/proc/${pid}/environ`, 'utf8').catch(() => '');
     const env = Object.fromEntries(
-      environ.map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+      environ
+        .split('\0')
+        .filter(Boolean)
+        .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
     );
     apps[name] = { args, env };
   }

@@ -113,7 +113,7 @@ export const procfsProbe: ProcessProbe = {
 };
 
 /** Fields of /proc/<pid>/stat from the third (state) on; the command name may contain spaces. */
-function procStatFields(pid: number): string[] | undefined {
+export function procStatFields(pid: number): string[] | undefined {
   if (process.platform !== 'linux') return undefined;
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
