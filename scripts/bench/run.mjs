@@ -586,21 +586,21 @@ async function runSeparate(receiverPort) {
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
   };
   delete env.HOOKFLOW_DATA_DIR;
-  // The apps' malloc settings and the worker's node flags as `npm run start:api`,
+  // The apps' malloc settings and node flags as `npm run start:api`,
   // `npm run start:worker` and the launcher give them.
   const tuning = require(path.join(ROOT, 'dist/libs/store/src/embedded/heap-tuning.js'));
   const { GLIBC_TUNABLES: _own, ...glibcDefaults } = env;
   const appEnv = process.env.BENCH_GLIBC_DEFAULTS === '1' ? glibcDefaults : tuning.withMallocTunables(env);
   // The API runs the migrations; the worker would wait on the same lock, starting it second is tidier.
-  const apiChild = startChild('api', [...profiled(), 'dist/apps/api/src/main.js'], appEnv);
+  const apiChild = startChild(
+    'api',
+    [...tuning.APP_NODE_FLAGS, ...profiled(), 'dist/apps/api/src/main.js'],
+    appEnv,
+  );
   await waitReady(`http://127.0.0.1:${apiPort}/health/ready`, apiChild);
   const workerChild = opts.apiOnly
     ? null
-    : startChild(
-        'worker',
-        [...tuning.WORKER_NODE_FLAGS, ...profiled(), 'dist/apps/worker/src/main.js'],
-        appEnv,
-      );
+    : startChild('worker', [...tuning.APP_NODE_FLAGS, ...profiled(), 'dist/apps/worker/src/main.js'], appEnv);
   if (workerChild) await waitReady(`http://127.0.0.1:${healthPort}/health/ready`, workerChild);
   const sampler = rssSampler(() => [apiChild.pid, ...(workerChild ? [workerChild.pid] : [])]);
   try {

@@ -3,7 +3,7 @@ import { existsSync, promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import request from 'supertest';
-import { MALLOC_TUNABLES, WORKER_NODE_FLAGS } from '@hookflow/store/embedded';
+import { APP_NODE_FLAGS, MALLOC_TUNABLES } from '@hookflow/store/embedded';
 import { procfsProbe, procStatFields } from '../../libs/store/src/embedded/stale-postmaster';
 import { freePort } from '../utils/free-port';
 import { SinkServer } from '../utils/sink-server';
@@ -82,11 +82,13 @@ describe('embedded mode (npm start with nothing configured)', () => {
   it('delivers a webhook and keeps flows and runs across a restart and a SIGKILL', async () => {
     const first = await start();
     expect(output).toContain(path.join(dataDir, 'api-key'));
-    // API and worker run with the malloc settings and the worker with its node flags.
+    // API and worker run with the malloc settings and their node flags.
     const apps = await appProcesses(launcher!.pid!);
     expect(Object.keys(apps).sort()).toEqual(['api', 'worker']);
-    for (const app of Object.values(apps)) expect(app.env.GLIBC_TUNABLES).toBe(MALLOC_TUNABLES);
-    expect(apps.worker.args).toEqual(expect.arrayContaining([...WORKER_NODE_FLAGS]));
+    for (const app of Object.values(apps)) {
+      expect(app.env.GLIBC_TUNABLES).toBe(MALLOC_TUNABLES);
+      expect(app.args).toEqual(expect.arrayContaining([...APP_NODE_FLAGS]));
+    }
     await first.api.get('/api/flows').expect(401);
     // The secret store works out of the box: its key was generated beside the database, 0600.
     const masterKeyFile = path.join(dataDir, 'master-key');

@@ -1,8 +1,8 @@
 import path from 'node:path';
 import {
+  APP_NODE_FLAGS,
   startEmbeddedPostgres,
   withMallocTunables,
-  WORKER_NODE_FLAGS,
   type EmbeddedPostgres,
 } from '@hookflow/store/embedded';
 import { readOrCreateApiKey } from './api-key.file';
@@ -79,8 +79,8 @@ async function runApps(config: LauncherConfig, env: NodeJS.ProcessEnv, shutdown:
   const dist = path.resolve(__dirname, '..', '..');
   const supervisor = new AppSupervisor(
     [
-      { name: 'api', script: path.join(dist, 'api', 'src', 'main.js') },
-      { name: 'worker', script: path.join(dist, 'worker', 'src', 'main.js'), nodeFlags: WORKER_NODE_FLAGS },
+      { name: 'api', script: path.join(dist, 'api', 'src', 'main.js'), nodeFlags: APP_NODE_FLAGS },
+      { name: 'worker', script: path.join(dist, 'worker', 'src', 'main.js'), nodeFlags: APP_NODE_FLAGS },
     ],
     withMallocTunables(env),
   );

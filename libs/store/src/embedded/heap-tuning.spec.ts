@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { transpiledModule, type TranspiledModule } from '../../../../test/utils/transpiled-module';
-import { heapGrowthFlag, MALLOC_TUNABLES, withMallocTunables, WORKER_NODE_FLAGS } from './heap-tuning';
+import { APP_NODE_FLAGS, heapGrowthFlag, MALLOC_TUNABLES, withMallocTunables } from './heap-tuning';
 
 describe('heapGrowthFlag', () => {
   it('names the percentage unless it is 0', () => {
@@ -27,10 +27,10 @@ const startScripts = (): Record<string, string> =>
     }
   ).scripts;
 
-describe('WORKER_NODE_FLAGS', () => {
-  it('are the flags `npm run start:worker` starts the worker with', () => {
-    expect(startScripts()['start:worker']).toMatch(
-      new RegExp(` node ${WORKER_NODE_FLAGS.join(' ')} dist/apps/worker/src/main\\.js$`),
+describe('APP_NODE_FLAGS', () => {
+  it.each(['api', 'worker'])('are the flags `npm run start:%s` starts the app with', (app) => {
+    expect(startScripts()[`start:${app}`]).toMatch(
+      new RegExp(` node ${APP_NODE_FLAGS.join(' ')} dist/apps/${app}/src/main\\.js$`),
     );
   });
 });
