@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import '@hookflow/store/preload';
 import { Logger } from '@nestjs/common';
 import { applyHeapGrowth, ConfigError, loadConfig, notifyReady, stopGracefully } from '@hookflow/store';
 import { createWorkerApp } from './bootstrap';

@@ -1,0 +1,26 @@
+/**
+ * Runs `load` while `Intl.DateTimeFormat` hands out formatters that are built when first used,
+ * then puts the real constructor back. Building one maps ICU's locale and calendar data: 5 MB of
+ * the node binary become resident in the process, and stay.
+ */
+export function withDeferredDateTimeFormat<T>(load: () => T): T {
+  const IntlDateTimeFormat = Intl.DateTimeFormat;
+  function DeferredDateTimeFormat(
+    ...args: ConstructorParameters<typeof Intl.DateTimeFormat>
+  ): Intl.DateTimeFormat {
+    let real: Intl.DateTimeFormat | undefined;
+    const formatter = (): Intl.DateTimeFormat => (real ??= new IntlDateTimeFormat(...args));
+    return new Proxy({} as Intl.DateTimeFormat, {
+      get(_target, key) {
+        const value: unknown = Reflect.get(formatter(), key);
+        return typeof value === 'function' ? value.bind(formatter()) : value;
+      },
+    });
+  }
+  Intl.DateTimeFormat = DeferredDateTimeFormat as unknown as typeof Intl.DateTimeFormat;
+  try {
+    return load();
+  } finally {
+    Intl.DateTimeFormat = IntlDateTimeFormat;
+  }
+}
