@@ -3,19 +3,32 @@ import { AppError, ErrorCode } from '../common/app-error';
 
 export type BodyKind = 'json' | 'form' | 'xml' | 'text' | 'binary' | 'empty';
 
-/** Entity expansion stays off: a billion-laughs document is text, not a bomb. */
-const xmlParser = new XMLParser({
-  ignoreAttributes: false,
-  attributeNamePrefix: '@_',
-  processEntities: false,
-  htmlEntities: false,
-  parseTagValue: false,
-  trimValues: true,
-  // A backstop only: documents are scanned against the configured depth before they get here.
-  maxNestedTags: 1000,
-});
+/**
+ * One parser per depth limit (configuration, so one in practice). Entity expansion stays off: a
+ * billion-laughs document is text, not a bomb. fast-xml-parser refuses an element once more than
+ * `maxNestedTags` are open above it, so the limit it gets is one less than ours.
+ */
+const xmlParsers = new Map<number, XMLParser>();
+const XML_TOO_DEEP = /Maximum nested tags exceeded/;
 
-/** Nesting limits checked on the raw text before parsing, so no parser or later walk recurses too deep. */
+function xmlParserFor(maxDepth: number): XMLParser {
+  let parser = xmlParsers.get(maxDepth);
+  if (!parser) {
+    parser = new XMLParser({
+      ignoreAttributes: false,
+      attributeNamePrefix: '@_',
+      processEntities: false,
+      htmlEntities: false,
+      parseTagValue: false,
+      trimValues: true,
+      maxNestedTags: maxDepth - 1,
+    });
+    xmlParsers.set(maxDepth, parser);
+  }
+  return parser;
+}
+
+/** Nesting limits, checked before or while parsing, so that no parser or later walk recurses too deep. */
 export interface BodyDepthLimits {
   maxJsonDepth: number;
   maxXmlDepth: number;
@@ -55,25 +68,8 @@ export function parseWebhookBody(
       }
     case 'form':
       return formToObject(raw.toString('utf8'));
-    case 'xml': {
-      const text = raw.toString('utf8');
-      if (xmlDepthExceeds(text, limits.maxXmlDepth)) throw tooDeep('XML', limits.maxXmlDepth);
-      const valid = XMLValidator.validate(text);
-      if (valid !== true) {
-        throw new AppError(
-          ErrorCode.InvalidBody,
-          `body is not well-formed XML: ${valid.err.msg} (line ${valid.err.line})`,
-          [{ path: '/body', message: 'is not well-formed XML' }],
-        );
-      }
-      try {
-        return xmlParser.parse(text);
-      } catch (err) {
-        throw new AppError(ErrorCode.InvalidBody, `body is not usable XML: ${(err as Error).message}`, [
-          { path: '/body', message: 'is not usable XML' },
-        ]);
-      }
-    }
+    case 'xml':
+      return parseXml(raw.toString('utf8'), limits.maxXmlDepth);
     case 'text':
     case 'empty':
       return raw.toString('utf8');
@@ -82,6 +78,35 @@ export function parseWebhookBody(
       return Buffer.from(text, 'utf8').equals(raw) ? text : { base64: raw.toString('base64') };
     }
   }
+}
+
+/**
+ * Parsed first, which stops at the first element nested too deep: the validator, which gives the
+ * line of a malformed document, would walk all of a megabyte of nesting (150 ms here) first.
+ */
+function parseXml(text: string, maxDepth: number): unknown {
+  let parsed: unknown;
+  let parseError: Error | undefined;
+  try {
+    parsed = xmlParserFor(maxDepth).parse(text);
+  } catch (err) {
+    if (XML_TOO_DEEP.test((err as Error).message)) throw tooDeep('XML', maxDepth);
+    parseError = err as Error;
+  }
+  const valid = XMLValidator.validate(text);
+  if (valid !== true) {
+    throw new AppError(
+      ErrorCode.InvalidBody,
+      `body is not well-formed XML: ${valid.err.msg} (line ${valid.err.line})`,
+      [{ path: '/body', message: 'is not well-formed XML' }],
+    );
+  }
+  if (parseError) {
+    throw new AppError(ErrorCode.InvalidBody, `body is not usable XML: ${parseError.message}`, [
+      { path: '/body', message: 'is not usable XML' },
+    ]);
+  }
+  return parsed;
 }
 
 /** `a=1&a=2&b=x` -> `{ a: ['1', '2'], b: 'x' }`, the shape query strings get too. */
@@ -129,78 +154,4 @@ export function jsonDepthExceeds(raw: Buffer, max: number): boolean {
     }
   }
   return false;
-}
-
-/**
- * True when XML text has more than `max` elements open at once. Comments, CDATA, processing
- * instructions and the DOCTYPE are skipped; quoted attribute values may contain `>`. An
- * approximation of a real tokenizer that errs on the side of counting: it exists to refuse
- * absurd nesting before a parser walks it, and well-formedness is checked afterwards anyway.
- */
-export function xmlDepthExceeds(text: string, max: number): boolean {
-  let depth = 0;
-  let i = 0;
-  while (i < text.length) {
-    const lt = text.indexOf('<', i);
-    if (lt < 0) break;
-    if (text.startsWith('<!--', lt)) {
-      i = skipPast(text, '-->', lt + 4);
-    } else if (text.startsWith('<![CDATA[', lt)) {
-      i = skipPast(text, ']]>', lt + 9);
-    } else if (text.startsWith('<?', lt)) {
-      i = skipPast(text, '?>', lt + 2);
-    } else if (text.startsWith('<!', lt)) {
-      i = skipDeclaration(text, lt + 2);
-    } else if (text[lt + 1] === '/') {
-      depth--;
-      i = skipPast(text, '>', lt + 2);
-    } else {
-      const end = endOfTag(text, lt + 1);
-      if (text[end - 1] !== '/' && ++depth > max) return true;
-      i = end + 1;
-    }
-  }
-  return false;
-}
-
-function skipPast(text: string, marker: string, from: number): number {
-  const at = text.indexOf(marker, from);
-  return at < 0 ? text.length : at + marker.length;
-}
-
-/** Index of the `>` that ends a start tag, stepping over quoted attribute values. */
-function endOfTag(text: string, from: number): number {
-  let quote: string | null = null;
-  for (let i = from; i < text.length; i++) {
-    const c = text[i];
-    if (quote) {
-      if (c === quote) quote = null;
-    } else if (c === '"' || c === "'") {
-      quote = c;
-    } else if (c === '>') {
-      return i;
-    }
-  }
-  return text.length;
-}
-
-/** `<!DOCTYPE ... [ ... ]>` and other declarations, with an internal subset in brackets. */
-function skipDeclaration(text: string, from: number): number {
-  let brackets = 0;
-  let quote: string | null = null;
-  for (let i = from; i < text.length; i++) {
-    const c = text[i];
-    if (quote) {
-      if (c === quote) quote = null;
-    } else if (c === '"' || c === "'") {
-      quote = c;
-    } else if (c === '[') {
-      brackets++;
-    } else if (c === ']') {
-      brackets--;
-    } else if (c === '>' && brackets <= 0) {
-      return i + 1;
-    }
-  }
-  return text.length;
 }
