@@ -7,6 +7,7 @@ import {
   type HookflowConfig,
 } from '@hookflow/store';
 import { timingSafeEqual } from 'node:crypto';
+import { LookupCache } from '../common/lookup-cache';
 
 /**
  * How long a stored key, once found, is accepted without asking the database again. A key
@@ -28,9 +29,11 @@ export class ApiKeyVerifier {
   private readonly logger = new Logger(ApiKeyVerifier.name);
   private readonly bootstrap: Buffer;
   /** Positive answers only, by digest (base64); an unknown token always asks the database. */
-  private readonly cache = new Map<string, { id: string; expiresAt: number }>();
-  /** Bumped by every delete; lookups that started before it re-check instead of caching. */
-  private generation = 0;
+  private readonly found = new LookupCache<{ id: string }>({
+    max: MAX_CACHED,
+    ttlMs: API_KEY_CACHE_TTL_MS,
+    load: (digest) => this.find(Buffer.from(digest, 'base64')),
+  });
 
   constructor(
     private readonly keys: ApiKeyRepository,
@@ -46,29 +49,26 @@ export class ApiKeyVerifier {
     if (!token.startsWith(API_KEY_PREFIX) || token.length > MAX_KEY_LENGTH) return false;
     // Finding the entry by digest (a map lookup, an index scan) can only leak timing about the
     // digest, which does not help anyone construct a key that hashes to a stored one.
-    const cacheKey = digest.toString('base64');
-    const now = Date.now();
-    const hit = this.cache.get(cacheKey);
-    if (hit && hit.expiresAt > now) return true;
-    this.cache.delete(cacheKey);
-    const generation = this.generation;
+    return (await this.found.get(digest.toString('base64'))) !== undefined;
+  }
+
+  private async find(digest: Buffer): Promise<{ id: string } | undefined> {
     const row = await this.keys.findByHash(digest);
-    if (!row || row.keyHash.length !== digest.length || !timingSafeEqual(row.keyHash, digest)) return false;
-    // A key deleted while this lookup ran must not be cached from the row read before the delete.
-    if (generation !== this.generation) return this.verify(token);
-    this.cache.set(cacheKey, { id: row.id, expiresAt: now + API_KEY_CACHE_TTL_MS });
-    if (this.cache.size > MAX_CACHED) this.cache.delete(this.cache.keys().next().value as string);
+    if (!row || row.keyHash.length !== digest.length || !timingSafeEqual(row.keyHash, digest))
+      return undefined;
     this.keys
       .touch(row.id)
       .catch((err: Error) =>
         this.logger.warn(`recording the use of API key ${row.id} failed: ${err.message}`),
       );
-    return true;
+    return { id: row.id };
   }
 
-  /** Stops accepting a deleted key on this replica at once. */
-  forget(id: string): void {
-    this.generation++;
-    for (const [digest, entry] of this.cache) if (entry.id === id) this.cache.delete(digest);
+  /**
+   * Stops accepting a deleted key on this replica at once. All entries go, and lookups in flight
+   * load again: one of them may have read the key before it was deleted. Deletes are rare.
+   */
+  forgetDeleted(): void {
+    this.found.clear();
   }
 }

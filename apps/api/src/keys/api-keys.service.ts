@@ -39,6 +39,6 @@ export class ApiKeysService {
   async delete(id: string): Promise<void> {
     const deleted = UUID.test(id) && (await this.keys.delete(id));
     if (!deleted) throw AppError.notFound(`API key '${id}'`);
-    this.verifier.forget(id);
+    this.verifier.forgetDeleted();
   }
 }

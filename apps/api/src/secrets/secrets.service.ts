@@ -7,6 +7,7 @@ import {
   type SecretInfo,
 } from '@hookflow/store';
 import { AppError, ErrorCode } from '../common/app-error';
+import { LookupCache } from '../common/lookup-cache';
 
 const SECRET_NAME = new RegExp(SECRET_NAME_PATTERN);
 /** Values are signing keys and tokens, not documents; the cap keeps the table and the cache small. */
@@ -18,11 +19,6 @@ export const MAX_SECRET_VALUE_BYTES = 64 * 1024;
 export const SECRET_CACHE_TTL_MS = 5_000;
 const MAX_CACHED = 1_000;
 
-interface CachedValue {
-  value: string | undefined;
-  expiresAt: number;
-}
-
 /**
  * The secret store behind `/api/secrets`, and `resolve()` for ingress signature verification.
  * Values go in and are never given back by the API; only `resolve()` returns clear values, to
@@ -31,9 +27,12 @@ interface CachedValue {
 @Injectable()
 export class SecretsService {
   private readonly logger = new Logger(SecretsService.name);
-  private readonly cache = new Map<string, CachedValue>();
-  /** Bumped on every change, so a lookup that started before it does not cache an old value. */
-  private generation = 0;
+  /** Misses are kept too (value undefined). */
+  private readonly cache = new LookupCache<{ value: string | undefined }>({
+    max: MAX_CACHED,
+    ttlMs: SECRET_CACHE_TTL_MS,
+    load: async (name) => ({ value: SECRET_NAME.test(name) ? await this.secrets.value(name) : undefined }),
+  });
 
   constructor(private readonly secrets: SecretRepository) {}
 
@@ -70,14 +69,9 @@ export class SecretsService {
    * key is configured or the value does not decrypt under it.
    */
   async resolve(name: string): Promise<string | undefined> {
-    const now = Date.now();
-    const hit = this.cache.get(name);
-    if (hit && hit.expiresAt > now) return hit.value;
     this.requireStore();
-    const generation = this.generation;
-    let value: string | undefined;
     try {
-      value = SECRET_NAME.test(name) ? await this.secrets.value(name) : undefined;
+      return (await this.cache.get(name))?.value;
     } catch (err) {
       if (err instanceof SecretDecryptionError) {
         this.logger.error(err.message);
@@ -85,16 +79,9 @@ export class SecretsService {
       }
       throw err;
     }
-    if (generation === this.generation) {
-      this.cache.delete(name);
-      this.cache.set(name, { value, expiresAt: now + SECRET_CACHE_TTL_MS });
-      if (this.cache.size > MAX_CACHED) this.cache.delete(this.cache.keys().next().value as string);
-    }
-    return value;
   }
 
   private invalidate(): void {
-    this.generation++;
     this.cache.clear();
   }
 

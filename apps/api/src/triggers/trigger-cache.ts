@@ -8,6 +8,7 @@ import {
 } from '@hookflow/flows';
 import { FlowRepository, HOOKFLOW_CONFIG, type HookflowConfig, type TriggerTarget } from '@hookflow/store';
 import { Client } from 'pg';
+import { LookupCache } from '../common/lookup-cache';
 import { compileDedupeKey, type DedupeKeyFn } from './dedupe-key';
 import { HeaderRedaction } from './header-redaction';
 import { compileIpAllowList, type IpAllowList } from './ip-allow-list';
@@ -44,10 +45,17 @@ const RECONNECT_MAX_DELAY_MS = 10_000;
 @Injectable()
 export class TriggerCache implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger(TriggerCache.name);
-  private readonly entries = new Map<string, { entry: TriggerEntry | null; expiresAt: number }>();
+  /** Unknown keys are kept too (as null), so a flood of them costs one query per key. */
+  private readonly entries = new LookupCache<{ entry: TriggerEntry | null }>({
+    max: MAX_ENTRIES,
+    ttlMs: TTL_MS,
+    load: async (key, kept) => {
+      if (!this.listener) kept.ttlMs = DEAF_TTL_MS;
+      const target = await this.flows.findTriggerTarget(key);
+      return { entry: target ? this.toEntry(target) : null };
+    },
+  });
   private listener: Client | null = null;
-  /** Bumped by every clear: a lookup that started before a change must not store what it read. */
-  private generation = 0;
   private closing = false;
 
   private readonly redaction: HeaderRedaction;
@@ -71,21 +79,10 @@ export class TriggerCache implements OnModuleInit, OnModuleDestroy {
   }
 
   async get(key: string): Promise<TriggerEntry | null> {
-    const hit = this.entries.get(key);
-    if (hit && hit.expiresAt > Date.now()) return hit.entry;
-    const generation = this.generation;
-    const target = await this.flows.findTriggerTarget(key);
-    const entry = target ? this.toEntry(target) : null;
-    if (generation === this.generation) {
-      // Oldest first out (Map keeps insertion order), so a flood of unknown keys cannot flush the hot ones at once.
-      if (this.entries.size >= MAX_ENTRIES) this.entries.delete(this.entries.keys().next().value as string);
-      this.entries.set(key, { entry, expiresAt: Date.now() + (this.listener ? TTL_MS : DEAF_TTL_MS) });
-    }
-    return entry;
+    return (await this.entries.get(key))?.entry ?? null;
   }
 
   clear(): void {
-    this.generation++;
     this.entries.clear();
   }
 
