@@ -1,11 +1,12 @@
 import { LookupCache } from './lookup-cache';
 
-/** A load that waits until the test lets it finish, with the value the store holds by then. */
-function store() {
+/** A load that reads the store at once and answers when the test lets it (at once unless held). */
+function store(max = 100) {
   const values = new Map<string, string>();
   const loads: { key: string; finish: () => void }[] = [];
   let held = false;
   const load = async (key: string, entry: { ttlMs: number }) => {
+    const value = values.get(key);
     let finish!: () => void;
     const done = new Promise<void>((resolve) => (finish = resolve));
     loads.push({ key, finish });
@@ -13,7 +14,6 @@ function store() {
     await done;
     if (key.startsWith('short')) entry.ttlMs = 1;
     if (key.startsWith('fail')) throw new Error(`cannot read ${key}`);
-    const value = values.get(key);
     return value === undefined ? undefined : { value };
   };
   return {
@@ -24,7 +24,7 @@ function store() {
       held = false;
       for (const l of loads) l.finish();
     },
-    cache: new LookupCache<{ value: string }>({ max: 100, ttlMs: 60_000, load }),
+    cache: new LookupCache<{ value: string }>({ max, ttlMs: 60_000, load }),
   };
 }
 
@@ -40,17 +40,29 @@ describe('LookupCache', () => {
     expect(s.loads).toHaveLength(1);
   });
 
-  it('does not keep what a load read before clear(): its callers load again', async () => {
+  it('answers every caller of a load that clear() overtook with what is read after it', async () => {
     const s = store();
     s.values.set('a', 'old');
     s.hold();
-    const before = s.cache.get('a');
+    const before = [s.cache.get('a'), s.cache.get('a'), s.cache.get('a')];
     s.values.set('a', 'new');
     s.cache.clear();
+    const after = s.cache.get('a');
     s.release();
-    expect(await before).toEqual({ value: 'new' });
+    expect(await Promise.all([...before, after])).toEqual(Array(4).fill({ value: 'new' }));
     expect(await s.cache.get('a')).toEqual({ value: 'new' });
     expect(s.loads).toHaveLength(2);
+  });
+
+  it('finishes every load when more keys load at once than it keeps', async () => {
+    const s = store(2);
+    const keys = Array.from({ length: 50 }, (_, i) => `k${i}`);
+    for (const k of keys) s.values.set(k, k);
+    s.hold();
+    const gets = keys.map((k) => s.cache.get(k));
+    s.release();
+    expect(await Promise.all(gets)).toEqual(keys.map((value) => ({ value })));
+    expect(s.loads).toHaveLength(50);
   });
 
   it('keeps neither undefined nor a failure', async () => {

@@ -1,7 +1,7 @@
 import { LRUCache } from 'lru-cache';
 
 export interface LookupCacheOptions<V> {
-  /** Entries kept at most; the least recently used goes first. */
+  /** Values kept at most; the least recently used goes first. */
   max: number;
   ttlMs: number;
   /**
@@ -14,38 +14,46 @@ export interface LookupCacheOptions<V> {
 /**
  * Values read from the database, kept for a while by key (lru-cache). Gets of a key that is
  * being loaded share that load, so a burst of requests after a start or a change costs one
- * query per key, not one per request. `clear()` also drops the loads in flight: they started
- * before the change that cleared, so their callers load again rather than keep what they read.
+ * query per key, not one per request. A load that was running when `clear()` was called reads
+ * again before it answers: it may have read what the change replaced.
+ *
+ * Loads in flight are kept apart from the values, so that no bound on the values can cancel a
+ * load (a flood of distinct keys would otherwise evict loads as fast as it starts them).
  */
 export class LookupCache<V extends object> {
-  private readonly cache: LRUCache<string, V>;
+  private readonly values: LRUCache<string, V>;
+  private readonly loading = new Map<string, Promise<V | undefined>>();
+  /** Bumped by clear(). */
+  private generation = 0;
 
-  constructor(options: LookupCacheOptions<V>) {
-    this.cache = new LRUCache<string, V>({
-      max: options.max,
-      ttl: options.ttlMs,
-      fetchMethod: async (key, _stale, { options: set }) => {
-        const entry = { ttlMs: options.ttlMs };
-        const value = await options.load(key, entry);
-        set.ttl = entry.ttlMs;
-        return value;
-      },
-    });
+  constructor(private readonly options: LookupCacheOptions<V>) {
+    this.values = new LRUCache<string, V>({ max: options.max, ttl: options.ttlMs });
   }
 
-  async get(key: string): Promise<V | undefined> {
-    for (;;) {
-      const status: LRUCache.Status<string, V> = {};
-      try {
-        return await this.cache.fetch(key, { status });
-      } catch (err) {
-        // Dropped by clear() (or evicted) while loading: load again. Anything else is the load's.
-        if (!status.fetchAborted) throw err;
-      }
+  get(key: string): Promise<V | undefined> {
+    const hit = this.values.get(key);
+    if (hit !== undefined) return Promise.resolve(hit);
+    let pending = this.loading.get(key);
+    if (!pending) {
+      pending = this.load(key).finally(() => this.loading.delete(key));
+      this.loading.set(key, pending);
     }
+    return pending;
   }
 
   clear(): void {
-    this.cache.clear();
+    this.generation++;
+    this.values.clear();
+  }
+
+  private async load(key: string): Promise<V | undefined> {
+    for (;;) {
+      const generation = this.generation;
+      const entry = { ttlMs: this.options.ttlMs };
+      const value = await this.options.load(key, entry);
+      if (generation !== this.generation) continue;
+      if (value !== undefined) this.values.set(key, value, { ttl: entry.ttlMs });
+      return value;
+    }
   }
 }
