@@ -99,7 +99,10 @@ describe('webhook body parsing', () => {
   it.each([
     ['['.repeat(10_000) + ']'.repeat(10_000), 'application/json', 'JSON'],
     ['<a>'.repeat(10_000) + '</a>'.repeat(10_000), 'application/xml', 'XML'],
-  ])('refuses nesting deeper than the limit as a 400, without walking all of it (%#)', (text, type, what) => {
+    // Never closed: the depth is what is wrong first, before the validator walks to the end.
+    ['['.repeat(10_000), 'application/json', 'JSON'],
+    ['<a>'.repeat(10_000), 'application/xml', 'XML'],
+  ])('refuses nesting deeper than the limit as a 400 (%#)', (text, type, what) => {
     let error: unknown;
     try {
       parseWebhookBody(Buffer.from(text), type, { maxJsonDepth: 64, maxXmlDepth: 64 });
