@@ -13,12 +13,13 @@ export function withDeferredDateTimeFormat<T>(load: () => T): T {
   function DeferredDateTimeFormat(
     ...args: ConstructorParameters<typeof Intl.DateTimeFormat>
   ): Intl.DateTimeFormat {
-    let real: Intl.DateTimeFormat | undefined;
-    const formatter = (): Intl.DateTimeFormat => (real ??= new IntlDateTimeFormat(...args));
+    let built: Intl.DateTimeFormat | undefined;
+    const formatter = (): Intl.DateTimeFormat => (built ??= new IntlDateTimeFormat(...args));
     return new Proxy({} as Intl.DateTimeFormat, {
       get(_target, key) {
-        const value: unknown = Reflect.get(formatter(), key);
-        return typeof value === 'function' ? value.bind(formatter()) : value;
+        const real = formatter();
+        const value: unknown = Reflect.get(real, key);
+        return typeof value === 'function' ? value.bind(real) : value;
       },
     });
   }
