@@ -1,4 +1,5 @@
 export * from './batching/coalescer';
+export * from './cache/lookup-cache';
 export * from './health';
 export * from './config/hookflow-config';
 export * from './database/data-source';

@@ -4,10 +4,10 @@ import {
   ApiKeyRepository,
   HOOKFLOW_CONFIG,
   hashApiKey,
+  LookupCache,
   type HookflowConfig,
 } from '@hookflow/store';
 import { timingSafeEqual } from 'node:crypto';
-import { LookupCache } from '../common/lookup-cache';
 
 /**
  * How long a stored key, once found, is accepted without asking the database again. A key

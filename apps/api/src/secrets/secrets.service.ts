@@ -1,13 +1,13 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { SECRET_NAME_PATTERN } from '@hookflow/flows';
 import {
+  LookupCache,
   SecretDecryptionError,
   SecretRepository,
   SecretsUnavailableError,
   type SecretInfo,
 } from '@hookflow/store';
 import { AppError, ErrorCode } from '../common/app-error';
-import { LookupCache } from '../common/lookup-cache';
 
 const SECRET_NAME = new RegExp(SECRET_NAME_PATTERN);
 /** Values are signing keys and tokens, not documents; the cap keeps the table and the cache small. */

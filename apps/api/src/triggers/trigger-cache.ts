@@ -6,9 +6,14 @@ import {
   StepGraph,
   type RetryPolicy,
 } from '@hookflow/flows';
-import { FlowRepository, HOOKFLOW_CONFIG, type HookflowConfig, type TriggerTarget } from '@hookflow/store';
+import {
+  FlowRepository,
+  HOOKFLOW_CONFIG,
+  LookupCache,
+  type HookflowConfig,
+  type TriggerTarget,
+} from '@hookflow/store';
 import { Client } from 'pg';
-import { LookupCache } from '../common/lookup-cache';
 import { compileDedupeKey, type DedupeKeyFn } from './dedupe-key';
 import { HeaderRedaction } from './header-redaction';
 import { compileIpAllowList, type IpAllowList } from './ip-allow-list';
@@ -78,8 +83,8 @@ export class TriggerCache implements OnModuleInit, OnModuleDestroy {
     await listener?.end().catch(() => undefined);
   }
 
-  async get(key: string): Promise<TriggerEntry | null> {
-    return (await this.entries.get(key))?.entry ?? null;
+  get(key: string): Promise<TriggerEntry | null> {
+    return this.entries.get(key).then((kept) => kept?.entry ?? null);
   }
 
   clear(): void {

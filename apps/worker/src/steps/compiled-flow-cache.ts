@@ -1,33 +1,25 @@
 import { Injectable } from '@nestjs/common';
 import { compileFlow, type CompiledFlow } from '@hookflow/flows';
-import { FlowRepository } from '@hookflow/store';
+import { FlowRepository, LookupCache } from '@hookflow/store';
 
 /**
- * Compiled flows by version id. Versions are immutable, so an entry never goes stale; the map
+ * Compiled flows by version id. Versions are immutable, so an entry never goes stale; the cache
  * is bounded so a long-lived worker does not keep every version it ever ran.
  */
 @Injectable()
 export class CompiledFlowCache {
-  private readonly cache = new Map<string, Promise<CompiledFlow>>();
-  private static readonly MAX_ENTRIES = 500;
+  private readonly cache = new LookupCache<CompiledFlow>({
+    max: 500,
+    ttlMs: 0,
+    load: (versionId) => this.load(versionId),
+  });
 
   constructor(private readonly flows: FlowRepository) {}
 
+  /** Rejects for a version that does not exist (not kept: the next get reads again). */
   get(versionId: string): Promise<CompiledFlow> {
-    let hit = this.cache.get(versionId);
-    if (hit) {
-      // Refresh recency: Map iteration order is insertion order.
-      this.cache.delete(versionId);
-      this.cache.set(versionId, hit);
-      return hit;
-    }
-    hit = this.load(versionId);
-    hit.catch(() => this.cache.delete(versionId));
-    this.cache.set(versionId, hit);
-    if (this.cache.size > CompiledFlowCache.MAX_ENTRIES) {
-      this.cache.delete(this.cache.keys().next().value as string);
-    }
-    return hit;
+    // load() answers a flow or throws, never undefined.
+    return this.cache.get(versionId) as Promise<CompiledFlow>;
   }
 
   private async load(versionId: string): Promise<CompiledFlow> {

@@ -3,6 +3,7 @@ import { LRUCache } from 'lru-cache';
 export interface LookupCacheOptions<V> {
   /** Values kept at most; the least recently used goes first. */
   max: number;
+  /** How long a value is kept; 0: until it is the least recently used of `max`. */
   ttlMs: number;
   /**
    * Reads the value for `key`; `undefined` is returned to the caller and not kept.
@@ -12,7 +13,7 @@ export interface LookupCacheOptions<V> {
 }
 
 /**
- * Values read from the database, kept for a while by key (lru-cache). Gets of a key that is
+ * Values read from the database, kept by key (lru-cache). Gets of a key that is
  * being loaded share that load, so a burst of requests after a start or a change costs one
  * query per key, not one per request. A load that was running when `clear()` was called reads
  * again before it answers: it may have read what the change replaced.

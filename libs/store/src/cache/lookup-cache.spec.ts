@@ -13,6 +13,7 @@ function store(max = 100) {
     if (!held) finish();
     await done;
     if (key.startsWith('short')) entry.ttlMs = 1;
+    if (key.startsWith('kept')) entry.ttlMs = 0;
     if (key.startsWith('fail')) throw new Error(`cannot read ${key}`);
     return value === undefined ? undefined : { value };
   };
@@ -74,18 +75,21 @@ describe('LookupCache', () => {
     expect(s.loads.map((l) => l.key)).toEqual(['missing', 'missing', 'fail', 'fail']);
   });
 
-  it('keeps an entry for the time its load chose', async () => {
+  it('keeps an entry for the time its load chose (0: until evicted)', async () => {
     const s = store();
-    s.values.set('short', 'x').set('long', 'y');
+    s.values.set('short', 'x').set('long', 'y').set('kept', 'z');
     await s.cache.get('short');
     await s.cache.get('long');
+    await s.cache.get('kept');
     const deadline = Date.now() + 2_000;
     while (s.loads.filter((l) => l.key === 'short').length < 2 && Date.now() < deadline) {
       await new Promise((resolve) => setImmediate(resolve));
       await s.cache.get('short');
     }
     await s.cache.get('long');
+    await s.cache.get('kept');
     expect(s.loads.filter((l) => l.key === 'short').length).toBe(2);
     expect(s.loads.filter((l) => l.key === 'long').length).toBe(1);
+    expect(s.loads.filter((l) => l.key === 'kept').length).toBe(1);
   });
 });
