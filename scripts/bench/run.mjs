@@ -3,12 +3,18 @@
 // Node http server (the ceiling) measured in the same run. Absolute figures move with the machine
 // and its neighbours; the ratio to the ceiling is the figure to compare across runs.
 //
+// Also in the same run, the bare Node forwarder of the issue's peer table (forwarder.mjs: parse,
+// transform, POST to the receiver, 202), which made about 18,000/s on the machine the targets were
+// set on: its rate here tells how this machine compares with that one, and so what the targets
+// (2,000 accepted/s; e2e p99 under 100 ms at 500/s) come to here. `--rate scaled` runs the
+// fixed-rate pass at 500/s times that factor.
+//
 // Modes: `separate` (API and worker as two processes on PostgreSQL 127.0.0.1:5432 database `test`,
 // a fresh schema, and Redis with a fresh QUEUE_PREFIX) and `embedded` (`npm start`'s launcher with
 // its embedded PostgreSQL in a temp dir and the queue on PostgreSQL). Flow: transform -> http POST
 // to a local receiver. Every pass is bounded in time; every process started here is killed on exit.
 //
-//   node scripts/bench/run.mjs [--duration 10] [--connections 20] [--rate 500] [--warmup 2]
+//   node scripts/bench/run.mjs [--duration 10] [--connections 20] [--rate 500|scaled] [--warmup 2]
 //                              [--mode both|separate|embedded] [--json] [--profile dir] [--api-only]
 //
 // `--api-only` (separate mode) starts no worker: what the API accepts when it has the machine to
@@ -37,6 +43,13 @@ const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const DELIVERY_WAIT_MS = 60_000;
 const START_WAIT_MS = 90_000;
 
+/** The issue's figure for the bare Node forwarder on the machine its targets were set on. */
+const REFERENCE_FORWARDER_PER_S = 18_000;
+/** The issue's throughput target (PostgreSQL + Redis), on that machine. */
+const TARGET_ACCEPTED_PER_S = 2_000;
+/** The rate of the issue's end-to-end latency target, on that machine. */
+const TARGET_RATE_PER_S = 500;
+
 const opts = parseArgs(process.argv.slice(2));
 // Progress goes to stderr so that `--json` leaves stdout to the report.
 const log = (...a) => console.error(...a);
@@ -49,7 +62,8 @@ function parseArgs(argv) {
   const o = {
     duration: 10,
     connections: 20,
-    rate: 500,
+    rate: TARGET_RATE_PER_S,
+    rateScaled: false,
     warmup: 2,
     mode: 'both',
     json: false,
@@ -67,19 +81,24 @@ function parseArgs(argv) {
     else if (a === '--api-only') o.apiOnly = true;
     else if (a.startsWith('--duration')) o.duration = Number(val());
     else if (a.startsWith('--connections')) o.connections = Number(val());
-    else if (a.startsWith('--rate')) o.rate = Number(val());
-    else if (a.startsWith('--warmup')) o.warmup = Number(val());
+    else if (a.startsWith('--rate')) {
+      const v = val();
+      // `scaled`: the issue's 500/s times this machine's speed against the targets' (the forwarder's).
+      o.rateScaled = v === 'scaled';
+      o.rate = o.rateScaled ? TARGET_RATE_PER_S : Number(v);
+    } else if (a.startsWith('--warmup')) o.warmup = Number(val());
     else if (a.startsWith('--mode')) o.mode = val();
     else if (a.startsWith('--profile')) o.profile = path.resolve(val());
     else if (a === '--help' || a === '-h') {
       console.log(
-        'usage: npm run bench -- [--duration s] [--connections n] [--rate per-s, 0 = skip] [--warmup s] [--mode both|separate|embedded] [--json] [--profile dir] [--api-only]',
+        'usage: npm run bench -- [--duration s] [--connections n] [--rate per-s|scaled, 0 = skip] [--warmup s] [--mode both|separate|embedded] [--json] [--profile dir] [--api-only]',
       );
       process.exit(0);
     } else throw new Error(`unknown option ${a}`);
   }
   for (const k of ['duration', 'connections']) if (!(o[k] > 0)) throw new Error(`--${k} must be > 0`);
-  for (const k of ['rate', 'warmup']) if (!(o[k] >= 0)) throw new Error(`--${k} must be a number >= 0`);
+  if (!(o.rate >= 0)) throw new Error('--rate must be a number >= 0, or scaled');
+  if (!(o.warmup >= 0)) throw new Error('--warmup must be a number >= 0');
   // Without a worker there is nothing to wait for; the embedded mode always runs one.
   if (o.apiOnly && o.mode !== 'separate') throw new Error('--api-only needs --mode separate');
   if (!['both', 'separate', 'embedded'].includes(o.mode))
@@ -136,8 +155,8 @@ function startChild(name, args, env = process.env) {
 }
 
 /** A helper child that prints `{"port":n}` as its first stdout line. */
-async function startHelper(file) {
-  const child = startChild(path.basename(file), [path.join(BENCH_DIR, file)]);
+async function startHelper(file, args = []) {
+  const child = startChild(path.basename(file), [path.join(BENCH_DIR, file), ...args]);
   const port = await new Promise((resolve, reject) => {
     const t = setTimeout(() => reject(new Error(`${file} did not start`)), 10_000);
     child.stdout.once('data', (d) => {
@@ -424,9 +443,10 @@ async function receiverStats(port, pass) {
 }
 
 /** Waits (bounded) until the receiver holds every accepted webhook of `pass`. */
-async function waitDelivered(port, pass, accepted) {
+async function waitDelivered(port, pass, accepted, always = false) {
   // --api-only: no worker runs, nothing is delivered; the figures are the API's alone.
-  if (opts.apiOnly) return { received: 0, unique: null, p50Ms: null, p99Ms: null, maxMs: null, drainMs: 0 };
+  if (opts.apiOnly && !always)
+    return { received: 0, unique: null, p50Ms: null, p99Ms: null, maxMs: null, drainMs: 0 };
   const until = Date.now() + DELIVERY_WAIT_MS;
   const started = Date.now();
   let s = await receiverStats(port, pass);
@@ -670,6 +690,32 @@ async function runCeiling() {
   }
 }
 
+/**
+ * The bare Node forwarder (forwarder.mjs), at saturation: the issue's peer table gives it about
+ * 18,000/s on the machine the targets were set on, so it places this machine against that one.
+ */
+async function runForwarder(receiverPort) {
+  const { child, port } = await startHelper('forwarder.mjs', [String(receiverPort)]);
+  try {
+    const url = `http://127.0.0.1:${port}/`;
+    if (opts.warmup > 0)
+      await cannon(url, 'forwarder-warm', { duration: opts.warmup, connections: opts.connections });
+    const cpuBefore = cpuMs(child.pid);
+    const r = await cannon(url, 'forwarder', { duration: opts.duration, connections: opts.connections });
+    const del = await waitDelivered(receiverPort, 'forwarder', r.accepted, true);
+    return {
+      ...r,
+      delivered: del.unique,
+      duplicates: del.received - del.unique,
+      e2eP50Ms: del.p50Ms,
+      e2eP99Ms: del.p99Ms,
+      cpuMsPerRequest: r.accepted ? (cpuMs(child.pid) - cpuBefore) / r.accepted : null,
+    };
+  } finally {
+    await stopChild(child);
+  }
+}
+
 const f = (v, d = 0) => (v === null || v === undefined || Number.isNaN(v) ? '-' : Number(v).toFixed(d));
 
 /** A duration cell: '-' when there is none (no worker ran). */
@@ -707,6 +753,22 @@ function printTable(report) {
     c.cpuMsPerRequest === null ? '-' : `${f(c.cpuMsPerRequest, 2)} ms`,
     '-',
   ]);
+  const fw = report.forwarder;
+  if (fw)
+    rows.push([
+      `bare forwarder (${opts.connections} conn)`,
+      f(fw.acceptedPerS),
+      f(fw.acceptedPerS / c.acceptedPerS, 2),
+      `${f(fw.ingestP50Ms)} ms`,
+      `${f(fw.ingestP99Ms)} ms`,
+      ms(fw.e2eP50Ms),
+      ms(fw.e2eP99Ms),
+      `${fw.delivered}/${fw.accepted}`,
+      String(fw.duplicates),
+      '-',
+      fw.cpuMsPerRequest === null ? '-' : `${f(fw.cpuMsPerRequest, 2)} ms`,
+      '-',
+    ]);
   for (const m of report.modes) {
     if (m.error) {
       rows.push([`${m.mode}: FAILED`, m.error.split('\n')[0], '', '', '', '', '', '', '', '', '', '']);
@@ -769,6 +831,24 @@ function printTable(report) {
     if (s && (s.non2xx || s.errors || s.timeouts))
       console.log(`\n${m.mode}: non-2xx ${s.non2xx}, errors ${s.errors}, timeouts ${s.timeouts}`);
   }
+  if (fw) {
+    // The issue set its targets on a machine where this forwarder made about 18,000/s.
+    const scale = fw.acceptedPerS / REFERENCE_FORWARDER_PER_S;
+    console.log(
+      `\nthis machine against the targets' (bare forwarder ${f(fw.acceptedPerS)}/s here, about ${REFERENCE_FORWARDER_PER_S}/s there): ${f(scale, 2)}x;`,
+    );
+    const sep = report.modes.find((m) => m.mode === 'separate' && m.saturation);
+    console.log(
+      `  ${TARGET_ACCEPTED_PER_S} accepted/s there is ${f(TARGET_ACCEPTED_PER_S * scale)}/s here` +
+        (sep
+          ? `; separate accepted ${f(sep.saturation.acceptedPerS)}/s, ${f(sep.saturation.acceptedPerS / fw.acceptedPerS, 2)} of the forwarder (target: ${f(TARGET_ACCEPTED_PER_S / REFERENCE_FORWARDER_PER_S, 2)})`
+          : ''),
+    );
+    if (sep?.fixedRate)
+      console.log(
+        `  ${TARGET_RATE_PER_S}/s there is ${f(TARGET_RATE_PER_S * scale)}/s here; the fixed-rate pass ran at ${sep.fixedRate.targetPerS}/s: e2e p99 ${ms(sep.fixedRate.e2eP99Ms)} (target: under 100 ms)`,
+      );
+  }
   console.log(
     '\nPeak RSS: VmRSS of the API + worker node processes (embedded: + launcher), sampled every 200 ms, / their',
   );
@@ -805,6 +885,16 @@ async function main() {
   log('ceiling...');
   report.ceiling = await runCeiling();
   const receiver = await startHelper('receiver.mjs');
+  log('forwarder...');
+  report.forwarder = await runForwarder(receiver.port);
+  if (opts.rateScaled) {
+    opts.rate = Math.max(
+      1,
+      Math.round((TARGET_RATE_PER_S * report.forwarder.acceptedPerS) / REFERENCE_FORWARDER_PER_S),
+    );
+    report.options.rate = opts.rate;
+    log(`fixed rate scaled to this machine: ${opts.rate}/s`);
+  }
   const modes = opts.mode === 'both' ? ['separate', 'embedded'] : [opts.mode];
   for (const mode of modes) {
     log(`${mode}...`);
