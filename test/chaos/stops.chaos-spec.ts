@@ -102,6 +102,40 @@ describe('chaos: the worker and the API are killed or stopped mid-work', () => {
     expect(figures).toMatchObject({ accepted: 11, delivered: 11, duplicates: 0 });
   });
 
+  it('SIGTERM while Redis is down and no step is in flight: the worker exits 0 without waiting out the grace', async () => {
+    const { hookPath } = await hf.createFlow(deliveryFlow('redis-down-stop', `${sink.url}/redis-down-stop`));
+    const ledger = new Ledger(`${hf.apiUrl}${hookPath}`, sink, '/redis-down-stop');
+    await ledger.sendMany(5, 5);
+    await ledger.waitAllDelivered(30_000);
+
+    await redis.stop();
+    // The worker's queue client is reconnecting: its readiness says the queue is unavailable.
+    await waitFor(
+      async () => {
+        const res = await fetch(`${hf.workerUrl}/health/ready`, { signal: AbortSignal.timeout(5_000) });
+        return res.status === 503;
+      },
+      { timeoutMs: 10_000, what: 'the worker to see Redis gone' },
+    );
+    const worker = hf.workerProcess!;
+    expect(await worker.stop('SIGTERM')).toEqual({ code: 0, signal: null });
+    expect(worker.output).toContain('the queue (Redis) is unreachable; stopping without waiting for it');
+    // Not by the backstop at SHUTDOWN_GRACE_MS + 5 s, which says "still draining ... exiting".
+    expect(worker.output).not.toContain('still draining');
+
+    // Nothing was lost, and the next worker carries on once Redis is back.
+    await redis.restart();
+    await hf.startWorker();
+    await waitFor(async () => (await hf.http().get('/health/ready').timeout(5_000)).status === 200, {
+      timeoutMs: 15_000,
+      what: 'the API to be ready again',
+    });
+    await ledger.sendMany(3, 3);
+    await ledger.waitAllDelivered(30_000, () => hf.workerProcess!.output);
+    const figures = ledger.report('worker SIGTERM while Redis is down, nothing in flight');
+    expect(figures).toMatchObject({ accepted: 8, delivered: 8, undelivered: [] });
+  });
+
   it('SIGTERM to the API: the request in flight completes, new connections are refused, exit 0', async () => {
     const { hookPath } = await hf.createFlow(deliveryFlow('api-stop', `${sink.url}/api-stop`));
     const body = JSON.stringify({ id: 1 });

@@ -10,11 +10,13 @@ async function main(): Promise<void> {
   applyHeapGrowth(config.heapGrowthPercent);
   const app = await createWorkerApp(config);
   const logger = new Logger('Hookflow');
-  // SIGTERM: readiness 503 at once, no new steps, those in flight get SHUTDOWN_GRACE_MS, exit 0.
+  // SIGTERM: readiness 503 at once, no new steps, those in flight get SHUTDOWN_GRACE_MS, exit 0;
+  // with Redis unreachable, as soon as no step is in flight.
   stopGracefully(
     async () => {
-      app.get(GracefulShutdown).begin();
-      await app.close();
+      const drain = app.get(GracefulShutdown);
+      drain.begin();
+      await Promise.race([app.close(), drain.nothingLeftButTheQueue()]);
     },
     { graceMs: config.shutdownGraceMs, log: (line) => logger.log(line) },
   );

@@ -1,7 +1,10 @@
 import { Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import { HOOKFLOW_CONFIG, type HookflowConfig } from '@hookflow/store';
 import { StepProcessor } from '../steps/step.processor';
-import { activeJobCount } from './bullmq-internals';
+import { activeJobCount, queueConnected } from './bullmq-internals';
+
+/** How often a draining worker looks whether Redis is reachable while no step is in flight. */
+const QUEUE_CHECK_MS = 250;
 
 /**
  * Drains the worker when it stops (SIGTERM, or the app closed): readiness answers 503 from the
@@ -10,6 +13,9 @@ import { activeJobCount } from './bullmq-internals';
  * connections close (Nest's later shutdown hooks). A step still running after the grace is left
  * behind: BullMQ's stalled-job check hands its job to another worker once this one is gone, and
  * that worker claims the step when its lease lapses (or the reconciler re-enqueues it).
+ *
+ * With Redis unreachable, BullMQ's consumer and queue wait for it to close, and so would the
+ * worker, for the whole grace: `nothingLeftButTheQueue` tells main.ts when it can stop waiting.
  */
 @Injectable()
 export class GracefulShutdown implements OnModuleDestroy {
@@ -30,6 +36,27 @@ export class GracefulShutdown implements OnModuleDestroy {
   begin(): void {
     this.started = true;
     this.steps.stopChains();
+  }
+
+  /**
+   * Resolves once no step is in flight while Redis is unreachable. What the shutdown still waits
+   * for then is BullMQ closing its connections to a Redis that is not there, and nothing needs
+   * that: each step's outcome is recorded in PostgreSQL, a job left active in Redis is handed
+   * back by the stalled-job check once its lock lapses (and not run again, its step being
+   * recorded), and what has no job is re-enqueued by the reconciler. Never resolves while Redis
+   * is up: the ordinary drain then closes everything.
+   */
+  async nothingLeftButTheQueue(): Promise<void> {
+    for (;;) {
+      await this.steps.whenIdle();
+      if (!(await queueConnected(this.steps.worker))) {
+        this.logger.warn(
+          'draining: no step in flight and the queue (Redis) is unreachable; stopping without waiting for it',
+        );
+        return;
+      }
+      await new Promise((resolve) => setTimeout(resolve, QUEUE_CHECK_MS).unref());
+    }
   }
 
   async onModuleDestroy(): Promise<void> {

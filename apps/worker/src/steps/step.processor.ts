@@ -32,6 +32,9 @@ const STALLED_CHECK_MS = 5_000;
 export class StepProcessor extends WorkerHost implements OnApplicationBootstrap {
   private readonly logger = new Logger('StepProcessor');
   private readonly connectionErrors = connectionErrorLog('queue consumer', (line) => this.logger.warn(line));
+  /** Steps being run or recorded now (`stepsInFlight`), and who waits for there to be none. */
+  private running = 0;
+  private idleWaiters: (() => void)[] = [];
 
   constructor(
     private readonly executor: StepExecutor,
@@ -59,9 +62,11 @@ export class StepProcessor extends WorkerHost implements OnApplicationBootstrap 
   async process(job: Job<StepJobData | StepBundleData>, token?: string): Promise<void> {
     if (job.name === BUNDLE_JOB_NAME) {
       // New runs' first steps, side by side; each gets a job of its own if it needs another try.
-      await Promise.all(
-        (job.data as StepBundleData).steps.map((step) =>
-          this.executor.runBundled(step, unclaimedFor(job, step)),
+      await this.tracked(
+        Promise.all(
+          (job.data as StepBundleData).steps.map((step) =>
+            this.executor.runBundled(step, unclaimedFor(job, step)),
+          ),
         ),
       );
       return;
@@ -78,12 +83,14 @@ export class StepProcessor extends WorkerHost implements OnApplicationBootstrap 
     let verdict;
     try {
       // The slot is given back as soon as this job's own step is over, before any step it runs in process.
-      verdict = await this.executor.run(job.data.runId, job.data.stepId, {
-        isLastAttempt: isLast,
-        leaseMs,
-        ownStepDone: admission.release,
-        unclaimed: unclaimedFor(job, job.data),
-      });
+      verdict = await this.tracked(
+        this.executor.run(job.data.runId, job.data.stepId, {
+          isLastAttempt: isLast,
+          leaseMs,
+          ownStepDone: admission.release,
+          unclaimed: unclaimedFor(job, job.data),
+        }),
+      );
     } finally {
       admission.release?.();
     }
@@ -96,6 +103,31 @@ export class StepProcessor extends WorkerHost implements OnApplicationBootstrap 
   /** Graceful shutdown: the jobs in flight finish their own step but start no more in process. */
   stopChains(): void {
     this.executor.stopChains();
+  }
+
+  /**
+   * Steps this process is running or recording now: from the claim to the recorded outcome and
+   * the enqueue of what comes next. A job whose step is over but whose queue bookkeeping
+   * (completing it, parking it) still waits for Redis is not counted: if that never happens, the
+   * job's lock lapses and the step, already recorded, is not run again.
+   */
+  get stepsInFlight(): number {
+    return this.running;
+  }
+
+  /** Resolves when no step is in flight (at once if none is). */
+  whenIdle(): Promise<void> {
+    if (this.running === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private async tracked<T>(work: Promise<T>): Promise<T> {
+    this.running++;
+    try {
+      return await work;
+    } finally {
+      if (--this.running === 0) for (const wake of this.idleWaiters.splice(0)) wake();
+    }
   }
 
   /** Parks the job in the delayed set (not counted as an attempt) and frees this worker slot. */
