@@ -35,11 +35,15 @@ export function replaceWorker(host: WorkerHost, next: Worker): void {
   (host as unknown as { _worker: Worker })._worker = next;
 }
 
+/** ioredis client states of a connection that is trying to reach Redis and has not. */
+const UNREACHABLE = new Set(['connecting', 'connect', 'reconnecting', 'close']);
+
 /**
- * Whether the worker's Redis connection is up now: false while its client is reconnecting (Redis
- * unreachable), true when it is up or the queue is not on Redis. Reads the Redis client through
- * the Redis backend's escape hatch (`getBackend().client`); a client not there within a second
- * counts as down.
+ * Whether the worker's Redis connection is up, as far as the worker knows: false while its client
+ * is trying to reach Redis (reconnecting after Redis went away), true otherwise, including a
+ * client closed on purpose (`end`) and a queue that is not on Redis. Reads the Redis client
+ * through the Redis backend's escape hatch (`getBackend().client`); a client not there within a
+ * second counts as down.
  */
 export async function queueConnected(worker: Worker): Promise<boolean> {
   const backend = worker.getBackend() as { client?: Promise<{ status?: string }> };
@@ -49,5 +53,5 @@ export async function queueConnected(worker: Worker): Promise<boolean> {
     backend.client,
     new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), 1_000))),
   ]).finally(() => clearTimeout(timer));
-  return client?.status === 'ready';
+  return client !== undefined && !UNREACHABLE.has(client.status ?? '');
 }

@@ -21,6 +21,8 @@ const QUEUE_CHECK_MS = 250;
 export class GracefulShutdown implements OnModuleDestroy {
   private readonly logger = new Logger(GracefulShutdown.name);
   private started = false;
+  /** The queue consumer closed the ordinary way (Redis answered). */
+  private consumerClosed = false;
 
   constructor(
     private readonly steps: StepProcessor,
@@ -41,15 +43,22 @@ export class GracefulShutdown implements OnModuleDestroy {
   /**
    * Resolves once no step is in flight while Redis is unreachable. What the shutdown still waits
    * for then is BullMQ closing its connections to a Redis that is not there, and nothing needs
-   * that: each step's outcome is recorded in PostgreSQL, a job left active in Redis is handed
-   * back by the stalled-job check once its lock lapses (and not run again, its step being
-   * recorded), and what has no job is re-enqueued by the reconciler. Never resolves while Redis
-   * is up: the ordinary drain then closes everything.
+   * that: each step's outcome is recorded in PostgreSQL, a job left active in Redis is handed back
+   * by the stalled-job check once its lock lapses, and what has no job is re-enqueued by the
+   * reconciler. (A step that ended done, failed or parked is not run again then; one whose retry
+   * was not yet scheduled in Redis is retried at once, without the rest of its backoff.) Never
+   * resolves once the consumer has closed the ordinary way: the drain then closes everything.
    */
   async nothingLeftButTheQueue(): Promise<void> {
     for (;;) {
       await this.steps.whenIdle();
-      if (!(await queueConnected(this.steps.worker))) {
+      if (this.consumerClosed) return new Promise<void>(() => undefined);
+      // A job fetched just before may have claimed its step while the check ran: look again.
+      if (
+        !(await queueConnected(this.steps.worker)) &&
+        this.steps.stepsInFlight === 0 &&
+        !this.consumerClosed
+      ) {
         this.logger.warn(
           'draining: no step in flight and the queue (Redis) is unreachable; stopping without waiting for it',
         );
@@ -79,6 +88,7 @@ export class GracefulShutdown implements OnModuleDestroy {
       new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), graceMs))),
     ]);
     clearTimeout(timer);
+    this.consumerClosed = finished;
     if (finished) {
       this.logger.log('drained: no step in flight');
     } else {
