@@ -5,9 +5,10 @@
 //
 // Also in the same run, the bare Node forwarder of the issue's peer table (forwarder.mjs: parse,
 // transform, POST to the receiver, 202), which made about 18,000/s on the machine the targets were
-// set on: its rate here tells how this machine compares with that one, and so what the targets
-// (2,000 accepted/s; e2e p99 under 100 ms at 500/s) come to here. `--rate scaled` runs the
-// fixed-rate pass at 500/s times that factor.
+// set on: its rate here (always at 20 connections, the issue's load) tells how this machine
+// compares with that one, and so what the targets (2,000 accepted/s; e2e p99 under 100 ms at
+// 500/s) come to here; `--json` has them under `scaling`. `--rate scaled` runs the fixed-rate pass
+// at 500/s times that factor (at 500/s if the forwarder pass failed).
 //
 // Modes: `separate` (API and worker as two processes on PostgreSQL 127.0.0.1:5432 database `test`,
 // a fresh schema, and Redis with a fresh QUEUE_PREFIX) and `embedded` (`npm start`'s launcher with
@@ -49,6 +50,8 @@ const REFERENCE_FORWARDER_PER_S = 18_000;
 const TARGET_ACCEPTED_PER_S = 2_000;
 /** The rate of the issue's end-to-end latency target, on that machine. */
 const TARGET_RATE_PER_S = 500;
+/** The load of the issue's figures: its ingest target is "at 20 connections". */
+const REFERENCE_CONNECTIONS = 20;
 
 const opts = parseArgs(process.argv.slice(2));
 // Progress goes to stderr so that `--json` leaves stdout to the report.
@@ -698,13 +701,15 @@ async function runForwarder(receiverPort) {
   const { child, port } = await startHelper('forwarder.mjs', [String(receiverPort)]);
   try {
     const url = `http://127.0.0.1:${port}/`;
-    if (opts.warmup > 0)
-      await cannon(url, 'forwarder-warm', { duration: opts.warmup, connections: opts.connections });
+    // Always at the load of the issue's figures, whatever --connections says: it measures the machine.
+    const connections = REFERENCE_CONNECTIONS;
+    if (opts.warmup > 0) await cannon(url, 'forwarder-warm', { duration: opts.warmup, connections });
     const cpuBefore = cpuMs(child.pid);
-    const r = await cannon(url, 'forwarder', { duration: opts.duration, connections: opts.connections });
+    const r = await cannon(url, 'forwarder', { duration: opts.duration, connections });
     const del = await waitDelivered(receiverPort, 'forwarder', r.accepted, true);
     return {
       ...r,
+      connections,
       delivered: del.unique,
       duplicates: del.received - del.unique,
       e2eP50Ms: del.p50Ms,
@@ -714,6 +719,28 @@ async function runForwarder(receiverPort) {
   } finally {
     await stopChild(child);
   }
+}
+
+/**
+ * This machine against the one the issue's targets were set on, from the forwarder's rate, and
+ * the targets scaled by it: null (with the reason) when the forwarder pass went wrong, since a
+ * failed pass would make the machine look slower and the targets easier.
+ */
+function scalingOf(fw) {
+  const failures = fw.non2xx + fw.errors + fw.timeouts;
+  if (!(fw.acceptedPerS > 0) || failures > 0)
+    return { factor: null, why: `the forwarder pass failed (${f(fw.acceptedPerS)}/s, ${failures} failures)` };
+  const factor = fw.acceptedPerS / REFERENCE_FORWARDER_PER_S;
+  return {
+    referenceForwarderPerS: REFERENCE_FORWARDER_PER_S,
+    forwarderPerS: fw.acceptedPerS,
+    factor,
+    acceptedTargetPerS: TARGET_ACCEPTED_PER_S * factor,
+    shareOfForwarderTarget: TARGET_ACCEPTED_PER_S / REFERENCE_FORWARDER_PER_S,
+    // Only the rate is scaled; the latency target stays 100 ms.
+    rateTargetPerS: Math.max(1, Math.round(TARGET_RATE_PER_S * factor)),
+    e2eP99TargetMs: 100,
+  };
 }
 
 const f = (v, d = 0) => (v === null || v === undefined || Number.isNaN(v) ? '-' : Number(v).toFixed(d));
@@ -756,7 +783,7 @@ function printTable(report) {
   const fw = report.forwarder;
   if (fw)
     rows.push([
-      `bare forwarder (${opts.connections} conn)`,
+      `bare forwarder (${fw.connections} conn)`,
       f(fw.acceptedPerS),
       f(fw.acceptedPerS / c.acceptedPerS, 2),
       `${f(fw.ingestP50Ms)} ms`,
@@ -831,23 +858,34 @@ function printTable(report) {
     if (s && (s.non2xx || s.errors || s.timeouts))
       console.log(`\n${m.mode}: non-2xx ${s.non2xx}, errors ${s.errors}, timeouts ${s.timeouts}`);
   }
-  if (fw) {
+  if (fw && (fw.non2xx || fw.errors || fw.timeouts))
+    console.log(`\nbare forwarder: non-2xx ${fw.non2xx}, errors ${fw.errors}, timeouts ${fw.timeouts}`);
+  const sc = report.scaling;
+  if (sc && sc.factor === null) console.log(`\nthis machine against the targets': unknown, ${sc.why}`);
+  else if (sc) {
     // The issue set its targets on a machine where this forwarder made about 18,000/s.
-    const scale = fw.acceptedPerS / REFERENCE_FORWARDER_PER_S;
     console.log(
-      `\nthis machine against the targets' (bare forwarder ${f(fw.acceptedPerS)}/s here, about ${REFERENCE_FORWARDER_PER_S}/s there): ${f(scale, 2)}x;`,
+      `\nthis machine against the targets' (bare forwarder ${f(sc.forwarderPerS)}/s here, about ${sc.referenceForwarderPerS}/s there): ${f(sc.factor, 2)}x`,
     );
-    const sep = report.modes.find((m) => m.mode === 'separate' && m.saturation);
     console.log(
-      `  ${TARGET_ACCEPTED_PER_S} accepted/s there is ${f(TARGET_ACCEPTED_PER_S * scale)}/s here` +
-        (sep
-          ? `; separate accepted ${f(sep.saturation.acceptedPerS)}/s, ${f(sep.saturation.acceptedPerS / fw.acceptedPerS, 2)} of the forwarder (target: ${f(TARGET_ACCEPTED_PER_S / REFERENCE_FORWARDER_PER_S, 2)})`
-          : ''),
+      `  ${TARGET_ACCEPTED_PER_S} accepted/s there is ${f(sc.acceptedTargetPerS)}/s here, ${f(sc.shareOfForwarderTarget, 2)} of the forwarder`,
     );
-    if (sep?.fixedRate)
+    for (const m of report.modes) {
+      if (!m.saturation) continue;
       console.log(
-        `  ${TARGET_RATE_PER_S}/s there is ${f(TARGET_RATE_PER_S * scale)}/s here; the fixed-rate pass ran at ${sep.fixedRate.targetPerS}/s: e2e p99 ${ms(sep.fixedRate.e2eP99Ms)} (target: under 100 ms)`,
+        `  ${m.mode} accepted ${f(m.saturation.acceptedPerS)}/s, ${f(m.saturation.acceptedPerS / sc.forwarderPerS, 2)} of the forwarder`,
       );
+    }
+    console.log(
+      `  ${TARGET_RATE_PER_S}/s there is ${sc.rateTargetPerS}/s here (the rate is scaled, the ${sc.e2eP99TargetMs} ms of the e2e target is not)`,
+    );
+    if (opts.rateScaled)
+      for (const m of report.modes) {
+        if (!m.fixedRate) continue;
+        console.log(
+          `  ${m.mode} at ${m.fixedRate.targetPerS}/s: e2e p99 ${ms(m.fixedRate.e2eP99Ms)} (target: under ${sc.e2eP99TargetMs} ms)`,
+        );
+      }
   }
   console.log(
     '\nPeak RSS: VmRSS of the API + worker node processes (embedded: + launcher), sampled every 200 ms, / their',
@@ -887,13 +925,16 @@ async function main() {
   const receiver = await startHelper('receiver.mjs');
   log('forwarder...');
   report.forwarder = await runForwarder(receiver.port);
+  report.scaling = scalingOf(report.forwarder);
   if (opts.rateScaled) {
-    opts.rate = Math.max(
-      1,
-      Math.round((TARGET_RATE_PER_S * report.forwarder.acceptedPerS) / REFERENCE_FORWARDER_PER_S),
-    );
+    if (report.scaling.factor === null) {
+      log(`--rate scaled: ${report.scaling.why}; the fixed-rate pass runs at ${TARGET_RATE_PER_S}/s`);
+    } else {
+      opts.rate = report.scaling.rateTargetPerS;
+      log(`fixed rate scaled to this machine: ${opts.rate}/s`);
+    }
     report.options.rate = opts.rate;
-    log(`fixed rate scaled to this machine: ${opts.rate}/s`);
+    report.options.rateScaled = true;
   }
   const modes = opts.mode === 'both' ? ['separate', 'embedded'] : [opts.mode];
   for (const mode of modes) {
