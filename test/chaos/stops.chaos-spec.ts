@@ -189,4 +189,19 @@ describe('chaos: the worker and the API are killed or stopped mid-work', () => {
     expect((await sink.waitForRequests('/api-stop', 1))[0].json).toMatchObject({ id: 1 });
     console.log(`[chaos] API SIGTERM with a request in flight: answered ${res.status}, exit code 0`);
   });
+
+  it('SIGTERM to the API while Redis is down: exit 0, with no error logged for the queue it cannot reach', async () => {
+    // The test before stopped it (run alone, this one finds it still running).
+    if (!hf.apiProcess?.running) await hf.startApi();
+    await redis.stop();
+    await waitFor(async () => (await hf.http().get('/health/ready').timeout(5_000)).status === 503, {
+      timeoutMs: 10_000,
+      what: 'the API to see Redis gone',
+    });
+    const api = hf.apiProcess!;
+    expect(await api.stop('SIGTERM')).toEqual({ code: 0, signal: null });
+    const errors = api.output.split('\n').filter((line) => line.includes('"level":"error"'));
+    expect(errors).toEqual([]);
+    await redis.restart();
+  });
 });

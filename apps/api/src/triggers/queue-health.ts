@@ -1,5 +1,5 @@
 import { InjectQueue } from '@nestjs/bullmq';
-import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
+import { BeforeApplicationShutdown, Inject, Injectable, OnModuleInit } from '@nestjs/common';
 import { HOOKFLOW_CONFIG, STEP_QUEUE, type HookflowConfig } from '@hookflow/store';
 import type { Queue } from 'bullmq';
 import { AppError, ErrorCode } from '../common/app-error';
@@ -17,7 +17,7 @@ const RETRY_AFTER_S = 5;
  * backend the queue is the database, whose failures ingress reports itself.
  */
 @Injectable()
-export class QueueHealth implements OnModuleInit {
+export class QueueHealth implements OnModuleInit, BeforeApplicationShutdown {
   private client: { status: string } | undefined;
 
   constructor(
@@ -37,6 +37,16 @@ export class QueueHealth implements OnModuleInit {
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([connected, new Promise((resolve) => (timer = setTimeout(resolve, CONNECT_WAIT_MS)))]);
     clearTimeout(timer);
+  }
+
+  /**
+   * Stopping while Redis is down: the queue's connection is closed without the QUIT an ordinary
+   * close sends (before @nestjs/bullmq's own close, which then finds it closed). QUIT would fail at
+   * once, this client keeping no offline queue, and Nest would log that as an error. Nothing is in
+   * that connection to lose: ingress refuses webhooks while it is down.
+   */
+  async beforeApplicationShutdown(): Promise<void> {
+    if (this.config.redisUrl && this.client && !this.available) await this.queue.getBackend().close(true);
   }
 
   /** False while the queue's Redis connection is known to be down (or has never been up). */
