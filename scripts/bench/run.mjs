@@ -672,54 +672,50 @@ async function runEmbedded(receiverPort) {
   }
 }
 
-async function runCeiling() {
-  const { child, port } = await startHelper('ceiling.mjs');
+/**
+ * A bare helper server (ceiling.mjs, forwarder.mjs) at saturation: autocannon's figures, with the
+ * helper's peak RSS and CPU per request; `measure(r)` adds what else the pass needs.
+ */
+async function runBare(file, args, pass, connections, measure = async () => ({})) {
+  const { child, port } = await startHelper(file, args);
   try {
     const url = `http://127.0.0.1:${port}/`;
-    if (opts.warmup > 0)
-      await cannon(url, 'ceiling-warm', { duration: opts.warmup, connections: opts.connections });
+    if (opts.warmup > 0) await cannon(url, `${pass}-warm`, { duration: opts.warmup, connections });
     const peak = { kb: 0 };
     const cpuBefore = cpuMs(child.pid);
     const t = setInterval(() => (peak.kb = Math.max(peak.kb, rssKb(child.pid))), 200);
-    const r = await cannon(url, 'ceiling', { duration: opts.duration, connections: opts.connections });
+    const r = await cannon(url, pass, { duration: opts.duration, connections });
     clearInterval(t);
+    const cpuMsPerRequest = r.accepted ? (cpuMs(child.pid) - cpuBefore) / r.accepted : null;
     return {
       ...r,
+      connections,
       peakRssMb: +(peak.kb / 1024).toFixed(0),
-      cpuMsPerRequest: r.accepted ? (cpuMs(child.pid) - cpuBefore) / r.accepted : null,
+      cpuMsPerRequest,
+      ...(await measure(r)),
     };
   } finally {
     await stopChild(child);
   }
 }
 
+const runCeiling = () => runBare('ceiling.mjs', [], 'ceiling', opts.connections);
+
 /**
  * The bare Node forwarder (forwarder.mjs), at saturation: the issue's peer table gives it about
  * 18,000/s on the machine the targets were set on, so it places this machine against that one.
+ * Always at the load of the issue's figures, whatever --connections says: it measures the machine.
  */
-async function runForwarder(receiverPort) {
-  const { child, port } = await startHelper('forwarder.mjs', [String(receiverPort)]);
-  try {
-    const url = `http://127.0.0.1:${port}/`;
-    // Always at the load of the issue's figures, whatever --connections says: it measures the machine.
-    const connections = REFERENCE_CONNECTIONS;
-    if (opts.warmup > 0) await cannon(url, 'forwarder-warm', { duration: opts.warmup, connections });
-    const cpuBefore = cpuMs(child.pid);
-    const r = await cannon(url, 'forwarder', { duration: opts.duration, connections });
+const runForwarder = (receiverPort) =>
+  runBare('forwarder.mjs', [String(receiverPort)], 'forwarder', REFERENCE_CONNECTIONS, async (r) => {
     const del = await waitDelivered(receiverPort, 'forwarder', r.accepted, true);
     return {
-      ...r,
-      connections,
       delivered: del.unique,
       duplicates: del.received - del.unique,
       e2eP50Ms: del.p50Ms,
       e2eP99Ms: del.p99Ms,
-      cpuMsPerRequest: r.accepted ? (cpuMs(child.pid) - cpuBefore) / r.accepted : null,
     };
-  } finally {
-    await stopChild(child);
-  }
-}
+  });
 
 /**
  * This machine against the one the issue's targets were set on, from the forwarder's rate, and
@@ -747,6 +743,8 @@ const f = (v, d = 0) => (v === null || v === undefined || Number.isNaN(v) ? '-' 
 
 /** A duration cell: '-' when there is none (no worker ran). */
 const ms = (v) => (v === null || v === undefined ? '-' : `${f(v)} ms`);
+/** A CPU-time cell, to the hundredth of a millisecond. */
+const cpuCell = (v) => (v === null || v === undefined ? '-' : `${f(v, 2)} ms`);
 
 function printTable(report) {
   const c = report.ceiling;
@@ -767,7 +765,7 @@ function printTable(report) {
     ],
   ];
   rows.push([
-    `ceiling (bare http, ${opts.connections} conn)`,
+    `ceiling (bare http, ${c.connections} conn)`,
     f(c.acceptedPerS),
     '1.00',
     `${f(c.ingestP50Ms)} ms`,
@@ -777,7 +775,7 @@ function printTable(report) {
     '-',
     '-',
     `${c.peakRssMb} MB`,
-    c.cpuMsPerRequest === null ? '-' : `${f(c.cpuMsPerRequest, 2)} ms`,
+    cpuCell(c.cpuMsPerRequest),
     '-',
   ]);
   const fw = report.forwarder;
@@ -792,8 +790,8 @@ function printTable(report) {
       ms(fw.e2eP99Ms),
       `${fw.delivered}/${fw.accepted}`,
       String(fw.duplicates),
-      '-',
-      fw.cpuMsPerRequest === null ? '-' : `${f(fw.cpuMsPerRequest, 2)} ms`,
+      `${fw.peakRssMb} MB`,
+      cpuCell(fw.cpuMsPerRequest),
       '-',
     ]);
   for (const m of report.modes) {
@@ -814,8 +812,8 @@ function printTable(report) {
       s.delivered === null ? '-' : `${s.delivered}/${s.accepted}`,
       s.duplicates === null ? '-' : String(s.duplicates),
       rss,
-      s.cpuMsPerWebhook === null ? '-' : `${f(s.cpuMsPerWebhook, 2)} ms`,
-      s.storesCpuMsPerWebhook === null ? '-' : `${f(s.storesCpuMsPerWebhook, 2)} ms`,
+      cpuCell(s.cpuMsPerWebhook),
+      cpuCell(s.storesCpuMsPerWebhook),
     ]);
     if (m.fixedRate) {
       const r = m.fixedRate;

@@ -46,7 +46,8 @@ export class QueueHealth implements OnModuleInit, BeforeApplicationShutdown {
    * that connection to lose: ingress refuses webhooks while it is down.
    */
   async beforeApplicationShutdown(): Promise<void> {
-    if (this.config.redisUrl && this.client && !this.available) await this.queue.getBackend().close(true);
+    // `client` is set only on Redis, once it has connected; a queue that never did closes as it is.
+    if (this.client && !this.available) await this.queue.getBackend().close(true);
   }
 
   /** False while the queue's Redis connection is known to be down (or has never been up). */

@@ -2,8 +2,7 @@ import { jest } from '@jest/globals';
 import type { HookflowConfig } from '@hookflow/store';
 import type { Worker } from 'bullmq';
 import type { StepProcessor } from '../steps/step.processor';
-import { queueConnected } from './bullmq-internals';
-import { GracefulShutdown } from './graceful-shutdown';
+import { GracefulShutdown, queueConnected } from './graceful-shutdown';
 
 /** A queue consumer as GracefulShutdown sees it: its Redis client's status, and a close that may hang. */
 function fakeConsumer(status: string) {
@@ -20,7 +19,7 @@ function fakeConsumer(status: string) {
 /** The processor's side: steps in flight, and who waits for there to be none. */
 function fakeSteps(worker: Worker) {
   let inFlight = 0;
-  let waiters: (() => void)[] = [];
+  const waiters: (() => void)[] = [];
   const steps = {
     worker,
     stopChains: () => undefined,
@@ -34,7 +33,6 @@ function fakeSteps(worker: Worker) {
     start: () => inFlight++,
     end: () => {
       if (--inFlight === 0) for (const wake of waiters.splice(0)) wake();
-      waiters = [];
     },
   };
 }

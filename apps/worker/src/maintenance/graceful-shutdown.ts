@@ -1,7 +1,8 @@
 import { Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import { HOOKFLOW_CONFIG, type HookflowConfig } from '@hookflow/store';
 import { StepProcessor } from '../steps/step.processor';
-import { activeJobCount, queueConnected } from './bullmq-internals';
+import type { Worker } from 'bullmq';
+import { activeJobCount } from './bullmq-internals';
 
 /** How often a draining worker looks whether Redis is reachable while no step is in flight. */
 const QUEUE_CHECK_MS = 250;
@@ -52,13 +53,10 @@ export class GracefulShutdown implements OnModuleDestroy {
   async nothingLeftButTheQueue(): Promise<void> {
     for (;;) {
       await this.steps.whenIdle();
+      const connected = await queueConnected(this.steps.worker);
       if (this.consumerClosed) return new Promise<void>(() => undefined);
       // A job fetched just before may have claimed its step while the check ran: look again.
-      if (
-        !(await queueConnected(this.steps.worker)) &&
-        this.steps.stepsInFlight === 0 &&
-        !this.consumerClosed
-      ) {
+      if (!connected && this.steps.stepsInFlight === 0) {
         this.logger.warn(
           'draining: no step in flight and the queue (Redis) is unreachable; stopping without waiting for it',
         );
@@ -98,4 +96,26 @@ export class GracefulShutdown implements OnModuleDestroy {
       );
     }
   }
+}
+
+/** ioredis client states of a connection that is trying to reach Redis and has not. */
+const UNREACHABLE = new Set(['connecting', 'connect', 'reconnecting', 'close']);
+
+/**
+ * Whether the worker's Redis connection is up, as far as the worker knows: false while its client
+ * is trying to reach Redis (reconnecting after Redis went away), true otherwise, including a
+ * client closed on purpose (`end`) and a queue that is not on Redis. Reads the Redis client
+ * through the Redis backend's escape hatch (`getBackend().client`, as the API's QueueHealth does);
+ * a client not there within a second counts as down.
+ */
+export async function queueConnected(worker: Worker): Promise<boolean> {
+  // Typed as the Redis backend; on BullMQ's PostgreSQL backend there is no client.
+  const backend = worker.getBackend() as { client?: Promise<{ status?: string }> };
+  if (!backend.client) return true;
+  let timer: NodeJS.Timeout | undefined;
+  const client = await Promise.race([
+    backend.client,
+    new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), 1_000))),
+  ]).finally(() => clearTimeout(timer));
+  return client !== undefined && !UNREACHABLE.has(client.status ?? '');
 }

@@ -121,13 +121,11 @@ export class StepProcessor extends WorkerHost implements OnApplicationBootstrap 
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
-  private async tracked<T>(work: Promise<T>): Promise<T> {
+  private tracked<T>(work: Promise<T>): Promise<T> {
     this.running++;
-    try {
-      return await work;
-    } finally {
+    return work.finally(() => {
       if (--this.running === 0) for (const wake of this.idleWaiters.splice(0)) wake();
-    }
+    });
   }
 
   /** Parks the job in the delayed set (not counted as an attempt) and frees this worker slot. */
