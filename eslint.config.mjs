@@ -16,6 +16,21 @@ export default tseslint.config(
     rules: {
       '@typescript-eslint/no-explicit-any': 'off',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      // Authors' expressions run in the sandbox: in process only in its host and in unit tests.
+      'no-restricted-imports': [
+        'error',
+        ...['@hookflow/flows', '@hookflow/flows/transform'].map((name) => ({
+          name,
+          importNames: ['InProcessEvaluator'],
+          message: 'evaluate expressions with the ExpressionSandbox (@hookflow/sandbox)',
+        })),
+      ],
     },
   },
+  {
+    files: ['libs/sandbox/src/expression-host.ts', '**/*.spec.ts'],
+    rules: { 'no-restricted-imports': 'off' },
+  },
+  // CommonJS preloads (`node --require`) use require().
+  { files: ['**/*.cjs'], rules: { '@typescript-eslint/no-require-imports': 'off' } },
 );

@@ -1,7 +1,8 @@
 import { BullModule } from '@nestjs/bullmq';
-import { DynamicModule, Module } from '@nestjs/common';
+import { DynamicModule, Logger, Module } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import { createConnectorRegistry } from '@hookflow/connectors';
+import { ExpressionSandbox } from '@hookflow/sandbox';
 import {
   ApiMetrics,
   QueueConnectionLog,
@@ -60,6 +61,18 @@ export class ApiModule {
         { provide: CONNECTOR_CATALOG, useFactory: () => createConnectorRegistry({}) },
         // One registry per application instance: API and worker may share a process.
         { provide: ApiMetrics, useFactory: () => new ApiMetrics() },
+        {
+          // Dedupe expressions and dry runs; its host starts at the first of them.
+          provide: ExpressionSandbox,
+          useFactory: () => {
+            const logger = new Logger(ExpressionSandbox.name);
+            return new ExpressionSandbox({
+              processes: config.expressionProcesses,
+              memoryMb: config.expressionMemoryMb,
+              warn: (entry) => logger.warn(entry),
+            });
+          },
+        },
         TriggerCache,
         StepEnqueuer,
         QueueConnectionLog,

@@ -4,4 +4,5 @@
  * undici cost about 150 ms at start-up, which `runs` and `export` should not pay.
  */
 export { compileFlow, runFlowInProcess, validateFlow } from '@hookflow/flows';
+export { ExpressionSandbox } from '@hookflow/sandbox';
 export { createConnectorRegistry, createOutboundAgent } from '@hookflow/connectors';

@@ -14,6 +14,9 @@ import type { CommandHandler, Wire } from './command-context';
 import { readJsonFile } from './flow-files';
 import { formatDetail, formatJson, plural } from './output';
 
+/** The server's default heap for a sandbox host (EXPRESSION_MEMORY_MB). */
+const SANDBOX_MEMORY_MB = 128;
+
 interface TestOptions {
   payload?: string;
   query: string[];
@@ -128,8 +131,14 @@ export const testHandler: CommandHandler<[string], TestOptions> = async (ctx, fi
   const ref = flowFileRef(path.resolve(io.cwd, file), io.cwd);
   const loaded = await readFlowFile(ref);
   if (!loaded.ok) throw new CliError(formatDetail({ file: ref.displayPath, path: '', ...loaded.error }));
-  const { compileFlow, createConnectorRegistry, createOutboundAgent, runFlowInProcess, validateFlow } =
-    await import('./flows-runtime');
+  const {
+    compileFlow,
+    createConnectorRegistry,
+    createOutboundAgent,
+    ExpressionSandbox,
+    runFlowInProcess,
+    validateFlow,
+  } = await import('./flows-runtime');
   let dispatcher: ReturnType<typeof createOutboundAgent>;
   try {
     // The same SSRF guard as the worker; OUTBOUND_ALLOW opens exceptions (a local receiver: 127.0.0.1/32).
@@ -137,6 +146,8 @@ export const testHandler: CommandHandler<[string], TestOptions> = async (ctx, fi
   } catch (err) {
     throw new CliError(`OUTBOUND_ALLOW: ${(err as Error).message}`);
   }
+  // Expressions run in a child process, as on the server: a runaway one cannot hang the CLI.
+  const expressions = new ExpressionSandbox({ processes: 1, memoryMb: SANDBOX_MEMORY_MB });
   try {
     const connectors = createConnectorRegistry({ dispatcher });
     const validation = validateFlow(loaded.document, { connectors });
@@ -170,6 +181,7 @@ export const testHandler: CommandHandler<[string], TestOptions> = async (ctx, fi
     const dryRun = options.live !== true;
     const result = await runFlowInProcess(flow, trigger, {
       connectors,
+      expressions,
       dryRun,
       secrets: dryRun ? undefined : secretsFromEnv(flow, io.env),
     });
@@ -180,7 +192,7 @@ export const testHandler: CommandHandler<[string], TestOptions> = async (ctx, fi
     for (const line of formatTestRun(result, dryRun)) ctx.out.line(line);
     return result.status === 'failed' ? 1 : 0;
   } finally {
-    await dispatcher.close();
+    await Promise.all([dispatcher.close(), expressions.close()]);
   }
 };
 

@@ -1,6 +1,7 @@
 import { BullModule, getQueueToken } from '@nestjs/bullmq';
-import { DynamicModule, Module } from '@nestjs/common';
+import { DynamicModule, Logger, Module } from '@nestjs/common';
 import { createConnectorRegistry, createOutboundAgent } from '@hookflow/connectors';
+import { ExpressionSandbox } from '@hookflow/sandbox';
 import {
   QueueConnectionLog,
   RedisPolicyCheck,
@@ -44,7 +45,22 @@ export class WorkerModule {
           provide: CONNECTORS,
           // The SSRF guard lives in the agent; OUTBOUND_ALLOW opens its exceptions.
           useFactory: () =>
-            createConnectorRegistry({ dispatcher: createOutboundAgent({ allow: config.outboundAllow }) }),
+            createConnectorRegistry({
+              dispatcher: createOutboundAgent({ allow: config.outboundAllow }),
+              // A response body is cut where a step's output would be too large to keep.
+              maxResponseBytes: config.maxStepOutputBytes,
+            }),
+        },
+        {
+          provide: ExpressionSandbox,
+          useFactory: () => {
+            const logger = new Logger(ExpressionSandbox.name);
+            return new ExpressionSandbox({
+              processes: config.expressionProcesses,
+              memoryMb: config.expressionMemoryMb,
+              warn: (entry) => logger.warn(entry),
+            });
+          },
         },
         {
           provide: WorkerMetrics,

@@ -62,13 +62,7 @@ export { StepGraph, StepGraphError } from './graph/step-graph';
 export type { FinishedRunStatus, GraphStep } from './graph/step-graph';
 
 // JSONata
-export {
-  DEFAULT_EXPRESSION_BUDGET,
-  ExpressionError,
-  compileExpression,
-  jsonataBoolean,
-} from './transform/expression';
-export type { CompiledExpression, ExpressionBudget, ExpressionErrorCode } from './transform/expression';
+export * from './transform';
 
 // Handlebars
 export {

@@ -1,5 +1,13 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { compileFlow, runFlowInProcess, type ConnectorRegistry, type FlowDefinition } from '@hookflow/flows';
+import {
+  compileFlow,
+  DEFAULT_EXPRESSION_BUDGET,
+  runFlowInProcess,
+  type ConnectorRegistry,
+  type FlowDefinition,
+} from '@hookflow/flows';
+import { ExpressionSandbox } from '@hookflow/sandbox';
+import { HOOKFLOW_CONFIG, type HookflowConfig } from '@hookflow/store';
 import { randomUUID } from 'node:crypto';
 import { AppError } from '../common/app-error';
 import { CONNECTOR_CATALOG } from '../common/tokens';
@@ -19,7 +27,11 @@ export interface TestRequest {
  */
 @Injectable()
 export class FlowTestService {
-  constructor(@Inject(CONNECTOR_CATALOG) private readonly connectors: ConnectorRegistry) {}
+  constructor(
+    @Inject(CONNECTOR_CATALOG) private readonly connectors: ConnectorRegistry,
+    private readonly expressions: ExpressionSandbox,
+    @Inject(HOOKFLOW_CONFIG) private readonly config: HookflowConfig,
+  ) {}
 
   async run(definition: FlowDefinition, req: TestRequest) {
     if (req.dryRun === false) {
@@ -47,7 +59,13 @@ export class FlowTestService {
         method,
         receivedAt: new Date().toISOString(),
       },
-      { connectors: this.connectors, dryRun: true, runId: `test-${randomUUID()}` },
+      {
+        connectors: this.connectors,
+        expressions: this.expressions,
+        budget: { ...DEFAULT_EXPRESSION_BUDGET, maxOutputBytes: this.config.maxStepOutputBytes },
+        dryRun: true,
+        runId: `test-${randomUUID()}`,
+      },
     );
     return { flow: definition.slug, dryRun: true, ...result };
   }

@@ -1,4 +1,4 @@
-import { compileExpression, type CompiledExpression, type ExpressionBudget } from '@hookflow/flows';
+import { compileExpression, type ExpressionBudget, type ExpressionEvaluator } from '@hookflow/flows';
 import { createHash } from 'node:crypto';
 
 /** What a dedupe expression sees: the request as steps see it (credentials redacted). */
@@ -15,7 +15,7 @@ export interface DedupeInput {
 export type DedupeKeyFn = (input: DedupeInput) => Promise<string | undefined>;
 
 /** Runs on every request before the sender gets an answer: kept much tighter than a step's budget. */
-const DEDUPE_BUDGET: ExpressionBudget = { timeoutMs: 250, maxDepth: 50 };
+const DEDUPE_BUDGET: ExpressionBudget = { timeoutMs: 250, maxDepth: 50, maxOutputBytes: 64 * 1024 };
 /** Keys longer than this are stored as a hash, so an index entry never grows past what a btree takes. */
 const MAX_PLAIN_KEY_CHARS = 200;
 
@@ -28,6 +28,7 @@ const MAX_PLAIN_KEY_CHARS = 200;
 export function compileDedupeKey(
   dedupe: { header?: string; expression?: string },
   isSensitiveHeader: (name: string) => boolean,
+  expressions: ExpressionEvaluator,
 ): DedupeKeyFn {
   if (dedupe.header !== undefined) {
     const name = dedupe.header.toLowerCase();
@@ -38,9 +39,14 @@ export function compileDedupeKey(
       return first ? storedKey(first, sensitive) : undefined;
     };
   }
-  const expression: CompiledExpression = compileExpression(dedupe.expression ?? '');
+  // Compiled here only to refuse a broken expression once; it is evaluated in the sandbox.
+  const source = compileExpression(dedupe.expression ?? '').source;
   return async ({ body, query, headers, method }) => {
-    const result = await expression.evaluate({ body, query, headers, method }, {}, DEDUPE_BUDGET);
+    const result = await expressions.evaluate({
+      source,
+      input: { body, query, headers, method },
+      budget: DEDUPE_BUDGET,
+    });
     if (result === undefined || result === null) return undefined;
     // JSON.stringify gives undefined for a function result: no usable key either.
     const text = typeof result === 'string' ? result : (JSON.stringify(result) as string | undefined);

@@ -6,6 +6,7 @@ import {
   StepGraph,
   type RetryPolicy,
 } from '@hookflow/flows';
+import { ExpressionSandbox } from '@hookflow/sandbox';
 import {
   FlowRepository,
   HOOKFLOW_CONFIG,
@@ -68,6 +69,7 @@ export class TriggerCache implements OnModuleInit, OnModuleDestroy {
   constructor(
     private readonly flows: FlowRepository,
     @Inject(HOOKFLOW_CONFIG) private readonly config: HookflowConfig,
+    private readonly expressions: ExpressionSandbox,
   ) {
     this.redaction = new HeaderRedaction(config.sensitiveHeaders);
   }
@@ -129,7 +131,7 @@ export class TriggerCache implements OnModuleInit, OnModuleDestroy {
     const dedupe = target.definition.trigger.dedupe;
     if (!dedupe) return null;
     try {
-      return compileDedupeKey(dedupe, (name) => this.redaction.isSensitive(name));
+      return compileDedupeKey(dedupe, (name) => this.redaction.isSensitive(name), this.expressions);
     } catch (err) {
       // Saved versions are validated, so this is a bug, not a sender's fault: keep accepting.
       this.logger.error({

@@ -1,13 +1,17 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import {
   backoffDelayMs,
+  DEFAULT_EXPRESSION_BUDGET,
   executeStep,
   type CompiledFlow,
   type ConnectorRegistry,
+  type ExpressionBudget,
   type StepError,
   type StepOutcome,
 } from '@hookflow/flows';
+import { ExpressionSandbox } from '@hookflow/sandbox';
 import {
+  HOOKFLOW_CONFIG,
   RunRepository,
   secretRedactor,
   WorkerMetrics,
@@ -16,6 +20,7 @@ import {
   StepNotClaimedError,
   type ClaimedStep,
   type PickNext,
+  type HookflowConfig,
   type StepJobData,
   type StepResult,
 } from '@hookflow/store';
@@ -80,6 +85,7 @@ export type AttemptVerdict =
 export class StepExecutor {
   private readonly logger = new Logger(StepExecutor.name);
   private draining = false;
+  private readonly budget: ExpressionBudget;
 
   constructor(
     private readonly runs: RunRepository,
@@ -89,7 +95,11 @@ export class StepExecutor {
     private readonly metrics: WorkerMetrics,
     private readonly gate: DestinationGate,
     @Inject(CONNECTORS) private readonly connectors: ConnectorRegistry,
-  ) {}
+    private readonly expressions: ExpressionSandbox,
+    @Inject(HOOKFLOW_CONFIG) config: HookflowConfig,
+  ) {
+    this.budget = { ...DEFAULT_EXPRESSION_BUDGET, maxOutputBytes: config.maxStepOutputBytes };
+  }
 
   async run(runId: string, stepId: string, opts: RunOptions): Promise<AttemptVerdict> {
     const { unclaimed } = opts;
@@ -438,6 +448,8 @@ export class StepExecutor {
       { trigger: claimed.trigger, steps: claimed.outputs, run: { id: runId, flow: claimed.flowSlug } },
       {
         connectors: this.connectors,
+        expressions: this.expressions,
+        budget: this.budget,
         attempt: claimed.attempt,
         idempotencyKey: `${runId}_${stepId}`,
         secrets: secrets.values,

@@ -6,6 +6,9 @@ import { validateFlow } from '../validation/validate-flow';
 import { InvalidFlowError, compileFlow } from './compile-flow';
 import { executeStep } from './execute-step';
 import { runFlowInProcess } from './run-in-process';
+import { InProcessEvaluator } from '../transform/expression-evaluator';
+
+const expressions = new InProcessEvaluator();
 
 const NOW = Date.parse('2030-01-01T00:00:00.000Z');
 const noConnectors: ConnectorRegistry = { get: () => undefined, keys: () => [] };
@@ -88,7 +91,7 @@ describe('delay step: validation', () => {
 describe('delay step: compile and execute', () => {
   async function resumeAt(step: StepDef, c: RunContext = ctx) {
     const flow = compileFlow(flowWith(step));
-    return executeStep(flow, step.id, c, { connectors: noConnectors, nowMs: NOW });
+    return executeStep(flow, step.id, c, { connectors: noConnectors, expressions, nowMs: NOW });
   }
 
   it.each<[string, StepDef, number]>([
@@ -144,7 +147,11 @@ describe('delay step: compile and execute', () => {
       flowWith({ id: 'w', type: 'delay', for: '1h' }, { id: 't', type: 'transform', expression: 'n * 2' }),
     );
     const started = Date.now();
-    const result = await runFlowInProcess(flow, ctx.trigger, { connectors: noConnectors, dryRun: true });
+    const result = await runFlowInProcess(flow, ctx.trigger, {
+      connectors: noConnectors,
+      expressions,
+      dryRun: true,
+    });
     expect(Date.now() - started).toBeLessThan(1000);
     expect(result.status).toBe('succeeded');
     expect(result.steps.map((s) => [s.id, s.status, s.output])).toEqual([

@@ -10,6 +10,14 @@ import type { RunContext } from '../model/run-context';
 import type { StepOutcome } from '../model/step-outcome';
 import { compileFlow } from './compile-flow';
 import { CONNECTOR_GRACE_MS, executeStep, secretPlaceholder, type ExecuteDeps } from './execute-step';
+import { ExpressionError } from '../transform/expression';
+import {
+  InProcessEvaluator,
+  type ExpressionEvaluator,
+  type ExpressionRequest,
+} from '../transform/expression-evaluator';
+
+const expressions = new InProcessEvaluator();
 
 type Call = { input: Record<string, unknown>; ctx: ConnectorContext };
 
@@ -101,7 +109,7 @@ const ctx: RunContext = {
 const secrets = { BILLING_TOKEN: 'tok' };
 
 function deps(registry: ConnectorRegistry, extra: Partial<ExecuteDeps> = {}): ExecuteDeps {
-  return { connectors: registry, secrets, ...extra };
+  return { connectors: registry, expressions, secrets, ...extra };
 }
 
 const unused = fakeConnector(async () => {
@@ -128,8 +136,18 @@ describe('executeStep: transform', () => {
 
   it.each<[string, Partial<ExecuteDeps>, string, RegExp]>([
     ['broken', {}, 'transform_error', /T2002/],
-    ['deep', { budget: { timeoutMs: 5000, maxDepth: 40 } }, 'expression_depth', /40 function calls/],
-    ['slow', { budget: { timeoutMs: 5000, maxDepth: 300 } }, 'expression_timeout', /longer than 50ms/],
+    [
+      'deep',
+      { budget: { timeoutMs: 5000, maxDepth: 40, maxOutputBytes: 1024 } },
+      'expression_depth',
+      /40 function calls/,
+    ],
+    [
+      'slow',
+      { budget: { timeoutMs: 5000, maxDepth: 300, maxOutputBytes: 1024 } },
+      'expression_timeout',
+      /longer than 50ms/,
+    ],
   ])('fails %s finally with %s', async (stepId, extra, code, message) => {
     const outcome = await executeStep(flow, stepId, ctx, deps(unused.registry, extra));
     expect(outcome).toEqual({
@@ -347,7 +365,11 @@ describe('executeStep: action', () => {
   });
 
   it('in a dry run without any secret values still renders placeholders', async () => {
-    const outcome = await executeStep(flow, 'billing', ctx, { connectors: unused.registry, dryRun: true });
+    const outcome = await executeStep(flow, 'billing', ctx, {
+      connectors: unused.registry,
+      expressions,
+      dryRun: true,
+    });
     expect(outcome).toMatchObject({
       status: 'succeeded',
       output: { request: { headers: { Authorization: 'Bearer [secret BILLING_TOKEN]' } } },
@@ -456,6 +478,45 @@ describe('executeStep: never throws', () => {
       status: 'failed',
       input: order,
       error: { code: 'internal_error', message: 'registry down', retryable: false },
+    });
+  });
+});
+
+describe('executeStep: what crosses to the expression evaluator', () => {
+  function recording(answer: () => Promise<unknown>) {
+    const requests: ExpressionRequest[] = [];
+    const evaluator: ExpressionEvaluator = {
+      evaluate: (request) => {
+        requests.push(request);
+        return answer();
+      },
+    };
+    return { requests, evaluator };
+  }
+
+  it('sends only the bindings the expression reads, and asks a filter for its truth only', async () => {
+    const { requests, evaluator } = recording(async () => true);
+    await executeStep(flow, 'order', ctx, { ...deps(unused.registry), expressions: evaluator });
+    await executeStep(flow, 'big-only', ctx, { ...deps(unused.registry), expressions: evaluator });
+    expect(Object.keys(requests[0].bindings!).sort()).toEqual(['run', 'trigger']);
+    expect(requests[0].want).toBe('json');
+    expect(requests[1]).toMatchObject({ source: 'total >= 50', bindings: {}, want: 'boolean' });
+  });
+
+  it.each<[ExpressionError['code'], boolean]>([
+    ['output_too_large', false],
+    ['expression_too_large', false],
+    ['expression_unavailable', true],
+  ])('maps %s from the evaluator to a step error (retryable: %s)', async (code, retryable) => {
+    const { evaluator } = recording(() => Promise.reject(new ExpressionError(code, 'no')));
+    const outcome = await executeStep(flow, 'order', ctx, {
+      ...deps(unused.registry),
+      expressions: evaluator,
+    });
+    expect(outcome).toEqual({
+      status: 'failed',
+      input: trigger.body,
+      error: { code, message: 'no', retryable },
     });
   });
 });

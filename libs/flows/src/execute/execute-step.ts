@@ -5,14 +5,17 @@ import { TemplateError } from '../template/template';
 import {
   DEFAULT_EXPRESSION_BUDGET,
   ExpressionError,
-  jsonataBoolean,
+  type CompiledExpression,
   type ExpressionBudget,
 } from '../transform/expression';
+import type { ExpressionEvaluator } from '../transform/expression-evaluator';
 import { connectorInputIssues } from '../validation/validate-flow';
 import { stepInput, type CompiledFlow, type CompiledStep } from './compile-flow';
 
 export interface ExecuteDeps {
   connectors: ConnectorRegistry;
+  /** Where transforms, filters and `until` are evaluated: the sandbox, except in unit tests. */
+  expressions: ExpressionEvaluator;
   /** 1-based attempt number; default 1. */
   attempt?: number;
   /** Default `${runId}_${stepId}`: the same for every attempt of the step in this run. */
@@ -23,6 +26,7 @@ export interface ExecuteDeps {
   secrets?: Record<string, string>;
   /** Render the action and stop: the connector is not called and secrets show as placeholders. */
   dryRun?: boolean;
+  /** Limits of expressions; `maxOutputBytes` bounds a transform's output (default 1 MiB). */
   budget?: ExpressionBudget;
   /** The clock a delay step's `for` counts from (epoch ms); default `Date.now()`. */
   nowMs?: number;
@@ -57,13 +61,6 @@ function failed(
     : { status: 'failed', input, error, output: extra.output };
 }
 
-/** Outputs are stored as JSON and read by later steps: JSONata sequences, `undefined` and functions are normalized away. */
-function toJson(value: unknown): unknown {
-  if (value === undefined) return null;
-  const text = JSON.stringify(value);
-  return text === undefined ? null : JSON.parse(text);
-}
-
 function isConnectorError(err: unknown): err is ConnectorError {
   if (err instanceof ConnectorError) return true;
   const e = err as Partial<ConnectorError> | null;
@@ -78,6 +75,42 @@ function expressionBudget(flow: CompiledFlow, step: CompiledStep, deps: ExecuteD
   return { ...budget, timeoutMs: Math.min(budget.timeoutMs, flow.timeoutMs(step.id)) };
 }
 
+/** Only the variables an expression reads cross to the sandbox (all of them when it may `$eval`). */
+function bindingsFor(expression: CompiledExpression, bindings: Bindings): Partial<Bindings> {
+  const reads = expression.variables;
+  if (reads.has('eval')) return bindings;
+  const used: Partial<Bindings> = {};
+  for (const name of ['trigger', 'steps', 'run'] as const) if (reads.has(name)) used[name] = bindings[name];
+  return used;
+}
+
+function evaluate(
+  expression: CompiledExpression,
+  input: unknown,
+  bindings: Bindings,
+  budget: ExpressionBudget,
+  deps: ExecuteDeps,
+  want: 'json' | 'boolean' = 'json',
+): Promise<unknown> {
+  return deps.expressions.evaluate({
+    source: expression.source,
+    input,
+    bindings: bindingsFor(expression, bindings),
+    budget,
+    want,
+  });
+}
+
+/** A pure function of its input does not improve on retry: expression failures are final, but for a busy sandbox. */
+function expressionFailed(
+  input: unknown,
+  err: ExpressionError,
+  code: StepErrorCode,
+  prefix = '',
+): StepOutcome {
+  return failed(input, code, `${prefix}${err.message}`, err.code === 'expression_unavailable');
+}
+
 async function runExpression(
   step: Extract<CompiledStep, { type: 'transform' | 'filter' }>,
   flow: CompiledFlow,
@@ -85,18 +118,19 @@ async function runExpression(
   bindings: Bindings,
   deps: ExecuteDeps,
 ): Promise<StepOutcome> {
-  const expression = step.type === 'transform' ? step.expression : step.condition;
+  const budget = expressionBudget(flow, step, deps);
   try {
-    const result = await expression.evaluate(input, bindings, expressionBudget(flow, step, deps));
-    if (step.type === 'transform') return { status: 'succeeded', input, output: toJson(result) };
-    return jsonataBoolean(result)
+    if (step.type === 'transform') {
+      const result = await evaluate(step.expression, input, bindings, budget, deps);
+      return { status: 'succeeded', input, output: result === undefined ? null : result };
+    }
+    return (await evaluate(step.condition, input, bindings, budget, deps, 'boolean')) === true
       ? { status: 'succeeded', input, output: input }
       : { status: 'filtered', input, output: input };
   } catch (err) {
     if (!(err instanceof ExpressionError)) throw err;
-    // A pure function of its input does not improve on retry: expression failures are final.
     const code = step.type === 'filter' && err.code === 'transform_error' ? 'filter_error' : err.code;
-    return failed(input, code, err.message, false);
+    return expressionFailed(input, err, code);
   }
 }
 
@@ -193,7 +227,7 @@ async function delayResumeAtMs(
   nowMs: number,
 ): Promise<number> {
   if (!step.until) return nowMs + (step.forMs ?? 0);
-  const value = await step.until.evaluate(input, bindings, expressionBudget(flow, step, deps));
+  const value = await evaluate(step.until, input, bindings, expressionBudget(flow, step, deps), deps);
   const at = typeof value === 'number' ? value : typeof value === 'string' ? Date.parse(value) : Number.NaN;
   if (!Number.isFinite(at)) {
     throw new ExpressionError(
@@ -216,7 +250,7 @@ async function runDelay(
     return { status: 'succeeded', input, output: input, resumeAtMs };
   } catch (err) {
     if (!(err instanceof ExpressionError)) throw err;
-    return failed(input, err.code, `until: ${err.message}`, false);
+    return expressionFailed(input, err, err.code, 'until: ');
   }
 }
 

@@ -9,6 +9,9 @@ import type { TriggerData } from '../model/run-context';
 import type { StepStatus } from '../model/step-status';
 import { compileFlow } from './compile-flow';
 import { runFlowInProcess } from './run-in-process';
+import { InProcessEvaluator } from '../transform/expression-evaluator';
+
+const expressions = new InProcessEvaluator();
 
 type Call = { input: Record<string, unknown>; ctx: ConnectorContext };
 
@@ -164,6 +167,7 @@ describe('runFlowInProcess', () => {
     const { calls, registry } = fakeRegistry();
     const result = await runFlowInProcess(compileFlow(c.def), trigger(c.body), {
       connectors: registry,
+      expressions,
       dryRun: c.dryRun,
       runId: 'run-1',
     });
@@ -193,6 +197,7 @@ describe('runFlowInProcess', () => {
     });
     const result = await runFlowInProcess(compileFlow(def), trigger(order), {
       connectors: registry,
+      expressions,
       dryRun: true,
       runId: 'run-7',
       secrets: { TOKEN: 'real-value' },
@@ -228,6 +233,7 @@ describe('runFlowInProcess', () => {
     });
     const result = await runFlowInProcess(compileFlow(def), trigger(order), {
       connectors: registry,
+      expressions,
       dryRun: true,
       secrets: {},
     });
@@ -240,6 +246,7 @@ describe('runFlowInProcess', () => {
     const def = cases.find((c) => c.name === 'a join after two roots')!.def;
     const result = await runFlowInProcess(compileFlow(def), trigger(order), {
       connectors: registry,
+      expressions,
       dryRun: false,
       runId: 'run-9',
     });
@@ -258,6 +265,7 @@ describe('runFlowInProcess', () => {
     const def = flow({ ...post('flaky', [], 'https://fail.example.com'), retry: { attempts: 5 } } as StepDef);
     const result = await runFlowInProcess(compileFlow(def), trigger(order), {
       connectors: registry,
+      expressions,
       dryRun: false,
     });
     expect(calls).toHaveLength(1);

@@ -5,11 +5,16 @@ import type { StepType } from '../model/flow-definition';
 import type { RunContext, TriggerData } from '../model/run-context';
 import type { StepError } from '../model/step-outcome';
 import type { StepStatus } from '../model/step-status';
+import type { ExpressionBudget } from '../transform/expression';
+import type { ExpressionEvaluator } from '../transform/expression-evaluator';
 import type { CompiledFlow } from './compile-flow';
 import { executeStep } from './execute-step';
 
 export interface RunInProcessDeps {
   connectors: ConnectorRegistry;
+  /** Where expressions are evaluated: the sandbox, except in unit tests. */
+  expressions: ExpressionEvaluator;
+  budget?: ExpressionBudget;
   /** Render actions without calling their connectors; secrets show as `[secret NAME]`. */
   dryRun: boolean;
   /** `run.id` seen by templates and expressions; default `test-<uuid>`. */
@@ -68,6 +73,8 @@ export async function runFlowInProcess(
     const step = flow.step(id);
     const outcome = await executeStep(flow, id, ctx, {
       connectors: deps.connectors,
+      expressions: deps.expressions,
+      budget: deps.budget,
       dryRun: deps.dryRun,
       secrets: deps.secrets,
       idempotencyKey: `${ctx.run.id}_${id}`,

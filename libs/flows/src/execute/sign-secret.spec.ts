@@ -3,7 +3,10 @@ import type { FlowDefinition } from '../model/flow-definition';
 import type { RunContext } from '../model/run-context';
 import { validateFlow } from '../validation/validate-flow';
 import { compileFlow, InvalidFlowError } from './compile-flow';
+import { InProcessEvaluator } from '../transform/expression-evaluator';
 import { executeStep, secretPlaceholder } from './execute-step';
+
+const expressions = new InProcessEvaluator();
 
 /** `with.sign.secret` names a secret: counted like `{{secret}}` names, replaced by the value only when sending. */
 const calls: Array<{ input: Record<string, unknown>; ctx: ConnectorContext }> = [];
@@ -69,7 +72,7 @@ describe('with.sign.secret', () => {
   });
 
   it('hands the connector the value in place of the name', async () => {
-    const outcome = await executeStep(flow, 'ship', ctx, { connectors, secrets });
+    const outcome = await executeStep(flow, 'ship', ctx, { connectors, expressions, secrets });
     expect(outcome.status).toBe('succeeded');
     expect(calls).toHaveLength(1);
     expect(calls[0].input.sign).toEqual({ secret: secrets.SHIP_WHSEC });
@@ -78,7 +81,12 @@ describe('with.sign.secret', () => {
 
   it('shows the placeholder in a dry run, never the value', async () => {
     for (const given of [secrets, undefined]) {
-      const outcome = await executeStep(flow, 'ship', ctx, { connectors, secrets: given, dryRun: true });
+      const outcome = await executeStep(flow, 'ship', ctx, {
+        connectors,
+        expressions,
+        secrets: given,
+        dryRun: true,
+      });
       expect(outcome).toMatchObject({
         status: 'succeeded',
         output: { dryRun: true, request: { sign: { secret: secretPlaceholder('SHIP_WHSEC') } } },
@@ -94,6 +102,7 @@ describe('with.sign.secret', () => {
   ])('fails finally in %s when the secret is missing', async (_name, dryRun) => {
     const outcome = await executeStep(flow, 'ship', ctx, {
       connectors,
+      expressions,
       secrets: { SHIP_TOKEN: 'tok' },
       dryRun,
     });

@@ -7,6 +7,12 @@ export type StepErrorCode =
   | 'filter_error'
   | 'expression_timeout'
   | 'expression_depth'
+  /** The expression ran out of the sandbox's memory (EXPRESSION_MEMORY_MB) or crashed it; final. */
+  | 'expression_too_large'
+  /** The step's output is over MAX_STEP_OUTPUT_BYTES; final, and nothing of it is kept. */
+  | 'output_too_large'
+  /** The expression sandbox could not take the evaluation; retryable. */
+  | 'expression_unavailable'
   | 'template_error'
   | 'connector_not_found'
   | 'invalid_config'

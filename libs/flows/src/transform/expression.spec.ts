@@ -96,7 +96,11 @@ describe('compileExpression: errors', () => {
 
 describe('compileExpression: budget', () => {
   it('has the documented defaults', () => {
-    expect(DEFAULT_EXPRESSION_BUDGET).toEqual({ timeoutMs: 1000, maxDepth: 300 });
+    expect(DEFAULT_EXPRESSION_BUDGET).toEqual({
+      timeoutMs: 1000,
+      maxDepth: 300,
+      maxOutputBytes: 1024 * 1024,
+    });
   });
 
   it('stops unbounded recursion quickly with a depth or time error', async () => {

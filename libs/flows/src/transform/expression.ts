@@ -6,14 +6,31 @@ export interface ExpressionBudget {
   timeoutMs: number;
   /** Most user-defined function calls in flight at once (recursion depth). */
   maxDepth: number;
+  /** Most bytes of the result as JSON text (MAX_STEP_OUTPUT_BYTES for steps). */
+  maxOutputBytes: number;
 }
+
+/** What the in-process evaluation itself checks, between JSONata's nodes. */
+export type EvaluationLimits = Pick<ExpressionBudget, 'timeoutMs' | 'maxDepth'>;
+
+export const DEFAULT_MAX_OUTPUT_BYTES = 1024 * 1024;
 
 export const DEFAULT_EXPRESSION_BUDGET: Readonly<ExpressionBudget> = Object.freeze({
   timeoutMs: 1000,
   maxDepth: 300,
+  maxOutputBytes: DEFAULT_MAX_OUTPUT_BYTES,
 });
 
-export type ExpressionErrorCode = 'expression_timeout' | 'expression_depth' | 'transform_error';
+export type ExpressionErrorCode =
+  | 'expression_timeout'
+  | 'expression_depth'
+  /** The evaluation ran out of the sandbox's memory, or crashed it. */
+  | 'expression_too_large'
+  /** The result's JSON text is over the budget's `maxOutputBytes`. */
+  | 'output_too_large'
+  /** The sandbox could not take the evaluation (not started, too many waiting); worth trying again. */
+  | 'expression_unavailable'
+  | 'transform_error';
 
 /** A JSONata expression that did not compile, failed, or ran out of budget. */
 export class ExpressionError extends Error {
@@ -33,11 +50,14 @@ export interface CompiledExpression {
   readonly source: string;
   /** Step ids the expression reads as `$steps.<id>` (static references only). */
   readonly stepRefs: string[];
+  /** Names of the variables it reads (`trigger` for `$trigger`), functions included. */
+  readonly variables: ReadonlySet<string>;
   /**
    * Evaluates against `input` (`$`) with `bindings` (`{ trigger }` is visible as `$trigger`).
-   * Rejects with `ExpressionError` only. JSONata's "nothing" is returned as undefined.
+   * Rejects with `ExpressionError` only. JSONata's "nothing" is returned as undefined. Bounds only
+   * what runs between JSONata's nodes: authors' expressions run this in the sandbox.
    */
-  evaluate(input: unknown, bindings?: Record<string, unknown>, budget?: ExpressionBudget): Promise<unknown>;
+  evaluate(input: unknown, bindings?: Record<string, unknown>, budget?: EvaluationLimits): Promise<unknown>;
 }
 
 /**
@@ -145,13 +165,15 @@ function toExpressionError(err: unknown, state?: BudgetState): ExpressionError {
   return new ExpressionError('transform_error', String(err));
 }
 
-function collectStepRefs(ast: unknown): string[] {
+function collectRefs(ast: unknown): { stepRefs: string[]; variables: Set<string> } {
   const refs = new Set<string>();
+  const variables = new Set<string>();
   const seen = new Set<object>();
   const visit = (node: unknown): void => {
     if (node === null || typeof node !== 'object' || seen.has(node)) return;
     seen.add(node);
-    const n = node as { type?: string; steps?: Array<{ type?: string; value?: unknown }> };
+    const n = node as { type?: string; value?: unknown; steps?: Array<{ type?: string; value?: unknown }> };
+    if (n.type === 'variable' && typeof n.value === 'string') variables.add(n.value);
     if (n.type === 'path' && Array.isArray(n.steps)) {
       const [head, next] = n.steps;
       if (
@@ -166,7 +188,7 @@ function collectStepRefs(ast: unknown): string[] {
     for (const value of Object.values(node)) visit(value);
   };
   visit(ast);
-  return [...refs];
+  return { stepRefs: [...refs], variables };
 }
 
 /**
@@ -183,11 +205,12 @@ export function compileExpression(source: string): CompiledExpression {
   // The hook names are symbols in jsonata 2; the typings only admit strings.
   expr.assign(ENTRY_HOOK as unknown as string, onEntry);
   expr.assign(EXIT_HOOK as unknown as string, onExit);
-  const stepRefs = collectStepRefs(expr.ast());
+  const { stepRefs, variables } = collectRefs(expr.ast());
 
   return {
     source,
     stepRefs,
+    variables,
     async evaluate(input, bindings = {}, budget = DEFAULT_EXPRESSION_BUDGET) {
       const state: BudgetState = {
         deadline: Date.now() + budget.timeoutMs,

@@ -8,7 +8,10 @@ import { runFlowInProcess, type InProcessRunResult } from '../execute/run-in-pro
 import { canonicalFlowJson } from '../model/canonical';
 import type { FlowDefinition } from '../model/flow-definition';
 import type { TriggerData } from '../model/run-context';
+import { InProcessEvaluator } from '../transform/expression-evaluator';
 import { validateFlow } from './validate-flow';
+
+const expressions = new InProcessEvaluator();
 
 const FLOWS_DIR = path.resolve(process.cwd(), 'flows');
 const SAMPLES_DIR = path.join(FLOWS_DIR, 'samples');
@@ -93,7 +96,12 @@ async function dryRun(
           method,
           receivedAt: '2024-06-10T09:15:00.000Z',
         };
-  return runFlowInProcess(compileFlow(def), trigger, { connectors, dryRun: true, runId: 'run-1' });
+  return runFlowInProcess(compileFlow(def), trigger, {
+    connectors,
+    expressions,
+    dryRun: true,
+    runId: 'run-1',
+  });
 }
 
 const statuses = (result: InProcessRunResult) =>

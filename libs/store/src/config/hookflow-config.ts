@@ -111,6 +111,16 @@ const envSchema = z.object({
       }
       return rate;
     }),
+  // Flow authors' expressions run in child processes (the sandbox): how many per app, and each one's heap.
+  EXPRESSION_PROCESSES: z.coerce.number().int().min(1).max(16).default(1),
+  EXPRESSION_MEMORY_MB: z.coerce.number().int().min(32).max(4096).default(128),
+  // Largest step output kept (a transform's result as JSON; an action's response body is cut there).
+  MAX_STEP_OUTPUT_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(64 * 1024 * 1024)
+    .default(1024 * 1024),
   RECONCILE_INTERVAL_MS: positiveInt(10_000),
   RECONCILE_STALE_MS: positiveInt(30_000),
   // On SIGTERM: how long work in flight (requests, steps) gets to finish before the process exits anyway.
@@ -178,6 +188,12 @@ export interface HookflowConfig {
   destinationConcurrency: number;
   /** Calls started per window to one destination per worker process; unset: no rate cap. */
   destinationRate?: { limit: number; perMs: number };
+  /** Sandbox host processes per app (EXPRESSION_PROCESSES). */
+  expressionProcesses: number;
+  /** V8 heap of each sandbox host, MB. */
+  expressionMemoryMb: number;
+  /** Largest step output stored, bytes of JSON (MAX_STEP_OUTPUT_BYTES). */
+  maxStepOutputBytes: number;
   reconcileIntervalMs: number;
   reconcileStaleMs: number;
   /** How long a stopping process lets requests and steps in flight finish (SIGTERM, then exit 0). */
@@ -254,6 +270,9 @@ export function loadConfig(
     dedupeWindowMs: parseDuration(envDuration(e.DEDUPE_WINDOW)),
     destinationConcurrency: e.DESTINATION_CONCURRENCY,
     destinationRate: e.DESTINATION_RATE,
+    expressionProcesses: e.EXPRESSION_PROCESSES,
+    expressionMemoryMb: e.EXPRESSION_MEMORY_MB,
+    maxStepOutputBytes: e.MAX_STEP_OUTPUT_BYTES,
     reconcileIntervalMs: e.RECONCILE_INTERVAL_MS,
     reconcileStaleMs: e.RECONCILE_STALE_MS,
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,

@@ -1,0 +1,134 @@
+import {
+  ExpressionError,
+  compileExpression,
+  jsonataBoolean,
+  type CompiledExpression,
+  type ExpressionBudget,
+} from './expression';
+
+/** One evaluation of a JSONata expression, as it crosses to wherever expressions run. */
+export interface ExpressionRequest {
+  source: string;
+  /** `$` */
+  input: unknown;
+  /** Variables such as `{ trigger, steps, run }` (`$trigger`, ...). */
+  bindings?: Record<string, unknown>;
+  budget: ExpressionBudget;
+  /** `boolean`: only the result's truth is wanted (a filter's condition); default `json`. */
+  want?: 'json' | 'boolean';
+}
+
+/**
+ * Where flow authors' expressions run: a sandbox process in the apps and the CLI (`@hookflow/sandbox`),
+ * this process only inside that sandbox and in unit tests.
+ */
+export interface ExpressionEvaluator {
+  /**
+   * Resolves with the result as plain JSON (JSONata's "nothing" as undefined; `true`/`false` when
+   * a boolean is wanted). Rejects with `ExpressionError` only.
+   */
+  evaluate(request: ExpressionRequest): Promise<unknown>;
+}
+
+/**
+ * The JSON text of a result, undefined for "nothing" (and for a function, which JSON cannot
+ * carry). Throws `output_too_large` past the budget, so nothing huge is kept or sent on.
+ */
+export function resultText(
+  value: unknown,
+  request: Pick<ExpressionRequest, 'budget' | 'want'>,
+): string | undefined {
+  if (request.want === 'boolean') return jsonataBoolean(value) ? 'true' : 'false';
+  if (value === undefined) return undefined;
+  const { maxOutputBytes } = request.budget;
+  // A ten-million-element result is refused before JSON.stringify spends its time and memory on it.
+  if (jsonSizeExceeds(value, maxOutputBytes)) {
+    throw new ExpressionError(
+      'output_too_large',
+      `result is over the ${maxOutputBytes}-byte limit as JSON (MAX_STEP_OUTPUT_BYTES)`,
+    );
+  }
+  const text = JSON.stringify(value) as string | undefined;
+  // Characters are at most 3 UTF-8 bytes each (a surrogate pair is 4 bytes for 2 characters).
+  if (text !== undefined && text.length * 3 > request.budget.maxOutputBytes) {
+    const bytes = Buffer.byteLength(text, 'utf8');
+    if (bytes > request.budget.maxOutputBytes) {
+      throw new ExpressionError(
+        'output_too_large',
+        `result is ${bytes} bytes as JSON, over the ${request.budget.maxOutputBytes}-byte limit (MAX_STEP_OUTPUT_BYTES)`,
+      );
+    }
+  }
+  return text;
+}
+
+/**
+ * True when the JSON text of `value` is surely longer than `max` characters: a walk that counts
+ * less than JSON.stringify writes (one character a number, strings unescaped) and stops as soon
+ * as it passes `max`, so it costs at most about `max` steps whatever the value's size.
+ */
+export function jsonSizeExceeds(value: unknown, max: number): boolean {
+  let size = 0;
+  const stack: unknown[] = [value];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (typeof v === 'string') size += v.length + 2;
+    else if (Array.isArray(v)) {
+      size += v.length + 1;
+      for (let i = 0; i < v.length && size <= max; i++) stack.push(v[i]);
+    } else if (v !== null && typeof v === 'object') {
+      for (const key in v) {
+        const item = (v as Record<string, unknown>)[key];
+        // JSON leaves such members out.
+        if (!Object.hasOwn(v, key) || item === undefined || typeof item === 'function') continue;
+        size += key.length + 4;
+        stack.push(item);
+        if (size > max) break;
+      }
+      size++;
+    } else size++;
+    if (size > max) return true;
+  }
+  return false;
+}
+
+const DEFAULT_CACHE_SIZE = 500;
+
+/**
+ * Evaluates in the calling process. Its budget holds only between JSONata's nodes: one native
+ * call (a regular expression, `$pad`) is unbounded and a huge allocation can abort the process,
+ * so only the sandbox's host process and unit tests use it.
+ */
+export class InProcessEvaluator implements ExpressionEvaluator {
+  /** Compiled expressions by source, least recently used dropped first. */
+  private readonly compiled = new Map<string, CompiledExpression>();
+
+  constructor(private readonly cacheSize = DEFAULT_CACHE_SIZE) {}
+
+  async evaluate(request: ExpressionRequest): Promise<unknown> {
+    const text = await this.evaluateToText(request);
+    return text === undefined ? undefined : JSON.parse(text);
+  }
+
+  /** As `evaluate`, with the result left as JSON text (what the sandbox's host sends back). */
+  async evaluateToText(request: ExpressionRequest): Promise<string | undefined> {
+    const value = await this.compile(request.source).evaluate(
+      request.input,
+      request.bindings,
+      request.budget,
+    );
+    return resultText(value, request);
+  }
+
+  private compile(source: string): CompiledExpression {
+    let expression = this.compiled.get(source);
+    if (expression) {
+      this.compiled.delete(source);
+    } else {
+      expression = compileExpression(source);
+      if (this.compiled.size >= this.cacheSize) this.compiled.delete(this.compiled.keys().next().value!);
+    }
+    this.compiled.set(source, expression);
+    return expression;
+  }
+}

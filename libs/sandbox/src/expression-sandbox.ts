@@ -1,0 +1,303 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { ExpressionError, type ExpressionEvaluator, type ExpressionRequest } from '@hookflow/flows/transform';
+import { isHostMessage, type EvaluateMessage, type HostMessage } from './host-protocol';
+
+export interface ExpressionSandboxOptions {
+  /** Host processes; each evaluates one expression at a time. */
+  processes: number;
+  /** V8 heap limit of each host, MB (EXPRESSION_MEMORY_MB). */
+  memoryMb: number;
+  /** A host idle this long exits and the next evaluation starts one; 0: never. Default 5 min. */
+  idleMs?: number;
+  /** Evaluations that may wait for a host; more are refused as `expression_unavailable`. */
+  maxWaiting?: number;
+  /** Where host crashes and kills are reported. */
+  warn?: (entry: { msg: string; [key: string]: unknown }) => void;
+  /** The built host entry point; default: the one next to this file. */
+  hostScript?: string;
+}
+
+/** Past its own time budget (which the host enforces between JSONata's nodes), how long before its host is killed. */
+export const KILL_GRACE_MS = 250;
+const START_TIMEOUT_MS = 15_000;
+const DEFAULT_IDLE_MS = 5 * 60_000;
+const DEFAULT_MAX_WAITING = 1000;
+/** Hosts that die before they are ready, in a row, before the waiting evaluations are refused. */
+const MAX_START_FAILURES = 3;
+const STDERR_TAIL_CHARS = 2048;
+
+interface Pending {
+  request: ExpressionRequest;
+  resolve: (value: unknown) => void;
+  reject: (err: ExpressionError) => void;
+  /** A host died under it once: a second death is the expression's doing, not bad luck. */
+  crashedOnce?: boolean;
+}
+
+interface Host {
+  child: ChildProcess;
+  ready: boolean;
+  current?: { pending: Pending; id: number; timer: NodeJS.Timeout };
+  /** Why this side ended it, if it did. */
+  ending?: 'over-time' | 'idle' | 'start-timeout';
+  timer?: NodeJS.Timeout;
+  stderr: string;
+}
+
+/** Built, the host sits next to this file; under jest (ES modules, no `__dirname`) the built copy is used. */
+export function defaultHostScript(): string {
+  const dir = typeof __dirname === 'string' ? __dirname : path.resolve('dist/libs/sandbox/src');
+  return path.join(dir, 'expression-host.js');
+}
+
+function unavailable(message: string): ExpressionError {
+  return new ExpressionError('expression_unavailable', message);
+}
+
+/**
+ * Evaluates flow authors' JSONata in child processes, so that no expression can block or take
+ * down the process that asked: each host has a V8 heap limit and V8's linear-time fallback for
+ * regular expressions; one that overruns its time is killed, one that dies is replaced, and the
+ * caller gets a named error (`expression_timeout`, `expression_too_large`). See docs/operations.md.
+ */
+export class ExpressionSandbox implements ExpressionEvaluator {
+  private readonly hosts = new Set<Host>();
+  private readonly waiting: Pending[] = [];
+  private readonly hostScript: string;
+  private nextId = 0;
+  private startFailures = 0;
+  private closed = false;
+
+  constructor(private readonly options: ExpressionSandboxOptions) {
+    this.hostScript = options.hostScript ?? defaultHostScript();
+    if (!existsSync(this.hostScript)) {
+      throw new Error(`the expression sandbox's host is missing (${this.hostScript}): run npm run build`);
+    }
+  }
+
+  evaluate(request: ExpressionRequest): Promise<unknown> {
+    if (this.closed) return Promise.reject(unavailable('the expression sandbox is closed'));
+    const maxWaiting = this.options.maxWaiting ?? DEFAULT_MAX_WAITING;
+    if (this.waiting.length >= maxWaiting) {
+      return Promise.reject(unavailable(`${maxWaiting} expressions are already waiting for the sandbox`));
+    }
+    return new Promise((resolve, reject) => {
+      this.waiting.push({ request, resolve, reject });
+      this.pump();
+    });
+  }
+
+  /** Host processes running now (for tests and health). */
+  get pids(): number[] {
+    return [...this.hosts].flatMap((host) => (host.child.pid === undefined ? [] : [host.child.pid]));
+  }
+
+  /** Refuses what waits and ends every host; evaluations in flight are refused too. */
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const pending of this.waiting.splice(0))
+      pending.reject(unavailable('the expression sandbox is closed'));
+    await Promise.all(
+      [...this.hosts].map(
+        (host) =>
+          new Promise<void>((resolve) => {
+            if (host.child.exitCode !== null || host.child.signalCode !== null) return resolve();
+            host.child.once('exit', () => resolve());
+            host.child.kill('SIGKILL');
+          }),
+      ),
+    );
+  }
+
+  /** Nest calls this when the app closes. */
+  onApplicationShutdown(): Promise<void> {
+    return this.close();
+  }
+
+  private pump(): void {
+    while (this.waiting.length > 0 && !this.closed) {
+      const free = [...this.hosts].find((host) => host.ready && !host.current);
+      if (free) {
+        this.dispatch(free, this.waiting.shift()!);
+        continue;
+      }
+      const starting = [...this.hosts].filter((host) => !host.ready).length;
+      if (this.hosts.size >= this.options.processes || starting >= this.waiting.length) return;
+      this.start();
+    }
+  }
+
+  private start(): void {
+    const child = fork(this.hostScript, [], {
+      execArgv: [
+        `--max-old-space-size=${this.options.memoryMb}`,
+        '--max-semi-space-size=2',
+        // A backtracking regular expression switches to V8's linear-time engine instead of running for seconds.
+        '--enable-experimental-regexp-engine-on-excessive-backtracks',
+        '--disallow-code-generation-from-strings',
+      ],
+      // Nothing of the parent's environment (database URL, keys) reaches the host.
+      env: {},
+      serialization: 'json',
+      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+    });
+    const host: Host = { child, ready: false, stderr: '' };
+    this.hosts.add(host);
+    host.timer = setTimeout(() => this.end(host, 'start-timeout'), START_TIMEOUT_MS);
+    child.stderr?.setEncoding('utf8');
+    child.stderr?.on('data', (chunk: string) => {
+      host.stderr = (host.stderr + chunk).slice(-STDERR_TAIL_CHARS);
+    });
+    child.on('message', (message: unknown) => {
+      if (isHostMessage(message)) this.onMessage(host, message);
+    });
+    let gone = false;
+    const onGone = (code: number | null, signal: NodeJS.Signals | null) => {
+      if (gone) return;
+      gone = true;
+      this.onExit(host, code, signal);
+    };
+    child.on('exit', onGone);
+    // A process that could not be spawned emits 'error' and no 'exit'.
+    child.on('error', () => {
+      if (child.pid === undefined) onGone(null, null);
+    });
+  }
+
+  private dispatch(host: Host, pending: Pending): void {
+    clearTimeout(host.timer);
+    const id = ++this.nextId;
+    const timer = setTimeout(
+      () => this.end(host, 'over-time'),
+      pending.request.budget.timeoutMs + KILL_GRACE_MS,
+    );
+    host.current = { pending, id, timer };
+    this.keepAlive(host, true);
+    const message: EvaluateMessage = { type: 'evaluate', id, request: pending.request };
+    try {
+      host.child.send(message, (err) => {
+        if (err) host.child.kill('SIGKILL');
+      });
+    } catch (err) {
+      // JSON could not carry the input (never the case for parsed JSON): this evaluation only.
+      clearTimeout(timer);
+      host.current = undefined;
+      pending.reject(
+        new ExpressionError('transform_error', `input cannot be evaluated: ${(err as Error).message}`),
+      );
+      this.rest(host);
+    }
+  }
+
+  private onMessage(host: Host, message: HostMessage): void {
+    if (message.type === 'ready') {
+      host.ready = true;
+      this.startFailures = 0;
+      this.rest(host);
+      this.pump();
+      return;
+    }
+    const current = host.current;
+    if (!current || current.id !== message.id) return;
+    clearTimeout(current.timer);
+    host.current = undefined;
+    if (message.type === 'result') {
+      current.pending.resolve(message.text === undefined ? undefined : JSON.parse(message.text));
+    } else {
+      current.pending.reject(
+        new ExpressionError(message.code, message.message, message.position, message.token),
+      );
+    }
+    this.rest(host);
+    this.pump();
+  }
+
+  /** An idle host neither keeps this process alive nor lives forever. */
+  private rest(host: Host): void {
+    this.keepAlive(host, false);
+    clearTimeout(host.timer);
+    const idleMs = this.options.idleMs ?? DEFAULT_IDLE_MS;
+    if (idleMs > 0) {
+      host.timer = setTimeout(() => this.end(host, 'idle'), idleMs);
+      host.timer.unref();
+    }
+  }
+
+  private keepAlive(host: Host, on: boolean): void {
+    const handles = [host.child, host.child.channel].filter((h) => h !== undefined && h !== null);
+    for (const handle of handles) {
+      if (on) handle.ref();
+      else handle.unref();
+    }
+  }
+
+  private end(host: Host, why: NonNullable<Host['ending']>): void {
+    host.ending ??= why;
+    host.child.kill('SIGKILL');
+  }
+
+  private onExit(host: Host, code: number | null, signal: NodeJS.Signals | null): void {
+    this.hosts.delete(host);
+    clearTimeout(host.timer);
+    const current = host.current;
+    host.current = undefined;
+    if (current) {
+      clearTimeout(current.timer);
+      this.settleOrphan(host, current.pending, code, signal);
+    } else if (!host.ready && !this.closed && host.ending !== 'idle') {
+      const reason = describeExit(host, code, signal);
+      this.options.warn?.({ msg: `expression sandbox host did not start: ${reason}` });
+      if (++this.startFailures >= MAX_START_FAILURES) {
+        this.startFailures = 0;
+        for (const pending of this.waiting.splice(0)) {
+          pending.reject(unavailable(`the expression sandbox does not start: ${reason}`));
+        }
+      }
+    }
+    this.pump();
+  }
+
+  /** The evaluation its host died under: over time, tried once more, or the expression's fault. */
+  private settleOrphan(
+    host: Host,
+    pending: Pending,
+    code: number | null,
+    signal: NodeJS.Signals | null,
+  ): void {
+    const { timeoutMs } = pending.request.budget;
+    if (this.closed) return pending.reject(unavailable('the expression sandbox is closed'));
+    if (host.ending === 'over-time') {
+      this.options.warn?.({ msg: `expression sandbox host killed: an expression ran past ${timeoutMs}ms` });
+      return pending.reject(
+        new ExpressionError('expression_timeout', `expression ran longer than ${timeoutMs}ms`),
+      );
+    }
+    const reason = describeExit(host, code, signal);
+    if (!pending.crashedOnce) {
+      // Perhaps not its fault (the host was killed from outside): once more on a fresh host.
+      pending.crashedOnce = true;
+      this.waiting.unshift(pending);
+      this.options.warn?.({
+        msg: `expression sandbox host died (${reason}); trying its expression once more`,
+      });
+      return;
+    }
+    this.options.warn?.({ msg: `expression sandbox host died again (${reason}); the expression fails` });
+    pending.reject(
+      new ExpressionError(
+        'expression_too_large',
+        /memory|invalid size|allocation/i.test(host.stderr)
+          ? `expression needed more than the sandbox's ${this.options.memoryMb} MB of memory (EXPRESSION_MEMORY_MB)`
+          : `expression crashed the sandbox (${reason})`,
+      ),
+    );
+  }
+}
+
+function describeExit(host: Host, code: number | null, signal: NodeJS.Signals | null): string {
+  const how = signal ? `signal ${signal}` : `exit code ${code}`;
+  const fatal = /(FATAL ERROR|Fatal [^\n]*error|Error)[^\n]*/.exec(host.stderr)?.[0];
+  return fatal ? `${how}: ${fatal.trim()}` : how;
+}

@@ -1,0 +1,31 @@
+import type { ExpressionErrorCode, ExpressionRequest } from '@hookflow/flows/transform';
+
+/** Parent to host: evaluate one expression (a host has at most one at a time). */
+export interface EvaluateMessage {
+  type: 'evaluate';
+  id: number;
+  request: ExpressionRequest;
+}
+
+/** Host to parent. */
+export type HostMessage =
+  | { type: 'ready' }
+  /** `text`: the result's JSON text; absent for JSONata's "nothing". */
+  | { type: 'result'; id: number; text?: string }
+  | {
+      type: 'error';
+      id: number;
+      code: ExpressionErrorCode;
+      message: string;
+      position?: number;
+      token?: string;
+    };
+
+export function isHostMessage(value: unknown): value is HostMessage {
+  const type = (value as { type?: unknown } | null)?.type;
+  return type === 'ready' || type === 'result' || type === 'error';
+}
+
+export function isEvaluateMessage(value: unknown): value is EvaluateMessage {
+  return (value as { type?: unknown } | null)?.type === 'evaluate';
+}

@@ -1,0 +1,147 @@
+import { HookflowHarness } from '../utils/hookflow-harness';
+import { SinkServer } from '../utils/sink-server';
+
+const GIANT_STRING = '$length($pad("", 400000000, "x"))';
+// The sender controls `name`; with a backreference V8 stays on its backtracking engine (~10 s at 31 characters).
+const BACKTRACKING = '$contains(name, /^(a+)+\\1$/)';
+const HOSTILE_NAME = 'a'.repeat(34) + '!';
+
+/**
+ * Polls both apps' /health/live every 100 ms until stopped; each answer's latency is kept. A
+ * process whose event loop an expression blocks answers late or not at all.
+ */
+function healthProbe(urls: string[]) {
+  const latencies: number[] = [];
+  const failures: string[] = [];
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      await Promise.all(
+        urls.map(async (url) => {
+          const started = Date.now();
+          try {
+            const res = await fetch(`${url}/health/live`, { signal: AbortSignal.timeout(5000) });
+            if (res.status !== 200) failures.push(`${url}: ${res.status}`);
+          } catch (err) {
+            failures.push(`${url}: ${(err as Error).message}`);
+          }
+          latencies.push(Date.now() - started);
+        }),
+      );
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  })();
+  return {
+    async stop() {
+      running = false;
+      await loop;
+      return { slowest: Math.max(...latencies), probes: latencies.length, failures };
+    },
+  };
+}
+
+describe('hostile expressions (API and worker processes)', () => {
+  let hf: HookflowHarness;
+  let sink: SinkServer;
+
+  beforeAll(async () => {
+    sink = await SinkServer.start();
+    hf = await HookflowHarness.start({ processes: true });
+  });
+
+  afterAll(async () => {
+    await hf?.close();
+    await sink?.close();
+  });
+
+  it('fails a transform that builds a giant string or backtracks, while both apps stay live', async () => {
+    const probe = healthProbe([hf.apiUrl, hf.workerUrl]);
+    const flows = await Promise.all(
+      [
+        ['giant', GIANT_STRING],
+        ['regex', BACKTRACKING],
+      ].map(([slug, expression]) =>
+        hf.createFlow({
+          slug,
+          trigger: { type: 'webhook' },
+          steps: [
+            { id: 'shape', type: 'transform', expression },
+            {
+              id: 'send',
+              type: 'action',
+              connector: 'http',
+              with: { url: `${sink.url}/${slug}`, json: '{{input}}' },
+            },
+          ],
+        }),
+      ),
+    );
+    const runIds = await Promise.all(
+      flows.map(async ({ hookPath }) => {
+        const res = await hf.http().post(hookPath).send({ name: HOSTILE_NAME }).expect(202);
+        return res.body.runId as string;
+      }),
+    );
+    const [giant, regex] = await Promise.all(runIds.map((id) => hf.waitForRun(id)));
+    const health = await probe.stop();
+
+    expect(giant.status).toBe('failed');
+    expect(giant.steps[0]).toMatchObject({
+      status: 'failed',
+      error: { code: 'expression_too_large', message: expect.stringMatching(/MB of memory/) },
+    });
+    expect(regex.status).toBe('failed');
+    expect(regex.steps[0]).toMatchObject({
+      status: 'failed',
+      error: { code: 'expression_timeout', message: 'expression ran longer than 1000ms' },
+    });
+    // Final at once: one attempt, nothing sent.
+    expect([giant.steps[0].attempts.length, regex.steps[0].attempts.length]).toEqual([1, 1]);
+    expect(sink.requests).toHaveLength(0);
+    expect(health.failures).toEqual([]);
+    expect(health.probes).toBeGreaterThan(4);
+    expect(health.slowest).toBeLessThan(1000);
+  });
+
+  it('accepts a webhook whose dedupe expression blows up, without blocking the API', async () => {
+    const probe = healthProbe([hf.apiUrl]);
+    const hooks = await Promise.all(
+      [
+        ['dedupe-giant', GIANT_STRING],
+        ['dedupe-regex', BACKTRACKING.replace('name', 'body.name')],
+      ].map(([slug, expression]) =>
+        hf.createFlow({
+          slug,
+          trigger: { type: 'webhook', dedupe: { expression } },
+          steps: [{ id: 'send', type: 'action', connector: 'http', with: { url: `${sink.url}/${slug}` } }],
+        }),
+      ),
+    );
+    for (const { hookPath } of hooks) {
+      // No key could be computed: accepted without dedupe (the author's bug never loses a webhook).
+      const res = await hf.http().post(hookPath).send({ name: HOSTILE_NAME }).expect(202);
+      expect((await hf.waitForRun(res.body.runId)).status).toBe('succeeded');
+    }
+    const health = await probe.stop();
+    expect(health.failures).toEqual([]);
+    expect(health.slowest).toBeLessThan(1000);
+  });
+
+  it('answers a dry run of a giant string with the failed step, and keeps serving', async () => {
+    const res = await hf
+      .http()
+      .post('/api/flows/test')
+      .set(hf.auth)
+      .send({
+        definition: {
+          slug: 'dry',
+          trigger: { type: 'webhook' },
+          steps: [{ id: 'shape', type: 'transform', expression: GIANT_STRING }],
+        },
+        body: {},
+      })
+      .expect(200);
+    expect(res.body.steps[0]).toMatchObject({ status: 'failed', error: { code: 'expression_too_large' } });
+    await hf.http().get('/health/live').expect(200);
+  });
+});
