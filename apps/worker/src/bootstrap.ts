@@ -23,9 +23,8 @@ export async function createWorkerApp(
     }),
     abortOnError: false,
   });
-  // Exit with process.exit once closed, rather than re-raising the signal: the 'exit' event is
-  // what flushes the asynchronous log writer, so the last lines are not lost.
-  app.enableShutdownHooks([], { useProcessExit: true });
+  // No enableShutdownHooks: main.ts's stopGracefully owns SIGTERM and SIGINT, and no other signal is
+  // trapped, so a V8 fatal error (SIGTRAP, SIGABRT) ends the process instead of hanging in a handler.
   await app.init();
   return app;
 }
