@@ -41,6 +41,7 @@ export {
   normalizeFlow,
 } from './validation/normalize-flow';
 export { escapePointerToken, joinPointer, parsePointer, valueAtPointer } from './validation/json-pointer';
+export * from './validation/flow-limits';
 
 // Webhook signature verification
 export { verifyWebhook } from './verify/verify-webhook';
@@ -68,7 +69,10 @@ export * from './transform';
 export {
   TYPED_WITH_PATHS,
   TemplateError,
+  URL_WITH_PATHS,
+  WITH_TEMPLATE_OPTIONS,
   compileTemplateTree,
+  inspectTemplateTree,
   templateTreeIssues,
 } from './template/template';
 export type {
@@ -77,6 +81,7 @@ export type {
   TemplateIssue,
   TemplateStepRef,
   TemplateTreeOptions,
+  TemplateTreeReport,
 } from './template/template';
 
 // Execution

@@ -10,8 +10,8 @@ import type { RunContext } from '../model/run-context';
 import { parseDuration } from '../retry/duration';
 import { resolveRetryPolicy, resolveTimeoutMs, type RetryPolicy } from '../retry/retry-policy';
 import {
-  TYPED_WITH_PATHS,
   TemplateError,
+  WITH_TEMPLATE_OPTIONS,
   compileTemplateTree,
   type CompiledTemplateTree,
 } from '../template/template';
@@ -120,7 +120,7 @@ function compileStep(def: FlowDefinition['steps'][number], index: number): Compi
     }
     case 'action': {
       try {
-        const tree = compileTemplateTree(def.with, { typedPaths: TYPED_WITH_PATHS });
+        const tree = compileTemplateTree(def.with, WITH_TEMPLATE_OPTIONS);
         const signSecretName = signSecretOf(def, at('with'));
         if (signSecretName === undefined) {
           return { ...base, type: 'action', def, secretNames: tree.secretNames, with: tree };

@@ -129,6 +129,26 @@ describe('delay step: compile and execute', () => {
     expect(outcome.status === 'failed' && outcome.error.message).toMatch(/^until: gave .*ISO 8601/);
   });
 
+  it('resumes exactly a year ahead', async () => {
+    const outcome = await resumeAt({ id: 'w', type: 'delay', until: `${NOW + 365 * 86_400_000}` });
+    expect(outcome).toMatchObject({ status: 'succeeded', resumeAtMs: NOW + 365 * 86_400_000 });
+  });
+
+  it.each<[string, string]>([
+    ['a time a year and a millisecond ahead', `${NOW + 365 * 86_400_000 + 1}`],
+    ['a year far ahead', '"9999-12-31T00:00:00Z"'],
+    ['a number no date can hold', '1e300'],
+  ])('fails final, naming the limit, when until gives %s', async (_name, until) => {
+    const outcome = await resumeAt({ id: 'w', type: 'delay', until });
+    expect(outcome).toMatchObject({
+      status: 'failed',
+      error: { code: 'transform_error', retryable: false },
+    });
+    expect(outcome.status === 'failed' && outcome.error.message).toMatch(
+      /^until: gave .+, more than 365d ahead; a delay waits at most 365d$/,
+    );
+  });
+
   it('compiles a bad until to an InvalidFlowError at its pointer', () => {
     expect(() => compileFlow(flowWith({ id: 'w', type: 'delay', until: '(' }))).toThrow(InvalidFlowError);
     try {

@@ -9,6 +9,7 @@ import {
   type ExpressionBudget,
 } from '../transform/expression';
 import type { ExpressionEvaluator } from '../transform/expression-evaluator';
+import { MAX_DELAY_MS, formatDuration } from '../validation/flow-limits';
 import { connectorInputIssues } from '../validation/validate-flow';
 import { stepInput, type CompiledFlow, type CompiledStep } from './compile-flow';
 
@@ -233,6 +234,12 @@ async function delayResumeAtMs(
     throw new ExpressionError(
       'transform_error',
       `gave ${JSON.stringify(value) ?? 'nothing'}; expected an ISO 8601 time or epoch milliseconds`,
+    );
+  }
+  if (at - nowMs > MAX_DELAY_MS) {
+    throw new ExpressionError(
+      'transform_error',
+      `gave ${JSON.stringify(value)}, more than ${formatDuration(MAX_DELAY_MS)} ahead; a delay waits at most ${formatDuration(MAX_DELAY_MS)}`,
     );
   }
   return at;

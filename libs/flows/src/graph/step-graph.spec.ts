@@ -48,6 +48,34 @@ describe('StepGraph structure', () => {
     expect(graph.descendantsOf('report')).toEqual([]);
   });
 
+  it('answers dependsOn like ancestorsOf, for every pair', () => {
+    for (const id of graph.ids)
+      for (const other of graph.ids)
+        expect([id, other, graph.dependsOn(id, other)]).toEqual([
+          id,
+          other,
+          graph.ancestorsOf(id).includes(other),
+        ]);
+    expect(graph.dependsOn('report', 'nope')).toBe(false);
+    expect(() => graph.dependsOn('nope', 'order')).toThrow(/unknown step 'nope'/);
+  });
+
+  it('answers dependsOn across bitset words (more than 32 steps)', () => {
+    const ids = Array.from({ length: 70 }, (_, i) => `s${i}`);
+    // s69 needs s40 only; s40 chains back to s0; s41..s68 hang off s0 alone.
+    const steps: GraphStep[] = ids.map((id, i) => ({
+      id,
+      needs: i === 0 ? [] : i === 69 ? ['s40'] : i > 40 ? ['s0'] : [`s${i - 1}`],
+    }));
+    const wide = new StepGraph(steps);
+    expect(wide.dependsOn('s69', 's0')).toBe(true);
+    expect(wide.dependsOn('s69', 's33')).toBe(true);
+    expect(wide.dependsOn('s69', 's40')).toBe(true);
+    expect(wide.dependsOn('s69', 's41')).toBe(false);
+    expect(wide.dependsOn('s68', 's0')).toBe(true);
+    expect(wide.dependsOn('s68', 's1')).toBe(false);
+  });
+
   it('returns copies, not its own arrays', () => {
     graph.needsOf('report').push('x');
     expect(graph.needsOf('report')).toHaveLength(3);

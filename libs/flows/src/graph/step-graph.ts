@@ -39,11 +39,15 @@ export class StepGraph {
   private readonly types = new Map<string, StepType>();
   /** Ids in an order where every step comes after all it needs. */
   private readonly order: readonly string[];
+  private readonly indexOf = new Map<string, number>();
+  /** Per step (by index), a bitset of the steps it depends on; built on first use. */
+  private ancestorBits: Uint32Array[] | undefined;
 
   /** Throws `StepGraphError` on duplicate ids, unknown needs or a cycle. */
   constructor(steps: readonly GraphStep[]) {
     this.ids = steps.map((s) => s.id);
     steps.forEach((step, i) => {
+      if (!this.indexOf.has(step.id)) this.indexOf.set(step.id, i);
       if (this.needs.has(step.id)) throw new StepGraphError(`duplicate step id '${step.id}'`, i);
       this.needs.set(step.id, step.needs ? [...new Set(step.needs)] : i === 0 ? [] : [steps[i - 1].id]);
       this.dependents.set(step.id, []);
@@ -79,6 +83,17 @@ export class StepGraph {
     return this.closure(id, (x) => this.needsOf(x));
   }
 
+  /**
+   * Whether `id` depends on `other`, directly or not. The first call builds a bitset of ancestors
+   * per step in one pass over the needs (each need costs steps/32 words), so asking for every
+   * reference of a flow stays linear in its size for a bounded number of steps.
+   */
+  dependsOn(id: string, other: string): boolean {
+    const at = this.indexOf.get(other);
+    const bits = this.ancestors()[this.known(this.indexOf.get(id), id)];
+    return at !== undefined && (bits[at >>> 5] & (1 << (at & 31))) !== 0;
+  }
+
   /** Every step that depends on `id`, directly or not (what a retry of `id` re-opens). */
   descendantsOf(id: string): string[] {
     return this.closure(id, (x) => this.dependentsOf(x));
@@ -104,7 +119,8 @@ export class StepGraph {
     const ready = this.ids.filter(
       (id) => statusOf(id) === 'pending' && this.needsOf(id).every((need) => statusOf(need) === 'succeeded'),
     );
-    return { ready, skip: this.ids.filter((id) => skip.includes(id)) };
+    const skipped = new Set(skip);
+    return { ready, skip: this.ids.filter((id) => skipped.has(id)) };
   }
 
   /**
@@ -140,6 +156,23 @@ export class StepGraph {
     return 'succeeded';
   }
 
+  private ancestors(): Uint32Array[] {
+    if (this.ancestorBits) return this.ancestorBits;
+    const words = Math.ceil(this.ids.length / 32);
+    const bits = this.ids.map(() => new Uint32Array(words));
+    for (const id of this.order) {
+      const mine = bits[this.indexOf.get(id)!];
+      for (const need of this.needs.get(id)!) {
+        const at = this.indexOf.get(need)!;
+        const theirs = bits[at];
+        for (let w = 0; w < words; w++) mine[w] |= theirs[w];
+        mine[at >>> 5] |= 1 << (at & 31);
+      }
+    }
+    this.ancestorBits = bits;
+    return bits;
+  }
+
   private known<T>(value: T | undefined, id: string): T {
     if (value === undefined) throw new Error(`unknown step '${id}'`);
     return value;
@@ -159,20 +192,20 @@ export class StepGraph {
 
   /** Kahn's algorithm; validation already rejects needs on later steps, this is the safety net. */
   private topologicalOrder(steps: readonly GraphStep[]): string[] {
-    const remaining = new Map(this.ids.map((id) => [id, this.needsOf(id).length]));
-    const queue = this.ids.filter((id) => remaining.get(id) === 0);
-    const order: string[] = [];
-    while (queue.length > 0) {
-      const id = queue.shift()!;
-      order.push(id);
-      for (const dependent of this.dependentsOf(id)) {
+    const remaining = new Map(this.ids.map((id) => [id, this.needs.get(id)!.length]));
+    const order = this.ids.filter((id) => remaining.get(id) === 0);
+    // `order` doubles as the queue: everything before `next` has been processed.
+    for (let next = 0; next < order.length; next++) {
+      const id = order[next];
+      for (const dependent of this.dependents.get(id)!) {
         const left = remaining.get(dependent)! - 1;
         remaining.set(dependent, left);
-        if (left === 0) queue.push(dependent);
+        if (left === 0) order.push(dependent);
       }
     }
     if (order.length < this.ids.length) {
-      const cycle = this.findCycle(new Set(this.ids.filter((id) => !order.includes(id))));
+      const ordered = new Set(order);
+      const cycle = this.findCycle(new Set(this.ids.filter((id) => !ordered.has(id))));
       const index = steps.findIndex((s) => s.id === cycle[0]);
       throw new StepGraphError(`needs form a cycle: ${cycle.join(' -> ')}`, index);
     }

@@ -24,8 +24,13 @@ function isEmpty(value: unknown): boolean {
 export const PURE_HELPERS: Record<string, HelperFn> = {
   /** `{{json value}}`: the value as JSON text (`null` for nothing). */
   json: (...args) => JSON.stringify(params(args)[0] ?? null),
-  /** `{{urlencode value}}`: percent-encoded for a URL path segment or query value. */
+  /**
+   * `{{urlencode value}}`: percent-encoded for a URL path segment or query value. In a `url` the
+   * value is inserted as it is, since it is encoded already (values there are encoded anyway).
+   */
   urlencode: (...args) => encodeURIComponent(toText(params(args)[0])),
+  /** `{{raw value}}`: the text as it is; in a `url` it is not encoded (the author's own URL text). */
+  raw: (...args) => toText(params(args)[0]),
   /** `{{base64 value}}`: UTF-8 bytes of the text, base64-encoded. */
   base64: (...args) => Buffer.from(toText(params(args)[0]), 'utf8').toString('base64'),
   /** `{{default a b}}`: `a` unless it is null, undefined or '', else `b` (more fallbacks may follow). */
@@ -53,6 +58,8 @@ export function secretHelper(secrets: Readonly<Record<string, string>>): HelperF
 }
 
 export const SECRET_HELPER = 'secret';
+export const RAW_HELPER = 'raw';
+export const URLENCODE_HELPER = 'urlencode';
 
 /** Every helper name a template may call, Handlebars' built-ins included. */
 export const KNOWN_HELPERS = new Set([

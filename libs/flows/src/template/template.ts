@@ -7,8 +7,11 @@ import {
   PURE_HELPERS,
   SECRET_HELPER,
   secretHelper,
+  RAW_HELPER,
+  URLENCODE_HELPER,
   type HelperFn,
 } from './template-helpers';
+import { StaticUrlScanner, UrlBuilder, type UrlValueMode } from './url-template';
 
 /** What a `with` template sees. */
 export interface TemplateData {
@@ -50,12 +53,28 @@ export interface CompiledTemplateTree {
   readonly stepRefs: TemplateStepRef[];
 }
 
+/** What validation learns from a tree in one pass: problems, warnings and references. */
+export interface TemplateTreeReport {
+  issues: TemplateIssue[];
+  /** Not errors: e.g. a URL whose host comes from the request. */
+  warnings: TemplateIssue[];
+  secretNames: string[];
+  stepRefs: TemplateStepRef[];
+}
+
 export interface TemplateTreeOptions {
   /**
    * Subtrees (`json`, or pointers such as `/json`) in which a string that is exactly one
    * `{{ ... }}` keeps the type of its value instead of becoming text.
    */
   typedPaths: readonly string[];
+  /**
+   * Strings (pointers such as `/url`, or keys) that are URLs: a value rendered into their path or
+   * query is percent-encoded for where it lands (url-template.ts).
+   */
+  urlPaths?: readonly string[];
+  /** Longest template string (one containing `{{`) accepted, in characters; validation sets it. */
+  maxTemplateLength?: number;
 }
 
 // An environment of our own: helpers registered here cannot leak into, or be replaced by, other
@@ -74,9 +93,22 @@ const PROTO_DENIED = { allowProtoPropertiesByDefault: false, allowProtoMethodsBy
 type AstNode = hbs.AST.Node;
 type Mustache = hbs.AST.MustacheStatement;
 
+/** A piece of a URL template: literal text, a value, or an `if`/`unless` choosing between pieces. */
+type UrlPart =
+  | { kind: 'literal'; text: string }
+  | { kind: 'value'; mode: UrlValueMode; source: string; template: HandlebarsTemplateDelegate }
+  | {
+      kind: 'branch';
+      block: hbs.AST.BlockStatement;
+      negate: boolean;
+      then: UrlPart[];
+      otherwise: UrlPart[];
+    };
+
 type Compiled =
   | { kind: 'const'; value: unknown }
   | { kind: 'text'; pointer: string; template: HandlebarsTemplateDelegate }
+  | { kind: 'url'; pointer: string; parts: UrlPart[] }
   | { kind: 'typed'; pointer: string; statement: Mustache; fallback: HandlebarsTemplateDelegate }
   | { kind: 'array'; items: Compiled[] }
   | { kind: 'object'; entries: Array<[string, Compiled]> };
@@ -276,7 +308,7 @@ function typedValue(statement: Mustache, scope: CallScope): unknown {
   return resolvePath(statement.path as hbs.AST.PathExpression, scope.data);
 }
 
-function normalizeTypedPaths(paths: readonly string[]): string[] {
+function normalizePaths(paths: readonly string[]): string[] {
   return paths.map((p) => (p.startsWith('/') ? p : `/${p.split('.').join('/')}`));
 }
 
@@ -286,15 +318,136 @@ function isTyped(pointer: string, typedPaths: string[]): boolean {
 
 interface TreeBuild {
   issues: TemplateIssue[];
+  warnings: TemplateIssue[];
   secretNames: Set<string>;
   stepRefs: TemplateStepRef[];
 }
 
-function compileNode(value: unknown, pointer: string, typedPaths: string[], build: TreeBuild): Compiled {
+interface TreeSettings {
+  typedPaths: string[];
+  urlPaths: string[];
+  maxTemplateLength: number;
+}
+
+/** Gives the text of a node in its template, to name a value in messages without rendering it. */
+function sourceFinder(template: string): (loc: hbs.AST.SourceLocation | undefined) => string {
+  let lineStarts: number[] | undefined;
+  return (loc) => {
+    if (!loc) return 'a value';
+    if (!lineStarts) {
+      lineStarts = [0];
+      for (let i = template.indexOf('\n'); i >= 0; i = template.indexOf('\n', i + 1)) lineStarts.push(i + 1);
+    }
+    const start = (lineStarts[loc.start.line - 1] ?? 0) + loc.start.column;
+    const end = (lineStarts[loc.end.line - 1] ?? 0) + loc.end.column;
+    const text = template.slice(start, end);
+    return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+  };
+}
+
+/** Paths a mustache or block reads (not helper names), e.g. `input.id` in `{{default input.id 'x'}}`. */
+function dataPaths(node: { path: AstNode; params: AstNode[]; hash?: hbs.AST.Hash }): string[] {
+  const found: string[] = [];
+  const visit = (n: AstNode): void => {
+    if (n.type === 'PathExpression') found.push((n as hbs.AST.PathExpression).original);
+    else if (n.type === 'SubExpression') visitCall(n as hbs.AST.SubExpression);
+  };
+  const visitCall = (call: { path: AstNode; params: AstNode[]; hash?: hbs.AST.Hash }): void => {
+    const hasArgs = call.params.length > 0 || (call.hash?.pairs.length ?? 0) > 0;
+    if (!hasArgs) visit(call.path);
+    for (const p of call.params) visit(p);
+    for (const pair of call.hash?.pairs ?? []) visit(pair.value);
+  };
+  visitCall(node);
+  return found;
+}
+
+/** Data a sender controls: everything but the run's own id and flow (`run.*`). */
+function fromRequest(path: string): boolean {
+  const head = path
+    .replace(/^@root\./, '')
+    .replace(/^this\./, '')
+    .split(/[.[/]/)[0];
+  return head !== 'run';
+}
+
+function singleStatement(statement: hbs.AST.Statement): hbs.AST.Program {
+  const program: hbs.AST.Program = {
+    type: 'Program',
+    body: [statement],
+    blockParams: [],
+    loc: statement.loc,
+  };
+  return program;
+}
+
+function compileUrlParts(
+  program: hbs.AST.Program | undefined,
+  sourceOf: (loc: hbs.AST.SourceLocation | undefined) => string,
+  pointer: string,
+  scanner: StaticUrlScanner,
+  build: TreeBuild,
+): UrlPart[] {
+  const parts: UrlPart[] = [];
+  for (const statement of program?.body ?? []) {
+    if (statement.type === 'ContentStatement') {
+      const text = (statement as hbs.AST.ContentStatement).value;
+      scanner.literal(text);
+      parts.push({ kind: 'literal', text });
+      continue;
+    }
+    if (statement.type !== 'MustacheStatement' && statement.type !== 'BlockStatement') continue;
+    const call = statement as Mustache | hbs.AST.BlockStatement;
+    const name = helperName(call);
+    const source = sourceOf(statement.loc);
+    if (
+      statement.type === 'BlockStatement' &&
+      (name === 'if' || name === 'unless') &&
+      call.params.length === 1
+    ) {
+      const block = statement as hbs.AST.BlockStatement;
+      const then = scanner.fork();
+      const otherwise = scanner.fork();
+      parts.push({
+        kind: 'branch',
+        block,
+        negate: name === 'unless',
+        then: compileUrlParts(block.program, sourceOf, pointer, then, build),
+        otherwise: compileUrlParts(block.inverse, sourceOf, pointer, otherwise, build),
+      });
+      scanner.follow(then);
+      continue;
+    }
+    const mode: UrlValueMode =
+      statement.type === 'MustacheStatement' && name === RAW_HELPER
+        ? 'raw'
+        : statement.type === 'MustacheStatement' && name === URLENCODE_HELPER
+          ? 'encoded'
+          : 'value';
+    const place = scanner.value();
+    const requestPaths = dataPaths(call).filter(fromRequest);
+    if (place !== 'elsewhere' && requestPaths.length > 0) {
+      const what = place === 'whole' ? 'the whole URL or its origin' : 'the host';
+      build.warnings.push({
+        pointer,
+        message: `${source} puts data from the request (${requestPaths.join(', ')}) in ${what}: a sender can make this step call any address; write the host out or keep it in a secret`,
+      });
+    }
+    parts.push({
+      kind: 'value',
+      mode,
+      source,
+      template: hb.compile(singleStatement(statement), COMPILE_OPTIONS),
+    });
+  }
+  return parts;
+}
+
+function compileNode(value: unknown, pointer: string, settings: TreeSettings, build: TreeBuild): Compiled {
   if (Array.isArray(value)) {
     return {
       kind: 'array',
-      items: value.map((v, i) => compileNode(v, joinPointer(pointer, i), typedPaths, build)),
+      items: value.map((v, i) => compileNode(v, joinPointer(pointer, i), settings, build)),
     };
   }
   if (value !== null && typeof value === 'object') {
@@ -302,11 +455,18 @@ function compileNode(value: unknown, pointer: string, typedPaths: string[], buil
       kind: 'object',
       entries: Object.entries(value).map(([k, v]) => [
         k,
-        compileNode(v, joinPointer(pointer, k), typedPaths, build),
+        compileNode(v, joinPointer(pointer, k), settings, build),
       ]),
     };
   }
   if (typeof value !== 'string' || !value.includes('{{')) return { kind: 'const', value };
+  if (value.length > settings.maxTemplateLength) {
+    build.issues.push({
+      pointer,
+      message: `is a template of ${value.length} characters; a template may have at most ${settings.maxTemplateLength}`,
+    });
+    return { kind: 'const', value };
+  }
 
   let program: hbs.AST.Program;
   try {
@@ -320,13 +480,47 @@ function compileNode(value: unknown, pointer: string, typedPaths: string[], buil
   for (const name of found.secretNames) build.secretNames.add(name);
   for (const stepId of found.stepIds) build.stepRefs.push({ pointer, stepId });
 
+  if (settings.urlPaths.includes(pointer)) {
+    return {
+      kind: 'url',
+      pointer,
+      parts: compileUrlParts(program, sourceFinder(value), pointer, new StaticUrlScanner(), build),
+    };
+  }
   const template = hb.compile(program, COMPILE_OPTIONS);
-  if (isTyped(pointer, typedPaths)) {
+  if (isTyped(pointer, settings.typedPaths)) {
     const trimmed = value.trim();
     const single = isSingleMustache(trimmed === value ? program : hb.parse(trimmed));
     if (single) return { kind: 'typed', pointer, statement: single, fallback: template };
   }
   return { kind: 'text', pointer, template };
+}
+
+/** Handlebars' `if`: false, null, undefined, '', 0 (unless `includeZero`) and [] are false. */
+function blockCondition(block: hbs.AST.BlockStatement, scope: CallScope): boolean {
+  const value = evaluateExpression(block.params[0], scope);
+  const includeZero = (block.hash?.pairs ?? []).some(
+    (pair) => pair.key === 'includeZero' && evaluateExpression(pair.value, scope) === true,
+  );
+  return !((!includeZero && !value) || (Array.isArray(value) && value.length === 0));
+}
+
+function renderUrlParts(parts: UrlPart[], scope: CallScope, url: UrlBuilder): void {
+  for (const part of parts) {
+    if (part.kind === 'literal') url.literal(part.text);
+    else if (part.kind === 'value')
+      url.value(String(part.template(scope.data, runtimeOptions(scope))), part.mode, part.source);
+    else
+      renderUrlParts(
+        blockCondition(part.block, scope) !== part.negate ? part.then : part.otherwise,
+        scope,
+        url,
+      );
+  }
+}
+
+function runtimeOptions(scope: CallScope): Handlebars.RuntimeOptions {
+  return { ...PROTO_DENIED, helpers: { [SECRET_HELPER]: scope.helpers[SECRET_HELPER] } };
 }
 
 function renderNode(node: Compiled, scope: CallScope): unknown {
@@ -340,16 +534,19 @@ function renderNode(node: Compiled, scope: CallScope): unknown {
       return Object.fromEntries(node.entries.map(([k, v]) => [k, renderNode(v, scope)]));
     case 'text':
     case 'typed':
+    case 'url':
       try {
+        if (node.kind === 'url') {
+          const url = new UrlBuilder();
+          renderUrlParts(node.parts, scope, url);
+          return url.finish();
+        }
         if (node.kind === 'typed') {
           const value = typedValue(node.statement, scope);
           if (value !== NOT_TYPED) return value === undefined ? null : value;
         }
         const template = node.kind === 'typed' ? node.fallback : node.template;
-        return template(scope.data, {
-          ...PROTO_DENIED,
-          helpers: { [SECRET_HELPER]: scope.helpers[SECRET_HELPER] },
-        });
+        return template(scope.data, runtimeOptions(scope));
       } catch (err) {
         if (err instanceof TemplateError) throw err;
         const message = err instanceof MissingSecretError || err instanceof Error ? err.message : String(err);
@@ -359,8 +556,13 @@ function renderNode(node: Compiled, scope: CallScope): unknown {
 }
 
 function buildTree(value: unknown, opts: TemplateTreeOptions): { root: Compiled; build: TreeBuild } {
-  const build: TreeBuild = { issues: [], secretNames: new Set(), stepRefs: [] };
-  const root = compileNode(value, '', normalizeTypedPaths(opts.typedPaths), build);
+  const build: TreeBuild = { issues: [], warnings: [], secretNames: new Set(), stepRefs: [] };
+  const settings: TreeSettings = {
+    typedPaths: normalizePaths(opts.typedPaths),
+    urlPaths: normalizePaths(opts.urlPaths ?? []),
+    maxTemplateLength: opts.maxTemplateLength ?? Infinity,
+  };
+  const root = compileNode(value, '', settings, build);
   return { root, build };
 }
 
@@ -370,6 +572,17 @@ export function templateTreeIssues(
   opts: TemplateTreeOptions = { typedPaths: [] },
 ): TemplateIssue[] {
   return buildTree(value, opts).build.issues;
+}
+
+/** Problems, warnings and references of a tree in one pass, without throwing (for validation). */
+export function inspectTemplateTree(value: unknown, opts: TemplateTreeOptions): TemplateTreeReport {
+  const { build } = buildTree(value, opts);
+  return {
+    issues: build.issues,
+    warnings: build.warnings,
+    secretNames: [...build.secretNames].sort(),
+    stepRefs: build.stepRefs,
+  };
 }
 
 /**
@@ -397,3 +610,12 @@ export function compileTemplateTree(value: unknown, opts: TemplateTreeOptions): 
  * `embeds`, a Teams Adaptive `card`), so `"blocks": "{{steps.build.blocks}}"` stays an array.
  */
 export const TYPED_WITH_PATHS: readonly string[] = ['json', 'blocks', 'embeds', 'card'];
+
+/** Where in an action's `with` a string is a URL: `url`, for `http` and the chat connectors alike. */
+export const URL_WITH_PATHS: readonly string[] = ['url'];
+
+/** How an action's `with` is compiled, for the engine and the validator alike. */
+export const WITH_TEMPLATE_OPTIONS: TemplateTreeOptions = {
+  typedPaths: TYPED_WITH_PATHS,
+  urlPaths: URL_WITH_PATHS,
+};

@@ -10,8 +10,29 @@
  *   mistake is reported against the variant the user chose, not against every variant.
  * - `errorMessage` and `patternErrorMessage` are the non-standard keywords VS Code shows instead
  *   of its own text; `validateFlow` uses them too.
+ * - Bounds come from flow-limits.ts. A duration's range is `maximum` for editors (whole
+ *   milliseconds) plus the non-standard `minDuration`/`maxDuration` (milliseconds, for both forms),
+ *   which `validateFlow` checks and editors ignore.
  */
 import { DURATION_PATTERN } from '../retry/duration';
+import {
+  DURATION_RANGES,
+  MAX_ALLOW_IPS,
+  MAX_DESCRIPTION_LENGTH,
+  MAX_DESTINATION_CONCURRENCY,
+  MAX_DESTINATION_RATE_LIMIT,
+  MAX_EXPRESSION_LENGTH,
+  MAX_FLOW_STEPS,
+  MAX_HEADER_NAME_LENGTH,
+  MAX_NAME_LENGTH,
+  MAX_RATE_LIMIT,
+  MAX_RESPOND_HEADER_VALUE_LENGTH,
+  MAX_RESPOND_HEADERS,
+  MAX_RETRY_ATTEMPTS,
+  MAX_TRIGGER_BODY_BYTES,
+  formatDuration,
+  type DurationRange,
+} from './flow-limits';
 
 export const SLUG_PATTERN = '^[a-z0-9][a-z0-9-]{0,62}$';
 export const STEP_ID_PATTERN = '^[a-z0-9][a-z0-9_-]*$';
@@ -34,18 +55,37 @@ const IPV6 = '[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*';
 /** IPv4 or IPv6 address, optionally with a CIDR prefix length (IPv6 is checked further in code). */
 export const IP_OR_CIDR_PATTERN = `^(?:${IPV4}(?:/(?:3[0-2]|[12]?\\d))?|${IPV6}(?:/(?:12[0-8]|1[01]\\d|[1-9]?\\d))?)$`;
 
+/** RFC 9110 token characters; a response header value may not carry CR, LF or NUL. */
+const HEADER_NAME_PATTERN = "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$";
+const HEADER_VALUE_PATTERN = '^[^\\r\\n\\u0000]*$';
+
 const DURATION_MESSAGE = "must be a duration such as '250ms', '10s', '5m', '1h', '1d' or whole milliseconds";
 
-function duration(description: string): Record<string, unknown> {
+function duration(description: string, range: DurationRange): Record<string, unknown> {
+  const span =
+    range.minMs <= 1
+      ? `At most ${formatDuration(range.maxMs)}.`
+      : `From ${formatDuration(range.minMs)} to ${formatDuration(range.maxMs)}.`;
   return {
-    description,
+    description: `${description} ${span}`,
     type: ['string', 'integer'],
     pattern: DURATION_PATTERN,
     minimum: 0,
+    maximum: range.maxMs,
+    ...(range.minMs > 0 ? { minDuration: range.minMs } : {}),
+    maxDuration: range.maxMs,
     examples: ['10s', '5m'],
     errorMessage: DURATION_MESSAGE,
     patternErrorMessage: DURATION_MESSAGE,
   };
+}
+
+function text(description: string, maxLength: number, minLength?: number): Record<string, unknown> {
+  return { description, type: 'string', ...(minLength ? { minLength } : {}), maxLength };
+}
+
+function headerName(description: string): Record<string, unknown> {
+  return text(description, MAX_HEADER_NAME_LENGTH, 1);
 }
 
 function secretName(description: string): Record<string, unknown> {
@@ -59,7 +99,7 @@ function secretName(description: string): Record<string, unknown> {
 }
 
 function jsonata(description: string): Record<string, unknown> {
-  return { description, type: 'string', minLength: 1 };
+  return { description, type: 'string', minLength: 1, maxLength: MAX_EXPRESSION_LENGTH };
 }
 
 /** `if` `key` is one of `values`, `then` the object has exactly `properties` (plus the shared ones). */
@@ -84,7 +124,10 @@ function variant(
   };
 }
 
-const tolerance = duration('Reject a request whose signed timestamp is older than this. Default 5m.');
+const tolerance = duration(
+  'Reject a request whose signed timestamp is older than this. Default 5m.',
+  DURATION_RANGES.verifyTolerance,
+);
 
 const verifySchema = {
   description:
@@ -100,16 +143,8 @@ const verifySchema = {
   },
   allOf: [
     variant('scheme', ['token'], ['scheme', 'secret'], {
-      header: {
-        description: 'Header that carries the token as is. Default: `Authorization: Bearer <token>`.',
-        type: 'string',
-        minLength: 1,
-      },
-      query: {
-        description: 'Query parameter that carries the token (instead of a header).',
-        type: 'string',
-        minLength: 1,
-      },
+      header: headerName('Header that carries the token as is. Default: `Authorization: Bearer <token>`.'),
+      query: headerName('Query parameter that carries the token (instead of a header).'),
     }),
     {
       if: { required: ['scheme'], properties: { scheme: { const: 'token' } } },
@@ -123,21 +158,18 @@ const verifySchema = {
       ['hmac'],
       ['scheme', 'secret'],
       {
-        header: { description: 'Header that carries the signature.', type: 'string', minLength: 1 },
+        header: headerName('Header that carries the signature.'),
         algorithm: { description: 'HMAC hash.', enum: ['sha1', 'sha256', 'sha512'], default: 'sha256' },
         encoding: { description: 'Encoding of the signature.', enum: ['hex', 'base64'], default: 'hex' },
-        prefix: { description: 'Text before the signature in the header, e.g. `sha256=`.', type: 'string' },
-        timestampHeader: {
-          description: 'Header that carries the signing timestamp (Unix seconds); enables `tolerance`.',
-          type: 'string',
-          minLength: 1,
-        },
-        signedContent: {
-          description:
-            'What is signed: `{body}` is the raw body, `{timestamp}` the timestamp header. Default `{body}`, or `{timestamp}.{body}` with `timestampHeader`.',
-          type: 'string',
-          minLength: 1,
-        },
+        prefix: text('Text before the signature in the header, e.g. `sha256=`.', MAX_HEADER_NAME_LENGTH),
+        timestampHeader: headerName(
+          'Header that carries the signing timestamp (Unix seconds); enables `tolerance`.',
+        ),
+        signedContent: text(
+          'What is signed: `{body}` is the raw body, `{timestamp}` the timestamp header. Default `{body}`, or `{timestamp}.{body}` with `timestampHeader`.',
+          1024,
+          1,
+        ),
         tolerance,
       },
       ['header'],
@@ -213,7 +245,7 @@ const triggerSchema = {
       minProperties: 1,
       maxProperties: 1,
       properties: {
-        header: { description: 'Header whose value is the dedupe key.', type: 'string', minLength: 1 },
+        header: headerName('Header whose value is the dedupe key.'),
         expression: jsonata(
           'JSONata over `{ body, query, headers, method }` whose result is the dedupe key.',
         ),
@@ -224,9 +256,11 @@ const triggerSchema = {
       description: 'Only these source addresses or CIDR ranges may call the trigger.',
       type: 'array',
       minItems: 1,
+      maxItems: MAX_ALLOW_IPS,
       uniqueItems: true,
       items: {
         type: 'string',
+        maxLength: 64,
         pattern: IP_OR_CIDR_PATTERN,
         patternErrorMessage: "must be an IP address or CIDR range such as '203.0.113.0/24'",
       },
@@ -237,14 +271,20 @@ const triggerSchema = {
       required: ['limit', 'per'],
       additionalProperties: false,
       properties: {
-        limit: { description: 'Requests allowed per window.', type: 'integer', minimum: 1 },
-        per: duration('Length of the window.'),
+        limit: {
+          description: 'Requests allowed per window.',
+          type: 'integer',
+          minimum: 1,
+          maximum: MAX_RATE_LIMIT,
+        },
+        per: duration('Length of the window.', DURATION_RANGES.rateLimitWindow),
       },
     },
     maxBodyBytes: {
-      description: 'Largest accepted request body; larger answers 413. Default 1048576 (1 MiB).',
+      description: `Largest accepted request body; larger answers 413. Default 1048576 (1 MiB), at most ${MAX_TRIGGER_BODY_BYTES}; the server's MAX_BODY_BYTES applies too.`,
       type: 'integer',
       minimum: 1,
+      maximum: MAX_TRIGGER_BODY_BYTES,
       default: 1048576,
     },
     respond: {
@@ -253,11 +293,23 @@ const triggerSchema = {
       additionalProperties: false,
       properties: {
         status: { description: 'A 2xx status.', type: 'integer', minimum: 200, maximum: 299 },
-        body: { description: 'Static response body (JSON).' },
+        body: { description: 'Static response body (JSON), at most 64 KiB as JSON.' },
         headers: {
-          description: 'Static response headers.',
+          description: `Static response headers, at most ${MAX_RESPOND_HEADERS}.`,
           type: 'object',
-          additionalProperties: { type: 'string' },
+          maxProperties: MAX_RESPOND_HEADERS,
+          propertyNames: {
+            type: 'string',
+            maxLength: MAX_HEADER_NAME_LENGTH,
+            pattern: HEADER_NAME_PATTERN,
+            patternErrorMessage: "must be a header name (letters, digits and !#$%&'*+.^_`|~-)",
+          },
+          additionalProperties: {
+            type: 'string',
+            maxLength: MAX_RESPOND_HEADER_VALUE_LENGTH,
+            pattern: HEADER_VALUE_PATTERN,
+            patternErrorMessage: 'must not contain a line break or NUL character',
+          },
         },
       },
     },
@@ -271,15 +323,25 @@ const destinationSchema = {
   additionalProperties: false,
   minProperties: 1,
   properties: {
-    concurrency: { description: 'Calls in flight at once.', type: 'integer', minimum: 1, maximum: 1000 },
+    concurrency: {
+      description: 'Calls in flight at once.',
+      type: 'integer',
+      minimum: 1,
+      maximum: MAX_DESTINATION_CONCURRENCY,
+    },
     rate: {
       description: 'At most `limit` calls started `per` window.',
       type: 'object',
       required: ['limit', 'per'],
       additionalProperties: false,
       properties: {
-        limit: { description: 'Calls allowed per window.', type: 'integer', minimum: 1 },
-        per: duration('Length of the window.'),
+        limit: {
+          description: 'Calls allowed per window.',
+          type: 'integer',
+          minimum: 1,
+          maximum: MAX_DESTINATION_RATE_LIMIT,
+        },
+        per: duration('Length of the window.', DURATION_RANGES.destinationWindow),
       },
     },
   },
@@ -304,15 +366,17 @@ const stepSchema = {
         '`transform` (JSONata result becomes the output), `filter` (JSONata condition stops the branch when false), `action` (a connector call) or `delay` (waits, then passes its input on).',
       enum: [...STEP_TYPES],
     },
-    name: { description: 'Human name of the step.', type: 'string' },
-    description: { description: 'Free text.', type: 'string' },
+    name: text('Human name of the step.', MAX_NAME_LENGTH),
+    description: text('Free text.', MAX_DESCRIPTION_LENGTH),
     needs: {
       description:
         'Ids of earlier steps this step waits for. Left out: the step before it (the trigger for the first step). `[]`: only the trigger.',
       type: 'array',
+      maxItems: MAX_FLOW_STEPS,
       uniqueItems: true,
       items: {
         type: 'string',
+        maxLength: 64,
         pattern: STEP_ID_PATTERN,
         patternErrorMessage: 'must be the id of an earlier step',
       },
@@ -326,18 +390,21 @@ const stepSchema = {
           description: 'Total tries including the first. Default 8 for actions, 1 otherwise.',
           type: 'integer',
           minimum: 1,
-          maximum: 100,
+          maximum: MAX_RETRY_ATTEMPTS,
         },
         backoff: {
           description: '`exponential` (with full jitter) or `fixed`.',
           enum: ['exponential', 'fixed'],
           default: 'exponential',
         },
-        delay: duration('Base delay between attempts. Default 1s.'),
-        maxDelay: duration('Upper bound of one delay, Retry-After included. Default 1h.'),
+        delay: duration('Base delay between attempts. Default 1s.', DURATION_RANGES.retryDelay),
+        maxDelay: duration(
+          'Upper bound of one delay, Retry-After included. Default 1h.',
+          DURATION_RANGES.retryDelay,
+        ),
       },
     },
-    timeout: duration('Time budget of one attempt. Default 30s.'),
+    timeout: duration('Time budget of one attempt. Default 30s.', DURATION_RANGES.stepTimeout),
   },
   allOf: [
     variant(
@@ -383,9 +450,9 @@ const stepSchema = {
       ['connector', 'with'],
     ),
     variant('type', ['delay'], SHARED_STEP_PROPERTIES, {
-      for: duration('How long the run waits here, e.g. `10m`.'),
+      for: duration('How long the run waits here, e.g. `10m`.', DURATION_RANGES.delay),
       until: jsonata(
-        'JSONata over the input (with `$trigger`, `$steps`, `$run`) giving the time to resume: ISO 8601 text or epoch milliseconds. A time in the past resumes at once.',
+        `JSONata over the input (with \`$trigger\`, \`$steps\`, \`$run\`) giving the time to resume: ISO 8601 text or epoch milliseconds. A time in the past resumes at once; one more than ${formatDuration(DURATION_RANGES.delay.maxMs)} ahead fails the step.`,
       ),
     }),
     {
@@ -417,8 +484,8 @@ export const flowJsonSchema: Record<string, unknown> = {
       patternErrorMessage:
         'must be 1 to 63 lowercase letters, digits or dashes, starting with a letter or digit',
     },
-    name: { description: 'Human name of the flow.', type: 'string' },
-    description: { description: 'Free text.', type: 'string' },
+    name: text('Human name of the flow.', MAX_NAME_LENGTH),
+    description: text('Free text.', MAX_DESCRIPTION_LENGTH),
     enabled: {
       description: 'A disabled flow answers 409 on its trigger URL. Default true.',
       type: 'boolean',
@@ -426,9 +493,10 @@ export const flowJsonSchema: Record<string, unknown> = {
     },
     trigger: triggerSchema,
     steps: {
-      description: 'The steps, in order. Each needs the one before it unless it lists `needs`.',
+      description: `The steps, in order (at most ${MAX_FLOW_STEPS}). Each needs the one before it unless it lists \`needs\`.`,
       type: 'array',
       minItems: 1,
+      maxItems: MAX_FLOW_STEPS,
       items: stepSchema,
     },
   },

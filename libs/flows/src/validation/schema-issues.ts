@@ -1,5 +1,6 @@
 import type { ErrorObject } from 'ajv';
 import type { ValidationIssue } from '../model/flow-definition';
+import { formatDuration } from './flow-limits';
 import { joinPointer, valueAtPointer } from './json-pointer';
 
 /** Decides that an error does not count, e.g. because the value is a template that renders later. */
@@ -73,8 +74,11 @@ function editDistance(a: string, b: string): number {
 export function closestMatch(word: string, candidates: readonly string[]): string | undefined {
   let best: { candidate: string; distance: number } | undefined;
   for (const candidate of candidates) {
+    const allowed = Math.max(1, Math.floor(candidate.length / 3));
+    // The distance is at least the difference in length: skip the quadratic comparison.
+    if (Math.abs(word.length - candidate.length) > allowed) continue;
     const distance = editDistance(word.toLowerCase(), candidate.toLowerCase());
-    if (distance <= Math.max(1, Math.floor(candidate.length / 3)) && (!best || distance < best.distance)) {
+    if (distance <= allowed && (!best || distance < best.distance)) {
       best = { candidate, distance };
     }
   }
@@ -98,6 +102,10 @@ function translate(error: ErrorObject, base: string): ValidationIssue {
   const parent = (error.parentSchema ?? {}) as Record<string, unknown>;
   const custom = typeof parent.errorMessage === 'string' ? parent.errorMessage : undefined;
   const params = error.params as Record<string, any>;
+  // A duration in whole milliseconds over its range: say the range as a duration.
+  if (error.keyword === 'maximum' && typeof parent.maxDuration === 'number') {
+    return { path: at, message: `must be at most ${formatDuration(parent.maxDuration)}` };
+  }
   if (custom && OVERRIDABLE.has(error.keyword)) return { path: at, message: custom };
 
   switch (error.keyword) {
@@ -165,6 +173,14 @@ function translate(error: ErrorObject, base: string): ValidationIssue {
       };
     case 'format':
       return { path: at, message: `must be a valid ${params.format}` };
+    case 'minDuration':
+      return {
+        path: at,
+        message:
+          params.limit <= 1 ? 'must be longer than 0' : `must be at least ${formatDuration(params.limit)}`,
+      };
+    case 'maxDuration':
+      return { path: at, message: `must be at most ${formatDuration(params.limit)}` };
     case 'dependentRequired':
     case 'dependencies':
       return {
@@ -187,13 +203,28 @@ function translate(error: ErrorObject, base: string): ValidationIssue {
   }
 }
 
+/** `/a/b` -> ['', '/a', '/a/b']. */
+function instancePathPrefixes(path: string): string[] {
+  const prefixes = [''];
+  for (let i = path.indexOf('/', 1); i > 0; i = path.indexOf('/', i + 1)) prefixes.push(path.slice(0, i));
+  if (path !== '') prefixes.push(path);
+  return prefixes;
+}
+
 function buildTree(errors: ErrorObject[], excuse?: ErrorExcuse): Node[] {
   const nodes: Node[] = errors
     .filter((e) => e.keyword !== 'if')
     .map((error) => ({ error, children: new Map(), excused: false }));
   const composites = nodes.filter((n) => COMPOSITE.has(n.error.keyword));
+  // A composite can only own errors at or below its own instance path: look up those paths only.
+  const compositesAt = new Map<string, Node[]>();
+  for (const c of composites) {
+    const list = compositesAt.get(c.error.instancePath) ?? [];
+    list.push(c);
+    compositesAt.set(c.error.instancePath, list);
+  }
   for (const node of nodes) {
-    for (const c of composites) {
+    for (const c of instancePathPrefixes(node.error.instancePath).flatMap((p) => compositesAt.get(p) ?? [])) {
       const prefix = `${c.error.schemaPath}/`;
       const inside =
         c !== node &&

@@ -585,7 +585,7 @@ describe('validateFlow: errors with their JSON pointers', () => {
     [
       'a zero rate limit window',
       withChange((d) => (d.trigger.rateLimit = { limit: 5, per: 0 })),
-      [{ path: '/trigger/rateLimit/per', message: 'must be longer than 0' }],
+      [{ path: '/trigger/rateLimit/per', message: 'must be at least 1s' }],
     ],
     [
       'a non-2xx respond status',
@@ -691,6 +691,17 @@ describe('validateFlow: warnings', () => {
     ],
   ])('%s', (_name, change, expected) => {
     expect(warningsOf(withChange(change))).toEqual(expected);
+  });
+
+  it('warns when a value from the request sits in the host of a URL', () => {
+    const doc = withChange((d) => (d.steps[2].with.url = 'https://{{input.tenant}}.example.com/orders'));
+    expect(warningsOf(doc)).toEqual([
+      {
+        path: '/steps/2/with/url',
+        message:
+          '{{input.tenant}} puts data from the request (input.tenant) in the host: a sender can make this step call any address; write the host out or keep it in a secret',
+      },
+    ]);
   });
 
   it('does not warn about steps reached through needs transitively', () => {

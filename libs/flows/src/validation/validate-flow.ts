@@ -1,12 +1,20 @@
-import Ajv, { type ValidateFunction } from 'ajv';
+import Ajv, { type KeywordDefinition, type SchemaValidateFunction, type ValidateFunction } from 'ajv';
 import Ajv2020 from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
 import { StepGraph, StepGraphError } from '../graph/step-graph';
 import type { Connector, ConnectorRegistry } from '../model/connector';
 import type { FlowDefinition, StepDef, ValidationIssue } from '../model/flow-definition';
-import { parseDuration } from '../retry/duration';
-import { TYPED_WITH_PATHS, compileTemplateTree, templateTreeIssues } from '../template/template';
+import { DURATION_PATTERN, parseDuration } from '../retry/duration';
+import { WITH_TEMPLATE_OPTIONS, inspectTemplateTree } from '../template/template';
 import { ExpressionError, compileExpression } from '../transform/expression';
+import { sizeIssue } from './definition-size';
+import {
+  MAX_FLOW_BYTES,
+  MAX_FLOW_DEPTH,
+  MAX_FLOW_STEPS,
+  MAX_RESPOND_BODY_BYTES,
+  MAX_TEMPLATE_LENGTH,
+} from './flow-limits';
 import { CONNECTOR_KEY_PATTERN, STEP_ID_PATTERN, flowJsonSchema } from './flow.schema';
 import { closestMatch, schemaIssues, templateExcuse } from './schema-issues';
 
@@ -20,6 +28,41 @@ export interface ValidateFlowOptions {
 }
 
 const ANNOTATIONS = ['errorMessage', 'patternErrorMessage'];
+const DURATION_SHAPE = new RegExp(DURATION_PATTERN);
+
+/** Milliseconds of a duration; Infinity for one too long to count; undefined for no duration (the schema says so). */
+function durationMs(value: unknown): number | undefined {
+  if (typeof value === 'number') {
+    if (!Number.isInteger(value) || value < 0) return undefined;
+    return Number.isSafeInteger(value) ? value : Infinity;
+  }
+  if (typeof value !== 'string' || !DURATION_SHAPE.test(value)) return undefined;
+  try {
+    return parseDuration(value);
+  } catch {
+    return Infinity;
+  }
+}
+
+/**
+ * `minDuration` / `maxDuration` (milliseconds): the range of a duration written either way.
+ * `maxDuration` checks the text form only: whole milliseconds have the standard `maximum`.
+ */
+function durationKeyword(keyword: 'minDuration' | 'maxDuration'): KeywordDefinition {
+  const validate: SchemaValidateFunction = (limit: number, data: unknown) => {
+    const ms = durationMs(data);
+    const ok = ms === undefined || (keyword === 'minDuration' ? ms >= limit : ms <= limit);
+    validate.errors = ok ? undefined : [{ keyword, params: { limit } }];
+    return ok;
+  };
+  return {
+    keyword,
+    type: keyword === 'minDuration' ? ['string', 'number'] : 'string',
+    schemaType: 'number',
+    errors: true,
+    validate,
+  };
+}
 
 // Compiled at the first validation and kept: validation runs on every API write and file sync,
 // and never in a worker, which would otherwise hold the compiled validators for nothing.
@@ -29,6 +72,8 @@ function flowSchemaValidator(): ValidateFunction {
   if (!validateFlowSchema) {
     const ajv = new Ajv({ allErrors: true, verbose: true, allowUnionTypes: true, strict: true });
     ajv.addVocabulary(ANNOTATIONS);
+    ajv.addKeyword(durationKeyword('minDuration'));
+    ajv.addKeyword(durationKeyword('maxDuration'));
     validateFlowSchema = ajv.compile(flowJsonSchema);
   }
   return validateFlowSchema;
@@ -58,14 +103,6 @@ type Json = Record<string, unknown>;
 
 function isObject(v: unknown): v is Json {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
-}
-
-function positiveDuration(v: unknown): boolean {
-  try {
-    return parseDuration(v as string | number) > 0;
-  } catch {
-    return true; // malformed durations are reported by the schema
-  }
 }
 
 function isIpv6(address: string): boolean {
@@ -99,6 +136,23 @@ interface StepRef {
 interface Checks {
   errors: ValidationIssue[];
   warnings: ValidationIssue[];
+  hints: StepIdHints;
+}
+
+/** Most "did you mean" searches in one validation: each compares against every step id. */
+const MAX_HINTS = 20;
+
+/** "Did you mean" for unknown step ids, for the first few only: a flood of typos stays linear. */
+class StepIdHints {
+  private left = MAX_HINTS;
+
+  constructor(private readonly ids: readonly string[]) {}
+
+  closest(word: string): string | undefined {
+    if (this.left <= 0) return undefined;
+    this.left--;
+    return closestMatch(word, this.ids);
+  }
 }
 
 function expressionIssue(source: unknown, path: string, checks: Checks): string[] | undefined {
@@ -126,8 +180,13 @@ function checkTrigger(trigger: unknown, checks: Checks): void {
       }
     });
   }
-  if (isObject(trigger.rateLimit) && !positiveDuration(trigger.rateLimit.per)) {
-    checks.errors.push({ path: '/trigger/rateLimit/per', message: 'must be longer than 0' });
+  if (isObject(trigger.respond) && trigger.respond.body !== undefined) {
+    const tooLarge = sizeIssue(
+      trigger.respond.body,
+      { maxBytes: MAX_RESPOND_BODY_BYTES, maxDepth: MAX_FLOW_DEPTH },
+      '/trigger/respond/body',
+    );
+    if (tooLarge) checks.errors.push(tooLarge);
   }
 }
 
@@ -150,7 +209,7 @@ function checkNeeds(steps: unknown[], checks: Checks): boolean {
       });
     }
   });
-  const ids = [...firstIndex.keys()];
+  const hints = new StepIdHints([...firstIndex.keys()]);
   steps.forEach((step, i) => {
     if (!isObject(step) || step.needs === undefined) return;
     if (!Array.isArray(step.needs)) {
@@ -167,7 +226,7 @@ function checkNeeds(steps: unknown[], checks: Checks): boolean {
       if (need === step.id) {
         checks.errors.push({ path, message: 'a step cannot need itself' });
       } else if (at === undefined) {
-        const hint = closestMatch(need, ids);
+        const hint = hints.closest(need);
         checks.errors.push({
           path,
           message: `unknown step '${need}'${hint ? `; did you mean '${hint}'?` : ''}`,
@@ -188,11 +247,10 @@ function checkStepRefs(
   refs: StepRef[],
   stepId: string,
   graph: StepGraph | undefined,
-  ids: string[],
+  ids: ReadonlySet<string>,
   checks: Checks,
 ): void {
   if (!graph) return;
-  const ancestors = new Set(graph.ancestorsOf(stepId));
   const reported = new Set<string>();
   for (const ref of refs) {
     const key = `${ref.path}\u0000${ref.stepId}`;
@@ -203,13 +261,13 @@ function checkStepRefs(
         path: ref.path,
         message: `reads the output of this step itself, which does not exist yet`,
       });
-    } else if (!ids.includes(ref.stepId)) {
-      const hint = closestMatch(ref.stepId, ids);
+    } else if (!ids.has(ref.stepId)) {
+      const hint = checks.hints.closest(ref.stepId);
       checks.warnings.push({
         path: ref.path,
         message: `reads the output of unknown step '${ref.stepId}', which is always missing${hint ? `; did you mean '${hint}'?` : ''}`,
       });
-    } else if (!ancestors.has(ref.stepId)) {
+    } else if (!graph.dependsOn(stepId, ref.stepId)) {
       checks.warnings.push({
         path: ref.path,
         message: `reads the output of step '${ref.stepId}', which this step does not depend on; add it to needs or the value may be missing`,
@@ -221,12 +279,17 @@ function checkStepRefs(
 function checkAction(step: Json, base: string, opts: ValidateFlowOptions, checks: Checks): StepRef[] {
   const refs: StepRef[] = [];
   if (isObject(step.with)) {
-    const issues = templateTreeIssues(step.with, { typedPaths: TYPED_WITH_PATHS });
-    for (const issue of issues)
+    const report = inspectTemplateTree(step.with, {
+      ...WITH_TEMPLATE_OPTIONS,
+      maxTemplateLength: MAX_TEMPLATE_LENGTH,
+    });
+    for (const issue of report.issues)
       checks.errors.push({ path: `${base}/with${issue.pointer}`, message: issue.message });
-    if (issues.length === 0) {
-      const tree = compileTemplateTree(step.with, { typedPaths: TYPED_WITH_PATHS });
-      for (const ref of tree.stepRefs) refs.push({ path: `${base}/with${ref.pointer}`, stepId: ref.stepId });
+    for (const warning of report.warnings)
+      checks.warnings.push({ path: `${base}/with${warning.pointer}`, message: warning.message });
+    if (report.issues.length === 0) {
+      for (const ref of report.stepRefs)
+        refs.push({ path: `${base}/with${ref.pointer}`, stepId: ref.stepId });
     }
     // The name is looked up in the secret store as written: a template here would be sent as is.
     const signSecret = isObject(step.with.sign) ? step.with.sign.secret : undefined;
@@ -277,10 +340,13 @@ function checkSteps(steps: unknown[], opts: ValidateFlowOptions, checks: Checks)
       checks.errors.push({ path: `/steps/${err.stepIndex}/needs`, message: err.message });
     }
   }
-  const ids = steps
-    .filter(isObject)
-    .map((s) => s.id)
-    .filter((id): id is string => typeof id === 'string');
+  const ids = new Set(
+    steps
+      .filter(isObject)
+      .map((s) => s.id)
+      .filter((id): id is string => typeof id === 'string'),
+  );
+  checks.hints = new StepIdHints([...ids]);
 
   steps.forEach((step, i) => {
     if (!isObject(step)) return;
@@ -302,9 +368,6 @@ function checkSteps(steps: unknown[], opts: ValidateFlowOptions, checks: Checks)
       const stepRefs = expressionIssue(step.until, `${base}/until`, checks) ?? [];
       refs = stepRefs.map((stepId) => ({ path: `${base}/until`, stepId }));
     }
-    if (step.timeout !== undefined && !positiveDuration(step.timeout)) {
-      checks.errors.push({ path: `${base}/timeout`, message: 'must be longer than 0' });
-    }
     if (isObject(step.retry) && step.retry.delay !== undefined && step.retry.maxDelay !== undefined) {
       try {
         if (parseDuration(step.retry.delay as string) > parseDuration(step.retry.maxDelay as string)) {
@@ -322,12 +385,29 @@ function checkSteps(steps: unknown[], opts: ValidateFlowOptions, checks: Checks)
 }
 
 /**
- * Validates a flow document: the JSON Schema first, then what a schema cannot say (step graph,
+ * What makes a document too large to look at: too many steps, too many bytes, too deep. Checked
+ * before anything else, in time bounded by the limits, so an absurd document costs nothing.
+ */
+function boundsIssue(doc: unknown): ValidationIssue | undefined {
+  if (isObject(doc) && Array.isArray(doc.steps) && doc.steps.length > MAX_FLOW_STEPS) {
+    return {
+      path: '/steps',
+      message: `has ${doc.steps.length} steps; a flow may have at most ${MAX_FLOW_STEPS}`,
+    };
+  }
+  return sizeIssue(doc, { maxBytes: MAX_FLOW_BYTES, maxDepth: MAX_FLOW_DEPTH });
+}
+
+/**
+ * Validates a flow document: its size first (steps, bytes, depth: a document over them gets that
+ * one error), then the JSON Schema, then what a schema cannot say (step graph,
  * JSONata and Handlebars syntax, connectors and their options). Every issue carries a JSON
  * pointer into `doc`. Never throws.
  */
 export function validateFlow(doc: unknown, opts: ValidateFlowOptions = {}): ValidationResult {
-  const checks: Checks = { errors: [], warnings: [] };
+  const tooLarge = boundsIssue(doc);
+  if (tooLarge) return { valid: false, errors: [tooLarge] };
+  const checks: Checks = { errors: [], warnings: [], hints: new StepIdHints([]) };
   const validateSchema = flowSchemaValidator();
   if (!validateSchema(doc)) checks.errors.push(...schemaIssues(validateSchema.errors ?? []));
   try {
