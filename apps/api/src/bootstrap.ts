@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { MAX_FLOW_TEXT_BYTES } from '@hookflow/flows';
 import {
   createHookflowLogger,
   selectQueueBackend,
@@ -42,6 +43,11 @@ export async function createApiApp(
     bodyParser: false,
   });
   const fastify = app.getHttpAdapter().getInstance();
+  // Routes are registered when the app initialises, after this hook is in place.
+  fastify.addHook('onRoute', (route) => {
+    const limit = flowsBodyLimit(route.url, config);
+    if (limit !== undefined) route.bodyLimit = limit;
+  });
   fastify.removeAllContentTypeParsers();
   fastify.addContentTypeParser('*', { parseAs: 'buffer' }, (req, body: Buffer, done) => {
     // By route, not by raw URL: `/%68ooks/<key>` routes to ingress too and must keep its raw bytes.
@@ -62,6 +68,20 @@ export async function createApiApp(
   // No enableShutdownHooks: main.ts's stopGracefully owns SIGTERM and SIGINT, and no other signal is
   // trapped, so a V8 fatal error (SIGTRAP, SIGABRT) ends the process instead of hanging in a handler.
   return app;
+}
+
+/** A sync carries many flow files at once (all or nothing); a bigger set can be synced by folder. */
+export const MAX_SYNC_BODY_BYTES = 16 * 1024 * 1024;
+
+/**
+ * The body limit of the flow endpoints, whatever MAX_BODY_BYTES allows webhooks: one definition's
+ * text (a dry run adds a sample request of up to MAX_BODY_BYTES), or a sync's set of files.
+ */
+export function flowsBodyLimit(url: string, config: HookflowConfig): number | undefined {
+  if (url !== '/api/flows' && !url.startsWith('/api/flows/')) return undefined;
+  if (url === '/api/flows/sync') return MAX_SYNC_BODY_BYTES;
+  if (url.endsWith('/test')) return MAX_FLOW_TEXT_BYTES + config.maxBodyBytes;
+  return MAX_FLOW_TEXT_BYTES;
 }
 
 export function logStartup(config: HookflowConfig, backend: string): void {

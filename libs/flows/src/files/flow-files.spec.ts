@@ -1,7 +1,8 @@
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { listFlowFiles, parseJsonText } from './flow-files';
+import { MAX_FLOW_TEXT_BYTES } from '../validation/flow-limits';
+import { flowFileRef, listFlowFiles, parseJsonText, readFlowFile } from './flow-files';
 
 describe('listFlowFiles', () => {
   let root: string;
@@ -60,5 +61,36 @@ describe('parseJsonText', () => {
     ],
   ])('%j', (text, expected) => {
     expect(parseJsonText(text)).toEqual(expected);
+  });
+});
+
+describe('readFlowFile', () => {
+  let root: string;
+
+  beforeAll(() => {
+    root = mkdtempSync(path.join(tmpdir(), 'hookflow-flow-file-'));
+  });
+
+  afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+  it('refuses a file too large to hold a flow without reading it', async () => {
+    const file = path.join(root, 'huge.flow.json');
+    // Valid JSON, so only its size can refuse it.
+    writeFileSync(file, `{"slug":"huge","description":"${'x'.repeat(MAX_FLOW_TEXT_BYTES)}"}`);
+    const loaded = await readFlowFile(flowFileRef(file, root));
+    expect(loaded).toMatchObject({
+      ok: false,
+      error: {
+        message: `the file is ${MAX_FLOW_TEXT_BYTES + 32} bytes; a flow file may have at most 4 MiB (a flow at most 1 MiB of compact JSON)`,
+      },
+    });
+  });
+
+  it('reads a file at the limit', async () => {
+    const file = path.join(root, 'big.flow.json');
+    const text = `{"slug":"big","description":"${'x'.repeat(MAX_FLOW_TEXT_BYTES - 31)}"}`;
+    writeFileSync(file, text);
+    expect(Buffer.byteLength(text)).toBe(MAX_FLOW_TEXT_BYTES);
+    expect(await readFlowFile(flowFileRef(file, root))).toMatchObject({ ok: true, text });
   });
 });

@@ -1,5 +1,7 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
+import { formatBytes } from '../validation/definition-size';
+import { MAX_FLOW_BYTES, MAX_FLOW_TEXT_BYTES } from '../validation/flow-limits';
 import { findJsonSyntaxError } from './json-syntax';
 
 // Flow files as the CLI (`hookflow validate`, `apply`, `test`) and the API's FLOWS_DIR loader both
@@ -109,10 +111,18 @@ export function describeReadError(err: NodeJS.ErrnoException): string {
   return `cannot read the file: ${err.message}`;
 }
 
-/** Reads and parses one flow file; unreadable files and bad JSON are reported, not thrown. */
+/**
+ * Reads and parses one flow file; unreadable files, files too large to hold a flow and bad JSON
+ * are reported, not thrown.
+ */
 export async function readFlowFile(ref: FlowFileRef): Promise<LoadedFlowFile> {
   let text: string;
   try {
+    const { size } = await fs.stat(ref.absolutePath);
+    if (size > MAX_FLOW_TEXT_BYTES) {
+      const message = `the file is ${size} bytes; a flow file may have at most ${formatBytes(MAX_FLOW_TEXT_BYTES)} (a flow at most ${formatBytes(MAX_FLOW_BYTES)} of compact JSON)`;
+      return { ...ref, ok: false, error: { message } };
+    }
     text = await fs.readFile(ref.absolutePath, 'utf8');
   } catch (err) {
     return { ...ref, ok: false, error: { message: describeReadError(err as NodeJS.ErrnoException) } };

@@ -13,6 +13,11 @@ const DAY_MS = 24 * HOUR_MS;
 export const MAX_FLOW_STEPS = 500;
 /** UTF-8 bytes of a flow document as compact JSON. */
 export const MAX_FLOW_BYTES = 1024 * 1024;
+/**
+ * Bytes of JSON text that may hold one flow document, whitespace included: the most a flow file,
+ * or a management API request carrying one definition, may have.
+ */
+export const MAX_FLOW_TEXT_BYTES = 4 * MAX_FLOW_BYTES;
 /** Nesting of objects and arrays in a flow document (the document itself is level 1). */
 export const MAX_FLOW_DEPTH = 64;
 /** Characters of one JSONata expression (transform, filter, dedupe, `until`). */
