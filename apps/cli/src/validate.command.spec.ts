@@ -31,6 +31,13 @@ describe('validate', () => {
     write('dupes/b.flow.json', flow('same', [transform('a', '$')]));
     write('warn/w.flow.json', flow('w', [transform('a', '$steps.b'), transform('b', '1')]));
     write('empty/readme.md', 'no flows here');
+    write(
+      'bounds/slow.flow.json',
+      flow('slow', [
+        { ...transform('a', '$'), timeout: '999d' },
+        { id: 'w', type: 'delay', for: '99999999d' },
+      ]),
+    );
   });
 
   afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -59,6 +66,14 @@ describe('validate', () => {
       `bad${path.sep}unknown-connector.flow.json: /steps/0/connector: unknown connector 'htp'; did you mean 'http'?`,
     ]);
     expect(summaryLine(reports)).toBe('3 files, 3 invalid');
+  });
+
+  it('reports bounds with their pointers', async () => {
+    const reports = await check('bounds');
+    expect(formatReports(reports)).toEqual([
+      `bounds${path.sep}slow.flow.json: /steps/0/timeout: must be at most 1h`,
+      `bounds${path.sep}slow.flow.json: /steps/1/for: must be at most 365d`,
+    ]);
   });
 
   it('refuses two files with the same slug', async () => {

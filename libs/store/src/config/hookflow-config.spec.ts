@@ -88,6 +88,10 @@ describe('loadConfig', () => {
       { variable: 'DEDUPE_WINDOW', message: expect.stringContaining('duration') },
     ]);
     expect(problems({ ...base, DEDUPE_WINDOW: '0s' })[0].variable).toBe('DEDUPE_WINDOW');
+    expect(problems({ ...base, DEDUPE_WINDOW: '366d' })).toEqual([
+      { variable: 'DEDUPE_WINDOW', message: expect.stringContaining("'365d'") },
+    ]);
+    expect(loadConfig({ ...base, DEDUPE_WINDOW: '365d' }).dedupeWindowMs).toBe(365 * 86_400_000);
     expect(problems({ ...base, TRUST_PROXY: 'yes' })[0].variable).toBe('TRUST_PROXY');
     expect(problems({ ...base, TRUST_PROXY: '2' })[0].variable).toBe('TRUST_PROXY');
     expect(loadConfig({ ...base, TRUST_PROXY: '10.0.0.0/8, 127.0.0.1' }).trustProxy).toEqual([

@@ -92,9 +92,10 @@ const envSchema = z.object({
     .default(''),
   DEDUPE_WINDOW: z
     .string()
-    .refine((v) => isDuration(envDuration(v)) && parseDuration(envDuration(v)) > 0, {
-      message: "must be a duration such as '7d', '12h' or whole milliseconds",
-    })
+    .refine(
+      (v) => isDuration(envDuration(v)) && inRange(parseDuration(envDuration(v)), 1, 365 * 86_400_000),
+      { message: "must be a duration from 1ms to '365d' such as '7d', '12h', or whole milliseconds" },
+    )
     .default('7d'),
   // Per worker process: calls in flight to one destination (origin host:port), and optionally
   // calls started per window (`10/1s`, `600/1m`); a step's `destination` overrides both.
