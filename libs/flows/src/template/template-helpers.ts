@@ -1,3 +1,5 @@
+import { spendText } from './render-budget';
+
 /**
  * The helpers available in `with` templates. Each takes its parameters followed by Handlebars'
  * options object, so they work both inside Handlebars and when the single-mustache renderer
@@ -23,16 +25,16 @@ function isEmpty(value: unknown): boolean {
 /** Helpers whose result does not depend on the render (secrets are bound per render, see `secretHelper`). */
 export const PURE_HELPERS: Record<string, HelperFn> = {
   /** `{{json value}}`: the value as JSON text (`null` for nothing). */
-  json: (...args) => JSON.stringify(params(args)[0] ?? null),
+  json: (...args) => spendText(JSON.stringify(params(args)[0] ?? null)),
   /**
    * `{{urlencode value}}`: percent-encoded for a URL path segment or query value. In a `url` the
    * value is inserted as it is, since it is encoded already (values there are encoded anyway).
    */
-  urlencode: (...args) => encodeURIComponent(toText(params(args)[0])),
+  urlencode: (...args) => spendText(encodeURIComponent(toText(params(args)[0]))),
   /** `{{raw value}}`: the text as it is; in a `url` it is not encoded (the author's own URL text). */
-  raw: (...args) => toText(params(args)[0]),
+  raw: (...args) => spendText(toText(params(args)[0])),
   /** `{{base64 value}}`: UTF-8 bytes of the text, base64-encoded. */
-  base64: (...args) => Buffer.from(toText(params(args)[0]), 'utf8').toString('base64'),
+  base64: (...args) => spendText(Buffer.from(toText(params(args)[0]), 'utf8').toString('base64')),
   /** `{{default a b}}`: `a` unless it is null, undefined or '', else `b` (more fallbacks may follow). */
   default: (...args) => {
     const values = params(args);

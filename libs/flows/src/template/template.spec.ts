@@ -257,3 +257,49 @@ describe('compile-time problems', () => {
     ]);
   });
 });
+
+describe('the render budget', () => {
+  const items = Array.from({ length: 100 }, (_, i) => i);
+  const big = { items, text: 'x'.repeat(100_000) };
+
+  function failure(value: unknown): TemplateError {
+    let err: unknown;
+    try {
+      render(value, undefined, { input: big });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(TemplateError);
+    return err as TemplateError;
+  }
+
+  it('stops nested {{#each}} that would repeat a million times', () => {
+    const loop =
+      '{{#each input.items}}{{#each ../input.items}}{{#each ../../input.items}}.{{/each}}{{/each}}{{/each}}';
+    expect(failure({ body: loop })).toMatchObject({
+      pointer: '/body',
+      message: expect.stringMatching(/more than 100000 times/),
+    });
+  });
+
+  it('stops a helper that writes a large value again and again', () => {
+    const loop = '{{#each input.items}}{{#each ../input.items}}{{json ../../input}}{{/each}}{{/each}}';
+    expect(failure({ body: loop })).toMatchObject({ message: expect.stringMatching(/characters of text/) });
+  });
+
+  it('stops a typed helper call too, once the render has spent its text', () => {
+    const repeated = Object.fromEntries(Array.from({ length: 200 }, (_, i) => [`k${i}`, '{{json input}}']));
+    expect(failure({ json: repeated })).toMatchObject({
+      message: expect.stringMatching(/characters of text/),
+    });
+  });
+
+  it('gives every render its own budget', () => {
+    const tree = compileTemplateTree(
+      { body: '{{#each input.items}}{{#each ../input.items}}.{{/each}}{{/each}}' },
+      typed,
+    );
+    for (let i = 0; i < 20; i++)
+      expect((tree.render({ input: big }) as { body: string }).body).toHaveLength(10_000);
+  });
+});

@@ -1,5 +1,6 @@
 import Handlebars from 'handlebars';
 import { SECRET_NAME_PATTERN } from '../validation/flow.schema';
+import { spendIteration, spendText, withRenderBudget } from './render-budget';
 import { joinPointer } from '../validation/json-pointer';
 import {
   KNOWN_HELPERS,
@@ -83,6 +84,16 @@ const hb = Handlebars.create();
 hb.unregisterHelper('log');
 for (const [name, fn] of Object.entries(PURE_HELPERS))
   hb.registerHelper(name, fn as Handlebars.HelperDelegate);
+// Handlebars' own `each`, with every pass of its body counted against the render's budget.
+const builtinEach = hb.helpers.each as Handlebars.HelperDelegate;
+hb.registerHelper('each', function (this: unknown, context: unknown, options: Handlebars.HelperOptions) {
+  const body = options.fn;
+  const counted = (item: unknown, opts?: Handlebars.RuntimeOptions) => {
+    spendIteration();
+    return body(item, opts);
+  };
+  return builtinEach.call(this, context, { ...options, fn: counted });
+});
 
 type CompileOptions = Parameters<typeof Handlebars.compile>[1];
 // Payloads are JSON and HTTP, not HTML: no escaping.
@@ -509,7 +520,7 @@ function renderUrlParts(parts: UrlPart[], scope: CallScope, url: UrlBuilder): vo
   for (const part of parts) {
     if (part.kind === 'literal') url.literal(part.text);
     else if (part.kind === 'value')
-      url.value(String(part.template(scope.data, runtimeOptions(scope))), part.mode, part.source);
+      url.value(spendText(String(part.template(scope.data, runtimeOptions(scope)))), part.mode, part.source);
     else
       renderUrlParts(
         blockCondition(part.block, scope) !== part.negate ? part.then : part.otherwise,
@@ -546,7 +557,7 @@ function renderNode(node: Compiled, scope: CallScope): unknown {
           if (value !== NOT_TYPED) return value === undefined ? null : value;
         }
         const template = node.kind === 'typed' ? node.fallback : node.template;
-        return template(scope.data, runtimeOptions(scope));
+        return spendText(template(scope.data, runtimeOptions(scope)));
       } catch (err) {
         if (err instanceof TemplateError) throw err;
         const message = err instanceof MissingSecretError || err instanceof Error ? err.message : String(err);
@@ -599,7 +610,7 @@ export function compileTemplateTree(value: unknown, opts: TemplateTreeOptions): 
     stepRefs: build.stepRefs,
     render(data, secrets = {}) {
       const helpers = { ...PURE_HELPERS, [SECRET_HELPER]: secretHelper(secrets) };
-      return renderNode(root, { data, helpers });
+      return withRenderBudget(() => renderNode(root, { data, helpers }));
     },
   };
 }
