@@ -1,5 +1,6 @@
 import { DEFAULT_EXPRESSION_BUDGET, ExpressionError, type ExpressionRequest } from '@hookflow/flows';
 import { ExpressionSandbox, KILL_GRACE_MS } from '@hookflow/sandbox';
+import { HookflowHarness } from '../utils/hookflow-harness';
 import { waitFor } from '../utils/wait-for';
 
 // The sandbox's hosts are the built ones (dist/, made by `npm test`'s build), as in production.
@@ -180,5 +181,34 @@ describe('ExpressionSandbox', () => {
     expect(
       () => new ExpressionSandbox({ processes: 1, memoryMb: 64, hostScript: '/nonexistent/host.js' }),
     ).toThrow(/host is missing/);
+  });
+});
+
+describe('ExpressionSandbox in the apps', () => {
+  it('starts hosts when the apps first evaluate, and ends them when the apps close', async () => {
+    const hf = await HookflowHarness.start();
+    let pids: number[] = [];
+    try {
+      const { hookPath } = await hf.createFlow({
+        slug: 'shape',
+        trigger: { type: 'webhook' },
+        steps: [{ id: 'shape', type: 'transform', expression: '{ "n": n + 1 }' }],
+      });
+      expect(hf.api.get(ExpressionSandbox).pids).toEqual([]);
+      const { body } = await hf.http().post(hookPath).send({ n: 1 }).expect(202);
+      expect((await hf.waitForRun(body.runId)).steps[0].output).toEqual({ n: 2 });
+      await hf
+        .http()
+        .post('/api/flows/shape/test')
+        .set(hf.auth)
+        .send({ body: { n: 5 } })
+        .expect(200)
+        .expect((res) => expect(res.body.steps[0].output).toEqual({ n: 6 }));
+      pids = [...hf.worker!.get(ExpressionSandbox).pids, ...hf.api.get(ExpressionSandbox).pids];
+      expect(pids).toHaveLength(2);
+    } finally {
+      await hf.close();
+    }
+    expect(pids.filter(alive)).toEqual([]);
   });
 });
