@@ -1,0 +1,112 @@
+import { connect, type AddressInfo } from 'node:net';
+import { Client } from 'pg';
+import { HookflowHarness, TEST_DATABASE_URL } from '../utils/hookflow-harness';
+import { SinkServer } from '../utils/sink-server';
+
+/** Runs SQL in the harness's own schema. */
+async function sql<T = Record<string, unknown>>(hf: HookflowHarness, text: string, values: unknown[] = []) {
+  const client = new Client({ connectionString: TEST_DATABASE_URL });
+  await client.connect();
+  try {
+    await client.query(`SET search_path TO "${hf.id}"`);
+    return (await client.query(text, values)).rows as T[];
+  } finally {
+    await client.end();
+  }
+}
+
+/**
+ * PostgreSQL refuses NUL characters and lone UTF-16 surrogates in text and jsonb. What a sender,
+ * a receiver or an expression produces is stored (sanitised, raw bytes kept); what a person
+ * writes into the management API is refused with a 400 naming where; nothing answers 500, and a
+ * step whose outcome cannot be stored fails visibly instead of leaving its run queued.
+ */
+describe('data PostgreSQL cannot store', () => {
+  let hf: HookflowHarness;
+  let sink: SinkServer;
+
+  beforeAll(async () => {
+    sink = await SinkServer.start();
+    hf = await HookflowHarness.start({ env: { RECONCILE_INTERVAL_MS: '100', RECONCILE_STALE_MS: '100' } });
+  });
+
+  afterAll(async () => {
+    await hf?.close();
+    await sink?.close();
+  });
+
+  const deliver = (slug: string, steps: object[] = []) =>
+    hf.createFlow({
+      slug,
+      trigger: { type: 'webhook' },
+      steps: [
+        ...steps,
+        {
+          id: 'deliver',
+          type: 'action',
+          connector: 'http',
+          with: { url: `${sink.url}/${slug}`, json: '{{input}}' },
+        },
+      ],
+    });
+
+  it('accepts a JSON body with lone surrogates, keeps its raw bytes and delivers it sanitised', async () => {
+    const { hookPath } = await deliver('lone-body');
+    const raw = '{"a":"\\ud800","b":"x\\udc00y","\\ud83d":"key","ok":"\\ud83d\\ude00","text":"\\\\ud800"}';
+    const res = await hf.http().post(hookPath).set('content-type', 'application/json').send(raw);
+    expect(res.status).toBe(202);
+
+    const run = await hf.waitForRun(res.body.runId);
+    expect(run.status).toBe('succeeded');
+    const sanitised = { a: '\ufffd', b: 'x\ufffdy', '\ufffd': 'key', ok: '😀', text: '\\ud800' };
+    expect(run.event.body).toEqual(sanitised);
+    expect(sink.received('/lone-body')[0].json).toEqual(sanitised);
+    const [event] = await sql<{ raw_body: Buffer }>(hf, `SELECT raw_body FROM events WHERE id = $1`, [
+      res.body.eventId,
+    ]);
+    expect(event.raw_body.equals(Buffer.from(raw))).toBe(true);
+  });
+
+  it('stores a query with NUL characters and a header with the UTF-8 bytes of a surrogate', async () => {
+    const { hookPath } = await deliver('query-header');
+    // Sent byte for byte (HTTP clients re-encode header text): ED A0 80 would be U+D800 in UTF-8.
+    const port = (hf.api.getHttpServer().address() as AddressInfo).port;
+    const answer = await new Promise<string>((resolve, reject) => {
+      const socket = connect(port, '127.0.0.1', () =>
+        socket.write(
+          Buffer.concat([
+            Buffer.from(
+              `POST ${hookPath}?q=%00&%00k=v&s=%ED%A0%80 HTTP/1.1\r\nhost: x\r\nconnection: close\r\n`,
+            ),
+            Buffer.from([...Buffer.from('x-odd: a'), 0xed, 0xa0, 0x80, ...Buffer.from('b\r\n')]),
+            Buffer.from('content-type: application/json\r\ncontent-length: 2\r\n\r\n{}'),
+          ]),
+        ),
+      );
+      let text = '';
+      socket.on('data', (d: Buffer) => (text += d.toString('utf8')));
+      socket.on('end', () => resolve(text));
+      socket.on('error', reject);
+    });
+    expect(answer).toMatch(/^HTTP\/1\.1 202 /);
+    const { runId } = JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)) as { runId: string };
+
+    const run = await hf.waitForRun(runId);
+    expect(run.status).toBe('succeeded');
+    expect(run.event.query).toEqual({ q: '\ufffd', '\ufffdk': 'v', s: '%ED%A0%80' });
+    // Header values are read as latin1: those bytes are three ordinary characters, kept as they came.
+    expect(run.event.headers['x-odd']).toBe('a\u00ed\u00a0\u0080b');
+  });
+
+  it('finishes a transform whose output holds a lone surrogate instead of leaving it queued', async () => {
+    const { hookPath } = await deliver('lone-output', [
+      { id: 'first', type: 'transform', expression: '{ "initial": $split(name, "")[0], "name": name }' },
+    ]);
+    const res = await hf.http().post(hookPath).send({ name: '😀 Ada' }).expect(202);
+
+    const run = await hf.waitForRun(res.body.runId);
+    expect(run.status).toBe('succeeded');
+    expect(run.steps[0].output).toEqual({ initial: '\ufffd', name: '😀 Ada' });
+    expect(sink.received('/lone-output')[0].json).toEqual({ initial: '\ufffd', name: '😀 Ada' });
+  });
+});
