@@ -1,5 +1,7 @@
+import { jest } from '@jest/globals';
 import { connect, type AddressInfo } from 'node:net';
 import { Client } from 'pg';
+import { MAX_REQUEUES } from '../../apps/worker/src/maintenance/reconciler';
 import { HookflowHarness, TEST_DATABASE_URL } from '../utils/hookflow-harness';
 import { SinkServer } from '../utils/sink-server';
 
@@ -108,5 +110,97 @@ describe('data PostgreSQL cannot store', () => {
     expect(run.status).toBe('succeeded');
     expect(run.steps[0].output).toEqual({ initial: '\ufffd', name: '😀 Ada' });
     expect(sink.received('/lone-output')[0].json).toEqual({ initial: '\ufffd', name: '😀 Ada' });
+  });
+
+  it('fails a step whose outcome PostgreSQL refuses, saying why, and moves the run on', async () => {
+    // A check constraint of this test's own schema makes PostgreSQL refuse the step's success, as
+    // it would refuse an outcome too large to store; its failure it lets through.
+    await sql(
+      hf,
+      `ALTER TABLE step_runs ADD CONSTRAINT test_refuses_success
+         CHECK (step_id <> 'refused' OR status <> 'succeeded') NOT VALID`,
+    );
+    const { hookPath } = await deliver('refused-outcome', [
+      { id: 'refused', type: 'transform', expression: '$' },
+    ]);
+    const res = await hf.http().post(hookPath).send({ a: 1 }).expect(202);
+
+    const run = await hf.waitForRun(res.body.runId);
+    expect(run.status).toBe('failed');
+    const [refused, deliverStep] = run.steps;
+    expect(refused).toMatchObject({ status: 'failed', input: null, output: null });
+    expect(refused.error).toEqual({
+      code: 'outcome_unstorable',
+      message: expect.stringMatching(
+        /^the step ran, but its outcome could not be stored: .*test_refuses_success/,
+      ),
+      retryable: false,
+    });
+    expect(refused.attempts).toEqual([expect.objectContaining({ outcome: 'failed', error: refused.error })]);
+    expect(deliverStep.status).toBe('skipped');
+  });
+
+  it('gives a step up after its re-enqueues run out, and says so in the run and the log', async () => {
+    // Nothing but the reconciler's give-up may end this step: each job of it ends without an outcome.
+    await sql(
+      hf,
+      `ALTER TABLE step_runs ADD CONSTRAINT test_only_requeue_limit
+         CHECK (step_id <> 'stuck' OR status IN ('pending', 'running', 'retrying')
+                OR coalesce(error->>'code', '') = 'requeue_limit') NOT VALID`,
+    );
+    const { hookPath } = await deliver('requeue-limit', [
+      { id: 'stuck', type: 'transform', expression: '$' },
+    ]);
+    const lines: string[] = [];
+    const spy = jest.spyOn(process.stdout, 'write').mockImplementation(((chunk: unknown) => {
+      lines.push(String(chunk));
+      return true;
+    }) as never);
+    let run: Record<string, any>;
+    try {
+      const res = await hf.http().post(hookPath).send({ a: 1 }).expect(202);
+      run = await hf.waitForRun(res.body.runId, 30_000);
+    } finally {
+      spy.mockRestore();
+    }
+
+    expect(run.status).toBe('failed');
+    const [stuck, deliverStep] = run.steps;
+    expect(stuck.status).toBe('failed');
+    expect(stuck.error).toEqual({
+      code: 'requeue_limit',
+      message: `re-enqueued ${MAX_REQUEUES} times without an outcome being recorded; given up`,
+      retryable: false,
+    });
+    expect(deliverStep.status).toBe('skipped');
+    const [row] = await sql<{ requeues: number }>(
+      hf,
+      `SELECT requeues FROM step_runs WHERE run_id = $1 AND step_id = 'stuck'`,
+      [run.id],
+    );
+    expect(row.requeues).toBe(MAX_REQUEUES);
+    const records = lines
+      .join('')
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(records).toContainEqual(
+      expect.objectContaining({
+        level: 'error',
+        context: 'Reconciler',
+        runId: run.id,
+        step: 'stuck',
+        code: 'requeue_limit',
+      }),
+    );
+    // Each attempt's refusal was logged too, so the loop was never silent.
+    expect(records).toContainEqual(
+      expect.objectContaining({
+        context: 'StepExecutor',
+        runId: run.id,
+        step: 'stuck',
+        code: 'outcome_unstorable',
+      }),
+    );
   });
 });

@@ -92,6 +92,8 @@ const STEP_ERROR_CODES: Record<StepErrorCode, true> = {
   blocked: true,
   tls_error: true,
   attempts_exhausted: true,
+  outcome_unstorable: true,
+  requeue_limit: true,
   internal_error: true,
   cancelled: true,
 };

@@ -7,13 +7,23 @@ import {
   STEP_QUEUE,
   stepJobId,
   WorkerMetrics,
+  type AdvanceDecision,
   type HookflowConfig,
+  type StaleStep,
 } from '@hookflow/store';
 import type { Queue } from 'bullmq';
+import type { StepError } from '@hookflow/flows';
 import { CompiledFlowCache } from '../steps/compiled-flow-cache';
 import { RunOrchestrator } from '../runs/run-orchestrator';
 
 const LIVE_JOB_STATES = new Set(['waiting', 'active', 'delayed', 'prioritized', 'waiting-children']);
+
+/**
+ * Re-enqueues of one step (since its run was last retried) before the reconciler gives it up:
+ * a step whose every job ends without a recorded outcome (its outcome cannot be written, its
+ * worker dies) would otherwise be re-enqueued forever while its run shows nothing.
+ */
+export const MAX_REQUEUES = 5;
 
 /**
  * The queue is never the only copy of work: steps that PostgreSQL says are unfinished but that
@@ -74,6 +84,8 @@ export class Reconciler implements OnApplicationBootstrap, OnModuleDestroy {
     let requeued = 0;
     try {
       const stale = await this.runs.findStaleSteps(await this.staleBefore(), 500);
+      /** Steps this pass tried to re-enqueue: each try counts against MAX_REQUEUES, a failed one too. */
+      const tried = new Set<StaleStep>();
       for (let i = 0; i < stale.length; i += 50) {
         const batch = stale.slice(i, i + 50);
         const states = await Promise.all(
@@ -83,6 +95,11 @@ export class Reconciler implements OnApplicationBootstrap, OnModuleDestroy {
           if (LIVE_JOB_STATES.has(states[j]) || states[j] === 'error') continue;
           // One bad step (a version that no longer compiles) must not stop the others' recovery.
           try {
+            if (step.requeues >= MAX_REQUEUES) {
+              await this.giveUp(step);
+              continue;
+            }
+            tried.add(step);
             // A finished job for an unfinished step (or none at all): the job was lost. Clear and re-add.
             const jobId = stepJobId(step.runId, step.stepId);
             if (states[j] !== 'unknown') await this.queue.remove(jobId).catch(() => 0);
@@ -106,11 +123,45 @@ export class Reconciler implements OnApplicationBootstrap, OnModuleDestroy {
           }
         }
       }
-      await this.runs.touchEnqueued(stale);
+      await this.runs.touchEnqueued(stale.map((step) => ({ ...step, requeued: tried.has(step) })));
       if (requeued > 0) this.logger.warn(`re-enqueued ${requeued} step(s) that had no job in the queue`);
     } catch (err) {
       this.logger.error(`reconcile pass failed: ${(err as Error).message}`);
     }
     return requeued;
   }
+
+  /**
+   * Fails a step re-enqueued MAX_REQUEUES times without an outcome (`requeue_limit`) and moves its
+   * run on: what depends on it is skipped, and the run ends once nothing else runs. Without its
+   * flow (a version that no longer compiles) the run fails at once.
+   */
+  private async giveUp(step: StaleStep): Promise<void> {
+    const flow = await this.flows.get(step.flowVersionId).catch(() => undefined);
+    const error: StepError = {
+      code: 'requeue_limit',
+      message: `re-enqueued ${step.requeues} times without an outcome being recorded; given up`,
+      retryable: false,
+    };
+    const decide: AdvanceDecision = flow ? (statuses) => flow.graph.settle(statuses) : failRun;
+    const done = await this.runs.abandonStep(step.runId, step.stepId, step.requeues, error, decide);
+    if (!done.recorded) return;
+    this.logger.error({
+      msg: `step failed: ${error.code}: ${error.message}`,
+      runId: step.runId,
+      step: step.stepId,
+      flowVersionId: step.flowVersionId,
+      code: error.code,
+      ...(done.runStatus ? { status: done.runStatus } : {}),
+    });
+    if (flow && done.ready.length > 0)
+      await this.orchestrator.enqueue(flow, step.flowVersionId, step.runId, done.ready);
+  }
 }
+
+/** Without the flow's graph: the run fails, and its steps that have not started never will. */
+const failRun: AdvanceDecision = (statuses) => ({
+  ready: [],
+  skip: Object.keys(statuses).filter((id) => statuses[id] === 'pending'),
+  runStatus: 'failed',
+});

@@ -12,6 +12,7 @@ import {
 import { ExpressionSandbox } from '@hookflow/sandbox';
 import {
   HOOKFLOW_CONFIG,
+  isDataRefused,
   RunRepository,
   secretRedactor,
   WorkerMetrics,
@@ -324,7 +325,7 @@ export class StepExecutor {
       return this.park(runId, stepId, claimed, outcome.input, outcome.resumeAtMs);
     }
     if (outcome.status !== 'failed') {
-      await this.finish(
+      const unstored = await this.finish(
         flow,
         runId,
         stepId,
@@ -333,7 +334,7 @@ export class StepExecutor {
         claimed,
         chain,
       );
-      return { kind: 'done' };
+      return unstored ? { kind: 'failed', error: unstored } : { kind: 'done' };
     }
     if (retrying) {
       // Between tries a step must hold a claim; one read without a claim takes the claim path.
@@ -354,7 +355,7 @@ export class StepExecutor {
       attempt: claimed.attempt,
       code: outcome.error.code,
     });
-    await this.finish(
+    const unstored = await this.finish(
       flow,
       runId,
       stepId,
@@ -363,7 +364,7 @@ export class StepExecutor {
       claimed,
       chain,
     );
-    return { kind: 'failed', error: outcome.error };
+    return { kind: 'failed', error: unstored ?? outcome.error };
   }
 
   /**
@@ -387,7 +388,7 @@ export class StepExecutor {
       error: null,
       responseStatus: null,
     };
-    await this.finish(
+    const unstored = await this.finish(
       flow,
       runId,
       stepId,
@@ -396,7 +397,7 @@ export class StepExecutor {
       claimed,
       chain,
     );
-    return { kind: 'done' };
+    return unstored ? { kind: 'failed', error: unstored } : { kind: 'done' };
   }
 
   private async park(
@@ -478,7 +479,57 @@ export class StepExecutor {
     return { ok: true, ...secrets };
   }
 
+  /**
+   * Records the step's end and moves the run on. When PostgreSQL refuses the outcome itself (see
+   * `isDataRefused`: trying again cannot help), the step is recorded failed instead, without its
+   * input and output, with an `outcome_unstorable` error that says why; that error is returned.
+   * Should even that be refused, it is logged and the first error thrown (the job's retries and
+   * the reconciler's bound end it).
+   */
   private async finish(
+    flow: CompiledFlow,
+    runId: string,
+    stepId: string,
+    result: StepResult,
+    attempt: AttemptRecord,
+    claimed: ClaimedStep,
+    chain?: Chain,
+  ): Promise<StepError | null> {
+    try {
+      await this.record(flow, runId, stepId, result, attempt, claimed, chain);
+      return null;
+    } catch (err) {
+      if (!isDataRefused(err)) throw err;
+      const error: StepError = {
+        code: 'outcome_unstorable',
+        message: `the step ran, but its outcome could not be stored: ${(err as Error).message}`.slice(0, 500),
+        retryable: false,
+      };
+      const at = { runId, flow: claimed.flowSlug, step: stepId, attempt: claimed.attempt };
+      this.logger.warn({ msg: `step failed: ${error.code}: ${error.message}`, ...at, code: error.code });
+      try {
+        await this.record(
+          flow,
+          runId,
+          stepId,
+          { status: 'failed', input: null, output: null, error },
+          { ...attempt, outcome: 'failed', error },
+          claimed,
+        );
+      } catch (again) {
+        // Read without a claim, and the run moved: nothing was written; claimed, it runs again.
+        if (again instanceof StepNotClaimedError) throw again;
+        this.logger.error({
+          msg: `the step's failure could not be stored either: ${(again as Error).message}`,
+          ...at,
+        });
+        throw err;
+      }
+      return error;
+    }
+  }
+
+  private async record(
     flow: CompiledFlow,
     runId: string,
     stepId: string,

@@ -24,6 +24,10 @@ export type StepErrorCode =
   /** TLS handshake or certificate failure; certificate errors are final, handshake errors retryable. */
   | 'tls_error'
   | 'attempts_exhausted'
+  /** The step ran but PostgreSQL refused its outcome (input, output or error); recorded without them. */
+  | 'outcome_unstorable'
+  /** The reconciler re-enqueued the step its maximum number of times without an outcome; given up. */
+  | 'requeue_limit'
   | 'internal_error'
   /** The caller aborted the attempt through `signal` (shutdown, run cancelled); nothing is known about the receiver. */
   | 'cancelled';

@@ -1,4 +1,4 @@
-import { isDatabaseUnavailable } from './database-errors';
+import { isDatabaseUnavailable, isDataRefused } from './database-errors';
 
 const withCode = (code: string, message = 'x') => Object.assign(new Error(message), { code });
 
@@ -36,5 +36,34 @@ describe('isDatabaseUnavailable', () => {
     ['undefined', undefined],
   ])('is false for %s', (_what, error) => {
     expect(isDatabaseUnavailable(error)).toBe(false);
+  });
+});
+
+describe('isDataRefused', () => {
+  it.each([
+    ['NUL in a text column (22021)', withCode('22021', 'invalid byte sequence for encoding "UTF8": 0x00')],
+    ['a lone surrogate in jsonb (22P02)', withCode('22P02', 'invalid input syntax for type json')],
+    ['an integer out of range (22003)', withCode('22003')],
+    ['a check constraint (23514)', withCode('23514', 'new row violates check constraint')],
+    [
+      'a value too large (54000)',
+      withCode('54000', 'total size of jsonb object elements exceeds the maximum'),
+    ],
+    [
+      "TypeORM's wrapper around one of those",
+      Object.assign(new Error('query failed'), { driverError: withCode('22P05') }),
+    ],
+  ])('is true for %s', (_what, error) => {
+    expect(isDataRefused(error)).toBe(true);
+  });
+
+  it.each([
+    ['a unique violation (23505)', withCode('23505', 'duplicate key value')],
+    ['a serialization failure (40001)', withCode('40001')],
+    ['a refused connection', withCode('ECONNREFUSED')],
+    ['a plain error', new Error('boom')],
+    ['undefined', undefined],
+  ])('is false for %s', (_what, error) => {
+    expect(isDataRefused(error)).toBe(false);
   });
 });

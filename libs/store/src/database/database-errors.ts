@@ -29,22 +29,46 @@ const UNAVAILABLE_MESSAGES = [
  * (down, restarting, out of connections), as opposed to a bad statement or a constraint. Looks
  * through TypeORM's `driverError`, `cause` and the `errors` of an AggregateError.
  */
-export function isDatabaseUnavailable(error: unknown, depth = 0): boolean {
-  if (typeof error !== 'object' || error === null || depth > 4) return false;
-  const e = error as {
-    code?: unknown;
-    message?: unknown;
-    driverError?: unknown;
-    cause?: unknown;
-    errors?: unknown;
-  };
-  if (typeof e.code === 'string') {
+export function isDatabaseUnavailable(error: unknown): boolean {
+  return anyCause(error, (e) => {
     const code = e.code;
-    if (NETWORK_CODES.has(code) || UNAVAILABLE_SQLSTATE.some((prefix) => code.startsWith(prefix)))
-      return true;
-  }
-  if (typeof e.message === 'string' && UNAVAILABLE_MESSAGES.some((m) => (e.message as string).includes(m)))
-    return true;
+    if (typeof code === 'string') {
+      if (NETWORK_CODES.has(code) || UNAVAILABLE_SQLSTATE.some((prefix) => code.startsWith(prefix)))
+        return true;
+    }
+    const message = e.message;
+    return typeof message === 'string' && UNAVAILABLE_MESSAGES.some((m) => message.includes(m));
+  });
+}
+
+/**
+ * SQLSTATEs that say the data itself cannot be stored, so that trying the same write again can
+ * never succeed: a data exception (class 22: NUL in text, malformed JSON, a number out of range),
+ * a check constraint (23514), a program limit (class 54: a value too large).
+ */
+const DATA_REFUSED_SQLSTATE = ['22', '23514', '54'];
+
+/** Whether PostgreSQL refused a write for its data (see DATA_REFUSED_SQLSTATE), wrapped or not. */
+export function isDataRefused(error: unknown): boolean {
+  return anyCause(error, (e) => {
+    const code = e.code;
+    return typeof code === 'string' && DATA_REFUSED_SQLSTATE.some((p) => code.startsWith(p));
+  });
+}
+
+type ErrorLike = {
+  code?: unknown;
+  message?: unknown;
+  driverError?: unknown;
+  cause?: unknown;
+  errors?: unknown;
+};
+
+/** `test` on the error or any error it wraps (TypeORM's `driverError`, `cause`, an AggregateError's `errors`). */
+function anyCause(error: unknown, test: (e: ErrorLike) => boolean, depth = 0): boolean {
+  if (typeof error !== 'object' || error === null || depth > 4) return false;
+  const e = error as ErrorLike;
+  if (test(e)) return true;
   const inner = [e.driverError, e.cause, ...(Array.isArray(e.errors) ? e.errors : [])];
-  return inner.some((cause) => cause !== error && isDatabaseUnavailable(cause, depth + 1));
+  return inner.some((cause) => cause !== error && anyCause(cause, test, depth + 1));
 }

@@ -37,6 +37,10 @@ export class StepRun {
   @Column('timestamptz', { name: 'enqueued_at', nullable: true })
   enqueuedAt: Date | null;
 
+  /** Times the reconciler re-enqueued the step since it was last reopened; bounded (`requeue_limit`). */
+  @Column('integer', { default: 0 })
+  requeues: number;
+
   /** Until then, the worker that claimed the running attempt owns it; after it, the step may be claimed again. */
   @Column('timestamptz', { name: 'lease_until', nullable: true })
   leaseUntil: Date | null;

@@ -6,6 +6,7 @@ import { StepResumeAt1767000000000 } from './1767000000000-step-resume-at';
 import { Retention1768000000000 } from './1768000000000-retention';
 import { RunStepsVersion1769000000000 } from './1769000000000-run-steps-version';
 import { StepRowsHotUpdates1770000000000 } from './1770000000000-step-rows-hot-updates';
+import { StepRequeues1771000000000 } from './1771000000000-step-requeues';
 
 /** Every migration, oldest first. Run at start by both apps (TypeORM serialises them with a lock table). */
 export const MIGRATIONS = [
@@ -17,4 +18,5 @@ export const MIGRATIONS = [
   Retention1768000000000,
   RunStepsVersion1769000000000,
   StepRowsHotUpdates1770000000000,
+  StepRequeues1771000000000,
 ];

@@ -1,6 +1,6 @@
 import type { RunStatus, StepError, StepStatus, TriggerData } from '@hookflow/flows';
 import { randomUUID } from 'node:crypto';
-import type { DataSource } from 'typeorm';
+import type { DataSource, EntityManager } from 'typeorm';
 import { Attempt, Event, Run, StepRun } from '../entities';
 import type { AttemptOutcome } from '../entities';
 import { Coalescer, ItemFailure } from '../batching/coalescer';
@@ -132,6 +132,8 @@ export interface StaleStep {
   stepId: string;
   /** Attempts used of the step's current budget (since it was last reopened by a retry). */
   attempts: number;
+  /** Times the reconciler re-enqueued it (since it was last reopened by a retry). */
+  requeues: number;
   flowVersionId: string;
 }
 
@@ -972,38 +974,49 @@ export class RunRepository {
       if (!['queued', 'running'].includes(locked[0].status)) {
         return { recorded: true, ready: [], runStatus: locked[0].status };
       }
-
-      const rows: { step_id: string; status: StepStatus; enqueued_at: Date | null }[] = await m.query(
-        `SELECT step_id, status, enqueued_at FROM step_runs WHERE run_id = $1`,
-        [runId],
-      );
-      const statuses: Record<string, StepStatus> = {};
-      for (const r of rows) statuses[r.step_id] = r.status;
-      const decision = decide(statuses);
-      const alreadyEnqueued = new Set(rows.filter((r) => r.enqueued_at).map((r) => r.step_id));
-      const ready = decision.ready.filter((id) => !alreadyEnqueued.has(id));
-
-      if (decision.skip.length > 0) {
-        await m.query(
-          `UPDATE step_runs SET status = 'skipped', finished_at = now()
-            WHERE run_id = $1 AND step_id = ANY($2::text[]) AND status = 'pending'`,
-          [runId, decision.skip],
-        );
-      }
-      if (ready.length > 0) {
-        await m.query(
-          `UPDATE step_runs SET enqueued_at = now() WHERE run_id = $1 AND step_id = ANY($2::text[])`,
-          [runId, ready],
-        );
-      }
-      if (decision.runStatus) {
-        await m.query(`UPDATE runs SET status = $2, finished_at = now() WHERE id = $1`, [
-          runId,
-          decision.runStatus,
-        ]);
-      }
-      return { recorded: true, ready, runStatus: decision.runStatus };
+      return { recorded: true, ...(await this.advanceLocked(m, runId, decide)) };
     });
+  }
+
+  /**
+   * After a step's end, under the run's lock (`m`'s transaction): skips what can no longer run,
+   * marks the steps that became ready enqueued, finishes the run when nothing is left.
+   */
+  private async advanceLocked(
+    m: EntityManager,
+    runId: string,
+    decide: AdvanceDecision,
+  ): Promise<{ ready: string[]; runStatus: RunStatus | null }> {
+    const rows: { step_id: string; status: StepStatus; enqueued_at: Date | null }[] = await m.query(
+      `SELECT step_id, status, enqueued_at FROM step_runs WHERE run_id = $1`,
+      [runId],
+    );
+    const statuses: Record<string, StepStatus> = {};
+    for (const r of rows) statuses[r.step_id] = r.status;
+    const decision = decide(statuses);
+    const alreadyEnqueued = new Set(rows.filter((r) => r.enqueued_at).map((r) => r.step_id));
+    const ready = decision.ready.filter((id) => !alreadyEnqueued.has(id));
+
+    if (decision.skip.length > 0) {
+      await m.query(
+        `UPDATE step_runs SET status = 'skipped', finished_at = now()
+          WHERE run_id = $1 AND step_id = ANY($2::text[]) AND status = 'pending'`,
+        [runId, decision.skip],
+      );
+    }
+    if (ready.length > 0) {
+      await m.query(
+        `UPDATE step_runs SET enqueued_at = now() WHERE run_id = $1 AND step_id = ANY($2::text[])`,
+        [runId, ready],
+      );
+    }
+    if (decision.runStatus) {
+      await m.query(`UPDATE runs SET status = $2, finished_at = now() WHERE id = $1`, [
+        runId,
+        decision.runStatus,
+      ]);
+    }
+    return { ready, runStatus: decision.runStatus };
   }
 
   /**
@@ -1158,36 +1171,78 @@ export class RunRepository {
    * out steps a worker holds a live claim on.
    */
   async findStaleSteps(staleBefore: Date, limit: number): Promise<StaleStep[]> {
-    const rows: { run_id: string; step_id: string; attempts: number; flow_version_id: string }[] =
-      await this.ds.query(
-        // From the live runs (runs_status_created) to their steps (primary key): step rows carry
-        // no index over their status, so that their frequent updates stay in place (HOT).
-        `SELECT s.run_id, s.step_id, s.attempts - s.attempts_base AS attempts, r.flow_version_id
+    const rows: {
+      run_id: string;
+      step_id: string;
+      attempts: number;
+      requeues: number;
+      flow_version_id: string;
+    }[] = await this.ds.query(
+      // From the live runs (runs_status_created) to their steps (primary key): step rows carry
+      // no index over their status, so that their frequent updates stay in place (HOT).
+      `SELECT s.run_id, s.step_id, s.attempts - s.attempts_base AS attempts, s.requeues, r.flow_version_id
            FROM runs r JOIN step_runs s ON s.run_id = r.id
           WHERE r.status IN ('queued', 'running')
             AND s.status IN ${UNFINISHED_STEP} AND s.enqueued_at < $1
             AND (s.status <> 'running' OR coalesce(s.lease_until, '-infinity') < now())
           ORDER BY s.enqueued_at
           LIMIT $2`,
-        [staleBefore, limit],
-      );
+      [staleBefore, limit],
+    );
     return rows.map((r) => ({
       runId: r.run_id,
       stepId: r.step_id,
       attempts: r.attempts,
+      requeues: r.requeues,
       flowVersionId: r.flow_version_id,
     }));
   }
 
-  /** Marks steps as checked by the reconciler so they are not looked at again for a while. */
-  async touchEnqueued(steps: { runId: string; stepId: string }[]): Promise<void> {
+  /**
+   * Marks steps as checked by the reconciler so they are not looked at again for a while, and
+   * counts a re-enqueue for those it `requeued`.
+   */
+  async touchEnqueued(steps: { runId: string; stepId: string; requeued?: boolean }[]): Promise<void> {
     if (steps.length === 0) return;
     await this.ds.query(
-      `UPDATE step_runs s SET enqueued_at = now()
-         FROM unnest($1::uuid[], $2::text[]) AS t(run_id, step_id)
+      `UPDATE step_runs s SET enqueued_at = now(), requeues = s.requeues + CASE WHEN t.requeued THEN 1 ELSE 0 END
+         FROM unnest($1::uuid[], $2::text[], $3::bool[]) AS t(run_id, step_id, requeued)
         WHERE s.run_id = t.run_id AND s.step_id = t.step_id`,
-      [steps.map((s) => s.runId), steps.map((s) => s.stepId)],
+      [steps.map((s) => s.runId), steps.map((s) => s.stepId), steps.map((s) => s.requeued === true)],
     );
+  }
+
+  /**
+   * Fails a step that is waiting to run and held by no live claim (the reconciler giving it up),
+   * with `error`, and moves the run on as the end of a step does: what depends on it is skipped,
+   * the run finishes when nothing is left, and the steps made ready are marked enqueued for the
+   * caller. Not recorded when the step was claimed or finished meanwhile, its re-enqueues are
+   * fewer than `requeues` (the run was retried meanwhile), or the run is over.
+   */
+  async abandonStep(
+    runId: string,
+    stepId: string,
+    requeues: number,
+    error: StepError,
+    decide: AdvanceDecision,
+  ): Promise<Omit<FinishedStep, 'next'>> {
+    return this.ds.transaction(async (m) => {
+      // The update is the lock, as in finishStep.
+      const [locked]: [unknown[], number] = await m.query(
+        `UPDATE runs SET steps_version = steps_version + 1
+          WHERE id = $1 AND status IN ('queued', 'running') RETURNING 1`,
+        [runId],
+      );
+      if (locked.length === 0) return { recorded: false, ready: [], runStatus: null };
+      const [updated]: [unknown[], number] = await m.query(
+        `UPDATE step_runs SET status = 'failed', error = $3, finished_at = now(), lease_until = NULL
+          WHERE run_id = $1 AND step_id = $2 AND requeues >= $4 AND ${claimableStep('')}
+          RETURNING 1`,
+        [runId, stepId, toJsonb(error), requeues],
+      );
+      if (updated.length === 0) return { recorded: false, ready: [], runStatus: null };
+      return { recorded: true, ...(await this.advanceLocked(m, runId, decide)) };
+    });
   }
 
   /**
@@ -1227,8 +1282,8 @@ export class RunRepository {
         // enqueued_at is cleared on the others so the worker enqueues them when their needs succeed.
         await m.query(
           `UPDATE step_runs
-              SET status = 'pending', attempts_base = attempts, input = NULL, output = NULL, error = NULL,
-                  resume_at = NULL,
+              SET status = 'pending', attempts_base = attempts, requeues = 0, input = NULL, output = NULL,
+                  error = NULL, resume_at = NULL,
                   enqueued_at = CASE WHEN step_id = ANY($3::text[]) THEN now() END,
                   lease_until = NULL, started_at = NULL, finished_at = NULL
             WHERE run_id = $1 AND step_id = ANY($2::text[])`,
