@@ -1,9 +1,13 @@
 import { jest } from '@jest/globals';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { connect, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { Client } from 'pg';
 import { MAX_REQUEUES } from '../../apps/worker/src/maintenance/reconciler';
 import { HookflowHarness, TEST_DATABASE_URL } from '../utils/hookflow-harness';
 import { SinkServer } from '../utils/sink-server';
+import { waitFor } from '../utils/wait-for';
 
 /** Runs SQL in the harness's own schema. */
 async function sql<T = Record<string, unknown>>(hf: HookflowHarness, text: string, values: unknown[] = []) {
@@ -98,6 +102,21 @@ describe('data PostgreSQL cannot store', () => {
     expect(run.event.query).toEqual({ q: '\ufffd', '\ufffdk': 'v', s: '%ED%A0%80' });
     // Header values are read as latin1: those bytes are three ordinary characters, kept as they came.
     expect(run.event.headers['x-odd']).toBe('a\u00ed\u00a0\u0080b');
+  });
+
+  it('keys a dedupe expression whose value holds a NUL (hashed) instead of answering 500', async () => {
+    const { hookPath } = await hf.createFlow({
+      slug: 'dedupe-nul',
+      trigger: { type: 'webhook', dedupe: { expression: 'body.id' } },
+      steps: [{ id: 'keep', type: 'transform', expression: '$' }],
+    });
+    const send = () =>
+      hf.http().post(hookPath).set('content-type', 'application/json').send('{"id":"a\\u0000"}');
+    const first = await send();
+    expect(first.status).toBe(202);
+    const again = await send();
+    expect(again.status).toBe(200);
+    expect(again.body).toEqual({ runId: first.body.runId, duplicate: true });
   });
 
   it('finishes a transform whose output holds a lone surrogate instead of leaving it queued', async () => {
@@ -202,5 +221,138 @@ describe('data PostgreSQL cannot store', () => {
         code: 'outcome_unstorable',
       }),
     );
+  });
+
+  describe('management API', () => {
+    beforeAll(async () => {
+      await deliver('managed');
+    });
+
+    it.each([
+      ['get', '/api/flows/%00', 400, '/slug'],
+      ['get', '/api/flows/%00/versions', 400, '/slug'],
+      ['delete', '/api/flows/%00', 400, '/slug'],
+      ['get', '/api/flows?cursor=%00', 400, '/cursor'],
+      ['get', '/api/flows?limit=1&limit=2', 400, '/limit'],
+      ['get', '/api/flows/managed/events?accepted=%00', 400, '/accepted'],
+      ['get', '/api/flows/managed/versions/%00', 400, '/version'],
+      ['get', '/api/flows/managed/versions/one', 400, '/version'],
+      ['get', '/api/runs?flow=%00', 400, '/flow'],
+      ['get', '/api/runs?flow=a&flow=b', 400, '/flow'],
+      ['get', '/api/runs?cursor=<1001 characters>', 400, '/cursor'],
+      ['get', '/api/runs/%00', 400, '/id'],
+      ['post', '/api/runs/%00/cancel', 400, '/id'],
+      ['put', '/api/secrets/%00', 400, '/name'],
+      ['delete', '/api/keys/%00', 400, '/id'],
+      ['get', '/api/flows/%ED%A0%80', 400, ''],
+      ['get', '/api/flows/<201 characters>', 414, ''],
+    ])('%s %s answers %i naming %j', async (method, url, status, where) => {
+      const long = url.replace(/<(\d+) characters>/, (_: string, n: string) => 'x'.repeat(Number(n)));
+      const res = await (hf.http() as any)[method](long).set(hf.auth).send({ value: 'x' });
+      expect({ status: res.status, details: res.body.details }).toEqual({
+        status,
+        details: [{ path: where, message: expect.any(String) }],
+      });
+    });
+
+    it.each([
+      ['/api/flows/managed/versions/99999999999'],
+      ['/api/flows/managed/versions/0'],
+      ['/api/runs/not-a-uuid'],
+    ])('GET %s answers 404', async (url) => {
+      const res = await hf.http().get(url).set(hf.auth);
+      expect({ status: res.status, error: res.body.error }).toEqual({ status: 404, error: 'not_found' });
+    });
+
+    it('answers 404 for a trigger URL whose key cannot be one', async () => {
+      const res = await hf.http().post('/hooks/%00').send({});
+      expect({ status: res.status, error: res.body.error }).toEqual({ status: 404, error: 'not_found' });
+    });
+
+    const flow = (extra: object) => ({
+      slug: 'refused',
+      trigger: { type: 'webhook' },
+      steps: [{ id: 't', type: 'transform', expression: '$' }],
+      ...extra,
+    });
+    it.each([
+      [
+        'post',
+        '/api/flows',
+        '/steps/0/expression',
+        flow({ steps: [{ id: 't', type: 'transform', expression: '"a\u0000"' }] }),
+      ],
+      ['post', '/api/flows', '/name', flow({ name: 'x\ud800' })],
+      ['post', '/api/flows/validate', '/description', flow({ description: '\udc00' })],
+      ['put', '/api/flows/managed', '/name', flow({ slug: 'managed', name: 'a\u0000' })],
+      [
+        'post',
+        '/api/flows/sync',
+        '/files/0/definition/name',
+        { files: [{ path: 'a.flow.json', definition: flow({ name: '\u0000' }) }] },
+      ],
+      ['post', '/api/keys', '/name', { name: 'ci\ud800' }],
+      ['put', '/api/secrets/TOKEN', '/value', { value: 'a\u0000' }],
+      ['post', '/api/runs/retry', '/flow', { flow: 'a\u0000' }],
+      ['post', '/api/flows', '/k\ufffd', { ...flow({}), ['k\u0000']: 1 }],
+    ])('%s %s refuses NUL or a lone surrogate at %j', async (method, url, where, body) => {
+      // JSON.stringify writes both as \u escapes, as any JSON client would.
+      const res = await (hf.http() as any)
+        [method](url)
+        .set(hf.auth)
+        .set('content-type', 'application/json')
+        .send(JSON.stringify(body));
+      expect({ status: res.status, error: res.body.error, details: res.body.details }).toEqual({
+        status: 400,
+        error: 'invalid_request',
+        details: [
+          {
+            path: where,
+            message: expect.stringMatching(/^must not contain (the NUL character|a lone UTF-16 surrogate)/),
+          },
+        ],
+      });
+    });
+
+    it('still accepts surrogate pairs and escaped backslashes', async () => {
+      const res = await hf
+        .http()
+        .post('/api/keys')
+        .set(hf.auth)
+        .set('content-type', 'application/json')
+        .send(JSON.stringify({ name: 'ci 😀 \\u0000' }));
+      expect(res.status).toBe(201);
+      expect(res.body.name).toBe('ci 😀 \\u0000');
+    });
+  });
+});
+
+describe('flow files PostgreSQL cannot store', () => {
+  let hf: HookflowHarness;
+  let dir: string;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'hookflow-unstorable-'));
+    const file = (slug: string, expression: string) =>
+      JSON.stringify({
+        slug,
+        trigger: { type: 'webhook' },
+        steps: [{ id: 't', type: 'transform', expression }],
+      });
+    await writeFile(path.join(dir, 'good.flow.json'), file('good', '$'));
+    await writeFile(path.join(dir, 'nul.flow.json'), file('nul', '"\u0000"'));
+    hf = await HookflowHarness.start({ worker: false, env: { FLOWS_DIR: dir } });
+  });
+
+  afterAll(async () => {
+    await hf?.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('skips a file with a NUL as a file with errors, and loads the others', async () => {
+    await waitFor(async () => (await hf.http().get('/api/flows/good').set(hf.auth)).status === 200, {
+      what: 'the good flow file to load',
+    });
+    expect((await hf.http().get('/api/flows/nul').set(hf.auth)).status).toBe(404);
   });
 });

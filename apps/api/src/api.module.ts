@@ -1,6 +1,6 @@
 import { BullModule } from '@nestjs/bullmq';
 import { DynamicModule, Logger, Module } from '@nestjs/common';
-import { APP_FILTER } from '@nestjs/core';
+import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import { createConnectorRegistry } from '@hookflow/connectors';
 import { ExpressionSandbox } from '@hookflow/sandbox';
 import {
@@ -13,6 +13,7 @@ import {
   type QueueConnection,
 } from '@hookflow/store';
 import { AppErrorFilter } from './common/app-error.filter';
+import { RequestTextPipe } from './common/request-text';
 import { CONNECTOR_CATALOG } from './common/tokens';
 import { FlowFilesLoader } from './flow-files/flow-files.loader';
 import { FlowEventsService } from './flows/flow-events.service';
@@ -57,6 +58,7 @@ export class ApiModule {
       ],
       providers: [
         { provide: APP_FILTER, useClass: AppErrorFilter },
+        { provide: APP_PIPE, useClass: RequestTextPipe },
         // The API never sends with connectors; it reads their schemas to validate `with` at save time.
         { provide: CONNECTOR_CATALOG, useFactory: () => createConnectorRegistry({}) },
         // One registry per application instance: API and worker may share a process.

@@ -2,6 +2,7 @@ import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { MAX_FLOW_TEXT_BYTES } from '@hookflow/flows';
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import {
   createHookflowLogger,
   selectQueueBackend,
@@ -9,7 +10,9 @@ import {
   type LogDestination,
 } from '@hookflow/store';
 import { ApiModule } from './api.module';
+import { AppError, ErrorCode } from './common/app-error';
 import { serveOpenApi } from './common/openapi.document';
+import { refuseUnstorableBody } from './common/request-text';
 import { registerIngressHooks } from './triggers/ingress-hooks';
 
 /**
@@ -26,7 +29,12 @@ export async function createApiApp(
   const adapter = new FastifyAdapter({
     bodyLimit: config.maxBodyBytes,
     // Secret names may be 128 characters (SECRET_NAME_PATTERN); fastify's default stops at 100.
-    routerOptions: { maxParamLength: 200 },
+    routerOptions: { maxParamLength: MAX_PATH_PARAM_CHARS },
+    // URLs Fastify refuses before routing get the API's own error body too.
+    frameworkErrors: (error: FastifyError, _req: FastifyRequest, reply: FastifyReply) => {
+      const refusal = urlRefusal(error);
+      void reply.status(refusal.status).send(refusal.toJSON());
+    },
     // Only behind a reverse proxy that sets it may X-Forwarded-For name the client (allowIps).
     trustProxy: config.trustProxy,
     // Node's own hard cap (431) stays above ingress's MAX_HEADER_BYTES, which answers in JSON.
@@ -53,15 +61,23 @@ export async function createApiApp(
     // By route, not by raw URL: `/%68ooks/<key>` routes to ingress too and must keep its raw bytes.
     if (req.routeOptions.url === '/hooks/:key') return done(null, body);
     if (body.length === 0) return done(null, undefined);
+    const text = body.toString('utf8');
+    let parsed: unknown;
     try {
-      done(null, JSON.parse(body.toString('utf8')));
+      parsed = JSON.parse(text);
     } catch {
       const err = Object.assign(new Error('request body must be valid JSON'), {
         statusCode: 400,
         code: 'FST_ERR_CTP_INVALID_JSON',
       });
-      done(err, undefined);
+      return done(err, undefined);
     }
+    try {
+      refuseUnstorableBody(text, parsed);
+    } catch (err) {
+      return done(err as Error, undefined);
+    }
+    done(null, parsed);
   });
   registerIngressHooks(app);
   serveOpenApi(app);
@@ -82,6 +98,27 @@ export function flowsBodyLimit(url: string, config: HookflowConfig): number | un
   if (url === '/api/flows/sync') return MAX_SYNC_BODY_BYTES;
   if (url.endsWith('/test')) return MAX_FLOW_TEXT_BYTES + config.maxBodyBytes;
   return MAX_FLOW_TEXT_BYTES;
+}
+
+const MAX_PATH_PARAM_CHARS = 200;
+
+/** A URL Fastify could not route: a percent-escape that is not UTF-8, a path parameter too long. */
+function urlRefusal(error: { code?: string; message: string }): AppError {
+  if (error.code === 'FST_ERR_BAD_URL') {
+    return new AppError(
+      ErrorCode.InvalidRequest,
+      'the URL path holds a percent-escape that is not UTF-8 text',
+      [{ path: '', message: 'is not a valid URL path' }],
+    );
+  }
+  if (error.code === 'FST_ERR_MAX_PARAM_LENGTH') {
+    return new AppError(
+      ErrorCode.UriTooLong,
+      `a path segment is longer than ${MAX_PATH_PARAM_CHARS} characters`,
+      [{ path: '', message: `has a segment longer than ${MAX_PATH_PARAM_CHARS} characters` }],
+    );
+  }
+  return new AppError(ErrorCode.Internal, 'internal error');
 }
 
 export function logStartup(config: HookflowConfig, backend: string): void {

@@ -5,6 +5,7 @@ import {
   FlowRepository,
   HOOKFLOW_CONFIG,
   SlugTakenError,
+  unstorableTextAt,
   type HookflowConfig,
 } from '@hookflow/store';
 import { DataSource } from 'typeorm';
@@ -75,6 +76,16 @@ export class FlowSyncService {
         continue;
       }
       paths.add(file.path);
+      // Refused rather than changed: the file is the author's, and PostgreSQL could not store it as written.
+      const unstorable = unstorableTextAt(file.definition);
+      if (unstorable) {
+        problems.push({
+          file: file.path,
+          path: unstorable.path,
+          message: `must not contain ${unstorable.problem}`,
+        });
+        continue;
+      }
       const result = validateFlow(file.definition, { connectors: this.connectors });
       if (!result.valid) {
         problems.push(...result.errors.map((e) => ({ file: file.path, path: e.path, message: e.message })));

@@ -6,7 +6,6 @@ import {
   Header,
   HttpCode,
   Param,
-  ParseIntPipe,
   Patch,
   Post,
   Put,
@@ -120,8 +119,9 @@ export class FlowsController {
 
   @Get(':slug/versions/:version')
   @FlowsOpenApi.version()
-  version(@Param('slug') slug: string, @Param('version', ParseIntPipe) version: number) {
-    return this.flows.version(slug, version);
+  version(@Param('slug') slug: string, @Param('version') version: string) {
+    if (!/^-?\d+$/.test(version)) throw AppError.invalid('/version', 'must be a whole number');
+    return this.flows.version(slug, Number(version));
   }
 
   @Get(':slug/export')

@@ -16,6 +16,8 @@ import { NOTIFY_FLOW_CHANGED, TriggerCache } from '../triggers/trigger-cache';
 import { flowView, type FlowView } from './flow-view';
 
 const SLUG = new RegExp(SLUG_PATTERN);
+/** The largest PostgreSQL integer, the type of a version number. */
+const MAX_VERSION = 2 ** 31 - 1;
 
 /** Creating, changing and reading flows over REST. */
 @Injectable()
@@ -134,7 +136,9 @@ export class FlowsService {
   async version(slug: string, version: number) {
     const record = await this.flows.findBySlug(slug);
     if (!record) throw AppError.notFound(`flow '${slug}'`);
-    const v = await this.flows.version(record.flow.id, version);
+    // Versions count from 1 in a PostgreSQL integer: any other number names no version.
+    const exists = Number.isSafeInteger(version) && version >= 1 && version <= MAX_VERSION;
+    const v = exists ? await this.flows.version(record.flow.id, version) : null;
     if (!v) throw AppError.notFound(`version ${version} of flow '${slug}'`);
     return { version: v.version, checksum: v.checksum, createdAt: v.createdAt, definition: v.definition };
   }

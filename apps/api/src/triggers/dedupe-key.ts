@@ -55,6 +55,7 @@ export function compileDedupeKey(
 }
 
 function storedKey(key: string, hashed: boolean): string {
-  if (!hashed && key.length <= MAX_PLAIN_KEY_CHARS) return key;
+  // A NUL cannot be stored as text: such a key is kept as its hash too.
+  if (!hashed && key.length <= MAX_PLAIN_KEY_CHARS && !key.includes('\u0000')) return key;
   return `sha256:${createHash('sha256').update(key).digest('hex')}`;
 }

@@ -11,6 +11,7 @@ import {
   FlowRepository,
   HOOKFLOW_CONFIG,
   LookupCache,
+  TRIGGER_KEY_PATTERN,
   type HookflowConfig,
   type TriggerTarget,
 } from '@hookflow/store';
@@ -86,6 +87,8 @@ export class TriggerCache implements OnModuleInit, OnModuleDestroy {
   }
 
   get(key: string): Promise<TriggerEntry | null> {
+    // Not a key at all (`/hooks/%00`): no trigger, without a query (PostgreSQL refuses a NUL) or a cache entry.
+    if (!TRIGGER_KEY_PATTERN.test(key)) return Promise.resolve(null);
     return this.entries.get(key).then((kept) => kept?.entry ?? null);
   }
 

@@ -42,6 +42,9 @@ export function newTriggerKey(): string {
   return randomBytes(24).toString('base64url');
 }
 
+/** What a trigger key can look like (base64url, see `newTriggerKey`); anything else names no trigger. */
+export const TRIGGER_KEY_PATTERN = /^[A-Za-z0-9_-]{1,200}$/;
+
 /** Flows, their immutable versions and their triggers. */
 export class FlowRepository {
   private readonly m: EntityManager;

@@ -1,0 +1,37 @@
+import { Injectable, type ArgumentMetadata, type PipeTransform } from '@nestjs/common';
+import { unstorableCharIn, unstorableTextAt } from '@hookflow/store';
+import { AppError } from './app-error';
+
+/** Longest path or query parameter value the management API reads (slugs, ids and cursors are far shorter). */
+export const MAX_PARAM_CHARS = 1000;
+
+/**
+ * Every path and query parameter of the management API, before any handler sees it: given once,
+ * as text, at most MAX_PARAM_CHARS long, with nothing PostgreSQL cannot compare or store (NUL, a
+ * lone surrogate). Otherwise 400 naming the parameter, instead of a 500 from the query it reaches.
+ */
+@Injectable()
+export class RequestTextPipe implements PipeTransform {
+  transform(value: unknown, meta: ArgumentMetadata): unknown {
+    if ((meta.type !== 'param' && meta.type !== 'query') || !meta.data || value === undefined) return value;
+    const path = `/${meta.data}`;
+    if (typeof value !== 'string') throw AppError.invalid(path, 'must be given once, as text');
+    if (value.length > MAX_PARAM_CHARS)
+      throw AppError.invalid(path, `must be at most ${MAX_PARAM_CHARS} characters`);
+    const problem = unstorableCharIn(value);
+    if (problem) throw AppError.invalid(path, `must not contain ${problem}`);
+    return value;
+  }
+}
+
+/**
+ * A management request's JSON body (`text`, parsed as `body`) is refused (400 naming the field)
+ * when a string or member name in it holds what PostgreSQL cannot store: such input is written
+ * by people (definitions, names), who are told, not silently changed. In JSON text both can only
+ * be `\u` escapes, so bodies without one are not walked.
+ */
+export function refuseUnstorableBody(text: string, body: unknown): void {
+  if (!text.includes('\\u')) return;
+  const found = unstorableTextAt(body);
+  if (found) throw AppError.invalid(found.path, `must not contain ${found.problem}`);
+}
