@@ -36,6 +36,7 @@ import { IngressService } from './triggers/ingress.service';
 import { QueueHealth } from './triggers/queue-health';
 import { StepEnqueuer } from './triggers/step-enqueuer';
 import { TriggerCache } from './triggers/trigger-cache';
+import { VerifyFailures } from './triggers/verify-failures';
 
 @Module({})
 export class ApiModule {
@@ -80,6 +81,7 @@ export class ApiModule {
         QueueConnectionLog,
         QueueHealth,
         IngressService,
+        VerifyFailures,
         Draining,
         FlowsService,
         FlowSyncService,

@@ -12,9 +12,10 @@ export function IngressOpenApi() {
       description:
         'The public trigger URL of a flow; no API key. Accepts the methods the trigger lists (default POST; a GET ' +
         'trigger takes its data from the query string). JSON, form and XML bodies are parsed, other text is kept ' +
-        "as text. The trigger's checks run in this order: method, body size, source address, rate limit, " +
-        'signature, body parsing, dedupe. Every request, accepted or refused, is recorded for ' +
-        '`GET /api/flows/{slug}/events`.',
+        "as text. The trigger's checks run in this order: method, headers, body size, source address, failed " +
+        'signatures from this address, rate limit, signature, body parsing, dedupe. A trigger that verifies ' +
+        'signatures counts only requests whose signature passed against its rate limit. Every request, ' +
+        'accepted or refused, is recorded for `GET /api/flows/{slug}/events`.',
     }),
     ApiParam({
       name: 'key',
@@ -31,7 +32,9 @@ export function IngressOpenApi() {
     ApiJsonResponse(
       200,
       'IngressDuplicate',
-      "A duplicate: the trigger's dedupe key was seen within the dedupe window; no new run.",
+      "A duplicate: the trigger's dedupe key was seen within the dedupe window; no new run. A trigger whose " +
+        '`respond` has a body answers a duplicate as it answered the first delivery (status, headers, body); ' +
+        'one without answers this, with `respond.status` if it sets one.',
     ),
     ApiErrorResponse(
       400,
@@ -62,7 +65,9 @@ export function IngressOpenApi() {
     ),
     ApiResponse({
       status: 429,
-      description: "`rate_limited`: Over the trigger's `rateLimit`; `Retry-After` says when to try again.",
+      description:
+        "`rate_limited`: Over the trigger's `rateLimit`, or this address failed the trigger's signature check " +
+        'too often (`VERIFY_FAILURE_LIMIT`); `Retry-After` says when to try again.',
       headers: { 'Retry-After': { description: 'Seconds to wait.', schema: { type: 'integer' } } },
       schema: errorSchema(ErrorCode.RateLimited),
     }),

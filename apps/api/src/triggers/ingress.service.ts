@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { verifyWebhook, type VerifyConfig, type VerifyFailureReason } from '@hookflow/flows';
+import { verifyWebhook, type VerifyFailureReason } from '@hookflow/flows';
 import {
   ApiMetrics,
   EventRepository,
@@ -15,6 +15,10 @@ import { HeaderRedaction, headerValue, REDACTED } from './header-redaction';
 import { QueueHealth } from './queue-health';
 import { StepEnqueuer } from './step-enqueuer';
 import { TriggerCache, type TriggerEntry } from './trigger-cache';
+import { acceptedReply, duplicateReply, type IngressResponse } from './trigger-reply';
+import { VerifyFailures } from './verify-failures';
+
+export type { IngressResponse } from './trigger-reply';
 
 /** What is known of a request before its body is read. */
 export interface RequestHead {
@@ -31,12 +35,6 @@ export interface IncomingRequest extends RequestHead {
   rawBody: Buffer;
 }
 
-export interface IngressResponse {
-  status: number;
-  headers: Record<string, string>;
-  body: unknown;
-}
-
 /** A request that passed the checks made before its body is read, and the most body it may send. */
 export interface Admission {
   trigger: TriggerEntry;
@@ -50,12 +48,14 @@ const VERIFY_ERROR: Record<Exclude<VerifyFailureReason, 'secret_missing'>, Error
 };
 
 /**
- * The way in for webhooks, in ARCHITECTURE.md's order. Before the body is read (`admit`, run from
- * a Fastify preParsing hook so nothing is buffered for a request that is refused anyway): method
- * 405, headers 431, declared size 413, source address 403, rate limit 429. While it streams:
- * size 413. Then (`receive`): signature 401, parse 400, dedupe 200; event and run are stored in
- * one statement, the first steps enqueued, and only then is the request answered. Every refusal
- * is recorded for the inspector.
+ * The way in for webhooks. Before the body is read (`admit`, run from a Fastify preParsing hook
+ * so nothing is buffered for a request that is refused anyway): method 405, headers 431, declared
+ * size 413, source address 403, then 429 for a source whose failed signature checks used up
+ * `VERIFY_FAILURE_LIMIT` and for a full rate-limit window. While it streams: size 413. Then
+ * (`receive`): signature 401, and only then does a verifying trigger count the request against
+ * its rate limit (429), so forged requests never spend it; parse 400, dedupe. Event and run are
+ * stored in one statement, the first steps enqueued, and only then is the request answered.
+ * Every refusal is recorded for the inspector.
  */
 @Injectable()
 export class IngressService {
@@ -72,6 +72,7 @@ export class IngressService {
     private readonly metrics: ApiMetrics,
     @Inject(HOOKFLOW_CONFIG) private readonly config: HookflowConfig,
     private readonly queueHealth: QueueHealth,
+    private readonly verifyFailures: VerifyFailures,
   ) {
     this.redaction = new HeaderRedaction(config.sensitiveHeaders);
   }
@@ -153,20 +154,32 @@ export class IngressService {
     if (trigger.allowIps && !trigger.allowIps(head.sourceIp)) {
       throw new AppError(ErrorCode.Forbidden, `requests from ${head.sourceIp} may not call this trigger`);
     }
-    if (trigger.rateLimit) {
-      const { limit, windowMs } = trigger.rateLimit;
-      const hit = await this.rateLimits.hit(trigger.flowId, windowMs);
-      if (hit.count > limit) {
-        const retryAfterS = Math.max(1, Math.ceil(hit.resetInMs / 1000));
-        throw new AppError(
-          ErrorCode.RateLimited,
-          `this trigger accepts ${limit} requests per ${windowMs} ms; try again in ${retryAfterS} s`,
-          [],
-          { 'retry-after': String(retryAfterS) },
-        );
-      }
-    }
+    if (trigger.verify) this.checkVerifyFailures(trigger, head.sourceIp);
+    // A verifying trigger counts a request once its signature passed (in `accept`); here a window
+    // already full refuses at once, before the body is read.
+    if (trigger.rateLimit) await this.checkRateLimit(trigger, trigger.verify ? 'peek' : 'count');
     return { trigger, bodyLimit };
+  }
+
+  private checkVerifyFailures(trigger: TriggerEntry, sourceIp: string): void {
+    const blocked = this.verifyFailures.blocked(trigger.flowId, sourceIp);
+    if (!blocked) return;
+    throw rateLimited(
+      `${blocked.limit} requests from this address failed their signature check within ${blocked.perMs} ms`,
+      blocked.waitMs,
+    );
+  }
+
+  /** `peek` refuses when the window is full without counting this request; `count` counts it too. */
+  private async checkRateLimit(trigger: TriggerEntry, mode: 'peek' | 'count'): Promise<void> {
+    const { limit, windowMs } = trigger.rateLimit!;
+    const window =
+      mode === 'count'
+        ? await this.rateLimits.hit(trigger.flowId, windowMs)
+        : await this.rateLimits.peek(trigger.flowId, windowMs);
+    if (mode === 'count' ? window.count > limit : window.count >= limit) {
+      throw rateLimited(`this trigger accepts ${limit} requests per ${windowMs} ms`, window.resetInMs);
+    }
   }
 
   /**
@@ -199,7 +212,10 @@ export class IngressService {
   ): Promise<IngressResponse> {
     // Already enforced while the body streamed in; this covers callers that read it some other way.
     if (req.rawBody.length > bodyLimit) throw tooLarge(`body is ${req.rawBody.length} bytes`, bodyLimit);
-    await this.verify(trigger, req);
+    if (trigger.verify) {
+      await this.verify(trigger, req);
+      if (trigger.rateLimit) await this.checkRateLimit(trigger, 'count');
+    }
 
     const contentType = headerValue(req.headers['content-type']);
     const body =
@@ -224,28 +240,26 @@ export class IngressService {
         contentType: contentType ?? null,
         sourceIp: req.sourceIp,
         receivedAt: new Date(),
-        statusCode: trigger.respondStatus,
+        statusCode: trigger.reply.status,
       },
       trigger.steps,
       dedupeKey === undefined ? undefined : { key: dedupeKey, windowMs: this.config.dedupeWindowMs },
     );
     if (created.duplicate) {
       this.metrics.webhooksReceived.inc({ flow: trigger.slug, outcome: 'duplicate' });
-      await this.recordDuplicate(trigger, req, headers, query, created.runId);
-      return {
-        status: 200,
-        headers: trigger.respondHeaders,
-        body: { runId: created.runId, duplicate: true },
-      };
+      const answer = duplicateReply(trigger.reply, created.runId);
+      await this.recordDuplicate(trigger, req, {
+        headers,
+        query,
+        runId: created.runId,
+        status: answer.status,
+      });
+      return answer;
     }
     const { runId, eventId } = created;
     await this.enqueuer.enqueueRoots(runId, trigger.versionId, trigger.roots);
     this.metrics.webhooksReceived.inc({ flow: trigger.slug, outcome: 'accepted' });
-    return {
-      status: trigger.respondStatus,
-      headers: trigger.respondHeaders,
-      body: trigger.respondBody === undefined ? { runId, eventId } : trigger.respondBody,
-    };
+    return acceptedReply(trigger.reply, { runId, eventId });
   }
 
   /**
@@ -254,8 +268,7 @@ export class IngressService {
    * like a wrong signature so the sender learns nothing about the configuration.
    */
   private async verify(trigger: TriggerEntry, req: IncomingRequest): Promise<void> {
-    const verify = trigger.definition.trigger.verify as VerifyConfig | undefined;
-    if (!verify) return;
+    const verify = trigger.verify!;
     let secret: string | undefined;
     try {
       secret = await this.secrets.resolve(verify.secret);
@@ -273,6 +286,8 @@ export class IngressService {
       secret,
     );
     if (result.ok) return;
+    // A missing secret is the operator's to fix, and must not hold the sender back once fixed.
+    if (result.reason !== 'secret_missing') this.verifyFailures.record(trigger.flowId, req.sourceIp);
     if (result.reason === 'secret_missing') {
       this.logger.warn({
         msg: `refusing the flow's requests: the secret '${verify.secret}' it verifies with is not in the secret store`,
@@ -316,29 +331,32 @@ export class IngressService {
   private async recordDuplicate(
     trigger: TriggerEntry,
     req: IncomingRequest,
-    headers: Record<string, string | string[]>,
-    query: Record<string, unknown>,
-    runId: string,
+    stored: {
+      headers: Record<string, string | string[]>;
+      query: Record<string, unknown>;
+      runId: string;
+      status: number;
+    },
   ): Promise<void> {
     try {
       await this.events.recordRefused({
         flowId: trigger.flowId,
         method: req.method,
-        headers,
-        query,
+        headers: stored.headers,
+        query: stored.query,
         rawBody: req.rawBody,
         contentType: headerValue(req.headers['content-type']) ?? null,
         sourceIp: req.sourceIp,
         receivedAt: new Date(),
-        statusCode: 200,
+        statusCode: stored.status,
         reason: 'duplicate',
-        runId,
+        runId: stored.runId,
       });
     } catch (err) {
       this.logger.warn({
         msg: `could not record a duplicate: ${(err as Error).message}`,
         flow: trigger.slug,
-        runId,
+        runId: stored.runId,
       });
     }
   }
@@ -348,6 +366,13 @@ export function tooLarge(what: string, limit: number): AppError {
   // Closing the connection stops the rest of an oversized body from being read at all.
   return new AppError(ErrorCode.PayloadTooLarge, `${what}; this trigger accepts at most ${limit}`, [], {
     connection: 'close',
+  });
+}
+
+function rateLimited(what: string, waitMs: number): AppError {
+  const retryAfterS = Math.max(1, Math.ceil(waitMs / 1000));
+  return new AppError(ErrorCode.RateLimited, `${what}; try again in ${retryAfterS} s`, [], {
+    'retry-after': String(retryAfterS),
   });
 }
 

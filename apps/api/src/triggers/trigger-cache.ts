@@ -5,6 +5,7 @@ import {
   resolveTimeoutMs,
   StepGraph,
   type RetryPolicy,
+  type VerifyConfig,
 } from '@hookflow/flows';
 import { ExpressionSandbox } from '@hookflow/sandbox';
 import {
@@ -19,14 +20,16 @@ import { Client } from 'pg';
 import { compileDedupeKey, type DedupeKeyFn } from './dedupe-key';
 import { HeaderRedaction } from './header-redaction';
 import { compileIpAllowList, type IpAllowList } from './ip-allow-list';
+import { compileReply, type TriggerReply } from './trigger-reply';
 
 /** Everything ingress needs about a trigger, derived once per flow version. */
 export interface TriggerEntry extends TriggerTarget {
   methods: Set<string>;
   maxBodyBytes: number;
-  respondStatus: number;
-  respondBody: unknown;
-  respondHeaders: Record<string, string>;
+  /** The trigger's `respond`, ready to send. */
+  reply: TriggerReply;
+  /** Null: requests are not verified. */
+  verify: VerifyConfig | null;
   steps: { id: string; root: boolean }[];
   roots: { id: string; policy: RetryPolicy; timeoutMs: number }[];
   /** Null: every source address may call. */
@@ -100,15 +103,13 @@ export class TriggerCache implements OnModuleInit, OnModuleDestroy {
     const def = target.definition;
     const graph = new StepGraph(def.steps);
     const roots = new Set(graph.roots());
-    const respond = def.trigger.respond ?? {};
     const { allowIps, rateLimit } = def.trigger;
     return {
       ...target,
       methods: new Set((def.trigger.methods ?? ['POST']).map((m) => m.toUpperCase())),
       maxBodyBytes: def.trigger.maxBodyBytes ?? 1024 * 1024,
-      respondStatus: respond.status ?? 202,
-      respondBody: respond.body,
-      respondHeaders: respond.headers ?? {},
+      reply: this.reply(target),
+      verify: (def.trigger.verify as VerifyConfig | undefined) ?? null,
       steps: def.steps.map((s) => ({ id: s.id, root: roots.has(s.id) })),
       roots: def.steps
         .filter((s) => roots.has(s.id))
@@ -117,6 +118,17 @@ export class TriggerCache implements OnModuleInit, OnModuleDestroy {
       rateLimit: rateLimit ? { limit: rateLimit.limit, windowMs: parseDuration(rateLimit.per) } : null,
       dedupeKey: this.dedupeKey(target),
     };
+  }
+
+  private reply(target: TriggerTarget): TriggerReply {
+    const { reply, dropped } = compileReply(target.definition.trigger.respond);
+    if (dropped.length > 0) {
+      this.logger.warn({
+        msg: `respond headers ${dropped.join(', ')} are set by the server or not valid in HTTP; left out`,
+        flow: target.slug,
+      });
+    }
+    return reply;
   }
 
   private allowList(target: TriggerTarget, entries: string[]): IpAllowList {

@@ -101,6 +101,20 @@ describe('loadConfig', () => {
     expect(loadConfig({ ...base, TRUST_PROXY: '0' }).trustProxy).toBe(false);
   });
 
+  it('reads the limit on failed signature checks: 20 a minute by default, off for none', () => {
+    expect(loadConfig(base).verifyFailureLimit).toEqual({ limit: 20, perMs: 60_000 });
+    expect(loadConfig({ ...base, VERIFY_FAILURE_LIMIT: '5/1h' }).verifyFailureLimit).toEqual({
+      limit: 5,
+      perMs: 3_600_000,
+    });
+    expect(loadConfig({ ...base, VERIFY_FAILURE_LIMIT: 'off' }).verifyFailureLimit).toBeUndefined();
+    for (const bad of ['20', 'many/1m', '0/1m', '5/never']) {
+      expect(problems({ ...base, VERIFY_FAILURE_LIMIT: bad })).toEqual([
+        { variable: 'VERIFY_FAILURE_LIMIT', message: expect.stringContaining("'20/1m'") },
+      ]);
+    }
+  });
+
   it('reads OUTBOUND_ALLOW as hosts and CIDRs, none by default, and names a bad entry', () => {
     expect(loadConfig(base).outboundAllow).toEqual([]);
     expect(

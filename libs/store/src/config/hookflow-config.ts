@@ -122,6 +122,22 @@ const envSchema = z.object({
     .min(1024)
     .max(64 * 1024 * 1024)
     .default(1024 * 1024),
+  // Failed signature checks one source address may cause per trigger and window (`20/1m`); `off`: no limit.
+  VERIFY_FAILURE_LIMIT: z
+    .string()
+    .default('20/1m')
+    .transform((v, ctx) => {
+      if (v.trim() === 'off') return undefined;
+      const rate = parseRate(v);
+      if (!rate) {
+        ctx.addIssue({
+          code: 'custom',
+          message: "must be '<failures>/<duration>' such as '20/1m', or 'off'",
+        });
+        return z.NEVER;
+      }
+      return rate;
+    }),
   RECONCILE_INTERVAL_MS: positiveInt(10_000),
   RECONCILE_STALE_MS: positiveInt(30_000),
   // On SIGTERM: how long work in flight (requests, steps) gets to finish before the process exits anyway.
@@ -185,6 +201,8 @@ export interface HookflowConfig {
   sensitiveHeaders: string[];
   /** How long a trigger's dedupe key keeps a repeat from starting a run. */
   dedupeWindowMs: number;
+  /** Failed signature checks allowed per trigger, source address and window; unset: no limit. */
+  verifyFailureLimit?: { limit: number; perMs: number };
   /** Calls in flight to one destination (origin host:port) per worker process, unless a step says otherwise. */
   destinationConcurrency: number;
   /** Calls started per window to one destination per worker process; unset: no rate cap. */
@@ -269,6 +287,7 @@ export function loadConfig(
       .map((name) => name.trim().toLowerCase())
       .filter((name) => name !== ''),
     dedupeWindowMs: parseDuration(envDuration(e.DEDUPE_WINDOW)),
+    verifyFailureLimit: e.VERIFY_FAILURE_LIMIT,
     destinationConcurrency: e.DESTINATION_CONCURRENCY,
     destinationRate: e.DESTINATION_RATE,
     expressionProcesses: e.EXPRESSION_PROCESSES,
