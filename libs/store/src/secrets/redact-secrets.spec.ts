@@ -72,4 +72,65 @@ describe('redactSecrets', () => {
     };
     expect(JSON.stringify(redactSecrets(outcome, secrets))).not.toMatch(/s3cr3t-t0ken|whsec_abc/);
   });
+
+  describe('encoded forms', () => {
+    // Bytes chosen so that base64 and base64url differ (`+`/`/` against `-`/`_`).
+    const value = 'tok~>?secret-value!';
+    const bytes = Buffer.from(value);
+    const only = { TOKEN: value };
+    const b64 = bytes.toString('base64');
+    const b64url = bytes.toString('base64url');
+
+    it('differ between base64 and base64url for this value', () => {
+      expect(b64).toMatch(/[+/]/);
+      expect(b64url).not.toBe(b64);
+    });
+
+    it.each([
+      ['hex', bytes.toString('hex')],
+      ['upper-case hex', bytes.toString('hex').toUpperCase()],
+      ['base64', b64],
+      ['base64 without padding', b64.replace(/=+$/, '')],
+      ['base64url', b64url],
+      ['base64url with padding', `${b64url}==`.slice(0, b64.length)],
+    ])('replaces the value in %s, alone and inside text', (_name, form) => {
+      expect(redactSecrets(form, only)).toBe('[secret TOKEN]');
+      expect(redactSecrets({ echo: `got "${form}" back` }, only)).toEqual({
+        echo: 'got "[secret TOKEN]" back',
+      });
+    });
+
+    it.each([0, 1, 2, 3, 4, 5])(
+      'finds the value inside a longer base64 text after a %i-byte prefix, at any alignment',
+      (prefixBytes) => {
+        const prefix = 'user:pw'.slice(0, prefixBytes);
+        for (const suffix of ['', '!', '!?', '!?#']) {
+          const text = Buffer.from(`${prefix}${value}${suffix}`);
+          for (const encoded of [text.toString('base64'), text.toString('base64url')]) {
+            const scrubbed = redactSecrets(`Authorization: Basic ${encoded}`, only);
+            expect({ prefixBytes, suffix, scrubbed: scrubbed.includes('[secret TOKEN]') }).toEqual({
+              prefixBytes,
+              suffix,
+              scrubbed: true,
+            });
+            // What is left around the placeholder no longer decodes to the value.
+            const left = scrubbed.replace('Authorization: Basic ', '').replace('[secret TOKEN]', '');
+            expect(Buffer.from(left, 'base64').toString('latin1')).not.toContain('secret-value');
+          }
+        }
+      },
+    );
+
+    it('leaves short encoded forms alone: they would match unrelated text', () => {
+      // 'abc' is 616263 in hex and YWJj in base64: too short to mean the secret.
+      expect(redactSecrets('id 616263, YWJj', { SHORT: 'abc' })).toBe('id 616263, YWJj');
+      expect(redactSecrets('abc', { SHORT: 'abc' })).toBe('[secret SHORT]');
+    });
+
+    it('names the right secret when encoded forms of several values meet', () => {
+      const two = { A: 'first-secret-value', B: 'second-secret-value' };
+      const text = `${Buffer.from(two.A).toString('hex')} ${Buffer.from(two.B).toString('base64')}`;
+      expect(redactSecrets(text, two)).toBe('[secret A] [secret B]');
+    });
+  });
 });

@@ -7,11 +7,35 @@ export type SecretRedactor = <T>(value: T) => T;
 
 const identity: SecretRedactor = (value) => value;
 
+/** Encoded forms shorter than this are left alone: they would match unrelated text too often. */
+const MIN_ENCODED_CHARS = 8;
+
 function forms(value: string): string[] {
   // The value as sent, and the escaped forms it takes inside JSON text and in a URL, where a
-  // response or an error message may echo it.
+  // response or an error message may echo it; then its bytes as hex and base64, as a receiver
+  // may echo a credential it decoded or a header it was sent (`Basic base64(user:secret)`).
   const json = JSON.stringify(value).slice(1, -1);
-  return [...new Set([value, json, encodeURIComponent(value)])];
+  const bytes = Buffer.from(value, 'utf8');
+  const hex = bytes.toString('hex');
+  const encoded = [hex, hex.toUpperCase(), ...base64Forms(bytes)].filter(
+    (form) => form.length >= MIN_ENCODED_CHARS,
+  );
+  return [...new Set([value, json, encodeURIComponent(value), ...encoded])];
+}
+
+/**
+ * `bytes` in base64 and base64url: whole (padded or not), and as part of a longer encoded text.
+ * Inside one, the value starts at one of three byte offsets modulo 3; at each, only the characters
+ * whose six bits all come from the value are the same whatever surrounds it, so those are the form.
+ */
+function base64Forms(bytes: Buffer): string[] {
+  const whole = bytes.toString('base64');
+  const standard = [whole, whole.replace(/=+$/, '')];
+  for (let offset = 0; offset < 3; offset++) {
+    const shifted = Buffer.concat([Buffer.alloc(offset), bytes]).toString('base64');
+    standard.push(shifted.slice(Math.ceil((offset * 8) / 6), Math.floor(((offset + bytes.length) * 8) / 6)));
+  }
+  return standard.flatMap((form) => [form, form.replaceAll('+', '-').replaceAll('/', '_')]);
 }
 
 /**
