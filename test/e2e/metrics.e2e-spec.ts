@@ -93,3 +93,45 @@ describe('metrics (API + worker, PostgreSQL + Redis)', () => {
     expect(worker).not.toContain('hookflow_webhooks_received_total');
   });
 });
+
+/** With METRICS_TOKEN set, both `/metrics` ask for it; health probes stay open. */
+describe('metrics behind METRICS_TOKEN', () => {
+  const token = 'scrape-token-for-e2e-0123456789';
+  let hf: HookflowHarness;
+
+  beforeAll(async () => {
+    hf = await HookflowHarness.start({ env: { METRICS_TOKEN: token } });
+  });
+
+  afterAll(async () => {
+    await hf?.close();
+  });
+
+  it('answers 401 without the token or with another, 200 with it, on the API', async () => {
+    for (const authorization of [undefined, 'Bearer wrong-token-0123456789', hf.auth.authorization, token]) {
+      const req = hf.http().get('/metrics');
+      const res = await (authorization === undefined ? req : req.set('authorization', authorization));
+      expect({ authorization, status: res.status }).toEqual({ authorization, status: 401 });
+      expect(res.body).toMatchObject({ error: 'unauthorized' });
+      expect(res.headers['www-authenticate']).toBe('Bearer');
+      expect(res.text).not.toContain('hookflow_');
+    }
+    const ok = await hf.http().get('/metrics').set('authorization', `Bearer ${token}`).expect(200);
+    expect(ok.text).toContain('hookflow_webhooks_received_total');
+    await hf.http().get('/health/live').expect(200);
+    await hf.http().get('/health/ready').expect(200);
+  });
+
+  it('answers 401 without the token, 200 with it, on the worker', async () => {
+    const url = `http://127.0.0.1:${hf.worker!.get(HealthServer).port}`;
+    const refused = await fetch(`${url}/metrics`);
+    expect(refused.status).toBe(401);
+    expect(refused.headers.get('www-authenticate')).toBe('Bearer');
+    expect(await refused.json()).toMatchObject({ error: 'unauthorized' });
+    expect((await fetch(`${url}/metrics`, { headers: { authorization: 'Bearer nope' } })).status).toBe(401);
+    const ok = await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${token}` } });
+    expect(ok.status).toBe(200);
+    expect(await ok.text()).toContain('hookflow_steps_total');
+    expect((await fetch(`${url}/health/live`)).status).toBe(200);
+  });
+});

@@ -273,8 +273,12 @@ describe('OpenAPI document', () => {
 
     it('leaves the public routes without security and documents the trigger refusals', () => {
       for (const { key, op } of operations().filter((o) => !o.path.startsWith('/api/'))) {
-        expect({ key, security: op.security ?? [] }).toEqual({ key, security: [] });
+        // /metrics asks for METRICS_TOKEN when it is set: either no credential or that one.
+        const expected = key === 'GET /metrics' ? [{ metrics: [] }, {}] : [];
+        expect({ key, security: op.security ?? [] }).toEqual({ key, security: expected });
       }
+      expect(doc.components.securitySchemes.metrics).toMatchObject({ type: 'http', scheme: 'bearer' });
+      expect(doc.paths['/metrics'].get.responses['401'].content['application/json'].schema).toBeDefined();
       const hook = doc.paths['/hooks/{key}'];
       expect(Object.keys(hook.post.responses).sort()).toEqual(
         ['200', '202', '400', '401', '403', '404', '405', '409', '413', '429', '431', '503'].sort(),

@@ -19,3 +19,4 @@ export * from './nest/queue-connection-log';
 export * from './embedded';
 export * from './metrics/metrics';
 export * from './logging/hookflow-logger';
+export * from './metrics/metrics-token';

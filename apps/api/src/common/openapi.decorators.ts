@@ -5,6 +5,8 @@ import { ref, type SchemaName } from './openapi.schemas';
 
 /** Name of the security scheme of the management API key in the OpenAPI document. */
 export const API_KEY_SCHEME = 'bearer';
+/** Name of the security scheme of `METRICS_TOKEN`. */
+export const METRICS_SCHEME = 'metrics';
 
 /** A management controller: its tag, the bearer key, and the 401 every one of its routes answers without one. */
 export function ApiManagement(tag: string): ClassDecorator {

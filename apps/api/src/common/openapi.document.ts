@@ -2,7 +2,7 @@ import type { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
 import { HOOKFLOW_VERSION } from '@hookflow/connectors';
 import { HTTP_METHODS } from '@hookflow/flows';
-import { API_KEY_SCHEME } from './openapi.decorators';
+import { API_KEY_SCHEME, METRICS_SCHEME } from './openapi.decorators';
 import { OPENAPI_SCHEMAS } from './openapi.schemas';
 
 /** Where the Swagger UI is served; the JSON document is at `${OPENAPI_PATH}-json`. */
@@ -30,6 +30,14 @@ export function createOpenApiDocument(app: INestApplication): OpenAPIObject {
         description: 'An API key: `HOOKFLOW_API_KEY` or one made with `POST /api/keys`.',
       },
       API_KEY_SCHEME,
+    )
+    .addBearerAuth(
+      {
+        type: 'http',
+        scheme: 'bearer',
+        description: '`METRICS_TOKEN`, for `/metrics` when it is set.',
+      },
+      METRICS_SCHEME,
     )
     .addTag('flows', 'Flow definitions, versions, flow files, dry runs and the inbound inspector.')
     .addTag('runs', 'Run history and operations: retry, replay, cancel.')

@@ -1,17 +1,29 @@
 import { InjectQueue } from '@nestjs/bullmq';
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { HOOKFLOW_CONFIG, STEP_QUEUE, WorkerMetrics, readiness, type HookflowConfig } from '@hookflow/store';
+import {
+  HOOKFLOW_CONFIG,
+  metricsAccess,
+  readiness,
+  STEP_QUEUE,
+  WorkerMetrics,
+  type HookflowConfig,
+  type MetricsAccess,
+} from '@hookflow/store';
 import type { Queue } from 'bullmq';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { DataSource } from 'typeorm';
 import { GracefulShutdown } from '../maintenance/graceful-shutdown';
 
-/** The worker has no HTTP API; this small server answers /health/live, /health/ready and /metrics. */
+/**
+ * The worker has no HTTP API; this small server answers /health/live, /health/ready and /metrics
+ * (which asks for `METRICS_TOKEN` when it is set, as the API's does).
+ */
 @Injectable()
 export class HealthServer implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('Health');
   private server: Server | undefined;
+  private readonly metricsAllowed: MetricsAccess;
 
   constructor(
     private readonly ds: DataSource,
@@ -19,7 +31,9 @@ export class HealthServer implements OnApplicationBootstrap, OnApplicationShutdo
     @Inject(HOOKFLOW_CONFIG) private readonly config: HookflowConfig,
     private readonly metrics: WorkerMetrics,
     private readonly shutdown: GracefulShutdown,
-  ) {}
+  ) {
+    this.metricsAllowed = metricsAccess(config.metricsToken);
+  }
 
   get port(): number | undefined {
     return (this.server?.address() as AddressInfo | null)?.port;
@@ -27,6 +41,17 @@ export class HealthServer implements OnApplicationBootstrap, OnApplicationShutdo
 
   async onApplicationBootstrap(): Promise<void> {
     this.server = createServer((req, res) => {
+      if (req.url === '/metrics' && !this.metricsAllowed(req.headers.authorization)) {
+        const body = {
+          error: 'unauthorized',
+          message: 'metrics need the metrics token: Authorization: Bearer <token>',
+          details: [],
+        };
+        res
+          .writeHead(401, { 'content-type': 'application/json', 'www-authenticate': 'Bearer' })
+          .end(JSON.stringify(body));
+        return;
+      }
       if (req.url === '/metrics') {
         const { registry } = this.metrics;
         void registry.metrics().then(

@@ -115,6 +115,16 @@ describe('loadConfig', () => {
     }
   });
 
+  it('reads METRICS_TOKEN: unset by default, at least 16 characters, never echoed', () => {
+    expect(loadConfig(base).metricsToken).toBeUndefined();
+    expect(loadConfig({ ...base, METRICS_TOKEN: 'scrape-token-0123456789' }).metricsToken).toBe(
+      'scrape-token-0123456789',
+    );
+    const found = problems({ ...base, METRICS_TOKEN: 'short-token' });
+    expect(found).toEqual([{ variable: 'METRICS_TOKEN', message: expect.stringContaining('16') }]);
+    expect(JSON.stringify(found)).not.toContain('short-token');
+  });
+
   it('reads OUTBOUND_ALLOW as hosts and CIDRs, none by default, and names a bad entry', () => {
     expect(loadConfig(base).outboundAllow).toEqual([]);
     expect(

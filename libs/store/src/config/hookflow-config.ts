@@ -138,6 +138,8 @@ const envSchema = z.object({
       }
       return rate;
     }),
+  // Unset: /metrics (API and worker) answers anyone, as /health does.
+  METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   RECONCILE_INTERVAL_MS: positiveInt(10_000),
   RECONCILE_STALE_MS: positiveInt(30_000),
   // On SIGTERM: how long work in flight (requests, steps) gets to finish before the process exits anyway.
@@ -203,6 +205,8 @@ export interface HookflowConfig {
   dedupeWindowMs: number;
   /** Failed signature checks allowed per trigger, source address and window; unset: no limit. */
   verifyFailureLimit?: { limit: number; perMs: number };
+  /** Bearer token `/metrics` asks for (API and worker); unset: /metrics is public. */
+  metricsToken?: string;
   /** Calls in flight to one destination (origin host:port) per worker process, unless a step says otherwise. */
   destinationConcurrency: number;
   /** Calls started per window to one destination per worker process; unset: no rate cap. */
@@ -255,7 +259,7 @@ export function loadConfig(
     throw new ConfigError(
       parsed.error.issues.map((issue) => ({
         variable: String(issue.path[0] ?? '?'),
-        // Values are never echoed: DATABASE_URL, HOOKFLOW_API_KEY and HOOKFLOW_MASTER_KEY carry secrets.
+        // Values are never echoed: DATABASE_URL, HOOKFLOW_API_KEY, HOOKFLOW_MASTER_KEY and METRICS_TOKEN carry secrets.
         message: issue.code === 'invalid_type' && issue.input === undefined ? 'is required' : issue.message,
       })),
     );
@@ -288,6 +292,7 @@ export function loadConfig(
       .filter((name) => name !== ''),
     dedupeWindowMs: parseDuration(envDuration(e.DEDUPE_WINDOW)),
     verifyFailureLimit: e.VERIFY_FAILURE_LIMIT,
+    metricsToken: e.METRICS_TOKEN,
     destinationConcurrency: e.DESTINATION_CONCURRENCY,
     destinationRate: e.DESTINATION_RATE,
     expressionProcesses: e.EXPRESSION_PROCESSES,

@@ -1,0 +1,22 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+
+/** Decides whether a request's `Authorization` header may read `/metrics`. */
+export type MetricsAccess = (authorization: string | undefined) => boolean;
+
+/**
+ * The check for `METRICS_TOKEN` (`Authorization: Bearer <token>`), shared by the API's and the
+ * worker's `/metrics`. Without a token everyone may read them, as before the variable existed.
+ * Digests are compared in constant time, so neither the token's content nor its length leaks.
+ */
+export function metricsAccess(token: string | undefined): MetricsAccess {
+  if (token === undefined) return () => true;
+  const expected = digest(token);
+  return (authorization) => {
+    const match = /^Bearer\s+(.+)$/i.exec(authorization ?? '');
+    return match !== null && timingSafeEqual(digest(match[1].trim()), expected);
+  };
+}
+
+function digest(text: string): Buffer {
+  return createHash('sha256').update(text, 'utf8').digest();
+}
