@@ -247,15 +247,25 @@ describe('OpenAPI document', () => {
       }
     });
 
-    it('puts every management operation behind the bearer key, with a 401 and a 2xx schema', () => {
+    it('puts every management operation behind the bearer key of its scope, with a 401, a 403 and a 2xx schema', () => {
       const management = operations().filter((o) => o.path.startsWith('/api/'));
       expect(management).toHaveLength(27);
-      for (const { key, op } of management) {
-        expect({ key, security: op.security }).toEqual({ key, security: [{ bearer: [] }] });
-        expect({ key, has401: Boolean(op.responses['401']?.content?.['application/json']?.schema) }).toEqual({
-          key,
-          has401: true,
-        });
+      for (const { key, method, path, op } of management) {
+        // Keys are admin's; otherwise GET reads and everything else writes.
+        const scope = path.startsWith('/api/keys') ? 'admin' : method === 'get' ? 'read' : 'write';
+        expect({ key, security: op.security }).toEqual({ key, security: [{ bearer: [scope] }] });
+        for (const status of ['401', '403']) {
+          expect({
+            key,
+            status,
+            documented: Boolean(op.responses[status]?.content?.['application/json']?.schema),
+          }).toEqual({
+            key,
+            status,
+            documented: true,
+          });
+        }
+        expect(op.responses['403'].description).toContain(`\`${scope}\``);
         const success = Object.entries(op.responses as Record<string, any>).filter(([s]) =>
           /^2\d\d$/.test(s),
         );
@@ -414,6 +424,25 @@ describe('OpenAPI document', () => {
         ['POST /hooks/{key}', 202, () => api().post(deduped).set('x-delivery-id', 'd1').send({ id: 1 })],
         ['POST /hooks/{key}', 200, () => api().post(deduped).set('x-delivery-id', 'd1').send({ id: 1 })],
         ['POST /hooks/{key}', 401, () => api().post(signed).send({ id: 1 })],
+      ]);
+    });
+
+    it('for API keys and scopes', async () => {
+      const created = await as(api().post('/api/keys')).send({ name: 'reader', scope: 'read' });
+      expect(created.status).toBe(201);
+      expectDocumented('POST /api/keys', created);
+      const { key: reader, id: readerId } = created.body;
+      await expectAnswers([
+        ['POST /api/keys', 400, () => as(api().post('/api/keys')).send({ name: 'x', scope: 'owner' })],
+        ['GET /api/keys', 200, () => as(api().get('/api/keys'))],
+        ['GET /api/keys', 403, () => api().get('/api/keys').set('authorization', `Bearer ${reader}`)],
+        [
+          'POST /api/flows',
+          403,
+          () => api().post('/api/flows').set('authorization', `Bearer ${reader}`).send(flowDoc('read-only')),
+        ],
+        ['DELETE /api/keys/{id}', 204, () => as(api().delete(`/api/keys/${readerId}`))],
+        ['DELETE /api/keys/{id}', 404, () => as(api().delete(`/api/keys/${readerId}`))],
       ]);
     });
 

@@ -271,11 +271,14 @@ describe('secrets and API keys', () => {
 
   describe('API keys', () => {
     it('creates a key shown once, lists it without the key, and refuses it once deleted', async () => {
-      const created = track(await hf.http().post('/api/keys').set(hf.auth).send({ name: 'ci deploys' }));
+      const created = track(
+        await hf.http().post('/api/keys').set(hf.auth).send({ name: 'ci deploys', scope: 'admin' }),
+      );
       expect(created.status).toBe(201);
       expect(created.body).toEqual({
         id: expect.any(String),
         name: 'ci deploys',
+        scope: 'admin',
         key: expect.stringMatching(/^hfk_[A-Za-z0-9_-]{43}$/),
         createdAt: expect.any(String),
       });
@@ -283,7 +286,7 @@ describe('secrets and API keys', () => {
       const bearer = { authorization: `Bearer ${key}` };
 
       expect((await get('/api/flows', bearer)).status).toBe(200);
-      // A key can manage keys too: it is a full admin key, like the bootstrap one.
+      // An admin key can manage keys too, like the bootstrap one.
       const listed = await waitFor(
         async () => {
           const res = await get('/api/keys', bearer);
@@ -293,7 +296,13 @@ describe('secrets and API keys', () => {
         { what: 'the key to be listed with its last use' },
       );
       expect(listed.body.items).toEqual([
-        { id, name: 'ci deploys', createdAt: created.body.createdAt, lastUsedAt: expect.any(String) },
+        {
+          id,
+          name: 'ci deploys',
+          scope: 'admin',
+          createdAt: created.body.createdAt,
+          lastUsedAt: expect.any(String),
+        },
       ]);
       expect(listed.text).not.toContain(key);
 

@@ -1,18 +1,32 @@
-import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
+import { CanActivate, createParamDecorator, ExecutionContext, Injectable } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import type { ApiKeyScope } from '@hookflow/store';
 import type { FastifyRequest } from 'fastify';
+import { insufficientScope, scopeAllows, type ApiCaller } from '../keys/api-key-scope';
 import { ApiKeyVerifier } from '../keys/api-key-verifier';
 import { AppError, ErrorCode } from './app-error';
+import { REQUIRED_SCOPE } from './openapi.decorators';
 
-/** Bearer-key auth for /api: the bootstrap `HOOKFLOW_API_KEY` or a key made with `POST /api/keys`. */
+const callers = new WeakMap<FastifyRequest, ApiCaller>();
+
+/**
+ * Bearer-key auth for /api: the bootstrap `HOOKFLOW_API_KEY` or a key made with `POST /api/keys`,
+ * whose scope must reach the one the route needs (set by `ApiManagement`). 401 without a valid
+ * key, 403 `insufficient_scope` naming the scope needed.
+ */
 @Injectable()
 export class ApiKeyGuard implements CanActivate {
-  constructor(private readonly verifier: ApiKeyVerifier) {}
+  constructor(
+    private readonly verifier: ApiKeyVerifier,
+    private readonly reflector: Reflector,
+  ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const req = context.switchToHttp().getRequest<FastifyRequest>();
     const header = req.headers.authorization ?? '';
     const match = /^Bearer\s+(.+)$/i.exec(header);
-    if (!match || !(await this.verifier.verify(match[1].trim()))) {
+    const caller = match ? await this.verifier.verify(match[1].trim()) : undefined;
+    if (!caller) {
       throw new AppError(
         ErrorCode.Unauthorized,
         'a valid API key is required: Authorization: Bearer <key>',
@@ -22,6 +36,18 @@ export class ApiKeyGuard implements CanActivate {
         },
       );
     }
+    // A route without a declared scope is a mistake: it fails closed.
+    const needed =
+      this.reflector.get<ApiKeyScope | undefined>(REQUIRED_SCOPE, context.getHandler()) ?? 'admin';
+    if (!scopeAllows(caller.scope, needed)) throw insufficientScope(caller, needed, 'this request');
+    callers.set(req, caller);
     return true;
   }
 }
+
+/** The caller `ApiKeyGuard` admitted, as a handler parameter. */
+export const Caller = createParamDecorator((_data: unknown, context: ExecutionContext): ApiCaller => {
+  const caller = callers.get(context.switchToHttp().getRequest<FastifyRequest>());
+  if (!caller) throw new Error('@Caller() used on a route without ApiKeyGuard');
+  return caller;
+});

@@ -1,5 +1,7 @@
-import { applyDecorators } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiResponse, ApiTags, type SchemaObject } from '@nestjs/swagger';
+import { applyDecorators, RequestMethod, SetMetadata } from '@nestjs/common';
+import { METHOD_METADATA } from '@nestjs/common/constants';
+import { ApiBody, ApiResponse, ApiSecurity, ApiTags, type SchemaObject } from '@nestjs/swagger';
+import type { ApiKeyScope } from '@hookflow/store';
 import { ErrorCode } from './app-error';
 import { ref, type SchemaName } from './openapi.schemas';
 
@@ -8,17 +10,42 @@ export const API_KEY_SCHEME = 'bearer';
 /** Name of the security scheme of `METRICS_TOKEN`. */
 export const METRICS_SCHEME = 'metrics';
 
-/** A management controller: its tag, the bearer key, and the 401 every one of its routes answers without one. */
-export function ApiManagement(tag: string): ClassDecorator {
-  return applyDecorators(
-    ApiTags(tag),
-    ApiBearerAuth(API_KEY_SCHEME),
-    ApiErrorResponse(
-      401,
-      'No valid API key; the answer carries `WWW-Authenticate: Bearer`.',
-      ErrorCode.Unauthorized,
-    ),
-  );
+/** Metadata key of the API key scope a management route needs (read by `ApiKeyGuard`). */
+export const REQUIRED_SCOPE = 'hookflow:required-scope';
+
+/**
+ * A management controller: its tag, and on each of its routes the scope an API key needs there
+ * (`scope` on all of them, else `read` for GET and `write` for the rest), in the document as the
+ * bearer requirement with that role and a 401 and a 403 answer. `ApiKeyGuard` enforces the same
+ * metadata, so the document and the guard cannot disagree. Apply it above the class: it reads
+ * the routes' methods, which their own decorators have set by then.
+ */
+export function ApiManagement(tag: string, options: { scope?: ApiKeyScope } = {}): ClassDecorator {
+  return (target) => {
+    ApiTags(tag)(target);
+    const proto = target.prototype as object;
+    for (const name of Object.getOwnPropertyNames(proto)) {
+      const descriptor = Object.getOwnPropertyDescriptor(proto, name)!;
+      if (name === 'constructor' || typeof descriptor.value !== 'function') continue;
+      const method = Reflect.getMetadata(METHOD_METADATA, descriptor.value) as RequestMethod | undefined;
+      if (method === undefined) continue;
+      const scope = options.scope ?? (method === RequestMethod.GET ? 'read' : 'write');
+      applyDecorators(
+        SetMetadata(REQUIRED_SCOPE, scope),
+        ApiSecurity(API_KEY_SCHEME, [scope]),
+        ApiErrorResponse(
+          401,
+          'No valid API key; the answer carries `WWW-Authenticate: Bearer`.',
+          ErrorCode.Unauthorized,
+        ),
+        ApiErrorResponse(
+          403,
+          `The API key's scope is below \`${scope}\`; the message names the scope needed.`,
+          ErrorCode.InsufficientScope,
+        ),
+      )(proto, name, descriptor);
+    }
+  };
 }
 
 /** The standard error body, narrowed to `codes`. */

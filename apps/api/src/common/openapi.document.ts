@@ -10,7 +10,10 @@ export const OPENAPI_PATH = '/api/docs';
 
 const DESCRIPTION = [
   'Hookflow receives webhooks on trigger URLs (`/hooks/{key}`, public) and runs flows of JSONata transforms,',
-  'filters and connector actions. The management API under `/api` needs `Authorization: Bearer <api key>`.',
+  'filters and connector actions. The management API under `/api` needs `Authorization: Bearer <api key>`;',
+  "the key's scope decides what it may do: `read` only GETs, `write` also changes flows, runs and secrets,",
+  '`admin` also manages API keys. Each operation names the scope it needs as the role of its bearer',
+  'requirement, and answers 403 `insufficient_scope` (naming that scope) to a key below it.',
   '',
   'Every error is JSON: `{ "error": "<code>", "message": "<sentence>", "details": [{ "path", "message" }] }`,',
   'where `path` is a JSON pointer into the request body.',
@@ -27,7 +30,8 @@ export function createOpenApiDocument(app: INestApplication): OpenAPIObject {
       {
         type: 'http',
         scheme: 'bearer',
-        description: 'An API key: `HOOKFLOW_API_KEY` or one made with `POST /api/keys`.',
+        description:
+          'An API key: `HOOKFLOW_API_KEY` (scope `admin`) or one made with `POST /api/keys` (its own scope).',
       },
       API_KEY_SCHEME,
     )

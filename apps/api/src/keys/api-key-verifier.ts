@@ -8,6 +8,7 @@ import {
   type HookflowConfig,
 } from '@hookflow/store';
 import { timingSafeEqual } from 'node:crypto';
+import type { ApiCaller } from './api-key-scope';
 
 /**
  * How long a stored key, once found, is accepted without asking the database again. A key
@@ -18,18 +19,21 @@ export const API_KEY_CACHE_TTL_MS = 5_000;
 const MAX_CACHED = 1_000;
 /** Generated keys are the prefix and 43 base64url characters; longer tokens are not looked up. */
 const MAX_KEY_LENGTH = 128;
+/** The bootstrap `HOOKFLOW_API_KEY` may do everything. */
+const BOOTSTRAP: ApiCaller = { keyId: null, scope: 'admin' };
 
 /**
- * Decides whether a bearer token is a valid management key: the bootstrap `HOOKFLOW_API_KEY`, or
- * a key created through `/api/keys`. Every comparison is made on SHA-256 digests in constant
- * time, so neither a key's content nor its length leaks through timing.
+ * Decides whether a bearer token is a valid management key, and whose: the bootstrap
+ * `HOOKFLOW_API_KEY` (scope `admin`), or a key created through `/api/keys` (its own scope). Every
+ * comparison is made on SHA-256 digests in constant time, so neither a key's content nor its
+ * length leaks through timing.
  */
 @Injectable()
 export class ApiKeyVerifier {
   private readonly logger = new Logger(ApiKeyVerifier.name);
   private readonly bootstrap: Buffer;
   /** Positive answers only, by digest (base64); an unknown token always asks the database. */
-  private readonly found = new LookupCache<{ id: string }>({
+  private readonly found = new LookupCache<ApiCaller>({
     max: MAX_CACHED,
     ttlMs: API_KEY_CACHE_TTL_MS,
     load: (digest) => this.find(Buffer.from(digest, 'base64')),
@@ -42,17 +46,18 @@ export class ApiKeyVerifier {
     this.bootstrap = hashApiKey(config.apiKey);
   }
 
-  async verify(token: string): Promise<boolean> {
+  /** The caller a token stands for; undefined when it is no valid key. */
+  async verify(token: string): Promise<ApiCaller | undefined> {
     const digest = hashApiKey(token);
-    if (timingSafeEqual(digest, this.bootstrap)) return true;
+    if (timingSafeEqual(digest, this.bootstrap)) return BOOTSTRAP;
     // Only generated keys are stored: anything else is refused without a query.
-    if (!token.startsWith(API_KEY_PREFIX) || token.length > MAX_KEY_LENGTH) return false;
+    if (!token.startsWith(API_KEY_PREFIX) || token.length > MAX_KEY_LENGTH) return undefined;
     // Finding the entry by digest (a map lookup, an index scan) can only leak timing about the
     // digest, which does not help anyone construct a key that hashes to a stored one.
-    return (await this.found.get(digest.toString('base64'))) !== undefined;
+    return this.found.get(digest.toString('base64'));
   }
 
-  private async find(digest: Buffer): Promise<{ id: string } | undefined> {
+  private async find(digest: Buffer): Promise<ApiCaller | undefined> {
     const row = await this.keys.findByHash(digest);
     if (!row || row.keyHash.length !== digest.length || !timingSafeEqual(row.keyHash, digest))
       return undefined;
@@ -61,7 +66,7 @@ export class ApiKeyVerifier {
       .catch((err: Error) =>
         this.logger.warn(`recording the use of API key ${row.id} failed: ${err.message}`),
       );
-    return { id: row.id };
+    return { keyId: row.id, scope: row.scope };
   }
 
   /**

@@ -1,11 +1,19 @@
 import { applyDecorators } from '@nestjs/common';
-import { ApiBody, ApiOperation, ApiParam, ApiResponse } from '@nestjs/swagger';
+import { ApiBody, ApiOperation, ApiParam, ApiResponse, type SchemaObject } from '@nestjs/swagger';
+import { API_KEY_SCOPES } from '@hookflow/store';
 import { ErrorCode } from '../common/app-error';
 import { ApiErrorResponse, ApiNotFound } from '../common/openapi.decorators';
 
+const scope: SchemaObject = {
+  type: 'string',
+  enum: [...API_KEY_SCOPES],
+  description:
+    '`read`: GET only. `write`: also changes flows, runs and secrets. `admin`: also manages API keys.',
+};
 const keyInfo = {
   id: { type: 'string', format: 'uuid' },
   name: { type: 'string' },
+  scope,
   createdAt: { type: 'string', format: 'date-time' },
 } as const;
 
@@ -16,14 +24,19 @@ export const ApiKeysOpenApi = {
       ApiOperation({
         summary: 'Create an API key',
         description:
-          'The key is in this answer only: it is stored as a SHA-256 hash and cannot be shown again.',
+          'The key is in this answer only: it is stored as a SHA-256 hash and cannot be shown again. Its scope ' +
+          "may be the caller's own or lower (403 `insufficient_scope` above it); without one it is `read`.",
       }),
       ApiBody({
         required: true,
         schema: {
           type: 'object',
           required: ['name'],
-          properties: { name: { type: 'string', minLength: 1, maxLength: 200 } },
+          additionalProperties: false,
+          properties: {
+            name: { type: 'string', minLength: 1, maxLength: 200 },
+            scope: { ...scope, default: 'read' },
+          },
         },
       }),
       ApiResponse({
@@ -31,14 +44,14 @@ export const ApiKeysOpenApi = {
         description: 'The new key.',
         schema: {
           type: 'object',
-          required: ['id', 'name', 'key', 'createdAt'],
+          required: ['id', 'name', 'scope', 'key', 'createdAt'],
           additionalProperties: false,
           properties: { ...keyInfo, key: { type: 'string', pattern: '^hfk_[A-Za-z0-9_-]{43}$' } },
         },
       }),
       ApiErrorResponse(
         400,
-        '`name` is missing or not valid.',
+        '`name` is missing or not valid, `scope` is not a scope, or the body has a field not listed here.',
         ErrorCode.InvalidRequest,
         ErrorCode.InvalidBody,
       ),
@@ -49,7 +62,9 @@ export const ApiKeysOpenApi = {
     applyDecorators(
       ApiOperation({
         summary: 'List API keys',
-        description: 'Without the keys themselves. The bootstrap `HOOKFLOW_API_KEY` is not listed.',
+        description:
+          'Without the keys themselves. The bootstrap `HOOKFLOW_API_KEY` (scope `admin`) is not listed; keys made ' +
+          'before scopes existed are `admin`.',
       }),
       ApiResponse({
         status: 200,
@@ -62,7 +77,7 @@ export const ApiKeysOpenApi = {
               type: 'array',
               items: {
                 type: 'object',
-                required: ['id', 'name', 'createdAt', 'lastUsedAt'],
+                required: ['id', 'name', 'scope', 'createdAt', 'lastUsedAt'],
                 additionalProperties: false,
                 properties: {
                   ...keyInfo,

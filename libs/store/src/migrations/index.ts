@@ -7,6 +7,7 @@ import { Retention1768000000000 } from './1768000000000-retention';
 import { RunStepsVersion1769000000000 } from './1769000000000-run-steps-version';
 import { StepRowsHotUpdates1770000000000 } from './1770000000000-step-rows-hot-updates';
 import { StepRequeues1771000000000 } from './1771000000000-step-requeues';
+import { ApiKeyScopes1771100000000 } from './1771100000000-api-key-scopes';
 
 /** Every migration, oldest first. Run at start by both apps (TypeORM serialises them with a lock table). */
 export const MIGRATIONS = [
@@ -19,4 +20,5 @@ export const MIGRATIONS = [
   RunStepsVersion1769000000000,
   StepRowsHotUpdates1770000000000,
   StepRequeues1771000000000,
+  ApiKeyScopes1771100000000,
 ];

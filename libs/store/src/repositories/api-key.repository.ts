@@ -1,6 +1,6 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { DataSource } from 'typeorm';
-import { ApiKey } from '../entities/api-key.entity';
+import { ApiKey, type ApiKeyScope } from '../entities/api-key.entity';
 
 /** Every generated key starts with this, so a leaked one is recognisable (and scannable) as ours. */
 export const API_KEY_PREFIX = 'hfk_';
@@ -26,11 +26,12 @@ export function hashApiKey(key: string): Buffer {
 export class ApiKeyRepository {
   constructor(private readonly ds: DataSource) {}
 
-  async create(name: string, keyHash: Buffer): Promise<ApiKey> {
+  async create(name: string, keyHash: Buffer, scope: ApiKeyScope): Promise<ApiKey> {
     const row = this.ds.manager.create(ApiKey, {
       id: randomUUID(),
       name,
       keyHash,
+      scope,
       createdAt: new Date(),
       lastUsedAt: null,
     });
@@ -39,9 +40,9 @@ export class ApiKeyRepository {
   }
 
   /** Oldest first; hashes are not read. */
-  list(): Promise<Pick<ApiKey, 'id' | 'name' | 'createdAt' | 'lastUsedAt'>[]> {
+  list(): Promise<Pick<ApiKey, 'id' | 'name' | 'scope' | 'createdAt' | 'lastUsedAt'>[]> {
     return this.ds.manager.find(ApiKey, {
-      select: { id: true, name: true, createdAt: true, lastUsedAt: true },
+      select: { id: true, name: true, scope: true, createdAt: true, lastUsedAt: true },
       order: { createdAt: 'ASC', id: 'ASC' },
     });
   }
