@@ -299,6 +299,25 @@ describe('OpenAPI document', () => {
       expect(hook.post.responses['405'].headers.Allow).toBeDefined();
     });
 
+    it('closes every request body, and documents the 400 for fields where no body is taken', () => {
+      for (const key of WITH_BODY) {
+        const [method, path] = key.split(' ');
+        const body = doc.paths[path][method.toLowerCase()].requestBody.content['application/json'].schema;
+        const schema = body.$ref ? doc.components.schemas[body.$ref.split('/').pop()] : body;
+        expect({ key, additionalProperties: schema.additionalProperties }).toEqual({
+          key,
+          additionalProperties: false,
+        });
+      }
+      for (const { key, method, op } of operations().filter((o) => o.path.startsWith('/api/'))) {
+        if (method === 'get' || WITH_BODY.includes(key)) continue;
+        expect({ key, documented: op.responses['400']?.description ?? '' }).toEqual({
+          key,
+          documented: expect.stringContaining('takes none'),
+        });
+      }
+    });
+
     it('uses the flow JSON Schema for flow documents', () => {
       const flow = doc.components.schemas.FlowDocument;
       expect(flow.required).toEqual(['slug', 'trigger', 'steps']);
@@ -434,6 +453,8 @@ describe('OpenAPI document', () => {
       const { key: reader, id: readerId } = created.body;
       await expectAnswers([
         ['POST /api/keys', 400, () => as(api().post('/api/keys')).send({ name: 'x', scope: 'owner' })],
+        ['POST /api/keys', 400, () => as(api().post('/api/keys')).send({ name: 'x', role: 'admin' })],
+        ['DELETE /api/keys/{id}', 400, () => as(api().delete(`/api/keys/${readerId}`)).send({ force: true })],
         ['GET /api/keys', 200, () => as(api().get('/api/keys'))],
         ['GET /api/keys', 403, () => api().get('/api/keys').set('authorization', `Bearer ${reader}`)],
         [
@@ -470,6 +491,11 @@ describe('OpenAPI document', () => {
         ['GET /api/runs', 400, () => as(api().get('/api/runs?status=lost'))],
         ['GET /api/runs', 401, () => api().get('/api/runs')],
         ['POST /api/runs/{id}/cancel', 409, () => as(api().post(`/api/runs/${runId}/cancel`))],
+        [
+          'POST /api/runs/{id}/retry',
+          400,
+          () => as(api().post(`/api/runs/${runId}/retry`)).send({ all: true }),
+        ],
         ['POST /api/runs/{id}/retry', 202, () => as(api().post(`/api/runs/${runId}/retry`))],
         ['POST /api/runs/{id}/retry', 409, () => as(api().post(`/api/runs/${runId}/retry`))],
         ['POST /api/runs/{id}/cancel', 200, () => as(api().post(`/api/runs/${runId}/cancel`))],

@@ -248,7 +248,9 @@ describe('data PostgreSQL cannot store', () => {
       ['get', '/api/flows/<201 characters>', 414, ''],
     ])('%s %s answers %i naming %j', async (method, url, status, where) => {
       const long = url.replace(/<(\d+) characters>/, (_: string, n: string) => 'x'.repeat(Number(n)));
-      const res = await (hf.http() as any)[method](long).set(hf.auth).send({ value: 'x' });
+      // Only the secret's PUT takes a body; the others would be refused for it (unknown fields).
+      const req = (hf.http() as any)[method](long).set(hf.auth);
+      const res = await (method === 'put' ? req.send({ value: 'x' }) : req);
       expect({ status: res.status, details: res.body.details }).toEqual({
         status,
         details: [{ path: where, message: expect.any(String) }],

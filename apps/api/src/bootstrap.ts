@@ -11,15 +11,16 @@ import {
 } from '@hookflow/store';
 import { ApiModule } from './api.module';
 import { AppError, ErrorCode } from './common/app-error';
-import { serveOpenApi } from './common/openapi.document';
+import { createOpenApiDocument, serveOpenApi } from './common/openapi.document';
+import { RequestBodyCheck } from './common/request-body-check';
 import { refuseUnstorableBody } from './common/request-text';
 import { registerIngressHooks } from './triggers/ingress-hooks';
 
 /**
  * Builds the API application (not yet listening). Request bodies are read as raw bytes for
  * every content type: ingress keeps the exact bytes (signatures are computed over them) and
- * parses by content type itself; /api routes get JSON parsed here. The OpenAPI document and its
- * UI are served, without a key, at /api/docs.
+ * parses by content type itself; /api routes get JSON parsed here, and a body field the OpenAPI
+ * document does not name is refused. The document and its UI are served, without a key, at /api/docs.
  */
 export async function createApiApp(
   config: HookflowConfig,
@@ -80,7 +81,10 @@ export async function createApiApp(
     done(null, parsed);
   });
   registerIngressHooks(app);
-  serveOpenApi(app);
+  // The document says which fields each body may have; the check refuses the others.
+  const document = createOpenApiDocument(app);
+  app.useGlobalInterceptors(new RequestBodyCheck(document));
+  serveOpenApi(app, document);
   // No enableShutdownHooks: main.ts's stopGracefully owns SIGTERM and SIGINT, and no other signal is
   // trapped, so a V8 fatal error (SIGTRAP, SIGABRT) ends the process instead of hanging in a handler.
   return app;

@@ -2,7 +2,8 @@ import type { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
 import { HOOKFLOW_VERSION } from '@hookflow/connectors';
 import { HTTP_METHODS } from '@hookflow/flows';
-import { API_KEY_SCHEME, METRICS_SCHEME } from './openapi.decorators';
+import { ErrorCode } from './app-error';
+import { API_KEY_SCHEME, errorSchema, METRICS_SCHEME } from './openapi.decorators';
 import { OPENAPI_SCHEMAS } from './openapi.schemas';
 
 /** Where the Swagger UI is served; the JSON document is at `${OPENAPI_PATH}-json`. */
@@ -57,7 +58,31 @@ export function createOpenApiDocument(app: INestApplication): OpenAPIObject {
     operationIdFactory: (controller, method) =>
       `${controller.replace(/Controller$/, '').toLowerCase()}_${method}`,
   });
-  return onlyTriggerMethods(document);
+  return withBodilessRefusals(onlyTriggerMethods(document));
+}
+
+const NO_BODY = 'A body with fields: this endpoint takes none (`details` names them).';
+
+/**
+ * A management operation that takes no body refuses one with fields (RequestBodyCheck): its 400,
+ * added or extended here so that no operation can leave it out. GET bodies are never read.
+ */
+function withBodilessRefusals(document: OpenAPIObject): OpenAPIObject {
+  for (const [path, item] of Object.entries(document.paths)) {
+    if (!path.startsWith('/api/')) continue;
+    for (const method of ['post', 'put', 'patch', 'delete'] as const) {
+      const operation = item[method];
+      if (!operation || operation.requestBody) continue;
+      const refusal = operation.responses['400'] as { description: string } | undefined;
+      if (refusal) refusal.description = `${refusal.description} ${NO_BODY}`;
+      else
+        operation.responses['400'] = {
+          description: `\`${ErrorCode.InvalidRequest}\`: ${NO_BODY}`,
+          content: { 'application/json': { schema: errorSchema(ErrorCode.InvalidRequest) } },
+        };
+    }
+  }
+  return document;
 }
 
 /**
@@ -80,11 +105,10 @@ function onlyTriggerMethods(document: OpenAPIObject): OpenAPIObject {
 }
 
 /**
- * Serves the Swagger UI at /api/docs and the document at /api/docs-json, without an API key (the
+ * Serves the Swagger UI at /api/docs and `document` at /api/docs-json, without an API key (the
  * key guard sits on the /api controllers, not on these routes). Call before the app listens.
  */
-export function serveOpenApi(app: INestApplication): void {
-  const document = createOpenApiDocument(app);
+export function serveOpenApi(app: INestApplication, document: OpenAPIObject): void {
   SwaggerModule.setup(OPENAPI_PATH, app, document, {
     raw: ['json'],
     customSiteTitle: 'Hookflow API',

@@ -128,6 +128,15 @@ const object = (
   required: string[] = Object.keys(properties),
   description?: string,
 ): SchemaObject => ({ type: 'object', ...(description ? { description } : {}), required, properties });
+/**
+ * A request body's object: closed, so the document says what the API enforces (RequestBodyCheck
+ * refuses a field a request schema does not name).
+ */
+const requestObject = (
+  properties: Record<string, SchemaObject | ReferenceObject>,
+  required: string[] = Object.keys(properties),
+  description?: string,
+): SchemaObject => ({ ...object(properties, required, description), additionalProperties: false });
 const page = (item: SchemaName, description: string): SchemaObject =>
   object(
     {
@@ -177,6 +186,24 @@ const headersSchema: SchemaObject = {
 const fileChange = {
   slug: str('Flow slug.'),
   path: str('The file path as given in the request.'),
+};
+
+/** A sample request for a dry run, alone (`TestRequest`) or with an unsaved flow (`TestDefinitionRequest`). */
+const testRequestProperties: Record<string, SchemaObject> = {
+  body: anyJson('The sample request body (any JSON).'),
+  headers: {
+    type: 'object',
+    description: 'Sample request headers.',
+    additionalProperties: { type: 'string' },
+  },
+  query: { type: 'object', description: 'Sample query parameters.' },
+  method: str("Sample method; default the trigger's first method."),
+  dryRun: {
+    type: 'boolean',
+    enum: [true],
+    default: true,
+    description: 'Always true: actions are rendered, never sent (`hookflow test --live` sends).',
+  },
 };
 
 const schemas: Record<SchemaName, SchemaObject> = {
@@ -233,7 +260,7 @@ const schemas: Record<SchemaName, SchemaObject> = {
     'A flow as the API shows it.',
   ),
   FlowPage: page('FlowView', 'Flows by slug.'),
-  FlowPatch: object({
+  FlowPatch: requestObject({
     enabled: { type: 'boolean', description: 'Whether the trigger URL accepts requests.' },
   }),
   ValidationResult: object(
@@ -270,12 +297,12 @@ const schemas: Record<SchemaName, SchemaObject> = {
     undefined,
     'One immutable version of a flow.',
   ),
-  SyncRequest: object(
+  SyncRequest: requestObject(
     {
       files: {
         type: 'array',
         description: 'Every flow file, e.g. the `*.flow.json` files of a repository.',
-        items: object({
+        items: requestObject({
           path: str('Path of the file; owns the flow from now on.', { minLength: 1 }),
           definition: ref('FlowDocument'),
         }),
@@ -315,30 +342,12 @@ const schemas: Record<SchemaName, SchemaObject> = {
     undefined,
     'The plan (dry run) or what was done.',
   ),
-  TestRequest: object(
-    {
-      body: anyJson('The sample request body (any JSON).'),
-      headers: {
-        type: 'object',
-        description: 'Sample request headers.',
-        additionalProperties: { type: 'string' },
-      },
-      query: { type: 'object', description: 'Sample query parameters.' },
-      method: str("Sample method; default the trigger's first method."),
-      dryRun: {
-        type: 'boolean',
-        enum: [true],
-        default: true,
-        description: 'Always true: actions are rendered, never sent (`hookflow test --live` sends).',
-      },
-    },
-    [],
-    'A sample webhook request to run the flow on.',
+  TestRequest: requestObject(testRequestProperties, [], 'A sample webhook request to run the flow on.'),
+  TestDefinitionRequest: requestObject(
+    { definition: ref('FlowDocument'), ...testRequestProperties },
+    ['definition'],
+    'An unsaved flow document and a sample request.',
   ),
-  TestDefinitionRequest: {
-    allOf: [ref('TestRequest'), object({ definition: ref('FlowDocument') })],
-    description: 'An unsaved flow document and a sample request.',
-  },
   TestResult: object(
     {
       flow: str('Flow slug.'),
@@ -455,7 +464,7 @@ const schemas: Record<SchemaName, SchemaObject> = {
   }),
   ReplayResult: object({ runId: uuid('The new run.') }),
   CancelResult: object({ runId: uuid('The run.'), status: str('Its new status.', { enum: ['cancelled'] }) }),
-  BulkRetryRequest: object(
+  BulkRetryRequest: requestObject(
     {
       flow: str('Slug of the flow whose runs to retry.', { minLength: 1 }),
       status: str('Runs in this status.', { enum: ['failed', 'cancelled'], default: 'failed' }),

@@ -75,8 +75,8 @@ export const FlowsOpenApi = {
       ApiJsonResponse(200, 'SyncPlan', 'The plan, or what was done.'),
       ApiErrorResponse(
         400,
-        'The request is malformed, or a file is invalid (`invalid_flow`: each detail names the `file` and a JSON ' +
-          'pointer into it); nothing was changed.',
+        'The request is malformed or has a field not listed here, or a file is invalid (`invalid_flow`: each ' +
+          'detail names the `file` and a JSON pointer into it); nothing was changed.',
         ErrorCode.InvalidRequest,
         ErrorCode.InvalidFlow,
         ErrorCode.InvalidBody,
@@ -94,7 +94,8 @@ export const FlowsOpenApi = {
       ApiJsonResponse(200, 'TestResult', "Every step's input, output and status."),
       ApiErrorResponse(
         400,
-        'The definition is missing or invalid, or the sample request is malformed (`dryRun: false` included).',
+        'The definition is missing or invalid, or the sample request is malformed (`dryRun: false` included) ' +
+          'or has a field not listed here.',
         ErrorCode.InvalidRequest,
         ErrorCode.InvalidFlow,
         ErrorCode.InvalidBody,
@@ -143,7 +144,7 @@ export const FlowsOpenApi = {
       slug,
       ApiJsonBody('FlowPatch'),
       ApiJsonResponse(200, 'FlowView', 'The flow.'),
-      invalidRequest('`enabled` is not a boolean.'),
+      invalidRequest('`enabled` is not a boolean, or the body has another field.'),
       notFound,
       fileManaged,
     ),
@@ -217,7 +218,9 @@ export const FlowsOpenApi = {
       slug,
       ApiJsonBody('TestRequest', { required: false }),
       ApiJsonResponse(200, 'TestResult', "Every step's input, output and status."),
-      invalidRequest('The sample request is malformed (`dryRun: false` included).'),
+      invalidRequest(
+        'The sample request is malformed (`dryRun: false` included) or has a field not listed here.',
+      ),
       notFound,
     ),
 

@@ -54,7 +54,7 @@ export const RunsOpenApi = {
       ApiJsonResponse(202, 'BulkRetryResult', 'How many runs were retried.'),
       ApiErrorResponse(
         400,
-        'The request is malformed (missing `flow`, unknown `status`, bad times).',
+        'The request is malformed (missing `flow`, unknown `status`, bad times, a field not listed here).',
         ErrorCode.InvalidRequest,
         ErrorCode.InvalidBody,
       ),

@@ -17,7 +17,7 @@ const unavailable = ApiErrorResponse(
 );
 const badName = ApiErrorResponse(
   400,
-  'The name or the value is not valid.',
+  'The name or the value is not valid, or the body has a field besides `value`.',
   ErrorCode.InvalidRequest,
   ErrorCode.InvalidBody,
 );
@@ -68,6 +68,7 @@ export const SecretsOpenApi = {
         schema: {
           type: 'object',
           required: ['value'],
+          additionalProperties: false,
           properties: {
             value: { type: 'string', minLength: 1, description: `At most ${MAX_SECRET_VALUE_BYTES} bytes.` },
           },
