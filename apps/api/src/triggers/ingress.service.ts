@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { verifyWebhook, type VerifyFailureReason } from '@hookflow/flows';
+import { verifyWebhook, type VerifyConfig, type VerifyFailureReason } from '@hookflow/flows';
 import {
   ApiMetrics,
   EventRepository,
@@ -157,7 +157,9 @@ export class IngressService {
     if (trigger.verify) this.checkVerifyFailures(trigger, head.sourceIp);
     // A verifying trigger counts a request once its signature passed (in `accept`); here a window
     // already full refuses at once, before the body is read.
-    if (trigger.rateLimit) await this.checkRateLimit(trigger, trigger.verify ? 'peek' : 'count');
+    if (trigger.rateLimit) {
+      await this.checkRateLimit(trigger.flowId, trigger.rateLimit, trigger.verify ? 'peek' : 'count');
+    }
     return { trigger, bodyLimit };
   }
 
@@ -171,12 +173,15 @@ export class IngressService {
   }
 
   /** `peek` refuses when the window is full without counting this request; `count` counts it too. */
-  private async checkRateLimit(trigger: TriggerEntry, mode: 'peek' | 'count'): Promise<void> {
-    const { limit, windowMs } = trigger.rateLimit!;
+  private async checkRateLimit(
+    flowId: string,
+    { limit, windowMs }: { limit: number; windowMs: number },
+    mode: 'peek' | 'count',
+  ): Promise<void> {
     const window =
       mode === 'count'
-        ? await this.rateLimits.hit(trigger.flowId, windowMs)
-        : await this.rateLimits.peek(trigger.flowId, windowMs);
+        ? await this.rateLimits.hit(flowId, windowMs)
+        : await this.rateLimits.peek(flowId, windowMs);
     if (mode === 'count' ? window.count > limit : window.count >= limit) {
       throw rateLimited(`this trigger accepts ${limit} requests per ${windowMs} ms`, window.resetInMs);
     }
@@ -213,8 +218,8 @@ export class IngressService {
     // Already enforced while the body streamed in; this covers callers that read it some other way.
     if (req.rawBody.length > bodyLimit) throw tooLarge(`body is ${req.rawBody.length} bytes`, bodyLimit);
     if (trigger.verify) {
-      await this.verify(trigger, req);
-      if (trigger.rateLimit) await this.checkRateLimit(trigger, 'count');
+      await this.verify(trigger, trigger.verify, req);
+      if (trigger.rateLimit) await this.checkRateLimit(trigger.flowId, trigger.rateLimit, 'count');
     }
 
     const contentType = headerValue(req.headers['content-type']);
@@ -267,8 +272,7 @@ export class IngressService {
    * secret that is not in the store is the operator's mistake, logged for them, and answered
    * like a wrong signature so the sender learns nothing about the configuration.
    */
-  private async verify(trigger: TriggerEntry, req: IncomingRequest): Promise<void> {
-    const verify = trigger.verify!;
+  private async verify(trigger: TriggerEntry, verify: VerifyConfig, req: IncomingRequest): Promise<void> {
     let secret: string | undefined;
     try {
       secret = await this.secrets.resolve(verify.secret);
@@ -286,15 +290,15 @@ export class IngressService {
       secret,
     );
     if (result.ok) return;
-    // A missing secret is the operator's to fix, and must not hold the sender back once fixed.
-    if (result.reason !== 'secret_missing') this.verifyFailures.record(trigger.flowId, req.sourceIp);
     if (result.reason === 'secret_missing') {
+      // Not counted against the sender: the operator's to fix, and the sender must not wait once fixed.
       this.logger.warn({
         msg: `refusing the flow's requests: the secret '${verify.secret}' it verifies with is not in the secret store`,
         flow: trigger.slug,
       });
       throw new AppError(ErrorCode.SignatureMismatch, 'the signature does not match');
     }
+    this.verifyFailures.record(trigger.flowId, req.sourceIp);
     throw new AppError(VERIFY_ERROR[result.reason], result.message);
   }
 
