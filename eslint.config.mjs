@@ -16,12 +16,13 @@ export default tseslint.config(
     rules: {
       '@typescript-eslint/no-explicit-any': 'off',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
-      // Authors' expressions run in the sandbox: in process only in its host and in unit tests.
+      // Authors' expressions run in the sandbox: compiled and evaluated in process only in its host,
+      // in libs/flows (validation) and in unit tests.
       'no-restricted-imports': [
         'error',
         ...['@hookflow/flows', '@hookflow/flows/transform'].map((name) => ({
           name,
-          importNames: ['InProcessEvaluator'],
+          importNames: ['InProcessEvaluator', 'compileExpression'],
           message: 'evaluate expressions with the ExpressionSandbox (@hookflow/sandbox)',
         })),
       ],

@@ -1,8 +1,8 @@
 import { BullModule } from '@nestjs/bullmq';
-import { DynamicModule, Logger, Module } from '@nestjs/common';
+import { DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import { createConnectorRegistry } from '@hookflow/connectors';
-import { ExpressionSandbox } from '@hookflow/sandbox';
+import { expressionSandboxProvider } from '@hookflow/sandbox';
 import {
   ApiMetrics,
   QueueConnectionLog,
@@ -64,18 +64,8 @@ export class ApiModule {
         { provide: CONNECTOR_CATALOG, useFactory: () => createConnectorRegistry({}) },
         // One registry per application instance: API and worker may share a process.
         { provide: ApiMetrics, useFactory: () => new ApiMetrics() },
-        {
-          // Dedupe expressions and dry runs; its host starts at the first of them.
-          provide: ExpressionSandbox,
-          useFactory: () => {
-            const logger = new Logger(ExpressionSandbox.name);
-            return new ExpressionSandbox({
-              processes: config.expressionProcesses,
-              memoryMb: config.expressionMemoryMb,
-              warn: (entry) => logger.warn(entry),
-            });
-          },
-        },
+        // Dedupe expressions answer senders: past a second of waiting for a host, accept without dedupe.
+        expressionSandboxProvider(config, { maxWaitMs: 1000 }),
         TriggerCache,
         StepEnqueuer,
         QueueConnectionLog,

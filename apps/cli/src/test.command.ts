@@ -14,9 +14,6 @@ import type { CommandHandler, Wire } from './command-context';
 import { readJsonFile } from './flow-files';
 import { formatDetail, formatJson, plural } from './output';
 
-/** The server's default heap for a sandbox host (EXPRESSION_MEMORY_MB). */
-const SANDBOX_MEMORY_MB = 128;
-
 interface TestOptions {
   payload?: string;
   query: string[];
@@ -147,7 +144,7 @@ export const testHandler: CommandHandler<[string], TestOptions> = async (ctx, fi
     throw new CliError(`OUTBOUND_ALLOW: ${(err as Error).message}`);
   }
   // Expressions run in a child process, as on the server: a runaway one cannot hang the CLI.
-  const expressions = new ExpressionSandbox({ processes: 1, memoryMb: SANDBOX_MEMORY_MB });
+  const expressions = new ExpressionSandbox({ processes: 1 });
   try {
     const connectors = createConnectorRegistry({ dispatcher });
     const validation = validateFlow(loaded.document, { connectors });

@@ -1,7 +1,7 @@
 import { BullModule, getQueueToken } from '@nestjs/bullmq';
-import { DynamicModule, Logger, Module } from '@nestjs/common';
+import { DynamicModule, Module } from '@nestjs/common';
 import { createConnectorRegistry, createOutboundAgent } from '@hookflow/connectors';
-import { ExpressionSandbox } from '@hookflow/sandbox';
+import { expressionSandboxProvider } from '@hookflow/sandbox';
 import {
   QueueConnectionLog,
   RedisPolicyCheck,
@@ -51,17 +51,7 @@ export class WorkerModule {
               maxResponseBytes: config.maxStepOutputBytes,
             }),
         },
-        {
-          provide: ExpressionSandbox,
-          useFactory: () => {
-            const logger = new Logger(ExpressionSandbox.name);
-            return new ExpressionSandbox({
-              processes: config.expressionProcesses,
-              memoryMb: config.expressionMemoryMb,
-              warn: (entry) => logger.warn(entry),
-            });
-          },
-        },
+        expressionSandboxProvider(config),
         {
           provide: WorkerMetrics,
           // One registry per application instance (API and worker may share a process); queue depth is read on scrape.

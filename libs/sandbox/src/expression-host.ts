@@ -12,8 +12,9 @@ function send(message: HostMessage): void {
 process.on('message', (message: unknown) => {
   if (!isEvaluateMessage(message)) return;
   const { id, request } = message;
-  evaluator.evaluateToText(request).then(
-    (text) => send({ type: 'result', id, text }),
+  send({ type: 'started', id });
+  evaluator.evaluateChecked(request).then(
+    (value) => send({ type: 'result', id, value }),
     (err: unknown) =>
       send(
         err instanceof ExpressionError

@@ -7,12 +7,14 @@ import { isHostMessage, type EvaluateMessage, type HostMessage } from './host-pr
 export interface ExpressionSandboxOptions {
   /** Host processes; each evaluates one expression at a time. */
   processes: number;
-  /** V8 heap limit of each host, MB (EXPRESSION_MEMORY_MB). */
-  memoryMb: number;
+  /** V8 heap limit of each host, MB (EXPRESSION_MEMORY_MB); default 128. */
+  memoryMb?: number;
   /** A host idle this long exits and the next evaluation starts one; 0: never. Default 5 min. */
   idleMs?: number;
   /** Evaluations that may wait for a host; more are refused as `expression_unavailable`. */
   maxWaiting?: number;
+  /** How long an evaluation may wait for a host before it is refused (`expression_unavailable`); 0: no limit. */
+  maxWaitMs?: number;
   /** Where host crashes and kills are reported. */
   warn?: (entry: { msg: string; [key: string]: unknown }) => void;
   /** The built host entry point; default: the one next to this file. */
@@ -21,7 +23,11 @@ export interface ExpressionSandboxOptions {
 
 /** Past its own time budget (which the host enforces between JSONata's nodes), how long before its host is killed. */
 export const KILL_GRACE_MS = 250;
+/** The heap of a host unless configured (EXPRESSION_MEMORY_MB). */
+export const DEFAULT_HOST_MEMORY_MB = 128;
 const START_TIMEOUT_MS = 15_000;
+/** How long an input may take to reach a host and be parsed there; the evaluation's budget starts after. */
+const TRANSFER_TIMEOUT_MS = 10_000;
 const DEFAULT_IDLE_MS = 5 * 60_000;
 const DEFAULT_MAX_WAITING = 1000;
 /** Hosts that die before they are ready, in a row, before the waiting evaluations are refused. */
@@ -34,6 +40,8 @@ interface Pending {
   reject: (err: ExpressionError) => void;
   /** A host died under it once: a second death is the expression's doing, not bad luck. */
   crashedOnce?: boolean;
+  /** Refuses it once it has waited too long for a host. */
+  waitTimer?: NodeJS.Timeout;
 }
 
 interface Host {
@@ -41,13 +49,13 @@ interface Host {
   ready: boolean;
   current?: { pending: Pending; id: number; timer: NodeJS.Timeout };
   /** Why this side ended it, if it did. */
-  ending?: 'over-time' | 'idle' | 'start-timeout';
+  ending?: 'over-time' | 'stuck-transfer' | 'idle' | 'start-timeout';
   timer?: NodeJS.Timeout;
   stderr: string;
 }
 
 /** Built, the host sits next to this file; under jest (ES modules, no `__dirname`) the built copy is used. */
-export function defaultHostScript(): string {
+function defaultHostScript(): string {
   const dir = typeof __dirname === 'string' ? __dirname : path.resolve('dist/libs/sandbox/src');
   return path.join(dir, 'expression-host.js');
 }
@@ -66,12 +74,14 @@ export class ExpressionSandbox implements ExpressionEvaluator {
   private readonly hosts = new Set<Host>();
   private readonly waiting: Pending[] = [];
   private readonly hostScript: string;
+  private readonly memoryMb: number;
   private nextId = 0;
   private startFailures = 0;
   private closed = false;
 
   constructor(private readonly options: ExpressionSandboxOptions) {
     this.hostScript = options.hostScript ?? defaultHostScript();
+    this.memoryMb = options.memoryMb ?? DEFAULT_HOST_MEMORY_MB;
     if (!existsSync(this.hostScript)) {
       throw new Error(`the expression sandbox's host is missing (${this.hostScript}): run npm run build`);
     }
@@ -84,12 +94,22 @@ export class ExpressionSandbox implements ExpressionEvaluator {
       return Promise.reject(unavailable(`${maxWaiting} expressions are already waiting for the sandbox`));
     }
     return new Promise((resolve, reject) => {
-      this.waiting.push({ request, resolve, reject });
+      const pending: Pending = { request, resolve, reject };
+      const maxWaitMs = this.options.maxWaitMs ?? 0;
+      if (maxWaitMs > 0) {
+        pending.waitTimer = setTimeout(() => {
+          const at = this.waiting.indexOf(pending);
+          if (at < 0) return;
+          this.waiting.splice(at, 1);
+          reject(unavailable(`no sandbox host was free within ${maxWaitMs}ms`));
+        }, maxWaitMs);
+      }
+      this.waiting.push(pending);
       this.pump();
     });
   }
 
-  /** Host processes running now (for tests and health). */
+  /** Host processes running now. */
   get pids(): number[] {
     return [...this.hosts].flatMap((host) => (host.child.pid === undefined ? [] : [host.child.pid]));
   }
@@ -132,7 +152,7 @@ export class ExpressionSandbox implements ExpressionEvaluator {
   private start(): void {
     const child = fork(this.hostScript, [], {
       execArgv: [
-        `--max-old-space-size=${this.options.memoryMb}`,
+        `--max-old-space-size=${this.memoryMb}`,
         '--max-semi-space-size=2',
         // A backtracking regular expression switches to V8's linear-time engine instead of running for seconds.
         '--enable-experimental-regexp-engine-on-excessive-backtracks',
@@ -166,13 +186,19 @@ export class ExpressionSandbox implements ExpressionEvaluator {
     });
   }
 
+  private refuseWaiting(message: string): void {
+    for (const pending of this.waiting.splice(0)) {
+      clearTimeout(pending.waitTimer);
+      pending.reject(unavailable(message));
+    }
+  }
+
   private dispatch(host: Host, pending: Pending): void {
     clearTimeout(host.timer);
+    clearTimeout(pending.waitTimer);
     const id = ++this.nextId;
-    const timer = setTimeout(
-      () => this.end(host, 'over-time'),
-      pending.request.budget.timeoutMs + KILL_GRACE_MS,
-    );
+    // The budget's clock starts when the host says it has the input (`started`).
+    const timer = setTimeout(() => this.end(host, 'stuck-transfer'), TRANSFER_TIMEOUT_MS);
     host.current = { pending, id, timer };
     this.keepAlive(host, true);
     const message: EvaluateMessage = { type: 'evaluate', id, request: pending.request };
@@ -202,9 +228,14 @@ export class ExpressionSandbox implements ExpressionEvaluator {
     const current = host.current;
     if (!current || current.id !== message.id) return;
     clearTimeout(current.timer);
+    if (message.type === 'started') {
+      const { timeoutMs } = current.pending.request.budget;
+      current.timer = setTimeout(() => this.end(host, 'over-time'), timeoutMs + KILL_GRACE_MS);
+      return;
+    }
     host.current = undefined;
     if (message.type === 'result') {
-      current.pending.resolve(message.text === undefined ? undefined : JSON.parse(message.text));
+      current.pending.resolve(message.value);
     } else {
       current.pending.reject(
         new ExpressionError(message.code, message.message, message.position, message.token),
@@ -226,8 +257,13 @@ export class ExpressionSandbox implements ExpressionEvaluator {
   }
 
   private keepAlive(host: Host, on: boolean): void {
-    const handles = [host.child, host.child.channel].filter((h) => h !== undefined && h !== null);
-    for (const handle of handles) {
+    const { child } = host;
+    const handles = [
+      child,
+      child.channel,
+      child.stderr as (typeof child.stderr & { ref(): void; unref(): void }) | null,
+    ];
+    for (const handle of handles.filter((h) => h !== undefined && h !== null)) {
       if (on) handle.ref();
       else handle.unref();
     }
@@ -251,9 +287,7 @@ export class ExpressionSandbox implements ExpressionEvaluator {
       this.options.warn?.({ msg: `expression sandbox host did not start: ${reason}` });
       if (++this.startFailures >= MAX_START_FAILURES) {
         this.startFailures = 0;
-        for (const pending of this.waiting.splice(0)) {
-          pending.reject(unavailable(`the expression sandbox does not start: ${reason}`));
-        }
+        this.refuseWaiting(`the expression sandbox does not start: ${reason}`);
       }
     }
     this.pump();
@@ -274,6 +308,14 @@ export class ExpressionSandbox implements ExpressionEvaluator {
         new ExpressionError('expression_timeout', `expression ran longer than ${timeoutMs}ms`),
       );
     }
+    if (host.ending === 'stuck-transfer') {
+      return pending.reject(
+        new ExpressionError(
+          'expression_too_large',
+          `input did not reach the sandbox within ${TRANSFER_TIMEOUT_MS}ms`,
+        ),
+      );
+    }
     const reason = describeExit(host, code, signal);
     if (!pending.crashedOnce) {
       // Perhaps not its fault (the host was killed from outside): once more on a fresh host.
@@ -289,7 +331,7 @@ export class ExpressionSandbox implements ExpressionEvaluator {
       new ExpressionError(
         'expression_too_large',
         /memory|invalid size|allocation/i.test(host.stderr)
-          ? `expression needed more than the sandbox's ${this.options.memoryMb} MB of memory (EXPRESSION_MEMORY_MB)`
+          ? `expression needed more than the sandbox's ${this.memoryMb} MB of memory (EXPRESSION_MEMORY_MB)`
           : `expression crashed the sandbox (${reason})`,
       ),
     );

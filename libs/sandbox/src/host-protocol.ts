@@ -10,8 +10,10 @@ export interface EvaluateMessage {
 /** Host to parent. */
 export type HostMessage =
   | { type: 'ready' }
-  /** `text`: the result's JSON text; absent for JSONata's "nothing". */
-  | { type: 'result'; id: number; text?: string }
+  /** The input arrived and was parsed: the evaluation's own time starts. */
+  | { type: 'started'; id: number }
+  /** `value` is absent for JSONata's "nothing". */
+  | { type: 'result'; id: number; value?: unknown }
   | {
       type: 'error';
       id: number;
@@ -23,7 +25,7 @@ export type HostMessage =
 
 export function isHostMessage(value: unknown): value is HostMessage {
   const type = (value as { type?: unknown } | null)?.type;
-  return type === 'ready' || type === 'result' || type === 'error';
+  return type === 'ready' || type === 'started' || type === 'result' || type === 'error';
 }
 
 export function isEvaluateMessage(value: unknown): value is EvaluateMessage {

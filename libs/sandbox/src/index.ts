@@ -1,2 +1,4 @@
-export { ExpressionSandbox, KILL_GRACE_MS, defaultHostScript } from './expression-sandbox';
+export { DEFAULT_HOST_MEMORY_MB, ExpressionSandbox, KILL_GRACE_MS } from './expression-sandbox';
 export type { ExpressionSandboxOptions } from './expression-sandbox';
+export { expressionSandboxProvider } from './sandbox.provider';
+export type { SandboxSettings } from './sandbox.provider';

@@ -1,11 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import {
-  compileFlow,
-  DEFAULT_EXPRESSION_BUDGET,
-  runFlowInProcess,
-  type ConnectorRegistry,
-  type FlowDefinition,
-} from '@hookflow/flows';
+import { compileFlow, runFlowInProcess, type ConnectorRegistry, type FlowDefinition } from '@hookflow/flows';
 import { ExpressionSandbox } from '@hookflow/sandbox';
 import { HOOKFLOW_CONFIG, type HookflowConfig } from '@hookflow/store';
 import { randomUUID } from 'node:crypto';
@@ -62,7 +56,7 @@ export class FlowTestService {
       {
         connectors: this.connectors,
         expressions: this.expressions,
-        budget: { ...DEFAULT_EXPRESSION_BUDGET, maxOutputBytes: this.config.maxStepOutputBytes },
+        budget: this.config.expressionBudget,
         dryRun: true,
         runId: `test-${randomUUID()}`,
       },

@@ -1,4 +1,4 @@
-import { compileExpression, type ExpressionBudget, type ExpressionEvaluator } from '@hookflow/flows';
+import type { ExpressionBudget, ExpressionEvaluator } from '@hookflow/flows';
 import { createHash } from 'node:crypto';
 
 /** What a dedupe expression sees: the request as steps see it (credentials redacted). */
@@ -39,8 +39,8 @@ export function compileDedupeKey(
       return first ? storedKey(first, sensitive) : undefined;
     };
   }
-  // Compiled here only to refuse a broken expression once; it is evaluated in the sandbox.
-  const source = compileExpression(dedupe.expression ?? '').source;
+  // Saved versions are validated: the sandbox compiles the expression (once per host).
+  const source = dedupe.expression ?? '';
   return async ({ body, query, headers, method }) => {
     const result = await expressions.evaluate({
       source,

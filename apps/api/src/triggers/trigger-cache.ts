@@ -36,7 +36,7 @@ export interface TriggerEntry extends TriggerTarget {
   allowIps: IpAllowList | null;
   /** Null: no rate limit. */
   rateLimit: { limit: number; windowMs: number } | null;
-  /** Null: no dedupe. Compiled once per version, as the JSONata compile is not free. */
+  /** Null: no dedupe. */
   dedupeKey: DedupeKeyFn | null;
 }
 
@@ -145,16 +145,7 @@ export class TriggerCache implements OnModuleInit, OnModuleDestroy {
   private dedupeKey(target: TriggerTarget): DedupeKeyFn | null {
     const dedupe = target.definition.trigger.dedupe;
     if (!dedupe) return null;
-    try {
-      return compileDedupeKey(dedupe, (name) => this.redaction.isSensitive(name), this.expressions);
-    } catch (err) {
-      // Saved versions are validated, so this is a bug, not a sender's fault: keep accepting.
-      this.logger.error({
-        msg: `dedupe expression does not compile (${(err as Error).message})`,
-        flow: target.slug,
-      });
-      return null;
-    }
+    return compileDedupeKey(dedupe, (name) => this.redaction.isSensitive(name), this.expressions);
   }
 
   private async listen(): Promise<void> {

@@ -1,7 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import {
   backoffDelayMs,
-  DEFAULT_EXPRESSION_BUDGET,
   executeStep,
   type CompiledFlow,
   type ConnectorRegistry,
@@ -99,7 +98,7 @@ export class StepExecutor {
     private readonly expressions: ExpressionSandbox,
     @Inject(HOOKFLOW_CONFIG) config: HookflowConfig,
   ) {
-    this.budget = { ...DEFAULT_EXPRESSION_BUDGET, maxOutputBytes: config.maxStepOutputBytes };
+    this.budget = config.expressionBudget;
   }
 
   async run(runId: string, stepId: string, opts: RunOptions): Promise<AttemptVerdict> {

@@ -503,6 +503,18 @@ describe('executeStep: what crosses to the expression evaluator', () => {
     expect(requests[1]).toMatchObject({ source: 'total >= 50', bindings: {}, want: 'boolean' });
   });
 
+  it.each<[string, string[]]>([
+    ['$steps.order.total', ['order']],
+    ['$steps.order.total + $steps.missing.n', ['order']],
+    ['$count($keys($steps))', ['order', 'big-only']],
+    ['$lookup($steps, "order")', ['order', 'big-only']],
+  ])('sends of $steps only the outputs %s names', async (expression, sent) => {
+    const { requests, evaluator } = recording(async () => null);
+    const one = compileFlow({ ...def, steps: [{ id: 'x', type: 'transform', expression }] });
+    await executeStep(one, 'x', ctx, { ...deps(unused.registry), expressions: evaluator });
+    expect(Object.keys(requests[0].bindings!.steps as object)).toEqual(sent);
+  });
+
   it.each<[ExpressionError['code'], boolean]>([
     ['output_too_large', false],
     ['expression_too_large', false],

@@ -76,12 +76,21 @@ function expressionBudget(flow: CompiledFlow, step: CompiledStep, deps: ExecuteD
   return { ...budget, timeoutMs: Math.min(budget.timeoutMs, flow.timeoutMs(step.id)) };
 }
 
-/** Only the variables an expression reads cross to the sandbox (all of them when it may `$eval`). */
+/** Only what an expression reads crosses to the sandbox: its variables, and of `$steps` the outputs it names. */
 function bindingsFor(expression: CompiledExpression, bindings: Bindings): Partial<Bindings> {
   const reads = expression.variables;
   if (reads.has('eval')) return bindings;
   const used: Partial<Bindings> = {};
-  for (const name of ['trigger', 'steps', 'run'] as const) if (reads.has(name)) used[name] = bindings[name];
+  if (reads.has('trigger')) used.trigger = bindings.trigger;
+  if (reads.has('run')) used.run = bindings.run;
+  if (reads.has('steps')) {
+    const steps = bindings.steps as Record<string, unknown>;
+    used.steps = expression.readsAllSteps
+      ? steps
+      : Object.fromEntries(
+          expression.stepRefs.filter((id) => Object.hasOwn(steps, id)).map((id) => [id, steps[id]]),
+        );
+  }
   return used;
 }
 

@@ -2,7 +2,7 @@ import { DEFAULT_EXPRESSION_BUDGET, ExpressionError, compileExpression } from '.
 import {
   InProcessEvaluator,
   jsonSizeExceeds,
-  resultText,
+  checkedResult,
   type ExpressionRequest,
 } from './expression-evaluator';
 
@@ -41,25 +41,29 @@ describe('InProcessEvaluator', () => {
     });
   });
 
-  it('gives the result as JSON text for the sandbox to pass on', async () => {
-    await expect(evaluator.evaluateToText(request('[name, n]'))).resolves.toBe('["Ada",3]');
-    await expect(evaluator.evaluateToText(request('missing'))).resolves.toBeUndefined();
+  it('gives the checked result uncopied, for the sandbox to send as JSON', async () => {
+    await expect(evaluator.evaluateChecked(request('[name, n]'))).resolves.toEqual(['Ada', 3]);
+    await expect(evaluator.evaluateChecked(request('missing'))).resolves.toBeUndefined();
   });
 });
 
-describe('resultText', () => {
-  it.each<[unknown, string | undefined]>([
+describe('checkedResult', () => {
+  it.each<[unknown, unknown]>([
     [undefined, undefined],
-    [null, 'null'],
+    [null, null],
     [() => 1, undefined],
-    ['\ud800', '"\\ud800"'],
-  ])('%p -> %p', (value, text) => {
-    expect(resultText(value, { budget })).toBe(text);
+    ['\ud800', '\ud800'],
+  ])('%p -> %p', (value, expected) => {
+    expect(checkedResult(value, { budget })).toBe(expected);
+  });
+
+  it('gives only the truth when a boolean is wanted', () => {
+    expect(checkedResult(['x'.repeat(1000)], { budget, want: 'boolean' })).toBe(true);
   });
 
   it('counts UTF-8 bytes, not characters', () => {
-    expect(resultText('é'.repeat(31), { budget })).toHaveLength(33);
-    expect(() => resultText('é'.repeat(32), { budget })).toThrow(/66 bytes/);
+    expect(checkedResult('é'.repeat(31), { budget })).toHaveLength(31);
+    expect(() => checkedResult('é'.repeat(32), { budget })).toThrow(/66 bytes/);
   });
 });
 

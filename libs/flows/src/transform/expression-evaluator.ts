@@ -31,14 +31,12 @@ export interface ExpressionEvaluator {
 }
 
 /**
- * The JSON text of a result, undefined for "nothing" (and for a function, which JSON cannot
- * carry). Throws `output_too_large` past the budget, so nothing huge is kept or sent on.
+ * A result as it may leave its evaluation: its truth when only that is wanted, else the value
+ * once its JSON is known to fit the budget (undefined for "nothing", and for a function, which
+ * JSON cannot carry). Throws `output_too_large` past it, so nothing huge is kept or sent on.
  */
-export function resultText(
-  value: unknown,
-  request: Pick<ExpressionRequest, 'budget' | 'want'>,
-): string | undefined {
-  if (request.want === 'boolean') return jsonataBoolean(value) ? 'true' : 'false';
+export function checkedResult(value: unknown, request: Pick<ExpressionRequest, 'budget' | 'want'>): unknown {
+  if (request.want === 'boolean') return jsonataBoolean(value);
   if (value === undefined) return undefined;
   const { maxOutputBytes } = request.budget;
   // A ten-million-element result is refused before JSON.stringify spends its time and memory on it.
@@ -49,17 +47,18 @@ export function resultText(
     );
   }
   const text = JSON.stringify(value) as string | undefined;
+  if (text === undefined) return undefined;
   // Characters are at most 3 UTF-8 bytes each (a surrogate pair is 4 bytes for 2 characters).
-  if (text !== undefined && text.length * 3 > request.budget.maxOutputBytes) {
+  if (text.length * 3 > maxOutputBytes) {
     const bytes = Buffer.byteLength(text, 'utf8');
-    if (bytes > request.budget.maxOutputBytes) {
+    if (bytes > maxOutputBytes) {
       throw new ExpressionError(
         'output_too_large',
-        `result is ${bytes} bytes as JSON, over the ${request.budget.maxOutputBytes}-byte limit (MAX_STEP_OUTPUT_BYTES)`,
+        `result is ${bytes} bytes as JSON, over the ${maxOutputBytes}-byte limit (MAX_STEP_OUTPUT_BYTES)`,
       );
     }
   }
-  return text;
+  return value;
 }
 
 /**
@@ -106,18 +105,19 @@ export class InProcessEvaluator implements ExpressionEvaluator {
   constructor(private readonly cacheSize = DEFAULT_CACHE_SIZE) {}
 
   async evaluate(request: ExpressionRequest): Promise<unknown> {
-    const text = await this.evaluateToText(request);
-    return text === undefined ? undefined : JSON.parse(text);
+    const value = await this.evaluateChecked(request);
+    // As it would arrive from the sandbox: plain JSON (JSONata's sequences and functions gone).
+    return value === undefined ? undefined : JSON.parse(JSON.stringify(value));
   }
 
-  /** As `evaluate`, with the result left as JSON text (what the sandbox's host sends back). */
-  async evaluateToText(request: ExpressionRequest): Promise<string | undefined> {
+  /** The result checked against the budget but not copied: the sandbox's host sends it as JSON. */
+  async evaluateChecked(request: ExpressionRequest): Promise<unknown> {
     const value = await this.compile(request.source).evaluate(
       request.input,
       request.bindings,
       request.budget,
     );
-    return resultText(value, request);
+    return checkedResult(value, request);
   }
 
   private compile(source: string): CompiledExpression {

@@ -52,6 +52,8 @@ export interface CompiledExpression {
   readonly stepRefs: string[];
   /** Names of the variables it reads (`trigger` for `$trigger`), functions included. */
   readonly variables: ReadonlySet<string>;
+  /** Whether it reads `$steps` other than as `$steps.<id>` (then every output may matter). */
+  readonly readsAllSteps: boolean;
   /**
    * Evaluates against `input` (`$`) with `bindings` (`{ trigger }` is visible as `$trigger`).
    * Rejects with `ExpressionError` only. JSONata's "nothing" is returned as undefined. Bounds only
@@ -165,15 +167,21 @@ function toExpressionError(err: unknown, state?: BudgetState): ExpressionError {
   return new ExpressionError('transform_error', String(err));
 }
 
-function collectRefs(ast: unknown): { stepRefs: string[]; variables: Set<string> } {
+function collectRefs(ast: unknown): { stepRefs: string[]; variables: Set<string>; readsAllSteps: boolean } {
   const refs = new Set<string>();
   const variables = new Set<string>();
+  /** `$steps` nodes that only head a `$steps.<id>` path. */
+  const staticHeads = new Set<object>();
+  let readsAllSteps = false;
   const seen = new Set<object>();
   const visit = (node: unknown): void => {
     if (node === null || typeof node !== 'object' || seen.has(node)) return;
     seen.add(node);
     const n = node as { type?: string; value?: unknown; steps?: Array<{ type?: string; value?: unknown }> };
-    if (n.type === 'variable' && typeof n.value === 'string') variables.add(n.value);
+    if (n.type === 'variable' && typeof n.value === 'string') {
+      variables.add(n.value);
+      if (n.value === 'steps' && !staticHeads.has(n)) readsAllSteps = true;
+    }
     if (n.type === 'path' && Array.isArray(n.steps)) {
       const [head, next] = n.steps;
       if (
@@ -183,12 +191,13 @@ function collectRefs(ast: unknown): { stepRefs: string[]; variables: Set<string>
         typeof next.value === 'string'
       ) {
         refs.add(next.value);
+        staticHeads.add(head);
       }
     }
     for (const value of Object.values(node)) visit(value);
   };
   visit(ast);
-  return { stepRefs: [...refs], variables };
+  return { stepRefs: [...refs], variables, readsAllSteps };
 }
 
 /**
@@ -205,12 +214,13 @@ export function compileExpression(source: string): CompiledExpression {
   // The hook names are symbols in jsonata 2; the typings only admit strings.
   expr.assign(ENTRY_HOOK as unknown as string, onEntry);
   expr.assign(EXIT_HOOK as unknown as string, onExit);
-  const { stepRefs, variables } = collectRefs(expr.ast());
+  const { stepRefs, variables, readsAllSteps } = collectRefs(expr.ast());
 
   return {
     source,
     stepRefs,
     variables,
+    readsAllSteps,
     async evaluate(input, bindings = {}, budget = DEFAULT_EXPRESSION_BUDGET) {
       const state: BudgetState = {
         deadline: Date.now() + budget.timeoutMs,

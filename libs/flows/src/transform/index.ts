@@ -12,5 +12,5 @@ export type {
   ExpressionBudget,
   ExpressionErrorCode,
 } from './expression';
-export { InProcessEvaluator, resultText } from './expression-evaluator';
+export { InProcessEvaluator, checkedResult } from './expression-evaluator';
 export type { ExpressionEvaluator, ExpressionRequest } from './expression-evaluator';

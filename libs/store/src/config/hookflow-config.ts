@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import { isDuration, parseDuration } from '@hookflow/flows';
+import { DEFAULT_EXPRESSION_BUDGET, isDuration, parseDuration, type ExpressionBudget } from '@hookflow/flows';
 import { z } from 'zod';
 import { parseMasterKey } from '../secrets/secret-cipher';
 
@@ -217,6 +217,8 @@ export interface HookflowConfig {
   expressionMemoryMb: number;
   /** Largest step output stored, bytes of JSON (MAX_STEP_OUTPUT_BYTES). */
   maxStepOutputBytes: number;
+  /** A step's expressions' budget: the defaults, with MAX_STEP_OUTPUT_BYTES. */
+  expressionBudget: ExpressionBudget;
   reconcileIntervalMs: number;
   reconcileStaleMs: number;
   /** How long a stopping process lets requests and steps in flight finish (SIGTERM, then exit 0). */
@@ -298,6 +300,7 @@ export function loadConfig(
     expressionProcesses: e.EXPRESSION_PROCESSES,
     expressionMemoryMb: e.EXPRESSION_MEMORY_MB,
     maxStepOutputBytes: e.MAX_STEP_OUTPUT_BYTES,
+    expressionBudget: { ...DEFAULT_EXPRESSION_BUDGET, maxOutputBytes: e.MAX_STEP_OUTPUT_BYTES },
     reconcileIntervalMs: e.RECONCILE_INTERVAL_MS,
     reconcileStaleMs: e.RECONCILE_STALE_MS,
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
