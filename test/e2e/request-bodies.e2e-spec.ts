@@ -117,3 +117,37 @@ describe('unknown fields in request bodies', () => {
     await hf.http().post('/api/keys').send({ name: 'x', role: 'admin' }).expect(401);
   });
 });
+
+/** The key is checked before the body is read: without one, nothing of it is parsed. */
+describe('request bodies without a key', () => {
+  let hf: HookflowHarness;
+
+  beforeAll(async () => {
+    hf = await HookflowHarness.start({ worker: false });
+  });
+
+  afterAll(async () => {
+    await hf?.close();
+  });
+
+  it.each([
+    ['/api/flows/sync', 'x'.repeat(2 * 1024 * 1024)],
+    ['/api/flows', '{ not json'],
+    ['/api/keys', '{"name":"\\u0000"}'],
+  ])('POST %s answers 401 before its body is looked at', async (url, body) => {
+    const res = await hf.http().post(url).set('content-type', 'application/json').send(body);
+    expect(res.status).toBe(401);
+    expect(res.body).toMatchObject({ error: 'unauthorized' });
+    expect(res.headers['www-authenticate']).toBe('Bearer');
+  });
+
+  it('still reads the body of a request with a key', async () => {
+    const res = await hf
+      .http()
+      .post('/api/flows')
+      .set(hf.auth)
+      .set('content-type', 'application/json')
+      .send('{ not json');
+    expect(res.status).toBe(400);
+  });
+});

@@ -10,10 +10,12 @@ import {
   type LogDestination,
 } from '@hookflow/store';
 import { ApiModule } from './api.module';
+import { authenticateBeforeBody } from './common/api-key.guard';
 import { AppError, ErrorCode } from './common/app-error';
 import { createOpenApiDocument, serveOpenApi } from './common/openapi.document';
 import { RequestBodyCheck } from './common/request-body-check';
 import { refuseUnstorableBody } from './common/request-text';
+import { ApiKeyVerifier } from './keys/api-key-verifier';
 import { registerIngressHooks } from './triggers/ingress-hooks';
 
 /**
@@ -53,9 +55,11 @@ export async function createApiApp(
   });
   const fastify = app.getHttpAdapter().getInstance();
   // Routes are registered when the app initialises, after this hook is in place.
+  const authenticate = authenticateBeforeBody(() => app.get(ApiKeyVerifier));
   fastify.addHook('onRoute', (route) => {
     const limit = flowsBodyLimit(route.url, config);
     if (limit !== undefined) route.bodyLimit = limit;
+    if (isManagementRoute(route.url)) route.onRequest = [authenticate, ...[route.onRequest ?? []].flat()];
   });
   fastify.removeAllContentTypeParsers();
   fastify.addContentTypeParser('*', { parseAs: 'buffer' }, (req, body: Buffer, done) => {
@@ -88,6 +92,11 @@ export async function createApiApp(
   // No enableShutdownHooks: main.ts's stopGracefully owns SIGTERM and SIGINT, and no other signal is
   // trapped, so a V8 fatal error (SIGTRAP, SIGABRT) ends the process instead of hanging in a handler.
   return app;
+}
+
+/** The routes behind an API key: all of /api but its OpenAPI document. */
+function isManagementRoute(url: string): boolean {
+  return url.startsWith('/api/') && !url.startsWith('/api/docs');
 }
 
 /** A sync carries many flow files at once (all or nothing); a bigger set can be synced by folder. */

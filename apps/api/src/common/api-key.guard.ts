@@ -1,13 +1,45 @@
 import { CanActivate, createParamDecorator, ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { ApiKeyScope } from '@hookflow/store';
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { insufficientScope, scopeAllows, type ApiCaller } from '../keys/api-key-scope';
 import { ApiKeyVerifier } from '../keys/api-key-verifier';
 import { AppError, ErrorCode } from './app-error';
 import { REQUIRED_SCOPE } from './openapi.decorators';
 
 const callers = new WeakMap<FastifyRequest, ApiCaller>();
+
+function unauthorized(): AppError {
+  return new AppError(
+    ErrorCode.Unauthorized,
+    'a valid API key is required: Authorization: Bearer <key>',
+    [],
+    {
+      'www-authenticate': 'Bearer',
+    },
+  );
+}
+
+async function callerOf(req: FastifyRequest, verifier: ApiKeyVerifier): Promise<ApiCaller | undefined> {
+  const known = callers.get(req);
+  if (known) return known;
+  const match = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '');
+  const caller = match ? await verifier.verify(match[1].trim()) : undefined;
+  if (caller) callers.set(req, caller);
+  return caller;
+}
+
+/**
+ * A Fastify `onRequest` hook for the /api routes: the key is checked before the body is read, so
+ * nobody without one makes the API parse a body (a sync's may be 16 MiB).
+ */
+export function authenticateBeforeBody(verifier: () => ApiKeyVerifier) {
+  return async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {
+    if (await callerOf(req, verifier())) return;
+    const refusal = unauthorized();
+    await reply.status(refusal.status).headers(refusal.headers).send(refusal.toJSON());
+  };
+}
 
 /**
  * Bearer-key auth for /api: the bootstrap `HOOKFLOW_API_KEY` or a key made with `POST /api/keys`,
@@ -23,24 +55,12 @@ export class ApiKeyGuard implements CanActivate {
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const req = context.switchToHttp().getRequest<FastifyRequest>();
-    const header = req.headers.authorization ?? '';
-    const match = /^Bearer\s+(.+)$/i.exec(header);
-    const caller = match ? await this.verifier.verify(match[1].trim()) : undefined;
-    if (!caller) {
-      throw new AppError(
-        ErrorCode.Unauthorized,
-        'a valid API key is required: Authorization: Bearer <key>',
-        [],
-        {
-          'www-authenticate': 'Bearer',
-        },
-      );
-    }
+    const caller = await callerOf(req, this.verifier);
+    if (!caller) throw unauthorized();
     // A route without a declared scope is a mistake: it fails closed.
     const needed =
       this.reflector.get<ApiKeyScope | undefined>(REQUIRED_SCOPE, context.getHandler()) ?? 'admin';
     if (!scopeAllows(caller.scope, needed)) throw insufficientScope(caller, needed, 'this request');
-    callers.set(req, caller);
     return true;
   }
 }
