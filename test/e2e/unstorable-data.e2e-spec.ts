@@ -326,6 +326,23 @@ describe('data PostgreSQL cannot store', () => {
       expect(res.status).toBe(201);
       expect(res.body.name).toBe('ci 😀 \\u0000');
     });
+
+    it('runs a dry run whose sample request holds NUL and lone surrogates, as a webhook would be taken', async () => {
+      const res = await hf
+        .http()
+        .post('/api/flows/test')
+        .set(hf.auth)
+        .set('content-type', 'application/json')
+        .send(
+          JSON.stringify({
+            definition: flow({ steps: [{ id: 't', type: 'transform', expression: 'name & "!"' }] }),
+            body: { name: 'a\u0000\ud800' },
+            query: { q: '\udc00' },
+          }),
+        );
+      expect(res.status).toBe(200);
+      expect(res.body.steps[0]).toMatchObject({ status: 'succeeded', output: 'a\u0000\ud800!' });
+    });
   });
 });
 

@@ -78,7 +78,7 @@ export async function createApiApp(
       return done(err, undefined);
     }
     try {
-      refuseUnstorableBody(text, parsed);
+      refuseUnstorableBody(text, parsed, DRY_RUN_ROUTES.has(req.routeOptions.url ?? '') ? SAMPLE_FIELDS : []);
     } catch (err) {
       return done(err as Error, undefined);
     }
@@ -93,6 +93,10 @@ export async function createApiApp(
   // trapped, so a V8 fatal error (SIGTRAP, SIGABRT) ends the process instead of hanging in a handler.
   return app;
 }
+
+/** A dry run's sample request is webhook data, which ingress stores sanitised, not refused. */
+const DRY_RUN_ROUTES = new Set(['/api/flows/test', '/api/flows/:slug/test']);
+const SAMPLE_FIELDS = ['body', 'query', 'headers'];
 
 /** The routes behind an API key: all of /api but its OpenAPI document. */
 function isManagementRoute(url: string): boolean {

@@ -30,8 +30,13 @@ export class RequestTextPipe implements PipeTransform {
  * by people (definitions, names), who are told, not silently changed. In JSON text both can only
  * be `\u` escapes, so bodies without one are not walked.
  */
-export function refuseUnstorableBody(text: string, body: unknown): void {
+export function refuseUnstorableBody(text: string, body: unknown, except: readonly string[] = []): void {
   if (!text.includes('\\u')) return;
-  const found = unstorableTextAt(body);
+  // `except`: top-level members that are data, not people's writing (a dry run's sample request).
+  const checked =
+    except.length > 0 && body !== null && typeof body === 'object' && !Array.isArray(body)
+      ? Object.fromEntries(Object.entries(body).filter(([key]) => !except.includes(key)))
+      : body;
+  const found = unstorableTextAt(checked);
   if (found) throw AppError.invalid(found.path, `must not contain ${found.problem}`);
 }
