@@ -84,7 +84,10 @@ export class Reconciler implements OnApplicationBootstrap, OnModuleDestroy {
     let requeued = 0;
     try {
       const stale = await this.runs.findStaleSteps(await this.staleBefore(), 500);
-      /** Steps this pass tried to re-enqueue: each try counts against MAX_REQUEUES, a failed one too. */
+      /**
+       * Steps whose job ran and left them unfinished, or whose re-enqueue failed: each counts against
+       * MAX_REQUEUES. A job the queue lost (Redis restarted empty) is recovery, not a loop: not counted.
+       */
       const tried = new Set<StaleStep>();
       for (let i = 0; i < stale.length; i += 50) {
         const batch = stale.slice(i, i + 50);
@@ -99,10 +102,12 @@ export class Reconciler implements OnApplicationBootstrap, OnModuleDestroy {
               await this.giveUp(step);
               continue;
             }
-            tried.add(step);
             // A finished job for an unfinished step (or none at all): the job was lost. Clear and re-add.
             const jobId = stepJobId(step.runId, step.stepId);
-            if (states[j] !== 'unknown') await this.queue.remove(jobId).catch(() => 0);
+            if (states[j] !== 'unknown') {
+              tried.add(step);
+              await this.queue.remove(jobId).catch(() => 0);
+            }
             const flow = await this.flows.get(step.flowVersionId);
             await this.orchestrator.enqueue(
               flow,
@@ -114,6 +119,7 @@ export class Reconciler implements OnApplicationBootstrap, OnModuleDestroy {
             requeued++;
             this.metrics.reconcilerReenqueued.inc();
           } catch (err) {
+            tried.add(step);
             this.logger.error({
               msg: `could not re-enqueue: ${(err as Error).message}`,
               runId: step.runId,

@@ -1,0 +1,75 @@
+import type { HookflowConfig, RunRepository, StaleStep, WorkerMetrics } from '@hookflow/store';
+import type { Queue } from 'bullmq';
+import type { RunOrchestrator } from '../runs/run-orchestrator';
+import type { CompiledFlowCache } from '../steps/compiled-flow-cache';
+import { MAX_REQUEUES, Reconciler } from './reconciler';
+
+/** A reconciler over fakes: one stale step whose job is in `jobState`. */
+function reconcilerWith(jobState: string, requeues = 0) {
+  const step: StaleStep = { runId: 'run-1', stepId: 'send', attempts: 1, requeues, flowVersionId: 'v1' };
+  const touched: { runId: string; stepId: string; requeued?: boolean }[][] = [];
+  const enqueued: string[][] = [];
+  const abandoned: string[] = [];
+  const runs = {
+    findStaleSteps: async () => [step],
+    touchEnqueued: async (steps: { runId: string; stepId: string; requeued?: boolean }[]) => {
+      touched.push(steps);
+    },
+    abandonStep: async (_runId: string, stepId: string) => {
+      abandoned.push(stepId);
+      return { recorded: true, ready: [], runStatus: 'failed' };
+    },
+  } as unknown as RunRepository;
+  const flows = { get: async () => ({ graph: { settle: () => ({ ready: [], skip: [] }) } }) };
+  const orchestrator = {
+    enqueue: async (_flow: unknown, _v: string, _run: string, ids: string[]) => {
+      enqueued.push(ids);
+    },
+  } as unknown as RunOrchestrator;
+  const metrics = { reconcilerReenqueued: { inc: () => undefined } } as unknown as WorkerMetrics;
+  const queue = {
+    getJobs: async () => [],
+    getJobState: async () => jobState,
+    remove: async () => 1,
+  } as unknown as Queue;
+  const config = { reconcileStaleMs: 1000, reconcileIntervalMs: 1000 } as HookflowConfig;
+  const sut = new Reconciler(
+    runs,
+    flows as unknown as CompiledFlowCache,
+    orchestrator,
+    metrics,
+    queue,
+    config,
+  );
+  return { sut, touched, enqueued, abandoned };
+}
+
+describe('Reconciler', () => {
+  it.each([
+    ['the queue lost (unknown)', 'unknown', false],
+    ['that failed', 'failed', true],
+    ['that completed', 'completed', true],
+  ])(
+    're-enqueues a step whose job is one %s, counting it against MAX_REQUEUES: %s',
+    async (_what, state, counted) => {
+      const { sut, touched, enqueued } = reconcilerWith(state);
+      await expect(sut.reconcileOnce()).resolves.toBe(1);
+      expect(enqueued).toEqual([['send']]);
+      expect(touched).toEqual([[expect.objectContaining({ stepId: 'send', requeued: counted })]]);
+    },
+  );
+
+  it('leaves a step alone while its job is alive', async () => {
+    const { sut, enqueued, touched } = reconcilerWith('delayed');
+    await expect(sut.reconcileOnce()).resolves.toBe(0);
+    expect(enqueued).toEqual([]);
+    expect(touched).toEqual([[expect.objectContaining({ requeued: false })]]);
+  });
+
+  it('gives a step up once its re-enqueues reached MAX_REQUEUES', async () => {
+    const { sut, enqueued, abandoned } = reconcilerWith('failed', MAX_REQUEUES);
+    await sut.reconcileOnce();
+    expect(abandoned).toEqual(['send']);
+    expect(enqueued).toEqual([]);
+  });
+});
