@@ -133,14 +133,15 @@ describe('IngressService order', () => {
     expect(mocks.rateLimits.peek).not.toHaveBeenCalled();
   });
 
-  it('refuses a source past its failed verifications before its body, and no other source', async () => {
+  it('answers a source past its failed verifications 429 without recording it, and still accepts its genuine requests', async () => {
     const { sut, mocks } = newIngress(trigger({ rateLimit: null }));
     const body = '{}';
     for (let i = 0; i < 3; i++) expect(await deliver(sut, request(body, 'bad'))).toBe(401);
-    const refused = await sut.admit(request(body, sign(body))).catch((err: AppError) => err);
-    expect(refused).toMatchObject({ code: 'rate_limited', headers: { 'retry-after': '60' } });
-    expect(mocks.secrets.resolve).toHaveBeenCalledTimes(3);
-    expect(await deliver(sut, request(body, sign(body), '203.0.113.5'))).toBe(202);
+    expect(mocks.events.recordRefused).toHaveBeenCalledTimes(3);
+    expect(await deliver(sut, request(body, 'bad'))).toBe(429);
+    expect(mocks.events.recordRefused).toHaveBeenCalledTimes(3);
+    expect(await deliver(sut, request(body, sign(body)))).toBe(202);
+    expect(await deliver(sut, request(body, 'bad', '203.0.113.5'))).toBe(401);
   });
 
   it('does not count failures caused by a secret missing from the store', async () => {

@@ -103,8 +103,11 @@ export class IngressService {
     try {
       return await this.accept(trigger, bodyLimit, req);
     } catch (err) {
-      if (err instanceof AppError) await this.recordRefusal(trigger, req, err);
-      else this.metrics.webhooksReceived.inc({ flow: trigger.slug, outcome: 'error' });
+      if (!(err instanceof AppError))
+        this.metrics.webhooksReceived.inc({ flow: trigger.slug, outcome: 'error' });
+      else if (UNRECORDED.has(err))
+        this.metrics.webhooksReceived.inc({ flow: trigger.slug, outcome: err.code });
+      else await this.recordRefusal(trigger, req, err);
       throw err;
     }
   }
@@ -154,22 +157,12 @@ export class IngressService {
     if (trigger.allowIps && !trigger.allowIps(head.sourceIp)) {
       throw new AppError(ErrorCode.Forbidden, `requests from ${head.sourceIp} may not call this trigger`);
     }
-    if (trigger.verify) this.checkVerifyFailures(trigger, head.sourceIp);
     // A verifying trigger counts a request once its signature passed (in `accept`); here a window
     // already full refuses at once, before the body is read.
     if (trigger.rateLimit) {
       await this.checkRateLimit(trigger.flowId, trigger.rateLimit, trigger.verify ? 'peek' : 'count');
     }
     return { trigger, bodyLimit };
-  }
-
-  private checkVerifyFailures(trigger: TriggerEntry, sourceIp: string): void {
-    const blocked = this.verifyFailures.blocked(trigger.flowId, sourceIp);
-    if (!blocked) return;
-    throw rateLimited(
-      `${blocked.limit} requests from this address failed their signature check within ${blocked.perMs} ms`,
-      blocked.waitMs,
-    );
   }
 
   /** `peek` refuses when the window is full without counting this request; `count` counts it too. */
@@ -298,7 +291,16 @@ export class IngressService {
       });
       throw new AppError(ErrorCode.SignatureMismatch, 'the signature does not match');
     }
-    this.verifyFailures.record(trigger.flowId, req.sourceIp);
+    const over = this.verifyFailures.fail(trigger.flowId, req.sourceIp);
+    if (over) {
+      // Past its failures a source is answered 429 and no longer recorded: a flood writes nothing.
+      const refusal = rateLimited(
+        `${over.limit} requests from this address failed their signature check within ${over.perMs} ms`,
+        over.waitMs,
+      );
+      UNRECORDED.add(refusal);
+      throw refusal;
+    }
     throw new AppError(VERIFY_ERROR[result.reason], result.message);
   }
 
@@ -372,6 +374,9 @@ export function tooLarge(what: string, limit: number): AppError {
     connection: 'close',
   });
 }
+
+/** Refusals counted in the metrics but kept out of the inspector. */
+const UNRECORDED = new WeakSet<AppError>();
 
 function rateLimited(what: string, waitMs: number): AppError {
   const retryAfterS = Math.max(1, Math.ceil(waitMs / 1000));

@@ -15,12 +15,9 @@ interface FailureWindow {
 
 /**
  * Failed signature checks per trigger and source address, in fixed windows
- * (`VERIFY_FAILURE_LIMIT`, e.g. 20 per minute). A source that used up its failures is refused
- * before its body is read, for the rest of the window. Keyed by source so that a forger cannot
- * lock the genuine sender out; IPv6 sources count by /64, the block one host usually holds.
- * Counted in this process only: with N API replicas a source gets up to N times the budget, which
- * still bounds guessing and keeps a forged request from costing a database write.
- * docs/operations.md (Trigger checks and limits) explains the choice.
+ * (`VERIFY_FAILURE_LIMIT`, e.g. 20 per minute). Past its budget a source's failures are answered
+ * 429 and no longer recorded; its requests are still verified, so a genuine one always passes,
+ * whoever shares its address (a proxy). IPv6 sources count by /64. Per process (docs/operations.md).
  */
 @Injectable()
 export class VerifyFailures {
@@ -32,27 +29,20 @@ export class VerifyFailures {
   }
 
   /**
-   * Whether `sourceIp` used up its failures on this trigger: how long it must wait before its
-   * requests are verified again, and the limit it reached; undefined when it may go on.
+   * Counts one failed check of `sourceIp` on this trigger. Past the budget: how long until its
+   * window ends, and the limit it went over; undefined while within it.
    */
-  blocked(
+  fail(
     flowId: string,
     sourceIp: string,
     now = Date.now(),
   ): { waitMs: number; limit: number; perMs: number } | undefined {
     if (!this.limit) return undefined;
-    const window = this.windows.get(key(flowId, sourceIp));
-    if (!window || window.endsAt <= now || window.count < this.limit.limit) return undefined;
-    return { waitMs: window.endsAt - now, ...this.limit };
-  }
-
-  /** Counts one failed signature check of `sourceIp` on this trigger. */
-  record(flowId: string, sourceIp: string, now = Date.now()): void {
-    if (!this.limit) return;
     const id = key(flowId, sourceIp);
-    const window = this.windows.get(id);
+    let window = this.windows.get(id);
     if (window && window.endsAt > now) window.count++;
-    else this.windows.set(id, { count: 1, endsAt: now + this.limit.perMs });
+    else this.windows.set(id, (window = { count: 1, endsAt: now + this.limit.perMs }));
+    return window.count > this.limit.limit ? { waitMs: window.endsAt - now, ...this.limit } : undefined;
   }
 }
 
