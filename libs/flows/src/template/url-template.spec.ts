@@ -118,6 +118,11 @@ describe('URL templates: whole URLs and origins from a template stay as they are
     expect(renderError("{{secret 'BASE'}}{{input.slash}}").message).toContain('is in the host');
   });
 
+  it('only the first piece may fill the whole URL, even when it renders nothing', () => {
+    expect(renderUrl("{{secret 'SLACK_URL'}}{{input.empty}}")).toBe(secrets.SLACK_URL);
+    expect(renderError('{{input.empty}}{{input.id}}').message).toContain('{{input.id}} is in the host');
+  });
+
   it('a value in the host may not add userinfo, a path or a query', () => {
     expect(renderUrl('https://{{input.host}}.example.com/x')).toBe('https://tenant-1.example.com/x');
     const error = renderError('https://{{input.badHost}}/x');

@@ -54,19 +54,23 @@ export class UrlBuilder {
   private segment = '';
   private segmentHasLiteral = false;
   private segmentValue: string | undefined;
+  /** Whether anything was written: only the first piece may fill the whole URL, even when empty. */
+  private started = false;
 
   /** Text as the author wrote it. */
   literal(text: string): void {
+    this.started = true;
     for (const ch of text) this.feed(ch, true);
   }
 
   /** A rendered value; `source` names it in errors (`{{input.id}}`). */
   value(text: string, mode: UrlValueMode, source: string): void {
-    if (mode === 'raw' || (this.out === '' && this.state === 'start')) {
+    if (mode === 'raw' || !this.started) {
       // The author's own text, or a template that fills the whole URL or its origin.
       this.literal(text);
       return;
     }
+    this.started = true;
     switch (this.state) {
       case 'start':
       case 'scheme':
