@@ -47,7 +47,7 @@ export class FlowFilesLoader implements OnApplicationBootstrap, OnModuleDestroy 
     if (!files) return null;
     const unreadable = files.filter((f) => f.error);
     for (const f of unreadable) this.logger.error(`${f.path}: ${f.error}`);
-    const { valid, problems } = this.sync.check(
+    const { valid, problems } = await this.sync.check(
       files.filter((f) => !f.error).map((f) => ({ path: f.path, definition: f.definition })),
     );
     for (const p of problems) this.logger.error(`${p.file}: ${p.path || '/'}: ${p.message}`);

@@ -61,16 +61,20 @@ export class FlowSyncService {
     @Inject(HOOKFLOW_CONFIG) private readonly config: HookflowConfig,
   ) {}
 
-  /** Validates every file; returns the definitions or every problem with its file and pointer. */
-  check(files: FlowFile[]): {
+  /**
+   * Validates every file; returns the definitions or every problem with its file and pointer. It
+   * yields to the event loop between files: a sync of many large files keeps the API answering.
+   */
+  async check(files: FlowFile[]): Promise<{
     valid: { path: string; definition: FlowDefinition }[];
     problems: FileProblem[];
-  } {
+  }> {
     const valid: { path: string; definition: FlowDefinition }[] = [];
     const problems: FileProblem[] = [];
     const slugs = new Map<string, string>();
     const paths = new Set<string>();
     for (const file of files) {
+      await new Promise((resolve) => setImmediate(resolve));
       if (paths.has(file.path)) {
         problems.push({ file: file.path, path: '', message: 'is listed twice' });
         continue;
@@ -112,7 +116,7 @@ export class FlowSyncService {
       const message = checkSourcePath(f.path);
       return message ? [{ file: f.path, path: '', message: `path ${message}` }] : [];
     });
-    const checked = this.check(files);
+    const checked = await this.check(files);
     const valid = checked.valid;
     const problems = [...badPaths, ...checked.problems];
     if (problems.length > 0) {
