@@ -1,11 +1,20 @@
 import 'reflect-metadata';
 import '@hookflow/store/preload';
 import { Logger } from '@nestjs/common';
-import { applyHeapGrowth, ConfigError, loadConfig, notifyReady, stopGracefully } from '@hookflow/store';
+import {
+  applyHeapGrowth,
+  ConfigError,
+  followLauncher,
+  loadConfig,
+  notifyReady,
+  stopGracefully,
+} from '@hookflow/store';
 import { createApiApp, logStartup } from './bootstrap';
 import { Draining } from './health/draining';
 
 async function main(): Promise<void> {
+  // Under the launcher: exit with it, even while still starting.
+  followLauncher();
   const config = loadConfig();
   applyHeapGrowth(config.heapGrowthPercent);
   const app = await createApiApp(config);

@@ -26,7 +26,7 @@ describe('process lifecycle helpers', () => {
       process.execPath,
       [
         '-e',
-        `const { notifyReady, exitWithParent, stopGracefully } = require(${JSON.stringify(lifecycle)});\n${body}`,
+        `const { notifyReady, exitWithParent, followLauncher, stopGracefully } = require(${JSON.stringify(lifecycle)});\n${body}`,
       ],
       {
         stdio: ['ignore', 'pipe', 'inherit', ...(ipc ? ['ipc' as const] : [])],
@@ -92,6 +92,45 @@ describe('process lifecycle helpers', () => {
       waitFor(async () => (await fs.readFile(marker, 'utf8').catch(() => '')) === String(appPid)),
     ).resolves.toBe(true);
     await expect(waitFor(async () => !isAlive(appPid))).resolves.toBe(true);
+  });
+
+  it('exitWithParent drains and exits when the launcher was already gone before it was called', async () => {
+    // Registered after start-up, as the apps do: a launcher that died meanwhile must still count.
+    const child = app(`
+      process.once('message', () => setTimeout(() => {
+        exitWithParent(() => console.log('closed'));
+      }, 300));
+      setInterval(() => undefined, 1000);`);
+    const exited = exitOf(child);
+
+    child.send('go');
+    child.disconnect();
+
+    await expect(exited).resolves.toEqual({ code: 0, stdout: 'closed\n' });
+  });
+
+  it('followLauncher makes an app that is still starting exit 1 when the launcher disconnects', async () => {
+    const child = app(`followLauncher(); notifyReady(); setInterval(() => undefined, 1000);`);
+    const exited = exitOf(child);
+    await message(child);
+
+    child.disconnect();
+
+    expect((await exited).code).toBe(1);
+  });
+
+  it('followLauncher, then exitWithParent: the drain runs when the launcher goes', async () => {
+    const child = app(`
+      followLauncher();
+      exitWithParent(() => console.log('closed'));
+      notifyReady();
+      setInterval(() => undefined, 1000);`);
+    const exited = exitOf(child);
+    await message(child);
+
+    child.disconnect();
+
+    await expect(exited).resolves.toEqual({ code: 0, stdout: 'closed\n' });
   });
 
   it('exitWithParent exits with 1 at the deadline when the callback hangs', async () => {
@@ -168,7 +207,7 @@ describe('process lifecycle helpers', () => {
 
   it('both are no-ops in an app started on its own (no IPC channel)', async () => {
     const child = app(
-      `exitWithParent(() => console.log('must not run')); notifyReady(); console.log('done');`,
+      `followLauncher(); exitWithParent(() => console.log('must not run')); notifyReady(); console.log('done');`,
       false,
     );
     await expect(exitOf(child)).resolves.toEqual({ code: 0, stdout: 'done\n' });

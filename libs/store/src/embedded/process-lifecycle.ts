@@ -14,30 +14,60 @@ export function notifyReady(): void {
   if (process.send && process.connected) process.send({ type: 'ready' } satisfies ReadyMessage);
 }
 
+/** What the app does once the launcher is gone; unset until it has something to drain. */
+let onLauncherGone: { drain: () => Promise<void> | void; deadlineMs: number } | undefined;
+let following = false;
+
+/**
+ * When started by the launcher, exits once the launcher is gone, however it died (SIGKILL
+ * included), from the first line of `main` on: with exit code 1 while the app is still starting,
+ * through the drain `exitWithParent` registers once it runs. Call it first thing in `main`.
+ * Does nothing when there is no launcher.
+ */
+export function followLauncher(): void {
+  if (following || !process.send) return;
+  following = true;
+  // A launcher that died before this line (while the app was loading) left the channel closed.
+  if (!process.connected) {
+    leaveWithLauncher();
+    return;
+  }
+  process.once('disconnect', leaveWithLauncher);
+  // A 'disconnect' listener refs the IPC channel; the channel alone must not keep the app alive.
+  process.channel?.unref();
+}
+
+function leaveWithLauncher(): void {
+  if (!onLauncherGone) {
+    console.error('the launcher is gone; exiting before start-up finished');
+    process.exit(1);
+  }
+  const { drain, deadlineMs } = onLauncherGone;
+  setTimeout(() => process.exit(1), deadlineMs).unref();
+  Promise.resolve()
+    .then(drain)
+    .then(
+      () => process.exit(0),
+      (error: unknown) => {
+        console.error('shutdown after the launcher went away failed:', error);
+        process.exit(1);
+      },
+    );
+}
+
 /**
  * When started by the launcher, runs `onParentGone` and exits once the launcher is gone, however it
- * died (SIGKILL included), so no orphaned api or worker keeps holding its port. The process exits
- * after `deadlineMs` even if the callback hangs. Does nothing when there is no launcher.
+ * died (SIGKILL included, and also when that happened before this call), so no orphaned api or
+ * worker keeps holding its port. The process exits after `deadlineMs` even if the callback hangs.
+ * Does nothing when there is no launcher.
  */
 export function exitWithParent(
   onParentGone: () => Promise<void> | void,
   deadlineMs: number = PARENT_GONE_DEADLINE_MS,
 ): void {
-  if (!process.send || !process.connected) return;
-  process.once('disconnect', () => {
-    setTimeout(() => process.exit(1), deadlineMs).unref();
-    Promise.resolve()
-      .then(onParentGone)
-      .then(
-        () => process.exit(0),
-        (error: unknown) => {
-          console.error('shutdown after the launcher went away failed:', error);
-          process.exit(1);
-        },
-      );
-  });
-  // A 'disconnect' listener refs the IPC channel; the channel alone must not keep the app alive.
-  process.channel?.unref();
+  if (!process.send) return;
+  onLauncherGone = { drain: onParentGone, deadlineMs };
+  followLauncher();
 }
 
 /** Past the grace period, the time left for closing connections before the process exits regardless. */
