@@ -140,7 +140,7 @@ describe('embedded mode (npm start with nothing configured)', () => {
     expect(await fs.readFile(masterKeyFile, 'utf8')).toBe(masterKey);
     expect(sink.received('/embedded')[1].headers['x-token']).toBe('embedded-token-value');
 
-    // The hard way: SIGKILL the launcher. Its apps follow it; the orphaned PostgreSQL is cleaned at the next start.
+    // The hard way: SIGKILL the launcher. Its apps and PostgreSQL follow it (launcher-lifecycle checks every process).
     launcher!.kill('SIGKILL');
     await exited(launcher!);
     await waitFor(

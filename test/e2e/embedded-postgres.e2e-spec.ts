@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, promises as fs, readFileSync } from 'node:fs';
+import { existsSync, promises as fs, readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Client } from 'pg';
@@ -12,7 +12,8 @@ const EMBEDDED_SRC = path.join(REPO, 'libs', 'store', 'src', 'embedded');
 
 /**
  * A real PostgreSQL under a temporary data directory: cold and warm starts, data surviving
- * restarts, and the boot-time cleanup after a launcher was SIGKILLed.
+ * restarts, the server stopping with a SIGKILLed launcher, and the boot-time cleanup of one that
+ * did not.
  */
 describe('embedded PostgreSQL', () => {
   let dataDir: string;
@@ -65,13 +66,31 @@ describe('embedded PostgreSQL', () => {
     await db.stop();
   });
 
-  it('stops the server orphaned by a SIGKILLed launcher and starts again with the data', async () => {
+  it('stops by itself when its launcher is SIGKILLed, and starts again with the data', async () => {
     const launcher = await spawnLauncherStandIn(dataDir);
-    const orphanUrl = await launcher.url;
-    await query(orphanUrl, `INSERT INTO kept VALUES ('written by the killed launcher')`);
-    const orphanPid = Number(
-      (await fs.readFile(path.join(dataDir, 'pg', 'postmaster.pid'), 'utf8')).split('\n')[0],
+    await query(await launcher.url, `INSERT INTO kept VALUES ('written by the killed launcher')`);
+    const postmaster = await postmasterPid();
+    launcher.child.kill('SIGKILL');
+    await launcher.exited;
+
+    // Its watcher saw the pipe from the launcher close and asked for a fast shutdown.
+    await waitFor(() => !isAlive(postmaster), 15_000);
+    expect(existsSync(path.join(dataDir, 'pg', 'postmaster.pid'))).toBe(false);
+    const db = await start();
+    expect(await query(db.url, 'SELECT count(*)::int AS n FROM kept')).toEqual([{ n: 2 }]);
+    await db.stop();
+  });
+
+  it('stops a server left running by a launcher killed with its watcher, and starts again with the data', async () => {
+    const launcher = await spawnLauncherStandIn(dataDir);
+    await query(await launcher.url, `INSERT INTO kept VALUES ('written by the killed launcher, unwatched')`);
+    const orphanPid = await postmasterPid();
+    // The watcher shell and its reader (everything below the launcher but the postmaster), then the launcher.
+    const watchers = [...childrenOf(launcher.child.pid as number), ...childrenOf(parentOf(orphanPid))].filter(
+      (pid) => pid !== orphanPid,
     );
+    expect(watchers).toHaveLength(2);
+    for (const pid of watchers) process.kill(pid, 'SIGKILL');
     launcher.child.kill('SIGKILL');
     await launcher.exited;
     expect(isAlive(orphanPid)).toBe(true);
@@ -82,6 +101,7 @@ describe('embedded PostgreSQL', () => {
     expect(await query(db.url, 'SELECT note FROM kept ORDER BY note')).toEqual([
       { note: 'before restart' },
       { note: 'written by the killed launcher' },
+      { note: 'written by the killed launcher, unwatched' },
     ]);
     await db.stop();
   });
@@ -94,7 +114,7 @@ describe('embedded PostgreSQL', () => {
         await fs.writeFile(pidFile, `${pid}\n${path.join(dataDir, 'pg')}\n`);
 
         const db = await start();
-        expect(await query(db.url, 'SELECT count(*)::int AS n FROM kept')).toEqual([{ n: 2 }]);
+        expect(await query(db.url, 'SELECT count(*)::int AS n FROM kept')).toEqual([{ n: 3 }]);
         await db.stop();
       }
       expect(bystander.exitCode).toBeNull();
@@ -103,6 +123,9 @@ describe('embedded PostgreSQL', () => {
       bystander.kill('SIGKILL');
     }
   });
+
+  const postmasterPid = async () =>
+    Number((await fs.readFile(path.join(dataDir, 'pg', 'postmaster.pid'), 'utf8')).split('\n')[0]);
 });
 
 /** A zombie counts as gone: it has exited and only waits for init to reap it. */
@@ -117,6 +140,32 @@ function isAlive(pid: number): boolean {
     return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
   } catch {
     return false;
+  }
+}
+
+function parentOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+}
+
+function childrenOf(pid: number): number[] {
+  return readdirSync('/proc')
+    .filter((name) => /^\d+$/.test(name))
+    .map(Number)
+    .filter((candidate) => {
+      try {
+        return parentOf(candidate) === pid;
+      } catch {
+        return false;
+      }
+    });
+}
+
+async function waitFor(condition: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`still not true after ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
 

@@ -7,6 +7,7 @@ describe('loadLauncherConfig', () => {
       databaseUrl: undefined,
       redisUrl: undefined,
       dataDir: '/srv/app/.data',
+      dataDirSet: false,
       apiKey: undefined,
       masterKey: undefined,
       logLevel: 'log',
@@ -33,6 +34,7 @@ describe('loadLauncherConfig', () => {
       databaseUrl: 'postgresql://u:p@db:5432/hookflow',
       redisUrl: 'rediss://cache:6380',
       dataDir: '/var/lib/hookflow',
+      dataDirSet: true,
       apiKey: 'a-long-enough-admin-key',
       masterKey: 'a-master-key',
       logLevel: 'debug',
@@ -52,7 +54,12 @@ describe('loadLauncherConfig', () => {
       },
       '/srv/app',
     );
-    expect(config).toMatchObject({ port: 3000, dataDir: '/srv/app/.data', logLevel: 'log' });
+    expect(config).toMatchObject({
+      port: 3000,
+      dataDir: '/srv/app/.data',
+      dataDirSet: false,
+      logLevel: 'log',
+    });
     expect(config.databaseUrl).toBeUndefined();
     expect(config.apiKey).toBeUndefined();
   });

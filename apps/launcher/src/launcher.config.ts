@@ -2,6 +2,7 @@ import path from 'node:path';
 import { z } from 'zod';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'] as const;
+const DEFAULT_DATA_DIR = './.data';
 
 /** An empty variable (`PORT=`) counts as unset, as in most shells' habits. */
 const unsetIfEmpty = (value: unknown) => (value === '' ? undefined : value);
@@ -21,7 +22,7 @@ const envSchema = z.object({
     z.url({ protocol: /^postgres(ql)?$/, error: 'must be a postgres:// or postgresql:// URL' }),
   ),
   REDIS_URL: optional(z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' })),
-  HOOKFLOW_DATA_DIR: z.preprocess(unsetIfEmpty, z.string().default('./.data')),
+  HOOKFLOW_DATA_DIR: optional(z.string()),
   HOOKFLOW_API_KEY: optional(z.string().min(16, 'must be at least 16 characters')),
   // Its format is checked by the apps, which use it.
   HOOKFLOW_MASTER_KEY: optional(z.string()),
@@ -47,6 +48,11 @@ export interface LauncherConfig {
   redisUrl?: string;
   /** Absolute, so the apps find the same directory whatever their working directory. */
   dataDir: string;
+  /**
+   * HOOKFLOW_DATA_DIR is set: the embedded cluster stays inside it. Unset (./.data), root may keep
+   * the cluster under /var/lib/hookflow when the postgres user cannot reach the checkout.
+   */
+  dataDirSet: boolean;
   /** Unset: the key is read from, or created in, `<dataDir>/api-key`. */
   apiKey?: string;
   /** Unset with the embedded database: read from, or created in, `<dataDir>/master-key`. */
@@ -78,7 +84,8 @@ export function loadLauncherConfig(env: NodeJS.ProcessEnv, cwd: string = process
     port: e.PORT,
     databaseUrl: e.DATABASE_URL,
     redisUrl: e.REDIS_URL,
-    dataDir: path.resolve(cwd, e.HOOKFLOW_DATA_DIR),
+    dataDir: path.resolve(cwd, e.HOOKFLOW_DATA_DIR ?? DEFAULT_DATA_DIR),
+    dataDirSet: e.HOOKFLOW_DATA_DIR !== undefined,
     apiKey: e.HOOKFLOW_API_KEY,
     masterKey: e.HOOKFLOW_MASTER_KEY,
     logLevel: e.LOG_LEVEL,

@@ -43,6 +43,8 @@ async function main(): Promise<number> {
   if (!config.databaseUrl) {
     database = await startEmbeddedPostgres({
       dataDir: config.dataDir,
+      // Only the default ./.data may have its cluster kept elsewhere (as root, in a private checkout).
+      relocateCluster: !config.dataDirSet,
       logger: say,
       postgresLog: ['debug', 'verbose'].includes(config.logLevel)
         ? (line) => say(`[postgres] ${line}`)

