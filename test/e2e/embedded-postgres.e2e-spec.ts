@@ -73,11 +73,29 @@ describe('embedded PostgreSQL', () => {
     launcher.child.kill('SIGKILL');
     await launcher.exited;
 
-    // Its watcher saw the pipe from the launcher close and asked for a fast shutdown.
+    // Its watcher saw the pipe from the launcher close; with no client left, the shutdown is immediate.
     await waitFor(() => !isAlive(postmaster), 15_000);
     expect(existsSync(path.join(dataDir, 'pg', 'postmaster.pid'))).toBe(false);
     const db = await start();
     expect(await query(db.url, 'SELECT count(*)::int AS n FROM kept')).toEqual([{ n: 2 }]);
+    await db.stop();
+  });
+
+  it('after its launcher is SIGKILLed, lets a connected client finish, then stops at the client grace', async () => {
+    const launcher = await spawnLauncherStandIn(dataDir, { clientGraceMs: 2_000 });
+    const client = new Client({ connectionString: await launcher.url });
+    await client.connect();
+    const closed = new Promise((resolve) => client.on('error', resolve));
+    const postmaster = await postmasterPid();
+    launcher.child.kill('SIGKILL');
+    await launcher.exited;
+
+    // A smart shutdown: the session an app would be draining on still works.
+    await client.query(`INSERT INTO kept VALUES ('written while the server waited for its clients')`);
+    await waitFor(() => !isAlive(postmaster), 15_000);
+    await closed;
+    const db = await start();
+    expect(await query(db.url, 'SELECT count(*)::int AS n FROM kept')).toEqual([{ n: 3 }]);
     await db.stop();
   });
 
@@ -102,6 +120,7 @@ describe('embedded PostgreSQL', () => {
       { note: 'before restart' },
       { note: 'written by the killed launcher' },
       { note: 'written by the killed launcher, unwatched' },
+      { note: 'written while the server waited for its clients' },
     ]);
     await db.stop();
   });
@@ -114,7 +133,7 @@ describe('embedded PostgreSQL', () => {
         await fs.writeFile(pidFile, `${pid}\n${path.join(dataDir, 'pg')}\n`);
 
         const db = await start();
-        expect(await query(db.url, 'SELECT count(*)::int AS n FROM kept')).toEqual([{ n: 3 }]);
+        expect(await query(db.url, 'SELECT count(*)::int AS n FROM kept')).toEqual([{ n: 4 }]);
         await db.stop();
       }
       expect(bystander.exitCode).toBeNull();
@@ -181,6 +200,7 @@ async function deadPid(): Promise<number> {
  */
 async function spawnLauncherStandIn(
   dataDir: string,
+  options: { clientGraceMs?: number } = {},
 ): Promise<{ child: ChildProcess; url: Promise<string>; exited: Promise<unknown> }> {
   const outDir = await fs.mkdtemp(path.join(os.tmpdir(), 'hookflow-launcher-stand-in-'));
   for (const name of await fs.readdir(EMBEDDED_SRC)) {
@@ -197,7 +217,7 @@ async function spawnLauncherStandIn(
   }
   const script = `
     require(${JSON.stringify(path.join(outDir, 'index.js'))})
-      .startEmbeddedPostgres({ dataDir: ${JSON.stringify(dataDir)} })
+      .startEmbeddedPostgres({ ...${JSON.stringify(options)}, dataDir: ${JSON.stringify(dataDir)} })
       .then((db) => console.log('URL ' + db.url), (error) => { console.error(error); process.exit(1); });
     setInterval(() => undefined, 1000);
   `;

@@ -45,6 +45,8 @@ async function main(): Promise<number> {
       dataDir: config.dataDir,
       // Only the default ./.data may have its cluster kept elsewhere (as root, in a private checkout).
       relocateCluster: !config.dataDirSet,
+      // Should the launcher die, the apps drain and the database waits for them as long as the launcher would.
+      clientGraceMs: config.shutdownGraceMs + APP_STOP_MARGIN_MS,
       logger: say,
       postgresLog: ['debug', 'verbose'].includes(config.logLevel)
         ? (line) => say(`[postgres] ${line}`)

@@ -32,6 +32,11 @@ export interface EmbeddedPostgresOptions {
   systemDir?: string;
   /** Port on 127.0.0.1; a free one is picked when omitted. */
   port?: number;
+  /**
+   * When this process dies without stopping the server (a SIGKILL): how long the server waits for
+   * its clients (the apps, draining) to disconnect before it shuts down regardless; 30 s.
+   */
+  clientGraceMs?: number;
   /** Receives the few lines Hookflow has to say about the server (created, orphan stopped, ready). */
   logger?: (line: string) => void;
   /** Receives PostgreSQL's own log lines (meant for debug); dropped when omitted. */
@@ -57,6 +62,7 @@ const POLL_INTERVAL_MS = 50;
 const FREE_PORT_ATTEMPTS = 3;
 const LOG_TAIL_LINES = 20;
 const SYSTEM_DIR = '/var/lib/hookflow';
+const CLIENT_GRACE_MS = 30_000;
 /** The postmaster runs under a watcher shell (see launchPostmaster); Windows has no sh. */
 const WATCHED = process.platform !== 'win32';
 
@@ -65,9 +71,10 @@ const WATCHED = process.platform !== 'win32';
  * `<dataDir>/pg`, creating the cluster on first use and the `hookflow` database when missing.
  *
  * The server runs in its own session so a terminal's Ctrl-C reaches only the launcher, which stops
- * the apps before the database. It stops by itself when this process dies, SIGKILL included (its
- * watcher sees the pipe from us close). A server left running anyway (its watcher killed too) is
- * stopped at the next start; one still owned by a live Hookflow process makes this function throw.
+ * the apps before the database. It stops by itself when this process dies, SIGKILL included, once
+ * its clients are gone or `clientGraceMs` has passed (its watcher sees the pipe from us close). A
+ * server left running anyway (its watcher killed too) is stopped at the next start; one still owned
+ * by a live Hookflow process makes this function throw.
  */
 export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<EmbeddedPostgres> {
   const startedAt = Date.now();
@@ -324,20 +331,28 @@ function isPortTaken(error: unknown): boolean {
 }
 
 /**
- * The postmaster's watcher: sh starts the server, stays its parent, and asks it for a fast shutdown
- * (SIGINT) once its stdin, a pipe from this process, ends: when `stop()` closes it, or when this
- * process dies, SIGKILL included. A server that exits by itself ends the watcher with its status.
+ * The postmaster's watcher: sh starts the server, stays its parent, and reads its stdin, a pipe from
+ * this process. A line ("stop") asks for a fast shutdown (SIGINT). The end of the pipe without one
+ * means this process died (SIGKILL included): a smart shutdown (SIGTERM), which lets the apps'
+ * drains finish and ends when their connections close, then a fast one after $1 seconds. A server
+ * that exits by itself ends the watcher with its status; the watcher's group (its reader, a sleep)
+ * goes with it.
  */
 const WATCHER_SCRIPT = [
+  'client_grace=$1',
+  'shift',
   'exec 3<&0 </dev/null',
   '"$@" 3<&- &',
   'postmaster=$!',
-  '{ read -r _ <&3; kill -INT "$postmaster"; } 2>/dev/null &',
-  'watch=$!',
+  '{',
+  '  if read -r _ <&3; then kill -INT "$postmaster"',
+  '  else kill -TERM "$postmaster"; sleep "$client_grace"; kill -INT "$postmaster"; fi',
+  '} 2>/dev/null &',
   'exec 3<&-',
   'wait "$postmaster"',
   'status=$?',
-  'kill "$watch" 2>/dev/null',
+  "trap '' TERM",
+  'kill -TERM 0 2>/dev/null',
   'exit "$status"',
 ].join('\n');
 
@@ -360,7 +375,10 @@ function launchPostmaster(input: {
     '-c',
     'unix_socket_directories=',
   ];
-  const [command, ...args] = WATCHED ? ['sh', '-c', WATCHER_SCRIPT, 'hookflow-postgres', ...server] : server;
+  const clientGraceSeconds = String(Math.ceil((options.clientGraceMs ?? CLIENT_GRACE_MS) / 1000));
+  const [command, ...args] = WATCHED
+    ? ['sh', '-c', WATCHER_SCRIPT, 'hookflow-postgres', clientGraceSeconds, ...server]
+    : server;
   const child = spawn(command, args, {
     // Own session: Ctrl-C in a terminal must not reach the database before the apps have stopped.
     detached: true,
@@ -414,7 +432,7 @@ async function ensureDatabase(port: number, password: string): Promise<void> {
 
 async function stopChild(child: ChildProcess): Promise<void> {
   if (!isRunning(child)) return;
-  if (WATCHED) child.stdin?.end();
+  if (WATCHED) child.stdin?.end('stop\n');
   else child.kill('SIGINT');
   if (await waitUntil(() => !isRunning(child), STOP_TIMEOUT_MS)) return;
   killServer(child);
