@@ -88,7 +88,7 @@ export async function reachableBinaries(input: {
     await fs.chmod(partial, 0o755);
     // A copy that cannot run (half deleted) is replaced; a launcher that got there first wins.
     await fs.rm(copy.root, { recursive: true, force: true });
-    await fs.rename(partial, copy.root).catch(async (error: NodeJS.ErrnoException) => {
+    await fs.rename(partial, copy.root).catch((error: NodeJS.ErrnoException) => {
       if (error.code !== 'EEXIST' && error.code !== 'ENOTEMPTY') throw error;
     });
   } finally {
@@ -105,15 +105,15 @@ export async function reachableBinaries(input: {
 /** True when `runAs` can start `binary` (with its libraries): `postgres --version` answers. */
 function canRun(binary: string, runAs: RunAs): Promise<boolean> {
   return new Promise((resolve) => {
-    const child = spawn(binary, ['--version'], {
-      stdio: 'ignore',
-      uid: runAs.uid,
-      gid: runAs.gid,
-      cwd: '/',
-      timeout: RUN_CHECK_TIMEOUT_MS,
-    });
-    child.once('error', () => resolve(false));
-    child.once('exit', (code) => resolve(code === 0));
+    const child = spawn(binary, ['--version'], { stdio: 'ignore', uid: runAs.uid, gid: runAs.gid, cwd: '/' });
+    // Not spawn's own timeout: its timer outlives a spawn that fails (EACCES), which emits no 'exit'.
+    const timer = setTimeout(() => child.kill('SIGKILL'), RUN_CHECK_TIMEOUT_MS);
+    const done = (ok: boolean) => {
+      clearTimeout(timer);
+      resolve(ok);
+    };
+    child.once('error', () => done(false));
+    child.once('exit', (code) => done(code === 0));
   });
 }
 
