@@ -13,6 +13,7 @@ import {
   type QueueConnection,
 } from '@hookflow/store';
 import { AppErrorFilter } from './common/app-error.filter';
+import { RequestBodyCheck } from './common/request-body-check';
 import { RequestTextPipe } from './common/request-text';
 import { CONNECTOR_CATALOG } from './common/tokens';
 import { FlowFilesLoader } from './flow-files/flow-files.loader';
@@ -81,6 +82,7 @@ export class ApiModule {
         RunsService,
         SecretsService,
         ApiKeyVerifier,
+        RequestBodyCheck,
         ApiKeysService,
         RedisPolicyCheck,
       ],

@@ -87,7 +87,7 @@ export async function createApiApp(
   registerIngressHooks(app);
   // The document says which fields each body may have; the check refuses the others.
   const document = createOpenApiDocument(app);
-  app.useGlobalInterceptors(new RequestBodyCheck(document));
+  app.get(RequestBodyCheck).load(document);
   serveOpenApi(app, document);
   // No enableShutdownHooks: main.ts's stopGracefully owns SIGTERM and SIGINT, and no other signal is
   // trapped, so a V8 fatal error (SIGTRAP, SIGABRT) ends the process instead of hanging in a handler.

@@ -1,8 +1,9 @@
-import { applyDecorators, RequestMethod, SetMetadata } from '@nestjs/common';
+import { applyDecorators, RequestMethod, SetMetadata, UseInterceptors } from '@nestjs/common';
 import { METHOD_METADATA } from '@nestjs/common/constants';
 import { ApiBody, ApiResponse, ApiSecurity, ApiTags, type SchemaObject } from '@nestjs/swagger';
 import type { ApiKeyScope } from '@hookflow/store';
 import { ErrorCode } from './app-error';
+import { RequestBodyCheck } from './request-body-check';
 import { ref, type SchemaName } from './openapi.schemas';
 
 /** Name of the security scheme of the management API key in the OpenAPI document. */
@@ -23,6 +24,7 @@ export const REQUIRED_SCOPE = 'hookflow:required-scope';
 export function ApiManagement(tag: string, options: { scope?: ApiKeyScope } = {}): ClassDecorator {
   return (target) => {
     ApiTags(tag)(target);
+    UseInterceptors(RequestBodyCheck)(target);
     const proto = target.prototype as object;
     for (const name of Object.getOwnPropertyNames(proto)) {
       const descriptor = Object.getOwnPropertyDescriptor(proto, name)!;

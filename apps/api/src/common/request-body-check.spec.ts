@@ -34,7 +34,8 @@ const document = {
 
 /** Runs the check as Nest would for `method route` with `body`: the refusal's details, or [] when it passes. */
 function refused(method: string, route: string, body: unknown): { path: string; message: string }[] {
-  const check = new RequestBodyCheck(document);
+  const check = new RequestBodyCheck();
+  check.load(document);
   const context = {
     switchToHttp: () => ({ getRequest: () => ({ method, routeOptions: { url: route }, body }) }),
   };

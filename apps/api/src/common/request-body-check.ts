@@ -1,4 +1,4 @@
-import type { CallHandler, ExecutionContext, NestInterceptor } from '@nestjs/common';
+import { Injectable, type CallHandler, type ExecutionContext, type NestInterceptor } from '@nestjs/common';
 import type { OpenAPIObject } from '@nestjs/swagger';
 import Ajv2020, { type ValidateFunction } from 'ajv/dist/2020';
 import type { FastifyRequest } from 'fastify';
@@ -12,20 +12,19 @@ const OPERATIONS = ['get', 'put', 'post', 'delete', 'patch'] as const;
 type BodyRule = { kind: 'schema'; validate: ValidateFunction } | { kind: 'none' };
 
 /**
- * Refuses a management request whose JSON body has a field its route does not document, with a
- * 400 naming every such field; a misspelt or invented field (`role` on a key) is never silently
- * ignored. The rules come from the OpenAPI document, so the document and the check are one: a
- * request schema lists its fields and is closed (`additionalProperties: false`), and a route that
- * documents no body refuses one with fields. Values are still checked by the services, whose
- * messages say what a field must be; flow documents by the flow schema (400 `invalid_flow`), so
- * they are not looked into here. A global interceptor, so it runs after the key guard: no key, no
- * answer about fields.
+ * Refuses a management request whose JSON body has a field its route does not document (400
+ * naming each), so a misspelt or invented field (`role` on a key) is never silently ignored. The
+ * rules are read from the OpenAPI document, whose request schemas are closed; values stay the
+ * services' to explain, flow documents the flow schema's. `ApiManagement` puts it on every
+ * management controller, after the key guard; ingress never pays for it.
  */
+@Injectable()
 export class RequestBodyCheck implements NestInterceptor {
   /** By Fastify route: `POST /api/flows/:slug/test`. */
   private readonly rules = new Map<string, BodyRule>();
 
-  constructor(document: OpenAPIObject) {
+  /** Takes the rules from the document, once the app (and so the document) exists. */
+  load(document: OpenAPIObject): void {
     const ajv = new Ajv2020({ allErrors: true, strict: false, validateFormats: false });
     ajv.addSchema({
       $id: DOCUMENT_ID,
