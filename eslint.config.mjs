@@ -29,7 +29,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['libs/sandbox/src/expression-host.ts', '**/*.spec.ts'],
+    files: ['libs/sandbox/src/**/*.ts', '**/*.spec.ts'],
     rules: { 'no-restricted-imports': 'off' },
   },
   // CommonJS preloads (`node --require`) use require().

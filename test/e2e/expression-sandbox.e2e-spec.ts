@@ -8,6 +8,8 @@ const GIANT_STRING = '$length($pad("", 400000000, "x"))';
 // A backreference keeps V8 on its backtracking engine: about 10 s here without the sandbox.
 const BACKTRACKING = '$contains(name, /^(a+)+\\1$/)';
 const LONG_NAME = 'a'.repeat(34) + '!';
+// Could do unbounded work ($pad), so it always goes to a host: bounded ones run in this process first.
+const IN_HOST = '$pad("x", 1)';
 
 function request(source: string, input: unknown = {}, timeoutMs = 1000): ExpressionRequest {
   return { source, input, budget: { ...DEFAULT_EXPRESSION_BUDGET, timeoutMs } };
@@ -109,7 +111,7 @@ describe('ExpressionSandbox', () => {
   });
 
   it('tries an evaluation again when its host is killed from outside', async () => {
-    await sandbox.evaluate(request('1'));
+    await sandbox.evaluate(request(IN_HOST));
     const [pid] = sandbox.pids;
     // Busy for about half a second, then answers.
     const slow = sandbox.evaluate(
@@ -129,7 +131,7 @@ describe('ExpressionSandbox', () => {
   });
 
   it('leaves no host behind when closed, and refuses evaluations after', async () => {
-    await sandbox.evaluate(request('1'));
+    await sandbox.evaluate(request(IN_HOST));
     const pids = sandbox.pids;
     expect(pids).toHaveLength(1);
     await sandbox.close();
@@ -142,10 +144,10 @@ describe('ExpressionSandbox', () => {
   it('lets an idle host exit and starts another when needed', async () => {
     const idle = new ExpressionSandbox({ processes: 1, memoryMb: 64, idleMs: 100 });
     try {
-      await idle.evaluate(request('1'));
+      await idle.evaluate(request(IN_HOST));
       const [pid] = idle.pids;
       await waitFor(() => !alive(pid), { what: 'the idle host to exit' });
-      await expect(idle.evaluate(request('2'))).resolves.toBe(2);
+      await expect(idle.evaluate(request(IN_HOST))).resolves.toBe('x');
       expect(idle.pids).not.toContain(pid);
     } finally {
       await idle.close();
@@ -155,12 +157,12 @@ describe('ExpressionSandbox', () => {
   it('refuses more waiting evaluations than it may keep', async () => {
     const small = new ExpressionSandbox({ processes: 1, memoryMb: 64, maxWaiting: 1 });
     try {
-      const first = small.evaluate(request('1'));
-      await expect(failure(small.evaluate(request('2')))).resolves.toMatchObject({
+      const first = small.evaluate(request(IN_HOST));
+      await expect(failure(small.evaluate(request(IN_HOST)))).resolves.toMatchObject({
         code: 'expression_unavailable',
         message: expect.stringMatching(/1 expressions are already waiting/),
       });
-      await expect(first).resolves.toBe(1);
+      await expect(first).resolves.toBe('x');
     } finally {
       await small.close();
     }
@@ -185,26 +187,35 @@ describe('ExpressionSandbox', () => {
 });
 
 describe('ExpressionSandbox in the apps', () => {
-  it('starts hosts when the apps first evaluate, and ends them when the apps close', async () => {
+  it('runs bounded transforms in process, starts hosts for the others, and ends them when the apps close', async () => {
     const hf = await HookflowHarness.start();
     let pids: number[] = [];
     try {
-      const { hookPath } = await hf.createFlow({
-        slug: 'shape',
-        trigger: { type: 'webhook' },
-        steps: [{ id: 'shape', type: 'transform', expression: '{ "n": n + 1 }' }],
-      });
-      expect(hf.api.get(ExpressionSandbox).pids).toEqual([]);
-      const { body } = await hf.http().post(hookPath).send({ n: 1 }).expect(202);
-      expect((await hf.waitForRun(body.runId)).steps[0].output).toEqual({ n: 2 });
+      const flow = (slug: string, expression: string) =>
+        hf.createFlow({
+          slug,
+          trigger: { type: 'webhook' },
+          steps: [{ id: 'shape', type: 'transform', expression }],
+        });
+      const bounded = await flow('bounded', '{ "n": n + 1 }');
+      const padded = await flow('padded', '{ "n": n + 1, "p": $pad("x", 2) }');
+      const worker = hf.worker!.get(ExpressionSandbox);
+      const api = hf.api.get(ExpressionSandbox);
+
+      let res = await hf.http().post(bounded.hookPath).send({ n: 1 }).expect(202);
+      expect((await hf.waitForRun(res.body.runId)).steps[0].output).toEqual({ n: 2 });
+      expect([...worker.pids, ...api.pids]).toEqual([]);
+
+      res = await hf.http().post(padded.hookPath).send({ n: 1 }).expect(202);
+      expect((await hf.waitForRun(res.body.runId)).steps[0].output).toEqual({ n: 2, p: 'x ' });
       await hf
         .http()
-        .post('/api/flows/shape/test')
+        .post('/api/flows/padded/test')
         .set(hf.auth)
         .send({ body: { n: 5 } })
         .expect(200)
-        .expect((res) => expect(res.body.steps[0].output).toEqual({ n: 6 }));
-      pids = [...hf.worker!.get(ExpressionSandbox).pids, ...hf.api.get(ExpressionSandbox).pids];
+        .expect((r) => expect(r.body.steps[0].output).toEqual({ n: 6, p: 'x ' }));
+      pids = [...worker.pids, ...api.pids];
       expect(pids).toHaveLength(2);
     } finally {
       await hf.close();

@@ -5,6 +5,9 @@ const GIANT_STRING = '$length($pad("", 400000000, "x"))';
 // The sender controls `name`; with a backreference V8 stays on its backtracking engine (~10 s at 31 characters).
 const BACKTRACKING = '$contains(name, /^(a+)+\\1$/)';
 const HOSTILE_NAME = 'a'.repeat(34) + '!';
+// 400 items: 64 million passes, far past the step's second.
+const CUBIC = '$sum(items.($$.items.($$.items.n)))';
+const items = Array.from({ length: 400 }, () => ({ n: 1 }));
 
 /**
  * Polls both apps' /health/live every 100 ms until stopped; each answer's latency is kept. A
@@ -54,12 +57,14 @@ describe('hostile expressions (API and worker processes)', () => {
     await sink?.close();
   });
 
-  it('fails a transform that builds a giant string or backtracks, while both apps stay live', async () => {
+  it('fails a transform that builds a giant string, backtracks or iterates cubically, while both apps stay live', async () => {
     const probe = healthProbe([hf.apiUrl, hf.workerUrl]);
     const flows = await Promise.all(
       [
         ['giant', GIANT_STRING],
         ['regex', BACKTRACKING],
+        // Only bounded work, so it starts in the worker itself, and outgrows its leash there.
+        ['cubic', CUBIC],
       ].map(([slug, expression]) =>
         hf.createFlow({
           slug,
@@ -78,11 +83,11 @@ describe('hostile expressions (API and worker processes)', () => {
     );
     const runIds = await Promise.all(
       flows.map(async ({ hookPath }) => {
-        const res = await hf.http().post(hookPath).send({ name: HOSTILE_NAME }).expect(202);
+        const res = await hf.http().post(hookPath).send({ name: HOSTILE_NAME, items }).expect(202);
         return res.body.runId as string;
       }),
     );
-    const [giant, regex] = await Promise.all(runIds.map((id) => hf.waitForRun(id)));
+    const [giant, regex, cubic] = await Promise.all(runIds.map((id) => hf.waitForRun(id)));
     const health = await probe.stop();
 
     expect(giant.status).toBe('failed');
@@ -95,8 +100,12 @@ describe('hostile expressions (API and worker processes)', () => {
       status: 'failed',
       error: { code: 'expression_timeout', message: 'expression ran longer than 1000ms' },
     });
+    expect(cubic.steps[0]).toMatchObject({
+      status: 'failed',
+      error: { code: 'expression_timeout', message: 'expression ran longer than 1000ms' },
+    });
     // Final at once: one attempt, nothing sent.
-    expect([giant.steps[0].attempts.length, regex.steps[0].attempts.length]).toEqual([1, 1]);
+    expect([giant, regex, cubic].map((run) => run.steps[0].attempts.length)).toEqual([1, 1, 1]);
     expect(sink.requests).toHaveLength(0);
     expect(health.failures).toEqual([]);
     expect(health.probes).toBeGreaterThan(4);

@@ -23,6 +23,7 @@ process.on('message', (m) => {
     return process.send({ type: 'result', id: m.id, value: 'second host' });
   }
   if (kind === 'spin') for (;;);
+  process.send({ type: 'result', id: m.id, value: 'from the host' });
 });
 process.on('disconnect', () => process.exit(0));
 process.send({ type: 'ready' });
@@ -65,6 +66,7 @@ describe('ExpressionSandbox (with a stand-in host)', () => {
     const made = new ExpressionSandbox({
       processes: 1,
       hostScript: fakeHost,
+      inProcessLeashMs: 0,
       warn: (entry) => warnings.push(entry.msg),
       ...options,
     });
@@ -164,6 +166,35 @@ describe('ExpressionSandbox (with a stand-in host)', () => {
     await expect(inFlight).resolves.toMatchObject({ code: 'expression_unavailable' });
     await expect(waiting).resolves.toMatchObject({ code: 'expression_unavailable' });
     expect(pids.filter(alive)).toEqual([]);
+  });
+
+  describe('with expressions that do only bounded work run here first', () => {
+    it('answers a bounded expression in this process, without a host', async () => {
+      const s = sandbox({ inProcessLeashMs: 25 });
+      await expect(s.evaluate(request('{ "n": 1 + 1 }'))).resolves.toEqual({ n: 2 });
+      expect(s.pids).toEqual([]);
+    });
+
+    it('sends an expression that could do unbounded work to a host', async () => {
+      const s = sandbox({ inProcessLeashMs: 25 });
+      await expect(s.evaluate(request('$pad("x", 3)'))).resolves.toBe('from the host');
+      await expect(s.evaluate(request('$contains("x", /x/)'))).resolves.toBe('from the host');
+    });
+
+    it('hands a bounded expression that outgrows the leash to a host', async () => {
+      const s = sandbox({ inProcessLeashMs: 25 });
+      const big = Array.from({ length: 1_000_000 }, (_, i) => i);
+      const slow = { ...request('$sum($map(big, function($v){ $v * 2 }))'), input: { big } };
+      await expect(s.evaluate(slow)).resolves.toBe('from the host');
+    });
+
+    it('answers a bounded expression that fails here with its own error', async () => {
+      const s = sandbox({ inProcessLeashMs: 25 });
+      await expect(failure(s.evaluate(request('$number("x") + ')))).resolves.toMatchObject({
+        code: 'transform_error',
+      });
+      expect(s.pids).toEqual([]);
+    });
   });
 
   it('refuses to start without its host script', () => {

@@ -1,7 +1,12 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { ExpressionError, type ExpressionEvaluator, type ExpressionRequest } from '@hookflow/flows/transform';
+import {
+  ExpressionError,
+  InProcessEvaluator,
+  type ExpressionEvaluator,
+  type ExpressionRequest,
+} from '@hookflow/flows/transform';
 import { isHostMessage, type EvaluateMessage, type HostMessage } from './host-protocol';
 
 export interface ExpressionSandboxOptions {
@@ -19,8 +24,16 @@ export interface ExpressionSandboxOptions {
   warn?: (entry: { msg: string; [key: string]: unknown }) => void;
   /** The built host entry point; default: the one next to this file. */
   hostScript?: string;
+  /** How long a bounded expression may run in this process first (IN_PROCESS_LEASH_MS); 0: never. */
+  inProcessLeashMs?: number;
 }
 
+/**
+ * How long an expression that does only bounded work (`CompiledExpression.bounded`) runs in this
+ * process before a host takes it over; at that point it can have blocked the event loop, or
+ * allocated, only this long.
+ */
+export const IN_PROCESS_LEASH_MS = 25;
 /** Past its own time budget (which the host enforces between JSONata's nodes), how long before its host is killed. */
 export const KILL_GRACE_MS = 250;
 /** The heap of a host unless configured (EXPRESSION_MEMORY_MB). */
@@ -72,6 +85,7 @@ function unavailable(message: string): ExpressionError {
  */
 export class ExpressionSandbox implements ExpressionEvaluator {
   private readonly hosts = new Set<Host>();
+  private readonly local = new InProcessEvaluator();
   private readonly waiting: Pending[] = [];
   private readonly hostScript: string;
   private readonly memoryMb: number;
@@ -87,8 +101,23 @@ export class ExpressionSandbox implements ExpressionEvaluator {
     }
   }
 
-  evaluate(request: ExpressionRequest): Promise<unknown> {
-    if (this.closed) return Promise.reject(unavailable('the expression sandbox is closed'));
+  async evaluate(request: ExpressionRequest): Promise<unknown> {
+    if (this.closed) throw unavailable('the expression sandbox is closed');
+    // Most transforms only reshape their input: they run here, on a short leash, without the IPC.
+    const leashMs = this.options.inProcessLeashMs ?? IN_PROCESS_LEASH_MS;
+    if (leashMs > 0 && this.local.isBounded(request.source)) {
+      const leash = Math.min(request.budget.timeoutMs, leashMs);
+      try {
+        return await this.local.evaluate({ ...request, budget: { ...request.budget, timeoutMs: leash } });
+      } catch (err) {
+        const outgrew = err instanceof ExpressionError && err.code === 'expression_timeout';
+        if (!outgrew || leash === request.budget.timeoutMs) throw err;
+      }
+    }
+    return this.inHost(request);
+  }
+
+  private inHost(request: ExpressionRequest): Promise<unknown> {
     const maxWaiting = this.options.maxWaiting ?? DEFAULT_MAX_WAITING;
     if (this.waiting.length >= maxWaiting) {
       return Promise.reject(unavailable(`${maxWaiting} expressions are already waiting for the sandbox`));

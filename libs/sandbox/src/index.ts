@@ -1,4 +1,9 @@
-export { DEFAULT_HOST_MEMORY_MB, ExpressionSandbox, KILL_GRACE_MS } from './expression-sandbox';
+export {
+  DEFAULT_HOST_MEMORY_MB,
+  ExpressionSandbox,
+  IN_PROCESS_LEASH_MS,
+  KILL_GRACE_MS,
+} from './expression-sandbox';
 export type { ExpressionSandboxOptions } from './expression-sandbox';
 export { expressionSandboxProvider } from './sandbox.provider';
 export type { SandboxSettings } from './sandbox.provider';

@@ -120,6 +120,11 @@ export class InProcessEvaluator implements ExpressionEvaluator {
     return checkedResult(value, request);
   }
 
+  /** Whether the expression does only bounded work (`CompiledExpression.bounded`); throws on bad syntax. */
+  isBounded(source: string): boolean {
+    return this.compile(source).bounded;
+  }
+
   private compile(source: string): CompiledExpression {
     let expression = this.compiled.get(source);
     if (expression) {

@@ -215,3 +215,23 @@ describe('jsonataBoolean', () => {
     expect(jsonataBoolean(value)).toBe(expected);
   });
 });
+
+describe('compileExpression: bounded', () => {
+  it.each<[string, boolean]>([
+    ['{ "id": id, "total": $sum(items.(price * qty)) }', true],
+    ['items[price > 10].{ "sku": sku, "name": $uppercase(name) }', true],
+    ['$join($split(name, " "), "-") & $string($count(items))', true],
+    ['($f := function($n){ $n <= 1 ? 1 : $n * $f($n - 1) }; $f(5))', true],
+    ['items^(price)', true],
+    ['$pad(name, 10)', false],
+    ['$contains(name, /^a+$/)', false],
+    ['[1..10]', false],
+    ['$eval("1 + 1")', false],
+    ['$distinct(items.sku)', false],
+    ['$sort(items.price)', false],
+    ['$toMillis(at, "[Y0001]-[M01]-[D01]")', false],
+    ['$map(items, $pad)', false],
+  ])('%s: %s', (source, bounded) => {
+    expect(compileExpression(source).bounded).toBe(bounded);
+  });
+});

@@ -55,6 +55,12 @@ export interface CompiledExpression {
   /** Whether it reads `$steps` other than as `$steps.<id>` (then every output may matter). */
   readonly readsAllSteps: boolean;
   /**
+   * Whether every native call it can make does work in proportion to its input (no regular
+   * expression, range, `$pad`, `$eval` or `$distinct`), so that checking the clock between nodes
+   * bounds its time, and its time bounds what it allocates.
+   */
+  readonly bounded: boolean;
+  /**
    * Evaluates against `input` (`$`) with `bindings` (`{ trigger }` is visible as `$trigger`).
    * Rejects with `ExpressionError` only. JSONata's "nothing" is returned as undefined. Bounds only
    * what runs between JSONata's nodes: authors' expressions run this in the sandbox.
@@ -167,12 +173,28 @@ function toExpressionError(err: unknown, state?: BudgetState): ExpressionError {
   return new ExpressionError('transform_error', String(err));
 }
 
-function collectRefs(ast: unknown): { stepRefs: string[]; variables: Set<string>; readsAllSteps: boolean } {
+/**
+ * JSONata's built-in functions whose native work can outgrow their input: a width (`$pad`), a
+ * regular expression (`$match`, and those `$toMillis` and `$parseInteger` build from a picture),
+ * code (`$eval`), or elements compared in native code (`$distinct`, `$sort`). With a regex literal
+ * or a range (`[1..n]`) they make an expression unbounded.
+ */
+const UNBOUNDED_FUNCTIONS = new Set(['pad', 'match', 'eval', 'distinct', 'sort', 'toMillis', 'parseInteger']);
+
+interface Refs {
+  stepRefs: string[];
+  variables: Set<string>;
+  readsAllSteps: boolean;
+  bounded: boolean;
+}
+
+function collectRefs(ast: unknown): Refs {
   const refs = new Set<string>();
   const variables = new Set<string>();
   /** `$steps` nodes that only head a `$steps.<id>` path. */
   const staticHeads = new Set<object>();
   let readsAllSteps = false;
+  let bounded = true;
   const seen = new Set<object>();
   const visit = (node: unknown): void => {
     if (node === null || typeof node !== 'object' || seen.has(node)) return;
@@ -181,7 +203,9 @@ function collectRefs(ast: unknown): { stepRefs: string[]; variables: Set<string>
     if (n.type === 'variable' && typeof n.value === 'string') {
       variables.add(n.value);
       if (n.value === 'steps' && !staticHeads.has(n)) readsAllSteps = true;
+      if (UNBOUNDED_FUNCTIONS.has(n.value)) bounded = false;
     }
+    if (n.type === 'regex' || (n.type === 'binary' && n.value === '..')) bounded = false;
     if (n.type === 'path' && Array.isArray(n.steps)) {
       const [head, next] = n.steps;
       if (
@@ -197,7 +221,7 @@ function collectRefs(ast: unknown): { stepRefs: string[]; variables: Set<string>
     for (const value of Object.values(node)) visit(value);
   };
   visit(ast);
-  return { stepRefs: [...refs], variables, readsAllSteps };
+  return { stepRefs: [...refs], variables, readsAllSteps, bounded };
 }
 
 /**
@@ -214,13 +238,14 @@ export function compileExpression(source: string): CompiledExpression {
   // The hook names are symbols in jsonata 2; the typings only admit strings.
   expr.assign(ENTRY_HOOK as unknown as string, onEntry);
   expr.assign(EXIT_HOOK as unknown as string, onExit);
-  const { stepRefs, variables, readsAllSteps } = collectRefs(expr.ast());
+  const { stepRefs, variables, readsAllSteps, bounded } = collectRefs(expr.ast());
 
   return {
     source,
     stepRefs,
     variables,
     readsAllSteps,
+    bounded,
     async evaluate(input, bindings = {}, budget = DEFAULT_EXPRESSION_BUDGET) {
       const state: BudgetState = {
         deadline: Date.now() + budget.timeoutMs,
