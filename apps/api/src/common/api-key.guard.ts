@@ -1,6 +1,6 @@
 import { CanActivate, createParamDecorator, ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import type { ApiKeyScope } from '@hookflow/store';
+import { bearerToken, type ApiKeyScope } from '@hookflow/store';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { insufficientScope, scopeAllows, type ApiCaller } from '../keys/api-key-scope';
 import { ApiKeyVerifier } from '../keys/api-key-verifier';
@@ -23,8 +23,8 @@ function unauthorized(): AppError {
 async function callerOf(req: FastifyRequest, verifier: ApiKeyVerifier): Promise<ApiCaller | undefined> {
   const known = callers.get(req);
   if (known) return known;
-  const match = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '');
-  const caller = match ? await verifier.verify(match[1].trim()) : undefined;
+  const token = bearerToken(req.headers.authorization);
+  const caller = token === undefined ? undefined : await verifier.verify(token);
   if (caller) callers.set(req, caller);
   return caller;
 }

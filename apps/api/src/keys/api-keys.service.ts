@@ -1,11 +1,11 @@
 import { Injectable } from '@nestjs/common';
+import { MAX_NAME_LENGTH } from '@hookflow/flows';
 import { API_KEY_SCOPES, ApiKeyRepository, hashApiKey, newApiKey, type ApiKeyScope } from '@hookflow/store';
 import { AppError } from '../common/app-error';
 import { insufficientScope, scopeAllows, type ApiCaller } from './api-key-scope';
 import { ApiKeyVerifier } from './api-key-verifier';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const MAX_NAME_LENGTH = 200;
 /** A key made without a scope can only read: more has to be asked for. */
 const DEFAULT_SCOPE: ApiKeyScope = 'read';
 

@@ -41,18 +41,18 @@ export class HealthServer implements OnApplicationBootstrap, OnApplicationShutdo
 
   async onApplicationBootstrap(): Promise<void> {
     this.server = createServer((req, res) => {
-      if (req.url === '/metrics' && !this.metricsAllowed(req.headers.authorization)) {
-        const body = {
-          error: 'unauthorized',
-          message: 'metrics need the metrics token: Authorization: Bearer <token>',
-          details: [],
-        };
-        res
-          .writeHead(401, { 'content-type': 'application/json', 'www-authenticate': 'Bearer' })
-          .end(JSON.stringify(body));
-        return;
-      }
       if (req.url === '/metrics') {
+        if (!this.metricsAllowed(req.headers.authorization)) {
+          const body = {
+            error: 'unauthorized',
+            message: 'metrics need the metrics token: Authorization: Bearer <token>',
+            details: [],
+          };
+          res
+            .writeHead(401, { 'content-type': 'application/json', 'www-authenticate': 'Bearer' })
+            .end(JSON.stringify(body));
+          return;
+        }
         const { registry } = this.metrics;
         void registry.metrics().then(
           (text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text),

@@ -12,9 +12,14 @@ export function metricsAccess(token: string | undefined): MetricsAccess {
   if (token === undefined) return () => true;
   const expected = digest(token);
   return (authorization) => {
-    const match = /^Bearer\s+(.+)$/i.exec(authorization ?? '');
-    return match !== null && timingSafeEqual(digest(match[1].trim()), expected);
+    const given = bearerToken(authorization);
+    return given !== undefined && timingSafeEqual(digest(given), expected);
   };
+}
+
+/** The token of an `Authorization: Bearer <token>` header; undefined for any other. */
+export function bearerToken(authorization: string | undefined): string | undefined {
+  return /^Bearer\s+(.+)$/i.exec(authorization ?? '')?.[1].trim();
 }
 
 function digest(text: string): Buffer {
