@@ -133,6 +133,18 @@ describe('hookflow CLI', () => {
       // Nothing was stored on the server: `test` runs in-process.
       await hf.http().get('/api/flows/cli-local').set(hf.auth).expect(404);
     });
+
+    it('fails a step whose expression blows up in the sandbox, and exits', async () => {
+      writeFlow('giant.flow.json', {
+        slug: 'cli-giant',
+        trigger: { type: 'webhook' },
+        steps: [{ id: 'shape', type: 'transform', expression: '$length($pad("", 400000000, "x"))' }],
+      } as FlowDefinition);
+      const result = await cli(['test', 'giant.flow.json']);
+      expect(result.code).toBe(1);
+      expect(result.stdout).toContain('shape  transform  failed');
+      expect(result.stdout).toContain('expression_too_large');
+    });
   });
 
   describe('plan, apply and export', () => {
