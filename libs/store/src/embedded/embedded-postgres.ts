@@ -16,6 +16,7 @@ import {
   type RunAs,
 } from './run-as-postgres';
 import { planStaleServerCleanup, procfsProbe, type ServerOwner } from './stale-postmaster';
+import { exists, readIfExists } from './files';
 
 export interface EmbeddedPostgresOptions {
   /**
@@ -483,23 +484,4 @@ async function makePrivateDir(dir: string): Promise<void> {
   await fs.mkdir(dir, { mode: 0o700 }).catch((error: NodeJS.ErrnoException) => {
     if (error.code !== 'EEXIST') throw error;
   });
-}
-
-async function readIfExists(file: string): Promise<string | undefined> {
-  try {
-    return await fs.readFile(file, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw error;
-  }
-}
-
-async function exists(file: string): Promise<boolean> {
-  try {
-    await fs.stat(file);
-    return true;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
-    throw error;
-  }
 }

@@ -3,6 +3,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { promises as fs, type Stats } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { exists, readIfExists } from './files';
 
 /** The account PostgreSQL runs as when we are root. */
 export interface RunAs {
@@ -212,23 +213,4 @@ function canSearch(stat: Stats, runAs: RunAs): boolean {
   if (stat.uid === runAs.uid) return (stat.mode & 0o100) !== 0;
   if (stat.gid === runAs.gid) return (stat.mode & 0o010) !== 0;
   return (stat.mode & 0o001) !== 0;
-}
-
-async function readIfExists(file: string): Promise<string | undefined> {
-  try {
-    return await fs.readFile(file, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw error;
-  }
-}
-
-async function exists(file: string): Promise<boolean> {
-  try {
-    await fs.stat(file);
-    return true;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
-    throw error;
-  }
 }
