@@ -5,8 +5,8 @@
  * build stays CommonJS (Node 20.19+ loads the ESM packages there through require(esm)).
  */
 const moduleNameMapper = {
-  '^@hookflow/(flows|connectors|store|sandbox)$': '<rootDir>/libs/$1/src',
-  '^@hookflow/(flows|connectors|store|sandbox)/(.*)$': '<rootDir>/libs/$1/src/$2',
+  '^@hookflow/(flows|connectors|store|sandbox|platform|queue)$': '<rootDir>/libs/$1/src',
+  '^@hookflow/(flows|connectors|store|sandbox|platform|queue)/(.*)$': '<rootDir>/libs/$1/src/$2',
 };
 /** ES-module-only packages that CommonJS dependencies require() (`@fastify/static`: `content-disposition`). */
 const REQUIRED_ESM = ['content-disposition'];

@@ -611,7 +611,7 @@ async function runSeparate(receiverPort) {
   delete env.HOOKFLOW_DATA_DIR;
   // The apps' malloc settings and node flags as `npm run start:api`,
   // `npm run start:worker` and the launcher give them.
-  const tuning = require(path.join(ROOT, 'dist/libs/store/src/embedded/heap-tuning.js'));
+  const tuning = require(path.join(ROOT, 'dist/libs/platform/src/embedded/heap-tuning.js'));
   const { GLIBC_TUNABLES: _own, ...glibcDefaults } = env;
   const appEnv = process.env.BENCH_GLIBC_DEFAULTS === '1' ? glibcDefaults : tuning.withMallocTunables(env);
   // The API runs the migrations; the worker would wait on the same lock, starting it second is tidier.

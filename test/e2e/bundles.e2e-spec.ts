@@ -1,6 +1,6 @@
 import { jest } from '@jest/globals';
 import { getQueueToken } from '@nestjs/bullmq';
-import { MAX_BUNDLE_STEPS, STEP_QUEUE, type StepBundleData, type StepJobData } from '@hookflow/store';
+import { MAX_BUNDLE_STEPS, STEP_QUEUE, type StepBundleData, type StepJobData } from '@hookflow/queue';
 import type { Queue } from 'bullmq';
 import { randomUUID } from 'node:crypto';
 import { StepEnqueuer } from '../../apps/api/src/triggers/step-enqueuer';

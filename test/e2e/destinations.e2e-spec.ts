@@ -1,5 +1,5 @@
 import { getQueueToken } from '@nestjs/bullmq';
-import { STEP_QUEUE } from '@hookflow/store';
+import { STEP_QUEUE } from '@hookflow/queue';
 import type { Queue } from 'bullmq';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';

@@ -4,11 +4,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { Client } from 'pg';
 import ts from 'typescript';
-import { startEmbeddedPostgres, type EmbeddedPostgres } from '@hookflow/store/embedded';
+import { startEmbeddedPostgres, type EmbeddedPostgres } from '@hookflow/platform/embedded';
 
 // jest runs from the repository root (ESM mode has no __dirname).
 const REPO = process.cwd();
-const EMBEDDED_SRC = path.join(REPO, 'libs', 'store', 'src', 'embedded');
+const EMBEDDED_SRC = path.join(REPO, 'libs', 'platform', 'src', 'embedded');
 
 /**
  * A real PostgreSQL under a temporary data directory: cold and warm starts, data surviving

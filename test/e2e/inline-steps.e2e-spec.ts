@@ -1,6 +1,6 @@
 import { jest } from '@jest/globals';
 import { getQueueToken } from '@nestjs/bullmq';
-import { STEP_QUEUE } from '@hookflow/store';
+import { STEP_QUEUE } from '@hookflow/queue';
 import type { Queue } from 'bullmq';
 import { DataSource } from 'typeorm';
 import { HookflowHarness } from '../utils/hookflow-harness';

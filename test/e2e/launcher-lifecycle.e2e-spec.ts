@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import request from 'supertest';
 import { Client } from 'pg';
-import { procfsProbe, procStatFields } from '../../libs/store/src/embedded/stale-postmaster';
+import { procfsProbe, procStatFields } from '../../libs/platform/src/embedded/stale-postmaster';
 import { freePort } from '../utils/free-port';
 import { TEST_DATABASE_URL } from '../utils/hookflow-harness';
 import { waitFor } from '../utils/wait-for';

@@ -9,7 +9,7 @@ import { waitFor } from '../utils/wait-for';
 
 const WORKER = path.join(process.cwd(), 'dist', 'apps', 'worker', 'src', 'main.js');
 const API = path.join(process.cwd(), 'dist', 'apps', 'api', 'src', 'main.js');
-const LOGGER = path.join(process.cwd(), 'dist', 'libs', 'store', 'src', 'logging', 'hookflow-logger.js');
+const LOGGER = path.join(process.cwd(), 'dist', 'libs', 'platform', 'src', 'logging', 'hookflow-logger.js');
 
 /** A child process with its output kept; `lines()` are stdout's complete lines. */
 class Child {

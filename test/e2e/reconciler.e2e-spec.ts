@@ -2,7 +2,8 @@ import { HookflowHarness } from '../utils/hookflow-harness';
 import { bundledRuns } from '../utils/bundled-runs';
 import { SinkServer } from '../utils/sink-server';
 import { Queue } from 'bullmq';
-import { STEP_QUEUE, WorkerMetrics } from '@hookflow/store';
+import { WorkerMetrics } from '@hookflow/platform';
+import { STEP_QUEUE } from '@hookflow/queue';
 
 /** A webhook that got its 2xx is delivered even when its job never reached the queue. */
 describe('reconciler', () => {

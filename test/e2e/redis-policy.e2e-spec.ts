@@ -1,6 +1,6 @@
 import { jest } from '@jest/globals';
 import { Logger } from '@nestjs/common';
-import { readRedisPolicy, RedisPolicyCheck } from '@hookflow/store';
+import { readRedisPolicy, RedisPolicyCheck } from '@hookflow/queue';
 import Redis from 'ioredis';
 import { freePort } from '../utils/free-port';
 import { HookflowHarness } from '../utils/hookflow-harness';

@@ -1,4 +1,4 @@
-import { WorkerMetrics } from '@hookflow/store';
+import { WorkerMetrics } from '@hookflow/platform';
 import { Client } from 'pg';
 import { RetentionPruner } from '../../apps/worker/src/maintenance/retention-pruner';
 import { HookflowHarness, TEST_DATABASE_URL } from '../utils/hookflow-harness';

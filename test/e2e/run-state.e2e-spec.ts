@@ -1,4 +1,5 @@
-import { RunRepository, STEP_QUEUE } from '@hookflow/store';
+import { STEP_QUEUE } from '@hookflow/queue';
+import { RunRepository } from '@hookflow/store';
 import { Queue } from 'bullmq';
 import { HookflowHarness } from '../utils/hookflow-harness';
 import { SinkServer } from '../utils/sink-server';

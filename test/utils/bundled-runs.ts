@@ -1,5 +1,6 @@
 import { getQueueToken } from '@nestjs/bullmq';
-import { bundleJobs, FlowRepository, RunRepository, STEP_QUEUE, stepJob } from '@hookflow/store';
+import { bundleJobs, STEP_QUEUE, stepJob } from '@hookflow/queue';
+import { FlowRepository, RunRepository } from '@hookflow/store';
 import type { Queue } from 'bullmq';
 import type { HookflowHarness } from './hookflow-harness';
 

@@ -1,4 +1,4 @@
-import { startEmbeddedPostgres, type EmbeddedPostgres } from '@hookflow/store/embedded';
+import { startEmbeddedPostgres, type EmbeddedPostgres } from '@hookflow/platform/embedded';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import net from 'node:net';
@@ -69,7 +69,7 @@ export class OwnRedis {
 }
 
 /**
- * A PostgreSQL of the test's own (libs/store's embedded server) in a temporary directory, on a
+ * A PostgreSQL of the test's own (libs/platform's embedded server) in a temporary directory, on a
  * fixed free port so that it can be stopped and started again under the same URL.
  */
 export class OwnPostgres {

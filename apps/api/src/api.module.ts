@@ -3,15 +3,9 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import { createConnectorRegistry } from '@hookflow/connectors';
 import { expressionSandboxProvider } from '@hookflow/sandbox';
-import {
-  ApiMetrics,
-  QueueConnectionLog,
-  RedisPolicyCheck,
-  STEP_QUEUE,
-  StoreModule,
-  type HookflowConfig,
-  type QueueConnection,
-} from '@hookflow/store';
+import { ApiMetrics, type HookflowConfig } from '@hookflow/platform';
+import { QueueConnectionLog, RedisPolicyCheck, STEP_QUEUE, type QueueConnection } from '@hookflow/queue';
+import { StoreModule } from '@hookflow/store';
 import { AppErrorFilter } from './common/app-error.filter';
 import { RequestBodyCheck } from './common/request-body-check';
 import { RequestTextPipe } from './common/request-text';

@@ -3,12 +3,8 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { MAX_FLOW_TEXT_BYTES } from '@hookflow/flows';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import {
-  createHookflowLogger,
-  selectQueueBackend,
-  type HookflowConfig,
-  type LogDestination,
-} from '@hookflow/store';
+import { createHookflowLogger, type HookflowConfig, type LogDestination } from '@hookflow/platform';
+import { selectQueueBackend } from '@hookflow/queue';
 import { ApiModule } from './api.module';
 import { authenticateBeforeBody } from './common/api-key.guard';
 import { AppError, ErrorCode } from './common/app-error';

@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import '@hookflow/store/preload';
+import '@hookflow/platform/preload';
 import { Logger } from '@nestjs/common';
 import {
   applyHeapGrowth,
@@ -8,7 +8,7 @@ import {
   loadConfig,
   notifyReady,
   stopGracefully,
-} from '@hookflow/store';
+} from '@hookflow/platform';
 import { createApiApp, logStartup } from './bootstrap';
 import { Draining } from './health/draining';
 

@@ -2,7 +2,7 @@ import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { CliError } from './cli-error';
-import { readFlowFile } from '@hookflow/flows/files/flow-files';
+import { readFlowFile } from '@hookflow/flows/files';
 import { findFlowFiles, readJsonFile } from './flow-files';
 
 describe('flow files on disk', () => {

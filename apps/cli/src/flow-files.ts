@@ -6,7 +6,7 @@ import {
   listFlowFiles,
   parseJsonText,
   type FlowFileRef,
-} from '@hookflow/flows/files/flow-files';
+} from '@hookflow/flows/files';
 import { CliError } from './cli-error';
 
 /**

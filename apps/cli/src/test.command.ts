@@ -8,7 +8,7 @@ import type {
   TriggerData,
 } from '@hookflow/flows';
 // The module alone, not the package: the CLI loads the flows runtime only for the commands that run flows.
-import { flowFileRef, readFlowFile } from '@hookflow/flows/files/flow-files';
+import { flowFileRef, readFlowFile } from '@hookflow/flows/files';
 import { CliError } from './cli-error';
 import type { CommandHandler, Wire } from './command-context';
 import { readJsonFile } from './flow-files';

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { ConnectorRegistry } from '@hookflow/flows';
-import { FLOW_FILE_SUFFIX, readFlowFile, type FlowFileRef } from '@hookflow/flows/files/flow-files';
+import { FLOW_FILE_SUFFIX, readFlowFile, type FlowFileRef } from '@hookflow/flows/files';
 import { CliError, type ErrorDetail } from './cli-error';
 import type { CommandContext, CommandHandler, Wire } from './command-context';
 import { findFlowFiles } from './flow-files';

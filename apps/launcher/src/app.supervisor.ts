@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { isReadyMessage } from '@hookflow/store/embedded';
+import { isReadyMessage } from '@hookflow/platform/embedded';
 
 export interface AppSpec {
   name: string;

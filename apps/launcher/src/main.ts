@@ -4,7 +4,7 @@ import {
   startEmbeddedPostgres,
   withMallocTunables,
   type EmbeddedPostgres,
-} from '@hookflow/store/embedded';
+} from '@hookflow/platform/embedded';
 import { readOrCreateApiKey } from './api-key.file';
 import { readOrCreateMasterKey } from './master-key.file';
 import { AppSupervisor, type AppExit } from './app.supervisor';

@@ -1,4 +1,4 @@
-import { parseMasterKey } from '@hookflow/store';
+import { parseMasterKey } from '@hookflow/platform';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';

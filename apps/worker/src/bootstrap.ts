@@ -1,11 +1,7 @@
 import { type INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import {
-  createHookflowLogger,
-  selectQueueBackend,
-  type HookflowConfig,
-  type LogDestination,
-} from '@hookflow/store';
+import { createHookflowLogger, type HookflowConfig, type LogDestination } from '@hookflow/platform';
+import { selectQueueBackend } from '@hookflow/queue';
 import { WorkerModule } from './worker.module';
 
 /** Builds and starts the worker: step processor, reconciler and health port. */

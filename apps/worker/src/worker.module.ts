@@ -2,15 +2,9 @@ import { BullModule, getQueueToken } from '@nestjs/bullmq';
 import { DynamicModule, Module } from '@nestjs/common';
 import { createConnectorRegistry, createOutboundAgent } from '@hookflow/connectors';
 import { expressionSandboxProvider } from '@hookflow/sandbox';
-import {
-  QueueConnectionLog,
-  RedisPolicyCheck,
-  STEP_QUEUE,
-  StoreModule,
-  WorkerMetrics,
-  type HookflowConfig,
-  type QueueConnection,
-} from '@hookflow/store';
+import { WorkerMetrics, type HookflowConfig } from '@hookflow/platform';
+import { QueueConnectionLog, RedisPolicyCheck, STEP_QUEUE, type QueueConnection } from '@hookflow/queue';
+import { StoreModule } from '@hookflow/store';
 import type { Queue } from 'bullmq';
 import { HealthServer } from './health/health-server';
 import { GracefulShutdown } from './maintenance/graceful-shutdown';

@@ -103,14 +103,4 @@ export {
 export { diffFlows } from './model/flow-diff';
 
 // Flow files on disk (the CLI and the API's FLOWS_DIR loader)
-export {
-  FLOW_FILE_SUFFIX,
-  describeReadError,
-  flowFileRef,
-  listFlowFiles,
-  parseJsonText,
-  readFlowFile,
-} from './files/flow-files';
-export type { FlowFileError, FlowFileRef, LoadedFlowFile } from './files/flow-files';
-export { findJsonSyntaxError, lineAndColumn } from './files/json-syntax';
-export type { JsonSyntaxError } from './files/json-syntax';
+export * from './files';

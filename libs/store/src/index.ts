@@ -1,22 +1,10 @@
-export * from './batching/coalescer';
-export * from './cache/lookup-cache';
-export * from './health';
-export * from './config/hookflow-config';
+// Persistence: the TypeORM entities, migrations and repositories, stored secrets, and the Nest
+// module that provides them.
 export * from './database/data-source';
 export * from './database/database-errors';
 export * from './entities';
 export * from './migrations';
-export * from './queue/queue-connection';
-export * from './queue/step-job';
-export * from './queue/redis-policy';
-export * from './queue/connection-errors';
-export * from './repositories';
-export * from './secrets/secret-cipher';
-export * from './secrets/redact-secrets';
 export * from './nest/store.module';
-export * from './nest/redis-policy.check';
-export * from './nest/queue-connection-log';
-export * from './embedded';
-export * from './metrics/metrics';
-export * from './logging/hookflow-logger';
-export * from './metrics/metrics-token';
+export * from './repositories';
+export * from './secrets/redact-secrets';
+export * from './secrets/secret-cipher';

@@ -1,6 +1,7 @@
 import { CanActivate, createParamDecorator, ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { bearerToken, type ApiKeyScope } from '@hookflow/store';
+import { bearerToken } from '@hookflow/platform';
+import { type ApiKeyScope } from '@hookflow/store';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { insufficientScope, scopeAllows, type ApiCaller } from '../keys/api-key-scope';
 import { ApiKeyVerifier } from '../keys/api-key-verifier';

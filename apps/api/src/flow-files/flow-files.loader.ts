@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
-import { HOOKFLOW_CONFIG, type HookflowConfig } from '@hookflow/store';
+import { HOOKFLOW_CONFIG, type HookflowConfig } from '@hookflow/platform';
 import { watch, type FSWatcher } from 'node:fs';
 import { FlowSyncService, type SyncPlan } from '../flows/flow-sync.service';
 import { readFlowFiles, sourceName } from './flow-file-reader';

@@ -1,13 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { diffFlows, validateFlow, type ConnectorRegistry, type FlowDefinition } from '@hookflow/flows';
-import {
-  checksumOf,
-  FlowRepository,
-  HOOKFLOW_CONFIG,
-  SlugTakenError,
-  unstorableTextAt,
-  type HookflowConfig,
-} from '@hookflow/store';
+import { HOOKFLOW_CONFIG, type HookflowConfig } from '@hookflow/platform';
+import { checksumOf, FlowRepository, SlugTakenError, unstorableTextAt } from '@hookflow/store';
 import { DataSource } from 'typeorm';
 import { AppError, ErrorCode } from '../common/app-error';
 import { CONNECTOR_CATALOG } from '../common/tokens';

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { compileFlow, runFlowInProcess, type ConnectorRegistry, type FlowDefinition } from '@hookflow/flows';
 import { ExpressionSandbox } from '@hookflow/sandbox';
-import { HOOKFLOW_CONFIG, type HookflowConfig } from '@hookflow/store';
+import { HOOKFLOW_CONFIG, type HookflowConfig } from '@hookflow/platform';
 import { randomUUID } from 'node:crypto';
 import { AppError } from '../common/app-error';
 import { CONNECTOR_CATALOG } from '../common/tokens';

@@ -2,13 +2,8 @@ import { Inject, Injectable } from '@nestjs/common';
 import { outboundUrlWarnings, parseOutboundAllow, type OutboundAllowList } from '@hookflow/connectors';
 import type { ConnectorRegistry, FlowDefinition, ValidationIssue } from '@hookflow/flows';
 import { canonicalFlowJson, SLUG_PATTERN, validateFlow } from '@hookflow/flows';
-import {
-  FileManagedError,
-  FlowRepository,
-  HOOKFLOW_CONFIG,
-  SlugTakenError,
-  type HookflowConfig,
-} from '@hookflow/store';
+import { HOOKFLOW_CONFIG, type HookflowConfig } from '@hookflow/platform';
+import { FileManagedError, FlowRepository, SlugTakenError } from '@hookflow/store';
 import { DataSource } from 'typeorm';
 import { AppError, ErrorCode } from '../common/app-error';
 import { CONNECTOR_CATALOG } from '../common/tokens';

@@ -1,7 +1,7 @@
 import { Controller, Get, HttpCode, Logger, Res } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
-import { readiness } from '@hookflow/store';
+import { readiness } from '@hookflow/platform';
 import { DataSource } from 'typeorm';
 import { ApiJsonResponse } from '../common/openapi.decorators';
 import { StepEnqueuer } from '../triggers/step-enqueuer';

@@ -1,12 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import {
-  API_KEY_PREFIX,
-  ApiKeyRepository,
-  HOOKFLOW_CONFIG,
-  hashApiKey,
-  LookupCache,
-  type HookflowConfig,
-} from '@hookflow/store';
+import { HOOKFLOW_CONFIG, LookupCache, type HookflowConfig } from '@hookflow/platform';
+import { API_KEY_PREFIX, ApiKeyRepository, hashApiKey } from '@hookflow/store';
 import { timingSafeEqual } from 'node:crypto';
 import type { ApiCaller } from './api-key-scope';
 

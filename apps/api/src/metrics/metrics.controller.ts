@@ -6,7 +6,7 @@ import {
   metricsAccess,
   type HookflowConfig,
   type MetricsAccess,
-} from '@hookflow/store';
+} from '@hookflow/platform';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AppError, ErrorCode } from '../common/app-error';
 import { ApiErrorResponse, METRICS_SCHEME } from '../common/openapi.decorators';

@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
-import { within, type StepJobSpec } from '@hookflow/store';
+import { within } from '@hookflow/platform';
+import { type StepJobSpec } from '@hookflow/queue';
 import type { Queue } from 'bullmq';
 
 /** How long a run operation waits on the queue before it answers anyway. */

@@ -1,16 +1,8 @@
 import { InjectQueue } from '@nestjs/bullmq';
 import { Injectable } from '@nestjs/common';
 import { compileFlow, InvalidFlowError, type CompiledFlow, type RunStatus } from '@hookflow/flows';
-import {
-  FlowRepository,
-  InvalidCursorError,
-  RunRepository,
-  STEP_QUEUE,
-  stepJobsFor,
-  stepJobId,
-  type RunOperation,
-  type StepJobSpec,
-} from '@hookflow/store';
+import { STEP_QUEUE, stepJobsFor, stepJobId, type StepJobSpec } from '@hookflow/queue';
+import { FlowRepository, InvalidCursorError, RunRepository, type RunOperation } from '@hookflow/store';
 import type { Queue } from 'bullmq';
 import { AppError, ErrorCode } from '../common/app-error';
 import { RunStepQueue } from './run-step-queue';

@@ -1,7 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { SECRET_NAME_PATTERN } from '@hookflow/flows';
+import { LookupCache } from '@hookflow/platform';
 import {
-  LookupCache,
   SecretDecryptionError,
   SecretRepository,
   SecretsUnavailableError,

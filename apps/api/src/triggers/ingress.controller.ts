@@ -1,5 +1,5 @@
 import { All, Controller, Req, Res } from '@nestjs/common';
-import { ApiMetrics } from '@hookflow/store';
+import { ApiMetrics } from '@hookflow/platform';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { IngressOpenApi } from './ingress.openapi';
 import { admissionOf, requestHead } from './ingress-hooks';

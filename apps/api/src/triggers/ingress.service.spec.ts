@@ -1,5 +1,5 @@
 import { jest } from '@jest/globals';
-import { ApiMetrics, loadConfig } from '@hookflow/store';
+import { ApiMetrics, loadConfig } from '@hookflow/platform';
 import { createHmac } from 'node:crypto';
 import { AppError } from '../common/app-error';
 import { IngressService, type IncomingRequest } from './ingress.service';

@@ -1,13 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { verifyWebhook, type VerifyConfig, type VerifyFailureReason } from '@hookflow/flows';
-import {
-  ApiMetrics,
-  EventRepository,
-  HOOKFLOW_CONFIG,
-  RateLimitRepository,
-  RunRepository,
-  type HookflowConfig,
-} from '@hookflow/store';
+import { ApiMetrics, HOOKFLOW_CONFIG, type HookflowConfig } from '@hookflow/platform';
+import { EventRepository, RateLimitRepository, RunRepository } from '@hookflow/store';
 import { AppError, ErrorCode } from '../common/app-error';
 import { SecretsService } from '../secrets/secrets.service';
 import { parseWebhookBody } from './body-parser';

@@ -1,6 +1,7 @@
 import { InjectQueue } from '@nestjs/bullmq';
 import { BeforeApplicationShutdown, Inject, Injectable, OnModuleInit } from '@nestjs/common';
-import { HOOKFLOW_CONFIG, STEP_QUEUE, type HookflowConfig } from '@hookflow/store';
+import { HOOKFLOW_CONFIG, type HookflowConfig } from '@hookflow/platform';
+import { STEP_QUEUE } from '@hookflow/queue';
 import type { Queue } from 'bullmq';
 import { AppError, ErrorCode } from '../common/app-error';
 

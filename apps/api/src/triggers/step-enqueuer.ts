@@ -1,15 +1,8 @@
 import { InjectQueue } from '@nestjs/bullmq';
 import { Injectable, Logger } from '@nestjs/common';
 import type { RetryPolicy } from '@hookflow/flows';
-import {
-  addJobs,
-  bundleJobs,
-  Coalescer,
-  STEP_QUEUE,
-  stepJob,
-  within,
-  type StepJobSpec,
-} from '@hookflow/store';
+import { Coalescer, within } from '@hookflow/platform';
+import { addJobs, bundleJobs, STEP_QUEUE, stepJob, type StepJobSpec } from '@hookflow/queue';
 import type { Queue } from 'bullmq';
 
 /** How long a sender waits on the queue before it gets its answer anyway. */

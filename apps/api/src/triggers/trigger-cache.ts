@@ -8,14 +8,8 @@ import {
   type VerifyConfig,
 } from '@hookflow/flows';
 import { ExpressionSandbox } from '@hookflow/sandbox';
-import {
-  FlowRepository,
-  HOOKFLOW_CONFIG,
-  LookupCache,
-  TRIGGER_KEY_PATTERN,
-  type HookflowConfig,
-  type TriggerTarget,
-} from '@hookflow/store';
+import { HOOKFLOW_CONFIG, LookupCache, type HookflowConfig } from '@hookflow/platform';
+import { FlowRepository, TRIGGER_KEY_PATTERN, type TriggerTarget } from '@hookflow/store';
 import { Client } from 'pg';
 import { compileDedupeKey, type DedupeKeyFn } from './dedupe-key';
 import { HeaderRedaction } from './header-redaction';

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { HOOKFLOW_CONFIG, type HookflowConfig } from '@hookflow/store';
+import { HOOKFLOW_CONFIG, type HookflowConfig } from '@hookflow/platform';
 import ipaddr from 'ipaddr.js';
 import { LRUCache } from 'lru-cache';
 

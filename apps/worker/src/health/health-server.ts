@@ -4,11 +4,11 @@ import {
   HOOKFLOW_CONFIG,
   metricsAccess,
   readiness,
-  STEP_QUEUE,
   WorkerMetrics,
   type HookflowConfig,
   type MetricsAccess,
-} from '@hookflow/store';
+} from '@hookflow/platform';
+import { STEP_QUEUE } from '@hookflow/queue';
 import type { Queue } from 'bullmq';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';

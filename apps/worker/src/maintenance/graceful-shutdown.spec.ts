@@ -1,5 +1,5 @@
 import { jest } from '@jest/globals';
-import type { HookflowConfig } from '@hookflow/store';
+import type { HookflowConfig } from '@hookflow/platform';
 import type { Worker } from 'bullmq';
 import type { StepProcessor } from '../steps/step.processor';
 import { GracefulShutdown, queueConnected } from './graceful-shutdown';

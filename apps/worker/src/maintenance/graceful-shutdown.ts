@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
-import { HOOKFLOW_CONFIG, type HookflowConfig } from '@hookflow/store';
+import { HOOKFLOW_CONFIG, type HookflowConfig } from '@hookflow/platform';
 import { StepProcessor } from '../steps/step.processor';
 import type { Worker } from 'bullmq';
 import { activeJobCount } from './bullmq-internals';

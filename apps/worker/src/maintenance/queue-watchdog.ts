@@ -1,6 +1,7 @@
 import { InjectQueue } from '@nestjs/bullmq';
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
-import { HOOKFLOW_CONFIG, STEP_QUEUE, WorkerMetrics, within, type HookflowConfig } from '@hookflow/store';
+import { HOOKFLOW_CONFIG, WorkerMetrics, within, type HookflowConfig } from '@hookflow/platform';
+import { STEP_QUEUE } from '@hookflow/queue';
 import type { Queue, Worker } from 'bullmq';
 import { StepProcessor } from '../steps/step.processor';
 import { activeJobCount, cloneWorker, replaceWorker } from './bullmq-internals';

@@ -1,4 +1,5 @@
-import type { HookflowConfig, RunRepository, StaleStep, WorkerMetrics } from '@hookflow/store';
+import type { HookflowConfig, WorkerMetrics } from '@hookflow/platform';
+import type { RunRepository, StaleStep } from '@hookflow/store';
 import type { Queue } from 'bullmq';
 import type { RunOrchestrator } from '../runs/run-orchestrator';
 import type { CompiledFlowCache } from '../steps/compiled-flow-cache';

@@ -1,16 +1,8 @@
 import { InjectQueue } from '@nestjs/bullmq';
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
-import {
-  BUNDLE_JOB_NAME,
-  HOOKFLOW_CONFIG,
-  RunRepository,
-  STEP_QUEUE,
-  stepJobId,
-  WorkerMetrics,
-  type AdvanceDecision,
-  type HookflowConfig,
-  type StaleStep,
-} from '@hookflow/store';
+import { HOOKFLOW_CONFIG, WorkerMetrics, type HookflowConfig } from '@hookflow/platform';
+import { BUNDLE_JOB_NAME, STEP_QUEUE, stepJobId } from '@hookflow/queue';
+import { RunRepository, type AdvanceDecision, type StaleStep } from '@hookflow/store';
 import type { Queue } from 'bullmq';
 import type { StepError } from '@hookflow/flows';
 import { CompiledFlowCache } from '../steps/compiled-flow-cache';

@@ -1,11 +1,9 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { HOOKFLOW_CONFIG, WorkerMetrics, type HookflowConfig } from '@hookflow/platform';
 import {
-  HOOKFLOW_CONFIG,
   NO_PRUNED_ROWS,
   PRUNED_TABLES,
   RetentionRepository,
-  WorkerMetrics,
-  type HookflowConfig,
   type PruneBatch,
   type PrunedRows,
 } from '@hookflow/store';

@@ -1,11 +1,9 @@
 import { InjectQueue } from '@nestjs/bullmq';
 import { Injectable, Logger } from '@nestjs/common';
 import type { CompiledFlow } from '@hookflow/flows';
+import { addJobs, STEP_QUEUE, stepJobsFor } from '@hookflow/queue';
 import {
-  addJobs,
   RunRepository,
-  STEP_QUEUE,
-  stepJobsFor,
   type AttemptRecord,
   type FinishedStep,
   type PickNext,

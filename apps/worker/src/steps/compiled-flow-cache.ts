@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { compileFlow, type CompiledFlow } from '@hookflow/flows';
-import { FlowRepository, LookupCache } from '@hookflow/store';
+import { LookupCache } from '@hookflow/platform';
+import { FlowRepository } from '@hookflow/store';
 
 /**
  * Compiled flows by version id. Versions are immutable, so an entry never goes stale; the cache

@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { parseDuration, stepInput, type CompiledFlow, type CompiledStep } from '@hookflow/flows';
-import { HOOKFLOW_CONFIG, RunRepository, type HookflowConfig } from '@hookflow/store';
+import { HOOKFLOW_CONFIG, type HookflowConfig } from '@hookflow/platform';
+import { RunRepository } from '@hookflow/store';
 import { CompiledFlowCache } from './compiled-flow-cache';
 import {
   DestinationLimiter,

@@ -1,5 +1,5 @@
 import { backoffDelayMs } from '@hookflow/flows';
-import type { StepJobData } from '@hookflow/store';
+import type { StepJobData } from '@hookflow/queue';
 import type { MinimalJob } from 'bullmq';
 import type { RetryableStepError } from './step-errors';
 

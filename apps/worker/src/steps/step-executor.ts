@@ -9,19 +9,16 @@ import {
   type StepOutcome,
 } from '@hookflow/flows';
 import { ExpressionSandbox } from '@hookflow/sandbox';
+import { HOOKFLOW_CONFIG, WorkerMetrics, type HookflowConfig } from '@hookflow/platform';
+import { LEASE_MARGIN_MS, type StepJobData } from '@hookflow/queue';
 import {
-  HOOKFLOW_CONFIG,
   isDataRefused,
   RunRepository,
   secretRedactor,
-  WorkerMetrics,
   type AttemptRecord,
-  LEASE_MARGIN_MS,
   StepNotClaimedError,
   type ClaimedStep,
   type PickNext,
-  type HookflowConfig,
-  type StepJobData,
   type StepResult,
 } from '@hookflow/store';
 import { RunOrchestrator } from '../runs/run-orchestrator';

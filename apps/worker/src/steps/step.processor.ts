@@ -1,14 +1,13 @@
 import { OnWorkerEvent, Processor, WorkerHost } from '@nestjs/bullmq';
 import { Inject, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { HOOKFLOW_CONFIG, type HookflowConfig } from '@hookflow/platform';
 import {
   BUNDLE_JOB_NAME,
   connectionErrorLog,
-  HOOKFLOW_CONFIG,
   STEP_QUEUE,
-  type HookflowConfig,
   type StepBundleData,
   type StepJobData,
-} from '@hookflow/store';
+} from '@hookflow/queue';
 import { DelayedError, Job, UnrecoverableError } from 'bullmq';
 import { DestinationGate } from './destination-gate';
 import { stepBackoff } from './step-backoff';

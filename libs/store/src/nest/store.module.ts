@@ -1,6 +1,6 @@
 import { DynamicModule, Global, Inject, Module, OnApplicationShutdown } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { HOOKFLOW_CONFIG, type HookflowConfig } from '../config/hookflow-config';
+import { HOOKFLOW_CONFIG, type HookflowConfig } from '@hookflow/platform';
 import { openDatabase } from '../database/data-source';
 import { EventRepository } from '../repositories/event.repository';
 import { FlowRepository } from '../repositories/flow.repository';

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { DataSource, EntityManager } from 'typeorm';
 import { Attempt, Event, Run, StepRun } from '../entities';
 import type { AttemptOutcome } from '../entities';
-import { Coalescer, ItemFailure } from '../batching/coalescer';
+import { Coalescer, ItemFailure } from '@hookflow/platform';
 import { isDatabaseUnavailable } from '../database/database-errors';
 import { preparedQuery } from '../database/prepared';
 import { decodeCursor, encodeCursor } from './cursor';

@@ -1,11 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import {
-  openSecret,
-  parseMasterKey,
-  sealSecret,
-  SecretDecryptionError,
-  type SealedSecret,
-} from './secret-cipher';
+import { parseMasterKey } from '@hookflow/platform';
+import { openSecret, sealSecret, SecretDecryptionError, type SealedSecret } from './secret-cipher';
 
 describe('secret cipher (AES-256-GCM)', () => {
   const key = randomBytes(32);

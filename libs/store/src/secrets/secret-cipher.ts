@@ -1,7 +1,7 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { MASTER_KEY_BYTES } from '@hookflow/platform';
 
-/** AES-256-GCM: 32-byte key, 12-byte IV (the size GCM is specified for), 16-byte tag. */
-export const MASTER_KEY_BYTES = 32;
+/** AES-256-GCM: 32-byte key (MASTER_KEY_BYTES), 12-byte IV (the size GCM is specified for), 16-byte tag. */
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
 const ALGORITHM = 'aes-256-gcm';
@@ -21,19 +21,6 @@ export class SecretDecryptionError extends Error {
     );
     this.name = 'SecretDecryptionError';
   }
-}
-
-/**
- * Reads a master key written as 64 hex digits or as base64 (standard or url-safe alphabet) of
- * exactly 32 bytes. Returns undefined for anything else, so the config can name the variable.
- */
-export function parseMasterKey(text: string): Buffer | undefined {
-  const value = text.trim();
-  if (/^[0-9a-fA-F]{64}$/.test(value)) return Buffer.from(value, 'hex');
-  // 32 bytes are 43 base64 characters plus one '=' of padding.
-  if (!/^[A-Za-z0-9+/_-]{43}=?$/.test(value)) return undefined;
-  const key = Buffer.from(value, 'base64');
-  return key.length === MASTER_KEY_BYTES ? key : undefined;
 }
 
 function checkKey(key: Buffer): void {

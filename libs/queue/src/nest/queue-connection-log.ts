@@ -1,8 +1,8 @@
 import { InjectQueue } from '@nestjs/bullmq';
 import { Injectable, Logger } from '@nestjs/common';
 import type { Queue } from 'bullmq';
-import { connectionErrorLog } from '../queue/connection-errors';
-import { STEP_QUEUE } from '../queue/step-job';
+import { connectionErrorLog } from '../connection-errors';
+import { STEP_QUEUE } from '../step-job';
 
 /**
  * Logs the step queue's errors (Redis unreachable, a reconnect that failed) as JSON warnings, one

@@ -31,7 +31,7 @@ describe('withDeferredDateTimeFormat', () => {
     let compiled: TranspiledModule;
 
     beforeAll(async () => {
-      compiled = await transpiledModule('libs/store/src/preload/deferred-date-format.ts');
+      compiled = await transpiledModule('libs/platform/src/preload/deferred-date-format.ts');
     });
     afterAll(() => compiled.remove());
 
@@ -68,10 +68,10 @@ describe('withDeferredDateTimeFormat', () => {
   });
 });
 
-describe('@hookflow/store/preload', () => {
+describe('@hookflow/platform/preload', () => {
   it.each(['api', 'worker'])("is the first thing the %s's main imports after reflect-metadata", (app) => {
     const main = readFileSync(path.join(process.cwd(), 'apps', app, 'src', 'main.ts'), 'utf8');
     const imports = [...main.matchAll(/^import .*?'([^']+)';$/gms)].map((m) => m[1]);
-    expect(imports.slice(0, 2)).toEqual(['reflect-metadata', '@hookflow/store/preload']);
+    expect(imports.slice(0, 2)).toEqual(['reflect-metadata', '@hookflow/platform/preload']);
   });
 });

@@ -14,7 +14,7 @@ describe('process lifecycle helpers', () => {
   let dir: string;
 
   beforeAll(async () => {
-    compiled = await transpiledModule('libs/store/src/embedded/process-lifecycle.ts');
+    compiled = await transpiledModule('libs/platform/src/embedded/process-lifecycle.ts');
     lifecycle = compiled.file;
     dir = path.dirname(lifecycle);
   });

@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { HOOKFLOW_CONFIG, type HookflowConfig } from '../config/hookflow-config';
-import { judgeRedisPolicy, readRedisPolicy, type RedisPolicyVerdict } from '../queue/redis-policy';
+import { HOOKFLOW_CONFIG, type HookflowConfig } from '@hookflow/platform';
+import { judgeRedisPolicy, readRedisPolicy, type RedisPolicyVerdict } from '../redis-policy';
 
 /**
  * At start, with the queue on Redis: says loudly when Redis may evict keys (anything but

@@ -66,7 +66,7 @@ describe('applyHeapGrowth', () => {
   let compiled: TranspiledModule;
 
   beforeAll(async () => {
-    compiled = await transpiledModule('libs/store/src/embedded/heap-tuning.ts');
+    compiled = await transpiledModule('libs/platform/src/embedded/heap-tuning.ts');
   });
   afterAll(() => compiled.remove());
 

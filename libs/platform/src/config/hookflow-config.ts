@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
 import { DEFAULT_EXPRESSION_BUDGET, isDuration, parseDuration, type ExpressionBudget } from '@hookflow/flows';
 import { z } from 'zod';
-import { parseMasterKey } from '../secrets/secret-cipher';
+import { parseMasterKey } from './master-key';
 
 /**
  * The one place that reads `process.env`. Both apps validate their environment at start and stop

@@ -1,5 +1,5 @@
 import { createPostgresBackend, setDefaultBackendFactory } from 'bullmq';
-import type { HookflowConfig } from '../config/hookflow-config';
+import type { HookflowConfig } from '@hookflow/platform';
 
 export interface QueueConnection {
   backend: 'redis' | 'postgres';
