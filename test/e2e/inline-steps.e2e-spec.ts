@@ -102,7 +102,7 @@ describe('steps run in process after the one before them', () => {
     ]);
     expect(sink.received('/read').map((r) => r.json)).toEqual([{ n: 7 }]);
     const names = query.mock.calls.map(([c]) => (c as { name?: string })?.name).filter(Boolean);
-    expect(names).toEqual(['hookflow_read_step', 'hookflow_finish_seen_step', 'hookflow_finish_seen_step']);
+    expect(names).toEqual(['hookflow_read_step', 'hookflow_record_step_ends', 'hookflow_record_step_ends']);
   });
 
   it('gives a step that fails in process a job for its retry, continuing its schedule and key', async () => {

@@ -128,7 +128,7 @@ describe('logs', () => {
       app: 'worker',
       pid: worker.process.pid,
       hostname: expect.any(String),
-      context: 'StepExecutor',
+      context: 'StepRunner',
       runId: body.runId,
       flow: 'log-unreachable',
       step: 'call',

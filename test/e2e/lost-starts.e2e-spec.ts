@@ -1,4 +1,4 @@
-import { RunRepository } from '@hookflow/store';
+import { StepTransitions } from '@hookflow/store';
 import { HookflowHarness } from '../utils/hookflow-harness';
 import { SinkServer } from '../utils/sink-server';
 
@@ -35,7 +35,7 @@ describe('steps whose worker died', () => {
       ],
     });
     const { body } = await hf.http().post(hookPath).send({ n: 5 }).expect(202);
-    const runs = hf.api.get(RunRepository);
+    const runs = hf.api.get(StepTransitions);
     // Two workers took the transform and died before recording anything (leases already lapsed).
     expect((await runs.claimStep(body.runId, 'shape', 0))?.attempt).toBe(1);
     expect((await runs.claimStep(body.runId, 'shape', 0))?.attempt).toBe(2);

@@ -1,23 +1,27 @@
 import { jest } from '@jest/globals';
 import { StepGraph } from '@hookflow/flows';
-import { FlowRepository, RunRepository, StepNotClaimedError } from '@hookflow/store';
+import { FlowRepository, RunIntake, RunOperations, StepTransitions } from '@hookflow/store';
+import { StepMovedError } from '../../apps/worker/src/runs/run-progress';
 import { DataSource } from 'typeorm';
 import { HookflowHarness } from '../utils/hookflow-harness';
+import { stepEnds, type EndStep } from '../utils/step-ends';
 import { waitFor } from '../utils/wait-for';
 
 /**
  * The step path's two shortcuts, on the real database: a step whose claim still reflects the run
- * ends in one statement (no transaction, no re-read), falling back to the locked path when
+ * ends in one statement (no transaction, no re-read), decided again on a fresh view when
  * anything moved since; and concurrent webhooks share one INSERT without sharing a fate.
  */
 describe('run hot path', () => {
   let hf: HookflowHarness;
-  let runs: RunRepository;
+  let runs: StepTransitions;
+  let endStep: EndStep;
   let ds: DataSource;
 
   beforeAll(async () => {
     hf = await HookflowHarness.start({ worker: false });
-    runs = hf.api.get(RunRepository);
+    runs = hf.api.get(StepTransitions);
+    endStep = stepEnds(hf);
     ds = hf.api.get(DataSource);
   });
 
@@ -39,7 +43,7 @@ describe('run hot path', () => {
   }
 
   /** How many steps each joint statement `name` carried (a call of the single-step statement is not one). */
-  function spyOnJoint(name: 'hookflow_finish_seen_steps' | 'hookflow_read_steps'): () => number[] {
+  function spyOnJoint(name: 'hookflow_record_step_ends' | 'hookflow_read_steps'): () => number[] {
     const pool = (ds.driver as unknown as { master: { query: (...args: unknown[]) => unknown } }).master;
     const spy = jest.spyOn(pool, 'query');
     return () =>
@@ -47,7 +51,7 @@ describe('run hot path', () => {
         .map(([config]) => config as { name?: string; values?: unknown[] })
         .filter((config) => config?.name === name)
         .map((config) =>
-          name === 'hookflow_finish_seen_steps'
+          name === 'hookflow_record_step_ends'
             ? (JSON.parse(config.values![0] as string) as unknown[]).length
             : (config.values![0] as unknown[]).length,
         );
@@ -104,34 +108,24 @@ describe('run hot path', () => {
     const runId = await newRun('linear', [{ id: 'a' }, { id: 'b' }]);
     const graph = new StepGraph([{ id: 'a' }, { id: 'b' }]);
     const claimed = await runs.claimStep(runId, 'a', 60_000);
-    expect(claimed?.seen).toEqual({
+    expect(claimed?.view).toEqual({
       version: expect.any(Number),
-      steps: { a: { status: 'running', enqueued: true }, b: { status: 'pending', enqueued: false } },
+      status: 'running',
+      steps: {
+        a: { status: 'running', attempts: 1, enqueued: true, held: true },
+        b: { status: 'pending', attempts: 0, enqueued: false, held: false },
+      },
     });
 
     const tx = jest.spyOn(ds, 'transaction');
-    const a = await runs.finishStep(
-      runId,
-      'a',
-      done({ x: 1 }),
-      attempt(1),
-      (s) => graph.settle(s),
-      claimed!.seen,
-    );
+    const a = await endStep(runId, 'a', done({ x: 1 }), attempt(1), graph, claimed!);
     expect(a).toEqual({ recorded: true, ready: ['b'], runStatus: null });
     expect(tx).not.toHaveBeenCalled();
     expect(await stepRows(runId)).toEqual({ a: 'succeeded+q', b: 'pending+q' });
 
     const b = await runs.claimStep(runId, 'b', 60_000);
     expect(b?.outputs).toEqual({ a: { x: 1 } });
-    const last = await runs.finishStep(
-      runId,
-      'b',
-      done({ y: 2 }),
-      attempt(1),
-      (s) => graph.settle(s),
-      b!.seen,
-    );
+    const last = await endStep(runId, 'b', done({ y: 2 }), attempt(1), graph, b!);
     expect(last).toEqual({ recorded: true, ready: [], runStatus: 'succeeded' });
     expect(tx).not.toHaveBeenCalled();
     const [run] = await ds.query(`SELECT status, finished_at FROM runs WHERE id = $1`, [runId]);
@@ -171,17 +165,10 @@ describe('run hot path', () => {
     const graph = new StepGraph([{ id: 'a' }, { id: 'b' }]);
     const runId = await newRun('unclaimed', [{ id: 'a' }, { id: 'b' }]);
     const read = await runs.readStep(runId, 'a');
-    expect(read).toMatchObject({ attempt: 1, seen: { unclaimed: { status: 'pending', attempts: 0 } } });
+    expect(read).toMatchObject({ attempt: 1, unclaimed: { status: 'pending', attempts: 0 } });
     expect(await stepRows(runId)).toEqual({ a: 'pending+q', b: 'pending' });
     const tx = jest.spyOn(ds, 'transaction');
-    const done1 = await runs.finishStep(
-      runId,
-      'a',
-      done({ x: 1 }),
-      attempt(1),
-      (st) => graph.settle(st),
-      read!.seen,
-    );
+    const done1 = await endStep(runId, 'a', done({ x: 1 }), attempt(1), graph, read!);
     expect(done1).toEqual({ recorded: true, ready: ['b'], runStatus: null });
     expect(tx).not.toHaveBeenCalled();
     const [row] = await ds.query(
@@ -199,9 +186,9 @@ describe('run hot path', () => {
     const read = await runs.readStep(runId, 'a');
     // Another worker claimed it meanwhile (a duplicate job): the read is stale.
     expect(await runs.claimStep(runId, 'a', 60_000)).not.toBeNull();
-    await expect(
-      runs.finishStep(runId, 'a', done(1), attempt(1), (st) => graph.settle(st), read!.seen),
-    ).rejects.toBeInstanceOf(StepNotClaimedError);
+    await expect(endStep(runId, 'a', done(1), attempt(1), graph, read!)).rejects.toBeInstanceOf(
+      StepMovedError,
+    );
     expect(await stepRows(runId)).toEqual({ a: 'running+q', b: 'pending' });
     expect(await runs.readStep(runId, 'a')).toBeNull();
   });
@@ -243,7 +230,7 @@ describe('run hot path', () => {
     expect(await stepRows(runId)).toEqual({ a: 'cancelled+q', b: 'cancelled+q' });
   });
 
-  it('takes the locked path when a sibling moved since the claim, and readies a join once', async () => {
+  it('decides again on a fresh view when a sibling moved since the claim, and readies a join once', async () => {
     const steps = [
       { id: 'a' },
       { id: 'b', needs: ['a'] },
@@ -253,20 +240,20 @@ describe('run hot path', () => {
     const graph = new StepGraph(steps);
     const runId = await newRun('join', steps);
     const a = await runs.claimStep(runId, 'a', 60_000);
-    expect(
-      await runs.finishStep(runId, 'a', done(1), attempt(1), (s) => graph.settle(s), a!.seen),
-    ).toMatchObject({
+    expect(await endStep(runId, 'a', done(1), attempt(1), graph, a!)).toMatchObject({
       ready: ['b', 'c'],
     });
 
     const b = await runs.claimStep(runId, 'b', 60_000);
     const c = await runs.claimStep(runId, 'c', 60_000);
     const tx = jest.spyOn(ds, 'transaction');
-    // b's view predates c's claim: its shortcut is refused and the locked path decides.
-    const bDone = await runs.finishStep(runId, 'b', done(2), attempt(1), (s) => graph.settle(s), b!.seen);
+    const writes = spyOnJoint('hookflow_record_step_ends');
+    // b's view predates c's claim: its write is refused, and b's end is decided again on a fresh view.
+    const bDone = await endStep(runId, 'b', done(2), attempt(1), graph, b!);
     expect(bDone).toEqual({ recorded: true, ready: [], runStatus: null });
-    expect(tx).toHaveBeenCalledTimes(1);
-    const cDone = await runs.finishStep(runId, 'c', done(3), attempt(1), (s) => graph.settle(s), c!.seen);
+    expect(tx).not.toHaveBeenCalled();
+    expect(writes()).toEqual([1, 1]);
+    const cDone = await endStep(runId, 'c', done(3), attempt(1), graph, c!);
     expect(cDone).toEqual({ recorded: true, ready: ['d'], runStatus: null });
     expect(await stepRows(runId)).toEqual({
       a: 'succeeded+q',
@@ -286,8 +273,8 @@ describe('run hot path', () => {
         runs.claimStep(runId, 'b', 60_000),
       ]);
       const results = await Promise.all([
-        runs.finishStep(runId, 'a', done(1), attempt(1), (s) => graph.settle(s), a!.seen),
-        runs.finishStep(runId, 'b', done(2), attempt(1), (s) => graph.settle(s), b!.seen),
+        endStep(runId, 'a', done(1), attempt(1), graph, a!),
+        endStep(runId, 'b', done(2), attempt(1), graph, b!),
       ]);
       expect(results.every((r) => r.recorded)).toBe(true);
       expect(results.flatMap((r) => r.ready)).toEqual(['j']);
@@ -298,8 +285,8 @@ describe('run hot path', () => {
     const graph = new StepGraph([{ id: 'a' }, { id: 'b' }]);
     const runId = await newRun('cancelled', [{ id: 'a' }, { id: 'b' }]);
     const a = await runs.claimStep(runId, 'a', 60_000);
-    expect(await runs.cancelRun(runId)).toMatchObject({ kind: 'done' });
-    const finished = await runs.finishStep(runId, 'a', done(1), attempt(1), (s) => graph.settle(s), a!.seen);
+    expect(await hf.api.get(RunOperations).cancelRun(runId)).toMatchObject({ kind: 'done' });
+    const finished = await endStep(runId, 'a', done(1), attempt(1), graph, a!);
     expect(finished).toEqual({ recorded: true, ready: [], runStatus: 'cancelled' });
     expect(await stepRows(runId)).toEqual({ a: 'succeeded+q', b: 'cancelled' });
   });
@@ -365,7 +352,7 @@ describe('run hot path', () => {
     const ids = Array.from({ length: 12 }, (_, n) => (n === 10 ? unknownFlow : stored.flow.id));
     const inserts = spyOnInserts();
     const results = await Promise.allSettled(
-      ids.map((id, n) => runs.createRunFromEvent(event(id, n), steps)),
+      ids.map((id, n) => hf.api.get(RunIntake).createRunFromEvent(event(id, n), steps)),
     );
     expect(results.map((r) => r.status)).toEqual(
       ids.map((id) => (id === unknownFlow ? 'rejected' : 'fulfilled')),
@@ -381,11 +368,11 @@ describe('run hot path', () => {
   it('records concurrent ends of steps of different runs in one statement, each as its own would', async () => {
     const graph = new StepGraph([{ id: 'a' }, { id: 'b' }]);
     const claimed = await claimedRuns('joint-ends', 6);
-    const joint = spyOnJoint('hookflow_finish_seen_steps');
+    const joint = spyOnJoint('hookflow_record_step_ends');
     const tx = jest.spyOn(ds, 'transaction');
     const ends = await Promise.all(
       claimed.map(({ runId, claim }, k) =>
-        runs.finishStep(runId, 'a', done({ k }), attempt(claim.attempt), (s) => graph.settle(s), claim.seen),
+        endStep(runId, 'a', done({ k }), attempt(claim.attempt), graph, claim),
       ),
     );
     // Submitted in one turn of the event loop: one statement for the six.
@@ -406,28 +393,22 @@ describe('run hot path', () => {
   it('claims the next step for each run in the shared statement, and ends the runs it finishes', async () => {
     const graph = new StepGraph([{ id: 'a' }, { id: 'b' }]);
     const claimed = await claimedRuns('joint-next', 6);
-    const joint = spyOnJoint('hookflow_finish_seen_steps');
+    const joint = spyOnJoint('hookflow_record_step_ends');
     const ends = await Promise.all(
       claimed.map(({ runId, claim }) =>
-        runs.finishStep(
-          runId,
-          'a',
-          done({}),
-          attempt(claim.attempt),
-          (s) => graph.settle(s),
-          claim.seen,
-          async () => ({
-            stepId: 'b',
-            leaseMs: 60_000,
-          }),
-        ),
+        endStep(runId, 'a', done({}), attempt(claim.attempt), graph, claim, async () => ({
+          stepId: 'b',
+          leaseMs: 60_000,
+        })),
       ),
     );
     expect(joint()).toEqual([6]);
-    for (const end of ends) expect(end.next).toMatchObject({ stepId: 'b', attempt: 1, finishedOutput: {} });
+    for (const end of ends) {
+      expect(end.next).toMatchObject({ stepId: 'b', claimed: { attempt: 1, outputs: { a: {} } } });
+    }
     const lasts = await Promise.all(
       claimed.map(({ runId }, k) =>
-        runs.finishStep(runId, 'b', done({ k }), attempt(1), (s) => graph.settle(s), ends[k].next!.seen),
+        endStep(runId, 'b', done({ k }), attempt(1), graph, ends[k].next!.claimed),
       ),
     );
     expect(joint()).toEqual([6, 6]);
@@ -442,21 +423,22 @@ describe('run hot path', () => {
   it('records each step on its own when the statement they shared fails, failing only the bad one', async () => {
     const graph = new StepGraph([{ id: 'a' }, { id: 'b' }]);
     const claimed = await claimedRuns('joint-fallback', 6);
-    const joint = spyOnJoint('hookflow_finish_seen_steps');
+    const joint = spyOnJoint('hookflow_record_step_ends');
     // A duration past PostgreSQL's integer range breaks the shared statement, then only its own.
     const results = await Promise.allSettled(
       claimed.map(({ runId, claim }, k) =>
-        runs.finishStep(
+        endStep(
           runId,
           'a',
           done({ k }),
           { ...attempt(claim.attempt), durationMs: k === 4 ? 3_000_000_000 : 1 },
-          (s) => graph.settle(s),
-          claim.seen,
+          graph,
+          claim,
         ),
       ),
     );
-    expect(joint()).toEqual([6]);
+    // The shared statement, then each step's own.
+    expect(joint()).toEqual([6, 1, 1, 1, 1, 1, 1]);
     expect(results.map((r) => r.status)).toEqual(claimed.map((_, k) => (k === 4 ? 'rejected' : 'fulfilled')));
     for (const [k, { runId }] of claimed.entries())
       expect(await stepRows(runId)).toEqual(
@@ -471,16 +453,17 @@ describe('run hot path', () => {
     const others = await claimedRuns('joint-same-run-others', 2);
     const runId = await newRun('joint-same-run', steps);
     const [a, b] = [(await runs.claimStep(runId, 'a', 60_000))!, (await runs.claimStep(runId, 'b', 60_000))!];
-    const joint = spyOnJoint('hookflow_finish_seen_steps');
-    // All four in one turn: the others and a share a statement, and b goes after it, on its own.
+    const joint = spyOnJoint('hookflow_record_step_ends');
+    // All four in one turn: the others and a share a statement, and b goes after it, on its own,
+    // where it finds its run moved (a ended), and is decided again and written once more.
     const ends = await Promise.all([
       ...others.map(({ runId: id, claim }) =>
-        runs.finishStep(id, 'a', done({}), attempt(claim.attempt), (s) => linear.settle(s), claim.seen),
+        endStep(id, 'a', done({}), attempt(claim.attempt), linear, claim),
       ),
-      runs.finishStep(runId, 'a', done(1), attempt(a.attempt), (s) => graph.settle(s), a.seen),
-      runs.finishStep(runId, 'b', done(2), attempt(b.attempt), (s) => graph.settle(s), b.seen),
+      endStep(runId, 'a', done(1), attempt(a.attempt), graph, a),
+      endStep(runId, 'b', done(2), attempt(b.attempt), graph, b),
     ]);
-    expect(joint()).toEqual([3]);
+    expect(joint()).toEqual([3, 1, 1]);
     expect(ends.every((e) => e.recorded)).toBe(true);
     expect(ends.slice(2).flatMap((e) => e.ready)).toEqual(['j']);
     expect(await stepRows(runId)).toEqual({ a: 'succeeded+q', b: 'succeeded+q', j: 'pending+q' });
@@ -504,7 +487,8 @@ describe('run hot path', () => {
       expect(read).toMatchObject({
         attempt: 1,
         trigger: { body: { k } },
-        seen: { steps: { a: { status: 'running' } }, unclaimed: { status: 'pending', attempts: 0 } },
+        view: { steps: { a: { status: 'running' } } },
+        unclaimed: { status: 'pending', attempts: 0 },
       }),
     );
     expect(reads[6]).toBeNull();

@@ -1,16 +1,19 @@
 import { STEP_QUEUE } from '@hookflow/queue';
-import { RunRepository } from '@hookflow/store';
+import { StepGraph } from '@hookflow/flows';
+import { StepTransitions } from '@hookflow/store';
 import { Queue } from 'bullmq';
 import { HookflowHarness } from '../utils/hookflow-harness';
 import { SinkServer } from '../utils/sink-server';
+import { stepEnds, type EndStep } from '../utils/step-ends';
 
-const noDecision = () => ({ ready: [], skip: [], runStatus: null });
+const oneStep = new StepGraph([{ id: 'send', type: 'action' }]);
 
 /** The run state machine's guards against duplicate and lost workers, on the real database. */
 describe('step claims, leases and the attempt budget', () => {
   let hf: HookflowHarness;
   let sink: SinkServer;
-  let runs: RunRepository;
+  let runs: StepTransitions;
+  let endStep: EndStep;
 
   beforeAll(async () => {
     sink = await SinkServer.start();
@@ -18,7 +21,8 @@ describe('step claims, leases and the attempt budget', () => {
       worker: false,
       env: { RECONCILE_INTERVAL_MS: '100', RECONCILE_STALE_MS: '100' },
     });
-    runs = hf.api.get(RunRepository);
+    runs = hf.api.get(StepTransitions);
+    endStep = stepEnds(hf);
   });
 
   afterAll(async () => {
@@ -65,22 +69,24 @@ describe('step claims, leases and the attempt budget', () => {
     expect((await runs.claimStep(runId, 'send', 0))?.attempt).toBe(1);
     expect((await runs.claimStep(runId, 'send', 60_000))?.attempt).toBe(2);
 
-    const stale = await runs.finishStep(
+    const stale = await endStep(
       runId,
       'send',
       { status: 'succeeded', input: {}, output: { from: 'stale' }, error: null },
       attempt(1),
-      noDecision,
+      oneStep,
+      1,
     );
     expect(stale.recorded).toBe(false);
     expect(await runs.markRetrying(runId, 'send', {}, { ...attempt(1), outcome: 'retrying' })).toBe(false);
 
-    const latest = await runs.finishStep(
+    const latest = await endStep(
       runId,
       'send',
       { status: 'succeeded', input: {}, output: { from: 'latest' }, error: null },
       attempt(2),
-      noDecision,
+      oneStep,
+      2,
     );
     expect(latest.recorded).toBe(true);
     const run = await hf.getRun(runId);

@@ -1,8 +1,10 @@
 import { STEP_QUEUE, stepJob, stepJobId } from '@hookflow/queue';
-import { RunRepository } from '@hookflow/store';
+import { StepGraph } from '@hookflow/flows';
+import { StepTransitions } from '@hookflow/store';
 import { Queue } from 'bullmq';
 import { HookflowHarness } from '../utils/hookflow-harness';
 import { SinkServer } from '../utils/sink-server';
+import { stepEnds, type EndStep } from '../utils/step-ends';
 import { waitFor } from '../utils/wait-for';
 
 /** Operations on runs: retry in place, replay as a new run, cancel, and bulk retry. */
@@ -231,7 +233,7 @@ describe('run operations (retry, replay, cancel, bulk retry)', () => {
       expect(after.steps[0].attempts.map((a: any) => a.n)).toEqual([1]);
 
       // Even a job that survived the cancel does nothing: the run is over, so the claim is refused.
-      expect(await hf.api.get(RunRepository).claimStep(runId, 'send', 1_000)).toBeNull();
+      expect(await hf.api.get(StepTransitions).claimStep(runId, 'send', 1_000)).toBeNull();
       const job = stepJob(runId, 'send', {
         policy: { attempts: 5, backoff: 'fixed', delayMs: 10, maxDelayMs: 10 },
         timeoutMs: 1_000,
@@ -354,11 +356,17 @@ describe('run operations (retry, replay, cancel, bulk retry)', () => {
 /** The worker's side of a cancel, driven step by step on the real database (no worker running). */
 describe('a cancel racing the steps of its run', () => {
   let hf: HookflowHarness;
-  let runs: RunRepository;
+  let runs: StepTransitions;
+  let endStep: EndStep;
+  const graph = new StepGraph([
+    { id: 'a', type: 'transform' },
+    { id: 'b', type: 'transform' },
+  ]);
 
   beforeAll(async () => {
     hf = await HookflowHarness.start({ worker: false });
-    runs = hf.api.get(RunRepository);
+    runs = hf.api.get(StepTransitions);
+    endStep = stepEnds(hf);
   });
 
   afterAll(async () => {
@@ -391,12 +399,13 @@ describe('a cancel racing the steps of its run', () => {
     expect((await runs.claimStep(runId, 'a', 60_000))?.attempt).toBe(1);
     await hf.http().post(`/api/runs/${runId}/cancel`).set(hf.auth).expect(200);
 
-    const finished = await runs.finishStep(
+    const finished = await endStep(
       runId,
       'a',
       { status: 'succeeded', input: {}, output: { done: true }, error: null },
       attempt(1, 'succeeded'),
-      () => ({ ready: ['b'], skip: [], runStatus: 'succeeded' }),
+      graph,
+      1,
     );
     expect(finished).toEqual({ recorded: true, ready: [], runStatus: 'cancelled' });
     const run = await hf.getRun(runId);

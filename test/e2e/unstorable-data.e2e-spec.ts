@@ -215,7 +215,7 @@ describe('data PostgreSQL cannot store', () => {
     // Each attempt's refusal was logged too, so the loop was never silent.
     expect(records).toContainEqual(
       expect.objectContaining({
-        context: 'StepExecutor',
+        context: 'StepRunner',
         runId: run.id,
         step: 'stuck',
         code: 'outcome_unstorable',

@@ -1,6 +1,6 @@
 import { getQueueToken } from '@nestjs/bullmq';
 import { bundleJobs, STEP_QUEUE, stepJob } from '@hookflow/queue';
-import { FlowRepository, RunRepository } from '@hookflow/store';
+import { FlowRepository, RunIntake } from '@hookflow/store';
 import type { Queue } from 'bullmq';
 import type { HookflowHarness } from './hookflow-harness';
 
@@ -11,7 +11,7 @@ import type { HookflowHarness } from './hookflow-harness';
  */
 export async function bundledRuns(hf: HookflowHarness, slug: string, count: number): Promise<string[]> {
   const stored = (await hf.api.get(FlowRepository).findBySlug(slug))!;
-  const runs = hf.api.get(RunRepository);
+  const runs = hf.api.get(RunIntake);
   const steps = stored.version.definition.steps.map((s, i) => ({ id: s.id, root: i === 0 }));
   const runIds: string[] = [];
   for (let n = 0; n < count; n++) {

@@ -11,10 +11,12 @@ import { GracefulShutdown } from './maintenance/graceful-shutdown';
 import { QueueWatchdog } from './maintenance/queue-watchdog';
 import { Reconciler } from './maintenance/reconciler';
 import { RetentionPruner } from './maintenance/retention-pruner';
-import { RunOrchestrator } from './runs/run-orchestrator';
+import { RunProgress } from './runs/run-progress';
+import { BundledSteps } from './steps/bundled-steps';
 import { CompiledFlowCache } from './steps/compiled-flow-cache';
 import { DestinationGate } from './steps/destination-gate';
-import { StepExecutor } from './steps/step-executor';
+import { InlineChain } from './steps/inline-chain';
+import { StepRunner } from './steps/step-runner';
 import { StepSecrets } from './steps/step-secrets';
 import { StepProcessor } from './steps/step.processor';
 import { CONNECTORS } from './steps/tokens';
@@ -53,9 +55,11 @@ export class WorkerModule {
           inject: [getQueueToken(STEP_QUEUE)],
         },
         CompiledFlowCache,
-        RunOrchestrator,
+        RunProgress,
         StepSecrets,
-        StepExecutor,
+        StepRunner,
+        InlineChain,
+        BundledSteps,
         DestinationGate,
         StepProcessor,
         Reconciler,

@@ -104,3 +104,6 @@ export { diffFlows } from './model/flow-diff';
 
 // Flow files on disk (the CLI and the API's FLOWS_DIR loader)
 export * from './files';
+
+// The run's state machine: what a step's end or a retry does to a run
+export * from './run-state/run-state';

@@ -1,8 +1,15 @@
 import { InjectQueue } from '@nestjs/bullmq';
 import { Injectable } from '@nestjs/common';
-import { compileFlow, InvalidFlowError, type CompiledFlow, type RunStatus } from '@hookflow/flows';
+import { compileFlow, InvalidFlowError, retryOf, type CompiledFlow, type RunStatus } from '@hookflow/flows';
 import { STEP_QUEUE, stepJobsFor, stepJobId, type StepJobSpec } from '@hookflow/queue';
-import { FlowRepository, InvalidCursorError, RunRepository, type RunOperation } from '@hookflow/store';
+import {
+  FlowRepository,
+  InvalidCursorError,
+  RunIntake,
+  RunOperations,
+  RunQueries,
+  type RunOperation,
+} from '@hookflow/store';
 import type { Queue } from 'bullmq';
 import { AppError, ErrorCode } from '../common/app-error';
 import { RunStepQueue } from './run-step-queue';
@@ -14,6 +21,8 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const ISO_TIME = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/i;
 /** A bulk retry hands runs to the queue this many at a time, so the worker starts on the first ones early. */
 const BULK_CHUNK = 100;
+/** How many times a retry is decided again because its run moved meanwhile. */
+const MAX_DECISIONS = 20;
 
 /** Reading run history, and the operations on runs: retry, replay, cancel. */
 @Injectable()
@@ -21,7 +30,9 @@ export class RunsService {
   private readonly stepQueue: RunStepQueue;
 
   constructor(
-    private readonly runs: RunRepository,
+    private readonly runs: RunQueries,
+    private readonly operations: RunOperations,
+    private readonly intake: RunIntake,
     private readonly flows: FlowRepository,
     @InjectQueue(STEP_QUEUE) queue: Queue,
   ) {
@@ -116,7 +127,7 @@ export class RunsService {
     const run = UUID.test(id) ? await this.runs.findRun(id) : null;
     if (!run) throw AppError.notFound(`run '${id}'`);
     const flow = await this.compiled(run.flowVersionId);
-    const result = await this.runs.retryRun(id, (statuses) => flow.graph.settle(statuses));
+    const result = await this.retryRun(id, flow);
     const done = this.expect(id, result, 'retried', RETRYABLE_STATUSES);
     await this.stepQueue.replace(
       `enqueue of retried run ${id}`,
@@ -135,7 +146,7 @@ export class RunsService {
     if (mode !== 'pinned' && mode !== 'latest') {
       throw AppError.invalid('/version', "must be 'pinned' or 'latest'");
     }
-    const source = UUID.test(id) ? await this.runs.findReplaySource(id) : null;
+    const source = UUID.test(id) ? await this.operations.findReplaySource(id) : null;
     if (!source) throw AppError.notFound(`run '${id}'`);
     if (source.flowDeleted) {
       throw new AppError(
@@ -155,7 +166,7 @@ export class RunsService {
     const flowVersionId = mode === 'latest' ? source.currentVersionId : source.pinnedVersionId;
     const flow = await this.compiled(flowVersionId);
     const roots = flow.graph.roots();
-    const runId = await this.runs.createReplayRun({
+    const runId = await this.intake.createReplayRun({
       originRunId: id,
       flowId: source.flowId,
       flowVersionId,
@@ -171,7 +182,7 @@ export class RunsService {
 
   /** Stops a queued or running run: its waiting steps never run, a delayed retry never fires. */
   async cancel(id: string): Promise<{ runId: string; status: 'cancelled' }> {
-    const result = UUID.test(id) ? await this.runs.cancelRun(id) : ({ kind: 'missing' } as const);
+    const result = UUID.test(id) ? await this.operations.cancelRun(id) : ({ kind: 'missing' } as const);
     const done = this.expect(id, result, 'cancelled', ['queued', 'running']);
     await this.stepQueue.discard(
       `removing the jobs of cancelled run ${id}`,
@@ -188,7 +199,7 @@ export class RunsService {
     const q = parseBulkRetry(body);
     const record = await this.flows.findBySlug(q.flow);
     if (!record) throw AppError.notFound(`flow '${q.flow}'`);
-    const candidates = await this.runs.findRetryableRuns({
+    const candidates = await this.operations.findRetryableRuns({
       flowId: record.flow.id,
       status: q.status,
       since: q.since,
@@ -203,7 +214,7 @@ export class RunsService {
         if (!compiled.has(run.flowVersionId))
           compiled.set(run.flowVersionId, this.compiled(run.flowVersionId));
         const flow = await compiled.get(run.flowVersionId)!;
-        const result = await this.runs.retryRun(run.id, (statuses) => flow.graph.settle(statuses));
+        const result = await this.retryRun(run.id, flow);
         if (result.kind !== 'done') continue;
         count++;
         jobs.push(...stepJobsFor(flow, run.flowVersionId, run.id, result.ready));
@@ -214,6 +225,26 @@ export class RunsService {
       }
     }
     return { count };
+  }
+
+  /**
+   * Retries a run as `retryOf` decides on a view of it; decided again on a fresh view when the
+   * run moved meanwhile (a step of a cancelled run still ending, say).
+   */
+  private async retryRun(
+    runId: string,
+    flow: CompiledFlow,
+  ): Promise<RunOperation<{ reopened: string[]; ready: string[] }>> {
+    for (let decisions = 1; ; decisions++) {
+      const view = await this.operations.view(runId);
+      if (!view) return { kind: 'missing' };
+      const retry = retryOf(flow.graph, view);
+      if (!retry) return { kind: 'refused', status: view.status };
+      if (await this.operations.applyRetry(runId, view.version, retry)) {
+        return { kind: 'done', reopened: retry.reopen, ready: retry.enqueue };
+      }
+      if (decisions >= MAX_DECISIONS) throw new Error(`run ${runId} kept moving while it was retried`);
+    }
   }
 
   /** The result of a run operation, or the 404/409 it comes to. */

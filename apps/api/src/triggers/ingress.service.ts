@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { verifyWebhook, type VerifyConfig, type VerifyFailureReason } from '@hookflow/flows';
 import { ApiMetrics, HOOKFLOW_CONFIG, type HookflowConfig } from '@hookflow/platform';
-import { EventRepository, RateLimitRepository, RunRepository } from '@hookflow/store';
+import { EventRepository, RateLimitRepository, RunIntake } from '@hookflow/store';
 import { AppError, ErrorCode } from '../common/app-error';
 import { SecretsService } from '../secrets/secrets.service';
 import { parseWebhookBody } from './body-parser';
@@ -58,7 +58,7 @@ export class IngressService {
 
   constructor(
     private readonly triggers: TriggerCache,
-    private readonly runs: RunRepository,
+    private readonly runs: RunIntake,
     private readonly enqueuer: StepEnqueuer,
     private readonly events: EventRepository,
     private readonly rateLimits: RateLimitRepository,

@@ -1,7 +1,7 @@
 import type { HookflowConfig, WorkerMetrics } from '@hookflow/platform';
-import type { RunRepository, StaleStep } from '@hookflow/store';
+import type { StaleStep, StepTransitions } from '@hookflow/store';
 import type { Queue } from 'bullmq';
-import type { RunOrchestrator } from '../runs/run-orchestrator';
+import type { RunProgress } from '../runs/run-progress';
 import type { CompiledFlowCache } from '../steps/compiled-flow-cache';
 import { MAX_REQUEUES, Reconciler } from './reconciler';
 
@@ -16,17 +16,24 @@ function reconcilerWith(jobState: string, requeues = 0) {
     touchEnqueued: async (steps: { runId: string; stepId: string; requeued?: boolean }[]) => {
       touched.push(steps);
     },
-    abandonStep: async (_runId: string, stepId: string) => {
-      abandoned.push(stepId);
-      return { recorded: true, ready: [], runStatus: 'failed' };
+    view: async () => ({
+      version: 3,
+      status: 'running',
+      steps: { send: { status: 'pending', attempts: 1, enqueued: true, held: false } },
+    }),
+    recordStepEnd: async (end: { stepId: string }) => {
+      abandoned.push(end.stepId);
+      return { recorded: true, runStatus: 'failed', output: null };
     },
-  } as unknown as RunRepository;
-  const flows = { get: async () => ({ graph: { settle: () => ({ ready: [], skip: [] }) } }) };
-  const orchestrator = {
-    enqueue: async (_flow: unknown, _v: string, _run: string, ids: string[]) => {
+  } as unknown as StepTransitions;
+  const flows = {
+    get: async () => ({ graph: { settle: () => ({ ready: [], skip: [], runStatus: 'failed' }) } }),
+  };
+  const progress = {
+    enqueue: async (_flow: unknown, _ref: unknown, ids: string[]) => {
       enqueued.push(ids);
     },
-  } as unknown as RunOrchestrator;
+  } as unknown as RunProgress;
   const metrics = { reconcilerReenqueued: { inc: () => undefined } } as unknown as WorkerMetrics;
   const queue = {
     getJobs: async () => [],
@@ -34,14 +41,7 @@ function reconcilerWith(jobState: string, requeues = 0) {
     remove: async () => 1,
   } as unknown as Queue;
   const config = { reconcileStaleMs: 1000, reconcileIntervalMs: 1000 } as HookflowConfig;
-  const sut = new Reconciler(
-    runs,
-    flows as unknown as CompiledFlowCache,
-    orchestrator,
-    metrics,
-    queue,
-    config,
-  );
+  const sut = new Reconciler(runs, flows as unknown as CompiledFlowCache, progress, metrics, queue, config);
   return { sut, touched, enqueued, abandoned };
 }
 

@@ -2,11 +2,11 @@ import { InjectQueue } from '@nestjs/bullmq';
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { HOOKFLOW_CONFIG, WorkerMetrics, type HookflowConfig } from '@hookflow/platform';
 import { BUNDLE_JOB_NAME, STEP_QUEUE, stepJobId } from '@hookflow/queue';
-import { RunRepository, type AdvanceDecision, type StaleStep } from '@hookflow/store';
+import { StepTransitions, type StaleStep } from '@hookflow/store';
 import type { Queue } from 'bullmq';
-import type { StepError } from '@hookflow/flows';
+import { afterStepEnd, isLiveRun, type RunTransition, type RunView, type StepError } from '@hookflow/flows';
 import { CompiledFlowCache } from '../steps/compiled-flow-cache';
-import { RunOrchestrator } from '../runs/run-orchestrator';
+import { RunProgress } from '../runs/run-progress';
 
 const LIVE_JOB_STATES = new Set(['waiting', 'active', 'delayed', 'prioritized', 'waiting-children']);
 
@@ -30,9 +30,9 @@ export class Reconciler implements OnApplicationBootstrap, OnModuleDestroy {
   private running: Promise<number> | undefined;
 
   constructor(
-    private readonly runs: RunRepository,
+    private readonly runs: StepTransitions,
     private readonly flows: CompiledFlowCache,
-    private readonly orchestrator: RunOrchestrator,
+    private readonly progress: RunProgress,
     private readonly metrics: WorkerMetrics,
     @InjectQueue(STEP_QUEUE) private readonly queue: Queue,
     @Inject(HOOKFLOW_CONFIG) private readonly config: HookflowConfig,
@@ -101,13 +101,7 @@ export class Reconciler implements OnApplicationBootstrap, OnModuleDestroy {
               await this.queue.remove(jobId).catch(() => 0);
             }
             const flow = await this.flows.get(step.flowVersionId);
-            await this.orchestrator.enqueue(
-              flow,
-              step.flowVersionId,
-              step.runId,
-              [step.stepId],
-              step.attempts,
-            );
+            await this.progress.enqueue(flow, step, [step.stepId], step.attempts);
             requeued++;
             this.metrics.reconcilerReenqueued.inc();
           } catch (err) {
@@ -132,7 +126,8 @@ export class Reconciler implements OnApplicationBootstrap, OnModuleDestroy {
   /**
    * Fails a step re-enqueued MAX_REQUEUES times without an outcome (`requeue_limit`) and moves its
    * run on: what depends on it is skipped, and the run ends once nothing else runs. Without its
-   * flow (a version that no longer compiles) the run fails at once.
+   * flow (a version that no longer compiles) the run fails at once. Decided on a view of the run;
+   * nothing is written if the step was claimed or the run moved (retried, say) since.
    */
   private async giveUp(step: StaleStep): Promise<void> {
     const flow = await this.flows.get(step.flowVersionId).catch(() => undefined);
@@ -141,8 +136,21 @@ export class Reconciler implements OnApplicationBootstrap, OnModuleDestroy {
       message: `re-enqueued ${step.requeues} times without an outcome being recorded; given up`,
       retryable: false,
     };
-    const decide: AdvanceDecision = flow ? (statuses) => flow.graph.settle(statuses) : failRun;
-    const done = await this.runs.abandonStep(step.runId, step.stepId, step.requeues, error, decide);
+    const view = await this.runs.view(step.runId);
+    const state = view?.steps[step.stepId];
+    if (!view || !isLiveRun(view.status) || !state || state.held || !WAITING.has(state.status)) return;
+    const transition = flow
+      ? afterStepEnd(flow.graph, view, step.stepId, 'failed')
+      : failRun(view, step.stepId);
+    const done = await this.runs.recordStepEnd({
+      runId: step.runId,
+      stepId: step.stepId,
+      result: { status: 'failed', input: null, output: null, error },
+      attempt: null,
+      version: view.version,
+      transition,
+      expect: { status: state.status, attempts: state.attempts },
+    });
     if (!done.recorded) return;
     this.logger.error({
       msg: `step failed: ${error.code}: ${error.message}`,
@@ -150,16 +158,17 @@ export class Reconciler implements OnApplicationBootstrap, OnModuleDestroy {
       step: step.stepId,
       flowVersionId: step.flowVersionId,
       code: error.code,
-      ...(done.runStatus ? { status: done.runStatus } : {}),
+      ...(transition.runStatus ? { status: transition.runStatus } : {}),
     });
-    if (flow && done.ready.length > 0)
-      await this.orchestrator.enqueue(flow, step.flowVersionId, step.runId, done.ready);
+    if (flow && transition.enqueue.length > 0) await this.progress.enqueue(flow, step, transition.enqueue);
   }
 }
 
+/** Unfinished steps no live claim holds: the ones a reconciler may give up. */
+const WAITING = new Set(['pending', 'retrying', 'waiting', 'running']);
+
 /** Without the flow's graph: the run fails, and its steps that have not started never will. */
-const failRun: AdvanceDecision = (statuses) => ({
-  ready: [],
-  skip: Object.keys(statuses).filter((id) => statuses[id] === 'pending'),
-  runStatus: 'failed',
-});
+function failRun(view: RunView, stepId: string): RunTransition {
+  const skip = Object.keys(view.steps).filter((id) => id !== stepId && view.steps[id].status === 'pending');
+  return { skip, enqueue: [], runStatus: 'failed' };
+}

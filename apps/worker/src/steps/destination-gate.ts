@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { parseDuration, stepInput, type CompiledFlow, type CompiledStep } from '@hookflow/flows';
 import { HOOKFLOW_CONFIG, type HookflowConfig } from '@hookflow/platform';
-import { RunRepository } from '@hookflow/store';
+import { StepTransitions } from '@hookflow/store';
 import { CompiledFlowCache } from './compiled-flow-cache';
 import {
   DestinationLimiter,
@@ -30,7 +30,7 @@ export class DestinationGate {
   readonly limiter = new DestinationLimiter();
 
   constructor(
-    private readonly runs: RunRepository,
+    private readonly runs: StepTransitions,
     private readonly flows: CompiledFlowCache,
     private readonly secrets: StepSecrets,
     @Inject(HOOKFLOW_CONFIG) private readonly config: HookflowConfig,

@@ -9,10 +9,11 @@ import {
   type StepJobData,
 } from '@hookflow/queue';
 import { DelayedError, Job, UnrecoverableError } from 'bullmq';
+import { BundledSteps } from './bundled-steps';
 import { DestinationGate } from './destination-gate';
+import { InlineChain, type JobStepOptions } from './inline-chain';
 import { stepBackoff } from './step-backoff';
 import { RetryableStepError } from './step-errors';
-import { StepExecutor, type RunOptions } from './step-executor';
 
 const DEFAULT_LEASE_MS = 60_000;
 
@@ -36,7 +37,8 @@ export class StepProcessor extends WorkerHost implements OnApplicationBootstrap 
   private idleWaiters: (() => void)[] = [];
 
   constructor(
-    private readonly executor: StepExecutor,
+    private readonly chain: InlineChain,
+    private readonly bundles: BundledSteps,
     private readonly gate: DestinationGate,
     @Inject(HOOKFLOW_CONFIG) private readonly config: HookflowConfig,
   ) {
@@ -61,13 +63,7 @@ export class StepProcessor extends WorkerHost implements OnApplicationBootstrap 
   async process(job: Job<StepJobData | StepBundleData>, token?: string): Promise<void> {
     if (job.name === BUNDLE_JOB_NAME) {
       // New runs' first steps, side by side; each gets a job of its own if it needs another try.
-      await this.tracked(
-        Promise.all(
-          (job.data as StepBundleData).steps.map((step) =>
-            this.executor.runBundled(step, unclaimedFor(job, step)),
-          ),
-        ),
-      );
+      await this.tracked(this.bundles.run((job.data as StepBundleData).steps, isFresh(job)));
       return;
     }
     return this.processStep(job as Job<StepJobData>, token);
@@ -83,11 +79,11 @@ export class StepProcessor extends WorkerHost implements OnApplicationBootstrap 
     try {
       // The slot is given back as soon as this job's own step is over, before any step it runs in process.
       verdict = await this.tracked(
-        this.executor.run(job.data.runId, job.data.stepId, {
+        this.chain.runJob(job.data.runId, job.data.stepId, {
           isLastAttempt: isLast,
           leaseMs,
           ownStepDone: admission.release,
-          unclaimed: unclaimedFor(job, job.data),
+          fresh: freshStep(job, job.data),
         }),
       );
     } finally {
@@ -101,7 +97,7 @@ export class StepProcessor extends WorkerHost implements OnApplicationBootstrap 
 
   /** Graceful shutdown: the jobs in flight finish their own step but start no more in process. */
   stopChains(): void {
-    this.executor.stopChains();
+    this.chain.stopChains();
   }
 
   /**
@@ -134,11 +130,17 @@ export class StepProcessor extends WorkerHost implements OnApplicationBootstrap 
   }
 }
 
+/** The job's first try, never stalled. */
+function isFresh(job: Job): boolean {
+  return job.attemptsMade === 0 && !job.stalledCounter;
+}
+
 /**
- * A step of a fresh job (its first try, never stalled, the step never tried before) may run a step
- * without side effects from a read, claimed only by the statement that records its end.
+ * A step of a fresh job, never tried before, may run a step without side effects from a read,
+ * claimed only by the write that records its end.
  */
-function unclaimedFor(job: Job, step: StepJobData): RunOptions['unclaimed'] {
-  const fresh = job.attemptsMade === 0 && !job.stalledCounter && !step.attemptsBefore;
-  return fresh && step.flowVersionId ? { flowVersionId: step.flowVersionId } : undefined;
+function freshStep(job: Job, step: StepJobData): JobStepOptions['fresh'] {
+  return isFresh(job) && !step.attemptsBefore && step.flowVersionId
+    ? { flowVersionId: step.flowVersionId }
+    : undefined;
 }

@@ -4,7 +4,7 @@ import { HOOKFLOW_CONFIG, type HookflowConfig } from '@hookflow/platform';
 import { openDatabase } from '../database/data-source';
 import { EventRepository } from '../repositories/event.repository';
 import { FlowRepository } from '../repositories/flow.repository';
-import { RunRepository } from '../repositories/run.repository';
+import { RunIntake, RunOperations, RunQueries, StepTransitions } from '../repositories/runs';
 import { RateLimitRepository } from '../repositories/rate-limit.repository';
 import { SecretRepository } from '../repositories/secret.repository';
 import { ApiKeyRepository } from '../repositories/api-key.repository';
@@ -49,11 +49,11 @@ export class StoreModule {
           useFactory: (ds: DataSource) => new FlowRepository(ds),
           inject: [DataSource],
         },
-        {
-          provide: RunRepository,
-          useFactory: (ds: DataSource) => new RunRepository(ds),
+        ...[RunIntake, StepTransitions, RunOperations, RunQueries].map((Repository) => ({
+          provide: Repository,
+          useFactory: (ds: DataSource) => new Repository(ds),
           inject: [DataSource],
-        },
+        })),
         {
           provide: EventRepository,
           useFactory: (ds: DataSource) => new EventRepository(ds),
@@ -80,7 +80,10 @@ export class StoreModule {
         HOOKFLOW_CONFIG,
         DataSource,
         FlowRepository,
-        RunRepository,
+        RunIntake,
+        StepTransitions,
+        RunOperations,
+        RunQueries,
         EventRepository,
         SecretRepository,
         ApiKeyRepository,

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { DataSource } from 'typeorm';
 import { decodeCursor, encodeCursor } from './cursor';
-import { InvalidCursorError } from './run.repository';
+import { InvalidCursorError } from './runs/run-sql';
 import { toJsonb } from './jsonb';
 
 /** A request a trigger refused, kept for the inspector with the reason. */

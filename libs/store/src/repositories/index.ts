@@ -3,7 +3,7 @@ export * from './cursor';
 export * from './event.repository';
 export * from './jsonb';
 export * from './flow.repository';
-export * from './run.repository';
+export * from './runs';
 export * from './secret.repository';
 export * from './api-key.repository';
 export * from './rate-limit.repository';

@@ -1,0 +1,72 @@
+import type { RunStatus } from '@hookflow/flows';
+import type { DataSource } from 'typeorm';
+import { Attempt, Event, Run, StepRun } from '../../entities';
+import { decodeCursor, encodeCursor } from '../cursor';
+import { InvalidCursorError } from './run-sql';
+
+export interface RunListFilter {
+  flowId?: string;
+  status?: RunStatus;
+  limit: number;
+  cursor?: string;
+}
+
+export interface RunDetail {
+  run: Run & { flowSlug: string };
+  event: Event | null;
+  steps: (StepRun & { attemptList: Attempt[] })[];
+}
+
+/** Reading runs for the API: one run, a page of runs, a run with its event, steps and attempts. */
+export class RunQueries {
+  constructor(private readonly ds: DataSource) {}
+
+  async findRun(runId: string): Promise<Run | null> {
+    return this.ds.manager.findOneBy(Run, { id: runId });
+  }
+
+  async list(
+    filter: RunListFilter,
+  ): Promise<{ items: (Run & { flowSlug: string })[]; nextCursor: string | null }> {
+    const qb = this.ds.manager
+      .createQueryBuilder(Run, 'r')
+      .innerJoin('flows', 'f', 'f.id = r.flow_id')
+      .addSelect('f.slug', 'flow_slug')
+      .orderBy('r.created_at', 'DESC')
+      .addOrderBy('r.id', 'DESC')
+      .limit(filter.limit + 1);
+    if (filter.flowId) qb.andWhere('r.flow_id = :flowId', { flowId: filter.flowId });
+    if (filter.status) qb.andWhere('r.status = :status', { status: filter.status });
+    if (filter.cursor) {
+      const c = decodeCursor(filter.cursor);
+      if (!c) throw new InvalidCursorError('cursor is not one this server gave out');
+      qb.andWhere('(r.created_at, r.id) < (:at, :id)', { at: c.at, id: c.id });
+    }
+    const { entities, raw } = await qb.getRawAndEntities();
+    const items = entities.map((run, i) => Object.assign(run, { flowSlug: raw[i].flow_slug as string }));
+    const more = items.length > filter.limit;
+    if (more) items.pop();
+    const last = items[items.length - 1];
+    return { items, nextCursor: more && last ? encodeCursor(last.createdAt, last.id) : null };
+  }
+
+  async detail(runId: string): Promise<RunDetail | null> {
+    // One snapshot: the run and its steps must agree (a poll must not see a step a claim has moved
+    // on next to the run row as it was before that claim).
+    return this.ds.transaction('REPEATABLE READ', async (m) => {
+      const run = await m.findOneBy(Run, { id: runId });
+      if (!run) return null;
+      const flow: { slug: string }[] = await m.query(`SELECT slug FROM flows WHERE id = $1`, [run.flowId]);
+      const event = run.eventId ? await m.findOneBy(Event, { id: run.eventId }) : null;
+      const steps = await m.find(StepRun, { where: { runId }, order: { position: 'ASC' } });
+      const attempts = await m.find(Attempt, { where: { runId }, order: { n: 'ASC' } });
+      return {
+        run: Object.assign(run, { flowSlug: flow[0]?.slug ?? '' }),
+        event,
+        steps: steps.map((s) =>
+          Object.assign(s, { attemptList: attempts.filter((a) => a.stepId === s.stepId) }),
+        ),
+      };
+    });
+  }
+}

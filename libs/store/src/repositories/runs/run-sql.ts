@@ -1,0 +1,107 @@
+import type { RunStatus, RunView, StepState, StepStatus, TriggerData } from '@hookflow/flows';
+import { ItemFailure } from '@hookflow/platform';
+import type { DataSource } from 'typeorm';
+import { isDatabaseUnavailable } from '../../database/database-errors';
+
+/** SQL shared by the run repositories: what a step runs against, and a run's view. */
+
+/**
+ * A step row that a claim may take: waiting its turn, between tries, parked, or held by a worker
+ * whose lease lapsed. `s` is the step_runs alias ('' for the bare table).
+ */
+export function claimableStep(s: string): string {
+  const c = s ? `${s}.` : '';
+  return `(${c}status IN ('pending', 'retrying', 'waiting')
+           OR (${c}status = 'running' AND coalesce(${c}lease_until, '-infinity') < now()))`;
+}
+
+export const UNFINISHED_STEP = `('pending', 'running', 'retrying', 'waiting')`;
+
+/**
+ * Every step of run `run` (an SQL expression) as `[status, attempts, enqueued, held]`: the
+ * steps of a `RunView`.
+ */
+export const stepStatesColumn = (run: string) =>
+  `(SELECT jsonb_object_agg(st.step_id, jsonb_build_array(
+             st.status, st.attempts, st.enqueued_at IS NOT NULL,
+             st.status = 'running' AND coalesce(st.lease_until, '-infinity') >= now()))
+      FROM step_runs st WHERE st.run_id = ${run}) AS steps`;
+
+export type StepStatesJson = Record<string, [StepStatus, number, boolean, boolean]>;
+
+export function stepStatesOf(json: StepStatesJson): Record<string, StepState> {
+  const steps: Record<string, StepState> = {};
+  for (const [id, [status, attempts, enqueued, held]] of Object.entries(json)) {
+    steps[id] = { status, attempts, enqueued, held };
+  }
+  return steps;
+}
+
+/** A run's view: its status, version and steps, from one snapshot; null for no run. */
+export async function readRunView(ds: DataSource, runId: string): Promise<RunView | null> {
+  const rows: { status: RunStatus; version: number; steps: StepStatesJson | null }[] = await ds.query(
+    `SELECT r.status, r.steps_version AS version, ${stepStatesColumn('r.id')} FROM runs r WHERE r.id = $1`,
+    [runId],
+  );
+  const row = rows[0];
+  return row ? { status: row.status, version: row.version, steps: stepStatesOf(row.steps ?? {}) } : null;
+}
+
+/**
+ * What a step runs against, selected from `runs r JOIN flows f LEFT JOIN events e` for run `run`:
+ * the trigger request and the outputs of the steps that finished with one.
+ */
+export const runContextColumns = (
+  run: string,
+) => `f.slug, r.created_at, e.body, e.query, e.headers, e.method, e.received_at,
+              (SELECT coalesce(jsonb_object_agg(s.step_id, s.output), '{}'::jsonb)
+                 FROM step_runs s WHERE s.run_id = ${run} AND s.status IN ('succeeded', 'filtered')) AS outputs`;
+export const RUN_CONTEXT_COLUMNS = runContextColumns('$1');
+export const RUN_CONTEXT_FROM = `FROM runs r
+         JOIN flows f ON f.id = r.flow_id
+         LEFT JOIN events e ON e.id = r.event_id
+        WHERE r.id = $1`;
+
+/** The columns of RUN_CONTEXT_COLUMNS as a row. */
+export interface RunContextRow {
+  slug: string;
+  body: unknown;
+  query: Record<string, unknown> | null;
+  headers: Record<string, string> | null;
+  method: string | null;
+  received_at: Date | null;
+  created_at: Date;
+  outputs: Record<string, unknown>;
+}
+
+/** The trigger request as steps see it, from an events row joined to its run (older runs may lack an event). */
+export function triggerDataOf(row: Omit<RunContextRow, 'slug' | 'outputs'>): TriggerData {
+  return {
+    body: row.body ?? null,
+    query: row.query ?? {},
+    headers: row.headers ?? {},
+    method: row.method ?? 'POST',
+    receivedAt: (row.received_at ?? row.created_at).toISOString(),
+  };
+}
+
+/**
+ * A batch's statement (`joint`), or, when it fails on one item's data, each item on its own
+ * (`alone`), so that only that item fails. Not when the database is out of reach: after a lost
+ * connection the joint statement may have committed, and each alone would fail the same way.
+ */
+export async function jointOrEach<I, O>(
+  batch: I[],
+  joint: (items: I[]) => Promise<O[]>,
+  alone: (item: I) => Promise<O>,
+): Promise<(O | ItemFailure)[]> {
+  if (batch.length === 1) return [await alone(batch[0]).catch((e: unknown) => new ItemFailure(e))];
+  try {
+    return await joint(batch);
+  } catch (err) {
+    if (isDatabaseUnavailable(err)) throw err;
+    return Promise.all(batch.map((item) => alone(item).catch((e: unknown) => new ItemFailure(e))));
+  }
+}
+
+export class InvalidCursorError extends Error {}

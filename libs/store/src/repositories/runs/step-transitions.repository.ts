@@ -1,0 +1,668 @@
+import type { RunStatus, RunTransition, RunView, StepError, StepStatus, TriggerData } from '@hookflow/flows';
+import { Coalescer, ItemFailure } from '@hookflow/platform';
+import type { DataSource } from 'typeorm';
+import type { AttemptOutcome } from '../../entities';
+import { preparedQuery } from '../../database/prepared';
+import { toJsonb } from '../jsonb';
+import {
+  claimableStep,
+  jointOrEach,
+  readRunView,
+  RUN_CONTEXT_COLUMNS,
+  RUN_CONTEXT_FROM,
+  runContextColumns,
+  stepStatesColumn,
+  stepStatesOf,
+  triggerDataOf,
+  UNFINISHED_STEP,
+  type RunContextRow,
+  type StepStatesJson,
+} from './run-sql';
+
+/** A step claimed for one attempt (or read to be claimed when it ends), with what it needs to run. */
+export interface ClaimedStep {
+  /** Attempt number: counts every claim of the step in this run, across retries of the run. */
+  attempt: number;
+  /** Claims made before the step was last reopened by a retry; its budget counts from here. */
+  attemptBase: number;
+  flowVersionId: string;
+  flowSlug: string;
+  trigger: TriggerData;
+  outputs: Record<string, unknown>;
+  /**
+   * Set when the claim resumes a parked delay step: its stored input, and how long until its
+   * resume time by the database clock (zero or less: due).
+   */
+  resume?: { inMs: number; input: unknown };
+  /**
+   * The run as the claim left it (this step `running` and held): what the step's end is decided
+   * on. Absent when a concurrent change made the claim's snapshot disagree with its version.
+   */
+  view?: RunView;
+  /**
+   * Set by `readStep`: the step was read, not claimed, in this state; recording its end claims it
+   * in the same statement, or is refused (`moved`) when anything moved since the read.
+   */
+  unclaimed?: { status: 'pending' | 'retrying'; attempts: number };
+}
+
+/** What a worker needs to know about a step before it claims it (destination limits). */
+export interface StepPeek {
+  flowVersionId: string;
+  /** False when a claim would be refused: the step is finished or leased, or the run is over. */
+  claimable: boolean;
+}
+
+export interface AttemptRecord {
+  n: number;
+  startedAt: Date;
+  durationMs: number;
+  outcome: AttemptOutcome;
+  error: StepError | null;
+  responseStatus: number | null;
+}
+
+export interface StepResult {
+  status: Extract<StepStatus, 'succeeded' | 'failed' | 'filtered'>;
+  input: unknown;
+  output: unknown;
+  error: StepError | null;
+}
+
+/**
+ * A step's end as decided on a view of its run: the one write that records it. The write holds
+ * only while the run is still at `version` (nothing else moved) and the step is still as `expect`
+ * says (this attempt's claim, or what an unclaimed read saw); a run that is no longer live gets
+ * the step's end and nothing else.
+ */
+export interface StepEnd {
+  runId: string;
+  stepId: string;
+  result: StepResult;
+  /** The attempt's record; null records none (the reconciler giving a step up). */
+  attempt: AttemptRecord | null;
+  version: number;
+  transition: RunTransition;
+  expect: { status: StepStatus; attempts: number };
+  /** Read without a claim: this write is also its claim. */
+  unclaimed?: boolean;
+  /** One of `transition.enqueue`, claimed by the same write for the caller to run at once. */
+  next?: { stepId: string; leaseMs: number };
+}
+
+export type StepEndRecorded =
+  | {
+      recorded: true;
+      /** The run's status after the write. */
+      runStatus: RunStatus;
+      /** The step's output as stored (jsonb), for a step run next in process to read. */
+      output: unknown;
+      /** The step claimed by the write, when `next` was asked for and it could be claimed. */
+      next?: { stepId: string; attempt: number; attemptBase: number };
+    }
+  /** `moved`: the run changed since the view; decide again on a fresh one. `not-held`: this attempt lost the step. */
+  | { recorded: false; reason: 'moved' | 'not-held' };
+
+export interface StaleStep {
+  runId: string;
+  stepId: string;
+  /** Attempts used of the step's current budget (since it was last reopened by a retry). */
+  attempts: number;
+  /** Times the reconciler re-enqueued it (since it was last reopened by a retry). */
+  requeues: number;
+  flowVersionId: string;
+}
+
+/**
+ * The claim's view of the run, when it is consistent: the version the claim bumped is the one
+ * its snapshot read plus one (otherwise a change committed between the snapshot and the bump is
+ * missing from the statuses, and no view is given).
+ */
+function claimViewOf(
+  row: { version_seen: number; version_now: number | null; steps: StepStatesJson | null },
+  stepId: string,
+  attempts: number,
+): RunView | undefined {
+  if (row.version_now === null || row.version_now !== row.version_seen + 1 || !row.steps) return undefined;
+  const steps = stepStatesOf(row.steps);
+  steps[stepId] = { status: 'running', attempts, enqueued: true, held: true };
+  return { version: row.version_now, status: 'running', steps };
+}
+
+/** What `readStep` selects, for run `run` (an SQL expression) and its step row `me`. */
+const READ_STEP_COLUMNS = (run: string) =>
+  `me.status AS step_status, me.attempts, me.attempts_base, me.enqueued_at IS NOT NULL AS enqueued,
+              r.status AS run_status, r.steps_version AS version_seen,
+              ${stepStatesColumn(run)},
+              r.flow_version_id, ${runContextColumns(run)}`;
+type ReadStepRow = RunContextRow & {
+  step_status: StepStatus;
+  attempts: number;
+  attempts_base: number;
+  enqueued: boolean;
+  run_status: RunStatus;
+  version_seen: number;
+  steps: StepStatesJson;
+  flow_version_id: string;
+};
+
+/** A step as `readStep` read it: what a claim would give, or null when a claim would not take it now. */
+function readStepOf(row: ReadStepRow, stepId: string): ClaimedStep | null {
+  if (!['queued', 'running'].includes(row.run_status)) return null;
+  const waiting = (row.step_status === 'pending' && row.enqueued) || row.step_status === 'retrying';
+  if (!waiting) return null;
+  const steps = stepStatesOf(row.steps);
+  // As the write that records its end will leave it claimed.
+  steps[stepId] = { status: 'running', attempts: row.attempts + 1, enqueued: true, held: true };
+  return {
+    attempt: row.attempts + 1,
+    attemptBase: row.attempts_base,
+    flowVersionId: row.flow_version_id,
+    flowSlug: row.slug,
+    trigger: triggerDataOf(row),
+    outputs: row.outputs,
+    view: { version: row.version_seen, status: row.run_status, steps },
+    unclaimed: { status: row.step_status as 'pending' | 'retrying', attempts: row.attempts },
+  };
+}
+
+/** One step end as a row of RECORD_STEP_ENDS's JSON parameter (`ord`: its place in the batch). */
+interface StepEndRow {
+  run_id: string;
+  step_id: string;
+  status: StepStatus;
+  input: unknown;
+  output: unknown;
+  error: unknown;
+  n: number | null;
+  started_at: Date | null;
+  duration_ms: number | null;
+  outcome: string | null;
+  attempt_error: unknown;
+  response_status: number | null;
+  version: number;
+  run_status: RunStatus | null;
+  skip: string[];
+  enqueue: string[];
+  next_step: string | null;
+  next_lease_ms: number;
+  expect_status: string;
+  expect_attempts: number;
+  unclaimed: boolean;
+}
+interface StepEndResultRow {
+  ord: number;
+  recorded: boolean;
+  held: boolean;
+  run_status: RunStatus | null;
+  output: unknown;
+  next_attempt: number | null;
+  next_attempt_base: number | null;
+}
+
+/**
+ * Records step ends of distinct runs, given as one JSON array (`StepEndRow`), each as its own
+ * statement would: the run rows are locked in one order; a step whose claim still holds it is
+ * recorded, in a live run only at the version its end was decided on (then its skips, enqueue
+ * marks, the run's end and the claim of the step run next in process go with it), in a run no
+ * longer live alone. $2 repeats the run ids, which the planner reads through the primary keys.
+ */
+const RECORD_STEP_ENDS = `WITH i AS MATERIALIZED (
+         SELECT * FROM jsonb_to_recordset($1::jsonb) AS i(
+           ord int, run_id uuid, step_id text, status text, input jsonb, output jsonb, error jsonb,
+           n int, started_at timestamptz, duration_ms int, outcome text, attempt_error jsonb,
+           response_status int, version int, run_status text, skip text[], enqueue text[],
+           next_step text, next_lease_ms double precision, expect_status text, expect_attempts int,
+           unclaimed boolean)
+       ), locked AS MATERIALIZED (
+         -- The runs' rows locked in one order (joint statements over common runs wait, not deadlock).
+         SELECT id, status, steps_version FROM runs WHERE id = ANY ($2::uuid[]) ORDER BY id FOR NO KEY UPDATE
+       ), held AS MATERIALIZED (
+         SELECT i.run_id FROM i JOIN step_runs sr ON sr.run_id = i.run_id AND sr.step_id = i.step_id
+          WHERE sr.run_id = ANY ($2::uuid[]) AND sr.status = i.expect_status AND sr.attempts = i.expect_attempts
+       ), go AS MATERIALIZED (
+         SELECT l.id AS run_id, (l.status IN ('queued', 'running')) IS TRUE AS live
+           FROM i JOIN locked l ON l.id = i.run_id
+          WHERE i.run_id IN (SELECT run_id FROM held)
+            AND (CASE WHEN l.status IN ('queued', 'running') THEN l.steps_version = i.version
+                      ELSE NOT i.unclaimed END)
+       ), moved AS (
+         UPDATE runs r
+            SET steps_version = r.steps_version + 1,
+                status = CASE WHEN g.live
+                              THEN coalesce(i.run_status, CASE WHEN i.unclaimed THEN 'running' ELSE r.status END)
+                              ELSE r.status END,
+                started_at = CASE WHEN g.live AND i.unclaimed THEN coalesce(r.started_at, now()) ELSE r.started_at END,
+                finished_at = CASE WHEN g.live AND i.run_status IS NOT NULL THEN now() ELSE r.finished_at END
+           FROM i JOIN go g ON g.run_id = i.run_id
+          WHERE r.id = ANY ($2::uuid[]) AND r.id = i.run_id
+          RETURNING r.id, r.status
+       ), s AS (
+         UPDATE step_runs sr
+            SET status = i.status, input = i.input, output = i.output, error = i.error, finished_at = now(),
+                lease_until = NULL,
+                attempts = CASE WHEN i.unclaimed THEN sr.attempts + 1 ELSE sr.attempts END,
+                started_at = coalesce(sr.started_at, now())
+           FROM i JOIN go g ON g.run_id = i.run_id
+          WHERE sr.run_id = ANY ($2::uuid[]) AND sr.run_id = i.run_id AND sr.step_id = i.step_id
+            AND sr.status = i.expect_status AND sr.attempts = i.expect_attempts
+          RETURNING sr.run_id, sr.output
+       ), c AS (
+         UPDATE step_runs sr
+            SET status = 'running', attempts = sr.attempts + 1, started_at = coalesce(sr.started_at, now()),
+                lease_until = now() + make_interval(secs => i.next_lease_ms / 1000), enqueued_at = now()
+           FROM i JOIN go g ON g.run_id = i.run_id
+          WHERE g.live AND sr.run_id = ANY ($2::uuid[]) AND sr.run_id = i.run_id AND sr.step_id = i.next_step
+            AND sr.status = 'pending' AND i.run_id IN (SELECT run_id FROM s)
+          RETURNING sr.run_id, sr.attempts, sr.attempts_base
+       ), a AS (
+         INSERT INTO step_attempts (run_id, step_id, n, started_at, duration_ms, outcome, error, response_status)
+         SELECT i.run_id, i.step_id, i.n, i.started_at, i.duration_ms, i.outcome, i.attempt_error, i.response_status
+           FROM i WHERE i.n IS NOT NULL AND i.run_id IN (SELECT run_id FROM s)
+       ), k AS (
+         UPDATE step_runs sr SET status = 'skipped', finished_at = now()
+           FROM i JOIN go g ON g.run_id = i.run_id
+          WHERE g.live AND sr.run_id = ANY ($2::uuid[]) AND sr.run_id = i.run_id AND sr.step_id = ANY (i.skip)
+            AND sr.status = 'pending' AND i.run_id IN (SELECT run_id FROM s)
+       ), q AS (
+         UPDATE step_runs sr SET enqueued_at = now()
+           FROM i JOIN go g ON g.run_id = i.run_id
+          WHERE g.live AND sr.run_id = ANY ($2::uuid[]) AND sr.run_id = i.run_id AND sr.step_id = ANY (i.enqueue)
+            AND i.run_id IN (SELECT run_id FROM s)
+       )
+       SELECT i.ord, s.run_id IS NOT NULL AS recorded, i.run_id IN (SELECT run_id FROM held) AS held,
+              m.status AS run_status, s.output, c.attempts AS next_attempt, c.attempts_base AS next_attempt_base
+         FROM i LEFT JOIN s ON s.run_id = i.run_id LEFT JOIN c ON c.run_id = i.run_id
+                LEFT JOIN moved m ON m.id = i.run_id`;
+
+function stepEndRow(end: StepEnd): StepEndRow {
+  const { result, attempt, transition } = end;
+  return {
+    run_id: end.runId,
+    step_id: end.stepId,
+    status: result.status,
+    input: result.input ?? null,
+    output: result.output ?? null,
+    error: result.error ?? null,
+    n: attempt?.n ?? null,
+    started_at: attempt?.startedAt ?? null,
+    duration_ms: attempt?.durationMs ?? null,
+    outcome: attempt?.outcome ?? null,
+    attempt_error: attempt?.error ?? null,
+    response_status: attempt?.responseStatus ?? null,
+    version: end.version,
+    run_status: transition.runStatus,
+    skip: transition.skip,
+    enqueue: end.next ? transition.enqueue.filter((id) => id !== end.next!.stepId) : transition.enqueue,
+    next_step: end.next?.stepId ?? null,
+    next_lease_ms: end.next?.leaseMs ?? 0,
+    expect_status: end.expect.status,
+    expect_attempts: end.expect.attempts,
+    unclaimed: end.unclaimed === true,
+  };
+}
+
+function recordedOf(end: StepEnd, row: StepEndResultRow): StepEndRecorded {
+  if (!row.recorded) return { recorded: false, reason: row.held ? 'moved' : 'not-held' };
+  const recorded: StepEndRecorded = { recorded: true, runStatus: row.run_status!, output: row.output };
+  if (end.next && row.next_attempt !== null) {
+    recorded.next = {
+      stepId: end.next.stepId,
+      attempt: row.next_attempt,
+      attemptBase: row.next_attempt_base ?? 0,
+    };
+  }
+  return recorded;
+}
+
+/**
+ * Steps' transitions, as the worker (and the reconciler) make them: claim, read, park, retry,
+ * give back, and record a step's end with what it does to the run, in as few round trips as
+ * that allows. What a transition does to the run is decided outside, on a `RunView`
+ * (`afterStepEnd` in libs/flows); these only store it.
+ */
+export class StepTransitions {
+  /** Step ends recorded at the same moment share one statement (steps of one run go one after the other). */
+  private readonly ends = new Coalescer<StepEnd, StepEndRecorded>((batch) => this.recordEnds(batch), {
+    maxBatch: 64,
+    maxInFlight: 2,
+    sameTurn: true,
+  });
+
+  /** Steps read without a claim (`readStep`) at the same moment share one statement. */
+  private readonly reads = new Coalescer<{ runId: string; stepId: string }, ClaimedStep | null>(
+    (batch) => this.readSteps(batch),
+    { maxBatch: 64, maxInFlight: 2, sameTurn: true },
+  );
+
+  constructor(private readonly ds: DataSource) {}
+
+  /**
+   * Claims one attempt of a step: counts it, marks step and run running, and returns the run
+   * context, in one round trip. The claim is a lease: while it lasts, no other job can run the
+   * same step (a stalled job handed to a second worker finds it taken); once it lapses, the step
+   * can be claimed again (its worker died). The attempt number is the claim's token: results are
+   * only recorded by the holder of the latest claim. Null when the step is finished, leased by
+   * another worker or the run is over, which the worker treats as nothing to do.
+   */
+  async claimStep(runId: string, stepId: string, leaseMs: number): Promise<ClaimedStep | null> {
+    const rows: (RunContextRow & {
+      attempt: number | null;
+      attempt_base: number | null;
+      flow_version_id: string;
+      resume_in_ms: number | null;
+      parked_input: unknown;
+      version_seen: number;
+      version_now: number | null;
+      steps: StepStatesJson | null;
+    })[] = await preparedQuery(
+      this.ds,
+      'hookflow_claim_step',
+      // A parked delay step ('waiting') resumes under the attempt that parked it: no new attempt.
+      // A pending step is only claimable once handed to the queue (enqueued_at set): a job left
+      // over from before a retry of the run cannot start a step whose needs are not done yet.
+      // The run row is locked first, as every other writer of a run does (cancel, retry, step ends):
+      // taking the step row first would deadlock against them.
+      `WITH run_lock AS (
+         SELECT 1 FROM runs WHERE id = $1 AND status IN ('queued', 'running') FOR NO KEY UPDATE
+       ), claimed AS (
+         UPDATE step_runs
+            SET status = 'running', attempts = attempts + CASE WHEN status = 'waiting' THEN 0 ELSE 1 END,
+                started_at = coalesce(started_at, now()),
+                lease_until = now() + make_interval(secs => $3::double precision / 1000)
+          WHERE run_id = $1 AND step_id = $2 AND ${claimableStep('')}
+            AND (status <> 'pending' OR enqueued_at IS NOT NULL)
+            AND EXISTS (SELECT 1 FROM run_lock)
+          RETURNING attempts, attempts_base, input,
+                    extract(epoch FROM resume_at - now()) * 1000 AS resume_in_ms
+       ), started AS (
+         UPDATE runs SET status = 'running', started_at = coalesce(started_at, now()),
+                         steps_version = steps_version + 1
+          WHERE id = $1 AND EXISTS (SELECT 1 FROM claimed)
+          RETURNING steps_version
+       )
+       SELECT (SELECT attempts FROM claimed) AS attempt, (SELECT attempts_base FROM claimed) AS attempt_base,
+              (SELECT resume_in_ms FROM claimed) AS resume_in_ms, (SELECT input FROM claimed) AS parked_input,
+              r.steps_version AS version_seen, (SELECT steps_version FROM started) AS version_now,
+              ${stepStatesColumn('$1')},
+              r.flow_version_id, ${RUN_CONTEXT_COLUMNS}
+         ${RUN_CONTEXT_FROM}`,
+      [runId, stepId, leaseMs],
+    );
+    const row = rows[0];
+    if (!row || row.attempt === null) return null;
+    const view = claimViewOf(row, stepId, row.attempt);
+    return {
+      attempt: row.attempt,
+      attemptBase: row.attempt_base ?? 0,
+      flowVersionId: row.flow_version_id,
+      flowSlug: row.slug,
+      trigger: triggerDataOf(row),
+      outputs: row.outputs,
+      ...(row.resume_in_ms === null
+        ? {}
+        : { resume: { inMs: Number(row.resume_in_ms), input: row.parked_input ?? null } }),
+      ...(view ? { view } : {}),
+    };
+  }
+
+  /**
+   * A step without side effects (transform, filter) in a fresh job needs no claim of its own:
+   * this reads what a claim would return, and the write that records the step's end claims it
+   * too (one write instead of two), as long as nothing moved in the run since this read. Null
+   * when the step is not waiting to run (leased, parked, finished) or the run is over: take the
+   * claim path, which sorts those out.
+   */
+  readStep(runId: string, stepId: string): Promise<ClaimedStep | null> {
+    return this.reads.submit({ runId, stepId });
+  }
+
+  /** `readStep` for many steps: one statement when there are several. */
+  private readSteps(
+    batch: { runId: string; stepId: string }[],
+  ): Promise<(ClaimedStep | null | ItemFailure)[]> {
+    return jointOrEach(
+      batch,
+      async (steps) => {
+        const rows: (ReadStepRow & { ord: string })[] = await preparedQuery(
+          this.ds,
+          'hookflow_read_steps',
+          `SELECT i.ord, ${READ_STEP_COLUMNS('r.id')}
+             FROM unnest($1::uuid[], $2::text[]) WITH ORDINALITY AS i(run_id, step_id, ord)
+             JOIN runs r ON r.id = i.run_id AND r.id = ANY ($1::uuid[])
+             JOIN flows f ON f.id = r.flow_id
+             LEFT JOIN events e ON e.id = r.event_id
+             JOIN step_runs me ON me.run_id = r.id AND me.step_id = i.step_id`,
+          [steps.map((b) => b.runId), steps.map((b) => b.stepId)],
+        );
+        const byOrd = new Map(rows.map((row) => [Number(row.ord), row]));
+        return steps.map((b, k) => {
+          const row = byOrd.get(k + 1);
+          return row ? readStepOf(row, b.stepId) : null;
+        });
+      },
+      async ({ runId, stepId }) => {
+        const rows: ReadStepRow[] = await preparedQuery(
+          this.ds,
+          'hookflow_read_step',
+          `SELECT ${READ_STEP_COLUMNS('$1')}
+             FROM runs r
+             JOIN flows f ON f.id = r.flow_id
+             LEFT JOIN events e ON e.id = r.event_id
+             JOIN step_runs me ON me.run_id = r.id AND me.step_id = $2
+            WHERE r.id = $1`,
+          [runId, stepId],
+        );
+        return rows[0] ? readStepOf(rows[0], stepId) : null;
+      },
+    );
+  }
+
+  /** The run's status, version and steps, from one snapshot; null for no run. */
+  view(runId: string): Promise<RunView | null> {
+    return readRunView(this.ds, runId);
+  }
+
+  /**
+   * Records a step's end and what it does to the run (`StepEnd`), in one write. Ends recorded at
+   * the same moment share one statement; a second end of the same run goes after the first, so
+   * that its version check sees it.
+   */
+  recordStepEnd(end: StepEnd): Promise<StepEndRecorded> {
+    return this.ends.submit(end);
+  }
+
+  /** `recordStepEnd` for a batch: distinct runs in one statement, further ends of a run after it. */
+  private async recordEnds(batch: StepEnd[]): Promise<(StepEndRecorded | ItemFailure)[]> {
+    const out: (StepEndRecorded | ItemFailure)[] = new Array(batch.length);
+    const runs = new Set<string>();
+    const joint: number[] = [];
+    const after: number[] = [];
+    batch.forEach((end, k) => {
+      if (runs.has(end.runId)) after.push(k);
+      else {
+        runs.add(end.runId);
+        joint.push(k);
+      }
+    });
+    const write = async (ks: number[]): Promise<StepEndRecorded[]> => {
+      const rows: StepEndResultRow[] = await preparedQuery(
+        this.ds,
+        'hookflow_record_step_ends',
+        RECORD_STEP_ENDS,
+        [toJsonb(ks.map((k) => ({ ...stepEndRow(batch[k]), ord: k }))), ks.map((k) => batch[k].runId)],
+      );
+      const byOrd = new Map(rows.map((row) => [row.ord, row]));
+      return ks.map((k) => recordedOf(batch[k], byOrd.get(k)!));
+    };
+    const recorded = await jointOrEach(joint, write, async (k) => (await write([k]))[0]);
+    joint.forEach((k, n) => (out[k] = recorded[n]));
+    for (const k of after)
+      out[k] = await write([k]).then(
+        (r) => r[0],
+        (e: unknown) => new ItemFailure(e),
+      );
+    return out;
+  }
+
+  /**
+   * Reads, without claiming, which flow version a step belongs to and whether a claim would
+   * succeed now. Claims nothing and counts no attempt.
+   */
+  async peekStep(runId: string, stepId: string): Promise<StepPeek | null> {
+    const rows: { flow_version_id: string; claimable: boolean }[] = await this.ds.query(
+      `SELECT r.flow_version_id,
+              (r.status IN ('queued', 'running') AND ${claimableStep('s')}) AS claimable
+         FROM runs r JOIN step_runs s ON s.run_id = r.id AND s.step_id = $2
+        WHERE r.id = $1`,
+      [runId, stepId],
+    );
+    const row = rows[0];
+    return row ? { flowVersionId: row.flow_version_id, claimable: row.claimable } : null;
+  }
+
+  /** The trigger data and finished steps' outputs of a run, as a claim returns them; null for no run. */
+  async runContext(
+    runId: string,
+  ): Promise<{ trigger: TriggerData; outputs: Record<string, unknown>; flowSlug: string } | null> {
+    const rows: RunContextRow[] = await this.ds.query(
+      `SELECT ${RUN_CONTEXT_COLUMNS}
+         ${RUN_CONTEXT_FROM}`,
+      [runId],
+    );
+    const row = rows[0];
+    if (!row) return null;
+    return { flowSlug: row.slug, trigger: triggerDataOf(row), outputs: row.outputs };
+  }
+
+  /**
+   * Parks a claimed delay step until `resumeAt`: status `waiting`, no lease, its input kept for
+   * the resume, and `enqueued_at` set to the resume time so the reconciler leaves it alone until
+   * then. A step parked again (its job came early) keeps its first resume time. No attempt is
+   * recorded yet (the resume records the one attempt). False when the claim was taken over, or
+   * when the run was cancelled meanwhile (the step is then cancelled).
+   */
+  async parkStep(
+    runId: string,
+    stepId: string,
+    attemptN: number,
+    input: unknown,
+    resumeAt: Date,
+  ): Promise<boolean> {
+    // An UPDATE answers [rows, count] through TypeORM.
+    const [rows]: [{ status: StepStatus }[], number] = await this.ds.query(
+      `WITH r AS (
+         SELECT status IN ('queued', 'running') AS live FROM runs WHERE id = $1 FOR SHARE
+       )
+       UPDATE step_runs
+          SET status = CASE WHEN (SELECT live FROM r) THEN 'waiting' ELSE 'cancelled' END,
+              finished_at = CASE WHEN (SELECT live FROM r) THEN NULL ELSE now() END,
+              input = $4, resume_at = coalesce(resume_at, $5), enqueued_at = coalesce(resume_at, $5),
+              lease_until = NULL
+        WHERE run_id = $1 AND step_id = $2 AND status = 'running' AND attempts = $3
+        RETURNING status`,
+      [runId, stepId, attemptN, toJsonb(input), resumeAt],
+    );
+    return rows[0]?.status === 'waiting';
+  }
+
+  /**
+   * Records a failed attempt that the queue will try again. Returns false when the queue must not
+   * try again: this attempt no longer holds the step (a later claim took it over; nothing is
+   * written), or the run was cancelled while the attempt ran (the attempt is recorded and the
+   * step cancelled). The share lock on the run orders this against a concurrent cancel.
+   */
+  async markRetrying(
+    runId: string,
+    stepId: string,
+    input: unknown,
+    attempt: AttemptRecord,
+  ): Promise<boolean> {
+    const rows: { status: StepStatus }[] = await this.ds.query(
+      `WITH r AS (
+         SELECT status IN ('queued', 'running') AS live FROM runs WHERE id = $1 FOR SHARE
+       ), s AS (
+         UPDATE step_runs
+            SET status = CASE WHEN (SELECT live FROM r) THEN 'retrying' ELSE 'cancelled' END,
+                finished_at = CASE WHEN (SELECT live FROM r) THEN finished_at ELSE now() END,
+                input = $3, error = $4, lease_until = NULL
+          WHERE run_id = $1 AND step_id = $2 AND status = 'running' AND attempts = $5
+          RETURNING status
+       ), a AS (
+         INSERT INTO step_attempts (run_id, step_id, n, started_at, duration_ms, outcome, error, response_status)
+         SELECT $1, $2, $5, $6, $7, $8, $4, $9 FROM s
+       )
+       SELECT status FROM s`,
+      [
+        runId,
+        stepId,
+        toJsonb(input),
+        toJsonb(attempt.error),
+        attempt.n,
+        attempt.startedAt,
+        attempt.durationMs,
+        attempt.outcome,
+        attempt.responseStatus,
+      ],
+    );
+    return rows[0]?.status === 'retrying';
+  }
+
+  /**
+   * Gives a claimed step back after the worker failed to record its outcome (the database
+   * hiccuped), so the queue's next try can claim it at once instead of waiting out the lease.
+   */
+  async releaseClaim(runId: string, stepId: string, attemptN: number): Promise<void> {
+    await this.ds.query(
+      `UPDATE step_runs SET status = 'retrying', lease_until = NULL
+        WHERE run_id = $1 AND step_id = $2 AND status = 'running' AND attempts = $3`,
+      [runId, stepId, attemptN],
+    );
+  }
+
+  /**
+   * Unfinished steps of live runs that were handed to the queue before `staleBefore`, leaving
+   * out steps a worker holds a live claim on.
+   */
+  async findStaleSteps(staleBefore: Date, limit: number): Promise<StaleStep[]> {
+    const rows: {
+      run_id: string;
+      step_id: string;
+      attempts: number;
+      requeues: number;
+      flow_version_id: string;
+    }[] = await this.ds.query(
+      // From the live runs (runs_status_created) to their steps (primary key): step rows carry
+      // no index over their status, so that their frequent updates stay in place (HOT).
+      `SELECT s.run_id, s.step_id, s.attempts - s.attempts_base AS attempts, s.requeues, r.flow_version_id
+           FROM runs r JOIN step_runs s ON s.run_id = r.id
+          WHERE r.status IN ('queued', 'running')
+            AND s.status IN ${UNFINISHED_STEP} AND s.enqueued_at < $1
+            AND (s.status <> 'running' OR coalesce(s.lease_until, '-infinity') < now())
+          ORDER BY s.enqueued_at
+          LIMIT $2`,
+      [staleBefore, limit],
+    );
+    return rows.map((r) => ({
+      runId: r.run_id,
+      stepId: r.step_id,
+      attempts: r.attempts,
+      requeues: r.requeues,
+      flowVersionId: r.flow_version_id,
+    }));
+  }
+
+  /**
+   * Marks steps as checked by the reconciler so they are not looked at again for a while, and
+   * counts a re-enqueue for those it `requeued`.
+   */
+  async touchEnqueued(steps: { runId: string; stepId: string; requeued?: boolean }[]): Promise<void> {
+    if (steps.length === 0) return;
+    await this.ds.query(
+      `UPDATE step_runs s SET enqueued_at = now(), requeues = s.requeues + CASE WHEN t.requeued THEN 1 ELSE 0 END
+         FROM unnest($1::uuid[], $2::text[], $3::bool[]) AS t(run_id, step_id, requeued)
+        WHERE s.run_id = t.run_id AND s.step_id = t.step_id`,
+      [steps.map((s) => s.runId), steps.map((s) => s.stepId), steps.map((s) => s.requeued === true)],
+    );
+  }
+}
