@@ -25,6 +25,9 @@
 // .cpuprofile files land in dir when the pass ends (`node scripts/bench/profile-summary.mjs dir`).
 // BENCH_APP_FLAGS="--max-semi-space-size=4 ..." adds node flags to both (separate mode), for trials;
 // BENCH_GLIBC_DEFAULTS=1 starts them (separate mode) with glibc's own malloc settings, not MALLOC_TUNABLES.
+// `--count` (separate mode) counts what the saturation pass asked of the stores, per delivered
+// webhook: PostgreSQL statements (pg_stat_statements, which needs
+// shared_preload_libraries = 'pg_stat_statements') and transactions, and Redis commands (INFO commandstats).
 import { spawn, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
@@ -72,6 +75,7 @@ function parseArgs(argv) {
     json: false,
     profile: null,
     apiOnly: false,
+    count: false,
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -82,6 +86,7 @@ function parseArgs(argv) {
     };
     if (a === '--json') o.json = true;
     else if (a === '--api-only') o.apiOnly = true;
+    else if (a === '--count') o.count = true;
     else if (a.startsWith('--duration')) o.duration = Number(val());
     else if (a.startsWith('--connections')) o.connections = Number(val());
     else if (a.startsWith('--rate')) {
@@ -94,7 +99,7 @@ function parseArgs(argv) {
     else if (a.startsWith('--profile')) o.profile = path.resolve(val());
     else if (a === '--help' || a === '-h') {
       console.log(
-        'usage: npm run bench -- [--duration s] [--connections n] [--rate per-s|scaled, 0 = skip] [--warmup s] [--mode both|separate|embedded] [--json] [--profile dir] [--api-only]',
+        'usage: npm run bench -- [--duration s] [--connections n] [--rate per-s|scaled, 0 = skip] [--warmup s] [--mode both|separate|embedded] [--json] [--profile dir] [--api-only] [--count]',
       );
       process.exit(0);
     } else throw new Error(`unknown option ${a}`);
@@ -104,6 +109,7 @@ function parseArgs(argv) {
   if (!(o.warmup >= 0)) throw new Error('--warmup must be a number >= 0');
   // Without a worker there is nothing to wait for; the embedded mode always runs one.
   if (o.apiOnly && o.mode !== 'separate') throw new Error('--api-only needs --mode separate');
+  if (o.count && o.mode !== 'separate') throw new Error('--count needs --mode separate');
   if (!['both', 'separate', 'embedded'].includes(o.mode))
     throw new Error('--mode: both, separate or embedded');
   return o;
@@ -315,6 +321,65 @@ function rssSampler(rootPids) {
   return { peak, cpu, stop: () => clearInterval(timer) };
 }
 
+/**
+ * `--count`: snapshots of what the stores were asked to do. Statements are those of this database
+ * (the bench's own snapshot queries left out), grouped as pg_stat_statements groups them.
+ */
+async function storeCounter(client) {
+  let statements = true;
+  try {
+    await client.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements');
+    await client.query('SELECT 1 FROM pg_stat_statements LIMIT 1');
+  } catch (e) {
+    statements = false;
+    log(`--count: no statement counts (${e.message.split('\n')[0]})`);
+  }
+  const { Redis } = await import('ioredis');
+  const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
+  const snapshot = async () => {
+    const stmts = new Map();
+    if (statements) {
+      const { rows } = await client.query(
+        `SELECT queryid::text AS id, calls::bigint::text AS calls, query FROM pg_stat_statements
+          WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+            AND query NOT LIKE '%pg_stat_%'`,
+      );
+      for (const r of rows) stmts.set(r.id, { calls: Number(r.calls), query: r.query });
+    }
+    const { rows: db } = await client.query(
+      `SELECT (xact_commit + xact_rollback)::text AS xacts FROM pg_stat_database WHERE datname = current_database()`,
+    );
+    const commands = new Map();
+    for (const line of (await redis.info('commandstats')).split('\n')) {
+      const m = /^cmdstat_([^:]+):calls=(\d+)/.exec(line.trim());
+      if (m && m[1] !== 'info') commands.set(m[1], Number(m[2]));
+    }
+    return { stmts, xacts: Number(db[0].xacts), commands };
+  };
+  /** Per webhook between two snapshots, the busiest first. */
+  const per = (a, b, webhooks) => {
+    if (!webhooks) return null;
+    const statementRows = [...b.stmts]
+      .map(([id, s]) => ({ calls: (s.calls - (a.stmts.get(id)?.calls ?? 0)) / webhooks, query: s.query }))
+      .filter((r) => r.calls > 0)
+      .sort((x, y) => y.calls - x.calls);
+    const commandRows = [...b.commands]
+      .map(([name, calls]) => ({ command: name, calls: (calls - (a.commands.get(name) ?? 0)) / webhooks }))
+      .filter((r) => r.calls > 0)
+      .sort((x, y) => y.calls - x.calls);
+    const sum = (rows) => rows.reduce((t, r) => t + r.calls, 0);
+    return {
+      // The snapshot's own two transactions are not the apps'.
+      transactionsPerWebhook: (b.xacts - a.xacts - 2) / webhooks,
+      statementsPerWebhook: statements ? sum(statementRows) : null,
+      redisCommandsPerWebhook: sum(commandRows),
+      statements: statements ? statementRows : null,
+      redisCommands: commandRows,
+    };
+  };
+  return { snapshot, per, close: () => redis.quit().catch(() => {}) };
+}
+
 let seq = 0;
 /** A bench webhook: { pass, id, sentAt } for the receiver, and an order for the transform. */
 function webhookBody(pass) {
@@ -496,7 +561,7 @@ async function createFlow(base, key, receiverPort) {
 }
 
 /** Warm-up, saturation at N connections, then (optionally) a fixed rate for delivery latency. */
-async function measureHookflow(label, triggerUrl, receiverPort, sampler) {
+async function measureHookflow(label, triggerUrl, receiverPort, sampler, counter = null) {
   const out = { mode: label };
   if (opts.warmup > 0) {
     const w = await cannon(triggerUrl, `${label}-warm`, {
@@ -510,6 +575,7 @@ async function measureHookflow(label, triggerUrl, receiverPort, sampler) {
   sampler.peak.otherKb = 0;
   const cpuBefore = sampler.cpu();
   const storesBefore = storesCpuMs();
+  const countsBefore = counter ? await counter.snapshot() : null;
   const sat = await cannon(triggerUrl, `${label}-sat`, {
     duration: opts.duration,
     connections: opts.connections,
@@ -517,6 +583,9 @@ async function measureHookflow(label, triggerUrl, receiverPort, sampler) {
   const satDel = await waitDelivered(receiverPort, `${label}-sat`, sat.accepted);
   const cpuUsed = sampler.cpu() - cpuBefore;
   const storesUsed = storesCpuMs() - storesBefore;
+  const counts = counter
+    ? counter.per(countsBefore, await counter.snapshot(), satDel.unique ?? sat.accepted)
+    : null;
   out.saturation = {
     ...sat,
     delivered: satDel.unique,
@@ -533,6 +602,7 @@ async function measureHookflow(label, triggerUrl, receiverPort, sampler) {
     storesCpuMsPerWebhook:
       (satDel.unique ?? sat.accepted) ? storesUsed / (satDel.unique ?? sat.accepted) : null,
   };
+  if (counts) out.saturation.counts = counts;
   if (opts.rate > 0) {
     const r = await paced(triggerUrl, `${label}-rate`, {
       duration: opts.duration,
@@ -629,7 +699,18 @@ async function runSeparate(receiverPort) {
   try {
     const base = `http://127.0.0.1:${apiPort}`;
     const trigger = await createFlow(base, key, receiverPort);
-    return await measureHookflow(opts.apiOnly ? 'api only' : 'separate', trigger, receiverPort, sampler);
+    const counter = opts.count ? await storeCounter(client) : null;
+    try {
+      return await measureHookflow(
+        opts.apiOnly ? 'api only' : 'separate',
+        trigger,
+        receiverPort,
+        sampler,
+        counter,
+      );
+    } finally {
+      await counter?.close();
+    }
   } finally {
     sampler.stop();
     await Promise.all([stopChild(apiChild), stopChild(workerChild)]);
@@ -853,6 +934,7 @@ function printTable(report) {
       console.log(
         `\n${m.mode}: delivered ${f(s.deliveredPerS)}/s over the pass and its drain (last delivery ${f(s.drainAfterLoadMs / 1000, 1)} s after load ended)`,
       );
+    if (s?.counts) printCounts(m.mode, s.counts);
     if (s && (s.non2xx || s.errors || s.timeouts))
       console.log(`\n${m.mode}: non-2xx ${s.non2xx}, errors ${s.errors}, timeouts ${s.timeouts}`);
   }
@@ -899,6 +981,20 @@ function printTable(report) {
     'delivered may exceed accepted by up to the connection count: requests in flight when a pass ends',
   );
   console.log('are committed and delivered, but autocannon stops before it reads their 202.');
+}
+
+function printCounts(mode, c) {
+  const n = (v) => v.toFixed(2);
+  console.log(`\n${mode}: per delivered webhook over the saturation pass and its drain (--count)`);
+  console.log(`  PostgreSQL transactions ${n(c.transactionsPerWebhook)}`);
+  if (c.statements) {
+    console.log(`  PostgreSQL statements ${n(c.statementsPerWebhook)}:`);
+    for (const r of c.statements.filter((r) => r.calls >= 0.005))
+      console.log(`    ${n(r.calls).padStart(6)}  ${r.query.replace(/\s+/g, ' ').slice(0, 110)}`);
+  } else console.log('  PostgreSQL statements: not counted (pg_stat_statements is not loaded)');
+  console.log(`  Redis commands ${n(c.redisCommandsPerWebhook)}:`);
+  for (const r of c.redisCommands.filter((r) => r.calls >= 0.005))
+    console.log(`    ${n(r.calls).padStart(6)}  ${r.command}`);
 }
 
 async function main() {
