@@ -1,5 +1,5 @@
 /**
- * The flow definition as users write it (shared/spec/FLOW_FORMAT.md). These types describe a
+ * The flow definition as users write it (docs/flow-format.md). These types describe a
  * document that has passed validation; `normalizeFlow()` fills in defaults.
  */
 

@@ -1,5 +1,5 @@
 /**
- * Lifecycle states of steps and runs as stored and shown by the API (shared/spec/API.md).
+ * Lifecycle states of steps and runs as stored and shown by the API (docs/architecture.md).
  * `StepGraph` decides transitions between them; the worker persists them.
  */
 /** `waiting`: a delay step parked until its resume time (no job active, no worker slot held). */

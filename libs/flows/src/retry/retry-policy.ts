@@ -11,9 +11,8 @@ export interface RetryPolicy {
 }
 
 /**
- * Eight tries spread by full-jitter exponential backoff from 1s: the ceilings run 1s, 2s, 4s ...
- * 64s, so a receiver gets about two minutes to come back before the step fails. Overrides the
- * 5 of FLOW_FORMAT.md (issue 5: Svix-like spacing).
+ * Eight tries, full-jitter exponential from 1s (ceilings 1s, 2s ... 64s): a receiver gets about two
+ * minutes to come back before the step fails, as with Svix.
  */
 export const DEFAULT_ACTION_ATTEMPTS = 8;
 export const DEFAULT_RETRY_DELAY_MS = 1000;

@@ -616,8 +616,8 @@ export function compileTemplateTree(value: unknown, opts: TemplateTreeOptions): 
 }
 
 /**
- * Where in an action's `with` a single-mustache string keeps its type (FLOW_FORMAT: "In a JSON
- * value"): the http body, and the JSON parts of the chat connectors (Slack `blocks`, Discord
+ * Where in an action's `with` a single-mustache string keeps its type (docs/flow-format.md,
+ * "Typed values"): the http body, and the JSON parts of the chat connectors (Slack `blocks`, Discord
  * `embeds`, a Teams Adaptive `card`), so `"blocks": "{{steps.build.blocks}}"` stays an array.
  */
 export const TYPED_WITH_PATHS: readonly string[] = ['json', 'blocks', 'embeds', 'card'];

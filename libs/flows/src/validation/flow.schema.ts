@@ -1,6 +1,6 @@
 /**
  * The JSON Schema (draft-07, the dialect editors support best) of a flow document as described
- * in shared/spec/FLOW_FORMAT.md. `schema/flow.schema.json` at the repository root is a copy of this
+ * in docs/flow-format.md. `schema/flow.schema.json` at the repository root is a copy of this
  * object (a unit test keeps them equal) so editors validate and complete `*.flow.json` files.
  *
  * Design choices:
@@ -465,7 +465,7 @@ const stepSchema = {
   ],
 };
 
-/** JSON Schema of a flow document (FLOW_FORMAT.md). */
+/** JSON Schema of a flow document (docs/flow-format.md). */
 export const flowJsonSchema: Record<string, unknown> = {
   $schema: 'http://json-schema.org/draft-07/schema#',
   $id: 'https://hookflow.dev/schema/flow.schema.json',

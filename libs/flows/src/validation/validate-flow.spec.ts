@@ -80,7 +80,7 @@ describe('validateFlow: valid documents', () => {
     expect(validateFlow(doc, { connectors })).toEqual({ valid: true, flow: doc, warnings: [] });
   });
 
-  it('accepts the FLOW_FORMAT.md example', () => {
+  it('accepts a flow using every part of the format', () => {
     const example = {
       $schema: '../schema/flow.schema.json',
       slug: 'order-fanout',
