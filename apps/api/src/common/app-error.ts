@@ -1,4 +1,4 @@
-/** Every error the API answers with has one of these codes (shared/spec/API.md). */
+/** Every error the API answers with has one of these codes (docs/api.md). */
 export enum ErrorCode {
   InvalidRequest = 'invalid_request',
   InvalidFlow = 'invalid_flow',

@@ -1,6 +1,6 @@
 import type { FlowRecord } from '@hookflow/store';
 
-/** The public shape of a flow (shared/spec/API.md). */
+/** The public shape of a flow (docs/api.md). */
 export function flowView(record: FlowRecord, publicUrl: string) {
   const { flow, version, trigger } = record;
   return {
