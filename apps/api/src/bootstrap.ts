@@ -15,10 +15,8 @@ import { ApiKeyVerifier } from './keys/api-key-verifier';
 import { registerIngressHooks } from './triggers/ingress-hooks';
 
 /**
- * Builds the API application (not yet listening). Request bodies are read as raw bytes for
- * every content type: ingress keeps the exact bytes (signatures are computed over them) and
- * parses by content type itself; /api routes get JSON parsed here, and a body field the OpenAPI
- * document does not name is refused. The document and its UI are served, without a key, at /api/docs.
+ * Builds the API application (not yet listening). Bodies arrive as raw bytes: ingress verifies
+ * signatures over them and parses by content type itself; /api routes get their JSON parsed here.
  */
 export async function createApiApp(
   config: HookflowConfig,

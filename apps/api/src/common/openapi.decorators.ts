@@ -15,11 +15,9 @@ export const METRICS_SCHEME = 'metrics';
 export const REQUIRED_SCOPE = 'hookflow:required-scope';
 
 /**
- * A management controller: its tag, and on each of its routes the scope an API key needs there
- * (`scope` on all of them, else `read` for GET and `write` for the rest), in the document as the
- * bearer requirement with that role and a 401 and a 403 answer. `ApiKeyGuard` enforces the same
- * metadata, so the document and the guard cannot disagree. Apply it above the class: it reads
- * the routes' methods, which their own decorators have set by then.
+ * A management controller: its tag, and per route the scope a key needs (`scope`, else `read` for
+ * GET and `write` for the rest), in the document and for `ApiKeyGuard` from the same metadata.
+ * Apply it above the class: it reads the methods the route decorators have set by then.
  */
 export function ApiManagement(tag: string, options: { scope?: ApiKeyScope } = {}): ClassDecorator {
   return (target) => {

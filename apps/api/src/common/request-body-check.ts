@@ -12,11 +12,8 @@ const OPERATIONS = ['get', 'put', 'post', 'delete', 'patch'] as const;
 type BodyRule = { kind: 'schema'; validate: ValidateFunction } | { kind: 'none' };
 
 /**
- * Refuses a management request whose JSON body has a field its route does not document (400
- * naming each), so a misspelt or invented field (`role` on a key) is never silently ignored. The
- * rules are read from the OpenAPI document, whose request schemas are closed; values stay the
- * services' to explain, flow documents the flow schema's. `ApiManagement` puts it on every
- * management controller, after the key guard; ingress never pays for it.
+ * Refuses a body field the route's (closed) OpenAPI schema does not name, 400 naming each, so a
+ * misspelt field is never silently ignored; values stay the services' to judge (docs/api.md).
  */
 @Injectable()
 export class RequestBodyCheck implements NestInterceptor {

@@ -6,11 +6,8 @@ import type { Server } from 'node:http';
 const IDLE_SWEEP_MS = 100;
 
 /**
- * Whether the API has started to stop. From that moment `/health/ready` answers 503, so a load
- * balancer stops sending new requests while those in flight finish (Fastify's close waits for
- * them, and refuses new connections). Connections left idle by an answered request are closed
- * as they go idle: a client's keep-alive connection would otherwise hold the stopping server open
- * until the client drops it.
+ * Whether the API has started to stop: `/health/ready` answers 503 from then on, and connections
+ * are closed as they go idle, or a client's keep-alive would hold the stopping server open.
  */
 @Injectable()
 export class Draining implements OnModuleDestroy, OnApplicationShutdown {

@@ -63,10 +63,8 @@ export class SecretsService {
   }
 
   /**
-   * The clear value of a secret, or undefined when there is none by that name. Cached for
-   * `SECRET_CACHE_TTL_MS` (misses too, so a flood of requests for a flow whose secret is missing
-   * does not reach the database each time). Throws `AppError` `unavailable` (503) when no master
-   * key is configured or the value does not decrypt under it.
+   * The clear value of a secret, or undefined; cached for `SECRET_CACHE_TTL_MS`, misses too, so a
+   * flood for a missing secret spares the database. Throws 503 `unavailable` without a usable key.
    */
   async resolve(name: string): Promise<string | undefined> {
     this.requireStore();

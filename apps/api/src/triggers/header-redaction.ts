@@ -1,8 +1,6 @@
 /**
- * Headers that carry credentials or signatures are never stored in clear (nor handed to steps):
- * by name, for the usual suspects (`authorization`, `proxy-authorization`, `cookie`, `x-api-key`,
- * `stripe-signature`, `x-hub-signature-256`, `x-shopify-hmac-sha256`, tokens, secrets, passwords,
- * sessions), plus the names configured in SENSITIVE_HEADERS.
+ * Headers whose name says they carry a credential or a signature, and those in SENSITIVE_HEADERS,
+ * are never stored in clear nor handed to steps.
  */
 const SENSITIVE_HEADER =
   /authorization|cookie|token|secret|signature|hmac|api-?key|password|passwd|session|credential/i;

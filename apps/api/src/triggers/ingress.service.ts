@@ -42,14 +42,9 @@ const VERIFY_ERROR: Record<Exclude<VerifyFailureReason, 'secret_missing'>, Error
 };
 
 /**
- * The way in for webhooks. Before the body is read (`admit`, run from a Fastify preParsing hook
- * so nothing is buffered for a request that is refused anyway): method 405, headers 431, declared
- * size 413, source address 403, then 429 for a source whose failed signature checks used up
- * `VERIFY_FAILURE_LIMIT` and for a full rate-limit window. While it streams: size 413. Then
- * (`receive`): signature 401, and only then does a verifying trigger count the request against
- * its rate limit (429), so forged requests never spend it; parse 400, dedupe. Event and run are
- * stored in one statement, the first steps enqueued, and only then is the request answered.
- * Every refusal is recorded for the inspector.
+ * The way in for webhooks: `admit` runs the checks that need no body (from a preParsing hook, so a
+ * refused body is never read), `receive` the rest, the intake and the enqueue, in the order
+ * docs/architecture.md gives (Ingress). Every refusal is recorded for the inspector.
  */
 @Injectable()
 export class IngressService {
@@ -174,11 +169,7 @@ export class IngressService {
     }
   }
 
-  /**
-   * 431 rather than 413: RFC 6585 made 431 for exactly this (too many or too large header
-   * fields), 413 is about the content, and Node answers 431 itself past `maxHeaderSize`, so a
-   * sender sees one status for both.
-   */
+  /** 431, not 413: RFC 6585's status for header fields, and what Node answers past `maxHeaderSize`. */
   private checkHeaderSize(rawHeaders: string[]): void {
     const count = rawHeaders.length / 2;
     if (count > this.config.maxHeaderCount) {

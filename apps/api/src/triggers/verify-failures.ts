@@ -14,10 +14,8 @@ interface FailureWindow {
 }
 
 /**
- * Failed signature checks per trigger and source address, in fixed windows
- * (`VERIFY_FAILURE_LIMIT`, e.g. 20 per minute). Past its budget a source's failures are answered
- * 429 and no longer recorded; its requests are still verified, so a genuine one always passes,
- * whoever shares its address (a proxy). IPv6 sources count by /64. Per process (docs/operations.md).
+ * Failed signature checks per trigger and source address (IPv6 by /64) in fixed windows of
+ * `VERIFY_FAILURE_LIMIT`, per process; why it never refuses a genuine request: docs/operations.md.
  */
 @Injectable()
 export class VerifyFailures {
