@@ -19,12 +19,8 @@ export interface OutboundAgentOptions {
 }
 
 /**
- * Creates the keep-alive undici `Agent` that every outbound connector shares. Every new socket
- * goes through the SSRF guard: the hostname is resolved once, every address is checked (loopback,
- * private, CGNAT, link-local and metadata, unique-local, multicast... unless `allow` makes an
- * exception), and the socket connects to exactly the address that was checked. Requests are not
- * pipelined (a slow response must not hold up the next step's request) and redirects are not
- * followed here (the http connector follows them itself, hop by hop, through this agent).
+ * The keep-alive undici `Agent` every connector shares; each new socket passes the SSRF guard. No
+ * pipelining (a slow response must not hold up the next request); redirects are the http connector's.
  */
 export function createOutboundAgent(options: OutboundAgentOptions = {}): Agent {
   const allow =

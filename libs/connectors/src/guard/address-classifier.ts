@@ -60,11 +60,8 @@ const IPV6_EMBEDDING_IPV4: { cidr: [Address, number]; label: string; offset: num
 const GLOBAL_UNICAST_V6 = ipaddr.parseCIDR('2000::/3');
 
 /**
- * Says whether the outbound guard refuses an address, and by which rule: loopback, private
- * (RFC 1918), carrier-grade NAT, link-local (with the 169.254.169.254 metadata endpoint named),
- * unique-local and link-local IPv6, unspecified, multicast, broadcast, documentation,
- * benchmarking and reserved ranges. IPv6 forms that embed an IPv4 address (IPv4-mapped, NAT64,
- * 6to4) are judged by that IPv4 address. Anything that does not parse as an address is refused.
+ * Whether the outbound guard refuses an address, and by which rule (the ranges are listed in
+ * docs/architecture.md, Security); anything that does not parse as an address is refused.
  */
 export function classifyAddress(ip: string): AddressVerdict {
   let address: Address;

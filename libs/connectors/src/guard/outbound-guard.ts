@@ -25,10 +25,8 @@ export class OutboundBlockedError extends Error {
 }
 
 /**
- * Judges a destination: undefined when it may be reached, else the error naming the first
- * refused address. A hostname in the allow-list passes whatever it resolves to; otherwise every
- * address must be allowed by a CIDR entry or pass `classifyAddress`, so a name that resolves to
- * one public and one private address cannot be used to reach the private one.
+ * Undefined when a destination may be reached, else the error naming the first refused address.
+ * Every resolved address must pass, so a name resolving to a public and a private one is refused.
  */
 export function checkDestination(
   hostname: string,
@@ -62,10 +60,8 @@ export interface GuardedConnectorOptions {
 }
 
 /**
- * An undici `connect` function that resolves the hostname itself, refuses the connection when
- * `checkDestination` does, and otherwise connects to exactly the address it checked (SNI and
- * certificate checks still use the hostname). Resolving once and connecting to that address is
- * what defeats DNS rebinding: no second lookup can hand the socket a different answer.
+ * An undici `connect` that resolves the hostname once and connects to exactly the address it
+ * checked (SNI and certificates still use the name), so DNS rebinding cannot swap the address.
  */
 export function createGuardedConnector(options: GuardedConnectorOptions): buildConnector.connector {
   const allow = options.allow ?? EMPTY_ALLOW_LIST;

@@ -68,10 +68,8 @@ const RETRYABLE_STATUSES = new Set([408, 425, 429]);
 const GONE = 410;
 
 /**
- * Classifies a non-2xx response: 408, 425, 429 and 5xx are worth retrying (honouring Retry-After
- * on 429 and 503); redirects (never followed) and other 4xx are final. 410 Gone is final whatever
- * else the response says: the receiver has retired the endpoint for good (Standard Webhooks and
- * Svix treat it as "stop sending"). Returns undefined for 2xx.
+ * Classifies a non-2xx response (undefined for 2xx): 408, 425, 429 and 5xx are retried, with
+ * Retry-After on 429 and 503; the rest is final, and 410 says the endpoint was retired.
  */
 export function statusError(output: HttpOutput, host: string, nowMs: number): ConnectorError | undefined {
   const { status } = output;

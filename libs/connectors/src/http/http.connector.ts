@@ -88,10 +88,8 @@ class AttemptDeadlineError extends Error {
 }
 
 /**
- * The built-in `http` action: sends one request per attempt through the given undici dispatcher
- * and classifies the outcome into a step output or a `ConnectorError`. Redirects are not followed
- * (a 3xx is the outcome) unless `with.followRedirects` allows N hops; each hop goes through the
- * same dispatcher, so the SSRF guard checks it again, and cross-origin hops lose credentials.
+ * The built-in `http` action: one request per attempt through the dispatcher, its outcome a step
+ * output or a `ConnectorError`; redirects only with `with.followRedirects` (docs/flow-format.md).
  */
 export class HttpConnector implements Connector {
   readonly key = 'http';

@@ -53,10 +53,8 @@ async function walk(dir: string, found: string[]): Promise<void> {
     let isDir = entry.isDirectory();
     let isFile = entry.isFile();
     if (entry.isSymbolicLink()) {
-      // A linked file is read (a Kubernetes ConfigMap mounts each file as a link into its hidden
-      // `..data` folder); a linked folder is not followed: a link loop would never end. A link
-      // that leads nowhere is skipped; one that cannot be followed (a loop, no permission) is
-      // listed, so that reading it reports why instead of the flow silently going away.
+      // Linked files are read (a ConfigMap's are links), linked folders not (loops); a link that
+      // cannot be followed is listed, so reading it says why rather than the flow going away.
       const stat = await fs
         .stat(full)
         .catch((err: NodeJS.ErrnoException) => (err.code === 'ENOENT' ? undefined : ('unreadable' as const)));

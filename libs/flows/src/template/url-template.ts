@@ -1,9 +1,6 @@
 /**
- * Templates in URLs (an action's `with.url`): a value rendered into the path or the query is
- * percent-encoded for where it lands, so it can never change the path, the query or the host.
- * A template at the very start fills the whole URL or its origin (a webhook URL kept as a
- * secret) and stays as it is; `{{raw x}}` opts out; `{{urlencode x}}` is already encoded.
- * docs/outbound.md describes the rules.
+ * Templates in URLs: a value is encoded for where it lands, so it cannot change the path, the query
+ * or the host. The rules: docs/outbound.md (Templates in URLs).
  */
 
 /** Where in a URL the text written so far ends. */

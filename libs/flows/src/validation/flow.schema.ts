@@ -1,18 +1,6 @@
 /**
- * The JSON Schema (draft-07, the dialect editors support best) of a flow document as described
- * in docs/flow-format.md. `schema/flow.schema.json` at the repository root is a copy of this
- * object (a unit test keeps them equal) so editors validate and complete `*.flow.json` files.
- *
- * Design choices:
- * - No `$ref`: shared pieces are spread in from constants, so every subschema is self-contained
- *   and error paths are concrete.
- * - Step and verify variants are discriminated with `if`/`then` on `type` / `scheme`, so a
- *   mistake is reported against the variant the user chose, not against every variant.
- * - `errorMessage` and `patternErrorMessage` are the non-standard keywords VS Code shows instead
- *   of its own text; `validateFlow` uses them too.
- * - Bounds come from flow-limits.ts. A duration's range is `maximum` for editors (whole
- *   milliseconds) plus the non-standard `minDuration`/`maxDuration` (milliseconds, for both forms),
- *   which `validateFlow` checks and editors ignore.
+ * The JSON Schema of a flow document (docs/flow-format.md, which also says how it is written);
+ * `schema/flow.schema.json` is a copy that a unit test keeps equal, for editors.
  */
 import { DURATION_PATTERN } from '../retry/duration';
 import {

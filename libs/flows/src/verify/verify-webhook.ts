@@ -23,11 +23,9 @@ const OK: VerifyResult = { ok: true };
 const MISMATCH = 'the signature does not match';
 
 /**
- * Checks that a webhook request comes from the holder of `secret` (the value of the secret that
- * `verify.secret` names), on the raw body bytes and in constant time. Schemes with a signed
- * timestamp reject one outside `verify.tolerance` (default 5m) in either direction. Messages name
- * headers and reasons only, never the secret or a signature. Throws only on a configuration the
- * flow schema rules out (an unknown scheme, an invalid tolerance).
+ * Checks that a request comes from the holder of `secret`, on the raw bytes in constant time
+ * (docs/flow-format.md, `verify`). Messages never hold the secret or a signature; throws only on a
+ * configuration the flow schema rules out.
  */
 export function verifyWebhook(
   verify: VerifyConfig,

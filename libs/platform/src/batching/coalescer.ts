@@ -1,15 +1,7 @@
 /**
- * Coalesces concurrent calls into batches: while `maxInFlight` batches are running, new items
- * wait, and the next batch takes every waiting item (up to `maxBatch`). Under light load each
- * item goes alone and at once (no timer, no added latency); under load, one round trip carries
- * many items: one INSERT for many webhooks, one queue call for many jobs.
- *
- * With `sameTurn`, items submitted during one turn of the event loop also go together: the batch
- * leaves at the end of the turn (`setImmediate`, no timer), so that callers woken by one answer
- * (the steps of one bundle, say) share a statement even while nothing else is in flight.
- *
- * `run` answers one result per item, in order (an `ItemFailure` rejects that item alone), or
- * throws for the whole batch.
+ * Coalesces concurrent calls into batches, alone and at once under light load (docs/architecture.md,
+ * Batching and caching). `run` answers one result per item, in order (an `ItemFailure` rejects that
+ * item alone), or throws for the whole batch.
  */
 export class ItemFailure {
   constructor(readonly error: unknown) {}

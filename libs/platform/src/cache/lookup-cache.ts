@@ -13,13 +13,8 @@ export interface LookupCacheOptions<V> {
 }
 
 /**
- * Values read from the database, kept by key (lru-cache). Gets of a key that is
- * being loaded share that load, so a burst of requests after a start or a change costs one
- * query per key, not one per request. A load that was running when `clear()` was called reads
- * again before it answers: it may have read what the change replaced.
- *
- * Loads in flight are kept apart from the values, so that no bound on the values can cancel a
- * load (a flood of distinct keys would otherwise evict loads as fast as it starts them).
+ * Values read from the database, by key: concurrent gets share one load, and a load running when
+ * `clear()` is called reads again (docs/architecture.md, Batching and caching).
  */
 export class LookupCache<V extends object> {
   private readonly values: LRUCache<string, V>;

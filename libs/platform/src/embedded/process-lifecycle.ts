@@ -84,12 +84,9 @@ export interface StopOptions {
 }
 
 /**
- * The apps' way out. On SIGTERM or SIGINT, or when the launcher goes away, `close` runs once (the
- * app drains: readiness answers 503, nothing new is taken, work in flight finishes) and the
- * process exits 0 once it returns. If it has not returned by the grace period plus a margin, the
- * process exits 0 anyway: what it leaves unfinished is recovered elsewhere (a step by its claim
- * lease, BullMQ's stalled-job check and the reconciler; a request by its sender's retry). A second
- * signal more than a second after the first stops at once, with exit code 1.
+ * The apps' way out: on SIGTERM, SIGINT or the launcher's end `close` drains once, then exit 0,
+ * also past the grace (what is left is recovered elsewhere: docs/operations.md, Shutdown); a second
+ * signal more than a second later exits 1 at once.
  */
 export function stopGracefully(close: () => Promise<void>, options: StopOptions): void {
   const { graceMs, closeMarginMs = CLOSE_MARGIN_MS, log = (line: string) => console.log(line) } = options;

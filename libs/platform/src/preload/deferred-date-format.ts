@@ -1,12 +1,6 @@
 /**
- * Runs `load` while `Intl.DateTimeFormat` hands out formatters that are built when first used,
- * then puts the real constructor back. Building one maps ICU's locale and calendar data: 5 MB of
- * the node binary become resident in the process, and stay.
- *
- * A deferred formatter answers every property and method as the real one does, but it is not one:
- * `instanceof` is false, `Intl.DateTimeFormat.prototype.format.call(it)` throws, and bad options
- * throw at first use. Enough for a module that keeps a formatter and calls `format` on it, as
- * @nestjs/common does; not for code that checks what it holds.
+ * Runs `load` while `Intl.DateTimeFormat` gives formatters built at first use (building one makes
+ * 5 MB of ICU data resident). Not a real formatter (`instanceof` is false): fine for @nestjs/common.
  */
 export function withDeferredDateTimeFormat<T>(load: () => T): T {
   const IntlDateTimeFormat = Intl.DateTimeFormat;
