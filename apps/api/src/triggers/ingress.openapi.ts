@@ -12,10 +12,11 @@ export function IngressOpenApi() {
       description:
         'The public trigger URL of a flow; no API key. Accepts the methods the trigger lists (default POST; a GET ' +
         'trigger takes its data from the query string). JSON, form and XML bodies are parsed, other text is kept ' +
-        "as text. The trigger's checks run in this order: method, headers, body size, source address, failed " +
-        'signatures from this address, rate limit, signature, body parsing, dedupe. A trigger that verifies ' +
-        'signatures counts only requests whose signature passed against its rate limit. Every request, ' +
-        'accepted or refused, is recorded for `GET /api/flows/{slug}/events`.',
+        "as text. The trigger's checks run in this order: method, enabled, headers, body size, source address, " +
+        'rate limit, signature, body parsing, dedupe. A trigger that verifies signatures counts only requests ' +
+        'whose signature passed against its rate limit; past `VERIFY_FAILURE_LIMIT` failures an address gets ' +
+        '429 for its failing requests. Every request, accepted or refused, is recorded for ' +
+        '`GET /api/flows/{slug}/events`, but failures past that limit.',
     }),
     ApiParam({
       name: 'key',
