@@ -35,13 +35,10 @@ describe('HookflowLogger', () => {
 
   it('takes fields from an object message: runId, flow, step, attempt beside msg', () => {
     const { logger, lines } = capture();
-    logger.warn(
-      { msg: 'step failed', runId: 'r-1', flow: 'orders', step: 'send', attempt: 3 },
-      'StepExecutor',
-    );
+    logger.warn({ msg: 'step failed', runId: 'r-1', flow: 'orders', step: 'send', attempt: 3 }, 'StepRunner');
     expect(lines()[0]).toMatchObject({
       level: 'warn',
-      context: 'StepExecutor',
+      context: 'StepRunner',
       msg: 'step failed',
       runId: 'r-1',
       flow: 'orders',
@@ -151,10 +148,10 @@ describe('HookflowLogger', () => {
 
   it('writes readable lines in the pretty format', () => {
     const { logger, written } = capture({ format: 'pretty' });
-    logger.warn({ msg: 'step failed', runId: 'r-4', attempt: 2 }, 'StepExecutor');
+    logger.warn({ msg: 'step failed', runId: 'r-4', attempt: 2 }, 'StepRunner');
     expect(written).toHaveLength(1);
     expect(() => JSON.parse(written[0])).toThrow();
-    expect(written[0]).toMatch(/WARN.*worker \[StepExecutor\] step failed/);
+    expect(written[0]).toMatch(/WARN.*worker \[StepRunner\] step failed/);
     expect(written[0]).toContain('runId: "r-4"');
     expect(written[0]).toContain('attempt: 2');
     // No terminal colours when writing somewhere other than a terminal.
