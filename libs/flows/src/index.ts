@@ -38,8 +38,7 @@ export {
   DEFAULT_RESPOND_STATUS,
   DEFAULT_TRIGGER_METHODS,
   DEFAULT_VERIFY_TOLERANCE_MS,
-  normalizeFlow,
-} from './validation/normalize-flow';
+} from './validation/flow-defaults';
 export { escapePointerToken, joinPointer, parsePointer, valueAtPointer } from './validation/json-pointer';
 export * from './validation/flow-limits';
 
@@ -57,6 +56,12 @@ export type {
   VerifyRequest,
   VerifyResult,
 } from './verify/verify-config';
+
+// Triggers: what ingress needs of one, and what it answers
+export { compileTrigger } from './trigger/compile-trigger';
+export type { CompiledTrigger, RootStep, TriggerStep } from './trigger/compile-trigger';
+export { acceptedReply, duplicateReply } from './trigger/trigger-reply';
+export type { IngressResponse, TriggerReply } from './trigger/trigger-reply';
 
 // Step graph
 export { StepGraph, StepGraphError } from './graph/step-graph';

@@ -1,10 +1,10 @@
 import { jest } from '@jest/globals';
 import { ApiMetrics, loadConfig } from '@hookflow/platform';
 import { createHmac } from 'node:crypto';
+import { compileTrigger, type TriggerDef } from '@hookflow/flows';
 import { AppError } from '../common/app-error';
 import { IngressService, type IncomingRequest } from './ingress.service';
 import type { TriggerEntry } from './trigger-cache';
-import { compileReply } from './trigger-reply';
 import { VerifyFailures } from './verify-failures';
 
 const SECRET = 'unit-signing-secret';
@@ -22,11 +22,11 @@ function trigger(overrides: Partial<TriggerEntry> = {}): TriggerEntry {
     enabled: true,
     versionId: 'v1',
     version: 1,
-    definition: { slug: 'unit', trigger: { type: 'webhook' }, steps: [] } as never,
     methods: new Set(['POST']),
     maxBodyBytes: 1024 * 1024,
-    reply: compileReply(undefined).reply,
+    reply: compileTrigger({ slug: 'unit', trigger: { type: 'webhook' }, steps: [] }).reply,
     verify: { scheme: 'hmac', secret: 'SIGNING', header: 'X-Signature' } as never,
+    credential: { header: 'x-signature' },
     steps: [],
     roots: [],
     allowIps: null,
@@ -154,7 +154,8 @@ describe('IngressService order', () => {
   });
 
   it('answers a duplicate with the configured respond, and records that status', async () => {
-    const reply = compileReply({ status: 200, body: 'OK', headers: { 'X-Ack': 'yes' } }).reply;
+    const respond: TriggerDef['respond'] = { status: 200, body: 'OK', headers: { 'X-Ack': 'yes' } };
+    const { reply } = compileTrigger({ slug: 'unit', trigger: { type: 'webhook', respond }, steps: [] });
     const { sut, mocks } = newIngress(trigger({ verify: null, rateLimit: null, reply }));
     mocks.runs.createRunFromEvent.mockResolvedValue({ duplicate: true, runId: 'r0' });
     const req = request('{}');

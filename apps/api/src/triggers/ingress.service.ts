@@ -1,5 +1,12 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { verifyWebhook, type VerifyConfig, type VerifyFailureReason } from '@hookflow/flows';
+import {
+  acceptedReply,
+  duplicateReply,
+  verifyWebhook,
+  type IngressResponse,
+  type VerifyConfig,
+  type VerifyFailureReason,
+} from '@hookflow/flows';
 import { ApiMetrics, HOOKFLOW_CONFIG, type HookflowConfig } from '@hookflow/platform';
 import { EventRepository, RateLimitRepository, RunIntake } from '@hookflow/store';
 import { AppError, ErrorCode } from '../common/app-error';
@@ -9,10 +16,7 @@ import { HeaderRedaction, headerValue, REDACTED } from './header-redaction';
 import { QueueHealth } from './queue-health';
 import { StepEnqueuer } from './step-enqueuer';
 import { TriggerCache, type TriggerEntry } from './trigger-cache';
-import { acceptedReply, duplicateReply, type IngressResponse } from './trigger-reply';
 import { VerifyFailures } from './verify-failures';
-
-export type { IngressResponse } from './trigger-reply';
 
 /** What is known of a request before its body is read. */
 export interface RequestHead {
@@ -370,27 +374,15 @@ function rateLimited(what: string, waitMs: number): AppError {
   });
 }
 
-/**
- * Where a trigger's own credential travels (a token's header or query parameter, a generic
- * HMAC's header): never stored, shown or handed to steps, whatever its name.
- */
-function verifyCarriers(trigger: TriggerEntry): { header?: string; query?: string } {
-  const verify = trigger.definition.trigger.verify as { header?: unknown; query?: unknown } | undefined;
-  return {
-    header: typeof verify?.header === 'string' ? verify.header.toLowerCase() : undefined,
-    query: typeof verify?.query === 'string' ? verify.query : undefined,
-  };
-}
-
 function storedHeaders(
   trigger: TriggerEntry,
   headers: Record<string, string | string[]>,
 ): Record<string, string | string[]> {
-  const { header } = verifyCarriers(trigger);
+  const { header } = trigger.credential;
   return header && header in headers ? { ...headers, [header]: REDACTED } : headers;
 }
 
 function storedQuery(trigger: TriggerEntry, query: Record<string, unknown>): Record<string, unknown> {
-  const { query: name } = verifyCarriers(trigger);
+  const { query: name } = trigger.credential;
   return name && name in query ? { ...query, [name]: REDACTED } : query;
 }

@@ -1,12 +1,5 @@
 import { Inject, Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
-import {
-  parseDuration,
-  resolveRetryPolicy,
-  resolveTimeoutMs,
-  StepGraph,
-  type RetryPolicy,
-  type VerifyConfig,
-} from '@hookflow/flows';
+import { compileTrigger, type CompiledTrigger } from '@hookflow/flows';
 import { ExpressionSandbox } from '@hookflow/sandbox';
 import { HOOKFLOW_CONFIG, LookupCache, type HookflowConfig } from '@hookflow/platform';
 import { FlowRepository, TRIGGER_KEY_PATTERN, type TriggerTarget } from '@hookflow/store';
@@ -14,22 +7,17 @@ import { Client } from 'pg';
 import { compileDedupeKey, type DedupeKeyFn } from './dedupe-key';
 import { HeaderRedaction } from './header-redaction';
 import { compileIpAllowList, type IpAllowList } from './ip-allow-list';
-import { compileReply, type TriggerReply } from './trigger-reply';
 
-/** Everything ingress needs about a trigger, derived once per flow version. */
-export interface TriggerEntry extends TriggerTarget {
-  methods: Set<string>;
-  maxBodyBytes: number;
-  /** The trigger's `respond`, ready to send. */
-  reply: TriggerReply;
-  /** Null: requests are not verified. */
-  verify: VerifyConfig | null;
-  steps: { id: string; root: boolean }[];
-  roots: { id: string; policy: RetryPolicy; timeoutMs: number }[];
+/**
+ * Everything ingress needs about a trigger, derived once per flow version: the compiled trigger,
+ * plus the parts that need this process (an address matcher, the dedupe key over the sandbox).
+ */
+export interface TriggerEntry
+  extends
+    Omit<TriggerTarget, 'definition'>,
+    Omit<CompiledTrigger, 'allowIps' | 'dedupe' | 'droppedReplyHeaders'> {
   /** Null: every source address may call. */
   allowIps: IpAllowList | null;
-  /** Null: no rate limit. */
-  rateLimit: { limit: number; windowMs: number } | null;
   /** Null: no dedupe. */
   dedupeKey: DedupeKeyFn | null;
 }
@@ -93,53 +81,33 @@ export class TriggerCache implements OnModuleInit, OnModuleDestroy {
     this.entries.clear();
   }
 
-  private toEntry(target: TriggerTarget): TriggerEntry {
-    const def = target.definition;
-    const graph = new StepGraph(def.steps);
-    const roots = new Set(graph.roots());
-    const { allowIps, rateLimit } = def.trigger;
-    return {
-      ...target,
-      methods: new Set((def.trigger.methods ?? ['POST']).map((m) => m.toUpperCase())),
-      maxBodyBytes: def.trigger.maxBodyBytes ?? 1024 * 1024,
-      reply: this.reply(target),
-      verify: (def.trigger.verify as VerifyConfig | undefined) ?? null,
-      steps: def.steps.map((s) => ({ id: s.id, root: roots.has(s.id) })),
-      roots: def.steps
-        .filter((s) => roots.has(s.id))
-        .map((s) => ({ id: s.id, policy: resolveRetryPolicy(s), timeoutMs: resolveTimeoutMs(s) })),
-      allowIps: allowIps ? this.allowList(target, allowIps) : null,
-      rateLimit: rateLimit ? { limit: rateLimit.limit, windowMs: parseDuration(rateLimit.per) } : null,
-      dedupeKey: this.dedupeKey(target),
-    };
-  }
-
-  private reply(target: TriggerTarget): TriggerReply {
-    const { reply, dropped } = compileReply(target.definition.trigger.respond);
-    if (dropped.length > 0) {
+  private toEntry({ definition, ...target }: TriggerTarget): TriggerEntry {
+    const { allowIps, dedupe, droppedReplyHeaders, ...compiled } = compileTrigger(definition);
+    if (droppedReplyHeaders.length > 0) {
       this.logger.warn({
-        msg: `respond headers ${dropped.join(', ')} are set by the server or not valid in HTTP; left out`,
+        msg: `respond headers ${droppedReplyHeaders.join(', ')} are set by the server or not valid in HTTP; left out`,
         flow: target.slug,
       });
     }
-    return reply;
+    return {
+      ...target,
+      ...compiled,
+      allowIps: allowIps ? this.allowList(target.slug, allowIps) : null,
+      dedupeKey: dedupe
+        ? compileDedupeKey(dedupe, (name) => this.redaction.isSensitive(name), this.expressions)
+        : null,
+    };
   }
 
-  private allowList(target: TriggerTarget, entries: string[]): IpAllowList {
+  private allowList(slug: string, entries: string[]): IpAllowList {
     const { allows, invalid } = compileIpAllowList(entries);
     if (invalid.length > 0) {
       this.logger.warn({
         msg: `allowIps entries ${invalid.join(', ')} are not addresses; ignored`,
-        flow: target.slug,
+        flow: slug,
       });
     }
     return allows;
-  }
-
-  private dedupeKey(target: TriggerTarget): DedupeKeyFn | null {
-    const dedupe = target.definition.trigger.dedupe;
-    if (!dedupe) return null;
-    return compileDedupeKey(dedupe, (name) => this.redaction.isSensitive(name), this.expressions);
   }
 
   private async listen(): Promise<void> {

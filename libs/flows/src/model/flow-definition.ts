@@ -1,6 +1,6 @@
 /**
  * The flow definition as users write it (docs/flow-format.md). These types describe a
- * document that has passed validation; `normalizeFlow()` fills in defaults.
+ * document that has passed validation; `compileTrigger()` writes out the trigger's defaults.
  */
 
 /** A duration as written in a flow: `250ms`, `10s`, `5m`, `1h`, or whole milliseconds. */

@@ -3,6 +3,7 @@
  * `schema/flow.schema.json` is a copy that a unit test keeps equal, for editors.
  */
 import { DURATION_PATTERN } from '../retry/duration';
+import { DEFAULT_MAX_BODY_BYTES, DEFAULT_RESPOND_STATUS, DEFAULT_TRIGGER_METHODS } from './flow-defaults';
 import {
   DURATION_RANGES,
   MAX_ALLOW_IPS,
@@ -222,7 +223,7 @@ const triggerSchema = {
       minItems: 1,
       uniqueItems: true,
       items: { enum: [...HTTP_METHODS] },
-      default: ['POST'],
+      default: [...DEFAULT_TRIGGER_METHODS],
     },
     verify: verifySchema,
     dedupe: {
@@ -269,14 +270,14 @@ const triggerSchema = {
       },
     },
     maxBodyBytes: {
-      description: `Largest accepted request body; larger answers 413. Default 1048576 (1 MiB), at most ${MAX_TRIGGER_BODY_BYTES}; the server's MAX_BODY_BYTES applies too.`,
+      description: `Largest accepted request body; larger answers 413. Default ${DEFAULT_MAX_BODY_BYTES} (1 MiB), at most ${MAX_TRIGGER_BODY_BYTES}; the server's MAX_BODY_BYTES applies too.`,
       type: 'integer',
       minimum: 1,
       maximum: MAX_TRIGGER_BODY_BYTES,
-      default: 1048576,
+      default: DEFAULT_MAX_BODY_BYTES,
     },
     respond: {
-      description: 'What an accepted request answers instead of the default 202 `{ runId, eventId }`.',
+      description: `What an accepted request answers instead of the default ${DEFAULT_RESPOND_STATUS} \`{ runId, eventId }\`.`,
       type: 'object',
       additionalProperties: false,
       properties: {

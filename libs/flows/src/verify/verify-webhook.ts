@@ -1,5 +1,5 @@
 import { parseDuration } from '../retry/duration';
-import { DEFAULT_VERIFY_TOLERANCE_MS } from '../validation/normalize-flow';
+import { DEFAULT_VERIFY_TOLERANCE_MS } from '../validation/flow-defaults';
 import type {
   HmacVerifyConfig,
   TokenVerifyConfig,

@@ -1,6 +1,7 @@
 import { validateHeaderName, validateHeaderValue } from 'node:http';
+import { DEFAULT_RESPOND_STATUS } from '../validation/flow-defaults';
 
-/** What ingress answers, with the body already serialised: Fastify never has to guess how to send it. */
+/** What a trigger answers, with the body already serialised: the server never has to guess how to send it. */
 export interface IngressResponse {
   status: number;
   headers: Record<string, string>;
@@ -55,7 +56,7 @@ export function compileReply(
   }
   return {
     reply: {
-      status: respond?.status ?? 202,
+      status: respond?.status ?? DEFAULT_RESPOND_STATUS,
       configuredStatus: respond?.status,
       headers,
       body: body === undefined || typeof body === 'string' ? body : JSON.stringify(body),
