@@ -106,6 +106,8 @@ export {
   flowChecksum,
 } from './model/canonical';
 export { diffFlows } from './model/flow-diff';
+export { planFlowSync } from './model/sync-plan';
+export type { LiveFlow, SyncFile, SyncPlan, SyncScope } from './model/sync-plan';
 
 // Flow files on disk (the CLI and the API's FLOWS_DIR loader)
 export * from './files';

@@ -2,6 +2,8 @@
 // module that provides them.
 export * from './database/data-source';
 export * from './database/database-errors';
+export * from './database/database-health';
+export * from './database/flow-change-listener';
 export * from './entities';
 export * from './migrations';
 export * from './nest/store.module';

@@ -1,7 +1,8 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import type { SyncPlan } from '@hookflow/flows';
 import { HOOKFLOW_CONFIG, type HookflowConfig } from '@hookflow/platform';
 import { watch, type FSWatcher } from 'node:fs';
-import { FlowSyncService, type SyncPlan } from '../flows/flow-sync.service';
+import { FlowSyncService } from '../flows/flow-sync.service';
 import { readFlowFiles, sourceName } from './flow-file-reader';
 
 /** Changes in the folder settle for this long before a reload, so an editor's save is one reload. */

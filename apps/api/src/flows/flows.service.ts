@@ -4,10 +4,9 @@ import type { ConnectorRegistry, FlowDefinition, ValidationIssue } from '@hookfl
 import { canonicalFlowJson, SLUG_PATTERN, validateFlow } from '@hookflow/flows';
 import { HOOKFLOW_CONFIG, type HookflowConfig } from '@hookflow/platform';
 import { FileManagedError, FlowRepository, SlugTakenError } from '@hookflow/store';
-import { DataSource } from 'typeorm';
 import { AppError, ErrorCode } from '../common/app-error';
 import { CONNECTOR_CATALOG } from '../common/tokens';
-import { NOTIFY_FLOW_CHANGED, TriggerCache } from '../triggers/trigger-cache';
+import { TriggerCache } from '../triggers/trigger-cache';
 import { flowView, type FlowView } from './flow-view';
 
 const SLUG = new RegExp(SLUG_PATTERN);
@@ -22,7 +21,6 @@ export class FlowsService {
   constructor(
     private readonly flows: FlowRepository,
     private readonly triggers: TriggerCache,
-    private readonly ds: DataSource,
     @Inject(CONNECTOR_CATALOG) private readonly connectors: ConnectorRegistry,
     @Inject(HOOKFLOW_CONFIG) private readonly config: HookflowConfig,
   ) {
@@ -176,6 +174,6 @@ export class FlowsService {
   /** Every replica's trigger cache forgets this flow now, not at TTL. */
   private async announce(flowId: string): Promise<void> {
     this.triggers.clear();
-    await this.ds.query(NOTIFY_FLOW_CHANGED, [flowId]);
+    await this.flows.announceChange(flowId);
   }
 }

@@ -2,7 +2,7 @@ import { Controller, Get, HttpCode, Logger, Res } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { readiness } from '@hookflow/platform';
-import { DataSource } from 'typeorm';
+import { DatabaseHealth } from '@hookflow/store';
 import { ApiJsonResponse } from '../common/openapi.decorators';
 import { StepEnqueuer } from '../triggers/step-enqueuer';
 import { Draining } from './draining';
@@ -14,7 +14,7 @@ const logger = new Logger('Health');
 @ApiTags('health')
 export class HealthController {
   constructor(
-    private readonly ds: DataSource,
+    private readonly database: DatabaseHealth,
     private readonly enqueuer: StepEnqueuer,
     private readonly draining: Draining,
   ) {}
@@ -44,7 +44,7 @@ export class HealthController {
       return;
     }
     const { ok, body } = await readiness(
-      { database: () => this.ds.query('SELECT 1'), queue: () => this.enqueuer.ping() },
+      { database: () => this.database.ping(), queue: () => this.enqueuer.ping() },
       (line) => logger.warn(line),
     );
     await reply.status(ok ? 200 : 503).send(body);

@@ -2,8 +2,7 @@ import { Inject, Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nest
 import { compileTrigger, type CompiledTrigger } from '@hookflow/flows';
 import { ExpressionSandbox } from '@hookflow/sandbox';
 import { HOOKFLOW_CONFIG, LookupCache, type HookflowConfig } from '@hookflow/platform';
-import { FlowRepository, TRIGGER_KEY_PATTERN, type TriggerTarget } from '@hookflow/store';
-import { Client } from 'pg';
+import { FlowChangeListener, FlowRepository, TRIGGER_KEY_PATTERN, type TriggerTarget } from '@hookflow/store';
 import { compileDedupeKey, type DedupeKeyFn } from './dedupe-key';
 import { HeaderRedaction } from './header-redaction';
 import { compileIpAllowList, type IpAllowList } from './ip-allow-list';
@@ -22,17 +21,15 @@ export interface TriggerEntry
   dedupeKey: DedupeKeyFn | null;
 }
 
-const FLOW_CHANGES_CHANNEL = 'hookflow_flow_changes';
 const TTL_MS = 60_000;
 /** Without a listening connection, changes on other replicas go unheard: cache only briefly. */
 const DEAF_TTL_MS = 1_000;
 const MAX_ENTRIES = 10_000;
-const RECONNECT_MAX_DELAY_MS = 10_000;
 
 /**
  * Trigger lookups by key, cached in memory. A flow change anywhere (this replica or another)
- * is announced with NOTIFY and clears the cache on every API replica at once; the TTL is only
- * a safety net for a lost LISTEN connection.
+ * is announced by the flow repository and clears the cache on every API replica at once; the
+ * TTL is only a safety net for a lost listening connection.
  */
 @Injectable()
 export class TriggerCache implements OnModuleInit, OnModuleDestroy {
@@ -42,14 +39,12 @@ export class TriggerCache implements OnModuleInit, OnModuleDestroy {
     max: MAX_ENTRIES,
     ttlMs: TTL_MS,
     load: async (key, kept) => {
-      if (!this.listener) kept.ttlMs = DEAF_TTL_MS;
+      if (!this.changes.listening) kept.ttlMs = DEAF_TTL_MS;
       const target = await this.flows.findTriggerTarget(key);
       return { entry: target ? this.toEntry(target) : null };
     },
   });
-  private listener: Client | null = null;
-  private closing = false;
-
+  private readonly changes: FlowChangeListener;
   private readonly redaction: HeaderRedaction;
 
   constructor(
@@ -58,17 +53,28 @@ export class TriggerCache implements OnModuleInit, OnModuleDestroy {
     private readonly expressions: ExpressionSandbox,
   ) {
     this.redaction = new HeaderRedaction(config.sensitiveHeaders);
+    this.changes = new FlowChangeListener(
+      { url: config.databaseUrl, schema: config.databaseSchema },
+      {
+        changed: () => this.clear(),
+        lost: (reason) => {
+          this.clear();
+          this.logger.warn(`flow change listener lost (${reason}); caching briefly until it is back`);
+        },
+        back: () => {
+          this.clear();
+          this.logger.log('flow change listener is back');
+        },
+      },
+    );
   }
 
   async onModuleInit(): Promise<void> {
-    await this.listen();
+    await this.changes.start();
   }
 
   async onModuleDestroy(): Promise<void> {
-    this.closing = true;
-    const listener = this.listener;
-    this.listener = null;
-    await listener?.end().catch(() => undefined);
+    await this.changes.close();
   }
 
   get(key: string): Promise<TriggerEntry | null> {
@@ -109,48 +115,4 @@ export class TriggerCache implements OnModuleInit, OnModuleDestroy {
     }
     return allows;
   }
-
-  private async listen(): Promise<void> {
-    const client = new Client({
-      connectionString: this.config.databaseUrl,
-      options: `-c search_path=${this.config.databaseSchema}`,
-    });
-    client.on('notification', () => this.clear());
-    const lost = (reason: string) => {
-      if (this.listener !== client) return;
-      this.listener = null;
-      this.clear();
-      client.end().catch(() => undefined);
-      if (!this.closing) {
-        this.logger.warn(`flow change listener lost (${reason}); caching briefly until it is back`);
-        void this.reconnect();
-      }
-    };
-    client.on('error', (err) => lost(err.message));
-    client.on('end', () => lost('connection ended'));
-    await client.connect();
-    await client.query(`LISTEN ${FLOW_CHANGES_CHANNEL}`);
-    this.listener = client;
-  }
-
-  /** Keeps trying, with a growing pause, until the listener is back (or the app closes). */
-  private async reconnect(): Promise<void> {
-    for (
-      let delayMs = 500;
-      !this.closing && !this.listener;
-      delayMs = Math.min(delayMs * 2, RECONNECT_MAX_DELAY_MS)
-    ) {
-      await new Promise((resolve) => setTimeout(resolve, delayMs).unref());
-      try {
-        await this.listen();
-        this.clear();
-        this.logger.log('flow change listener is back');
-      } catch {
-        // Still down: try again after the next pause.
-      }
-    }
-  }
 }
-
-/** SQL that announces a flow change to every replica's TriggerCache. */
-export const NOTIFY_FLOW_CHANGED = `SELECT pg_notify('${FLOW_CHANGES_CHANNEL}', $1)`;

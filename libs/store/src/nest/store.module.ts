@@ -2,6 +2,7 @@ import { DynamicModule, Global, Inject, Module, OnApplicationShutdown } from '@n
 import { DataSource } from 'typeorm';
 import { HOOKFLOW_CONFIG, type HookflowConfig } from '@hookflow/platform';
 import { openDatabase } from '../database/data-source';
+import { DatabaseHealth } from '../database/database-health';
 import { EventRepository } from '../repositories/event.repository';
 import { FlowRepository } from '../repositories/flow.repository';
 import { RunIntake, RunOperations, RunQueries, StepTransitions } from '../repositories/runs';
@@ -74,11 +75,17 @@ export class StoreModule {
           useFactory: (ds: DataSource) => new RateLimitRepository(ds),
           inject: [DataSource],
         },
+        {
+          provide: DatabaseHealth,
+          useFactory: (ds: DataSource) => new DatabaseHealth(ds),
+          inject: [DataSource],
+        },
         DatabaseCloser,
       ],
       exports: [
         HOOKFLOW_CONFIG,
         DataSource,
+        DatabaseHealth,
         FlowRepository,
         RunIntake,
         StepTransitions,

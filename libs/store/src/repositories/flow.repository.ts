@@ -1,4 +1,11 @@
-import type { FlowDefinition } from '@hookflow/flows';
+import {
+  planFlowSync,
+  type FlowDefinition,
+  type LiveFlow,
+  type SyncFile,
+  type SyncPlan,
+  type SyncScope,
+} from '@hookflow/flows';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { DataSource, IsNull, type EntityManager } from 'typeorm';
 import { Flow, FlowVersion, Trigger } from '../entities';
@@ -36,6 +43,16 @@ export class SlugTakenError extends Error {
     super(`a flow with slug '${slug}' already exists`);
   }
 }
+
+/** Another sync holds the schema's sync lock, and the caller chose not to wait for it. */
+export class SyncInProgressError extends Error {
+  constructor() {
+    super('another sync is being applied');
+  }
+}
+
+/** The PostgreSQL channel every API replica's trigger cache listens on (`FlowChangeListener`). */
+export const FLOW_CHANGES_CHANNEL = 'hookflow_flow_changes';
 
 /** 24 random bytes: 192 bits, base64url, so trigger URLs cannot be guessed or enumerated. */
 export function newTriggerKey(): string {
@@ -172,19 +189,52 @@ export class FlowRepository {
     });
   }
 
+  /**
+   * Tells every API replica that flows changed, so their trigger caches forget what they hold.
+   * Inside a transaction it is delivered at commit, and only then.
+   */
+  async announceChange(about: string): Promise<void> {
+    await this.m.query(`SELECT pg_notify($1, $2)`, [FLOW_CHANGES_CHANNEL, about]);
+  }
+
+  /** What syncing these files would change now (a dry run). */
+  async planSync(files: SyncFile[], scope: SyncScope): Promise<SyncPlan> {
+    return planFlowSync(await this.listLive(), files, scope);
+  }
+
+  /**
+   * Plans and applies a sync in one transaction, all or nothing, under a lock per schema, so
+   * syncs on several API replicas apply one after the other; a change is announced at commit.
+   * Without `wait`, a sync that finds the lock taken throws `SyncInProgressError`.
+   */
+  async applySync(files: SyncFile[], scope: SyncScope & { wait?: boolean }): Promise<SyncPlan> {
+    return this.m.transaction(async (m) => {
+      // current_schema() is DATABASE_SCHEMA (the connection's search_path): one lock per schema.
+      if (scope.wait) {
+        await m.query(`SELECT pg_advisory_xact_lock(hashtext('hookflow_flow_sync:' || current_schema()))`);
+      } else {
+        const [{ locked }]: { locked: boolean }[] = await m.query(
+          `SELECT pg_try_advisory_xact_lock(hashtext('hookflow_flow_sync:' || current_schema())) AS locked`,
+        );
+        if (!locked) throw new SyncInProgressError();
+      }
+      const flows = new FlowRepository(m);
+      const plan = await flows.planSync(files, scope);
+      const byPath = new Map(files.map((f) => [f.path, f.definition]));
+      for (const c of plan.created)
+        c.version = (await flows.create(byPath.get(c.path)!, c.path)).version.version;
+      for (const u of plan.updated) await flows.update(u.slug, byPath.get(u.path)!, u.path);
+      for (const d of plan.disabled) await flows.setEnabled(d.slug, false);
+      if (plan.created.length + plan.updated.length + plan.disabled.length > 0)
+        await flows.announceChange('sync');
+      return { ...plan, dryRun: false };
+    });
+  }
+
   /** Every live flow with its current definition: what a sync plans against. */
-  async listLive(): Promise<
-    {
-      id: string;
-      slug: string;
-      source: string;
-      enabled: boolean;
-      version: number;
-      definition: FlowDefinition;
-    }[]
-  > {
+  private async listLive(): Promise<LiveFlow[]> {
     return this.m.query(
-      `SELECT f.id, f.slug, f.source, f.enabled, v.version, v.definition
+      `SELECT f.slug, f.source, f.enabled, v.version, v.definition
          FROM flows f JOIN flow_versions v ON v.flow_id = f.id AND v.version = f.current_version
         WHERE f.deleted_at IS NULL
         ORDER BY f.slug`,
