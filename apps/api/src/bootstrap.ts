@@ -98,13 +98,13 @@ function isManagementRoute(url: string): boolean {
 }
 
 /** A sync carries many flow files at once (all or nothing); a bigger set can be synced by folder. */
-export const MAX_SYNC_BODY_BYTES = 16 * 1024 * 1024;
+const MAX_SYNC_BODY_BYTES = 16 * 1024 * 1024;
 
 /**
  * The body limit of the flow endpoints, whatever MAX_BODY_BYTES allows webhooks: one definition's
  * text (a dry run adds a sample request of up to MAX_BODY_BYTES), or a sync's set of files.
  */
-export function flowsBodyLimit(url: string, config: HookflowConfig): number | undefined {
+function flowsBodyLimit(url: string, config: HookflowConfig): number | undefined {
   if (url !== '/api/flows' && !url.startsWith('/api/flows/')) return undefined;
   if (url === '/api/flows/sync') return MAX_SYNC_BODY_BYTES;
   if (url.endsWith('/test')) return MAX_FLOW_TEXT_BYTES + config.maxBodyBytes;

@@ -7,7 +7,7 @@ import { API_KEY_SCHEME, errorSchema, METRICS_SCHEME } from './openapi.decorator
 import { OPENAPI_SCHEMAS } from './openapi.schemas';
 
 /** Where the Swagger UI is served; the JSON document is at `${OPENAPI_PATH}-json`. */
-export const OPENAPI_PATH = '/api/docs';
+const OPENAPI_PATH = '/api/docs';
 
 const DESCRIPTION = [
   'Hookflow receives webhooks on trigger URLs (`/hooks/{key}`, public) and runs flows of JSONata transforms,',

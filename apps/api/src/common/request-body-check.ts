@@ -56,7 +56,7 @@ export class RequestBodyCheck implements NestInterceptor {
 }
 
 /** JSON pointers to the fields of `body` that `rule` does not allow. */
-export function unknownFields(rule: BodyRule, body: unknown): string[] {
+function unknownFields(rule: BodyRule, body: unknown): string[] {
   if (rule.kind === 'none') {
     return body && typeof body === 'object' ? Object.keys(body).map((key) => `/${escapePointer(key)}`) : [];
   }

@@ -9,7 +9,7 @@ import type { ApiCaller } from './api-key-scope';
  * deleted through this replica stops working at once (its entry is dropped); other API replicas
  * stop accepting it within this time.
  */
-export const API_KEY_CACHE_TTL_MS = 5_000;
+const API_KEY_CACHE_TTL_MS = 5_000;
 const MAX_CACHED = 1_000;
 /** Generated keys are the prefix and 43 base64url characters; longer tokens are not looked up. */
 const MAX_KEY_LENGTH = 128;

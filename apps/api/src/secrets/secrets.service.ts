@@ -16,7 +16,7 @@ export const MAX_SECRET_VALUE_BYTES = 64 * 1024;
  * How long a resolved value (or its absence) is reused. A change made through this replica takes
  * effect at once (the cache is cleared); other API replicas see it within this time.
  */
-export const SECRET_CACHE_TTL_MS = 5_000;
+const SECRET_CACHE_TTL_MS = 5_000;
 const MAX_CACHED = 1_000;
 
 /**

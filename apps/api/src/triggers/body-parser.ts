@@ -110,7 +110,7 @@ function parseXml(text: string, maxDepth: number): unknown {
 }
 
 /** `a=1&a=2&b=x` -> `{ a: ['1', '2'], b: 'x' }`, the shape query strings get too. */
-export function formToObject(text: string): Record<string, string | string[]> {
+function formToObject(text: string): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = Object.create(null);
   for (const [key, value] of new URLSearchParams(text)) {
     const prev = out[key];

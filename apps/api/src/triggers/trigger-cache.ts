@@ -49,7 +49,7 @@ export class TriggerCache implements OnModuleInit, OnModuleDestroy {
 
   constructor(
     private readonly flows: FlowRepository,
-    @Inject(HOOKFLOW_CONFIG) private readonly config: HookflowConfig,
+    @Inject(HOOKFLOW_CONFIG) config: HookflowConfig,
     private readonly expressions: ExpressionSandbox,
   ) {
     this.redaction = new HeaderRedaction(config.sensitiveHeaders);

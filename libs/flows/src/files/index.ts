@@ -8,5 +8,3 @@ export {
   readFlowFile,
 } from './flow-files';
 export type { FlowFileError, FlowFileRef, LoadedFlowFile } from './flow-files';
-export { findJsonSyntaxError, lineAndColumn } from './json-syntax';
-export type { JsonSyntaxError } from './json-syntax';

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import type { FlowDefinition } from './flow-definition';
 
 /** Known keys first, in the order a reader expects them; anything else follows, sorted. */
@@ -196,16 +195,11 @@ function layout(value: Json, depth: number, column: number, trailer: string): st
  * The canonical text of a flow file: fixed key order for the flow, its trigger and its steps,
  * every other object's keys sorted, 2-space indent, a trailing newline. A pure function of the
  * JSON value (key order in the input does not matter), so parsing the text and formatting it
- * again yields the same bytes. Used by export, sync checksums and the example files.
+ * again yields the same bytes. Used by export, sync plans (through diffFlows) and the example files.
  */
 export function canonicalFlowJson(def: FlowDefinition): string {
   // Through JSON first: drops undefined and functions, applies toJSON, just as a file would hold it.
   const text = JSON.stringify(def);
   if (text === undefined) throw new TypeError('a flow definition must be a JSON value');
   return `${layout(reorderFlow(JSON.parse(text) as Json), 0, 0, '')}\n`;
-}
-
-/** SHA-256 (hex) of the canonical text: equal for definitions that differ only in key order or layout. */
-export function flowChecksum(def: FlowDefinition): string {
-  return createHash('sha256').update(canonicalFlowJson(def)).digest('hex');
 }

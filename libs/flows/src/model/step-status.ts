@@ -15,17 +15,3 @@ export type StepStatus =
   | 'cancelled';
 
 export type RunStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'filtered' | 'cancelled';
-
-/** Step states that never change again without an explicit retry of the run. */
-export const TERMINAL_STEP_STATUSES: readonly StepStatus[] = [
-  'succeeded',
-  'failed',
-  'filtered',
-  'skipped',
-  'cancelled',
-];
-
-/** True for a step state that no longer changes on its own. */
-export function isTerminalStepStatus(status: StepStatus): boolean {
-  return TERMINAL_STEP_STATUSES.includes(status);
-}

@@ -1,4 +1,4 @@
-import { TemplateError, compileTemplateTree, templateTreeIssues, type TemplateData } from './template';
+import { TemplateError, compileTemplateTree, inspectTemplateTree, type TemplateData } from './template';
 
 const data: TemplateData = {
   input: { sku: 'a b/c', qty: 0, empty: '', nothing: null, name: 'Zoë' },
@@ -232,7 +232,7 @@ describe('compile-time problems', () => {
       ],
     ],
   ])('%s', (_name, tree, expected) => {
-    const issues = templateTreeIssues(tree, typed);
+    const { issues } = inspectTemplateTree(tree, typed);
     expect(issues).toHaveLength(expected.length);
     expected.forEach((e, i) => {
       expect(issues[i].pointer).toBe(e.pointer);

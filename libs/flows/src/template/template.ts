@@ -577,14 +577,6 @@ function buildTree(value: unknown, opts: TemplateTreeOptions): { root: Compiled;
   return { root, build };
 }
 
-/** Every problem in the templates of a tree, without throwing (for validation). */
-export function templateTreeIssues(
-  value: unknown,
-  opts: TemplateTreeOptions = { typedPaths: [] },
-): TemplateIssue[] {
-  return buildTree(value, opts).build.issues;
-}
-
 /** Problems, warnings and references of a tree in one pass, without throwing (for validation). */
 export function inspectTemplateTree(value: unknown, opts: TemplateTreeOptions): TemplateTreeReport {
   const { build } = buildTree(value, opts);
