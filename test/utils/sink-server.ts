@@ -22,6 +22,7 @@ export class SinkServer {
   readonly requests: SinkRequest[] = [];
   private readonly scripts = new Map<string, Script[]>();
   private readonly delays = new Map<string, number>();
+  private readonly holds = new Map<string, Promise<void>>();
   private readonly hanging = new Set<ServerResponse>();
   private server: Server | undefined;
 
@@ -45,6 +46,19 @@ export class SinkServer {
   /** Answers every later request to `path` only after `ms` (a slow receiver); it is recorded on arrival. */
   delay(path: string, ms: number): void {
     this.delays.set(path, ms);
+  }
+
+  /**
+   * Holds every later request to `path` (recorded on arrival) until the returned function is
+   * called; then each is answered as it would have been.
+   */
+  hold(path: string): () => void {
+    let release!: () => void;
+    this.holds.set(path, new Promise<void>((resolve) => (release = resolve)));
+    return () => {
+      this.holds.delete(path);
+      release();
+    };
   }
 
   received(path: string): SinkRequest[] {
@@ -85,6 +99,7 @@ export class SinkServer {
       at: Date.now(),
     });
     const reply = this.scripts.get(url.pathname)?.shift() ?? 200;
+    await this.holds.get(url.pathname);
     const delayMs = this.delays.get(url.pathname);
     if (delayMs) await new Promise((resolve) => setTimeout(resolve, delayMs));
     if (reply === 'hang') {
