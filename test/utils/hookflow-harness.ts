@@ -29,6 +29,11 @@ export interface HarnessOptions {
   databaseUrl?: string;
   /** A Redis of the test's own instead of the shared one (a test that stops it). */
   redisUrl?: string;
+  /**
+   * Process mode with this many API processes and as many worker processes (default 1), each on
+   * ports of its own: claims, joins and dedupe then race across processes, as with replicas.
+   */
+  replicas?: number;
 }
 
 /**
@@ -43,11 +48,20 @@ export class HookflowHarness {
   worker: INestApplicationContext | undefined;
   /** Process mode: the apps' environment, and the apps themselves while they run. */
   env: Record<string, string> = {};
+  /** Process mode: the API and the worker started last. */
   apiProcess: AppProcess | undefined;
   workerProcess: AppProcess | undefined;
+  /** Process mode: every API and worker process started, in order. */
+  readonly apiProcesses: AppProcess[] = [];
+  readonly workerProcesses: AppProcess[] = [];
+  /** Process mode: each API replica's base URL (the first is `apiUrl`). */
+  apiUrls: string[] = [];
+  /** Process mode: each worker's health and metrics URL, in the order of `workerProcesses`. */
+  readonly workerUrls: string[] = [];
   private opts: HarnessOptions = {};
 
-  static async start(opts: HarnessOptions = {}): Promise<HookflowHarness> {
+  static async start(options: HarnessOptions = {}): Promise<HookflowHarness> {
+    const opts = options.replicas ? { ...options, processes: true } : options;
     const h = new HookflowHarness();
     h.opts = opts;
     h.env = {
@@ -74,8 +88,18 @@ export class HookflowHarness {
     };
     h.config = loadConfig(h.env);
     if (opts.processes) {
-      await h.startApi();
-      if (opts.worker !== false) await h.startWorker();
+      const replicas = opts.replicas ?? 1;
+      const apiPorts = [h.config.port];
+      const workerPorts = [h.config.workerHealthPort];
+      for (let i = 1; i < replicas; i++) {
+        apiPorts.push(await freePort());
+        workerPorts.push(await freePort());
+      }
+      h.apiUrls = apiPorts.map((port) => `http://127.0.0.1:${port}`);
+      // Replicas start together, as they would in a deployment (migrations take a lock).
+      await Promise.all(apiPorts.map((port) => h.startApi({ PORT: String(port) })));
+      if (opts.worker !== false)
+        await Promise.all(workerPorts.map((port) => h.startWorker({ WORKER_HEALTH_PORT: String(port) })));
       return h;
     }
     // Logs through process.stdout.write (not the apps' own asynchronous writer on fd 1), so a test can capture them.
@@ -85,14 +109,23 @@ export class HookflowHarness {
     return h;
   }
 
-  /** Process mode: starts the API process (again). */
-  async startApi(): Promise<void> {
-    this.apiProcess = await AppProcess.start('api', { ...process.env, ...this.env });
+  /** Process mode: starts an API process (again); `env` overrides the harness's (its PORT, say). */
+  async startApi(env: Record<string, string> = {}): Promise<void> {
+    const api = await AppProcess.start('api', { ...process.env, ...this.env, ...env });
+    this.apiProcesses.push(api);
+    this.apiProcess = api;
   }
 
-  async startWorker(): Promise<void> {
+  /**
+   * Starts a worker; in process mode another process, `env` overriding the harness's (a worker
+   * started beside a running one needs a WORKER_HEALTH_PORT of its own).
+   */
+  async startWorker(env: Record<string, string> = {}): Promise<void> {
     if (this.opts.processes) {
-      this.workerProcess = await AppProcess.start('worker', { ...process.env, ...this.env });
+      const worker = await AppProcess.start('worker', { ...process.env, ...this.env, ...env });
+      this.workerUrls.push(`http://127.0.0.1:${env.WORKER_HEALTH_PORT ?? this.config.workerHealthPort}`);
+      this.workerProcesses.push(worker);
+      this.workerProcess = worker;
       return;
     }
     this.worker = await createWorkerApp(this.config, { logDestination: process.stdout });
@@ -115,9 +148,20 @@ export class HookflowHarness {
     return `http://127.0.0.1:${this.config.workerHealthPort}`;
   }
 
-  /** supertest against the running API. */
-  http() {
-    return request(this.opts.processes ? this.apiUrl : this.api.getHttpServer());
+  /** supertest against the running API (in process mode with replicas, the `replica`th). */
+  http(replica = 0) {
+    if (this.opts.processes) return request(this.apiUrls[replica] ?? this.apiUrl);
+    return request(this.api.getHttpServer());
+  }
+
+  /** Process mode: every app's output, for a failure message. */
+  logs(): string {
+    return [
+      ...this.apiProcesses.map((p, i) => [`api ${i + 1}`, p] as const),
+      ...this.workerProcesses.map((p, i) => [`worker ${i + 1}`, p] as const),
+    ]
+      .map(([name, p]) => `${name}:\n${p.output}`)
+      .join('\n');
   }
 
   /** Authorization header for the management API. */
@@ -154,7 +198,9 @@ export class HookflowHarness {
   }
 
   async close(): Promise<void> {
-    await Promise.all([this.workerProcess?.stop(), this.apiProcess?.stop()]);
+    await Promise.all(
+      [...this.workerProcesses, ...this.apiProcesses].filter((p) => p.running).map((p) => p.stop()),
+    );
     await this.worker?.close();
     await this.api?.close();
     // A test's own PostgreSQL and Redis are thrown away whole.
