@@ -29,6 +29,7 @@ export interface Figures {
   /** Answers other than 2xx and 503, and requests that got no answer at all. */
   other: number;
   delivered: number;
+  /** Deliveries beyond the first, over all webhooks. */
   duplicates: number;
   undelivered: number[];
 }
@@ -131,6 +132,32 @@ export class Ledger {
     console.log(
       `[chaos]   every accepted webhook delivered ${Date.now() - startedAt} ms after the wait began`,
     );
+  }
+
+  /**
+   * Asserts that repeats stay within `bound` over all webhooks and within `perWebhook` deliveries
+   * for one, and that every repeat is the same delivery again: the first one's Idempotency-Key,
+   * which is its run's (deliveryFlow's action is `send`).
+   */
+  expectRepeatsAtMost(bound: number, perWebhook = 2): void {
+    const deliveries = [...this.deliveries()];
+    const repeated = deliveries.filter(([, requests]) => requests.length > 1);
+    if (repeated.length > 0)
+      console.log(`[chaos]   repeated: ${repeated.map(([id, r]) => `#${id} x${r.length}`).join(', ')}`);
+    expect(repeated.reduce((n, [, requests]) => n + requests.length - 1, 0)).toBeLessThanOrEqual(bound);
+    expect(repeated.filter(([, requests]) => requests.length > perWebhook).map(([id]) => id)).toEqual([]);
+    const keyMismatches = deliveries.filter(([id, requests]) => {
+      // A webhook answered 503 whose run was stored nevertheless has no run id here: its first key counts.
+      const runId = this.accepted.get(id);
+      const key = runId ? `${runId}_send` : requests[0].headers['idempotency-key'];
+      return requests.some((r) => r.headers['idempotency-key'] !== key);
+    });
+    expect(
+      keyMismatches.map(([id, requests]) => ({
+        id,
+        keys: requests.map((r) => r.headers['idempotency-key']),
+      })),
+    ).toEqual([]);
   }
 
   /** The figures of a scenario, printed for the closing note. */

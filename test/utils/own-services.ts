@@ -1,4 +1,5 @@
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '@hookflow/platform/embedded';
+import { procfsProbe, procStatFields } from '../../libs/platform/src/embedded/stale-postmaster';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import net from 'node:net';
@@ -99,6 +100,26 @@ export class OwnPostgres {
   /** A fast shutdown: open connections are cut, as when a database server restarts. */
   async stop(): Promise<void> {
     await this.server?.stop();
+  }
+
+  /**
+   * A crash: SIGKILL to the whole server at once (postmaster, backends, WAL writer, in their own
+   * process group), so nothing is flushed or checkpointed on the way out; the next start recovers
+   * from the WAL. Commits made with `synchronous_commit = off` and not yet written are lost.
+   */
+  async crash(): Promise<void> {
+    if (!this.server) throw new Error('PostgreSQL is not running');
+    const pidFile = await fs.readFile(path.join(this.server.clusterDir, 'postmaster.pid'), 'utf8');
+    const postmaster = Number(pidFile.split('\n')[0]);
+    // Fields from the third on: state, ppid, pgrp.
+    const group = Number(procStatFields(postmaster)?.[2]);
+    if (!Number.isSafeInteger(group) || group <= 1) throw new Error(`no process group for pid ${postmaster}`);
+    process.kill(-group, 'SIGKILL');
+    await waitFor(() => !procfsProbe.isAlive(postmaster), {
+      timeoutMs: 10_000,
+      what: 'the postmaster to die',
+    });
+    this.server = undefined;
   }
 
   /** Stops it and removes its files. */
