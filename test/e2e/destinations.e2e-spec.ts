@@ -195,8 +195,8 @@ describe('outbound scheduling: per-destination limits and delay steps', () => {
         { timeoutMs: 1000, what: 'the delay job in the delayed set' },
       );
       expect(counts).toEqual({ active: 0, delayed: 1, waiting: 0 });
+      // Still waiting after the counts were read: they were read while it waited, however late.
       expect((await waitingStep(runId)).wait.status).toBe('waiting');
-      expect(Date.now()).toBeLessThan(Date.parse(wait.resumeAt));
 
       const done = await hf.waitForRun(runId);
       expect(done.status).toBe('succeeded');

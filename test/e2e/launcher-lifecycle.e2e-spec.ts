@@ -32,7 +32,14 @@ describe('launcher lifecycle', () => {
   it('SIGTERM to npm start, by its own pid, stops the whole stack within the grace and exits 0', async () => {
     const dataDir = await tempDir(cleanUp);
     // --ignore-scripts: the same npm, shell and launcher, without prestart's up-to-date check.
-    const stack = await Stack.start(['npm', 'start', '--ignore-scripts'], { dataDir, logLevel: 'log' });
+    // A grace far longer than a stop with nothing in flight takes, however busy the machine: a stop
+    // that waited any of it out (a drain timer, a kill after the grace) cannot finish in time.
+    const graceMs = 30_000;
+    const stack = await Stack.start(['npm', 'start', '--ignore-scripts'], {
+      dataDir,
+      logLevel: 'log',
+      env: { SHUTDOWN_GRACE_MS: String(graceMs) },
+    });
     cleanUp.push(() => stack.kill());
     await stack.ready();
     const pids = stack.processes();
@@ -41,11 +48,14 @@ describe('launcher lifecycle', () => {
     expect(pids.length).toBeGreaterThanOrEqual(5);
     for (const port of ports) expect(await listening(port)).toBe(true);
 
-    const signalledAt = Date.now();
     stack.kill('SIGTERM');
 
-    expect(await stack.exited).toEqual({ code: 0, signal: null });
-    expect(Date.now() - signalledAt).toBeLessThan(GRACE_MS);
+    const exit = await Promise.race([
+      stack.exited,
+      new Promise((resolve) => setTimeout(() => resolve('still running after the grace'), graceMs).unref()),
+    ]);
+    expect(exit).toEqual({ code: 0, signal: null });
+    expect(stack.output).not.toMatch(/still running after SHUTDOWN_GRACE_MS|still draining/);
     await waitFor(() => pids.every((pid) => !procfsProbe.isAlive(pid)), {
       timeoutMs: 2_000,
       what: `every process of the stack to be gone: ${pids.filter(procfsProbe.isAlive).join(', ')}`,

@@ -1,5 +1,5 @@
+import net from 'node:net';
 import { QueueHealth } from '../../apps/api/src/triggers/queue-health';
-import { freePort } from '../utils/free-port';
 import { HookflowHarness } from '../utils/hookflow-harness';
 import { waitFor } from '../utils/wait-for';
 
@@ -12,13 +12,17 @@ import { waitFor } from '../utils/wait-for';
 describe('ingress while the queue is unreachable', () => {
   let hf: HookflowHarness;
   let hookPath: string;
+  // "Redis" accepts connections and never answers: a round trip to it would never end.
+  const sockets = new Set<net.Socket>();
+  const blackHole = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
 
   beforeAll(async () => {
-    const closedPort = await freePort();
-    hf = await HookflowHarness.start({
-      worker: false,
-      env: { REDIS_URL: `redis://127.0.0.1:${closedPort}` },
-    });
+    await new Promise<void>((resolve) => blackHole.listen(0, '127.0.0.1', resolve));
+    const { port } = blackHole.address() as net.AddressInfo;
+    hf = await HookflowHarness.start({ worker: false, env: { REDIS_URL: `redis://127.0.0.1:${port}` } });
     ({ hookPath } = await hf.createFlow({
       slug: 'queue-down',
       trigger: { type: 'webhook' },
@@ -27,13 +31,15 @@ describe('ingress while the queue is unreachable', () => {
   });
 
   afterAll(async () => {
+    // Refused from here on: the harness's clean-up finds nothing to clean instead of waiting.
+    for (const socket of sockets) socket.destroy();
+    await new Promise((resolve) => blackHole.close(resolve));
     await hf?.close();
   });
 
-  it('answers 503 queue_unavailable with Retry-After, promptly, storing no run', async () => {
-    const startedAt = Date.now();
+  it('answers 503 queue_unavailable with Retry-After, without a round trip to Redis, storing no run', async () => {
+    // Redis never answers, so an answer at all shows the API did not wait for it.
     const res = await hf.http().post(hookPath).send({ kept: false }).timeout(5_000).expect(503);
-    expect(Date.now() - startedAt).toBeLessThan(1_000);
     expect(res.body).toMatchObject({ error: 'queue_unavailable' });
     expect(res.headers['retry-after']).toBe('5');
 

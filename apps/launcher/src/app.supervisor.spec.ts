@@ -1,6 +1,7 @@
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { waitFor } from '../../../test/utils/wait-for';
 import { AppSupervisor } from './app.supervisor';
 
 /** Stand-in apps: plain scripts that behave as the real ones do towards the launcher. */
@@ -94,7 +95,8 @@ describe('AppSupervisor', () => {
 
   it('lists the apps that have not reported ready', async () => {
     const apps = run({ api: 'graceful.js', worker: 'silent.js' });
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    // Once the api has said so, only the worker is left, for as long as it stays silent.
+    await waitFor(() => !apps.notReady().includes('api'), { what: 'the api to report ready' });
 
     expect(apps.notReady()).toEqual(['worker']);
     apps.kill();

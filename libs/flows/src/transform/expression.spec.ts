@@ -1,4 +1,21 @@
+import { jest } from '@jest/globals';
 import { DEFAULT_EXPRESSION_BUDGET, ExpressionError, compileExpression, jsonataBoolean } from './expression';
+
+/**
+ * Date.now as an evaluation sees it: a clock that moves 1 ms each time it is read, so that time
+ * is counted in looks at the clock, whatever the machine's speed. The first look sets the
+ * deadline; `looksPastDeadline` counts those after it passed.
+ */
+function clockMovingPerLook(timeoutMs: number) {
+  const start = Date.now();
+  let looks = 0;
+  const spy = jest.spyOn(Date, 'now').mockImplementation(() => start + looks++);
+  return {
+    // The looks read start + 0 .. start + looks - 1; the deadline is start + timeoutMs.
+    looksPastDeadline: () => Math.max(0, looks - 1 - timeoutMs),
+    restore: () => spy.mockRestore(),
+  };
+}
 
 async function failure(promise: Promise<unknown>): Promise<ExpressionError> {
   const err = await promise.then(
@@ -103,17 +120,21 @@ describe('compileExpression: budget', () => {
     });
   });
 
-  it('stops unbounded recursion quickly with a depth or time error', async () => {
-    const started = Date.now();
-    const err = await failure(
-      compileExpression('($f := function($x){ $f($x+1) }; $f(0))').evaluate(
-        {},
-        {},
-        { timeoutMs: 200, maxDepth: 300 },
-      ),
-    );
-    expect(['expression_depth', 'expression_timeout']).toContain(err.code);
-    expect(Date.now() - started).toBeLessThan(2000);
+  it('stops unbounded recursion with a depth or time error, at the first look at the clock past its deadline', async () => {
+    const clock = clockMovingPerLook(200);
+    try {
+      const err = await failure(
+        compileExpression('($f := function($x){ $f($x+1) }; $f(0))').evaluate(
+          {},
+          {},
+          { timeoutMs: 200, maxDepth: 300 },
+        ),
+      );
+      expect(['expression_depth', 'expression_timeout']).toContain(err.code);
+      expect(clock.looksPastDeadline()).toBeLessThanOrEqual(1);
+    } finally {
+      clock.restore();
+    }
   });
 
   it('stops non-tail recursion with the depth error', async () => {
@@ -128,18 +149,22 @@ describe('compileExpression: budget', () => {
     expect(err.message).toMatch(/more than 50 function calls/);
   });
 
-  it('stops an infinite tail-recursive loop with the time error', async () => {
-    const started = Date.now();
-    const err = await failure(
-      compileExpression('($loop := function($n){ $loop($n + 1) }; $loop(0))').evaluate(
-        {},
-        {},
-        { timeoutMs: 100, maxDepth: 300 },
-      ),
-    );
-    expect(err.code).toBe('expression_timeout');
-    expect(err.message).toMatch(/longer than 100ms/);
-    expect(Date.now() - started).toBeLessThan(1500);
+  it('stops an infinite tail-recursive loop with the time error, at the first look at the clock past its deadline', async () => {
+    const clock = clockMovingPerLook(100);
+    try {
+      const err = await failure(
+        compileExpression('($loop := function($n){ $loop($n + 1) }; $loop(0))').evaluate(
+          {},
+          {},
+          { timeoutMs: 100, maxDepth: 300 },
+        ),
+      );
+      expect(err.code).toBe('expression_timeout');
+      expect(err.message).toMatch(/longer than 100ms/);
+      expect(clock.looksPastDeadline()).toBe(1);
+    } finally {
+      clock.restore();
+    }
   });
 
   it('applies the budget inside $eval', async () => {
