@@ -263,6 +263,50 @@ describe('a step whose outcome cannot be recorded', () => {
     expect(await stepRow(runId, 'send')).toMatchObject({ status: 'succeeded', attempts: 2, requeues: 0 });
   });
 
+  it('run in process after the step before it, gives its claim back and goes to the queue with a job of its own', async () => {
+    const { hookPath } = await hf.createFlow({
+      slug: 'inline-given-back',
+      trigger: { type: 'webhook' },
+      steps: [
+        { id: 'shape', type: 'transform', expression: '{ "n": n }' },
+        {
+          id: 'send',
+          type: 'action',
+          connector: 'http',
+          needs: ['shape'],
+          with: { url: `${sink.url}/inline-given-back`, json: '{{input}}' },
+          // Claimed by the statement that records `shape`, for 60 s: only a claim given back lets a job in sooner.
+          timeout: '30s',
+          retry: { attempts: 3, backoff: 'fixed', delay: '100ms' },
+        },
+      ],
+    });
+    const answer = sink.hold('/inline-given-back');
+    const { runId } = (await hf.http().post(hookPath).send({ n: 3 }).expect(202)).body;
+    await sink.waitForRequests('/inline-given-back', 1);
+    const claimed = await stepRow(runId, 'send');
+    expect(claimed).toMatchObject({ status: 'running', attempts: 1 });
+
+    await locker.hold(`SELECT 1 FROM "${hf.id}".runs WHERE id = $1 FOR UPDATE`, [runId]);
+    answer();
+    const [record] = await locker.waitForWaiting(1);
+    await locker.terminate(record.pid);
+    await locker.release();
+
+    const run = await hf.waitForRun(runId, 20_000);
+    expect(run.status).toBe('succeeded');
+    const received = sink.received('/inline-given-back');
+    expect(received.map((r) => [r.json, r.headers['idempotency-key']])).toEqual([
+      [{ n: 3 }, `${runId}_send`],
+      [{ n: 3 }, `${runId}_send`],
+    ]);
+    const send = run.steps.find((s: { id: string }) => s.id === 'send');
+    expect(send.attempts.map((a: { n: number; outcome: string }) => [a.n, a.outcome])).toEqual([
+      [2, 'succeeded'],
+    ]);
+    expect(Date.parse(send.attempts[0].startedAt)).toBeLessThan(claimed.lease_until.getTime());
+  });
+
   it("is re-enqueued by the reconciler once its job has failed, counted against the step's requeues", async () => {
     const { hookPath } = await hf.createFlow({
       slug: 'job-failed',
