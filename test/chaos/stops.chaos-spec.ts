@@ -132,7 +132,7 @@ describe('chaos: the worker and the API are killed or stopped mid-work', () => {
           connector: 'http',
           with: { url: `${sink.url}/outlived`, json: '{{input}}' },
           // Longer than the grace and the margin after it: the step still runs when the worker exits.
-          timeout: '8s',
+          timeout: '10s',
           retry: { attempts: 3, backoff: 'fixed', delay: '100ms' },
         },
       ],
