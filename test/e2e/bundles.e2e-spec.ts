@@ -1,9 +1,14 @@
 import { jest } from '@jest/globals';
 import { getQueueToken } from '@nestjs/bullmq';
-import { MAX_BUNDLE_STEPS, STEP_QUEUE, type StepBundleData, type StepJobData } from '@hookflow/queue';
+import {
+  MAX_BUNDLE_STEPS,
+  STEP_QUEUE,
+  StepQueue,
+  type StepBundleData,
+  type StepJobData,
+} from '@hookflow/queue';
 import type { Queue } from 'bullmq';
 import { randomUUID } from 'node:crypto';
-import { StepEnqueuer } from '../../apps/api/src/triggers/step-enqueuer';
 import { HookflowHarness } from '../utils/hookflow-harness';
 import { bundledRuns } from '../utils/bundled-runs';
 import { SinkServer } from '../utils/sink-server';
@@ -46,17 +51,19 @@ describe('bundle jobs', () => {
   });
 
   it('hands the first steps of webhooks that arrive together to the queue in bundle jobs', async () => {
-    const enqueuer = hf.api.get(StepEnqueuer);
+    const stepQueue = hf.api.get(StepQueue);
     const adds = jest.spyOn(apiQueue, 'add');
     const addBulks = jest.spyOn(apiQueue, 'addBulk');
-    const root = {
-      id: 'first',
+    const root = (runId: string) => ({
+      runId,
+      flowVersionId: randomUUID(),
+      stepId: 'first',
       policy: { attempts: 3, backoff: 'exponential' as const, delayMs: 1000, maxDelayMs: 60_000 },
       timeoutMs: 30_000,
-    };
+    });
     // Runs that do not exist: the worker finds nothing to do for them.
     const runIds = Array.from({ length: 10 + MAX_BUNDLE_STEPS }, () => randomUUID());
-    await Promise.all(runIds.map((id) => enqueuer.enqueueRoots(id, randomUUID(), [root])));
+    await Promise.all(runIds.map((id) => stepQueue.start([root(id)])));
     // Handed over in one turn of the event loop: one queue call, bundles of up to MAX_BUNDLE_STEPS.
     expect(adds).not.toHaveBeenCalled();
     expect(addBulks).toHaveBeenCalledTimes(1);
@@ -74,7 +81,7 @@ describe('bundle jobs', () => {
 
     // One webhook alone: a job of its own.
     const alone = randomUUID();
-    await enqueuer.enqueueRoots(alone, randomUUID(), [root]);
+    await stepQueue.start([root(alone)]);
     expect(adds.mock.calls.map(([name, data]) => [name, (data as StepJobData).runId])).toEqual([
       ['step', alone],
     ]);

@@ -1,11 +1,11 @@
 import type { CompiledFlow, StepGraph } from '@hookflow/flows';
 import { StepTransitions, type AttemptRecord, type ClaimedStep, type StepResult } from '@hookflow/store';
-import type { Queue } from 'bullmq';
+import type { StepQueue } from '@hookflow/queue';
 import { RunProgress, type PickNext, type StepEndOutcome } from '../../apps/worker/src/runs/run-progress';
 import type { HookflowHarness } from './hookflow-harness';
 
 /** A queue that takes nothing: the tests that drive the store directly run no worker. */
-const NO_QUEUE = { add: async () => undefined, addBulk: async () => [] } as unknown as Queue;
+const NO_QUEUE = { add: async () => true } as unknown as StepQueue;
 
 export type EndStep = (
   runId: string,

@@ -4,7 +4,14 @@ import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import { createConnectorRegistry } from '@hookflow/connectors';
 import { expressionSandboxProvider } from '@hookflow/sandbox';
 import { ApiMetrics, type HookflowConfig } from '@hookflow/platform';
-import { QueueConnectionLog, RedisPolicyCheck, STEP_QUEUE, type QueueConnection } from '@hookflow/queue';
+import {
+  QueueConnectionLog,
+  QueueConnectionState,
+  RedisPolicyCheck,
+  STEP_QUEUE,
+  StepQueue,
+  type QueueConnection,
+} from '@hookflow/queue';
 import { StoreModule } from '@hookflow/store';
 import { AppErrorFilter } from './common/app-error.filter';
 import { RequestBodyCheck } from './common/request-body-check';
@@ -29,7 +36,6 @@ import { SecretsService } from './secrets/secrets.service';
 import { IngressController } from './triggers/ingress.controller';
 import { IngressService } from './triggers/ingress.service';
 import { QueueHealth } from './triggers/queue-health';
-import { StepEnqueuer } from './triggers/step-enqueuer';
 import { TriggerCache } from './triggers/trigger-cache';
 import { VerifyFailures } from './triggers/verify-failures';
 
@@ -62,7 +68,8 @@ export class ApiModule {
         // Dedupe expressions answer senders: past a second of waiting for a host, accept without dedupe.
         expressionSandboxProvider(config, { maxWaitMs: 1000 }),
         TriggerCache,
-        StepEnqueuer,
+        StepQueue,
+        QueueConnectionState,
         QueueConnectionLog,
         QueueHealth,
         IngressService,

@@ -3,12 +3,18 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { createConnectorRegistry, createOutboundAgent } from '@hookflow/connectors';
 import { expressionSandboxProvider } from '@hookflow/sandbox';
 import { WorkerMetrics, type HookflowConfig } from '@hookflow/platform';
-import { QueueConnectionLog, RedisPolicyCheck, STEP_QUEUE, type QueueConnection } from '@hookflow/queue';
+import {
+  QueueConnectionLog,
+  QueueConnectionState,
+  RedisPolicyCheck,
+  STEP_QUEUE,
+  StepQueue,
+  type QueueConnection,
+} from '@hookflow/queue';
 import { StoreModule } from '@hookflow/store';
 import type { Queue } from 'bullmq';
 import { HealthServer } from './health/health-server';
 import { GracefulShutdown } from './maintenance/graceful-shutdown';
-import { QueueWatchdog } from './maintenance/queue-watchdog';
 import { Reconciler } from './maintenance/reconciler';
 import { RetentionPruner } from './maintenance/retention-pruner';
 import { RunProgress } from './runs/run-progress';
@@ -54,6 +60,8 @@ export class WorkerModule {
           useFactory: (queue: Queue) => new WorkerMetrics((...states) => queue.getJobCounts(...states)),
           inject: [getQueueToken(STEP_QUEUE)],
         },
+        StepQueue,
+        QueueConnectionState,
         CompiledFlowCache,
         RunProgress,
         StepSecrets,
@@ -64,7 +72,6 @@ export class WorkerModule {
         StepProcessor,
         Reconciler,
         GracefulShutdown,
-        QueueWatchdog,
         RetentionPruner,
         HealthServer,
         RedisPolicyCheck,

@@ -1,8 +1,5 @@
-import type { Queue } from 'bullmq';
-
 /**
- * The contract between whoever enqueues a step (the API's ingress, the worker's orchestrator,
- * the reconciler) and the worker that runs it. Jobs carry ids and the retry schedule, never
+ * The contract between the producer of step jobs (StepQueue) and the worker that runs them. Jobs carry ids and the retry schedule, never
  * payloads: everything needed to redo a step is in PostgreSQL.
  */
 export const STEP_QUEUE = 'steps';
@@ -37,7 +34,12 @@ export interface StepBundleData {
 }
 
 /** Time past a step's timeout for recording its outcome before another worker may take it over. */
-export const LEASE_MARGIN_MS = 30_000;
+const LEASE_MARGIN_MS = 30_000;
+
+/** How long a claim of a step with this timeout lasts. */
+export function stepLeaseMs(timeoutMs: number): number {
+  return timeoutMs + LEASE_MARGIN_MS;
+}
 
 export interface StepJobSpec {
   name: string;
@@ -48,6 +50,7 @@ export interface StepJobSpec {
     backoff: { type: 'hookflow' };
     removeOnComplete: boolean;
     removeOnFail: boolean | { age: number };
+    delay?: number;
   };
 }
 
@@ -99,7 +102,7 @@ export function stepJob(
   runId: string,
   stepId: string,
   step: {
-    policy: { attempts: number; backoff: 'exponential' | 'fixed'; delayMs: number; maxDelayMs: number };
+    policy: StepJobPolicy;
     timeoutMs: number;
     flowVersionId?: string;
   },
@@ -112,7 +115,7 @@ export function stepJob(
       runId,
       stepId,
       backoff: { kind: policy.backoff, delayMs: policy.delayMs, maxDelayMs: policy.maxDelayMs },
-      leaseMs: step.timeoutMs + LEASE_MARGIN_MS,
+      leaseMs: stepLeaseMs(step.timeoutMs),
       ...(step.flowVersionId ? { flowVersionId: step.flowVersionId } : {}),
       ...(attemptsDone > 0 ? { attemptsBefore: attemptsDone } : {}),
     },
@@ -126,33 +129,10 @@ export function stepJob(
   };
 }
 
-/** The jobs for some steps of a run, with each step's retry schedule and timeout from its compiled flow. */
-export function stepJobsFor(
-  flow: { retryPolicy(stepId: string): StepJobPolicy; timeoutMs(stepId: string): number },
-  flowVersionId: string,
-  runId: string,
-  stepIds: string[],
-  attemptsDone = 0,
-): StepJobSpec[] {
-  return stepIds.map((id) =>
-    stepJob(
-      runId,
-      id,
-      { policy: flow.retryPolicy(id), timeoutMs: flow.timeoutMs(id), flowVersionId },
-      attemptsDone,
-    ),
-  );
-}
-
-type StepJobPolicy = {
+/** A step's retry budget and schedule, as its compiled flow gives it. */
+export interface StepJobPolicy {
   attempts: number;
   backoff: 'exponential' | 'fixed';
   delayMs: number;
   maxDelayMs: number;
-};
-
-/** Hands jobs to the queue in one call: `add` for one (cheaper than a bulk of one), `addBulk` for more. */
-export async function addJobs(queue: Queue, jobs: (StepJobSpec | StepBundleSpec)[]): Promise<void> {
-  if (jobs.length === 1) await queue.add(jobs[0].name, jobs[0].data, jobs[0].opts);
-  else await queue.addBulk(jobs);
 }

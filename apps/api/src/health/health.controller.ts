@@ -2,9 +2,9 @@ import { Controller, Get, HttpCode, Logger, Res } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { readiness } from '@hookflow/platform';
+import { StepQueue } from '@hookflow/queue';
 import { DatabaseHealth } from '@hookflow/store';
 import { ApiJsonResponse } from '../common/openapi.decorators';
-import { StepEnqueuer } from '../triggers/step-enqueuer';
 import { Draining } from './draining';
 
 const logger = new Logger('Health');
@@ -15,7 +15,7 @@ const logger = new Logger('Health');
 export class HealthController {
   constructor(
     private readonly database: DatabaseHealth,
-    private readonly enqueuer: StepEnqueuer,
+    private readonly queue: StepQueue,
     private readonly draining: Draining,
   ) {}
 
@@ -44,7 +44,7 @@ export class HealthController {
       return;
     }
     const { ok, body } = await readiness(
-      { database: () => this.database.ping(), queue: () => this.enqueuer.ping() },
+      { database: () => this.database.ping(), queue: () => this.queue.ping() },
       (line) => logger.warn(line),
     );
     await reply.status(ok ? 200 : 503).send(body);

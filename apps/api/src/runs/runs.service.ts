@@ -1,7 +1,6 @@
-import { InjectQueue } from '@nestjs/bullmq';
 import { Injectable } from '@nestjs/common';
 import { compileFlow, InvalidFlowError, retryOf, type CompiledFlow, type RunStatus } from '@hookflow/flows';
-import { STEP_QUEUE, stepJobsFor, stepJobId, type StepJobSpec } from '@hookflow/queue';
+import { queuedSteps, StepQueue, type QueuedStep } from '@hookflow/queue';
 import {
   FlowRepository,
   InvalidCursorError,
@@ -10,9 +9,7 @@ import {
   RunQueries,
   type RunOperation,
 } from '@hookflow/store';
-import type { Queue } from 'bullmq';
 import { AppError, ErrorCode } from '../common/app-error';
-import { RunStepQueue } from './run-step-queue';
 
 const RUN_STATUSES: RunStatus[] = ['queued', 'running', 'succeeded', 'failed', 'filtered', 'cancelled'];
 const RETRYABLE_STATUSES = ['failed', 'cancelled'] as const;
@@ -27,17 +24,13 @@ const MAX_DECISIONS = 20;
 /** Reading run history, and the operations on runs: retry, replay, cancel. */
 @Injectable()
 export class RunsService {
-  private readonly stepQueue: RunStepQueue;
-
   constructor(
     private readonly runs: RunQueries,
     private readonly operations: RunOperations,
     private readonly intake: RunIntake,
     private readonly flows: FlowRepository,
-    @InjectQueue(STEP_QUEUE) queue: Queue,
-  ) {
-    this.stepQueue = new RunStepQueue(queue);
-  }
+    private readonly stepQueue: StepQueue,
+  ) {}
 
   async list(q: { flow?: string; status?: string; limit: number; cursor?: string }) {
     if (q.status && !RUN_STATUSES.includes(q.status as RunStatus)) {
@@ -130,8 +123,7 @@ export class RunsService {
     const result = await this.retryRun(id, flow);
     const done = this.expect(id, result, 'retried', RETRYABLE_STATUSES);
     await this.stepQueue.replace(
-      `enqueue of retried run ${id}`,
-      stepJobsFor(flow, run.flowVersionId, id, done.ready),
+      queuedSteps(flow, { runId: id, flowVersionId: run.flowVersionId }, done.ready),
     );
     return { runId: id, retried: done.reopened };
   }
@@ -173,10 +165,7 @@ export class RunsService {
       eventId: source.eventId,
       steps: flow.graph.ids.map((stepId) => ({ id: stepId, root: roots.includes(stepId) })),
     });
-    await this.stepQueue.add(
-      `enqueue of run ${runId} (replay of ${id})`,
-      stepJobsFor(flow, flowVersionId, runId, roots),
-    );
+    await this.stepQueue.add(queuedSteps(flow, { runId, flowVersionId }, roots));
     return { runId };
   }
 
@@ -184,10 +173,7 @@ export class RunsService {
   async cancel(id: string): Promise<{ runId: string; status: 'cancelled' }> {
     const result = UUID.test(id) ? await this.operations.cancelRun(id) : ({ kind: 'missing' } as const);
     const done = this.expect(id, result, 'cancelled', ['queued', 'running']);
-    await this.stepQueue.discard(
-      `removing the jobs of cancelled run ${id}`,
-      done.cancelled.map((stepId) => stepJobId(id, stepId)),
-    );
+    await this.stepQueue.discard(id, done.cancelled);
     return { runId: id, status: 'cancelled' };
   }
 
@@ -209,7 +195,7 @@ export class RunsService {
     let count = 0;
     let queueAnswers = true;
     for (let i = 0; i < candidates.length; i += BULK_CHUNK) {
-      const jobs: StepJobSpec[] = [];
+      const steps: QueuedStep[] = [];
       for (const run of candidates.slice(i, i + BULK_CHUNK)) {
         if (!compiled.has(run.flowVersionId))
           compiled.set(run.flowVersionId, this.compiled(run.flowVersionId));
@@ -217,11 +203,11 @@ export class RunsService {
         const result = await this.retryRun(run.id, flow);
         if (result.kind !== 'done') continue;
         count++;
-        jobs.push(...stepJobsFor(flow, run.flowVersionId, run.id, result.ready));
+        steps.push(...queuedSteps(flow, { runId: run.id, flowVersionId: run.flowVersionId }, result.ready));
       }
       // Once the queue failed to answer, the rest is left to the reconciler rather than waited on.
       if (queueAnswers) {
-        queueAnswers = await this.stepQueue.replace(`enqueue of ${jobs.length} retried step(s)`, jobs);
+        queueAnswers = await this.stepQueue.replace(steps);
       }
     }
     return { count };

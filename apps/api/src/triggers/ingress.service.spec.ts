@@ -86,11 +86,12 @@ function newTestService(trigger: Omit<TriggerDef, 'type'> = {}, setup: Setup = {
       ),
       created,
     },
-    enqueuer: {
-      enqueueRoots: jest.fn(async (_runId: string, _versionId: string, _roots: unknown[]) => {
+    stepQueue: {
+      start: jest.fn(async (_steps: unknown[]) => {
         // A queue round trip: the answer must wait for it.
         await new Promise((resolve) => setImmediate(resolve));
         calls.push('enqueue roots');
+        return true;
       }),
     },
     events: {
@@ -129,7 +130,7 @@ function newTestService(trigger: Omit<TriggerDef, 'type'> = {}, setup: Setup = {
   const sut = new IngressService(
     triggers,
     mocks.runs as never,
-    mocks.enqueuer as never,
+    mocks.stepQueue as never,
     mocks.events as never,
     mocks.rateLimits as never,
     mocks.secrets as never,
@@ -230,9 +231,11 @@ describe('IngressService', () => {
         { id: 'send', root: false },
       ]);
       expect(dedupe).toBeUndefined();
-      expect(mocks.enqueuer.enqueueRoots).toHaveBeenCalledWith('r1', 'v1', [
+      expect(mocks.stepQueue.start).toHaveBeenCalledWith([
         {
-          id: 'shape',
+          runId: 'r1',
+          flowVersionId: 'v1',
+          stepId: 'shape',
           policy: { attempts: 1, backoff: 'exponential', delayMs: 1000, maxDelayMs: 3_600_000 },
           timeoutMs: 30_000,
         },
@@ -478,7 +481,7 @@ describe('IngressService', () => {
       });
       expect(mocks.runs.created).toHaveLength(1);
       expect(mocks.runs.created[0].dedupe).toEqual({ key: 'evt_1', windowMs: 3_600_000 });
-      expect(mocks.enqueuer.enqueueRoots).toHaveBeenCalledTimes(1);
+      expect(mocks.stepQueue.start).toHaveBeenCalledTimes(1);
       expect(mocks.events.refused).toMatchObject([{ reason: 'duplicate', runId: 'r1', statusCode: 200 }]);
       expect(await outcomes()).toEqual({ accepted: 1, duplicate: 1 });
     });

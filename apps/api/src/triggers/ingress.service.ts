@@ -8,13 +8,13 @@ import {
   type VerifyFailureReason,
 } from '@hookflow/flows';
 import { ApiMetrics, HOOKFLOW_CONFIG, type HookflowConfig } from '@hookflow/platform';
+import { StepQueue } from '@hookflow/queue';
 import { EventRepository, RateLimitRepository, RunIntake } from '@hookflow/store';
 import { AppError, ErrorCode } from '../common/app-error';
 import { SecretsService } from '../secrets/secrets.service';
 import { parseWebhookBody } from './body-parser';
 import { HeaderRedaction, headerValue, REDACTED } from './header-redaction';
 import { QueueHealth } from './queue-health';
-import { StepEnqueuer } from './step-enqueuer';
 import { TriggerCache, type TriggerEntry } from './trigger-cache';
 import { VerifyFailures } from './verify-failures';
 
@@ -58,7 +58,7 @@ export class IngressService {
   constructor(
     private readonly triggers: TriggerCache,
     private readonly runs: RunIntake,
-    private readonly enqueuer: StepEnqueuer,
+    private readonly stepQueue: StepQueue,
     private readonly events: EventRepository,
     private readonly rateLimits: RateLimitRepository,
     private readonly secrets: SecretsService,
@@ -244,7 +244,16 @@ export class IngressService {
       return answer;
     }
     const { runId, eventId } = created;
-    await this.enqueuer.enqueueRoots(runId, trigger.versionId, trigger.roots);
+    // Never throws nor waits long: the run is committed, and what the queue lost the reconciler re-adds.
+    await this.stepQueue.start(
+      trigger.roots.map(({ id, policy, timeoutMs }) => ({
+        runId,
+        flowVersionId: trigger.versionId,
+        stepId: id,
+        policy,
+        timeoutMs,
+      })),
+    );
     this.metrics.webhooksReceived.inc({ flow: trigger.slug, outcome: 'accepted' });
     return acceptedReply(trigger.reply, { runId, eventId });
   }

@@ -1,4 +1,3 @@
-import { InjectQueue } from '@nestjs/bullmq';
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import {
   HOOKFLOW_CONFIG,
@@ -8,11 +7,10 @@ import {
   type HookflowConfig,
   type MetricsAccess,
 } from '@hookflow/platform';
-import { STEP_QUEUE } from '@hookflow/queue';
-import type { Queue } from 'bullmq';
+import { StepQueue } from '@hookflow/queue';
+import { DatabaseHealth } from '@hookflow/store';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { DataSource } from 'typeorm';
 import { GracefulShutdown } from '../maintenance/graceful-shutdown';
 
 /**
@@ -26,8 +24,8 @@ export class HealthServer implements OnApplicationBootstrap, OnApplicationShutdo
   private readonly metricsAllowed: MetricsAccess;
 
   constructor(
-    private readonly ds: DataSource,
-    @InjectQueue(STEP_QUEUE) private readonly queue: Queue,
+    private readonly database: DatabaseHealth,
+    private readonly queue: StepQueue,
     @Inject(HOOKFLOW_CONFIG) private readonly config: HookflowConfig,
     private readonly metrics: WorkerMetrics,
     private readonly shutdown: GracefulShutdown,
@@ -83,7 +81,7 @@ export class HealthServer implements OnApplicationBootstrap, OnApplicationShutdo
     // Stopping: balancers and orchestrators should stop counting on this worker at once.
     if (this.shutdown.draining) return { status: 503, body: { status: 'draining' } };
     const { ok, body } = await readiness(
-      { database: () => this.ds.query('SELECT 1'), queue: () => this.queue.getJobCounts('waiting') },
+      { database: () => this.database.ping(), queue: () => this.queue.ping() },
       (line) => this.logger.warn(line),
     );
     return { status: ok ? 200 : 503, body };

@@ -1,19 +1,17 @@
 import { jest } from '@jest/globals';
 import type { HookflowConfig } from '@hookflow/platform';
+import type { QueueConnectionState } from '@hookflow/queue';
 import type { Worker } from 'bullmq';
 import type { StepProcessor } from '../steps/step.processor';
-import { GracefulShutdown, queueConnected } from './graceful-shutdown';
+import { GracefulShutdown } from './graceful-shutdown';
 
-/** A queue consumer as GracefulShutdown sees it: its Redis client's status, and a close that may hang. */
-function fakeConsumer(status: string) {
-  const client = { status };
+/** A queue consumer whose close may hang, and the state of the queue's Redis connection. */
+function fakeConsumer(up: boolean) {
   let closed!: () => void;
   const closing = new Promise<void>((resolve) => (closed = resolve));
-  const worker = {
-    getBackend: () => ({ client: Promise.resolve(client) }),
-    close: () => closing,
-  } as unknown as Worker;
-  return { worker, client, finishClose: () => closed() };
+  const worker = { close: () => closing } as unknown as Worker;
+  const state = { up } as unknown as QueueConnectionState;
+  return { worker, state, finishClose: () => closed() };
 }
 
 /** The processor's side: steps in flight, and who waits for there to be none. */
@@ -47,33 +45,15 @@ async function settled(promise: Promise<unknown>): Promise<boolean> {
   return done;
 }
 
-describe('queueConnected', () => {
-  it.each([
-    ['ready', true],
-    ['end', true], // closed on purpose: not a Redis that went away
-    ['wait', true],
-    ['reconnecting', false],
-    ['connecting', false],
-    ['close', false],
-  ])('a client that is %s: %s', async (status, expected) => {
-    expect(await queueConnected(fakeConsumer(status).worker)).toBe(expected);
-  });
-
-  it('a queue that is not on Redis (no client) counts as connected', async () => {
-    const worker = { getBackend: () => ({}) } as unknown as Worker;
-    expect(await queueConnected(worker)).toBe(true);
-  });
-});
-
 describe('GracefulShutdown.nothingLeftButTheQueue', () => {
   beforeEach(() => jest.useFakeTimers());
   afterEach(() => jest.useRealTimers());
 
   it('with Redis unreachable, resolves once the last step in flight is over', async () => {
-    const consumer = fakeConsumer('reconnecting');
+    const consumer = fakeConsumer(false);
     const steps = fakeSteps(consumer.worker);
     steps.start();
-    const shutdown = new GracefulShutdown(steps.steps, config);
+    const shutdown = new GracefulShutdown(steps.steps, consumer.state, config);
     shutdown.begin();
     const left = shutdown.nothingLeftButTheQueue();
     await jest.advanceTimersByTimeAsync(5_000);
@@ -82,21 +62,20 @@ describe('GracefulShutdown.nothingLeftButTheQueue', () => {
     expect(await settled(left)).toBe(true);
   });
 
-  it('with Redis up, never resolves: not while draining, nor once the consumer closed and its client ended', async () => {
-    const consumer = fakeConsumer('ready');
+  it('with Redis up, never resolves: not while draining, nor once the consumer closed', async () => {
+    const consumer = fakeConsumer(true);
     const steps = fakeSteps(consumer.worker);
-    const shutdown = new GracefulShutdown(steps.steps, config);
+    const shutdown = new GracefulShutdown(steps.steps, consumer.state, config);
     const left = shutdown.nothingLeftButTheQueue();
     const draining = shutdown.onModuleDestroy();
     await jest.advanceTimersByTimeAsync(2_000);
     expect(await settled(left)).toBe(false);
-    // BullMQ closes the connection: the client ends, which is not Redis going away.
-    consumer.client.status = 'end';
+    // BullMQ closes the consumer; the queue's connection is closed after it, on purpose.
     consumer.finishClose();
     await draining;
     await jest.advanceTimersByTimeAsync(2_000);
-    // Even a client seen reconnecting afterwards does not cut the rest of an ordinary shutdown short.
-    consumer.client.status = 'reconnecting';
+    // Even a connection seen down afterwards does not cut the rest of an ordinary shutdown short.
+    (consumer.state as unknown as { up: boolean }).up = false;
     await jest.advanceTimersByTimeAsync(2_000);
     expect(await settled(left)).toBe(false);
   });

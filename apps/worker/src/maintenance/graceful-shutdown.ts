@@ -1,8 +1,7 @@
 import { Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import { HOOKFLOW_CONFIG, type HookflowConfig } from '@hookflow/platform';
+import { QueueConnectionState } from '@hookflow/queue';
 import { StepProcessor } from '../steps/step.processor';
-import type { Worker } from 'bullmq';
-import { activeJobCount } from './bullmq-internals';
 
 /** How often a draining worker looks whether Redis is reachable while no step is in flight. */
 const QUEUE_CHECK_MS = 250;
@@ -27,6 +26,7 @@ export class GracefulShutdown implements OnModuleDestroy {
 
   constructor(
     private readonly steps: StepProcessor,
+    private readonly queue: QueueConnectionState,
     @Inject(HOOKFLOW_CONFIG) private readonly config: HookflowConfig,
   ) {}
 
@@ -53,8 +53,8 @@ export class GracefulShutdown implements OnModuleDestroy {
   async nothingLeftButTheQueue(): Promise<void> {
     for (;;) {
       await this.steps.whenIdle();
-      const connected = await queueConnected(this.steps.worker);
       if (this.consumerClosed) return new Promise<void>(() => undefined);
+      const connected = this.queue.up;
       // A job fetched just before may have claimed its step while the check ran: look again.
       if (!connected && this.steps.stepsInFlight === 0) {
         this.logger.warn(
@@ -68,11 +68,10 @@ export class GracefulShutdown implements OnModuleDestroy {
 
   async onModuleDestroy(): Promise<void> {
     this.begin();
-    // The current consumer: the watchdog may have replaced the one the app started with.
     const worker = this.steps.worker;
     const graceMs = this.config.shutdownGraceMs;
     this.logger.log(
-      `draining: no new steps; ${activeJobCount(worker)} in flight get up to ${graceMs} ms to finish`,
+      `draining: no new steps; ${this.steps.stepsInFlight} in flight get up to ${graceMs} ms to finish`,
     );
     let timer: NodeJS.Timeout | undefined;
     const finished = await Promise.race([
@@ -91,31 +90,9 @@ export class GracefulShutdown implements OnModuleDestroy {
       this.logger.log('drained: no step in flight');
     } else {
       this.logger.warn(
-        `${activeJobCount(worker)} step(s) still running after SHUTDOWN_GRACE_MS (${graceMs} ms); stopping without ` +
+        `${this.steps.stepsInFlight} step(s) still running after SHUTDOWN_GRACE_MS (${graceMs} ms); stopping without ` +
           'them: each is run again, same Idempotency-Key, once its claim lease lapses',
       );
     }
   }
-}
-
-/** ioredis client states of a connection that is trying to reach Redis and has not. */
-const UNREACHABLE = new Set(['connecting', 'connect', 'reconnecting', 'close']);
-
-/**
- * Whether the worker's Redis connection is up, as far as the worker knows: false while its client
- * is trying to reach Redis (reconnecting after Redis went away), true otherwise, including a
- * client closed on purpose (`end`) and a queue that is not on Redis. Reads the Redis client
- * through the Redis backend's escape hatch (`getBackend().client`, as the API's QueueHealth does);
- * a client not there within a second counts as down.
- */
-export async function queueConnected(worker: Worker): Promise<boolean> {
-  // Typed as the Redis backend; on BullMQ's PostgreSQL backend there is no client.
-  const backend = worker.getBackend() as { client?: Promise<{ status?: string }> };
-  if (!backend.client) return true;
-  let timer: NodeJS.Timeout | undefined;
-  const client = await Promise.race([
-    backend.client,
-    new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), 1_000))),
-  ]).finally(() => clearTimeout(timer));
-  return client !== undefined && !UNREACHABLE.has(client.status ?? '');
 }

@@ -1,12 +1,13 @@
 import type { HookflowConfig, WorkerMetrics } from '@hookflow/platform';
 import type { StaleStep, StepTransitions } from '@hookflow/store';
+import { StepQueue } from '@hookflow/queue';
 import type { Queue } from 'bullmq';
 import type { RunProgress } from '../runs/run-progress';
 import type { CompiledFlowCache } from '../steps/compiled-flow-cache';
 import { MAX_REQUEUES, Reconciler } from './reconciler';
 
-/** A reconciler over fakes: one stale step whose job is in `jobState`. */
-function reconcilerWith(jobState: string, requeues = 0) {
+/** A reconciler over fakes: one stale step whose job is in `jobState` (BullMQ's name); the queue takes adds or not. */
+function reconcilerWith(jobState: string, requeues = 0, queueTakes = true) {
   const step: StaleStep = { runId: 'run-1', stepId: 'send', attempts: 1, requeues, flowVersionId: 'v1' };
   const touched: { runId: string; stepId: string; requeued?: boolean }[][] = [];
   const enqueued: string[][] = [];
@@ -31,15 +32,16 @@ function reconcilerWith(jobState: string, requeues = 0) {
   };
   const progress = {
     enqueue: async (_flow: unknown, _ref: unknown, ids: string[]) => {
-      enqueued.push(ids);
+      if (queueTakes) enqueued.push(ids);
+      return queueTakes;
     },
   } as unknown as RunProgress;
   const metrics = { reconcilerReenqueued: { inc: () => undefined } } as unknown as WorkerMetrics;
-  const queue = {
+  const queue = new StepQueue({
     getJobs: async () => [],
     getJobState: async () => jobState,
     remove: async () => 1,
-  } as unknown as Queue;
+  } as unknown as Queue);
   const config = { reconcileStaleMs: 1000, reconcileIntervalMs: 1000 } as HookflowConfig;
   const sut = new Reconciler(runs, flows as unknown as CompiledFlowCache, progress, metrics, queue, config);
   return { sut, touched, enqueued, abandoned };
@@ -59,6 +61,13 @@ describe('Reconciler', () => {
       expect(touched).toEqual([[expect.objectContaining({ stepId: 'send', requeued: counted })]]);
     },
   );
+
+  it('counts a re-enqueue the queue did not take neither as done nor against MAX_REQUEUES: an outage is not the step to blame', async () => {
+    const { sut, touched, enqueued } = reconcilerWith('unknown', 0, false);
+    await expect(sut.reconcileOnce()).resolves.toBe(0);
+    expect(enqueued).toEqual([]);
+    expect(touched).toEqual([[expect.objectContaining({ stepId: 'send', requeued: false })]]);
+  });
 
   it('leaves a step alone while its job is alive', async () => {
     const { sut, enqueued, touched } = reconcilerWith('delayed');

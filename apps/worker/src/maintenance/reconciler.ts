@@ -1,14 +1,10 @@
-import { InjectQueue } from '@nestjs/bullmq';
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { HOOKFLOW_CONFIG, WorkerMetrics, type HookflowConfig } from '@hookflow/platform';
-import { BUNDLE_JOB_NAME, STEP_QUEUE, stepJobId } from '@hookflow/queue';
+import { StepQueue } from '@hookflow/queue';
 import { StepTransitions, type StaleStep } from '@hookflow/store';
-import type { Queue } from 'bullmq';
 import { afterStepEnd, isLiveRun, type RunTransition, type RunView, type StepError } from '@hookflow/flows';
 import { CompiledFlowCache } from '../steps/compiled-flow-cache';
 import { RunProgress } from '../runs/run-progress';
-
-const LIVE_JOB_STATES = new Set(['waiting', 'active', 'delayed', 'prioritized', 'waiting-children']);
 
 /**
  * Re-enqueues of one step (since its run was last retried) before the reconciler gives it up:
@@ -34,7 +30,7 @@ export class Reconciler implements OnApplicationBootstrap, OnModuleDestroy {
     private readonly flows: CompiledFlowCache,
     private readonly progress: RunProgress,
     private readonly metrics: WorkerMetrics,
-    @InjectQueue(STEP_QUEUE) private readonly queue: Queue,
+    private readonly queue: StepQueue,
     @Inject(HOOKFLOW_CONFIG) private readonly config: HookflowConfig,
   ) {}
 
@@ -61,15 +57,8 @@ export class Reconciler implements OnApplicationBootstrap, OnModuleDestroy {
    * step lost meanwhile is found once the backlog has moved on).
    */
   private async staleBefore(): Promise<Date> {
-    const before = Date.now() - this.config.reconcileStaleMs;
-    const [waiting, active] = await Promise.all([
-      this.queue.getJobs(['waiting', 'prioritized'], 0, 0, true),
-      this.queue.getJobs(['active'], 0, -1),
-    ]).catch(() => [[], []]);
-    const since = [...waiting, ...active.filter((job) => job.name === BUNDLE_JOB_NAME)]
-      .map((job) => job.timestamp)
-      .filter((t) => Number.isFinite(t));
-    return new Date(Math.min(before, ...since.map((t) => t - this.config.reconcileStaleMs)));
+    const since = [Date.now(), ...(await this.queue.handedOverSince())];
+    return new Date(Math.min(...since) - this.config.reconcileStaleMs);
   }
 
   private async pass(): Promise<number> {
@@ -83,11 +72,10 @@ export class Reconciler implements OnApplicationBootstrap, OnModuleDestroy {
       const tried = new Set<StaleStep>();
       for (let i = 0; i < stale.length; i += 50) {
         const batch = stale.slice(i, i + 50);
-        const states = await Promise.all(
-          batch.map((s) => this.queue.getJobState(stepJobId(s.runId, s.stepId)).catch(() => 'error')),
-        );
+        const jobs = await Promise.all(batch.map((s) => this.queue.jobOf(s)));
         for (const [j, step] of batch.entries()) {
-          if (LIVE_JOB_STATES.has(states[j]) || states[j] === 'error') continue;
+          // A live job runs the step; a queue that did not answer is asked again next pass.
+          if (jobs[j] === 'live' || jobs[j] === 'unknown') continue;
           // One bad step (a version that no longer compiles) must not stop the others' recovery.
           try {
             if (step.requeues >= MAX_REQUEUES) {
@@ -95,13 +83,13 @@ export class Reconciler implements OnApplicationBootstrap, OnModuleDestroy {
               continue;
             }
             // A finished job for an unfinished step (or none at all): the job was lost. Clear and re-add.
-            const jobId = stepJobId(step.runId, step.stepId);
-            if (states[j] !== 'unknown') {
+            if (jobs[j] === 'finished') {
               tried.add(step);
-              await this.queue.remove(jobId).catch(() => 0);
+              await this.queue.forget(step);
             }
             const flow = await this.flows.get(step.flowVersionId);
-            await this.progress.enqueue(flow, step, [step.stepId], step.attempts);
+            // Not taken (the queue is down): tried again next pass, not counted against the step.
+            if (!(await this.progress.enqueue(flow, step, [step.stepId], step.attempts))) continue;
             requeued++;
             this.metrics.reconcilerReenqueued.inc();
           } catch (err) {

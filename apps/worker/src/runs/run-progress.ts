@@ -1,4 +1,3 @@
-import { InjectQueue } from '@nestjs/bullmq';
 import { Injectable, Logger } from '@nestjs/common';
 import {
   afterStepEnd,
@@ -8,7 +7,7 @@ import {
   type RunTransition,
   type RunView,
 } from '@hookflow/flows';
-import { addJobs, STEP_QUEUE, stepJobsFor } from '@hookflow/queue';
+import { queuedSteps, StepQueue } from '@hookflow/queue';
 import {
   StepTransitions,
   type AttemptRecord,
@@ -16,7 +15,6 @@ import {
   type StepEndRecorded,
   type StepResult,
 } from '@hookflow/store';
-import type { Queue } from 'bullmq';
 
 /** One step of one run, as jobs, chains and bundles name it. */
 export interface StepRef {
@@ -68,7 +66,7 @@ export class RunProgress {
 
   constructor(
     private readonly transitions: StepTransitions,
-    @InjectQueue(STEP_QUEUE) private readonly queue: Queue,
+    private readonly queue: StepQueue,
   ) {}
 
   /**
@@ -165,32 +163,21 @@ export class RunProgress {
    * its next try after `delayMs`: a retry, a parked delay step's resume, or an attempt whose end
    * could not be recorded. `attemptsDone` counts against the step's budget and schedule.
    */
-  later(flow: CompiledFlow, ref: StepRef, attemptsDone: number, delayMs: number): Promise<void> {
-    return this.enqueue(flow, ref, [ref.stepId], attemptsDone, delayMs);
+  later(flow: CompiledFlow, ref: StepRef, attemptsDone: number, delayMs: number): Promise<boolean> {
+    return this.queue.add(queuedSteps(flow, ref, [ref.stepId], { attemptsDone, delayMs }));
   }
 
-  /** A lost enqueue here is not lost work: the steps are marked enqueued and the reconciler re-adds them. */
-  async enqueue(
+  /**
+   * Jobs of their own for steps of a run. False when the queue did not take them in time; that is
+   * not lost work: the steps are marked enqueued, and the reconciler re-adds them.
+   */
+  enqueue(
     flow: CompiledFlow,
     ref: Pick<StepRef, 'runId' | 'flowVersionId'>,
     stepIds: string[],
     attemptsDone = 0,
-    delayMs = 0,
-  ): Promise<void> {
-    const delay = Math.max(0, Math.round(delayMs));
-    const jobs = stepJobsFor(flow, ref.flowVersionId, ref.runId, stepIds, attemptsDone).map((job) =>
-      delay > 0 ? { ...job, opts: { ...job.opts, delay } } : job,
-    );
-    try {
-      await addJobs(this.queue, jobs);
-    } catch (err) {
-      this.logger.warn({
-        msg: `enqueue failed: ${(err as Error).message}`,
-        runId: ref.runId,
-        flow: flow.definition.slug,
-        ...(stepIds.length === 1 ? { step: stepIds[0] } : { steps: stepIds }),
-      });
-    }
+  ): Promise<boolean> {
+    return this.queue.add(queuedSteps(flow, ref, stepIds, { attemptsDone }));
   }
 
   /** The claim of the step the write claimed next: the run as that write left it, one version on. */

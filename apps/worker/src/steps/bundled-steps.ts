@@ -37,7 +37,10 @@ export class BundledSteps {
       const ref: StepRef = { runId, stepId, flowVersionId };
       const flow = await this.flows.get(flowVersionId);
       const admission = await this.gate.admit(runId, stepId, flowVersionId);
-      if (!admission.go) return await this.progress.later(flow, ref, 0, admission.retryInMs);
+      if (!admission.go) {
+        await this.progress.later(flow, ref, 0, admission.retryInMs);
+        return;
+      }
       let verdict: AttemptVerdict;
       try {
         verdict = await this.chain.runJob(runId, stepId, {
@@ -49,7 +52,8 @@ export class BundledSteps {
       } catch (err) {
         // As a job's attempt that threw: tried again after its backoff (the claim was given back).
         this.logger.warn({ msg: `step attempt failed: ${(err as Error).message}`, ...at });
-        return await this.progress.later(flow, ref, 1, backoffDelayMs(flow.retryPolicy(stepId), 1));
+        await this.progress.later(flow, ref, 1, backoffDelayMs(flow.retryPolicy(stepId), 1));
+        return;
       } finally {
         admission.release();
       }

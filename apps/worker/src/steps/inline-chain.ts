@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { backoffDelayMs, type CompiledFlow } from '@hookflow/flows';
-import { LEASE_MARGIN_MS } from '@hookflow/queue';
+import { stepLeaseMs } from '@hookflow/queue';
 import type { ClaimedStep } from '@hookflow/store';
 import {
   RunProgress,
@@ -173,7 +173,7 @@ export class InlineChain {
       if (!admission?.go) return null;
       return {
         stepId: ready[0],
-        leaseMs: flow.timeoutMs(ready[0]) + LEASE_MARGIN_MS,
+        leaseMs: stepLeaseMs(flow.timeoutMs(ready[0])),
         release: admission.release,
       };
     };

@@ -50,11 +50,7 @@ export class StepProcessor extends WorkerHost implements OnApplicationBootstrap 
     void this.worker.run();
   }
 
-  /**
-   * The consumer's errors (Redis unreachable, a reconnect that failed) as JSON warnings, one per
-   * 10 s. Registered with the worker when it is created; the watchdog gives a replacement worker
-   * the same listener.
-   */
+  /** The consumer's errors (Redis unreachable, a reconnect that failed) as JSON warnings, one per 10 s. */
   @OnWorkerEvent('error')
   onWorkerError(err: Error): void {
     this.connectionErrors(err);

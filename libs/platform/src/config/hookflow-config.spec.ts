@@ -162,16 +162,12 @@ describe('loadConfig', () => {
     }
   });
 
-  it('reads the shutdown grace and the worker watchdog, 30 s each by default', () => {
-    expect(loadConfig(base)).toMatchObject({ shutdownGraceMs: 30_000, workerWatchdogMs: 30_000 });
-    expect(loadConfig({ ...base, SHUTDOWN_GRACE_MS: '5000', WORKER_WATCHDOG_MS: '2000' })).toMatchObject({
-      shutdownGraceMs: 5000,
-      workerWatchdogMs: 2000,
-    });
+  it('reads the shutdown grace, 30 s by default', () => {
+    expect(loadConfig(base)).toMatchObject({ shutdownGraceMs: 30_000 });
+    expect(loadConfig({ ...base, SHUTDOWN_GRACE_MS: '5000' })).toMatchObject({ shutdownGraceMs: 5000 });
     for (const [variable, value] of [
       ['SHUTDOWN_GRACE_MS', '0'],
       ['SHUTDOWN_GRACE_MS', '30s'],
-      ['WORKER_WATCHDOG_MS', '-1'],
     ]) {
       expect(problems({ ...base, [variable]: value }).map((p) => p.variable)).toEqual([variable]);
     }

@@ -144,8 +144,6 @@ const envSchema = z.object({
   RECONCILE_STALE_MS: positiveInt(30_000),
   // On SIGTERM: how long work in flight (requests, steps) gets to finish before the process exits anyway.
   SHUTDOWN_GRACE_MS: positiveInt(30_000),
-  // A worker that started no job for this long while jobs wait and it has free slots is replaced.
-  WORKER_WATCHDOG_MS: positiveInt(30_000),
   // After each full collection V8 lets the heap grow to (1 + this/100) x what survived before the
   // next one; 0 leaves V8's own factor (up to 4x when collections are cheap).
   HEAP_GROWTH_PERCENT: z.coerce.number().int().min(0).max(300).default(20),
@@ -223,8 +221,6 @@ export interface HookflowConfig {
   reconcileStaleMs: number;
   /** How long a stopping process lets requests and steps in flight finish (SIGTERM, then exit 0). */
   shutdownGraceMs: number;
-  /** Idle time (jobs waiting, free slots, none started) after which the worker's queue consumer is recreated. */
-  workerWatchdogMs: number;
   /** V8's heap growth after a full collection, in percent of what survived; 0: V8's own. */
   heapGrowthPercent: number;
   /** Age past which finished runs, their events and refusals are deleted; 0: kept forever (no pruning at all). */
@@ -304,7 +300,6 @@ export function loadConfig(
     reconcileIntervalMs: e.RECONCILE_INTERVAL_MS,
     reconcileStaleMs: e.RECONCILE_STALE_MS,
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
-    workerWatchdogMs: e.WORKER_WATCHDOG_MS,
     heapGrowthPercent: e.HEAP_GROWTH_PERCENT,
     retentionMs: e.RETENTION_DAYS * 86_400_000,
     retentionIntervalMs: parseDuration(envDuration(e.RETENTION_INTERVAL)),

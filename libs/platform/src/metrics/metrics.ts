@@ -95,12 +95,6 @@ export class WorkerMetrics {
     registers: [this.registry],
   });
 
-  readonly workerRecreated = new Counter({
-    name: 'hookflow_worker_recreated_total',
-    help: 'Queue consumers the watchdog replaced because they took no job while jobs waited and slots were free.',
-    registers: [this.registry],
-  });
-
   readonly retentionPruned = new Counter({
     name: 'hookflow_retention_pruned_rows_total',
     help: 'Rows deleted by retention pruning, by table (runs, step_runs, step_attempts, events, event_dedupe).',

@@ -1,0 +1,51 @@
+import { InjectQueue } from '@nestjs/bullmq';
+import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
+import { HOOKFLOW_CONFIG, type HookflowConfig } from '@hookflow/platform';
+import type { Queue } from 'bullmq';
+import { STEP_QUEUE } from '../step-job';
+
+/** How long start-up waits for the first queue connection. */
+const CONNECT_WAIT_MS = 2_000;
+
+/**
+ * Whether Redis is reachable, read without a round trip: the status of the Redis client of this
+ * process's step queue (ioredis reconnects that same client, so its status is current). On
+ * BullMQ's PostgreSQL backend the queue is the database, and this always answers up.
+ */
+@Injectable()
+export class QueueConnectionState implements OnModuleInit {
+  private client: { status: string } | undefined;
+
+  constructor(
+    @InjectQueue(STEP_QUEUE) private readonly queue: Queue,
+    @Inject(HOOKFLOW_CONFIG) private readonly config: HookflowConfig,
+  ) {}
+
+  async onModuleInit(): Promise<void> {
+    if (!this.config.redisUrl) return;
+    // Resolves once the first connection is up; until then the queue counts as down.
+    const connected = this.queue
+      .getBackend()
+      .client.then((client) => (this.client = client))
+      .catch(() => undefined);
+    // Normally milliseconds: waiting (a little) keeps the first webhooks after start from being
+    // refused. Redis down at start: the process starts anyway, and the queue counts as down.
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([connected, new Promise((resolve) => (timer = setTimeout(resolve, CONNECT_WAIT_MS)))]);
+    clearTimeout(timer);
+  }
+
+  /** False while the Redis connection is known to be down, or has never been up. */
+  get up(): boolean {
+    return !this.config.redisUrl || this.client?.status === 'ready';
+  }
+
+  /**
+   * Closes the queue's connection without the QUIT an ordinary close sends, when Redis is down:
+   * QUIT would fail at once on a client without an offline queue, and be logged as an error.
+   */
+  async closeIfDown(): Promise<void> {
+    // Only a client that has connected once: a queue that never did closes as it is.
+    if (this.client && !this.up) await this.queue.getBackend().close(true);
+  }
+}
