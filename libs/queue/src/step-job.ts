@@ -1,6 +1,6 @@
 /**
- * The contract between the producer of step jobs (StepQueue) and the worker that runs them. Jobs carry ids and the retry schedule, never
- * payloads: everything needed to redo a step is in PostgreSQL.
+ * The contract between the producer of step jobs (StepQueue) and the worker that runs them. Jobs
+ * carry ids and the retry schedule, never payloads: everything needed to redo a step is in PostgreSQL.
  */
 export const STEP_QUEUE = 'steps';
 export const STEP_JOB_NAME = 'step';

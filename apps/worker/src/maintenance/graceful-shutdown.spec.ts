@@ -6,11 +6,11 @@ import type { StepProcessor } from '../steps/step.processor';
 import { GracefulShutdown } from './graceful-shutdown';
 
 /** A queue consumer whose close may hang, and the state of the queue's Redis connection. */
-function fakeConsumer(up: boolean) {
+function fakeConsumer(unreachable: boolean) {
   let closed!: () => void;
   const closing = new Promise<void>((resolve) => (closed = resolve));
   const worker = { close: () => closing } as unknown as Worker;
-  const state = { up } as unknown as QueueConnectionState;
+  const state = { unreachable } as unknown as QueueConnectionState;
   return { worker, state, finishClose: () => closed() };
 }
 
@@ -50,7 +50,7 @@ describe('GracefulShutdown.nothingLeftButTheQueue', () => {
   afterEach(() => jest.useRealTimers());
 
   it('with Redis unreachable, resolves once the last step in flight is over', async () => {
-    const consumer = fakeConsumer(false);
+    const consumer = fakeConsumer(true);
     const steps = fakeSteps(consumer.worker);
     steps.start();
     const shutdown = new GracefulShutdown(steps.steps, consumer.state, config);
@@ -63,7 +63,7 @@ describe('GracefulShutdown.nothingLeftButTheQueue', () => {
   });
 
   it('with Redis up, never resolves: not while draining, nor once the consumer closed', async () => {
-    const consumer = fakeConsumer(true);
+    const consumer = fakeConsumer(false);
     const steps = fakeSteps(consumer.worker);
     const shutdown = new GracefulShutdown(steps.steps, consumer.state, config);
     const left = shutdown.nothingLeftButTheQueue();
@@ -75,7 +75,7 @@ describe('GracefulShutdown.nothingLeftButTheQueue', () => {
     await draining;
     await jest.advanceTimersByTimeAsync(2_000);
     // Even a connection seen down afterwards does not cut the rest of an ordinary shutdown short.
-    (consumer.state as unknown as { up: boolean }).up = false;
+    (consumer.state as unknown as { unreachable: boolean }).unreachable = true;
     await jest.advanceTimersByTimeAsync(2_000);
     expect(await settled(left)).toBe(false);
   });

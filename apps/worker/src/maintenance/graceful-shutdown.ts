@@ -54,9 +54,8 @@ export class GracefulShutdown implements OnModuleDestroy {
     for (;;) {
       await this.steps.whenIdle();
       if (this.consumerClosed) return new Promise<void>(() => undefined);
-      const connected = this.queue.up;
       // A job fetched just before may have claimed its step while the check ran: look again.
-      if (!connected && this.steps.stepsInFlight === 0) {
+      if (this.queue.unreachable && this.steps.stepsInFlight === 0) {
         this.logger.warn(
           'draining: no step in flight and the queue (Redis) is unreachable; stopping without waiting for it',
         );
@@ -90,8 +89,8 @@ export class GracefulShutdown implements OnModuleDestroy {
       this.logger.log('drained: no step in flight');
     } else {
       this.logger.warn(
-        `${this.steps.stepsInFlight} step(s) still running after SHUTDOWN_GRACE_MS (${graceMs} ms); stopping without ` +
-          'them: each is run again, same Idempotency-Key, once its claim lease lapses',
+        `${this.steps.stepsInFlight} step(s) still running after SHUTDOWN_GRACE_MS (${graceMs} ms); ` +
+          'stopping without them: each is run again, same Idempotency-Key, once its claim lease lapses',
       );
     }
   }

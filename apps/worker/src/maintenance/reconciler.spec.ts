@@ -1,13 +1,13 @@
 import type { HookflowConfig, WorkerMetrics } from '@hookflow/platform';
 import type { StaleStep, StepTransitions } from '@hookflow/store';
-import { StepQueue } from '@hookflow/queue';
+import { StepQueue, type QueueConnectionState } from '@hookflow/queue';
 import type { Queue } from 'bullmq';
 import type { RunProgress } from '../runs/run-progress';
 import type { CompiledFlowCache } from '../steps/compiled-flow-cache';
 import { MAX_REQUEUES, Reconciler } from './reconciler';
 
 /** A reconciler over fakes: one stale step whose job is in `jobState` (BullMQ's name); the queue takes adds or not. */
-function reconcilerWith(jobState: string, requeues = 0, queueTakes = true) {
+function reconcilerWith(jobState: string, requeues = 0, queueTakes = true, redisUp = true) {
   const step: StaleStep = { runId: 'run-1', stepId: 'send', attempts: 1, requeues, flowVersionId: 'v1' };
   const touched: { runId: string; stepId: string; requeued?: boolean }[][] = [];
   const enqueued: string[][] = [];
@@ -37,14 +37,27 @@ function reconcilerWith(jobState: string, requeues = 0, queueTakes = true) {
     },
   } as unknown as RunProgress;
   const metrics = { reconcilerReenqueued: { inc: () => undefined } } as unknown as WorkerMetrics;
+  const asked: string[] = [];
   const queue = new StepQueue({
     getJobs: async () => [],
-    getJobState: async () => jobState,
+    getJobState: async (jobId: string) => {
+      asked.push(jobId);
+      return jobState;
+    },
     remove: async () => 1,
   } as unknown as Queue);
   const config = { reconcileStaleMs: 1000, reconcileIntervalMs: 1000 } as HookflowConfig;
-  const sut = new Reconciler(runs, flows as unknown as CompiledFlowCache, progress, metrics, queue, config);
-  return { sut, touched, enqueued, abandoned };
+  const connection = { up: redisUp } as QueueConnectionState;
+  const sut = new Reconciler(
+    runs,
+    flows as unknown as CompiledFlowCache,
+    progress,
+    metrics,
+    queue,
+    connection,
+    config,
+  );
+  return { sut, touched, enqueued, abandoned, asked };
 }
 
 describe('Reconciler', () => {
@@ -67,6 +80,20 @@ describe('Reconciler', () => {
     await expect(sut.reconcileOnce()).resolves.toBe(0);
     expect(enqueued).toEqual([]);
     expect(touched).toEqual([[expect.objectContaining({ stepId: 'send', requeued: false })]]);
+  });
+
+  it('counts a step whose job finished against MAX_REQUEUES even when the queue did not take it again', async () => {
+    const { sut, touched } = reconcilerWith('failed', 0, false);
+    await expect(sut.reconcileOnce()).resolves.toBe(0);
+    expect(touched).toEqual([[expect.objectContaining({ stepId: 'send', requeued: true })]]);
+  });
+
+  it('with Redis down, asks the queue nothing and touches nothing', async () => {
+    const { sut, touched, enqueued, asked } = reconcilerWith('unknown', 0, true, false);
+    await expect(sut.reconcileOnce()).resolves.toBe(0);
+    expect(asked).toEqual([]);
+    expect(enqueued).toEqual([]);
+    expect(touched).toEqual([]);
   });
 
   it('leaves a step alone while its job is alive', async () => {

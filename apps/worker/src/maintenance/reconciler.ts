@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { HOOKFLOW_CONFIG, WorkerMetrics, type HookflowConfig } from '@hookflow/platform';
-import { StepQueue } from '@hookflow/queue';
+import { QueueConnectionState, StepQueue } from '@hookflow/queue';
 import { StepTransitions, type StaleStep } from '@hookflow/store';
 import { afterStepEnd, isLiveRun, type RunTransition, type RunView, type StepError } from '@hookflow/flows';
 import { CompiledFlowCache } from '../steps/compiled-flow-cache';
@@ -31,6 +31,7 @@ export class Reconciler implements OnApplicationBootstrap, OnModuleDestroy {
     private readonly progress: RunProgress,
     private readonly metrics: WorkerMetrics,
     private readonly queue: StepQueue,
+    private readonly connection: QueueConnectionState,
     @Inject(HOOKFLOW_CONFIG) private readonly config: HookflowConfig,
   ) {}
 
@@ -56,18 +57,25 @@ export class Reconciler implements OnApplicationBootstrap, OnModuleDestroy {
    * behind it) or before a bundle being run may be in one, so they are left for a later pass (a
    * step lost meanwhile is found once the backlog has moved on).
    */
-  private async staleBefore(): Promise<Date> {
-    const since = [Date.now(), ...(await this.queue.handedOverSince())];
-    return new Date(Math.min(...since) - this.config.reconcileStaleMs);
+  private async staleBefore(): Promise<Date | undefined> {
+    const handedOver = await this.queue.handedOverSince();
+    if (!handedOver) return undefined;
+    return new Date(Math.min(Date.now(), ...handedOver) - this.config.reconcileStaleMs);
   }
 
   private async pass(): Promise<number> {
     let requeued = 0;
+    // With Redis down nothing can be asked or re-added; commands would only pile up until it is back.
+    if (!this.connection.up) return 0;
     try {
-      const stale = await this.runs.findStaleSteps(await this.staleBefore(), 500);
+      const before = await this.staleBefore();
+      if (!before) return 0;
+      const stale = await this.runs.findStaleSteps(before, 500);
       /**
-       * Steps whose job ran and left them unfinished, or whose re-enqueue failed: each counts against
-       * MAX_REQUEUES. A job the queue lost (Redis restarted empty) is recovery, not a loop: not counted.
+       * Steps whose job ran and left them unfinished, or that could not be re-enqueued for a reason
+       * of their own (their flow): each counts against MAX_REQUEUES. A job the queue lost (Redis
+       * restarted empty) is recovery, not a loop, and a queue that did not take the step is the
+       * queue's failing: neither is counted.
        */
       const tried = new Set<StaleStep>();
       for (let i = 0; i < stale.length; i += 50) {
@@ -85,7 +93,8 @@ export class Reconciler implements OnApplicationBootstrap, OnModuleDestroy {
             // A finished job for an unfinished step (or none at all): the job was lost. Clear and re-add.
             if (jobs[j] === 'finished') {
               tried.add(step);
-              await this.queue.forget(step);
+              // Still there, an add under its id would do nothing: tried again next pass.
+              if (!(await this.queue.forget(step))) continue;
             }
             const flow = await this.flows.get(step.flowVersionId);
             // Not taken (the queue is down): tried again next pass, not counted against the step.

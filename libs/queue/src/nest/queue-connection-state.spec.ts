@@ -28,6 +28,18 @@ describe('QueueConnectionState', () => {
     expect(state.up).toBe(up);
   });
 
+  it.each([
+    ['reconnecting', true],
+    ['connecting', true],
+    ['close', true],
+    ['ready', false],
+    ['end', false], // closed on purpose: not a Redis that went away
+  ])('a Redis client that is %s: unreachable is %s', async (status, unreachable) => {
+    const { state } = stateWith(Promise.resolve({ status }));
+    await state.onModuleInit();
+    expect(state.unreachable).toBe(unreachable);
+  });
+
   it('follows the client: ioredis reconnects the same one', async () => {
     const client = { status: 'ready' };
     const { state } = stateWith(Promise.resolve(client));
@@ -46,6 +58,7 @@ describe('QueueConnectionState', () => {
       await jest.advanceTimersByTimeAsync(2_000);
       await init;
       expect(state.up).toBe(false);
+      expect(state.unreachable).toBe(true);
     } finally {
       jest.useRealTimers();
     }
@@ -55,6 +68,7 @@ describe('QueueConnectionState', () => {
     const { state } = stateWith(new Promise(() => undefined), false);
     await state.onModuleInit();
     expect(state.up).toBe(true);
+    expect(state.unreachable).toBe(false);
   });
 
   it('closes the connection without QUIT only when Redis is down', async () => {

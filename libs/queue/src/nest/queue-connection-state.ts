@@ -6,6 +6,8 @@ import { STEP_QUEUE } from '../step-job';
 
 /** How long start-up waits for the first queue connection. */
 const CONNECT_WAIT_MS = 2_000;
+/** ioredis client states of a connection that is trying to reach Redis and has not. */
+const REACHING = new Set(['connecting', 'connect', 'reconnecting', 'close']);
 
 /**
  * Whether Redis is reachable, read without a round trip: the status of the Redis client of this
@@ -28,21 +30,27 @@ export class QueueConnectionState implements OnModuleInit {
       .getBackend()
       .client.then((client) => (this.client = client))
       .catch(() => undefined);
-    // Normally milliseconds: waiting (a little) keeps the first webhooks after start from being
+    // Normally milliseconds: waiting (a little) keeps the first work after start from being
     // refused. Redis down at start: the process starts anyway, and the queue counts as down.
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([connected, new Promise((resolve) => (timer = setTimeout(resolve, CONNECT_WAIT_MS)))]);
     clearTimeout(timer);
   }
 
-  /** False while the Redis connection is known to be down, or has never been up. */
+  /** False while the Redis connection is known to be down, or has never been up, or was closed. */
   get up(): boolean {
     return !this.config.redisUrl || this.client?.status === 'ready';
   }
 
+  /** True while the client is trying to reach Redis and has not; a client closed on purpose is not. */
+  get unreachable(): boolean {
+    if (!this.config.redisUrl) return false;
+    return !this.client || REACHING.has(this.client.status);
+  }
+
   /**
    * Closes the queue's connection without the QUIT an ordinary close sends, when Redis is down:
-   * QUIT would fail at once on a client without an offline queue, and be logged as an error.
+   * the API's client keeps no offline queue, so QUIT would fail at once and be logged as an error.
    */
   async closeIfDown(): Promise<void> {
     // Only a client that has connected once: a queue that never did closes as it is.

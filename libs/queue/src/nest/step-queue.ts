@@ -13,7 +13,7 @@ import {
   type StepJobSpec,
 } from '../step-job';
 
-/** How long any caller waits on the queue before going on without it; the reconciler re-adds what was lost. */
+/** How long any caller waits on the queue before going on without it. */
 const ENQUEUE_TIMEOUT_MS = 2_000;
 /** How often a job still finishing (active) is asked again whether it can be removed. */
 const ACTIVE_POLL_MS = 50;
@@ -52,8 +52,9 @@ export function queuedSteps(
 /**
  * The one producer of step jobs, for the API and the worker alike. Every step handed over is
  * already marked enqueued in PostgreSQL, so nothing here throws or waits longer than
- * ENQUEUE_TIMEOUT_MS: a lost or slow enqueue (the queue is down) answers false, and the worker's
- * reconciler re-adds the step.
+ * ENQUEUE_TIMEOUT_MS: a call not confirmed in time answers false, and the reconciler re-adds
+ * what never arrived. (The worker's client keeps commands while Redis is away and may still send
+ * them later; job ids make a late add a no-op next to the reconciler's.)
  */
 @Injectable()
 export class StepQueue {
@@ -71,7 +72,7 @@ export class StepQueue {
 
   /** New runs' first steps, carried with other runs' in bundle jobs. */
   start(steps: QueuedStep[]): Promise<boolean> {
-    return this.bounded('enqueue', steps, () => this.starts.submit(steps.map(toJob)));
+    return this.bounded('enqueue of new runs', steps, () => this.starts.submit(steps.map(toJob)));
   }
 
   /** Steps that get a job of their own: made ready by a step's end, retried, resumed or reconciled. */
@@ -85,7 +86,7 @@ export class StepQueue {
    */
   replace(steps: QueuedStep[]): Promise<boolean> {
     const deadline = Date.now() + ENQUEUE_TIMEOUT_MS;
-    return this.bounded('enqueue', steps, () =>
+    return this.bounded('enqueue of reopened steps', steps, () =>
       Promise.all(
         steps.map(async (step) => {
           const job = toJob(step);
@@ -98,11 +99,11 @@ export class StepQueue {
     );
   }
 
-  /** Removes the jobs of cancelled steps so that no delayed retry fires; an active one finds its step cancelled. */
+  /** Removes the jobs of cancelled steps, so that no delayed retry fires; an active one finds its step over. */
   discard(runId: string, stepIds: string[]): Promise<boolean> {
     const steps = stepIds.map((stepId) => ({ runId, stepId }));
     return this.bounded(
-      'removing the jobs of',
+      'removal of cancelled jobs',
       steps,
       () => Promise.all(stepIds.map((stepId) => this.queue.remove(stepJobId(runId, stepId)))),
       'a job left behind finds its step cancelled and does nothing',
@@ -126,26 +127,35 @@ export class StepQueue {
     }
   }
 
-  /** Removes a step's finished job, so that a new one can be added under its id. */
-  async forget(step: { runId: string; stepId: string }): Promise<void> {
-    await within(this.queue.remove(stepJobId(step.runId, step.stepId)), ENQUEUE_TIMEOUT_MS).catch(() => 0);
+  /** Removes a step's finished job, so that a new one can be added under its id. False: not confirmed. */
+  async forget(step: { runId: string; stepId: string }): Promise<boolean> {
+    const removal = this.queue.remove(stepJobId(step.runId, step.stepId));
+    return within(removal, ENQUEUE_TIMEOUT_MS).then(
+      () => true,
+      () => false,
+    );
   }
 
   /**
    * When the oldest waiting job and the bundles being run were added (ms since the epoch): steps
-   * handed over shortly before may be in a bundle, which has no job under their ids.
+   * handed over shortly before may be in a bundle, which has no job under their ids. Undefined
+   * when the queue did not answer.
    */
-  async handedOverSince(): Promise<number[]> {
-    const [waiting, active] = await within(
-      Promise.all([
-        this.queue.getJobs(['waiting', 'prioritized'], 0, 0, true),
-        this.queue.getJobs(['active'], 0, -1),
-      ]),
-      ENQUEUE_TIMEOUT_MS,
-    ).catch(() => [[], []]);
-    return [...waiting, ...active.filter((job) => job.name === BUNDLE_JOB_NAME)]
-      .map((job) => job.timestamp)
-      .filter((t) => Number.isFinite(t));
+  async handedOverSince(): Promise<number[] | undefined> {
+    try {
+      const [waiting, active] = await within(
+        Promise.all([
+          this.queue.getJobs(['waiting', 'prioritized'], 0, 0, true),
+          this.queue.getJobs(['active'], 0, -1),
+        ]),
+        ENQUEUE_TIMEOUT_MS,
+      );
+      return [...waiting, ...active.filter((job) => job.name === BUNDLE_JOB_NAME)]
+        .map((job) => job.timestamp)
+        .filter((t) => Number.isFinite(t));
+    } catch {
+      return undefined;
+    }
   }
 
   /** One round trip to the queue, for readiness. */
@@ -182,10 +192,11 @@ export class StepQueue {
       return true;
     } catch (err) {
       const runs = new Set(steps.map((s) => s.runId));
+      const stepIds = steps.map((s) => s.stepId);
       this.logger.warn({
-        msg: `${what} ${steps.length} step(s) failed (${(err as Error).message}); ${fallback}`,
-        ...(runs.size === 1 ? { runId: steps[0].runId } : { runs: runs.size }),
-        ...(steps.length === 1 ? { step: steps[0].stepId } : {}),
+        msg: `${what} not confirmed (${(err as Error).message}); ${fallback}`,
+        ...(runs.size === 1 ? { runId: steps[0].runId } : { runCount: runs.size }),
+        ...(stepIds.length === 1 ? { step: stepIds[0] } : { steps: stepIds.slice(0, 20) }),
       });
       return false;
     }
