@@ -14,10 +14,7 @@ import { refuseUnstorableBody } from './common/request-text';
 import { ApiKeyVerifier } from './keys/api-key-verifier';
 import { registerIngressHooks } from './triggers/ingress-hooks';
 
-/**
- * Builds the API application (not yet listening). Bodies arrive as raw bytes: ingress verifies
- * signatures over them and parses by content type itself; /api routes get their JSON parsed here.
- */
+/** Builds the API app (not yet listening). Bodies arrive raw: ingress verifies and parses them itself. */
 export async function createApiApp(
   config: HookflowConfig,
   options: { logDestination?: LogDestination } = {},
@@ -100,10 +97,7 @@ function isManagementRoute(url: string): boolean {
 /** A sync carries many flow files at once (all or nothing); a bigger set can be synced by folder. */
 const MAX_SYNC_BODY_BYTES = 16 * 1024 * 1024;
 
-/**
- * The body limit of the flow endpoints, whatever MAX_BODY_BYTES allows webhooks: one definition's
- * text (a dry run adds a sample request of up to MAX_BODY_BYTES), or a sync's set of files.
- */
+/** Flow endpoints' body limit, apart from MAX_BODY_BYTES: one definition (plus a sample), or a sync. */
 function flowsBodyLimit(url: string, config: HookflowConfig): number | undefined {
   if (url !== '/api/flows' && !url.startsWith('/api/flows/')) return undefined;
   if (url === '/api/flows/sync') return MAX_SYNC_BODY_BYTES;

@@ -58,10 +58,7 @@ export function parseBaseUrl(value: string): string {
   return url.toString().replace(/\/+$/, '');
 }
 
-/**
- * The management API over global fetch. Every failure becomes a `CliError` that says what to do:
- * an unreachable server, a missing or refused key, or the API's own message and details.
- */
+/** The management API over fetch; every failure becomes a `CliError` that says what to do. */
 export class ApiClient {
   readonly baseUrl: string;
   private readonly apiKey: string | undefined;

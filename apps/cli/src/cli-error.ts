@@ -5,10 +5,7 @@ export interface ErrorDetail {
   message: string;
 }
 
-/**
- * An error meant for the person at the terminal: `message` is printed as is (after
- * `hookflow: `), each detail on its own line, and the process exits with `exitCode`.
- */
+/** An error for the person at the terminal: printed with its details, then exit with `exitCode`. */
 export class CliError extends Error {
   readonly code: string;
   readonly details: ErrorDetail[];

@@ -40,10 +40,7 @@ export type CommandHandler<TArgs extends unknown[], TOptions = Record<string, un
   ...args: TArgs
 ) => Promise<number>;
 
-/**
- * Turns a handler into a commander action: builds the context from the command's options
- * (global ones included) and records the exit code (see main.ts).
- */
+/** Turns a handler into a commander action that records its exit code (see main.ts). */
 export type Wire = <TArgs extends unknown[], TOptions>(
   handler: CommandHandler<TArgs, TOptions>,
 ) => (...args: any[]) => Promise<void>;

@@ -9,11 +9,7 @@ import {
 } from '@hookflow/flows/files';
 import { CliError } from './cli-error';
 
-/**
- * Lists the flow files behind `inputs`: a file is taken as is, a directory contributes every
- * `*.flow.json` under it (sorted, hidden folders and node_modules skipped). A path that does not
- * exist is an error; the same file named twice is listed once.
- */
+/** The flow files behind `inputs` (files as given, directories by `*.flow.json`), each listed once. */
 export async function findFlowFiles(inputs: string[], cwd: string): Promise<FlowFileRef[]> {
   const refs = new Map<string, FlowFileRef>();
   for (const input of inputs) {

@@ -89,10 +89,7 @@ function printError(err: unknown, io: CliIo, json: boolean): void {
   );
 }
 
-/**
- * Runs the CLI on `argv` (the arguments after `hookflow`) and resolves with the exit code. Never
- * touches `process`: the bin passes process values in, tests pass buffers.
- */
+/** Runs the CLI on `argv`, resolving with the exit code; never touches `process`, so tests can run it. */
 export async function run(argv: string[], io: CliIo): Promise<number> {
   let exitCode = 0;
   let json = argv.includes('--json');

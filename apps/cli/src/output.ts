@@ -73,10 +73,7 @@ export function alignColumns(rows: string[][]): string[] {
   );
 }
 
-/**
- * JSON for a person: an object or array that fits on the rest of its line stays on one line,
- * anything longer is broken up, two spaces a level. Lines after the first start with `indent`.
- */
+/** JSON for a person: what fits stays on one line, the rest is broken up; later lines start with `indent`. */
 export function formatJson(value: unknown, indent = '', width = 100): string {
   // JSON.stringify's own spacing is all or nothing; one line reads better with `, ` and `: `.
   const flatten = (v: unknown): string => {

@@ -35,11 +35,7 @@ export interface CheckOptions {
   onFile?: () => void;
 }
 
-/**
- * Reads, parses and validates flow files (JSON syntax, the flow schema, the step graph,
- * expressions, templates and connector options), then checks that no two files claim the same
- * slug. Never throws for a bad file: each problem is in its file's report.
- */
+/** Validates flow files, and that no two claim one slug; a bad file never throws, its report says why. */
 export async function checkFlowFiles(refs: FlowFileRef[], opts: CheckOptions): Promise<FileReport[]> {
   const { validateFlow } = await import('./flows-runtime');
   const reports: FileReport[] = [];

@@ -12,19 +12,12 @@ export interface KeyFile {
 const FILE_NAME = 'api-key';
 const KEY_BYTES = 32;
 
-/**
- * Returns the admin API key kept in `<dataDir>/api-key`, generating one (32 random bytes,
- * base64url) on first use. The directory is created 0700 and the file is (re)set to 0600.
- */
+/** The admin API key in `<dataDir>/api-key`, generated on first use. */
 export function readOrCreateApiKey(dataDir: string): Promise<KeyFile> {
   return readOrCreateKeyFile(dataDir, FILE_NAME, () => randomBytes(KEY_BYTES).toString('base64url'));
 }
 
-/**
- * Returns the key kept in `<dataDir>/<fileName>` (trimmed), writing `generate()` there on first
- * use. The directory is created 0700 and the file is (re)set to 0600. Concurrent first starts
- * all get the one key that was written.
- */
+/** The key in `<dataDir>/<fileName>`, created on first use (0600, dir 0700); racing starts share one key. */
 export async function readOrCreateKeyFile(
   dataDir: string,
   fileName: string,

@@ -15,11 +15,7 @@ export interface AppExit {
   signal: NodeJS.Signals | null;
 }
 
-/**
- * Runs the apps as child processes of the launcher and follows them: readiness (each app sends
- * `{ type: 'ready' }` over IPC), the first exit, and a stop that forwards one signal and escalates
- * to SIGKILL after a grace period.
- */
+/** Runs the apps as child processes: readiness over IPC, the first exit, a stop escalating to SIGKILL. */
 export class AppSupervisor {
   /** Resolves once every app has reported ready. */
   readonly ready: Promise<void>;
@@ -45,9 +41,8 @@ export class AppSupervisor {
       const child = spawn(process.execPath, [...(app.nodeFlags ?? []), app.script], {
         env: this.env,
         stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
-        // Own process group: a terminal's Ctrl-C reaches the launcher only, which forwards exactly one
-        // signal (a second one would make Nest skip its graceful close). When the launcher dies, the
-        // app notices the IPC disconnect and exits (exitWithParent).
+        // Own process group: Ctrl-C reaches only the launcher, which forwards exactly one signal (a
+        // second would make Nest skip its graceful close); apps exit on IPC disconnect.
         detached: true,
       });
       this.children.set(app.name, child);

@@ -48,10 +48,7 @@ export interface LauncherConfig {
   redisUrl?: string;
   /** Absolute, so the apps find the same directory whatever their working directory. */
   dataDir: string;
-  /**
-   * HOOKFLOW_DATA_DIR is set: the embedded cluster stays inside it. Unset (./.data), root may keep
-   * the cluster under /var/lib/hookflow when the postgres user cannot reach the checkout.
-   */
+  /** Set: the cluster stays in HOOKFLOW_DATA_DIR; unset, root may keep it under /var/lib/hookflow. */
   dataDirSet: boolean;
   /** Unset: the key is read from, or created in, `<dataDir>/api-key`. */
   apiKey?: string;

@@ -10,10 +10,7 @@ import { readOrCreateMasterKey } from './master-key.file';
 import { AppSupervisor, type AppExit } from './app.supervisor';
 import { loadLauncherConfig, LauncherConfigError, type LauncherConfig } from './launcher.config';
 
-/**
- * Past the apps' own SHUTDOWN_GRACE_MS, how long they get to close their connections before they
- * are killed. They exit by themselves 5 s past the grace; this is the launcher's backstop.
- */
+/** The launcher's backstop past SHUTDOWN_GRACE_MS before it kills the apps (they exit at grace + 5 s). */
 const APP_STOP_MARGIN_MS = 10_000;
 /** Signals this close together are one request (under npm, one Ctrl-C may arrive twice). */
 const REPEAT_SIGNAL_WINDOW_MS = 1_000;
@@ -22,10 +19,7 @@ const READY_WARNING_AFTER_MS = 60_000;
 const say = (line: string) => console.log(`hookflow: ${line}`);
 const complain = (line: string) => console.error(`hookflow: ${line}`);
 
-/**
- * `npm start`: API and worker in one command. Without DATABASE_URL it runs the embedded
- * PostgreSQL under the data directory; without HOOKFLOW_API_KEY it keeps a generated key there.
- */
+/** `npm start`: API and worker, with the embedded PostgreSQL and generated keys when not configured. */
 async function main(): Promise<number> {
   const config = loadLauncherConfig(process.env);
   const shutdown = listenForShutdown();

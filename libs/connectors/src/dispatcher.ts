@@ -9,19 +9,13 @@ export interface OutboundAgentOptions {
   connectionsPerOrigin?: number;
   /** DNS lookup budget, and TCP + TLS handshake budget. Each request's own deadline still bounds both. Default 10s. */
   connectTimeoutMs?: number;
-  /**
-   * Exceptions to the SSRF guard (`OUTBOUND_ALLOW`): a parsed list, or hosts and CIDRs as a
-   * comma-separated string or an array. Default: none, every guard rule applies.
-   */
+  /** Exceptions to the SSRF guard (`OUTBOUND_ALLOW`), parsed or not; default none. */
   allow?: OutboundAllowList | string | readonly string[];
   /** Replaces `dns.lookup` in the guard (tests). */
   lookup?: LookupAll;
 }
 
-/**
- * The keep-alive undici `Agent` every connector shares; each new socket passes the SSRF guard. No
- * pipelining (a slow response must not hold up the next request); redirects are the http connector's.
- */
+/** The keep-alive undici `Agent` all connectors share; every new socket passes the SSRF guard. */
 export function createOutboundAgent(options: OutboundAgentOptions = {}): Agent {
   const allow =
     typeof options.allow === 'string' || Array.isArray(options.allow)
@@ -32,6 +26,7 @@ export function createOutboundAgent(options: OutboundAgentOptions = {}): Agent {
     // Servers may ask for longer via Keep-Alive: timeout=N; never keep an idle socket past a minute.
     keepAliveMaxTimeout: 60_000,
     connections: options.connectionsPerOrigin ?? 16,
+    // No pipelining: a slow response must not hold up the next request.
     pipelining: 1,
     connect: createGuardedConnector({
       allow,

@@ -35,10 +35,7 @@ export interface ConnectorRegistryOptions {
   maxResponseBytes?: number;
 }
 
-/**
- * Builds the registry of built-in connectors over one shared dispatcher: `http`, and the chat
- * connectors `slack`, `discord` and `teams`, which send through that same http connector.
- */
+/** The registry of built-in connectors (`http`, and the chat ones built on it) over one dispatcher. */
 export function createConnectorRegistry(opts: ConnectorRegistryOptions = {}): MapConnectorRegistry {
   const dispatcher = opts.dispatcher ?? createOutboundAgent();
   const http = new HttpConnector(dispatcher, { maxResponseBytes: opts.maxResponseBytes });

@@ -2,10 +2,8 @@
 export const CONNECTION_ERROR_LOG_EVERY_MS = 10_000;
 
 /**
- * A listener for the `error` events of a BullMQ queue or worker. While Redis is away they come at
- * every reconnect attempt; this logs the first and then at most one per `everyMs`, each naming the
- * latest error. A queue or worker object with no listener has BullMQ print every one with its stack
- * on stderr, outside the JSON log, so each must have one (objects may share one, and its pace).
+ * Logs a BullMQ object's `error` events at most once per `everyMs`. Every queue and worker needs a
+ * listener, or BullMQ prints each error with its stack to stderr.
  */
 export function connectionErrorLog(
   what: string,

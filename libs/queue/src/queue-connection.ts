@@ -8,9 +8,8 @@ export interface QueueConnection {
 }
 
 /**
- * Picks BullMQ's backend for this process: Redis when REDIS_URL is set (production), otherwise
- * BullMQ's PostgreSQL backend on the same database, so the embedded mode needs nothing else.
- * Must run before any Queue or Worker is created: the backend factory is process-wide.
+ * Picks BullMQ's backend: Redis with REDIS_URL, else PostgreSQL on the same database. Must run
+ * before any Queue or Worker is created: the backend factory is process-wide.
  */
 export function selectQueueBackend(config: HookflowConfig, role: 'api' | 'worker'): QueueConnection {
   if (config.redisUrl) {

@@ -13,9 +13,8 @@ export interface RedisPolicyVerdict {
 const CHECK_TIMEOUT_MS = 3_000;
 
 /**
- * Reads Redis's `maxmemory-policy`: `CONFIG GET` first; managed services often refuse CONFIG
- * (renamed, disabled or not permitted), then `INFO memory`, which reports the same setting.
- * Never throws; one short-lived connection that gives up after a few seconds.
+ * Reads Redis's `maxmemory-policy` by `CONFIG GET`, else `INFO memory` (managed services often
+ * refuse CONFIG). Never throws; one short-lived connection.
  */
 export async function readRedisPolicy(
   redisUrl: string,

@@ -1,7 +1,4 @@
-/**
- * The contract between the producer of step jobs (StepQueue) and the worker that runs them. Jobs
- * carry ids and the retry schedule, never payloads: everything needed to redo a step is in PostgreSQL.
- */
+// The contract between StepQueue and the worker: jobs carry ids and the retry schedule, never payloads.
 export const STEP_QUEUE = 'steps';
 export const STEP_JOB_NAME = 'step';
 /** A job carrying the first steps of several new runs (see `bundleJobs`). */
@@ -16,15 +13,9 @@ export interface StepJobData {
   backoff: { kind: 'exponential' | 'fixed'; delayMs: number; maxDelayMs: number };
   /** How long a claim of this step lasts: its timeout plus a margin to record the outcome. */
   leaseMs: number;
-  /**
-   * The run's pinned flow version, so the worker knows the step (its type, its destination) from
-   * its compiled-flow cache before claiming it, without a database read. Absent in older jobs.
-   */
+  /** The run's pinned flow version, to know the step before claiming it; absent in older jobs. */
   flowVersionId?: string;
-  /**
-   * Attempts the step used before this job (a reconciled job, or a retry of a step first run in
-   * process): the backoff schedule continues from there rather than starting over.
-   */
+  /** Attempts the step used before this job, so that its backoff schedule continues rather than restarts. */
   attemptsBefore?: number;
 }
 
@@ -61,12 +52,8 @@ export interface StepBundleSpec {
 }
 
 /**
- * The jobs for new runs' first steps, as the API hands them to the queue: one job alone, or many
- * carried by bundle jobs of up to MAX_BUNDLE_STEPS, so that a burst of webhooks costs the queue
- * (and the worker taking them) one job per bundle instead of one per webhook. A worker runs a
- * bundle's steps side by side, each as its own job would run it; a step that needs a retry or a
- * later try gets a job of its own then. A bundle is never retried as a whole (a stalled one comes
- * back once, like any job); a step it lost is found by the reconciler like any lost job.
+ * The jobs for new runs' first steps: one job alone, or bundle jobs of up to MAX_BUNDLE_STEPS
+ * (docs/architecture.md, The queue).
  */
 export function bundleJobs(jobs: StepJobSpec[]): (StepJobSpec | StepBundleSpec)[] {
   if (jobs.length === 1) return jobs;
@@ -94,9 +81,8 @@ export function stepJobId(runId: string, stepId: string): string {
 }
 
 /**
- * Builds the job for one step. `attempts` is what is left of the step's retry budget, so a
- * step re-enqueued by the reconciler does not get its tries back. Finished jobs are removed:
- * the database holds the history, and a later retry of the same step can reuse the job id.
+ * The job for one step. `attempts` is what is left of its budget (a re-enqueue gives no tries
+ * back); completed jobs are removed so that a later retry can reuse the job id.
  */
 export function stepJob(
   runId: string,

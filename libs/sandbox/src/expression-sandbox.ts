@@ -28,11 +28,7 @@ export interface ExpressionSandboxOptions {
   inProcessLeashMs?: number;
 }
 
-/**
- * How long an expression that does only bounded work (`CompiledExpression.bounded`) runs in this
- * process before a host takes it over; at that point it can have blocked the event loop, or
- * allocated, only this long.
- */
+/** How long a bounded expression runs in this process before a host takes it over (all it can block). */
 export const IN_PROCESS_LEASH_MS = 25;
 /** Past its own time budget (which the host enforces between JSONata's nodes), how long before its host is killed. */
 export const KILL_GRACE_MS = 250;
@@ -78,10 +74,8 @@ function unavailable(message: string): ExpressionError {
 }
 
 /**
- * Evaluates flow authors' JSONata in child processes, so that no expression can block or take
- * down the process that asked: each host has a V8 heap limit and V8's linear-time fallback for
- * regular expressions; one that overruns its time is killed, one that dies is replaced, and the
- * caller gets a named error (`expression_timeout`, `expression_too_large`). See docs/operations.md.
+ * Evaluates flow authors' JSONata in child processes, so that no expression can block or take down
+ * the process that asked (docs/operations.md#expressions-the-sandbox).
  */
 export class ExpressionSandbox implements ExpressionEvaluator {
   private readonly hosts = new Set<Host>();

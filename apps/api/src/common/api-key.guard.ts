@@ -30,10 +30,7 @@ async function callerOf(req: FastifyRequest, verifier: ApiKeyVerifier): Promise<
   return caller;
 }
 
-/**
- * A Fastify `onRequest` hook for the /api routes: the key is checked before the body is read, so
- * nobody without one makes the API parse a body (a sync's may be 16 MiB).
- */
+/** Checks the key before the body is read, so nobody without one makes the API parse a body. */
 export function authenticateBeforeBody(verifier: () => ApiKeyVerifier) {
   return async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {
     if (await callerOf(req, verifier())) return;
@@ -42,11 +39,7 @@ export function authenticateBeforeBody(verifier: () => ApiKeyVerifier) {
   };
 }
 
-/**
- * Bearer-key auth for /api: the bootstrap `HOOKFLOW_API_KEY` or a key made with `POST /api/keys`,
- * whose scope must reach the one the route needs (set by `ApiManagement`). 401 without a valid
- * key, 403 `insufficient_scope` naming the scope needed.
- */
+/** Bearer-key auth for /api: 401 without a valid key, 403 `insufficient_scope` below the route's scope. */
 @Injectable()
 export class ApiKeyGuard implements CanActivate {
   constructor(

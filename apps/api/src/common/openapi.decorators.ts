@@ -14,11 +14,7 @@ export const METRICS_SCHEME = 'metrics';
 /** Metadata key of the API key scope a management route needs (read by `ApiKeyGuard`). */
 export const REQUIRED_SCOPE = 'hookflow:required-scope';
 
-/**
- * A management controller: its tag, and per route the scope a key needs (`scope`, else `read` for
- * GET and `write` for the rest), in the document and for `ApiKeyGuard` from the same metadata.
- * Apply it above the class: it reads the methods the route decorators have set by then.
- */
+/** Class decorator: the tag, and each route's key scope (`read` for GET, else `write`) from its metadata. */
 export function ApiManagement(tag: string, options: { scope?: ApiKeyScope } = {}): ClassDecorator {
   return (target) => {
     ApiTags(tag)(target);
@@ -69,10 +65,7 @@ export function ApiJsonResponse(status: number, schema: SchemaName, description:
   return ApiResponse({ status, description, schema: ref(schema) });
 }
 
-/**
- * A JSON request body of a component schema. Any body can be malformed JSON (400 `invalid_body`)
- * or larger than the server accepts (413), so those two answers come with it.
- */
+/** A JSON request body of a component schema, with the 413 any body can get. */
 export function ApiJsonBody(schema: SchemaName, options: { description?: string; required?: boolean } = {}) {
   return applyDecorators(
     ApiBody({ schema: ref(schema), required: options.required ?? true, description: options.description }),

@@ -63,10 +63,7 @@ export function createOpenApiDocument(app: INestApplication): OpenAPIObject {
 
 const NO_BODY = 'A body with fields: this endpoint takes none (`details` names them).';
 
-/**
- * A management operation that takes no body refuses one with fields (RequestBodyCheck): its 400,
- * added or extended here so that no operation can leave it out. GET bodies are never read.
- */
+/** Adds the 400 a bodiless management operation gives a body with fields (RequestBodyCheck). */
 function withBodilessRefusals(document: OpenAPIObject): OpenAPIObject {
   for (const [path, item] of Object.entries(document.paths)) {
     if (!path.startsWith('/api/')) continue;
@@ -85,10 +82,7 @@ function withBodilessRefusals(document: OpenAPIObject): OpenAPIObject {
   return document;
 }
 
-/**
- * `@All` routes are scanned as every method Nest knows, SEARCH and QUERY included, which OpenAPI
- * 3.1 has no place for. A trigger accepts only HTTP_METHODS, and reads no body on GET and HEAD.
- */
+/** Triggers keep only HTTP_METHODS (`@All` also yields SEARCH, QUERY), and no body on GET or HEAD. */
 function onlyTriggerMethods(document: OpenAPIObject): OpenAPIObject {
   const allowed = new Set(HTTP_METHODS.map((m) => m.toLowerCase()));
   for (const [path, item] of Object.entries(document.paths)) {
@@ -104,10 +98,7 @@ function onlyTriggerMethods(document: OpenAPIObject): OpenAPIObject {
   return document;
 }
 
-/**
- * Serves the Swagger UI at /api/docs and `document` at /api/docs-json, without an API key (the
- * key guard sits on the /api controllers, not on these routes). Call before the app listens.
- */
+/** Serves the Swagger UI and the JSON document without an API key; call before the app listens. */
 export function serveOpenApi(app: INestApplication, document: OpenAPIObject): void {
   SwaggerModule.setup(OPENAPI_PATH, app, document, {
     raw: ['json'],

@@ -9,11 +9,8 @@ import {
 } from '@hookflow/flows';
 import { ErrorCode } from './app-error';
 
-/**
- * The JSON shapes of the REST API as OpenAPI 3.1 schemas (JSON Schema 2020-12), registered as
- * components of the document served at /api/docs. They describe what the services really return
- * (test/e2e/openapi.e2e-spec.ts checks real answers against them), so change them with the code.
- */
+// The REST API's JSON shapes as OpenAPI 3.1 components; test/e2e/openapi.e2e-spec.ts checks real
+// answers against them, so change them with the code.
 
 /** The names of the component schemas; `ref(name)` points at one. */
 export type SchemaName =
@@ -128,10 +125,7 @@ const object = (
   required: string[] = Object.keys(properties),
   description?: string,
 ): SchemaObject => ({ type: 'object', ...(description ? { description } : {}), required, properties });
-/**
- * A request body's object: closed, so the document says what the API enforces (RequestBodyCheck
- * refuses a field a request schema does not name).
- */
+/** A closed request object, matching what RequestBodyCheck enforces. */
 const requestObject = (
   properties: Record<string, SchemaObject | ReferenceObject>,
   required: string[] = Object.keys(properties),
@@ -147,10 +141,7 @@ const page = (item: SchemaName, description: string): SchemaObject =>
     description,
   );
 
-/**
- * The flow document's schema (libs/flows, the one editors use) in the OpenAPI dialect: without
- * the draft-07 `$schema`/`$id`, and without the editor-only message keywords.
- */
+/** The flow schema in the OpenAPI dialect: no draft-07 `$schema`/`$id`, no editor-only keywords. */
 export function flowDocumentSchema(): SchemaObject {
   const { $schema: _dialect, $id: _id, ...rest } = flowJsonSchema;
   return withoutEditorKeywords(rest) as SchemaObject;

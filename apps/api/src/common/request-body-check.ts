@@ -11,10 +11,7 @@ const OPERATIONS = ['get', 'put', 'post', 'delete', 'patch'] as const;
 /** How one route's body is checked: against its documented schema, or it takes none. */
 type BodyRule = { kind: 'schema'; validate: ValidateFunction } | { kind: 'none' };
 
-/**
- * Refuses a body field the route's (closed) OpenAPI schema does not name, 400 naming each, so a
- * misspelt field is never silently ignored; values stay the services' to judge (docs/api.md).
- */
+/** Refuses body fields the route's OpenAPI schema does not name (400), so a misspelt one is never ignored. */
 @Injectable()
 export class RequestBodyCheck implements NestInterceptor {
   /** By Fastify route: `POST /api/flows/:slug/test`. */

@@ -5,11 +5,7 @@ import { AppError } from './app-error';
 /** Longest path or query parameter value the management API reads (slugs, ids and cursors are far shorter). */
 export const MAX_PARAM_CHARS = 1000;
 
-/**
- * Every path and query parameter of the management API, before any handler sees it: given once,
- * as text, at most MAX_PARAM_CHARS long, with nothing PostgreSQL cannot compare or store (NUL, a
- * lone surrogate). Otherwise 400 naming the parameter, instead of a 500 from the query it reaches.
- */
+/** Requires each path and query parameter once, as text, bounded and storable: else a 400, not a 500. */
 @Injectable()
 export class RequestTextPipe implements PipeTransform {
   transform(value: unknown, meta: ArgumentMetadata): unknown {
@@ -24,12 +20,7 @@ export class RequestTextPipe implements PipeTransform {
   }
 }
 
-/**
- * A management request's JSON body (`text`, parsed as `body`) is refused (400 naming the field)
- * when a string or member name in it holds what PostgreSQL cannot store: such input is written
- * by people (definitions, names), who are told, not silently changed. In JSON text both can only
- * be `\u` escapes, so bodies without one are not walked.
- */
+/** Refuses (400) body text PostgreSQL cannot store; only `\u` escapes can carry it, so others are skipped. */
 export function refuseUnstorableBody(text: string, body: unknown, except: readonly string[] = []): void {
   if (!text.includes('\\u')) return;
   // `except`: top-level members that are data, not people's writing (a dry run's sample request).

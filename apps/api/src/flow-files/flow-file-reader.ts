@@ -17,11 +17,7 @@ export function sourceName(full: string, cwd = process.cwd()): string {
     : relative.split(path.sep).join('/');
 }
 
-/**
- * Reads and parses the flow files under `dir` as `hookflow validate` does (linked files followed,
- * hidden folders and node_modules skipped, a byte order mark tolerated); a file that is not JSON
- * comes back with `error`, the others still load. Null when the folder does not exist.
- */
+/** Reads the flow files under `dir` as `hookflow validate` does; null when the folder does not exist. */
 export async function readFlowFiles(dir: string, cwd = process.cwd()): Promise<ReadFlowFile[] | null> {
   let files: string[];
   try {

@@ -8,11 +8,7 @@ import { readFlowFiles, sourceName } from './flow-file-reader';
 /** Changes in the folder settle for this long before a reload, so an editor's save is one reload. */
 const WATCH_SETTLE_MS = 200;
 
-/**
- * Loads every `*.flow.json` under FLOWS_DIR at start, and on change when FLOWS_WATCH is on.
- * A file with errors is reported with its path and JSON pointer and skipped; the others load,
- * and the flow that file owned keeps its last good version. A removed file disables its flow.
- */
+/** Loads FLOWS_DIR's flow files at start and on change; broken files are skipped, removed ones disabled. */
 @Injectable()
 export class FlowFilesLoader implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger('FlowFiles');

@@ -28,11 +28,7 @@ export interface FileProblem {
   message: string;
 }
 
-/**
- * Flows as files: plans and applies a set of flow files against the database. A flow a file
- * created or changed is owned by that file; pruning disables (never deletes) file-owned flows
- * whose file is gone. Used by `POST /api/flows/sync` (CI pipelines) and the FLOWS_DIR loader.
- */
+/** Plans and applies a set of flow files: `POST /api/flows/sync` and the FLOWS_DIR loader (docs/api.md). */
 @Injectable()
 export class FlowSyncService {
   constructor(
@@ -41,10 +37,7 @@ export class FlowSyncService {
     @Inject(CONNECTOR_CATALOG) private readonly connectors: ConnectorRegistry,
   ) {}
 
-  /**
-   * Validates every file; returns the definitions or every problem with its file and pointer. It
-   * yields to the event loop between files: a sync of many large files keeps the API answering.
-   */
+  /** Validates every file, yielding between files so a large sync keeps the API answering. */
   async check(files: FlowFile[]): Promise<{ valid: SyncFile[]; problems: FileProblem[] }> {
     const valid: SyncFile[] = [];
     const problems: FileProblem[] = [];

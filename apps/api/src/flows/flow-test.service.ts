@@ -14,11 +14,7 @@ export interface TestRequest {
   dryRun?: unknown;
 }
 
-/**
- * Runs a flow once, in this process, on a sample request: every step's input and output, and
- * for actions the request they would send. Nothing is sent and nothing is stored: the API
- * never calls receivers (a live test is the CLI's `hookflow test --live`).
- */
+/** Dry-runs a flow on a sample request: renders actions, never sends (`hookflow test --live` does). */
 @Injectable()
 export class FlowTestService {
   constructor(

@@ -27,10 +27,7 @@ export class FlowsService {
     this.outboundAllow = parseOutboundAllow(config.outboundAllow);
   }
 
-  /**
-   * Validates a flow document; throws 400 `invalid_flow` with every problem's JSON pointer.
-   * Warnings include action URLs the outbound guard would refuse on every attempt.
-   */
+  /** Validates a flow (400 `invalid_flow`); warns of URLs the outbound guard would always refuse. */
   validate(doc: unknown): { definition: FlowDefinition; warnings: { path: string; message: string }[] } {
     const result = validateFlow(doc, { connectors: this.connectors });
     if (!result.valid) {

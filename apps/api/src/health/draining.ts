@@ -5,10 +5,7 @@ import type { Server } from 'node:http';
 /** How often a draining API closes the keep-alive connections whose request has been answered. */
 const IDLE_SWEEP_MS = 100;
 
-/**
- * Whether the API has started to stop: `/health/ready` answers 503 from then on, and connections
- * are closed as they go idle, or a client's keep-alive would hold the stopping server open.
- */
+/** Stopping: readiness answers 503 and idle keep-alives are closed, lest they hold the server open. */
 @Injectable()
 export class Draining implements OnModuleDestroy, OnApplicationShutdown {
   private started = false;

@@ -12,10 +12,7 @@ export function scopeAllows(held: ApiKeyScope, needed: ApiKeyScope): boolean {
   return API_KEY_SCOPES.indexOf(held) >= API_KEY_SCOPES.indexOf(needed);
 }
 
-/**
- * 403 naming the scope needed, with the RFC 6750 challenge a bearer client understands.
- * `what` is the refused thing, as a phrase ("this request", "a key with the 'admin' scope").
- */
+/** 403 naming the scope needed, with the RFC 6750 challenge; `what` names the refused thing. */
 export function insufficientScope(caller: ApiCaller, needed: ApiKeyScope, what: string): AppError {
   return new AppError(
     ErrorCode.InsufficientScope,

@@ -4,11 +4,7 @@ import { API_KEY_PREFIX, ApiKeyRepository, hashApiKey } from '@hookflow/store';
 import { timingSafeEqual } from 'node:crypto';
 import type { ApiCaller } from './api-key-scope';
 
-/**
- * How long a stored key, once found, is accepted without asking the database again. A key
- * deleted through this replica stops working at once (its entry is dropped); other API replicas
- * stop accepting it within this time.
- */
+/** How long a found key is accepted without a query: other replicas see a deletion within this time. */
 const API_KEY_CACHE_TTL_MS = 5_000;
 const MAX_CACHED = 1_000;
 /** Generated keys are the prefix and 43 base64url characters; longer tokens are not looked up. */
@@ -16,12 +12,7 @@ const MAX_KEY_LENGTH = 128;
 /** The bootstrap `HOOKFLOW_API_KEY` may do everything. */
 const BOOTSTRAP: ApiCaller = { keyId: null, scope: 'admin' };
 
-/**
- * Decides whether a bearer token is a valid management key, and whose: the bootstrap
- * `HOOKFLOW_API_KEY` (scope `admin`), or a key created through `/api/keys` (its own scope). Every
- * comparison is made on SHA-256 digests in constant time, so neither a key's content nor its
- * length leaks through timing.
- */
+/** Maps a bearer token to its caller; digests compared in constant time, leaking no content or length. */
 @Injectable()
 export class ApiKeyVerifier {
   private readonly logger = new Logger(ApiKeyVerifier.name);
@@ -63,10 +54,7 @@ export class ApiKeyVerifier {
     return { keyId: row.id, scope: row.scope };
   }
 
-  /**
-   * Stops accepting a deleted key on this replica at once. All entries go, and lookups in flight
-   * load again: one of them may have read the key before it was deleted. Deletes are rare.
-   */
+  /** Stops accepting a deleted key on this replica at once; clears everything, since deletes are rare. */
   forgetDeleted(): void {
     this.found.clear();
   }

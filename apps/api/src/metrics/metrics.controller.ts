@@ -11,10 +11,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AppError, ErrorCode } from '../common/app-error';
 import { ApiErrorResponse, METRICS_SCHEME } from '../common/openapi.decorators';
 
-/**
- * Prometheus text at `/metrics`, for a scraper on the operator's network: public like /health
- * unless `METRICS_TOKEN` is set (docs/operations.md says how to keep it off the public port).
- */
+/** Prometheus text at `/metrics`: public unless `METRICS_TOKEN` is set (docs/operations.md#metrics). */
 @Controller('metrics')
 @ApiTags('health')
 export class MetricsController {

@@ -112,10 +112,7 @@ export class RunsService {
     };
   }
 
-  /**
-   * Resumes a failed or cancelled run in place: its failed, cancelled and skipped steps run
-   * again with a fresh attempt budget; succeeded steps are not repeated.
-   */
+  /** Resumes a failed or cancelled run in place; succeeded steps are not repeated. */
   async retry(id: string): Promise<{ runId: string; retried: string[] }> {
     const run = UUID.test(id) ? await this.runs.findRun(id) : null;
     if (!run) throw AppError.notFound(`run '${id}'`);
@@ -128,11 +125,7 @@ export class RunsService {
     return { runId: id, retried: done.reopened };
   }
 
-  /**
-   * A new run from the same event, on the version the source run was pinned to or on the flow's
-   * current one. Refused for a deleted or disabled flow: a replay is a new delivery, which such a
-   * flow no longer accepts (a retry only finishes work the flow already accepted).
-   */
+  /** A new run from the same event; refused for a deleted or disabled flow, as it is a new delivery. */
   async replay(id: string, version: string | undefined): Promise<{ runId: string }> {
     const mode = version ?? 'pinned';
     if (mode !== 'pinned' && mode !== 'latest') {
@@ -177,10 +170,7 @@ export class RunsService {
     return { runId: id, status: 'cancelled' };
   }
 
-  /**
-   * Retries every run of a flow in a status (failed by default) created in a time window; runs
-   * whose status changed meanwhile are left out of the count.
-   */
+  /** Retries a flow's runs in a status and time window; runs that changed meanwhile are not counted. */
   async retryMany(body: unknown): Promise<{ count: number }> {
     const q = parseBulkRetry(body);
     const record = await this.flows.findBySlug(q.flow);
@@ -213,10 +203,7 @@ export class RunsService {
     return { count };
   }
 
-  /**
-   * Retries a run as `retryOf` decides on a view of it; decided again on a fresh view when the
-   * run moved meanwhile (a step of a cancelled run still ending, say).
-   */
+  /** Retries a run as `retryOf` decides, deciding again on a fresh view if the run moved meanwhile. */
   private async retryRun(
     runId: string,
     flow: CompiledFlow,

@@ -12,18 +12,11 @@ import { AppError, ErrorCode } from '../common/app-error';
 const SECRET_NAME = new RegExp(SECRET_NAME_PATTERN);
 /** Values are signing keys and tokens, not documents; the cap keeps the table and the cache small. */
 export const MAX_SECRET_VALUE_BYTES = 64 * 1024;
-/**
- * How long a resolved value (or its absence) is reused. A change made through this replica takes
- * effect at once (the cache is cleared); other API replicas see it within this time.
- */
+/** How long a resolved value (or miss) is reused: other replicas see a change within this time. */
 const SECRET_CACHE_TTL_MS = 5_000;
 const MAX_CACHED = 1_000;
 
-/**
- * The secret store behind `/api/secrets`, and `resolve()` for ingress signature verification.
- * Values go in and are never given back by the API; only `resolve()` returns clear values, to
- * code in this process.
- */
+/** The secret store behind `/api/secrets`; only `resolve()` (for ingress) returns clear values. */
 @Injectable()
 export class SecretsService {
   private readonly logger = new Logger(SecretsService.name);
@@ -62,10 +55,7 @@ export class SecretsService {
     if (!deleted) throw AppError.notFound(`secret '${name}'`);
   }
 
-  /**
-   * The clear value of a secret, or undefined; cached for `SECRET_CACHE_TTL_MS`, misses too, so a
-   * flood for a missing secret spares the database. Throws 503 `unavailable` without a usable key.
-   */
+  /** A secret's clear value; misses are cached too, so a flood for a missing one spares the database. */
   async resolve(name: string): Promise<string | undefined> {
     this.requireStore();
     try {

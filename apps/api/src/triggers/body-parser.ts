@@ -3,11 +3,8 @@ import { AppError, ErrorCode } from '../common/app-error';
 
 export type BodyKind = 'json' | 'form' | 'xml' | 'text' | 'binary' | 'empty';
 
-/**
- * One parser per depth limit (configuration, so one in practice). Entity expansion stays off: a
- * billion-laughs document is text, not a bomb. fast-xml-parser refuses an element once more than
- * `maxNestedTags` are open above it, so the limit it gets is one less than ours.
- */
+// Entity expansion off: a billion-laughs document stays text. fast-xml-parser refuses an element
+// once more than `maxNestedTags` are open above it, so it gets one less than our limit.
 const xmlParsers = new Map<number, XMLParser>();
 const XML_TOO_DEEP = /Maximum nested tags exceeded/;
 
@@ -45,10 +42,7 @@ export function bodyKindOf(contentType: string | undefined): BodyKind {
   return 'binary';
 }
 
-/**
- * Parses a webhook body by its declared content type. Malformed JSON or XML is the sender's
- * error (400); an undeclared or unknown type is kept as text, or as base64 when it is not UTF-8.
- */
+/** Parses by declared content type: bad JSON or XML is a 400; other types stay text (base64 if not UTF-8). */
 export function parseWebhookBody(
   raw: Buffer,
   contentType: string | undefined,
@@ -80,10 +74,7 @@ export function parseWebhookBody(
   }
 }
 
-/**
- * Parsed first, which stops at the first element nested too deep: the validator, which gives the
- * line of a malformed document, would walk all of a megabyte of nesting (150 ms here) first.
- */
+/** Parsed before validated: the parser stops at excess depth, the validator would walk all of it first. */
 function parseXml(text: string, maxDepth: number): unknown {
   let parsed: unknown;
   let parseError: Error | undefined;
@@ -132,11 +123,7 @@ const OPEN_BRACKET = 0x5b;
 const CLOSE_BRACE = 0x7d;
 const CLOSE_BRACKET = 0x5d;
 
-/**
- * True when JSON text opens more than `max` objects/arrays at once. One pass over the bytes,
- * skipping strings; malformed input is left for JSON.parse to report. UTF-8 continuation bytes
- * never equal these ASCII codes, so bytes are as good as characters here.
- */
+/** True when JSON nests deeper than `max`; scans bytes, as UTF-8 continuation bytes are never ASCII. */
 export function jsonDepthExceeds(raw: Buffer, max: number): boolean {
   let depth = 0;
   let inString = false;

@@ -19,12 +19,7 @@ const DEDUPE_BUDGET: ExpressionBudget = { timeoutMs: 250, maxDepth: 50, maxOutpu
 /** Keys longer than this are stored as a hash, so an index entry never grows past what a btree takes. */
 const MAX_PLAIN_KEY_CHARS = 200;
 
-/**
- * Compiles a trigger's `dedupe` setting once. `header` reads that header (the first value if
- * repeated); `expression` is JSONata over `{ body, query, headers, method }`, and a non-string
- * result is keyed by its JSON text. Empty, null and missing results mean "no key". Keys that
- * are long, or read from a header whose name says it carries a credential, are stored hashed.
- */
+/** Compiles a trigger's `dedupe` setting once (semantics in docs/flow-format.md#trigger). */
 export function compileDedupeKey(
   dedupe: { header?: string; expression?: string },
   isSensitiveHeader: (name: string) => boolean,

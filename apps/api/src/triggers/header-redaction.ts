@@ -1,7 +1,4 @@
-/**
- * Headers whose name says they carry a credential or a signature, and those in SENSITIVE_HEADERS,
- * are never stored in clear nor handed to steps.
- */
+/** Header names that say they carry a credential or signature: never stored in clear nor handed to steps. */
 const SENSITIVE_HEADER =
   /authorization|cookie|token|secret|signature|hmac|api-?key|password|passwd|session|credential/i;
 

@@ -27,12 +27,7 @@ export function requestHead(req: FastifyRequest): RequestHead {
   };
 }
 
-/**
- * Runs ingress's body-free checks on `/hooks/:key` before Fastify reads the body, and hands the
- * body parser a stream that fails with 413 as soon as more than the trigger's limit has arrived,
- * declared length or not (chunked uploads). A trigger's limit cannot be a route's `bodyLimit`:
- * one route serves every trigger.
- */
+/** Body-free ingress checks before Fastify reads the body; caps the body at the trigger's own limit. */
 export function registerIngressHooks(app: NestFastifyApplication): void {
   const fastify = app.getHttpAdapter().getInstance();
   const ingress = app.get(IngressService);
@@ -60,11 +55,7 @@ function hasBody(req: FastifyRequest): boolean {
   return req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length']) > 0;
 }
 
-/**
- * Passes the body through until more than `limit` bytes have come, then fails with the error
- * `refuse` makes from the start of the body (for the inspector) and the count so far. Fastify
- * answers with it and closes the connection; the rest of the body is never read.
- */
+/** Passes the body through until it exceeds `limit`, then fails with `refuse`'s error and reads no more. */
 function limitBody(
   source: Readable,
   limit: number,

@@ -45,11 +45,7 @@ const VERIFY_ERROR: Record<Exclude<VerifyFailureReason, 'secret_missing'>, Error
   timestamp_out_of_tolerance: ErrorCode.TimestampOutOfTolerance,
 };
 
-/**
- * The way in for webhooks: `admit` runs the checks that need no body (from a preParsing hook, so a
- * refused body is never read), `receive` the rest, the intake and the enqueue, in the order
- * docs/architecture.md gives (Ingress). Every refusal is recorded for the inspector.
- */
+/** Webhook intake: `admit` runs the body-free checks, `receive` the rest (docs/architecture.md, Ingress). */
 @Injectable()
 export class IngressService {
   private readonly logger = new Logger(IngressService.name);
@@ -87,10 +83,7 @@ export class IngressService {
     }
   }
 
-  /**
-   * Handles a request whose body has been read. `admission` is what `admit` returned for it;
-   * without one (a caller that did not stream the body through the hook) the checks run here.
-   */
+  /** Handles a read body; without `admission` (not streamed through the hook) the checks run here. */
   async receive(req: IncomingRequest, admission?: Admission): Promise<IngressResponse> {
     const { trigger, bodyLimit } = admission ?? (await this.admit(req));
     try {
@@ -258,11 +251,7 @@ export class IngressService {
     return acceptedReply(trigger.reply, { runId, eventId });
   }
 
-  /**
-   * Checks the signature on the raw bytes. The sender only ever learns the reason code: a
-   * secret that is not in the store is the operator's mistake, logged for them, and answered
-   * like a wrong signature so the sender learns nothing about the configuration.
-   */
+  /** Checks the signature; a missing secret is logged but answered as a mismatch, revealing nothing. */
   private async verify(trigger: TriggerEntry, verify: VerifyConfig, req: IncomingRequest): Promise<void> {
     let secret: string | undefined;
     try {
@@ -302,10 +291,7 @@ export class IngressService {
     throw new AppError(VERIFY_ERROR[result.reason], result.message);
   }
 
-  /**
-   * A dedupe expression that fails is the flow author's bug, not the sender's: the request is
-   * accepted without dedupe (a webhook is never lost over it) and the failure logged.
-   */
+  /** A failing dedupe expression is the author's bug: the request is accepted without dedupe. */
   private async dedupeKey(
     trigger: TriggerEntry,
     req: IncomingRequest,

@@ -5,12 +5,7 @@ type Address = ipaddr.IPv4 | ipaddr.IPv6;
 /** Decides whether a source address may call a trigger. */
 export type IpAllowList = (sourceIp: string) => boolean;
 
-/**
- * Compiles `allowIps` entries (addresses or CIDR ranges, IPv4 or IPv6) into a matcher. An
- * IPv4-mapped IPv6 source (`::ffff:203.0.113.7`, how a dual-stack socket reports IPv4 peers)
- * matches IPv4 ranges, and an IPv4 source matches IPv6 ranges of the mapped space. Entries that
- * do not parse are returned in `invalid` and match nothing: the list fails closed.
- */
+/** Compiles `allowIps` (IPv4-mapped sources match IPv4 ranges); unparseable entries match nothing. */
 export function compileIpAllowList(entries: string[]): { allows: IpAllowList; invalid: string[] } {
   const ranges: [Address, number][] = [];
   const invalid: string[] = [];

@@ -5,10 +5,7 @@ import { AppError, ErrorCode } from '../common/app-error';
 /** What a refused sender is told to wait, in seconds: Redis restarts in a few. */
 const RETRY_AFTER_S = 5;
 
-/**
- * Ingress asks before storing anything, so that while Redis is known to be down a sender gets a
- * 503 to retry rather than a 2xx for a run that waits for the reconciler.
- */
+/** Lets ingress answer 503 while Redis is down, rather than a 2xx for a run left to the reconciler. */
 @Injectable()
 export class QueueHealth implements BeforeApplicationShutdown {
   constructor(private readonly queue: QueueConnectionState) {}

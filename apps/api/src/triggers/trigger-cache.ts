@@ -7,10 +7,7 @@ import { compileDedupeKey, type DedupeKeyFn } from './dedupe-key';
 import { HeaderRedaction } from './header-redaction';
 import { compileIpAllowList, type IpAllowList } from './ip-allow-list';
 
-/**
- * Everything ingress needs about a trigger, derived once per flow version: the compiled trigger,
- * plus the parts that need this process (an address matcher, the dedupe key over the sandbox).
- */
+/** What ingress needs about a trigger, derived once per flow version. */
 export interface TriggerEntry
   extends
     Omit<TriggerTarget, 'definition'>,
@@ -26,11 +23,7 @@ const TTL_MS = 60_000;
 const DEAF_TTL_MS = 1_000;
 const MAX_ENTRIES = 10_000;
 
-/**
- * Trigger lookups by key, cached in memory. A flow change anywhere (this replica or another)
- * is announced by the flow repository and clears the cache on every API replica at once; the
- * TTL is only a safety net for a lost listening connection.
- */
+/** Trigger lookups by key; any flow change clears every replica's cache (NOTIFY), the TTL is a safety net. */
 @Injectable()
 export class TriggerCache implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger(TriggerCache.name);

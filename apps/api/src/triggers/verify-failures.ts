@@ -13,10 +13,7 @@ interface FailureWindow {
   endsAt: number;
 }
 
-/**
- * Failed signature checks per trigger and source address (IPv6 by /64) in fixed windows of
- * `VERIFY_FAILURE_LIMIT`, per process; why it never refuses a genuine request: docs/operations.md.
- */
+/** Failed signature checks per trigger and source (IPv6 by /64), per process (docs/operations.md). */
 @Injectable()
 export class VerifyFailures {
   private readonly windows = new LRUCache<string, FailureWindow>({ max: MAX_SOURCES });
@@ -26,10 +23,7 @@ export class VerifyFailures {
     this.limit = config.verifyFailureLimit;
   }
 
-  /**
-   * Counts one failed check of `sourceIp` on this trigger. Past the budget: how long until its
-   * window ends, and the limit it went over; undefined while within it.
-   */
+  /** Counts a failed check; past the budget, returns the wait and the limit it went over. */
   fail(
     flowId: string,
     sourceIp: string,

@@ -13,10 +13,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { GracefulShutdown } from '../maintenance/graceful-shutdown';
 
-/**
- * The worker has no HTTP API; this small server answers /health/live, /health/ready and /metrics
- * (which asks for `METRICS_TOKEN` when it is set, as the API's does).
- */
+/** The worker's only HTTP server: /health/live, /health/ready and /metrics (behind METRICS_TOKEN if set). */
 @Injectable()
 export class HealthServer implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('Health');

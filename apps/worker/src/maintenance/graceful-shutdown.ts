@@ -6,17 +6,7 @@ import { StepProcessor } from '../steps/step.processor';
 /** How often a draining worker looks whether Redis is reachable while no step is in flight. */
 const QUEUE_CHECK_MS = 250;
 
-/**
- * Drains the worker when it stops (SIGTERM, or the app closed): readiness answers 503 from the
- * first moment, the queue consumer takes no new job, and the steps in flight get
- * SHUTDOWN_GRACE_MS to finish and record their outcome, all before the database and queue
- * connections close (Nest's later shutdown hooks). A step still running after the grace is left
- * behind: BullMQ's stalled-job check hands its job to another worker once this one is gone, and
- * that worker claims the step when its lease lapses (or the reconciler re-enqueues it).
- *
- * With Redis unreachable, BullMQ's consumer and queue wait for it to close, and so would the
- * worker, for the whole grace: `nothingLeftButTheQueue` tells main.ts when it can stop waiting.
- */
+/** Drains the worker on stop, before Nest's later hooks close the database and queue connections. */
 @Injectable()
 export class GracefulShutdown implements OnModuleDestroy {
   private readonly logger = new Logger(GracefulShutdown.name);
@@ -42,13 +32,8 @@ export class GracefulShutdown implements OnModuleDestroy {
   }
 
   /**
-   * Resolves once no step is in flight while Redis is unreachable. What the shutdown still waits
-   * for then is BullMQ closing its connections to a Redis that is not there, and nothing needs
-   * that: each step's outcome is recorded in PostgreSQL, a job left active in Redis is handed back
-   * by the stalled-job check once its lock lapses, and what has no job is re-enqueued by the
-   * reconciler. (A step that ended done, failed or parked is not run again then; one whose retry
-   * was not yet scheduled in Redis is retried at once, without the rest of its backoff.) Never
-   * resolves once the consumer has closed the ordinary way: the drain then closes everything.
+   * Resolves once no step is in flight while Redis is unreachable: BullMQ's close would wait for
+   * Redis for the whole grace, and every outcome is already in PostgreSQL. Never after an ordinary close.
    */
   async nothingLeftButTheQueue(): Promise<void> {
     for (;;) {

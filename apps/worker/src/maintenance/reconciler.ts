@@ -6,19 +6,10 @@ import { afterStepEnd, isLiveRun, type RunTransition, type RunView, type StepErr
 import { CompiledFlowCache } from '../steps/compiled-flow-cache';
 import { RunProgress } from '../runs/run-progress';
 
-/**
- * Re-enqueues of one step (since its run was last retried) before the reconciler gives it up:
- * a step whose every job ends without a recorded outcome (its outcome cannot be written, its
- * worker dies) would otherwise be re-enqueued forever while its run shows nothing.
- */
+/** Re-enqueues of a step (since its run's last retry) before it is given up, so it cannot loop forever. */
 export const MAX_REQUEUES = 5;
 
-/**
- * The queue is never the only copy of work: steps that PostgreSQL says are unfinished but that
- * have no live job (an enqueue lost after the commit, a flushed or restored queue) are enqueued
- * again here. Re-adding is safe: job ids are deterministic and the executor ignores finished steps.
- * (A step carried by a bundle job has no job under its own id; see `staleBefore`.)
- */
+/** Re-enqueues unfinished steps without a live job; safe, as job ids are deterministic. */
 @Injectable()
 export class Reconciler implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger(Reconciler.name);
@@ -52,10 +43,8 @@ export class Reconciler implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   /**
-   * Steps handed to the queue before this are looked at. A step carried by a bundle job has no job
-   * of its own to find: steps handed over shortly before the oldest waiting job (a bundle may be
-   * behind it) or before a bundle being run may be in one, so they are left for a later pass (a
-   * step lost meanwhile is found once the backlog has moved on).
+   * Cutoff for stale steps. Steps handed over near the oldest waiting job or a running bundle may sit
+   * in a bundle (no job under their own id), so they are left for a later pass.
    */
   private async staleBefore(): Promise<Date | undefined> {
     const handedOver = await this.queue.handedOverSince();
@@ -71,12 +60,8 @@ export class Reconciler implements OnApplicationBootstrap, OnModuleDestroy {
       const before = await this.staleBefore();
       if (!before) return 0;
       const stale = await this.runs.findStaleSteps(before, 500);
-      /**
-       * Steps whose job ran and left them unfinished, or that could not be re-enqueued for a reason
-       * of their own (their flow): each counts against MAX_REQUEUES. A job the queue lost (Redis
-       * restarted empty) is recovery, not a loop, and a queue that did not take the step is the
-       * queue's failing: neither is counted.
-       */
+      // Counts against MAX_REQUEUES: a job that ran and left the step unfinished, or the step's own
+      // failure. A job the queue lost, or a queue that refused the add, is not the step's fault.
       const tried = new Set<StaleStep>();
       for (let i = 0; i < stale.length; i += 50) {
         const batch = stale.slice(i, i + 50);
@@ -120,12 +105,7 @@ export class Reconciler implements OnApplicationBootstrap, OnModuleDestroy {
     return requeued;
   }
 
-  /**
-   * Fails a step re-enqueued MAX_REQUEUES times without an outcome (`requeue_limit`) and moves its
-   * run on: what depends on it is skipped, and the run ends once nothing else runs. Without its
-   * flow (a version that no longer compiles) the run fails at once. Decided on a view of the run;
-   * nothing is written if the step was claimed or the run moved (retried, say) since.
-   */
+  /** Fails the step `requeue_limit` and moves its run on; writes nothing if the run moved since. */
   private async giveUp(step: StaleStep): Promise<void> {
     const flow = await this.flows.get(step.flowVersionId).catch(() => undefined);
     const error: StepError = {

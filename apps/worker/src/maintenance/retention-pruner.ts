@@ -21,14 +21,7 @@ export interface PruneReport {
   batches: number;
 }
 
-/**
- * Deletes history older than RETENTION_DAYS: finished runs with their steps, attempts, dedupe
- * keys and event; refused requests; dedupe keys past their window. Live runs are never touched.
- *
- * Work is done in batches of one short statement each, so no lock is held for long and ingress
- * and the step processor go on meanwhile; a pass goes on until a batch comes back short. Only
- * one worker prunes a schema at a time (a PostgreSQL advisory lock; the others skip their turn).
- */
+/** Prunes history past RETENTION_DAYS in batches, one worker per schema (docs/operations.md#retention). */
 @Injectable()
 export class RetentionPruner implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger('Retention');

@@ -23,11 +23,7 @@ export interface StepRef {
   flowVersionId: string;
 }
 
-/**
- * Offered the steps a step's end makes ready, picks one to be claimed by the same write and run
- * in this process (null: they all go to the queue); `release` gives its destination slot back
- * when the write did not claim it after all.
- */
+/** Picks a ready step to claim and run in process (null: queue them all); `release` frees an unused slot. */
 export type PickNext = (
   ready: string[],
 ) => Promise<{ stepId: string; leaseMs: number; release?: () => void } | null>;
@@ -54,12 +50,7 @@ export interface StepEndOutcome {
 /** How many times a step's end is decided again because its run moved meanwhile, before the job's retry takes over. */
 const MAX_DECISIONS = 20;
 
-/**
- * Moves a run forward when one of its steps ends: decides what the end does to the run on a view
- * of it (`afterStepEnd`), records end and decision in one write that holds only if the run has
- * not moved since, decides again on a fresh view if it has, then hands the steps made ready to
- * the queue. Also gives steps a queue job of their own when they ran without one.
- */
+/** Moves a run on when a step ends (docs/architecture.md, "One way to end a step"). */
 @Injectable()
 export class RunProgress {
   private readonly logger = new Logger(RunProgress.name);
@@ -69,11 +60,7 @@ export class RunProgress {
     private readonly queue: StepQueue,
   ) {}
 
-  /**
-   * Records the end of the step `ref` claimed as `claimed`. Returns the step claimed next by the
-   * same write, if `pick` chose one; nothing when the attempt no longer held the step. Throws
-   * `StepMovedError` for a step read without a claim whose run moved (nothing was written).
-   */
+  /** Records a step's end; returns the step the same write claimed next, if any. */
   async stepEnded(
     flow: CompiledFlow,
     ref: StepRef,
@@ -158,19 +145,12 @@ export class RunProgress {
     }
   }
 
-  /**
-   * Gives a step that ran without a queue job of its own (in process, or in a bundle) a job for
-   * its next try after `delayMs`: a retry, a parked delay step's resume, or an attempt whose end
-   * could not be recorded. `attemptsDone` counts against the step's budget and schedule.
-   */
+  /** Gives a chained or bundled step a job of its own for its retry or resume after `delayMs`. */
   later(flow: CompiledFlow, ref: StepRef, attemptsDone: number, delayMs: number): Promise<boolean> {
     return this.queue.add(queuedSteps(flow, ref, [ref.stepId], { attemptsDone, delayMs }));
   }
 
-  /**
-   * Jobs of their own for steps of a run. False when the queue did not take them in time; that is
-   * not lost work: the steps are marked enqueued, and the reconciler re-adds them.
-   */
+  /** Jobs for steps of a run. False when the queue did not take them in time; the reconciler re-adds them. */
   enqueue(
     flow: CompiledFlow,
     ref: Pick<StepRef, 'runId' | 'flowVersionId'>,

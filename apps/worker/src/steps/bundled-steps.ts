@@ -7,12 +7,7 @@ import { DestinationGate } from './destination-gate';
 import { InlineChain } from './inline-chain';
 import type { AttemptVerdict } from './step-runner';
 
-/**
- * A strategy for bundle jobs (new runs' first steps, many to a job): each step runs as its own job
- * would run it (`InlineChain.runJob`), side by side with the bundle's others. What its job would
- * do through BullMQ (come back when its destination has a slot, retry, resume) is done by giving
- * it a job of its own.
- */
+/** Runs a bundle job's steps side by side; a step that needs the queue again gets a job of its own. */
 @Injectable()
 export class BundledSteps {
   private readonly logger = new Logger(BundledSteps.name);

@@ -3,10 +3,7 @@ import { compileFlow, type CompiledFlow } from '@hookflow/flows';
 import { LookupCache } from '@hookflow/platform';
 import { FlowRepository } from '@hookflow/store';
 
-/**
- * Compiled flows by version id. Versions are immutable, so an entry never goes stale; the cache
- * is bounded so a long-lived worker does not keep every version it ever ran.
- */
+/** Compiled flows by version id; versions are immutable, so only the size bound evicts. */
 @Injectable()
 export class CompiledFlowCache {
   private readonly cache = new LookupCache<CompiledFlow>({

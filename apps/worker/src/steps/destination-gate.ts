@@ -19,12 +19,7 @@ const NO_SLOT: Admission = { go: true, release: () => undefined };
 /** How long a job may wait in process for a slot of a fast destination before it is parked in the queue. */
 const IN_PROCESS_WAIT_MS = 100;
 
-/**
- * Decides, before a step is claimed, whether an action may call its destination now. Only reads:
- * a job turned away has claimed nothing and used no attempt, and goes back to the queue.
- * The destination is the origin of the action's `url`, taken from the template when it is
- * written out, otherwise rendered from the run context (one extra read).
- */
+/** Admits an action to its destination before the claim, so a refused job uses no attempt. */
 @Injectable()
 export class DestinationGate {
   readonly limiter = new DestinationLimiter();
@@ -47,11 +42,7 @@ export class DestinationGate {
     }
   }
 
-  /**
-   * Admission for a step about to run in this process right after the one before it (no queue
-   * job): null when its destination is only known by rendering its URL (the run context is not
-   * stored yet), in which case it goes through the queue and the usual admission instead.
-   */
+  /** Admission for a chained step; null when its destination needs rendering: it takes the queue. */
   async admitInline(flow: CompiledFlow, stepId: string): Promise<Admission | null> {
     const step = flow.step(stepId);
     if (step.type !== 'action') return NO_SLOT;

@@ -25,13 +25,7 @@ export const MAX_REQUEUE_MS = 2_000;
 /** Destinations tracked before idle ones are dropped. */
 const MAX_TRACKED = 10_000;
 
-/**
- * In-process counting semaphores and sliding rate windows, one per destination key. Never waits:
- * a caller that gets no slot is told how long to stay away, so it can give its worker slot back
- * (the job goes to the queue's delayed set) instead of blocking it. The wait is jittered so that
- * refused jobs do not come back in lockstep, and scales with how long calls to that destination
- * take: a slow receiver's backlog polls rarely, a fast one's often.
- */
+/** Per-destination caps (docs/outbound.md); never blocks: a refused caller is told how long to stay away. */
 export class DestinationLimiter {
   private readonly destinations = new Map<string, DestinationState>();
 
@@ -78,15 +72,7 @@ export class DestinationLimiter {
     };
   }
 
-  /**
-   * Like `tryAcquire`, but a caller turned away from a fast destination (its calls hold a slot
-   * for at most half of `maxWaitMs` on average) waits here for a slot, up to `maxWaitMs`: a slot
-   * of a receiver answering in milliseconds frees up sooner than a round trip through the
-   * queue's delayed set would take. Slow destinations are refused at once as before, so their
-   * backlog never holds worker slots. Callers queue while the line ahead of them clears within
-   * `maxWaitMs` at the destination's pace (one hold time per `concurrency` callers ahead); before
-   * any call has been timed, at most `concurrency` callers wait.
-   */
+  /** Like `tryAcquire`, but waits up to `maxWaitMs` for a fast destination; slow ones are refused at once. */
   acquire(key: string, limit: DestinationLimit, maxWaitMs: number): Promise<SlotGrant> {
     const first = this.tryAcquire(key, limit);
     const state = this.destinations.get(key)!;
@@ -137,12 +123,7 @@ export class DestinationLimiter {
   }
 }
 
-/**
- * The destination key of a URL: `host:port` of its origin, lower case, with the scheme's default
- * port filled in (so `https://a.example` and `https://a.example:443` share one key, and two
- * servers on one address but different ports are different destinations). Null for anything
- * that is not an absolute http(s) URL.
- */
+/** `host:port` of a URL's origin, lower case, default port filled in; null unless an absolute http(s) URL. */
 export function destinationKey(url: unknown): string | null {
   if (typeof url !== 'string') return null;
   let parsed: URL;
@@ -158,10 +139,7 @@ export function destinationKey(url: unknown): string | null {
 
 const STATIC_ORIGIN = /^(https?:\/\/[^/?#{}\s]+)(?:[/?#]|$)/i;
 
-/**
- * The destination key of a URL template when its origin is written out (no `{{` before the
- * path), so no rendering is needed; null when the origin depends on the run.
- */
+/** The destination key of a URL template whose origin is written out (no `{{` before the path), else null. */
 export function staticDestinationKey(template: unknown): string | null {
   if (typeof template !== 'string') return null;
   const literal = template.split('{{')[0];

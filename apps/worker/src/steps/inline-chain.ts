@@ -13,12 +13,7 @@ import { CompiledFlowCache } from './compiled-flow-cache';
 import { DestinationGate } from './destination-gate';
 import { StepRunner, type AttemptVerdict, type RunSecrets } from './step-runner';
 
-/**
- * Steps one job may run in process, one after the other, after its own: when a step's end makes
- * exactly one step ready, the write recording it also claims that step, which then runs at once
- * instead of making a round trip through the queue. Bounded so that one job does not hold a worker
- * slot through an endless flow.
- */
+/** Steps a job may run in process after its own, so it cannot hold a worker slot through an endless flow. */
 const MAX_INLINE_STEPS = 16;
 
 /** How a job runs its step. */
@@ -33,11 +28,7 @@ export interface JobStepOptions {
   fresh?: { flowVersionId: string };
 }
 
-/**
- * A job's step (`StepRunner`), then, as a strategy on top of it, the steps its ends claim in
- * process (`MAX_INLINE_STEPS`). Those have no queue job: what a job's retry or park would do through
- * BullMQ is done here by giving the step a job of its own (`RunProgress.later`).
- */
+/** Runs a job's step, then the steps its ends claim in process; a retry or park gives those a job. */
 @Injectable()
 export class InlineChain {
   private readonly logger = new Logger(InlineChain.name);
@@ -75,9 +66,8 @@ export class InlineChain {
     try {
       return await this.runFrom(runId, stepId, held, opts);
     } catch (err) {
-      // The outcome could not be recorded (database trouble, a version that no longer compiles).
-      // Give the claim back so the queue's next try can take it at once; the attempt budget
-      // checked at claim time stops this from looping forever.
+      // The outcome could not be recorded: give the claim back so the queue's next try takes it at
+      // once; the attempt budget checked at claim time stops this from looping forever.
       await this.runner.giveBack({ runId, stepId, flowVersionId: held.flowVersionId }, held);
       throw err;
     }
@@ -147,10 +137,7 @@ export class InlineChain {
     return result;
   }
 
-  /**
-   * For a step without a job of its own, what its job would do next after `verdict`, as a job of
-   * its own: a retry after its backoff, a park until its time.
-   */
+  /** For a step without a job of its own: its retry or park becomes a job of its own. */
   async followUp(flow: CompiledFlow, ref: StepRef, verdict: AttemptVerdict): Promise<void> {
     if (verdict.kind !== 'retry' && verdict.kind !== 'park') return;
     const delayMs =
@@ -160,11 +147,7 @@ export class InlineChain {
     await this.progress.later(flow, ref, verdict.tries, delayMs);
   }
 
-  /**
-   * Offered the steps a step's end makes ready: the only one, when there is exactly one and the
-   * chain has room, and when an action, only with a slot of its destination (known without
-   * rendering). Anything else goes through the queue.
-   */
+  /** Takes the sole ready step if the chain has room and, for an action, its destination has a slot. */
   private picker(flow: CompiledFlow, remaining: number): PickNext | undefined {
     if (remaining <= 0 || this.draining) return undefined;
     return async (ready) => {

@@ -3,10 +3,7 @@ import type { StepJobData } from '@hookflow/queue';
 import type { MinimalJob } from 'bullmq';
 import type { RetryableStepError } from './step-errors';
 
-/**
- * BullMQ's backoff strategy for step jobs: the step's own schedule, read from the job; a
- * receiver's Retry-After (carried by the thrown error) wins, capped at the step's maxDelay.
- */
+/** BullMQ backoff for step jobs: the step's schedule from the job; Retry-After wins, capped at maxDelay. */
 export function stepBackoff(attemptsMade: number, _type?: string, err?: Error, job?: MinimalJob): number {
   const data = job?.data as StepJobData | undefined;
   if (!data?.backoff) return 1000;

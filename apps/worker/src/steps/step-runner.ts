@@ -65,11 +65,7 @@ export interface StepRunResult {
   secrets?: RunSecrets;
 }
 
-/**
- * The one way a step runs: claim it, execute one attempt (libs/flows), record what came of it
- * with what that does to the run, and hand what became ready to the queue (`RunProgress`). The
- * in-process chain and the bundle jobs are strategies on top of it.
- */
+/** The one way a step runs: claim, execute, record, enqueue; chains and bundles build on it. */
 @Injectable()
 export class StepRunner {
   private readonly logger = new Logger(StepRunner.name);
@@ -87,11 +83,7 @@ export class StepRunner {
     this.budget = config.expressionBudget;
   }
 
-  /**
-   * Claims the step for one attempt. A transform or filter of a fresh job (its first try, never
-   * stalled) is read instead: it has no side effects, and the write recording its end claims it.
-   * Null: nothing to do (finished, held by another worker, the run is over).
-   */
+  /** Claims the step (a fresh transform or filter is only read); null: nothing to do. */
   async claim(
     flow: CompiledFlow | undefined,
     runId: string,
@@ -113,10 +105,7 @@ export class StepRunner {
     return this.transitions.releaseClaim(ref.runId, ref.stepId, claimed.attempt).catch(() => undefined);
   }
 
-  /**
-   * Runs one attempt of a claimed step and records it. Throws `StepMovedError` for a step read
-   * without a claim whose run moved (nothing was written: claim it and run it again).
-   */
+  /** Runs and records one attempt; throws `StepMovedError` if an unclaimed step's run moved. */
   async run(
     flow: CompiledFlow,
     ref: StepRef,
@@ -203,10 +192,7 @@ export class StepRunner {
     return { ...ended, verdict: { kind: 'failed', error: outcome.error }, secrets: kept };
   }
 
-  /**
-   * A delay step's job came back: finish it (succeeded, its input passed on) and move the run on,
-   * or park it again when the job came before its time (a reconciled job, clocks apart).
-   */
+  /** A delay step's job came back: finish the step, or park it again if the job came early. */
   private async resume(
     flow: CompiledFlow,
     ref: StepRef,
@@ -252,12 +238,7 @@ export class StepRunner {
       : { kind: 'done' };
   }
 
-  /**
-   * Records the step's end. An end PostgreSQL refuses to store (a data error, a constraint, a size
-   * limit) is recorded instead as the step failing `outcome_unstorable`, without its input and
-   * output; should even that be refused, it is logged and the first error thrown (the job's
-   * retries and the reconciler's bound end it).
-   */
+  /** Records the step's end, or `outcome_unstorable` when PostgreSQL refuses it (docs/operations.md). */
   private async end(
     flow: CompiledFlow,
     ref: StepRef,
@@ -308,9 +289,8 @@ export class StepRunner {
     budget: number,
     secrets: { ok: false; error: StepError } | ({ ok: true } & RunSecrets),
   ): Promise<StepOutcome> {
-    // A step that sends nothing (transform, filter, delay) may be started again after its worker
-    // died: one crash must not fail the run of an accepted webhook. Actions count lost starts
-    // against their retry budget: they may have sent.
+    // A step that sends nothing gets extra starts after worker crashes; actions count lost starts
+    // against their retry budget, since they may have sent.
     const limit = flow.step(ref.stepId).type === 'action' ? budget : budget + LOST_STARTS_ALLOWED;
     if (tries > limit) {
       // Claimed more often than the step may be tried: earlier attempts died without an

@@ -4,11 +4,7 @@ import { SecretDecryptionError, SecretRepository } from '@hookflow/store';
 
 export type LoadedSecrets = { ok: true; values: Record<string, string> } | { ok: false; error: StepError };
 
-/**
- * The clear values of the secrets a flow's templates use, for one attempt. All of the flow's
- * secrets are loaded, not only this step's, so that whatever this step records can be scrubbed
- * of any of them (an earlier step's secret echoed back by a receiver, say).
- */
+/** All of a flow's secrets for an attempt, so its records are scrubbed of any (receivers may echo them). */
 @Injectable()
 export class StepSecrets {
   private readonly logger = new Logger(StepSecrets.name);

@@ -17,11 +17,7 @@ import { RetryableStepError } from './step-errors';
 
 const DEFAULT_LEASE_MS = 60_000;
 
-/**
- * Steps of a worker that died are found by BullMQ's stalled-job check once their lock (30 s) has
- * lapsed; checking every 5 s rather than every 30 s brings them back 25 s sooner, for one cheap
- * script run per 5 s per queue (the check is shared by all workers).
- */
+/** BullMQ's stalled-job check every 5 s instead of 30 s: a dead worker's steps come back sooner, cheaply. */
 const STALLED_CHECK_MS = 5_000;
 
 @Processor(STEP_QUEUE, {
@@ -96,12 +92,7 @@ export class StepProcessor extends WorkerHost implements OnApplicationBootstrap 
     this.chain.stopChains();
   }
 
-  /**
-   * Steps this process is running or recording now: from the claim to the recorded outcome and
-   * the enqueue of what comes next. A job whose step is over but whose queue bookkeeping
-   * (completing it, parking it) still waits for Redis is not counted: if that never happens, the
-   * job's lock lapses and the step, already recorded, is not run again.
-   */
+  /** Steps being run or recorded; queue bookkeeping waiting for Redis is not (outcomes are stored). */
   get stepsInFlight(): number {
     return this.running;
   }
@@ -131,10 +122,7 @@ function isFresh(job: Job): boolean {
   return job.attemptsMade === 0 && !job.stalledCounter;
 }
 
-/**
- * A step of a fresh job, never tried before, may run a step without side effects from a read,
- * claimed only by the write that records its end.
- */
+/** A fresh job's never-tried step may run from a read if side-effect free (its end's write claims it). */
 function freshStep(job: Job, step: StepJobData): JobStepOptions['fresh'] {
   return isFresh(job) && !step.attemptsBefore && step.flowVersionId
     ? { flowVersionId: step.flowVersionId }

@@ -59,10 +59,7 @@ const IPV6_EMBEDDING_IPV4: { cidr: [Address, number]; label: string; offset: num
 
 const GLOBAL_UNICAST_V6 = ipaddr.parseCIDR('2000::/3');
 
-/**
- * Whether the outbound guard refuses an address, and by which rule (the ranges are listed in
- * docs/architecture.md, Security); anything that does not parse as an address is refused.
- */
+/** Whether the guard refuses an address, and by which rule (docs/architecture.md, Security). */
 export function classifyAddress(ip: string): AddressVerdict {
   let address: Address;
   try {

@@ -1,11 +1,7 @@
 import ipaddr from 'ipaddr.js';
 import { normalizeAddress } from './address-classifier';
 
-/**
- * Exceptions to the outbound guard (`OUTBOUND_ALLOW`). Host entries match a URL's hostname
- * exactly (case-insensitive, no wildcards) and then allow whatever it resolves to; CIDR entries
- * (a bare address is a /32 or /128) match the resolved address.
- */
+/** Exceptions to the outbound guard (`OUTBOUND_ALLOW`): hosts match exactly, CIDRs the resolved address. */
 export interface OutboundAllowList {
   /** The entries as given, for messages. */
   readonly entries: readonly string[];
@@ -19,10 +15,7 @@ const HOSTNAME = new RegExp(`^${HOST_LABEL}(?:\\.${HOST_LABEL})*$`);
 /** An allow-list that allows nothing: every guard rule applies. */
 export const EMPTY_ALLOW_LIST: OutboundAllowList = parseOutboundAllow([]);
 
-/**
- * Parses `OUTBOUND_ALLOW`: a comma-separated string or a list of hosts, addresses and CIDRs
- * (`hooks.internal, 10.1.0.0/16, ::1`). Throws a `RangeError` naming the first bad entry.
- */
+/** Parses `OUTBOUND_ALLOW` (`hooks.internal, 10.1.0.0/16, ::1`); a `RangeError` names the first bad entry. */
 export function parseOutboundAllow(value: string | readonly string[] | undefined): OutboundAllowList {
   const entries = (typeof value === 'string' ? value.split(',') : (value ?? []))
     .map((entry) => entry.trim())

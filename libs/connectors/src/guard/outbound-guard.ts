@@ -24,10 +24,7 @@ export class OutboundBlockedError extends Error {
   }
 }
 
-/**
- * Undefined when a destination may be reached, else the error naming the first refused address.
- * Every resolved address must pass, so a name resolving to a public and a private one is refused.
- */
+/** The error naming the first refused address, or undefined; every resolved address must pass. */
 export function checkDestination(
   hostname: string,
   addresses: readonly string[],
@@ -59,10 +56,7 @@ export interface GuardedConnectorOptions {
   connectOptions?: buildConnector.BuildOptions;
 }
 
-/**
- * An undici `connect` that resolves the hostname once and connects to exactly the address it
- * checked (SNI and certificates still use the name), so DNS rebinding cannot swap the address.
- */
+/** An undici `connect` that connects to exactly the address it checked, so DNS rebinding cannot pass. */
 export function createGuardedConnector(options: GuardedConnectorOptions): buildConnector.connector {
   const allow = options.allow ?? EMPTY_ALLOW_LIST;
   const lookup = options.lookup ?? systemLookup;

@@ -3,11 +3,7 @@ import type { FlowDefinition, ValidationIssue } from '@hookflow/flows';
 import { checkDestination } from './outbound-guard';
 import { EMPTY_ALLOW_LIST, type OutboundAllowList } from './outbound-allow';
 
-/**
- * Warnings for action URLs that the outbound guard will refuse on every attempt: a literal
- * `with.url` (no template) whose host is a blocked IP address in any spelling the URL parser
- * accepts, or `localhost`, with no OUTBOUND_ALLOW exception. Templated URLs are judged at send time.
- */
+/** Warnings for literal action URLs the guard will always refuse (a blocked address or `localhost`). */
 export function outboundUrlWarnings(
   definition: FlowDefinition,
   allow: OutboundAllowList = EMPTY_ALLOW_LIST,

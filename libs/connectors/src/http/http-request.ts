@@ -32,10 +32,7 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/**
- * Turns rendered `with` options into a request, or throws a final `invalid_config` error. Messages
- * name the offending option but never echo header values or the URL (either may hold a secret).
- */
+/** Turns rendered `with` into a request, or throws a final `invalid_config` that never echoes values. */
 export function buildHttpRequest(input: unknown, defaults: RequestDefaults): HttpRequestSpec {
   if (!isPlainObject(input)) throw invalid('with must be an object');
   const allowed = new Set(['method', 'url', 'headers', 'query', 'json', 'body', 'sign']);

@@ -11,9 +11,8 @@ export interface HttpOutput {
 }
 
 /**
- * Reads at most `maxBytes` of a response body. On overflow, or any error, the stream is destroyed
- * rather than drained: undici then drops that socket instead of handing a half-read one back to
- * the pool, and a huge or endless response costs us no more than `maxBytes`.
+ * Reads at most `maxBytes` of a response body. On overflow or error the stream is destroyed, not
+ * drained, so undici drops the socket rather than pooling a half-read one.
  */
 export async function readBoundedBody(
   body: Readable,
@@ -67,10 +66,7 @@ export function toHttpOutput(
 const RETRYABLE_STATUSES = new Set([408, 425, 429]);
 const GONE = 410;
 
-/**
- * Classifies a non-2xx response (undefined for 2xx): 408, 425, 429 and 5xx are retried, with
- * Retry-After on 429 and 503; the rest is final, and 410 says the endpoint was retired.
- */
+/** Classifies a non-2xx response, undefined for 2xx (rules: docs/flow-format.md, `action`; 410: retired). */
 export function statusError(output: HttpOutput, host: string, nowMs: number): ConnectorError | undefined {
   const { status } = output;
   if (status >= 200 && status < 300) return undefined;

@@ -19,21 +19,14 @@ export interface HttpWith {
   body?: string;
   /** Redirect hops to follow (default 0: a 3xx is the outcome); every hop passes the SSRF guard again. */
   followRedirects?: number;
-  /**
-   * Standard Webhooks signing. In a flow `secret` names a secret in the secret store; the engine
-   * puts the value (`whsec_<base64>`) in its place before the connector runs.
-   */
+  /** Standard Webhooks signing; the engine replaces the flow's secret name with its value (`whsec_...`). */
   sign?: { secret: string };
 }
 
 // anyOf rather than a type array keeps the schema valid under ajv's strictTypes.
 const queryScalars = [{ type: 'string' }, { type: 'number' }, { type: 'boolean' }];
 
-/**
- * JSON Schema of the http connector's `with` options, for the flow validator. String formats are
- * deliberately loose (no `format: uri`): the validator may see unrendered templates such as
- * `https://x/{{steps.a.id}}`; the connector checks the rendered URL itself.
- */
+/** JSON Schema of the http `with` options; no `format: uri`, as the validator sees unrendered templates. */
 export const httpWithSchema: Record<string, unknown> = {
   type: 'object',
   required: ['url'],

@@ -53,11 +53,7 @@ const CERTIFICATE_CODES = new Set([
 // Plain HTTP on the other end of an https: URL: a wrong URL, not a passing fault.
 const NOT_TLS_CODE = 'ERR_SSL_WRONG_VERSION_NUMBER';
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
-/**
- * Headers a cross-origin redirect hop keeps; everything else (credentials, signatures, custom
- * headers) is dropped: credentials meant for the first origin must not travel to another one
- * (Fetch does the same).
- */
+/** Headers a cross-origin redirect hop keeps: credentials must not reach another origin (as in Fetch). */
 const CROSS_ORIGIN_KEPT_HEADERS = new Set([
   'accept',
   'accept-language',
@@ -177,11 +173,7 @@ function parseFollowRedirects(value: unknown): number {
   return value;
 }
 
-/**
- * The next hop of a redirect, as browsers (Fetch) build it: 303, and 301/302 after a POST, turn
- * into a GET without a body; 307 and 308 repeat the method and body. A hop to another origin
- * (scheme, host or port) drops authorization and cookies.
- */
+/** The next hop of a redirect, built as Fetch builds it (docs/flow-format.md, `followRedirects`). */
 function redirectedRequest(
   previous: HttpRequestSpec,
   status: number,

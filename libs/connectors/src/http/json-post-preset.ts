@@ -2,11 +2,7 @@ import type { Connector, ConnectorContext } from '@hookflow/flows';
 import type { HttpConnector } from './http.connector';
 import type { HttpOutput } from './http-response';
 
-/**
- * A thin preset over the http connector: POST a JSON body built from the step's options to its
- * `url`, sharing the http connector's timeouts, retry classification, Idempotency-Key and
- * outbound guard. Chat connectors only say which body.
- */
+/** A preset over the http connector that POSTs a JSON body to `url`; chat connectors only say which body. */
 export abstract class JsonPostPreset<TWith extends { url: string }> implements Connector {
   abstract readonly key: string;
   abstract readonly schema: Record<string, unknown>;

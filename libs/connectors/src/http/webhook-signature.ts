@@ -14,10 +14,7 @@ export interface WebhookSignatureHeaders {
   'webhook-signature': string;
 }
 
-/**
- * Decodes a Standard Webhooks secret (`whsec_<base64>`; the prefix is optional, as in the reference
- * libraries) into the HMAC key. Throws a final `invalid_config` error that never echoes the secret.
- */
+/** Decodes a Standard Webhooks secret (`whsec_` optional) into the HMAC key; errors never echo it. */
 export function parseSigningSecret(secret: string): Buffer {
   const encoded = secret.startsWith(SECRET_PREFIX) ? secret.slice(SECRET_PREFIX.length) : secret;
   // Buffer.from(…, 'base64') skips junk silently; a typo would then sign with a different key.
@@ -39,20 +36,12 @@ export function parseSigningSecret(secret: string): Buffer {
   return key;
 }
 
-/**
- * The `webhook-id` of a step's deliveries: the same for every attempt (receivers dedupe on it), and
- * derived from the idempotency key so the two can be correlated. Hashed so that it is a short,
- * header-safe token whatever the key holds.
- */
+/** The `webhook-id` of a step's deliveries, the same every attempt: a hash of the idempotency key. */
 export function webhookId(idempotencyKey: string): string {
   return `msg_${createHash('sha256').update(idempotencyKey).digest('base64url').slice(0, 32)}`;
 }
 
-/**
- * Standard Webhooks v1 headers for one attempt: HMAC-SHA256 over `${id}.${timestamp}.${body}`,
- * where `body` is the exact bytes sent (a string is taken as its UTF-8 bytes, which is what undici
- * sends for it).
- */
+/** Standard Webhooks v1 headers for one attempt, signing the exact bytes sent (a string as UTF-8). */
 export function signWebhook(
   key: Buffer,
   id: string,

@@ -4,10 +4,7 @@ import { slackWithSchema, type SlackWith } from './slack-with.schema';
 export { slackWithSchema } from './slack-with.schema';
 export type { SlackWith } from './slack-with.schema';
 
-/**
- * `slack`: posts `{ text, blocks }` to a Slack incoming webhook through the http connector, so
- * it shares its timeouts, retry classification, Idempotency-Key and outbound guard.
- */
+/** `slack`: posts `{ text, blocks }` to a Slack incoming webhook through the http connector. */
 export class SlackConnector extends JsonPostPreset<SlackWith> {
   readonly key = 'slack';
   readonly schema = slackWithSchema;

@@ -7,11 +7,7 @@ export type { AdaptiveCard, TeamsWith } from './teams-with.schema';
 /** Content type Teams expects for an Adaptive Card attachment. */
 export const ADAPTIVE_CARD_CONTENT_TYPE = 'application/vnd.microsoft.card.adaptive';
 
-/**
- * `teams`: posts `{ text }`, or an Adaptive Card wrapped in the Teams message envelope
- * (`{ type: 'message', attachments: [...] }`, what Teams workflows and connectors accept), through
- * the http connector.
- */
+/** `teams`: posts `{ text }`, or an Adaptive Card in Teams' message envelope, via the http connector. */
 export class TeamsConnector extends JsonPostPreset<TeamsWith> {
   readonly key = 'teams';
   readonly schema = teamsWithSchema;

@@ -9,10 +9,7 @@ export interface ReceivedRequest {
   body: string;
 }
 
-/**
- * A real HTTP server on 127.0.0.1 port 0 for connector unit tests: records every request and
- * answers each path with the status set for it (200 by default). Never part of a connector.
- */
+/** A real HTTP server on 127.0.0.1 port 0 for connector tests: records requests, answers per path. */
 export class LocalReceiver {
   readonly requests: ReceivedRequest[] = [];
   private readonly statuses = new Map<string, number>();

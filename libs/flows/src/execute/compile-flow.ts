@@ -70,10 +70,7 @@ export class InvalidFlowError extends Error {
 
 const SECRET_NAME = new RegExp(SECRET_NAME_PATTERN);
 
-/**
- * `with.sign.secret` names a secret (it is not a template): counted with the step's secrets so
- * the worker loads it, and replaced by its value only when the connector is called.
- */
+/** `with.sign.secret` is a name, not a template: loaded with the step's secrets, resolved at call time. */
 function signSecretOf(def: ActionStepDef, withPointer: string): string | undefined {
   const sign = (def.with as Record<string, unknown>).sign;
   if (sign === undefined || sign === null || typeof sign !== 'object') return undefined;
@@ -177,10 +174,7 @@ export function compileFlow(def: FlowDefinition): CompiledFlow {
   };
 }
 
-/**
- * The input document of a step: the trigger's parsed body for a step that needs nothing, the
- * output of its only need, or `{ [needId]: output }` for a join. Missing values are null.
- */
+/** A step's input: the trigger's body, its one need's output, or `{ [needId]: output }` for a join. */
 export function stepInput(flow: CompiledFlow, stepId: string, ctx: RunContext): unknown {
   const needs = flow.graph.needsOf(stepId);
   if (needs.length === 0) return ctx.trigger.body ?? null;

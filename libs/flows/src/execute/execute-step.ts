@@ -33,11 +33,7 @@ export interface ExecuteDeps {
   nowMs?: number;
 }
 
-/**
- * How long past its own `timeoutMs` a connector may take before the step gives up on it. The
- * connector is expected to enforce the timeout itself (with a precise error); this only keeps a
- * connector that ignores it from holding a worker slot forever.
- */
+/** Grace past `timeoutMs` before giving up on a connector that ignores its own timeout (holding a slot). */
 export const CONNECTOR_GRACE_MS = 1000;
 
 /** What a secret renders as in a dry run: the value never leaves the server. */
@@ -224,10 +220,7 @@ async function callConnector(
   }
 }
 
-/**
- * The resume time of a delay step in epoch ms: `for` from `nowMs`, or `until`'s value (ISO 8601
- * text or epoch ms). Throws `ExpressionError` for an `until` that gives no time.
- */
+/** A delay step's resume time in epoch ms; throws `ExpressionError` when `until` gives no time. */
 async function delayResumeAtMs(
   step: Extract<CompiledStep, { type: 'delay' }>,
   flow: CompiledFlow,
@@ -320,9 +313,8 @@ async function runAction(
 }
 
 /**
- * Runs one attempt of one step: evaluates a transform or filter, or renders an action's `with`
- * and calls its connector. Knows nothing about queues or storage and never throws: every
- * failure is an outcome, classified as retryable or final.
+ * Runs one attempt of one step. Knows nothing about queues or storage and never throws: every
+ * failure is an outcome, retryable or final.
  */
 export async function executeStep(
   flow: CompiledFlow,

@@ -19,10 +19,7 @@ export interface RunInProcessDeps {
   dryRun: boolean;
   /** `run.id` seen by templates and expressions; default `test-<uuid>`. */
   runId?: string;
-  /**
-   * Secret values by name for a live run. In a dry run only the names matter: when given, a
-   * secret missing from it fails its step, as it would in a real run.
-   */
+  /** Secret values by name; in a dry run only the names matter (a missing one fails its step). */
   secrets?: Record<string, string>;
 }
 
@@ -45,11 +42,8 @@ export interface InProcessRunResult {
 }
 
 /**
- * Runs a whole flow inside the calling process, one attempt per step and no queue: the test
- * endpoint and the CLI use it to show what a payload would do. Steps run one at a time in
- * definition order as the graph makes them ready (so joins wait for all their needs); a
- * filtered or failed step skips everything that depends on it. A failed attempt is final here:
- * retry policies only apply to real runs.
+ * Runs a whole flow in the calling process, one attempt per step and no queue, for the test
+ * endpoint and the CLI. Steps run one at a time as the graph makes them ready; no retries.
  */
 export async function runFlowInProcess(
   flow: CompiledFlow,

@@ -16,11 +16,7 @@ export interface FlowFileRef {
   absolutePath: string;
   /** How the file is shown: relative to the working directory when under it, else absolute. */
   displayPath: string;
-  /**
-   * How the server knows the file (the `source` of the flows it owns): the display path with `/`
-   * separators. The CLI run from the repository root and the server's FLOWS_DIR loader (relative
-   * to its working directory) name a file the same way, so `hookflow apply flows` and the loader agree.
-   */
+  /** The flows' `source`: the display path with `/`, so the CLI and FLOWS_DIR loader name files alike. */
   syncPath: string;
 }
 
@@ -66,20 +62,14 @@ async function walk(dir: string, found: string[]): Promise<void> {
   }
 }
 
-/**
- * Every `*.flow.json` under the folder `dir` (absolute paths, sorted; hidden entries and
- * node_modules skipped). Throws what reading the folder throws (ENOENT when it does not exist).
- */
+/** Every `*.flow.json` under `dir`, absolute and sorted; throws what reading the folder throws. */
 export async function listFlowFiles(dir: string): Promise<string[]> {
   const found: string[] = [];
   await walk(path.resolve(dir), found);
   return found;
 }
 
-/**
- * Parses JSON text. A syntax error comes back with the line and column where the text stops
- * being JSON (BOM tolerated), instead of Node's version-dependent message.
- */
+/** Parses JSON text (BOM tolerated); a syntax error gives its line and column, not Node's message. */
 export function parseJsonText(
   text: string,
 ): { ok: true; value: unknown } | { ok: false; error: FlowFileError } {
@@ -109,10 +99,7 @@ export function describeReadError(err: NodeJS.ErrnoException): string {
   return `cannot read the file: ${err.message}`;
 }
 
-/**
- * Reads and parses one flow file; unreadable files, files too large to hold a flow and bad JSON
- * are reported, not thrown.
- */
+/** Reads and parses one flow file; unreadable, oversized and malformed files are reported, not thrown. */
 export async function readFlowFile(ref: FlowFileRef): Promise<LoadedFlowFile> {
   let text: string;
   try {

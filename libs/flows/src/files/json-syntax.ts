@@ -17,11 +17,7 @@ class Stop extends Error {
 const LITERALS = ['true', 'false', 'null'];
 const ESCAPES = new Set(['"', '\\', '/', 'b', 'f', 'n', 'r', 't']);
 
-/**
- * Scans `text` as strict JSON and describes the first syntax error with its line and column, or
- * returns undefined when the text is valid. `JSON.parse` messages differ between Node versions
- * and often carry no position, so the CLI finds the spot itself.
- */
+/** The first JSON syntax error with its line and column (`JSON.parse` messages vary), or undefined. */
 export function findJsonSyntaxError(text: string): JsonSyntaxError | undefined {
   let pos = 0;
 

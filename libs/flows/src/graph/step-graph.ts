@@ -26,11 +26,7 @@ export class StepGraphError extends Error {
   }
 }
 
-/**
- * The dependency graph of a flow's steps. `needs` left out means the step before (the first step
- * needs only the trigger); `needs: []` means only the trigger. Decisions about what runs next are
- * pure functions of the step statuses, so the worker can make them under a row lock.
- */
+/** The dependency graph of a flow's steps (`needs` omitted: the step before; `[]`: the trigger only). */
 export class StepGraph {
   /** Step ids in definition order. */
   readonly ids: readonly string[];
@@ -83,11 +79,7 @@ export class StepGraph {
     return this.closure(id, (x) => this.needsOf(x));
   }
 
-  /**
-   * Whether `id` depends on `other`, directly or not. The first call builds a bitset of ancestors
-   * per step in one pass over the needs (each need costs steps/32 words), so asking for every
-   * reference of a flow stays linear in its size for a bounded number of steps.
-   */
+  /** Whether `id` depends on `other`, directly or not (ancestor bitsets, built on first call). */
   dependsOn(id: string, other: string): boolean {
     const at = this.indexOf.get(other);
     const bits = this.ancestors()[this.known(this.indexOf.get(id), id)];
@@ -99,12 +91,7 @@ export class StepGraph {
     return this.closure(id, (x) => this.dependentsOf(x));
   }
 
-  /**
-   * What to do after a change of statuses: `ready` are pending steps whose needs all succeeded;
-   * `skip` are pending steps that can never run because a need failed, was filtered, skipped or
-   * cancelled, followed transitively (everything after a filter is skipped in one call). A step
-   * missing from `statuses` counts as pending.
-   */
+  /** Pending steps now `ready`, and those to `skip` (transitively); absent from `statuses` means pending. */
   advance(statuses: Readonly<Record<string, StepStatus>>): { ready: string[]; skip: string[] } {
     const effective = new Map<string, StepStatus>();
     const statusOf = (id: string): StepStatus => effective.get(id) ?? statuses[id] ?? 'pending';
@@ -123,11 +110,7 @@ export class StepGraph {
     return { ready, skip: this.ids.filter((id) => skipped.has(id)) };
   }
 
-  /**
-   * Everything that follows from the current statuses, as the worker applies it after each step:
-   * the steps now ready, the steps that can never run (skipped), and the run's final status once
-   * nothing is left (null while anything is still to do).
-   */
+  /** Steps now ready, steps skipped, and the run's final status once nothing is left (else null). */
   settle(statuses: Readonly<Record<string, StepStatus>>): {
     ready: string[];
     skip: string[];
@@ -139,11 +122,7 @@ export class StepGraph {
     return { ready, skip, runStatus: this.runStatus(after) };
   }
 
-  /**
-   * The run's outcome once every step is finished (null before): failed if any step failed;
-   * filtered if no action succeeded and some step was filtered; succeeded otherwise. Cancelling
-   * is a decision about the run, taken by whoever cancels, so it is not derived here.
-   */
+  /** The run's outcome once every step is finished, else null (docs/architecture.md); never `cancelled`. */
   runStatus(
     statuses: Readonly<Record<string, StepStatus>>,
     typeOf: (id: string) => StepType | undefined = (id) => this.types.get(id),

@@ -37,10 +37,7 @@ export const STEP_KEY_ORDER = [
   'timeout',
 ] as const;
 
-/**
- * Same as the repository's `.prettierrc`: canonical files are laid out the way prettier lays out
- * JSON, so `prettier --check` accepts exported and example flow files as they are.
- */
+/** As the repository's `.prettierrc`, so that `prettier --check` accepts exported flow files as they are. */
 const PRINT_WIDTH = 110;
 const INDENT = '  ';
 
@@ -83,10 +80,7 @@ function reorderFlow(doc: Json): Json {
   return out;
 }
 
-/**
- * Display width as prettier counts it (wide East Asian characters and emoji take two columns,
- * combining marks none). Only matters for deciding whether a short array fits on one line.
- */
+/** Display width as prettier counts it (wide characters two columns, combining marks none). */
 function textWidth(text: string): number {
   // eslint-disable-next-line no-control-regex
   if (/^[\x00-\x7f]*$/.test(text)) return text.length;
@@ -147,10 +141,7 @@ function isNumberList(value: Json[]): value is number[] {
   return value.length > 1 && value.every((item) => typeof item === 'number');
 }
 
-/**
- * Lays out `value` starting at column `column` (the indentation of its line is `depth` levels);
- * `trailer` is the text that follows it on the same line (`,` or nothing).
- */
+/** Lays out `value` from `column` at indent `depth`; `trailer` follows it on the line (`,` or nothing). */
 function layout(value: Json, depth: number, column: number, trailer: string): string {
   const inner = INDENT.repeat(depth + 1);
   const closing = INDENT.repeat(depth);
@@ -192,10 +183,8 @@ function layout(value: Json, depth: number, column: number, trailer: string): st
 }
 
 /**
- * The canonical text of a flow file: fixed key order for the flow, its trigger and its steps,
- * every other object's keys sorted, 2-space indent, a trailing newline. A pure function of the
- * JSON value (key order in the input does not matter), so parsing the text and formatting it
- * again yields the same bytes. Used by export, sync plans (through diffFlows) and the example files.
+ * The canonical text of a flow file: known keys in a fixed order, others sorted, laid out as prettier
+ * does. A pure function of the JSON value, so formatting a parsed file again yields the same bytes.
  */
 export function canonicalFlowJson(def: FlowDefinition): string {
   // Through JSON first: drops undefined and functions, applies toJSON, just as a file would hold it.

@@ -1,7 +1,4 @@
-/**
- * The seam between libs/flows and libs/connectors: flows renders a step's `with` and hands it
- * to a connector found by key in a registry; connectors implement this interface.
- */
+// The seam between libs/flows and libs/connectors: flows renders `with`, a connector executes it.
 import type { StepErrorCode } from './step-outcome';
 
 export interface ConnectorContext {

@@ -1,7 +1,4 @@
-/**
- * The flow definition as users write it (docs/flow-format.md). These types describe a
- * document that has passed validation; `compileTrigger()` writes out the trigger's defaults.
- */
+// A validated flow definition as users write it (docs/flow-format.md); `compileTrigger` fills defaults.
 
 /** A duration as written in a flow: `250ms`, `10s`, `5m`, `1h`, or whole milliseconds. */
 export type Duration = string | number;

@@ -52,12 +52,7 @@ function stepsById(steps: unknown): Map<string, Obj> {
   return byId;
 }
 
-/**
- * A short summary, one line per change, of how `after` differs from `before`, for sync plans:
- * `name changed`, `enabled: true -> false`, `trigger changed (methods)`, `step 'billing' added`,
- * `step 'x' removed`, `step 'order' changed (expression)`, `step 'billing' changed (with.url, retry)`,
- * `steps reordered`. Empty exactly when both have the same canonical text.
- */
+/** One line per change from `before` to `after` (`step 'billing' changed (with.url)`); empty when equal. */
 export function diffFlows(before: FlowDefinition, after: FlowDefinition): string[] {
   const beforeText = canonicalFlowJson(before);
   const afterText = canonicalFlowJson(after);

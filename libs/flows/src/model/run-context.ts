@@ -1,8 +1,4 @@
-/**
- * What a step sees when it runs: the trigger request, the outputs of finished steps and the
- * run's identity. Transforms see it as `$trigger`, `$steps`, `$run`; templates as `trigger`,
- * `steps`, `run` (plus `input`).
- */
+/** What a step sees: `$trigger`, `$steps`, `$run` in JSONata, `trigger`, `steps`, `run` in templates. */
 export interface TriggerData {
   body: unknown;
   query: Record<string, unknown>;

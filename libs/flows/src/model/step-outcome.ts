@@ -1,7 +1,4 @@
-/**
- * The result of one attempt of one step. The worker turns it into state: succeeded and filtered
- * end the step; failed is retried by the queue when `retryable`, otherwise it ends the step.
- */
+// The result of one attempt of one step; a failure is retried only when `retryable`.
 export type StepErrorCode =
   | 'transform_error'
   | 'filter_error'

@@ -1,7 +1,4 @@
-/**
- * Lifecycle states of steps and runs as stored and shown by the API (docs/architecture.md).
- * `StepGraph` decides transitions between them; the worker persists them.
- */
+// Lifecycle states of steps and runs (docs/architecture.md, The state machine).
 /** `waiting`: a delay step parked until its resume time (no job active, no worker slot held). */
 export type StepStatus =
   | 'pending'

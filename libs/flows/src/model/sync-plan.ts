@@ -21,10 +21,7 @@ export interface SyncScope {
   prune?: boolean;
   /** File-owned flows that must not be pruned (their file exists but could not be read this time). */
   keepSources?: string[];
-  /**
-   * Folders whose file-owned flows a prune may disable (`flows/`). Default: the folders of the
-   * files given. So a CI sync of `ci/` never disables what the FLOWS_DIR loader owns, and back.
-   */
+  /** Folders a prune may disable flows in; default the files' own, so CI and FLOWS_DIR never collide. */
   pruneScope?: string[];
 }
 
@@ -36,11 +33,7 @@ export interface SyncPlan {
   disabled: { slug: string; source: string }[];
 }
 
-/**
- * What syncing `files` over the `live` flows changes. A file's flow is created, or updated when
- * its definition, owner or enabled state differ; a prune disables (never deletes) file-owned
- * flows in scope whose file is gone. Returned as a dry run; the caller applies it.
- */
+/** What syncing `files` over the `live` flows would change; a prune disables, never deletes. */
 export function planFlowSync(
   live: readonly LiveFlow[],
   files: readonly SyncFile[],

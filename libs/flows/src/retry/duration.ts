@@ -7,10 +7,7 @@ export const DURATION_PATTERN = '^\\d+(ms|s|m|h|d)$';
 
 const DURATION_RE = /^(\d+)(ms|s|m|h|d)$/;
 
-/**
- * Converts a flow duration (`250ms`, `10s`, `5m`, `1h`, `1d` or whole milliseconds) to milliseconds.
- * Throws on anything else, including negative, fractional or unsafe numbers.
- */
+/** A flow duration (`250ms`, `10s`, `5m`, `1h`, `1d` or whole ms) in ms; throws on anything else. */
 export function parseDuration(d: Duration): number {
   if (typeof d === 'number') {
     if (Number.isSafeInteger(d) && d >= 0) return d;

@@ -10,10 +10,7 @@ export interface RetryPolicy {
   maxDelayMs: number;
 }
 
-/**
- * Eight tries, full-jitter exponential from 1s (ceilings 1s, 2s ... 64s): a receiver gets about two
- * minutes to come back before the step fails, as with Svix.
- */
+/** Eight tries, full-jitter exponential from 1s: about two minutes to come back, as with Svix. */
 export const DEFAULT_ACTION_ATTEMPTS = 8;
 export const DEFAULT_RETRY_DELAY_MS = 1000;
 export const DEFAULT_RETRY_MAX_DELAY_MS = 3_600_000;
@@ -36,10 +33,8 @@ export function resolveTimeoutMs(step: StepDef): number {
 }
 
 /**
- * How long to wait before the next attempt after `failedAttempts` (>= 1) failures.
- * Exponential backoff uses full jitter (a uniform pick in [0, min(maxDelay, delay * 2^(n-1))]) so
- * that many runs failing against one receiver do not retry in lockstep. A receiver's Retry-After
- * wins over the computed delay, but never beyond `maxDelayMs`.
+ * The wait before the next attempt after `failedAttempts` (>= 1) failures: full jitter, so runs
+ * failing together do not retry in lockstep; a Retry-After wins, up to `maxDelayMs`.
  */
 export function backoffDelayMs(
   policy: RetryPolicy,
@@ -62,10 +57,8 @@ const ASCTIME_DATE = /^[A-Z][a-z]{2} [A-Z][a-z]{2} [ \d]\d \d{2}:\d{2}:\d{2} \d{
 const DELTA_SECONDS = /^-?\d+(\.\d+)?$/;
 
 /**
- * Parses an HTTP `Retry-After` value (delta-seconds or HTTP-date) into milliseconds from `nowMs`.
- * A date in the past or a negative delay gives 0; anything unparseable gives undefined, so the
- * step's own backoff applies. Only the three HTTP-date shapes are accepted because `Date.parse`
- * alone would read all kinds of junk as a date.
+ * An HTTP `Retry-After` (seconds or HTTP-date) in ms from `nowMs`; undefined when unparseable. Only
+ * the three HTTP-date shapes pass, since `Date.parse` alone reads all kinds of junk as a date.
  */
 export function parseRetryAfter(value: string | undefined, nowMs: number = Date.now()): number | undefined {
   if (value === undefined) return undefined;

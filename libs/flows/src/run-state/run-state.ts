@@ -12,10 +12,7 @@ export interface StepState {
   held: boolean;
 }
 
-/**
- * A run's steps at one moment. Every change to a run's steps bumps `version`, so a write that
- * says "at version v" is refused when anything moved since the view was read.
- */
+/** A run's steps at one moment; every change bumps `version`, so a write at an old one is refused. */
 export interface RunView {
   version: number;
   status: RunStatus;
@@ -48,10 +45,7 @@ function statusesOf(view: RunView): Record<string, StepStatus> {
   return statuses;
 }
 
-/**
- * Step `stepId` ended with `end`: what follows for the run. Nothing moves in a run that is no
- * longer live (cancelled meanwhile): the end is recorded, the rest stays as it is.
- */
+/** What follows for the run from a step's end; in a run no longer live, nothing moves. */
 export function afterStepEnd(graph: StepGraph, view: RunView, stepId: string, end: StepEnd): RunTransition {
   if (!isLiveRun(view.status)) return { skip: [], enqueue: [], runStatus: null };
   const statuses = statusesOf(view);
@@ -83,10 +77,7 @@ export interface RunRetry {
   runStatus: RunStatus;
 }
 
-/**
- * A retry of the run, or null when its status does not allow one. Succeeded steps are never run
- * again; a step still `running` whose worker's lease lapsed is reopened with the rest.
- */
+/** A retry of the run, or null when its status allows none (docs/architecture.md, Run operations). */
 export function retryOf(graph: StepGraph, view: RunView): RunRetry | null {
   if (!RETRYABLE_RUN.has(view.status)) return null;
   const reopenable = (step: StepState | undefined) =>

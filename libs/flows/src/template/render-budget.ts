@@ -1,8 +1,4 @@
-/**
- * What one render of a `with` tree may spend. Nested `{{#each}}` over a large payload, or `{{json}}`
- * of it in a loop, would otherwise hold a worker for minutes or exhaust its heap. Handlebars renders
- * synchronously, so the render in progress is the only one there is.
- */
+/** `{{#each}}` passes one render may make: budgets keep nested loops from holding a worker or its heap. */
 export const MAX_RENDER_ITERATIONS = 100_000;
 /** Characters of text helpers and templates may produce in one render (16 Mi). */
 export const MAX_RENDER_CHARS = 16 * 1024 * 1024;
@@ -15,6 +11,7 @@ export class RenderBudgetError extends Error {
   }
 }
 
+// Rendering is synchronous: the render in progress is the only one.
 let current: { iterations: number; chars: number } | undefined;
 
 /** Runs one render under a fresh budget. */

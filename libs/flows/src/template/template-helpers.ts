@@ -1,10 +1,7 @@
 import { spendText } from './render-budget';
 
-/**
- * The helpers available in `with` templates. Each takes its parameters followed by Handlebars'
- * options object, so they work both inside Handlebars and when the single-mustache renderer
- * calls them directly.
- */
+// Helpers for `with` templates; each takes Handlebars' options object last, so that the
+// single-mustache renderer can call them directly too.
 export type HelperFn = (...args: unknown[]) => unknown;
 
 /** Text form of a value inside a string: nothing for null/undefined, JSON for objects. */
@@ -26,10 +23,7 @@ function isEmpty(value: unknown): boolean {
 export const PURE_HELPERS: Record<string, HelperFn> = {
   /** `{{json value}}`: the value as JSON text (`null` for nothing). */
   json: (...args) => spendText(JSON.stringify(params(args)[0] ?? null)),
-  /**
-   * `{{urlencode value}}`: percent-encoded for a URL path segment or query value. In a `url` the
-   * value is inserted as it is, since it is encoded already (values there are encoded anyway).
-   */
+  /** `{{urlencode value}}`: percent-encoded; in a `url` inserted as it is, not encoded twice. */
   urlencode: (...args) => spendText(encodeURIComponent(toText(params(args)[0]))),
   /** `{{raw value}}`: the text as it is; in a `url` it is not encoded (the author's own URL text). */
   raw: (...args) => spendText(toText(params(args)[0])),

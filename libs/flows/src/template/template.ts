@@ -64,15 +64,9 @@ export interface TemplateTreeReport {
 }
 
 export interface TemplateTreeOptions {
-  /**
-   * Subtrees (`json`, or pointers such as `/json`) in which a string that is exactly one
-   * `{{ ... }}` keeps the type of its value instead of becoming text.
-   */
+  /** Subtrees (`json`, `/json`) where a string that is exactly one `{{ ... }}` keeps its value's type. */
   typedPaths: readonly string[];
-  /**
-   * Strings (pointers such as `/url`, or keys) that are URLs: a value rendered into their path or
-   * query is percent-encoded for where it lands (url-template.ts).
-   */
+  /** Strings (`/url`, or keys) that are URLs: values are encoded for where they land (url-template.ts). */
   urlPaths?: readonly string[];
   /** Longest template string (one containing `{{`) accepted, in characters; validation sets it. */
   maxTemplateLength?: number;
@@ -588,12 +582,7 @@ export function inspectTemplateTree(value: unknown, opts: TemplateTreeOptions): 
   };
 }
 
-/**
- * Compiles every template string in a `with` tree once. Strings in `typedPaths` that are exactly
- * one `{{ ... }}` render to the value itself (number, object, array; null when missing); every
- * other string renders as text; other leaves are copied. Throws `TemplateError` on the first
- * problem found.
- */
+/** Compiles every template string in a `with` tree once; throws `TemplateError` on the first problem. */
 export function compileTemplateTree(value: unknown, opts: TemplateTreeOptions): CompiledTemplateTree {
   const { root, build } = buildTree(value, opts);
   if (build.issues.length > 0) throw new TemplateError(build.issues[0].message, build.issues[0].pointer);
@@ -607,11 +596,7 @@ export function compileTemplateTree(value: unknown, opts: TemplateTreeOptions): 
   };
 }
 
-/**
- * Where in an action's `with` a single-mustache string keeps its type (docs/flow-format.md,
- * "Typed values"): the http body, and the JSON parts of the chat connectors (Slack `blocks`, Discord
- * `embeds`, a Teams Adaptive `card`), so `"blocks": "{{steps.build.blocks}}"` stays an array.
- */
+/** Where a single-mustache string in `with` keeps its type (docs/flow-format.md, "Typed values"). */
 export const TYPED_WITH_PATHS: readonly string[] = ['json', 'blocks', 'embeds', 'card'];
 
 /** Where in an action's `with` a string is a URL: `url`, for `http` and the chat connectors alike. */

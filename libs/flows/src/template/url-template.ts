@@ -1,7 +1,4 @@
-/**
- * Templates in URLs: a value is encoded for where it lands, so it cannot change the path, the query
- * or the host. The rules: docs/outbound.md (Templates in URLs).
- */
+// Templates in URLs: each value is encoded for where it lands (docs/outbound.md#templates-in-urls).
 
 /** Where in a URL the text written so far ends. */
 type UrlState = 'start' | 'scheme' | 'slashes' | 'authority' | 'path' | 'query' | 'fragment';
@@ -41,10 +38,7 @@ function encodeComponent(text: string, source: string): string {
   }
 }
 
-/**
- * Builds one URL from literal text and rendered values, following where each piece lands
- * (WHATWG's special-scheme reading: `\` counts as `/`).
- */
+/** Builds one URL from literal text and rendered values (WHATWG's special-scheme reading: `\` is `/`). */
 export class UrlBuilder {
   private out = '';
   private state: UrlState = 'start';
@@ -182,11 +176,7 @@ export class UrlBuilder {
 /** Where a template value would land in a URL, judged from the literal text before it alone. */
 export type StaticUrlPlace = 'whole' | 'host' | 'elsewhere';
 
-/**
- * Follows the literal text of a URL template to say where each value lands, without rendering:
- * for the validator's warning about request data in the host. A value at the very start fills
- * the whole URL or its origin; what follows it stays in the host until a literal `/`, `?` or `#`.
- */
+/** Where each value of a URL template lands, without rendering: for the validator's host warning. */
 export class StaticUrlScanner {
   private state: UrlState = 'start';
   private empty = true;

@@ -18,23 +18,13 @@ export interface ExpressionRequest {
   want?: 'json' | 'boolean';
 }
 
-/**
- * Where flow authors' expressions run: a sandbox process in the apps and the CLI (`@hookflow/sandbox`),
- * this process only inside that sandbox and in unit tests.
- */
+/** Where flow authors' expressions run: the sandbox in the apps and the CLI, in process only in tests. */
 export interface ExpressionEvaluator {
-  /**
-   * Resolves with the result as plain JSON (JSONata's "nothing" as undefined; `true`/`false` when
-   * a boolean is wanted). Rejects with `ExpressionError` only.
-   */
+  /** Resolves with the result as plain JSON ("nothing" as undefined); rejects with `ExpressionError` only. */
   evaluate(request: ExpressionRequest): Promise<unknown>;
 }
 
-/**
- * A result as it may leave its evaluation: its truth when only that is wanted, else the value
- * once its JSON is known to fit the budget (undefined for "nothing", and for a function, which
- * JSON cannot carry). Throws `output_too_large` past it, so nothing huge is kept or sent on.
- */
+/** A result as it may leave its evaluation (its truth, or a value that fits); throws `output_too_large`. */
 export function checkedResult(value: unknown, request: Pick<ExpressionRequest, 'budget' | 'want'>): unknown {
   if (request.want === 'boolean') return jsonataBoolean(value);
   if (value === undefined) return undefined;
@@ -61,11 +51,7 @@ export function checkedResult(value: unknown, request: Pick<ExpressionRequest, '
   return value;
 }
 
-/**
- * True when the JSON text of `value` is surely longer than `max` characters: a walk that counts
- * less than JSON.stringify writes (one character a number, strings unescaped) and stops as soon
- * as it passes `max`, so it costs at most about `max` steps whatever the value's size.
- */
+/** True when `value`'s JSON is surely over `max` characters; undercounts and stops past `max`. */
 export function jsonSizeExceeds(value: unknown, max: number): boolean {
   let size = 0;
   const stack: unknown[] = [value];
@@ -94,9 +80,8 @@ export function jsonSizeExceeds(value: unknown, max: number): boolean {
 const DEFAULT_CACHE_SIZE = 500;
 
 /**
- * Evaluates in the calling process. Its budget holds only between JSONata's nodes: one native
- * call (a regular expression, `$pad`) is unbounded and a huge allocation can abort the process,
- * so only the sandbox's host process and unit tests use it.
+ * Evaluates in the calling process: only between nodes is it bounded, and a huge allocation can
+ * abort the process, so only the sandbox's host and unit tests use it.
  */
 export class InProcessEvaluator implements ExpressionEvaluator {
   /** Compiled expressions by source, least recently used dropped first. */

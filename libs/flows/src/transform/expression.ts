@@ -54,26 +54,17 @@ export interface CompiledExpression {
   readonly variables: ReadonlySet<string>;
   /** Whether it reads `$steps` other than as `$steps.<id>` (then every output may matter). */
   readonly readsAllSteps: boolean;
-  /**
-   * Whether every native call it can make does work in proportion to its input (no regular
-   * expression, range, `$pad`, `$eval` or `$distinct`), so that checking the clock between nodes
-   * bounds its time, and its time bounds what it allocates.
-   */
+  /** Whether every native call it can make costs in proportion to its input, so clock checks bound it. */
   readonly bounded: boolean;
   /**
-   * Evaluates against `input` (`$`) with `bindings` (`{ trigger }` is visible as `$trigger`).
-   * Rejects with `ExpressionError` only. JSONata's "nothing" is returned as undefined. Bounds only
-   * what runs between JSONata's nodes: authors' expressions run this in the sandbox.
+   * Evaluates against `input` (`$`) with `bindings`; rejects only with `ExpressionError`. Bounds
+   * only what runs between nodes: authors' expressions go through the sandbox.
    */
   evaluate(input: unknown, bindings?: Record<string, unknown>, budget?: EvaluationLimits): Promise<unknown>;
 }
 
-/**
- * Per-evaluation budget state, bound into the evaluation's own environment under a name that
- * contains a space: the JSONata tokenizer ends a `$name` at whitespace, so no expression can
- * read or shadow it. The compiled expression (and its hooks) is shared by concurrent
- * evaluations; the state must not be.
- */
+// Budget state per evaluation (the compiled expression is shared); a name with a space cannot be
+// read or shadowed by any `$name`.
 const BUDGET_BINDING = 'hookflow budget';
 const ENTRY_HOOK = Symbol.for('jsonata.__evaluate_entry');
 const EXIT_HOOK = Symbol.for('jsonata.__evaluate_exit');
@@ -99,12 +90,8 @@ interface JsonataEnvironment {
   lookup(name: string): unknown;
 }
 
-/**
- * Bodies of user-defined functions. Depth counts nested function-body evaluations rather than
- * every AST node in flight: JSONata evaluates array and object constructors in parallel, so a
- * node count would call a 400-key lookup table "too deep". A lambda's body is registered the
- * first time the lambda node is evaluated, which also covers code run through `$eval`.
- */
+// Depth counts nested function bodies, not nodes in flight: JSONata evaluates constructors in
+// parallel, so a node count would call a large lookup table too deep.
 const lambdaBodies = new WeakSet<object>();
 
 function onEntry(expr: JsonataNode, _input: unknown, environment: JsonataEnvironment): void {
@@ -173,12 +160,8 @@ function toExpressionError(err: unknown, state?: BudgetState): ExpressionError {
   return new ExpressionError('transform_error', String(err));
 }
 
-/**
- * JSONata's built-in functions whose native work can outgrow their input: a width (`$pad`), a
- * regular expression (`$match`, and those `$toMillis` and `$parseInteger` build from a picture),
- * code (`$eval`), or elements compared in native code (`$distinct`, `$sort`). With a regex literal
- * or a range (`[1..n]`) they make an expression unbounded.
- */
+// Built-ins whose native work can outgrow their input (a width, a regex, code, native compares);
+// these, a regex literal or a range make an expression unbounded.
 const UNBOUNDED_FUNCTIONS = new Set(['pad', 'match', 'eval', 'distinct', 'sort', 'toMillis', 'parseInteger']);
 
 interface Refs {
@@ -224,10 +207,7 @@ function collectRefs(ast: unknown): Refs {
   return { stepRefs: [...refs], variables, readsAllSteps, bounded };
 }
 
-/**
- * Compiles a JSONata expression once; the result is safe to evaluate concurrently.
- * Throws `ExpressionError` (`transform_error`) naming the position when the source does not parse.
- */
+/** Compiles once, safe to evaluate concurrently; a parse error throws `ExpressionError` with its position. */
 export function compileExpression(source: string): CompiledExpression {
   let expr: jsonata.Expression;
   try {

@@ -35,11 +35,7 @@ const SERVER_HEADERS = new Set([
 /** Statuses that carry no body (RFC 9110 15.3.5, 15.3.6). */
 const BODILESS = new Set([204, 205]);
 
-/**
- * Prepares a trigger's `respond`. Header names and values Node would refuse when answering are
- * left out and returned in `dropped` (for a warning), so a saved flow can never make its trigger
- * answer 500.
- */
+/** Prepares a trigger's `respond`; headers Node would refuse go to `dropped`, so no flow causes a 500. */
 export function compileReply(
   respond: { status?: number; body?: unknown; headers?: Record<string, string> } | undefined,
 ): { reply: TriggerReply; dropped: string[] } {
@@ -70,11 +66,7 @@ export function acceptedReply(reply: TriggerReply, ids: { runId: string; eventId
   return answer(reply.status, reply.headers, reply.body ?? JSON.stringify(ids));
 }
 
-/**
- * The answer to a repeated delivery. A sender that waits for its configured answer gets it again
- * (a provider retries until it sees its "OK"); without a configured body, 200 (or the configured
- * status) and `{ runId, duplicate: true }` naming the run the first delivery started.
- */
+/** The answer to a repeat: the configured one again (providers retry until their "OK"), else 200. */
 export function duplicateReply(reply: TriggerReply, runId: string): IngressResponse {
   if (reply.body !== undefined) return answer(reply.status, reply.headers, reply.body);
   return answer(reply.configuredStatus ?? 200, reply.headers, JSON.stringify({ runId, duplicate: true }));

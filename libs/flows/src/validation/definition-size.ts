@@ -36,10 +36,8 @@ function scalarBytes(value: unknown): number {
 }
 
 /**
- * The first way `value` breaks `limits`, if any: nesting deeper than `maxDepth` (at the pointer of
- * the first value too deep) or more than `maxBytes` of compact JSON. Walks iteratively and stops
- * at the first breach, so its cost is bounded by the limits, not by the value's size; a cyclic
- * value is reported as too deep.
+ * The first way `value` breaks `limits` (too deep, too many bytes), if any. Stops at the first
+ * breach, so the cost is bounded by the limits; a cyclic value is too deep.
  */
 export function sizeIssue(value: unknown, limits: SizeLimits, base = ''): ValidationIssue | undefined {
   let bytes = 0;

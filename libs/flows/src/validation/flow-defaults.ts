@@ -1,9 +1,6 @@
 import type { HttpMethod } from '../model/flow-definition';
 
-/**
- * What a flow document means where it leaves a setting out (the schema publishes the same values).
- * Step defaults (attempts, delays, timeout) are the retry policy's: retry/retry-policy.ts.
- */
+// A flow's defaults, as the schema publishes them; step retry defaults are in retry/retry-policy.ts.
 export const DEFAULT_TRIGGER_METHODS: readonly HttpMethod[] = ['POST'];
 export const DEFAULT_MAX_BODY_BYTES = 1_048_576;
 export const DEFAULT_RESPOND_STATUS = 202;

@@ -1,8 +1,5 @@
-/**
- * Upper bounds of a flow document. The JSON Schema (flow.schema.ts) is built from these, so the
- * published schema, the validator and the engine agree; what a schema cannot say (bytes of the
- * whole document, its depth) `validateFlow` checks first, before any other work.
- */
+// Upper bounds of a flow document. flow.schema.ts is built from these, so the schema, the validator
+// and the engine agree; `validateFlow` checks the document's bytes and depth first.
 
 const SECOND_MS = 1000;
 const MINUTE_MS = 60 * SECOND_MS;
@@ -13,10 +10,7 @@ const DAY_MS = 24 * HOUR_MS;
 export const MAX_FLOW_STEPS = 500;
 /** UTF-8 bytes of a flow document as compact JSON. */
 export const MAX_FLOW_BYTES = 1024 * 1024;
-/**
- * Bytes of JSON text that may hold one flow document, whitespace included: the most a flow file,
- * or a management API request carrying one definition, may have.
- */
+/** Bytes of JSON text holding one flow document, whitespace included (a flow file, an API request). */
 export const MAX_FLOW_TEXT_BYTES = 4 * MAX_FLOW_BYTES;
 /** Nesting of objects and arrays in a flow document (the document itself is level 1). */
 export const MAX_FLOW_DEPTH = 64;
@@ -51,11 +45,7 @@ export interface DurationRange {
   maxMs: number;
 }
 
-/**
- * Every duration of the format with its range. Each one that ends up in a timer stays far below
- * Node's 2^31-1 ms `setTimeout` limit (timeouts, retry delays); the longer ones (`delay.for`,
- * `rateLimit.per`) only ever become a queue's due time or a database interval.
- */
+/** Every duration's range; those that reach a timer stay far below setTimeout's 2^31-1 ms limit. */
 export const DURATION_RANGES = {
   /** A step's `timeout`: one attempt. */
   stepTimeout: { minMs: 1, maxMs: HOUR_MS },

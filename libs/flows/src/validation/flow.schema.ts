@@ -1,7 +1,4 @@
-/**
- * The JSON Schema of a flow document (docs/flow-format.md, which also says how it is written);
- * `schema/flow.schema.json` is a copy that a unit test keeps equal, for editors.
- */
+// The JSON Schema of a flow document (docs/flow-format.md, How the schema is written).
 import { DURATION_PATTERN } from '../retry/duration';
 import { DEFAULT_MAX_BODY_BYTES, DEFAULT_RESPOND_STATUS, DEFAULT_TRIGGER_METHODS } from './flow-defaults';
 import {

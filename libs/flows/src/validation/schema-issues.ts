@@ -295,9 +295,8 @@ function emit(node: Node, base: string, out: ValidationIssue[]): void {
 }
 
 /**
- * Turns ajv errors (run with `allErrors` and `verbose`) into issues with JSON pointers under
- * `base`. Branch noise of `anyOf`/`oneOf` is reduced to the closest branch; `if` errors are
- * dropped because their `then` errors say what is wrong.
+ * Turns ajv errors (`allErrors`, `verbose`) into issues under `base`: `anyOf`/`oneOf` reduced to the
+ * closest branch, `if` errors dropped (their `then` errors say what is wrong).
  */
 export function schemaIssues(errors: ErrorObject[], base = '', excuse?: ErrorExcuse): ValidationIssue[] {
   const out: ValidationIssue[] = [];

@@ -44,10 +44,7 @@ function durationMs(value: unknown): number | undefined {
   }
 }
 
-/**
- * `minDuration` / `maxDuration` (milliseconds): the range of a duration written either way.
- * `maxDuration` checks the text form only: whole milliseconds have the standard `maximum`.
- */
+/** `minDuration` / `maxDuration` (ms), for durations written either way; whole ms also have `maximum`. */
 function durationKeyword(keyword: 'minDuration' | 'maxDuration'): KeywordDefinition {
   const validate: SchemaValidateFunction = (limit: number, data: unknown) => {
     const ms = durationMs(data);
@@ -384,10 +381,7 @@ function checkSteps(steps: unknown[], opts: ValidateFlowOptions, checks: Checks)
   });
 }
 
-/**
- * What makes a document too large to look at: too many steps, too many bytes, too deep. Checked
- * before anything else, in time bounded by the limits, so an absurd document costs nothing.
- */
+/** Too many steps, bytes or levels: checked first, in time bounded by the limits. */
 function boundsIssue(doc: unknown): ValidationIssue | undefined {
   if (isObject(doc) && Array.isArray(doc.steps) && doc.steps.length > MAX_FLOW_STEPS) {
     return {
@@ -399,10 +393,8 @@ function boundsIssue(doc: unknown): ValidationIssue | undefined {
 }
 
 /**
- * Validates a flow document: its size first (steps, bytes, depth: a document over them gets that
- * one error), then the JSON Schema, then what a schema cannot say (step graph,
- * JSONata and Handlebars syntax, connectors and their options). Every issue carries a JSON
- * pointer into `doc`. Never throws.
+ * Validates a flow document: its size, then the JSON Schema, then what a schema cannot say (graph,
+ * syntax, connectors). Every issue carries a JSON pointer into `doc`. Never throws.
  */
 export function validateFlow(doc: unknown, opts: ValidateFlowOptions = {}): ValidationResult {
   const tooLarge = boundsIssue(doc);
@@ -423,10 +415,7 @@ export function validateFlow(doc: unknown, opts: ValidateFlowOptions = {}): Vali
   return { valid: true, flow: doc as unknown as FlowDefinition, warnings: checks.warnings };
 }
 
-/**
- * Checks rendered connector options against the connector's schema (no template leniency:
- * everything is rendered by now). Returns issues with pointers relative to `with`.
- */
+/** Checks rendered connector options against the connector's schema; pointers are relative to `with`. */
 export function connectorInputIssues(connector: Connector, value: unknown): ValidationIssue[] {
   const validate = connectorValidator(connector.schema);
   return validate(value) ? [] : schemaIssues(validate.errors ?? []);

@@ -42,10 +42,7 @@ export interface BodyPresetVerifyConfig {
   secret: string;
 }
 
-/**
- * A trigger's `verify` object as the flow schema defines it. `secret` is the secret's name; its
- * value is passed to `verifyWebhook` separately.
- */
+/** A trigger's `verify` object; `secret` is a name, its value goes to `verifyWebhook` separately. */
 export type VerifyConfig =
   TokenVerifyConfig | HmacVerifyConfig | TimestampedPresetVerifyConfig | BodyPresetVerifyConfig;
 

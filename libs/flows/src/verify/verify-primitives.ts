@@ -12,11 +12,7 @@ export class VerifyFailure extends Error {
   }
 }
 
-/**
- * Equality of two byte strings in constant time. Comparing SHA-256 digests of both makes the
- * buffers handed to `timingSafeEqual` equal in length whatever was presented, so the time taken
- * depends on neither the content nor the length of the secret side.
- */
+/** Constant-time equality; comparing SHA-256 digests hides the secret side's length too. */
 export function constantTimeEqual(a: Buffer, b: Buffer): boolean {
   const digestA = createHash('sha256').update(a).digest();
   const digestB = createHash('sha256').update(b).digest();
@@ -46,11 +42,7 @@ export function hmacDigest(
 const HEX_RE = /^(?:[0-9a-fA-F]{2})+$/;
 const BASE64_RE = /^[A-Za-z0-9+/_-]+={0,2}$/;
 
-/**
- * Strictly decodes a presented signature (Buffer.from alone stops quietly at the first bad
- * character); base64 accepts the URL-safe alphabet too. `undefined` when it is not valid text of
- * that encoding.
- */
+/** Strictly decodes a signature (Buffer.from quietly stops at a bad character); undefined if invalid. */
 export function decodeSignature(text: string, encoding: 'hex' | 'base64'): Buffer | undefined {
   if (encoding === 'hex') return HEX_RE.test(text) ? Buffer.from(text, 'hex') : undefined;
   return BASE64_RE.test(text) ? Buffer.from(text, 'base64') : undefined;
@@ -89,10 +81,7 @@ export function requiredHeaderValues(headers: VerifyRequest['headers'], name: st
 
 const UNIX_SECONDS_RE = /^\d{1,12}$/;
 
-/**
- * Rejects a signed timestamp (Unix seconds, as text) that is not within `toleranceMs` of `nowMs`,
- * in the past as well as in the future.
- */
+/** Rejects a signed timestamp (Unix seconds) more than `toleranceMs` from `nowMs`, either way. */
 export function checkTimestamp(text: string, source: string, nowMs: number, toleranceMs: number): void {
   if (!UNIX_SECONDS_RE.test(text)) {
     throw new VerifyFailure('timestamp_out_of_tolerance', `${source} is not a Unix time in seconds`);

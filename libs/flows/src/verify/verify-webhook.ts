@@ -23,9 +23,8 @@ const OK: VerifyResult = { ok: true };
 const MISMATCH = 'the signature does not match';
 
 /**
- * Checks that a request comes from the holder of `secret`, on the raw bytes in constant time
- * (docs/flow-format.md, `verify`). Messages never hold the secret or a signature; throws only on a
- * configuration the flow schema rules out.
+ * Checks a request's signature on the raw bytes in constant time (docs/flow-format.md, `verify`);
+ * messages never hold the secret or a signature.
  */
 export function verifyWebhook(
   verify: VerifyConfig,

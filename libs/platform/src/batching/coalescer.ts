@@ -1,7 +1,6 @@
 /**
- * Coalesces concurrent calls into batches, alone and at once under light load (docs/architecture.md,
- * Batching and caching). `run` answers one result per item, in order (an `ItemFailure` rejects that
- * item alone), or throws for the whole batch.
+ * Coalesces concurrent calls into batches (docs/architecture.md, Batching and caching). `run` answers
+ * one result per item in order (an `ItemFailure` rejects that item alone), or throws for all.
  */
 export class ItemFailure {
   constructor(readonly error: unknown) {}

@@ -5,17 +5,11 @@ export interface LookupCacheOptions<V> {
   max: number;
   /** How long a value is kept; 0: until it is the least recently used of `max`. */
   ttlMs: number;
-  /**
-   * Reads the value for `key`; `undefined` is returned to the caller and not kept.
-   * `entry.ttlMs` may be changed to keep this one for a different time.
-   */
+  /** Reads the value for `key` (`undefined` is not kept); may set `entry.ttlMs` for this one. */
   load(key: string, entry: { ttlMs: number }): Promise<V | undefined>;
 }
 
-/**
- * Values read from the database, by key: concurrent gets share one load, and a load running when
- * `clear()` is called reads again (docs/architecture.md, Batching and caching).
- */
+/** Values read from the database by key, loads shared (docs/architecture.md, Batching and caching). */
 export class LookupCache<V extends object> {
   private readonly values: LRUCache<string, V>;
   private readonly loading = new Map<string, Promise<V | undefined>>();

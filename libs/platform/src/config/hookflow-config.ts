@@ -3,10 +3,7 @@ import { DEFAULT_EXPRESSION_BUDGET, isDuration, parseDuration, type ExpressionBu
 import { z } from 'zod';
 import { parseMasterKey } from './master-key';
 
-/**
- * The one place that reads `process.env`. Both apps validate their environment at start and stop
- * with a message naming the variable when a value is bad.
- */
+/** The one place that reads `process.env`; the apps stop at start naming any bad variable. */
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 
 const envSchema = z.object({
@@ -36,15 +33,13 @@ const envSchema = z.object({
     .default('public'),
   DATABASE_POOL_SIZE: positiveInt(10),
   WORKER_CONCURRENCY: positiveInt(16),
-  // on: the worker's commits wait for the disk like the API's. off (default): they return at once
-  // (the webhook itself is always stored durably by the API before its 2xx); a database crash can
-  // then forget the last moments of step results, and those steps run again.
+  // off (default): the worker's commits skip the wait for the disk; a database crash may forget the
+  // last step results, which then run again. The API's commits always wait.
   WORKER_SYNCHRONOUS_COMMIT: z.enum(['on', 'off']).default('off'),
   WORKER_HEALTH_PORT: z.coerce.number().int().min(0).max(65535).default(3001),
   MAX_BODY_BYTES: positiveInt(1024 * 1024),
-  // false; the proxies' addresses (`10.0.0.0/8,127.0.0.1`: only their X-Forwarded-For entries are
-  // believed, so a client cannot name itself); or `true` (trust every hop: only safe when the proxy
-  // overwrites X-Forwarded-For instead of appending to it).
+  // false; the proxies' addresses (`10.0.0.0/8,127.0.0.1`), whose X-Forwarded-For entries are believed;
+  // or `true`, safe only when the proxy overwrites X-Forwarded-For rather than appending to it.
   TRUST_PROXY: z
     .string()
     .default('false')
@@ -184,7 +179,6 @@ export interface HookflowConfig {
   workerSynchronousCommit: boolean;
   workerHealthPort: number;
   maxBodyBytes: number;
-  /** Whether `X-Forwarded-For` names the client (behind a trusted reverse proxy); off by default. */
   /** Fastify's trustProxy: who may name the client in X-Forwarded-For. */
   trustProxy: boolean | string[];
   /** OUTBOUND_ALLOW: hosts and CIDRs the outbound SSRF guard lets through (parsed by libs/connectors). */

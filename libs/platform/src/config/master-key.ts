@@ -1,10 +1,7 @@
 /** The secret store's AES-256 key length (HOOKFLOW_MASTER_KEY). */
 export const MASTER_KEY_BYTES = 32;
 
-/**
- * Reads a master key written as 64 hex digits or as base64 (standard or url-safe alphabet) of
- * exactly 32 bytes. Returns undefined for anything else, so the config can name the variable.
- */
+/** A master key as 64 hex digits or base64 (either alphabet) of 32 bytes; undefined for anything else. */
 export function parseMasterKey(text: string): Buffer | undefined {
   const value = text.trim();
   if (/^[0-9a-fA-F]{64}$/.test(value)) return Buffer.from(value, 'hex');

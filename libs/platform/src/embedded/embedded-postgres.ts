@@ -19,24 +19,15 @@ import { planStaleServerCleanup, procfsProbe, type ServerOwner } from './stale-p
 import { exists, readIfExists } from './files';
 
 export interface EmbeddedPostgresOptions {
-  /**
-   * Hookflow's data directory; the cluster lives in `<dataDir>/pg` (or where `<dataDir>/pg-location`
-   * says) and survives restarts.
-   */
+  /** Hookflow's data directory; the cluster is `<dataDir>/pg`, or where `<dataDir>/pg-location` says. */
   dataDir: string;
-  /**
-   * As root, when the postgres account cannot reach `dataDir` (a checkout in /root): true puts the
-   * cluster under `systemDir` instead; false (the default) makes that an error.
-   */
+  /** As root with `dataDir` out of the postgres account's reach: true uses `systemDir`, false fails. */
   relocateCluster?: boolean;
   /** As root, where PostgreSQL's files go that its account cannot reach in place; /var/lib/hookflow. */
   systemDir?: string;
   /** Port on 127.0.0.1; a free one is picked when omitted. */
   port?: number;
-  /**
-   * When this process dies without stopping the server (a SIGKILL): how long the server waits for
-   * its clients (the apps, draining) to disconnect before it shuts down regardless; 30 s.
-   */
+  /** If this process dies without stopping the server: how long it waits for clients to leave; 30 s. */
   clientGraceMs?: number;
   /** Receives the few lines Hookflow has to say about the server (created, orphan stopped, ready). */
   logger?: (line: string) => void;
@@ -68,8 +59,7 @@ const CLIENT_GRACE_MS = 30_000;
 const WATCHED = process.platform !== 'win32';
 
 /**
- * Starts a real PostgreSQL under `<dataDir>/pg` (cluster and `hookflow` database made on first
- * use), in its own session, stopping by itself once this process dies (docs/operations.md, One
+ * Starts a real PostgreSQL that stops by itself once this process dies (docs/operations.md, One
  * machine). Throws when a live Hookflow process already owns the cluster.
  */
 export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<EmbeddedPostgres> {

@@ -19,10 +19,8 @@ let onLauncherGone: { drain: () => Promise<void> | void; deadlineMs: number } | 
 let following = false;
 
 /**
- * When started by the launcher, exits once the launcher is gone, however it died (SIGKILL
- * included), from the first line of `main` on: with exit code 1 while the app is still starting,
- * through the drain `exitWithParent` registers once it runs. Call it first thing in `main`.
- * Does nothing when there is no launcher.
+ * Call first thing in `main`: under the launcher, exits once it is gone however it died (1 while
+ * starting, else through the drain `exitWithParent` registers). No-op without a launcher.
  */
 export function followLauncher(): void {
   if (following || !process.send) return;
@@ -56,10 +54,8 @@ function leaveWithLauncher(): void {
 }
 
 /**
- * When started by the launcher, runs `onParentGone` and exits once the launcher is gone, however it
- * died (SIGKILL included, and also when that happened before this call), so no orphaned api or
- * worker keeps holding its port. The process exits after `deadlineMs` even if the callback hangs.
- * Does nothing when there is no launcher.
+ * Under the launcher, runs `onParentGone` and exits once it is gone, however it died, so no orphan
+ * keeps its port; exits after `deadlineMs` even if the callback hangs. No-op without a launcher.
  */
 export function exitWithParent(
   onParentGone: () => Promise<void> | void,
@@ -83,11 +79,7 @@ export interface StopOptions {
   log?: (line: string) => void;
 }
 
-/**
- * The apps' way out: on SIGTERM, SIGINT or the launcher's end `close` drains once, then exit 0,
- * also past the grace (what is left is recovered elsewhere: docs/operations.md, Shutdown); a second
- * signal more than a second later exits 1 at once.
- */
+/** The apps' way out: drain once, exit 0 (docs/operations.md, Shutdown); a later second signal exits 1. */
 export function stopGracefully(close: () => Promise<void>, options: StopOptions): void {
   const { graceMs, closeMarginMs = CLOSE_MARGIN_MS, log = (line: string) => console.log(line) } = options;
   let stopping: Promise<void> | undefined;

@@ -63,11 +63,7 @@ async function lookUpAccount(name: string): Promise<RunAs | undefined> {
   }
 }
 
-/**
- * The installation as `runAs` can run it: in place when it can, else a copy under
- * `<systemDir>/postgres/<version>` (made once per version). A checkout in a private folder (such
- * as /root/hookflow) keeps the binaries where the postgres account cannot execute them.
- */
+/** The installation as `runAs` can run it: in place, or a copy under `<systemDir>/postgres/<version>`. */
 export async function reachableBinaries(input: {
   binaries: PostgresBinaries;
   runAs: RunAs;
@@ -119,10 +115,8 @@ function canRun(binary: string, runAs: RunAs): Promise<boolean> {
 }
 
 /**
- * Where the cluster lives when we are root. In `<dataDir>/pg` when the postgres account can reach
- * it; otherwise, with `relocate`, in `<systemDir>/<hash of dataDir>/pg`, recorded in
- * `<dataDir>/pg-location` so a checkout that is moved keeps its cluster. Without `relocate` (the
- * data directory was chosen explicitly) an unreachable data directory is an error.
+ * Where the cluster lives when we are root: `<dataDir>/pg`, or with `relocate` under `systemDir`,
+ * recorded in `<dataDir>/pg-location` (docs/operations.md, One machine).
  */
 export async function clusterDirectory(input: {
   dataDir: string;

@@ -45,10 +45,8 @@ export function isPostmasterFor(argv: string[], pgDir: string): boolean {
 }
 
 /**
- * Decides what to do about a `postmaster.pid` found at boot. A server whose owner (the launcher that
- * started it) is gone is an orphan left by a SIGKILL and is stopped; a server whose owner is alive
- * belongs to another running Hookflow and is left alone; a pid that is dead or now names another
- * program only leaves a stale file behind.
+ * Decides about a `postmaster.pid` found at boot: an orphan (its launcher gone) is stopped, another
+ * live Hookflow's server left alone, and a dead or reused pid is only a stale file.
  */
 export function planStaleServerCleanup(input: {
   pidFileText: string | undefined;

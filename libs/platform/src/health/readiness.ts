@@ -11,11 +11,7 @@ export interface Readiness {
 /** How long each probe may take: a store that does not answer is not ready. */
 export const READINESS_TIMEOUT_MS = 2000;
 
-/**
- * Readiness of an app: the database and the queue probed side by side, each bounded by
- * `timeoutMs` (a queue client that holds commands while Redis is away would otherwise keep the
- * probe waiting). Why a probe failed goes to `warn`, the log.
- */
+/** Probes database and queue side by side, each within `timeoutMs` (a queue client may hold commands). */
 export async function readiness(
   probes: { database: () => Promise<unknown>; queue: () => Promise<unknown> },
   warn: (line: string) => void,

@@ -1,7 +1,4 @@
-/**
- * `work`'s outcome, or an Error "no answer within `ms` ms" once `ms` have passed first. The timer
- * never outlives the wait; a rejection of `work` after the deadline is handled by the race.
- */
+/** `work`'s outcome, or an Error after `ms`; the timer never outlives the wait. */
 export async function within<T>(work: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => {

@@ -17,10 +17,7 @@ export interface HookflowLoggerOptions {
   level: LogLevel;
   /** LOG_FORMAT: one JSON object per line, or colourful lines for a person (development). */
   format: LogFormat;
-  /**
-   * Where lines go. Default: stdout through an asynchronous writer (no blocking write on a hot path),
-   * flushed synchronously when the process exits so the last lines are not lost.
-   */
+  /** Where lines go; default: stdout, written asynchronously and flushed when the process exits. */
   destination?: LogDestination;
 }
 
@@ -41,11 +38,8 @@ const BODY_OMITTED = '[omitted above debug]';
 
 export const LOG_REDACTED = '[redacted]';
 
-/**
- * Fields never written in clear, at the top of a line, one level down and in any `headers` object
- * one level down (`req.headers.authorization`). Header objects themselves go through
- * `redactHeaders`, which also catches names this list does not know.
- */
+// Fields never written in clear: at the top, one level down, and in `headers` one level down;
+// header objects also go through `redactHeaders`, which knows more names.
 const SECRET_FIELDS = [
   'authorization',
   'proxy-authorization',
@@ -133,9 +127,8 @@ export function createPinoLogger(options: HookflowLoggerOptions): PinoLogger {
 }
 
 /**
- * Nest's logger over pino, so that every `new Logger(Context)` in the apps (and Nest's own lines)
- * writes JSON. The Nest context becomes the `context` field. A call may pass an object instead of a
- * string to add fields: `logger.warn({ msg: 'step failed', runId, flow, step, attempt })`.
+ * Nest's logger over pino: every `new Logger(Context)` writes JSON with a `context` field; pass an
+ * object instead of a string to add fields (`logger.warn({ msg, runId })`).
  */
 export class HookflowLogger implements LoggerService {
   constructor(readonly pino: PinoLogger) {}

@@ -8,10 +8,7 @@ export type QueueJobState = (typeof QUEUE_JOB_STATES)[number];
 /** A scrape must answer even when Redis does not: queue gauges keep their last value past this. */
 const QUEUE_COUNT_TIMEOUT_MS = 2000;
 
-/**
- * A registry of its own, with the default process metrics, for one application instance. Never
- * prom-client's global registry: API and worker share one process in embedded mode and in tests.
- */
+/** A registry per app instance, never prom-client's global one: API and worker may share a process. */
 export function createMetricsRegistry(): Registry {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
@@ -135,10 +132,7 @@ export class WorkerMetrics {
   }
 }
 
-/**
- * '2xx'..'5xx' for a response; 'error' for a failed action that got none (network, timeout,
- * guard); undefined for a succeeded action whose connector reports no HTTP status.
- */
+/** '2xx'..'5xx'; 'error' for a failed action without a response; undefined when no status is reported. */
 export function outboundStatusClass(status: number | null, outcome: string): string | undefined {
   if (status !== null && status >= 100 && status < 600) return `${Math.floor(status / 100)}xx`;
   return outcome === 'failed' || outcome === 'retrying' ? 'error' : undefined;

@@ -1,6 +1,6 @@
 /**
- * Runs `load` while `Intl.DateTimeFormat` gives formatters built at first use (building one makes
- * 5 MB of ICU data resident). Not a real formatter (`instanceof` is false): fine for @nestjs/common.
+ * Runs `load` with `Intl.DateTimeFormat` deferred to first use (docs/operations.md, Memory); the
+ * stand-in fails `instanceof`, which @nestjs/common does not check.
  */
 export function withDeferredDateTimeFormat<T>(load: () => T): T {
   const IntlDateTimeFormat = Intl.DateTimeFormat;

@@ -5,10 +5,8 @@ import { connectionErrorLog } from '../connection-errors';
 import { STEP_QUEUE } from '../step-job';
 
 /**
- * Logs the step queue's errors (Redis unreachable, a reconnect that failed) as JSON warnings, one
- * per 10 s. It listens from its construction, right after the queue's, so that even the first
- * failed connection attempt at start is not printed raw. Add it to the providers of each app that
- * talks to the queue.
+ * Logs the step queue's errors as JSON warnings, one per 10 s; it listens from construction so that
+ * not even the first failed connection at start is printed raw.
  */
 @Injectable()
 export class QueueConnectionLog {

@@ -9,11 +9,7 @@ const CONNECT_WAIT_MS = 2_000;
 /** ioredis client states of a connection that is trying to reach Redis and has not. */
 const REACHING = new Set(['connecting', 'connect', 'reconnecting', 'close']);
 
-/**
- * Whether Redis is reachable, read without a round trip: the status of the Redis client of this
- * process's step queue (ioredis reconnects that same client, so its status is current). On
- * BullMQ's PostgreSQL backend the queue is the database, and this always answers up.
- */
+/** Whether Redis is reachable, from the queue client's status without a round trip; up on PostgreSQL. */
 @Injectable()
 export class QueueConnectionState implements OnModuleInit {
   private client: { status: string } | undefined;
@@ -30,8 +26,7 @@ export class QueueConnectionState implements OnModuleInit {
       .getBackend()
       .client.then((client) => (this.client = client))
       .catch(() => undefined);
-    // Normally milliseconds: waiting (a little) keeps the first work after start from being
-    // refused. Redis down at start: the process starts anyway, and the queue counts as down.
+    // A short wait keeps the first work after start from being refused; Redis down: start anyway.
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([connected, new Promise((resolve) => (timer = setTimeout(resolve, CONNECT_WAIT_MS)))]);
     clearTimeout(timer);
@@ -48,10 +43,7 @@ export class QueueConnectionState implements OnModuleInit {
     return !this.client || REACHING.has(this.client.status);
   }
 
-  /**
-   * Closes the queue's connection without the QUIT an ordinary close sends, when Redis is down:
-   * the API's client keeps no offline queue, so QUIT would fail at once and be logged as an error.
-   */
+  /** With Redis down, closes without QUIT, which would fail at once (no offline queue) and log an error. */
   async closeIfDown(): Promise<void> {
     // Only a client that has connected once: a queue that never did closes as it is.
     if (this.client && !this.up) await this.queue.getBackend().close(true);

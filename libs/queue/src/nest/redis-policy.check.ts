@@ -2,11 +2,7 @@ import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdo
 import { HOOKFLOW_CONFIG, type HookflowConfig } from '@hookflow/platform';
 import { judgeRedisPolicy, readRedisPolicy, type RedisPolicyVerdict } from '../redis-policy';
 
-/**
- * At start, with the queue on Redis: says loudly when Redis may evict keys (anything but
- * `noeviction`), which BullMQ cannot survive intact. It only warns: refusing to start would turn
- * a risk into an outage. Add it to the providers of each app that talks to the queue.
- */
+/** At start, warns loudly when Redis may evict keys (not `noeviction`); a risk is not worth an outage. */
 @Injectable()
 export class RedisPolicyCheck implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('Redis');

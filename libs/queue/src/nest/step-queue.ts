@@ -50,11 +50,8 @@ export function queuedSteps(
 }
 
 /**
- * The one producer of step jobs, for the API and the worker alike. Every step handed over is
- * already marked enqueued in PostgreSQL, so nothing here throws or waits longer than
- * ENQUEUE_TIMEOUT_MS: a call not confirmed in time answers false, and the reconciler re-adds
- * what never arrived. (The worker's client keeps commands while Redis is away and may still send
- * them later; job ids make a late add a no-op next to the reconciler's.)
+ * The one producer of step jobs. Never throws nor waits past ENQUEUE_TIMEOUT_MS: every step is
+ * already marked enqueued in PostgreSQL, and the reconciler re-adds what never arrived.
  */
 @Injectable()
 export class StepQueue {
@@ -80,10 +77,7 @@ export class StepQueue {
     return this.bounded('enqueue', steps, () => this.addJobs(steps.map(toJob)));
   }
 
-  /**
-   * Reopened steps (a retried run). A failed job is kept for a day under the step's job id, so it
-   * is removed first (an add under its id would be a silent no-op); one still active is waited for.
-   */
+  /** Reopened steps; a kept failed job is removed first, as an add under its id would be a silent no-op. */
   replace(steps: QueuedStep[]): Promise<boolean> {
     const deadline = Date.now() + ENQUEUE_TIMEOUT_MS;
     return this.bounded('enqueue of reopened steps', steps, () =>
@@ -110,10 +104,7 @@ export class StepQueue {
     );
   }
 
-  /**
-   * Whether a step has a job the queue will still run: 'live', 'finished' (a job that ran and is
-   * kept), 'none', or 'unknown' when the queue did not answer.
-   */
+  /** Whether a step has a job: 'live', 'finished' (ran and kept), 'none', or 'unknown' (no answer). */
   async jobOf(step: { runId: string; stepId: string }): Promise<'live' | 'finished' | 'none' | 'unknown'> {
     try {
       const state = await within(
@@ -137,9 +128,8 @@ export class StepQueue {
   }
 
   /**
-   * When the oldest waiting job and the bundles being run were added (ms since the epoch): steps
-   * handed over shortly before may be in a bundle, which has no job under their ids. Undefined
-   * when the queue did not answer.
+   * When the oldest waiting job and the bundles being run were added (epoch ms): steps handed over
+   * shortly before may be in a bundle. Undefined when the queue did not answer.
    */
   async handedOverSince(): Promise<number[] | undefined> {
     try {

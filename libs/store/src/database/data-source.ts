@@ -8,11 +8,7 @@ export interface DatabaseOptions {
   schema?: string;
   poolSize?: number;
   applicationName?: string;
-  /**
-   * False: this process's commits return before their WAL reaches disk (PostgreSQL's
-   * `synchronous_commit = off`). For the worker only, whose writes are re-derivable: after a
-   * database crash its last moments of step results may be gone, and those steps run again.
-   */
+  /** False: `synchronous_commit = off`, for the worker only, whose writes can be derived again. */
   synchronousCommit?: boolean;
 }
 
@@ -39,10 +35,7 @@ export function createDataSource(opts: DatabaseOptions): DataSource {
   });
 }
 
-/**
- * Connects and brings the schema up to date. API and worker both call this at start, possibly at
- * the same moment, so migrations run under an advisory lock.
- */
+/** Connects and migrates, under an advisory lock since API and worker may start at the same moment. */
 export async function openDatabase(opts: DatabaseOptions): Promise<DataSource> {
   const schema = opts.schema ?? 'public';
   const ds = createDataSource(opts);

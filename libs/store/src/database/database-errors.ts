@@ -24,11 +24,7 @@ const UNAVAILABLE_MESSAGES = [
   'Connection refused',
 ];
 
-/**
- * Whether an error from a database call means PostgreSQL is unreachable or refusing work for now
- * (down, restarting, out of connections), as opposed to a bad statement or a constraint. Looks
- * through TypeORM's `driverError`, `cause` and the `errors` of an AggregateError.
- */
+/** Whether an error means PostgreSQL cannot serve now (down, restarting, full), not a bad statement. */
 export function isDatabaseUnavailable(error: unknown): boolean {
   return anyCause(error, (e) => {
     const code = e.code;
@@ -41,11 +37,7 @@ export function isDatabaseUnavailable(error: unknown): boolean {
   });
 }
 
-/**
- * SQLSTATEs that say the data itself cannot be stored, so that trying the same write again can
- * never succeed: a data exception (class 22: NUL in text, malformed JSON, a number out of range),
- * a check constraint (23514), a program limit (class 54: a value too large).
- */
+/** SQLSTATEs refusing the data itself, so the same write can never succeed (classes 22 and 54, 23514). */
 const DATA_REFUSED_SQLSTATE = ['22', '23514', '54'];
 
 /** Whether PostgreSQL refused a write for its data (see DATA_REFUSED_SQLSTATE), wrapped or not. */

@@ -14,10 +14,7 @@ export interface FlowChangeEvents {
   back(): void;
 }
 
-/**
- * Hears flow changes on a connection of its own (LISTEN belongs to a session, so not a pooled
- * one), and after a loss reconnects with a growing pause until it is back or closed.
- */
+/** Hears flow changes on its own connection (LISTEN is per session); reconnects with a growing pause. */
 export class FlowChangeListener {
   private client: Client | null = null;
   private closing = false;

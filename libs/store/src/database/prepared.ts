@@ -2,10 +2,8 @@ import type { Pool } from 'pg';
 import type { DataSource } from 'typeorm';
 
 /**
- * Runs one of the hot path's statements as a named prepared statement: PostgreSQL parses and
- * plans it once per connection instead of once per call (planning the step claim costs about
- * twice its execution). Only for fixed statement texts, each under its own name; the pool's
- * connections all share one search_path, so a prepared statement means the same on each.
+ * Runs a hot-path statement as a named prepared statement, planned once per connection. Only for
+ * fixed texts, one name each; safe because every pooled connection shares one search_path.
  */
 export async function preparedQuery<T>(
   ds: DataSource,

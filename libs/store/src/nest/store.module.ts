@@ -18,10 +18,7 @@ class DatabaseCloser implements OnApplicationShutdown {
   }
 }
 
-/**
- * The typed config, the migrated DataSource and the repositories, for both apps. Opening the
- * database runs pending migrations, so neither app serves anything on an old schema.
- */
+/** The typed config, the migrated DataSource and the repositories, for both apps. */
 @Global()
 @Module({})
 export class StoreModule {

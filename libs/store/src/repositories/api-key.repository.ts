@@ -13,11 +13,7 @@ export function newApiKey(): string {
   return API_KEY_PREFIX + randomBytes(API_KEY_BYTES).toString('base64url');
 }
 
-/**
- * The stored form of an API key. A fast, unsalted SHA-256 is right here: the keys are 256 random
- * bits, so there is nothing to brute-force or look up in a table, and a slow password hash would
- * only make every authenticated request slower. Lookups by hash also need it to be deterministic.
- */
+/** The stored form of an API key: unsalted SHA-256 suffices for 256 random bits, and is deterministic. */
 export function hashApiKey(key: string): Buffer {
   return createHash('sha256').update(key, 'utf8').digest();
 }

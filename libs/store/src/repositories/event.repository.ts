@@ -50,10 +50,7 @@ export class EventRepository {
 
   constructor(private readonly ds: DataSource) {}
 
-  /**
-   * A flood of refused requests must not turn into a flood of writes: past REFUSED_PER_SECOND per
-   * flow (per API process) in one second, refusals are only counted, in `droppedRefusals`.
-   */
+  /** Past REFUSED_PER_SECOND per flow and second, refusals are only counted, so a flood writes nothing. */
   private readonly refusalWindow = new Map<string, { second: number; count: number }>();
   droppedRefusals = 0;
 

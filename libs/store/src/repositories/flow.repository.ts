@@ -139,10 +139,8 @@ export class FlowRepository {
   }
 
   /**
-   * Saves a new definition. A definition identical to the current one makes no new version
-   * (`changed: false`). The flow row is locked so concurrent saves get consecutive versions.
-   * `owner` changes who owns the flow (`api` or a flow file's path);
-   * a file-owned flow's enabled state is the file's (`enabled`, default true).
+   * Saves a new definition; an identical one makes no new version. The flow row is locked so that
+   * concurrent saves get consecutive versions. `owner`: `api`, or a flow file's path (its `enabled` wins).
    */
   async update(
     slug: string,
@@ -189,10 +187,7 @@ export class FlowRepository {
     });
   }
 
-  /**
-   * Tells every API replica that flows changed, so their trigger caches forget what they hold.
-   * Inside a transaction it is delivered at commit, and only then.
-   */
+  /** Tells every API replica's trigger cache that flows changed; in a transaction, only at commit. */
   async announceChange(about: string): Promise<void> {
     await this.m.query(`SELECT pg_notify($1, $2)`, [FLOW_CHANGES_CHANNEL, about]);
   }
@@ -203,9 +198,8 @@ export class FlowRepository {
   }
 
   /**
-   * Plans and applies a sync in one transaction, all or nothing, under a lock per schema, so
-   * syncs on several API replicas apply one after the other; a change is announced at commit.
-   * Without `wait`, a sync that finds the lock taken throws `SyncInProgressError`.
+   * Plans and applies a sync in one transaction under a lock per schema, announced at commit.
+   * Without `wait`, a taken lock throws `SyncInProgressError`.
    */
   async applySync(files: SyncFile[], scope: SyncScope & { wait?: boolean }): Promise<SyncPlan> {
     return this.m.transaction(async (m) => {

@@ -1,15 +1,8 @@
-/**
- * JSON escapes PostgreSQL's jsonb refuses: NUL (`\u0000`) and UTF-16 surrogates, which
- * JSON.stringify escapes only when they are lone (a pair is written as the character it makes).
- * Only an escape after an even number of backslashes is one (`\\u0000` is text).
- */
+// JSON escapes jsonb refuses: `\u0000` and surrogates (JSON.stringify escapes only lone ones);
+// an escape counts only after an even number of backslashes.
 const UNSTORABLE_ESCAPE = /(?<!\\)((?:\\\\)*)\\u(?:0000|d[89a-f][0-9a-f]{2})/g;
 
-/**
- * JSON text for a jsonb parameter. NUL characters and lone surrogates, which senders, receivers
- * and expressions can put anywhere (keys included) and which jsonb refuses, are stored as U+FFFD
- * so the data is kept, not refused. The raw bytes of an event are kept unchanged in `raw_body`.
- */
+/** JSON text for a jsonb parameter: NUL and lone surrogates, which jsonb refuses, become U+FFFD. */
 export function toJsonb(value: unknown): string | null {
   if (value === undefined || value === null) return null;
   const text = JSON.stringify(value) as string | undefined;
@@ -37,11 +30,7 @@ interface WalkNode {
   parent: WalkNode | null;
 }
 
-/**
- * The first string or member name, in document order, in a JSON value that PostgreSQL cannot
- * store (see `unstorableCharIn`): its JSON pointer and what is wrong; null when there is none.
- * For input that is refused rather than stored. Walks without recursion: depth costs no stack.
- */
+/** The first string or name PostgreSQL cannot store: its pointer and the problem, or null. No recursion. */
 export function unstorableTextAt(value: unknown): { path: string; problem: string } | null {
   const stack: WalkNode[] = [{ value, key: '', named: false, parent: null }];
   while (stack.length > 0) {

@@ -17,11 +17,7 @@ const CURRENT_WINDOW = `
 const SWEEP_GRACE_MS = 60_000;
 const SWEEP_EVERY_MS = 60_000;
 
-/**
- * Fixed-window request counters in PostgreSQL, so every API replica counts against the same
- * limit (in embedded mode and with Redis alike). The window is computed from the database clock,
- * so replicas with skewed clocks still agree on it.
- */
+/** Fixed-window counters in PostgreSQL, on its clock, so that every API replica counts against one limit. */
 export class RateLimitRepository {
   private lastSweepAt = 0;
 
@@ -41,10 +37,7 @@ export class RateLimitRepository {
     return { count: rows[0].count, resetInMs: Math.max(0, Number(rows[0].reset_in_ms)) };
   }
 
-  /**
-   * The requests counted so far in the current window, without counting one: for a caller that
-   * counts only requests that pass a later check, and refuses at once when the window is full.
-   */
+  /** The requests counted in the current window, without counting one (for a check before the body). */
   async peek(flowId: string, windowMs: number): Promise<RateLimitHit> {
     const rows: { count: number; reset_in_ms: string }[] = await this.ds.query(
       `WITH w AS (${CURRENT_WINDOW})

@@ -31,13 +31,8 @@ export interface PruneBatch {
 const FINISHED_RUN = `('succeeded', 'failed', 'filtered', 'cancelled')`;
 
 /**
- * Deletes old history in small batches, each one statement and so its own short transaction
- * (no transaction block: nothing is held between batches). Rows are picked `FOR UPDATE SKIP
- * LOCKED`, so a batch never waits on a run someone is retrying or a dedupe key being claimed;
- * what it skips is picked up by a later pass. Ages are measured on the database clock.
- *
- * One holder of the session lock prunes a schema at a time: `tryLock` on a dedicated
- * connection (`QueryRunner`) that also runs the batches.
+ * Deletes old history in batches of one statement each (docs/operations.md#retention), on the
+ * database clock; `tryLock` takes the schema's session lock on the connection that runs them.
  */
 export class RetentionRepository {
   constructor(private readonly ds: DataSource) {}
@@ -63,14 +58,12 @@ export class RetentionRepository {
   }
 
   /**
-   * Up to `limit` finished runs that finished more than `olderThanMs` ago, with their steps,
-   * attempts, dedupe keys and their event (unless a replay still uses it). A run with a step
-   * between retries, parked on a delay or under a live lease is left alone, whatever its status.
+   * Up to `limit` runs finished more than `olderThanMs` ago, with their rows and event (unless a
+   * replay uses it); a run with a step retrying, parked or leased is left alone whatever its status.
    */
   async pruneFinishedRuns(runner: QueryRunner, olderThanMs: number, limit: number): Promise<PruneBatch> {
     const rows: (PrunedRows & { picked: number })[] = await runner.query(
-      // Ids travel as arrays (\`= ANY\`): the planner then looks each one up by index instead of
-      // joining a whole table against the batch.
+      // Ids travel as arrays (`= ANY`) so the planner looks each up by index, not a table-wide join.
       `WITH picked AS (
          SELECT coalesce(array_agg(id), '{}') AS ids,
                 coalesce(array_agg(event_id) FILTER (WHERE event_id IS NOT NULL), '{}') AS event_ids
@@ -134,11 +127,7 @@ export class RetentionRepository {
     return { picked: rows[0].events, pruned: { ...NO_PRUNED_ROWS, events: rows[0].events } };
   }
 
-  /**
-   * Up to `limit` dedupe keys claimed more than `olderThanMs` ago. Past the dedupe window a key
-   * no longer stops a repeat (ingress takes it over), so deleting it changes no answer; a key
-   * being taken over right now is locked and skipped, and one just taken over is no longer old.
-   */
+  /** Up to `limit` dedupe keys claimed more than `olderThanMs` ago; past its window a key stops nothing. */
   async pruneDedupeKeys(runner: QueryRunner, olderThanMs: number, limit: number): Promise<PruneBatch> {
     const rows: { event_dedupe: number }[] = await runner.query(
       `WITH gone AS (

@@ -17,10 +17,7 @@ export class SecretsUnavailableError extends Error {
   }
 }
 
-/**
- * The secret store. Values are encrypted here, before they reach the database, and decrypted
- * only for the code that needs them (the worker rendering a step, ingress verifying a signature).
- */
+/** The secret store: values are encrypted before they reach the database. */
 export class SecretRepository {
   constructor(
     private readonly ds: DataSource,
@@ -62,11 +59,7 @@ export class SecretRepository {
     return (result.affected ?? 0) > 0;
   }
 
-  /**
-   * The clear values of the named secrets that exist; missing names are left out. Throws
-   * `SecretsUnavailableError` without a master key and `SecretDecryptionError` when a value does
-   * not decrypt under it.
-   */
+  /** Clear values of the named secrets that exist; throws without a master key or if one does not decrypt. */
   async values(names: readonly string[]): Promise<Record<string, string>> {
     const key = this.key();
     if (names.length === 0) return {};

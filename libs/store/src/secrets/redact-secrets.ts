@@ -11,9 +11,8 @@ const identity: SecretRedactor = (value) => value;
 const MIN_ENCODED_CHARS = 8;
 
 function forms(value: string): string[] {
-  // The value as sent, and the escaped forms it takes inside JSON text and in a URL, where a
-  // response or an error message may echo it; then its bytes as hex and base64, as a receiver
-  // may echo a credential it decoded or a header it was sent (`Basic base64(user:secret)`).
+  // As sent, escaped for JSON and URLs, and as hex and base64: receivers echo credentials in any
+  // of these (`Basic base64(user:secret)`).
   const json = JSON.stringify(value).slice(1, -1);
   const bytes = Buffer.from(value, 'utf8');
   const hex = bytes.toString('hex');
@@ -24,9 +23,8 @@ function forms(value: string): string[] {
 }
 
 /**
- * `bytes` in base64 and base64url: whole (padded or not), and as part of a longer encoded text.
- * Inside one, the value starts at one of three byte offsets modulo 3; at each, only the characters
- * whose six bits all come from the value are the same whatever surrounds it, so those are the form.
+ * `bytes` in base64 and base64url, whole and inside longer text: at each of the three offsets, the
+ * characters whose six bits all come from the value do not depend on what surrounds it.
  */
 function base64Forms(bytes: Buffer): string[] {
   const whole = bytes.toString('base64');
@@ -39,10 +37,8 @@ function base64Forms(bytes: Buffer): string[] {
 }
 
 /**
- * Builds a function that returns a copy of a JSON value in which every occurrence of any of the
- * given secret values, in any string (object keys included), is replaced by `[secret NAME]`.
- * One pass with the longest values first, so a secret that contains another is named as itself
- * and a replacement is never searched again. Empty values are ignored.
+ * Copies a JSON value with every secret value in any string (keys too) replaced by `[secret NAME]`,
+ * in one pass longest first, so a secret containing another is named as itself.
  */
 export function secretRedactor(secrets: Readonly<Record<string, string>>): SecretRedactor {
   const byForm = new Map<string, string>();

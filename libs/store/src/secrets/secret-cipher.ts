@@ -27,11 +27,7 @@ function checkKey(key: Buffer): void {
   if (key.length !== MASTER_KEY_BYTES) throw new Error(`the master key must be ${MASTER_KEY_BYTES} bytes`);
 }
 
-/**
- * Encrypts one secret value with AES-256-GCM under the master key, with a fresh random IV. The
- * secret's name is bound in as additional authenticated data, so a ciphertext copied onto another
- * name does not decrypt.
- */
+/** Encrypts a secret value with its name as AAD, so a ciphertext moved to another name does not decrypt. */
 export function sealSecret(key: Buffer, name: string, value: string): SealedSecret {
   checkKey(key);
   const iv = randomBytes(IV_BYTES);

@@ -42,11 +42,7 @@ interface NewRun {
 
 /** Intake: new runs, from a webhook (ingress) or from a stored event (a replay). */
 export class RunIntake {
-  /**
-   * New runs without a dedupe key, stored many to a statement while earlier statements are in
-   * flight: under load one round trip and one commit carry many webhooks (each caller still
-   * returns only once its own rows are committed).
-   */
+  /** New runs without a dedupe key, many to a statement under load; each caller returns once committed. */
   private readonly newRuns = new Coalescer<NewRun, CreatedRun>((batch) => this.insertRunsOrEach(batch), {
     maxBatch: 200,
     maxInFlight: 4,
@@ -56,13 +52,9 @@ export class RunIntake {
   constructor(private readonly ds: DataSource) {}
 
   /**
-   * Stores an accepted webhook: the event, its run and one row per step, in a single statement
-   * (atomic without a transaction block, one round trip). Root steps are marked enqueued here so
-   * the reconciler re-enqueues them if the enqueue after the commit is lost.
-   *
-   * With a `dedupe` key, the same statement first claims the key for this run; when the key is
-   * already held by a run younger than the window, nothing is inserted and the answer names that
-   * run. The primary key on (flow, key) decides between concurrent copies, never a read.
+   * Stores an accepted webhook (event, run, step rows) in one statement, roots marked enqueued for
+   * the reconciler. A `dedupe` key held within its window inserts nothing and names the holder;
+   * the primary key on (flow, key), never a read, decides between concurrent copies.
    */
   async createRunFromEvent(
     event: IncomingEvent,
@@ -201,10 +193,7 @@ export class RunIntake {
     return created;
   }
 
-  /**
-   * A new run from an event already stored, linked to the run it replays, with one row per step
-   * in a single statement; roots are marked enqueued as at ingress, for the reconciler's sake.
-   */
+  /** A new run from a stored event, linked to the run it replays, in one statement; roots marked enqueued. */
   async createReplayRun(replay: {
     originRunId: string;
     flowId: string;

@@ -14,10 +14,7 @@ export interface ReplaySource {
   currentVersionId: string;
 }
 
-/**
- * The outcome of an operation on a run that depends on its status: `missing` when there is no
- * such run, `refused` (with the status that refused it) when the run is in the wrong state.
- */
+/** An operation's outcome: `missing` for no run, `refused` (with the status) for the wrong state. */
 export type RunOperation<T> =
   { kind: 'missing' } | { kind: 'refused'; status: RunStatus } | ({ kind: 'done' } & T);
 
@@ -45,10 +42,8 @@ export class RunOperations {
   }
 
   /**
-   * Applies a retry decided on the run's view at `version` (`retryOf` in libs/flows): reopened
-   * steps go back to pending with a fresh attempt budget (attempt numbers keep counting), those
-   * ready at once are marked enqueued, the others' marks are cleared; skipped ones stay skipped.
-   * False, writing nothing, when the run moved since that view: decide again on a fresh one.
+   * Applies a retry decided by `retryOf` on the run's view at `version`. False, writing nothing,
+   * when the run moved since: decide again on a fresh view.
    */
   async applyRetry(runId: string, version: number, retry: RunRetry): Promise<boolean> {
     const rows: { applied: boolean }[] = await this.ds.query(
@@ -74,12 +69,7 @@ export class RunOperations {
     return rows[0].applied;
   }
 
-  /**
-   * Cancels a queued or running run under its row lock: the run ends `cancelled`, and its waiting
-   * steps (pending, between retries, or claimed by a worker whose lease lapsed) are cancelled.
-   * A step running right now finishes its attempt; its result is recorded but moves nothing on,
-   * and the claim of any job still queued for the run is refused.
-   */
+  /** Cancels a queued or running run and its waiting steps, under its row lock (docs/architecture.md). */
   async cancelRun(runId: string): Promise<RunOperation<CancelledRun>> {
     return this.ds.transaction(async (m) => {
       const locked: { status: RunStatus }[] = await m.query(

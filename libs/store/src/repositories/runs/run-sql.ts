@@ -5,10 +5,7 @@ import { isDatabaseUnavailable } from '../../database/database-errors';
 
 /** SQL shared by the run repositories: what a step runs against, and a run's view. */
 
-/**
- * A step row that a claim may take: waiting its turn, between tries, parked, or held by a worker
- * whose lease lapsed. `s` is the step_runs alias ('' for the bare table).
- */
+/** A step row a claim may take (waiting, retrying, parked, or lease lapsed); `s`: the alias, '' for none. */
 export function claimableStep(s: string): string {
   const c = s ? `${s}.` : '';
   return `(${c}status IN ('pending', 'retrying', 'waiting')
@@ -17,10 +14,7 @@ export function claimableStep(s: string): string {
 
 export const UNFINISHED_STEP = `('pending', 'running', 'retrying', 'waiting')`;
 
-/**
- * Every step of run `run` (an SQL expression) as `[status, attempts, enqueued, held]`: the
- * steps of a `RunView`.
- */
+/** Every step of run `run` (an SQL expression) as `[status, attempts, enqueued, held]`, for a `RunView`. */
 export const stepStatesColumn = (run: string) =>
   `(SELECT jsonb_object_agg(st.step_id, jsonb_build_array(
              st.status, st.attempts, st.enqueued_at IS NOT NULL,
@@ -47,10 +41,7 @@ export async function readRunView(ds: DataSource, runId: string): Promise<RunVie
   return row ? { status: row.status, version: row.version, steps: stepStatesOf(row.steps ?? {}) } : null;
 }
 
-/**
- * What a step runs against, selected from `runs r JOIN flows f LEFT JOIN events e` for run `run`:
- * the trigger request and the outputs of the steps that finished with one.
- */
+/** What a step runs against (request, finished outputs), from `runs r JOIN flows f LEFT JOIN events e`. */
 export const runContextColumns = (
   run: string,
 ) => `f.slug, r.created_at, e.body, e.query, e.headers, e.method, e.received_at,
@@ -86,9 +77,8 @@ export function triggerDataOf(row: Omit<RunContextRow, 'slug' | 'outputs'>): Tri
 }
 
 /**
- * A batch's statement (`joint`), or, when it fails on one item's data, each item on its own
- * (`alone`), so that only that item fails. Not when the database is out of reach: after a lost
- * connection the joint statement may have committed, and each alone would fail the same way.
+ * A batch's statement, or each item `alone` when it fails on one item's data. Not after a lost
+ * connection: the joint statement may have committed.
  */
 export async function jointOrEach<I, O>(
   batch: I[],

@@ -29,20 +29,11 @@ export interface ClaimedStep {
   flowSlug: string;
   trigger: TriggerData;
   outputs: Record<string, unknown>;
-  /**
-   * Set when the claim resumes a parked delay step: its stored input, and how long until its
-   * resume time by the database clock (zero or less: due).
-   */
+  /** A resumed delay step: its stored input and the time left by the database clock (<= 0: due). */
   resume?: { inMs: number; input: unknown };
-  /**
-   * The run as the claim left it (this step `running` and held): what the step's end is decided
-   * on. Absent when a concurrent change made the claim's snapshot disagree with its version.
-   */
+  /** The run as the claim left it, to decide the step's end on; absent if the snapshot was inconsistent. */
   view?: RunView;
-  /**
-   * Set by `readStep`: the step was read, not claimed, in this state; recording its end claims it
-   * in the same statement, or is refused (`moved`) when anything moved since the read.
-   */
+  /** Set by `readStep`: read, not claimed; recording the end claims it, or is refused if the run moved. */
   unclaimed?: { status: 'pending' | 'retrying'; attempts: number };
 }
 
@@ -70,10 +61,8 @@ export interface StepResult {
 }
 
 /**
- * A step's end as decided on a view of its run: the one write that records it. The write holds
- * only while the run is still at `version` (nothing else moved) and the step is still as `expect`
- * says (this attempt's claim, or what an unclaimed read saw); a run that is no longer live gets
- * the step's end and nothing else.
+ * A step's end as decided on a view of its run. Written only while the run is at `version` and the
+ * step as `expect` says; a run no longer live gets the step's end and nothing else.
  */
 export interface StepEnd {
   runId: string;
@@ -113,11 +102,7 @@ export interface StaleStep {
   flowVersionId: string;
 }
 
-/**
- * The claim's view of the run, when it is consistent: the version the claim bumped is the one
- * its snapshot read plus one (otherwise a change committed between the snapshot and the bump is
- * missing from the statuses, and no view is given).
- */
+/** The claim's view of the run, only if the version it bumped is its snapshot's plus one (nothing missed). */
 function claimViewOf(
   row: { version_seen: number; version_now: number | null; steps: StepStatesJson | null },
   stepId: string,
@@ -201,11 +186,8 @@ interface StepEndResultRow {
 }
 
 /**
- * Records step ends of distinct runs, given as one JSON array (`StepEndRow`), each as its own
- * statement would: the run rows are locked in one order; a step whose claim still holds it is
- * recorded, in a live run only at the version its end was decided on (then its skips, enqueue
- * marks, the run's end and the claim of the step run next in process go with it), in a run no
- * longer live alone. $2 repeats the run ids, which the planner reads through the primary keys.
+ * Records step ends of distinct runs (one JSON array of `StepEndRow`), each as its own statement
+ * would. $2 repeats the run ids so that the planner reads through the primary keys.
  */
 const RECORD_STEP_ENDS = `WITH i AS MATERIALIZED (
          SELECT * FROM jsonb_to_recordset($1::jsonb) AS i(
@@ -316,10 +298,8 @@ function recordedOf(end: StepEnd, row: StepEndResultRow): StepEndRecorded {
 }
 
 /**
- * Steps' transitions, as the worker (and the reconciler) make them: claim, read, park, retry,
- * give back, and record a step's end with what it does to the run, in as few round trips as
- * that allows. What a transition does to the run is decided outside, on a `RunView`
- * (`afterStepEnd` in libs/flows); these only store it.
+ * Stores steps' transitions for the worker and the reconciler: claim, read, park, retry, give back,
+ * record an end. What an end does to the run is decided in libs/flows (`afterStepEnd`).
  */
 export class StepTransitions {
   /** Step ends recorded at the same moment share one statement (steps of one run go one after the other). */
@@ -338,12 +318,8 @@ export class StepTransitions {
   constructor(private readonly ds: DataSource) {}
 
   /**
-   * Claims one attempt of a step: counts it, marks step and run running, and returns the run
-   * context, in one round trip. The claim is a lease: while it lasts, no other job can run the
-   * same step (a stalled job handed to a second worker finds it taken); once it lapses, the step
-   * can be claimed again (its worker died). The attempt number is the claim's token: results are
-   * only recorded by the holder of the latest claim. Null when the step is finished, leased by
-   * another worker or the run is over, which the worker treats as nothing to do.
+   * Claims one attempt of a step under a lease and returns the run context, in one round trip.
+   * The attempt number is the claim's token. Null when there is nothing to do.
    */
   async claimStep(runId: string, stepId: string, leaseMs: number): Promise<ClaimedStep | null> {
     const rows: (RunContextRow & {
@@ -358,11 +334,8 @@ export class StepTransitions {
     })[] = await preparedQuery(
       this.ds,
       'hookflow_claim_step',
-      // A parked delay step ('waiting') resumes under the attempt that parked it: no new attempt.
-      // A pending step is only claimable once handed to the queue (enqueued_at set): a job left
-      // over from before a retry of the run cannot start a step whose needs are not done yet.
-      // The run row is locked first, as every other writer of a run does (cancel, retry, step ends):
-      // taking the step row first would deadlock against them.
+      // Pending steps need enqueued_at, so a job from before a run's retry cannot start them early.
+      // Lock the run row first, as every writer of a run does: step row first would deadlock.
       `WITH run_lock AS (
          SELECT 1 FROM runs WHERE id = $1 AND status IN ('queued', 'running') FOR NO KEY UPDATE
        ), claimed AS (
@@ -407,11 +380,8 @@ export class StepTransitions {
   }
 
   /**
-   * A step without side effects (transform, filter) in a fresh job needs no claim of its own:
-   * this reads what a claim would return, and the write that records the step's end claims it
-   * too (one write instead of two), as long as nothing moved in the run since this read. Null
-   * when the step is not waiting to run (leased, parked, finished) or the run is over: take the
-   * claim path, which sorts those out.
+   * Reads what a claim would return for a fresh transform or filter; recording its end claims it.
+   * Null when the step is not waiting to run or the run is over: take the claim path then.
    */
   readStep(runId: string, stepId: string): Promise<ClaimedStep | null> {
     return this.reads.submit({ runId, stepId });
@@ -463,11 +433,7 @@ export class StepTransitions {
     return readRunView(this.ds, runId);
   }
 
-  /**
-   * Records a step's end and what it does to the run (`StepEnd`), in one write. Ends recorded at
-   * the same moment share one statement; a second end of the same run goes after the first, so
-   * that its version check sees it.
-   */
+  /** Records a step's end and what it does to the run; a second end of one run waits for the first. */
   recordStepEnd(end: StepEnd): Promise<StepEndRecorded> {
     return this.ends.submit(end);
   }
@@ -505,10 +471,7 @@ export class StepTransitions {
     return out;
   }
 
-  /**
-   * Reads, without claiming, which flow version a step belongs to and whether a claim would
-   * succeed now. Claims nothing and counts no attempt.
-   */
+  /** A step's flow version and whether a claim would succeed now, without claiming it. */
   async peekStep(runId: string, stepId: string): Promise<StepPeek | null> {
     const rows: { flow_version_id: string; claimable: boolean }[] = await this.ds.query(
       `SELECT r.flow_version_id,
@@ -536,11 +499,8 @@ export class StepTransitions {
   }
 
   /**
-   * Parks a claimed delay step until `resumeAt`: status `waiting`, no lease, its input kept for
-   * the resume, and `enqueued_at` set to the resume time so the reconciler leaves it alone until
-   * then. A step parked again (its job came early) keeps its first resume time. No attempt is
-   * recorded yet (the resume records the one attempt). False when the claim was taken over, or
-   * when the run was cancelled meanwhile (the step is then cancelled).
+   * Parks a claimed delay step until `resumeAt` (docs/outbound.md#the-delay-step); a step parked
+   * again keeps its first resume time. False when the claim was lost or the run was cancelled.
    */
   async parkStep(
     runId: string,
@@ -567,10 +527,8 @@ export class StepTransitions {
   }
 
   /**
-   * Records a failed attempt that the queue will try again. Returns false when the queue must not
-   * try again: this attempt no longer holds the step (a later claim took it over; nothing is
-   * written), or the run was cancelled while the attempt ran (the attempt is recorded and the
-   * step cancelled). The share lock on the run orders this against a concurrent cancel.
+   * Records a failed attempt for the queue to try again; false when the claim was lost or the run
+   * was cancelled (then the step is cancelled). The run's share lock orders this against a cancel.
    */
   async markRetrying(
     runId: string,
@@ -608,10 +566,7 @@ export class StepTransitions {
     return rows[0]?.status === 'retrying';
   }
 
-  /**
-   * Gives a claimed step back after the worker failed to record its outcome (the database
-   * hiccuped), so the queue's next try can claim it at once instead of waiting out the lease.
-   */
+  /** Gives a claim back after its outcome failed to record, so the next try need not wait out the lease. */
   async releaseClaim(runId: string, stepId: string, attemptN: number): Promise<void> {
     await this.ds.query(
       `UPDATE step_runs SET status = 'retrying', lease_until = NULL
@@ -620,10 +575,7 @@ export class StepTransitions {
     );
   }
 
-  /**
-   * Unfinished steps of live runs that were handed to the queue before `staleBefore`, leaving
-   * out steps a worker holds a live claim on.
-   */
+  /** Unfinished, unleased steps of live runs handed to the queue before `staleBefore`. */
   async findStaleSteps(staleBefore: Date, limit: number): Promise<StaleStep[]> {
     const rows: {
       run_id: string;
@@ -652,10 +604,7 @@ export class StepTransitions {
     }));
   }
 
-  /**
-   * Marks steps as checked by the reconciler so they are not looked at again for a while, and
-   * counts a re-enqueue for those it `requeued`.
-   */
+  /** Marks steps as checked by the reconciler, counting a re-enqueue for those it `requeued`. */
   async touchEnqueued(steps: { runId: string; stepId: string; requeued?: boolean }[]): Promise<void> {
     if (steps.length === 0) return;
     await this.ds.query(
