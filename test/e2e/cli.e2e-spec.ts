@@ -270,7 +270,7 @@ describe('hookflow CLI', () => {
       expect(noKey).toEqual({
         code: 1,
         stdout: '',
-        stderr: `hookflow: ${env.HOOKFLOW_URL} needs an API key: set HOOKFLOW_API_KEY (or pass --key)\n`,
+        stderr: `hookflow: ${env.HOOKFLOW_URL} needs an API key: set HOOKFLOW_API_KEY, pass --key, or save it once with hookflow login\n`,
       });
       const wrongKey = await cli(['runs', 'list', '--key', 'wrong-key-wrong-key']);
       expect(wrongKey.code).toBe(1);
@@ -285,6 +285,53 @@ describe('hookflow CLI', () => {
       expect(result.stderr).toMatch(
         new RegExp(`^hookflow: cannot reach Hookflow at http://127\\.0\\.0\\.1:${closedPort}: `),
       );
+      // It says how to point the CLI elsewhere.
+      expect(result.stderr).toContain('set HOOKFLOW_URL or pass --url, or save both once: hookflow login');
+    });
+  });
+
+  describe('login', () => {
+    const config = () => path.join(work, 'config', 'hookflow.json');
+    // No HOOKFLOW_URL or HOOKFLOW_API_KEY: only what login saved.
+    const bare = (argv: string[], cwd = work) => runCli(argv, { cwd, env: { HOOKFLOW_CONFIG: config() } });
+
+    afterEach(() => rmSync(config(), { force: true }));
+
+    it('checks and remembers the server and key for the commands that follow, and logout forgets them', async () => {
+      const login = await bare(['login', '--url', env.HOOKFLOW_URL, '--key', hf.apiKey]);
+      expect(login).toMatchObject({ code: 0, stdout: `logged in to ${env.HOOKFLOW_URL}\n` });
+      expect(JSON.parse(readFileSync(config(), 'utf8'))).toEqual({ url: env.HOOKFLOW_URL, key: hf.apiKey });
+
+      const list = await bare(['runs', 'list', '--limit', '1']);
+      expect(list.code).toBe(0);
+
+      expect(await bare(['logout'])).toMatchObject({ code: 0, stdout: `logged out: removed ${config()}\n` });
+      // Back to the default server, without the key.
+      expect((await bare(['runs', 'list'])).stderr).toContain('http://localhost:3000');
+    });
+
+    it('takes the key npm start wrote to .data/api-key in the folder it runs in', async () => {
+      const folder = mkdtempSync(path.join(tmpdir(), 'hookflow-login-'));
+      try {
+        mkdirSync(path.join(folder, '.data'));
+        writeFileSync(path.join(folder, '.data', 'api-key'), `${hf.apiKey}\n`);
+        const login = await bare(['login', '--url', env.HOOKFLOW_URL], folder);
+        expect(login.code).toBe(0);
+        expect(login.stderr).toContain('the key came from .data/api-key');
+        expect(JSON.parse(readFileSync(config(), 'utf8')).key).toBe(hf.apiKey);
+      } finally {
+        rmSync(folder, { recursive: true, force: true });
+      }
+    });
+
+    it('saves nothing for a key the server refuses, or without a key', async () => {
+      const refused = await bare(['login', '--url', env.HOOKFLOW_URL, '--key', 'wrong-key-wrong-key']);
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toContain('refused the API key');
+      const none = await bare(['login', '--url', env.HOOKFLOW_URL]);
+      expect(none.code).toBe(2);
+      expect(none.stderr).toContain('no API key to log in with');
+      expect(() => readFileSync(config())).toThrow();
     });
   });
 
@@ -372,6 +419,36 @@ describe('hookflow CLI', () => {
       const again = await cli(['runs', 'retry', failed.id]);
       expect(again).toMatchObject({ code: 1, stdout: '' });
       expect(again.stderr).toMatch(/^hookflow: /);
+    });
+
+    it('retry says when the flow changed since the run; --version latest runs its event on the current version', async () => {
+      sink.script('/cli-latest', [400]);
+      writeFlow('flows/latest.flow.json', flowDef('cli-latest', '/cli-latest'));
+      expect((await cli(['apply'])).code).toBe(0);
+      const hookPath = new URL((await getFlow('cli-latest')).triggerUrl).pathname;
+      const accepted = await hf.http().post(hookPath).send({ id: 'L-1', items: [] }).expect(202);
+      const failed = await hf.waitForRun(accepted.body.runId);
+      expect(failed).toMatchObject({ status: 'failed', version: 1 });
+      writeFlow('flows/latest.flow.json', flowDef('cli-latest', '/cli-latest', { name: 'fixed' }));
+      expect((await cli(['apply'])).code).toBe(0);
+
+      const retry = await cli(['runs', 'retry', failed.id]);
+      expect(retry.code).toBe(0);
+      expect(retry.stderr).toContain(
+        `flow 'cli-latest' changed since this run: the retry runs its version 1, not 2. ` +
+          `To run the event on version 2: hookflow runs retry ${failed.id} --version latest`,
+      );
+      await expect(hf.waitForRun(failed.id)).resolves.toMatchObject({ status: 'succeeded', version: 1 });
+
+      const latest = await cli(['runs', 'retry', failed.id, '--version', 'latest', '--json']);
+      expect(latest.code).toBe(0);
+      const answer = JSON.parse(latest.stdout);
+      expect(answer).toMatchObject({ originRunId: failed.id });
+      await expect(hf.waitForRun(answer.runId)).resolves.toMatchObject({
+        status: 'succeeded',
+        version: 2,
+        originRunId: failed.id,
+      });
     });
   });
 });

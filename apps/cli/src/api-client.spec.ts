@@ -68,8 +68,14 @@ describe('ApiClient', () => {
   });
 
   it.each([
-    [undefined, 'http://hf.test needs an API key: set HOOKFLOW_API_KEY (or pass --key)'],
-    ['wrong', 'http://hf.test refused the API key: set HOOKFLOW_API_KEY (or --key) to a valid key'],
+    [
+      undefined,
+      'http://hf.test needs an API key: set HOOKFLOW_API_KEY, pass --key, or save it once with hookflow login',
+    ],
+    [
+      'wrong',
+      'http://hf.test refused the API key: set HOOKFLOW_API_KEY (or --key) to a valid key, or run hookflow login',
+    ],
   ])('explains a 401 (key %s)', async (apiKey, message) => {
     const { fn } = fakeFetch(() =>
       json(401, { error: 'unauthorized', message: 'a valid API key is required' }),

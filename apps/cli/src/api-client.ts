@@ -1,6 +1,9 @@
 import { CliError, type ErrorDetail } from './cli-error';
 
 export const DEFAULT_HOOKFLOW_URL = 'http://localhost:3000';
+/** How to point the CLI at a server, for the errors that mean it points at the wrong one. */
+export const TARGET_HINT =
+  'set HOOKFLOW_URL or pass --url, or save both once: hookflow login --url <url> --key <key>';
 /** A request that takes longer than this is given up; sync of many files is the slowest call. */
 export const REQUEST_TIMEOUT_MS = 60_000;
 
@@ -114,6 +117,7 @@ export class ApiClient {
       }
       throw new CliError(`cannot reach Hookflow at ${this.baseUrl}: ${describeNetworkError(err)}`, {
         code: 'unreachable',
+        details: [{ message: TARGET_HINT }],
       });
     }
     if (res.ok) return res;
@@ -132,8 +136,8 @@ export class ApiClient {
     const code = typeof body.error === 'string' ? body.error : `http_${res.status}`;
     if (res.status === 401) {
       const message = this.apiKey
-        ? `${this.baseUrl} refused the API key: set HOOKFLOW_API_KEY (or --key) to a valid key`
-        : `${this.baseUrl} needs an API key: set HOOKFLOW_API_KEY (or pass --key)`;
+        ? `${this.baseUrl} refused the API key: set HOOKFLOW_API_KEY (or --key) to a valid key, or run hookflow login`
+        : `${this.baseUrl} needs an API key: set HOOKFLOW_API_KEY, pass --key, or save it once with hookflow login`;
       return new CliError(message, { code: 'unauthorized' });
     }
     const details: ErrorDetail[] = Array.isArray(body.details)

@@ -1,4 +1,5 @@
 import { ApiClient, DEFAULT_HOOKFLOW_URL } from './api-client';
+import { readLogin, sameServer, type SavedLogin } from './cli-config';
 import { Output, type CliIo } from './output';
 
 /** Options every command takes (`--url`, `--key`, `--json`). */
@@ -11,6 +12,7 @@ export interface GlobalOptions {
 /** What a command's handler gets: the process seams, its parsed options and the output. */
 export class CommandContext<TOptions = Record<string, unknown>> {
   readonly out: Output;
+  private saved: SavedLogin | undefined | null = null;
 
   constructor(
     readonly io: CliIo,
@@ -23,14 +25,28 @@ export class CommandContext<TOptions = Record<string, unknown>> {
     return this.out.json;
   }
 
-  /** The server: `--url`, else HOOKFLOW_URL, else http://localhost:3000. */
-  get url(): string {
-    return this.options.url || this.io.env.HOOKFLOW_URL || DEFAULT_HOOKFLOW_URL;
+  /** What `hookflow login` saved, read once. */
+  get login(): SavedLogin | undefined {
+    if (this.saved === null) this.saved = readLogin(this.io.env);
+    return this.saved;
   }
 
-  /** A client for the management API with `--key` or HOOKFLOW_API_KEY. */
+  /** The server: `--url`, else HOOKFLOW_URL, else the saved login's, else http://localhost:3000. */
+  get url(): string {
+    return this.options.url || this.io.env.HOOKFLOW_URL || this.login?.url || DEFAULT_HOOKFLOW_URL;
+  }
+
+  /** `--key`, else HOOKFLOW_API_KEY, else the saved key when talking to the server it was saved for. */
+  get key(): string | undefined {
+    const explicit = this.options.key || this.io.env.HOOKFLOW_API_KEY;
+    if (explicit) return explicit;
+    const login = this.login;
+    return login?.key && sameServer(login.url, this.url) ? login.key : undefined;
+  }
+
+  /** A client for the management API at `url` with `key`. */
   api(): ApiClient {
-    return new ApiClient({ baseUrl: this.url, apiKey: this.options.key || this.io.env.HOOKFLOW_API_KEY });
+    return new ApiClient({ baseUrl: this.url, apiKey: this.key });
   }
 }
 

@@ -60,7 +60,7 @@ describe('hookflow (the program)', () => {
     expect(JSON.parse(result.stderr)).toEqual({
       error: 'unreachable',
       message: expect.stringContaining(`cannot reach Hookflow at ${NOWHERE}`),
-      details: [],
+      details: [{ message: expect.stringContaining('hookflow login --url <url> --key <key>') }],
     });
   });
 

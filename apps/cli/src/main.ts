@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { CliError } from './cli-error';
 import { CommandContext, type CommandHandler, type Wire } from './command-context';
 import { registerExportCommand } from './export.command';
+import { registerLoginCommands } from './login.command';
 import { formatDetail, type CliIo } from './output';
 import { registerRunsCommands } from './runs.command';
 import { registerSyncCommands } from './sync.command';
@@ -13,8 +14,11 @@ export const CLI_VERSION = '0.1.0';
 
 function addGlobalOptions(command: Command): Command {
   return command
-    .option('--url <url>', 'Hookflow server (default: $HOOKFLOW_URL or http://localhost:3000)')
-    .option('--key <key>', 'API key (default: $HOOKFLOW_API_KEY)')
+    .option(
+      '--url <url>',
+      'Hookflow server (default: $HOOKFLOW_URL, the saved login, or http://localhost:3000)',
+    )
+    .option('--key <key>', 'API key (default: $HOOKFLOW_API_KEY, or the saved login for its server)')
     .option('--json', 'print machine-readable JSON only');
 }
 
@@ -52,10 +56,12 @@ function buildProgram(io: CliIo, wire: Wire): Command {
       'after',
       `
 Environment:
-  HOOKFLOW_URL      server for plan, apply, export and runs (default http://localhost:3000)
+  HOOKFLOW_URL      server for plan, apply, export and runs (default: the saved login, or http://localhost:3000)
   HOOKFLOW_API_KEY  its API key (npm start keeps one in .data/api-key)
+  HOOKFLOW_CONFIG   where hookflow login saves both (default ~/.config/hookflow/config.json)
 
 Examples:
+  hookflow login --url https://hooks.example.com --key hf_...   remember a server and its key
   hookflow validate                           check ./flows offline
   hookflow plan && hookflow apply --prune     sync ./flows to the server
   hookflow test flows/order-fanout.flow.json --payload flows/samples/order-fanout.json
@@ -66,6 +72,7 @@ Examples:
   registerExportCommand(program, wire);
   registerTestCommand(program, wire);
   registerRunsCommands(program, wire);
+  registerLoginCommands(program, wire);
   addGlobalOptions(program);
   for (const leaf of leaves(program)) if (leaf !== program) addGlobalOptions(leaf);
   return program;

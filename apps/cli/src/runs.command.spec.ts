@@ -118,8 +118,8 @@ describe('runs output', () => {
       '  billing  failed     2 attempts        http_error: HTTP 500',
       '',
       '  billing:',
-      '    attempt 1: failed HTTP 500 in 12ms: http_error: HTTP 500',
-      '    attempt 2: failed in 1.5s: boom',
+      '    attempt 1: failed HTTP 500, took 12ms: http_error: HTTP 500',
+      '    attempt 2: failed, took 1.5s: boom',
     ]);
   });
 

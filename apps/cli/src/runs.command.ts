@@ -1,4 +1,5 @@
 import { Option, type Command } from 'commander';
+import type { ApiClient } from './api-client';
 import { CliError } from './cli-error';
 import type { CommandHandler, Wire } from './command-context';
 import { elapsedMs, formatDuration, formatJson, plural, table, truncate } from './output';
@@ -136,7 +137,7 @@ export function formatRunDetail(run: RunDetail): string[] {
     lines.push('', `  ${step.id}:`);
     for (const a of step.attempts) {
       const status = a.responseStatus === null ? '' : ` HTTP ${a.responseStatus}`;
-      const took = a.durationMs === null ? '' : ` in ${formatDuration(a.durationMs)}`;
+      const took = a.durationMs === null ? '' : `, took ${formatDuration(a.durationMs)}`;
       const error = errorText(a.error);
       lines.push(`    attempt ${a.n}: ${a.outcome ?? 'running'}${status}${took}${error ? `: ${error}` : ''}`);
     }
@@ -174,18 +175,55 @@ export const runsShowHandler: CommandHandler<[string]> = async (ctx, id) => {
   return 0;
 };
 
-export const runsRetryHandler: CommandHandler<[string]> = async (ctx, id) => {
-  const answer = await ctx
-    .api()
-    .json<{ runId: string; retried: string[] }>('POST', `/api/runs/${encodeURIComponent(id)}/retry`);
+/**
+ * Resumes the run on the version it is pinned to; `--version latest` runs its event on the flow's
+ * current version instead, which is a new run (a replay): a run never changes version.
+ */
+export const runsRetryHandler: CommandHandler<[string], { version?: string }> = async (ctx, id) => {
+  const api = ctx.api();
+  if (ctx.options.version === 'latest') {
+    const replay = await api.json<{ runId: string }>('POST', `/api/runs/${encodeURIComponent(id)}/replay`, {
+      query: { version: 'latest' },
+    });
+    ctx.out.result({ ...replay, originRunId: id });
+    ctx.out.line(`started run ${replay.runId} from the event of run ${id}, on the flow's latest version`);
+    ctx.out.note(`follow it with: hookflow runs show ${replay.runId}`);
+    return 0;
+  }
+  const answer = await api.json<{ runId: string; retried: string[] }>(
+    'POST',
+    `/api/runs/${encodeURIComponent(id)}/retry`,
+  );
   ctx.out.result(answer);
   const steps = answer.retried ?? [];
   ctx.out.line(
     `retrying run ${answer.runId}${steps.length > 0 ? `: ${plural(steps.length, 'step')} (${steps.join(', ')})` : ''}`,
   );
+  const changed = await versionsOf(api, id);
+  if (changed && changed.run !== changed.latest) {
+    ctx.out.note(
+      `flow '${changed.flow}' changed since this run: the retry runs its version ${changed.run}, not ${changed.latest}. ` +
+        `To run the event on version ${changed.latest}: hookflow runs retry ${id} --version latest`,
+    );
+  }
   ctx.out.note(`follow it with: hookflow runs show ${answer.runId}`);
   return 0;
 };
+
+/** The run's pinned version and its flow's current one; undefined when either cannot be read. */
+async function versionsOf(
+  api: ApiClient,
+  runId: string,
+): Promise<{ flow: string; run: number; latest: number } | undefined> {
+  try {
+    const run = await api.json<RunDetail>('GET', `/api/runs/${encodeURIComponent(runId)}`);
+    if (run.version === null) return undefined;
+    const flow = await api.json<{ version: number }>('GET', `/api/flows/${encodeURIComponent(run.flow)}`);
+    return { flow: run.flow, run: run.version, latest: flow.version };
+  } catch {
+    return undefined;
+  }
+}
 
 export const runsReplayHandler: CommandHandler<[string], { version?: string }> = async (ctx, id) => {
   const answer = await ctx
@@ -229,6 +267,14 @@ export function registerRunsCommands(program: Command, wire: Wire): void {
       'resume a failed or cancelled run from its failed steps (same run; succeeded steps are not repeated)',
     )
     .argument('<id>', 'run id')
+    .addOption(
+      new Option(
+        '--version <which>',
+        "pinned: resume the run on its version; latest: run its event on the flow's current version (a new run)",
+      )
+        .choices(['pinned', 'latest'])
+        .default('pinned'),
+    )
     .action(wire(runsRetryHandler));
   runs
     .command('replay')
