@@ -128,6 +128,7 @@ function urlRefusal(error: { code?: string; message: string }): AppError {
 
 export function logStartup(config: HookflowConfig, backend: string): void {
   new Logger('Hookflow').log(
-    `API listening on ${config.publicUrl} (queue on ${backend}; management API needs the key in HOOKFLOW_API_KEY)`,
+    `API listening on ${config.publicUrl} (queue on ${backend}); the management API takes the key ` +
+      (config.apiKeyFile ? `in ${config.apiKeyFile}` : 'given in HOOKFLOW_API_KEY'),
   );
 }

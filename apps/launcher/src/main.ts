@@ -52,6 +52,7 @@ async function main(): Promise<number> {
     if (!config.apiKey) {
       const keyFile = await readOrCreateApiKey(config.dataDir);
       env.HOOKFLOW_API_KEY = keyFile.key;
+      env.HOOKFLOW_API_KEY_FILE = shownPath(keyFile.path);
       printKeyUsage(keyFile.path, keyFile.created, config.port);
     }
     if (!config.masterKey) {

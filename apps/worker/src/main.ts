@@ -10,6 +10,7 @@ import {
   stopGracefully,
 } from '@hookflow/platform';
 import { createWorkerApp } from './bootstrap';
+import { HealthServer } from './health/health-server';
 import { GracefulShutdown } from './maintenance/graceful-shutdown';
 
 async function main(): Promise<void> {
@@ -30,7 +31,8 @@ async function main(): Promise<void> {
     { graceMs: config.shutdownGraceMs, log: (line) => logger.log(line) },
   );
   logger.log(
-    `worker running (concurrency ${config.workerConcurrency}, queue on ${config.redisUrl ? 'Redis' : 'PostgreSQL'})`,
+    `worker running (concurrency ${config.workerConcurrency}, queue on ${config.redisUrl ? 'Redis' : 'PostgreSQL'}); ` +
+      `health and metrics on http://127.0.0.1:${app.get(HealthServer).port}`,
   );
   notifyReady();
 }

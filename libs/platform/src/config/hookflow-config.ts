@@ -14,6 +14,8 @@ const envSchema = z.object({
   DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }),
   REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
   HOOKFLOW_API_KEY: z.string().min(16, 'must be at least 16 characters'),
+  // Where that key was read from, for the start line only; npm start sets it.
+  HOOKFLOW_API_KEY_FILE: z.string().optional(),
   HOOKFLOW_MASTER_KEY: z
     .string()
     .transform((value, ctx) => {
@@ -171,6 +173,8 @@ export interface HookflowConfig {
   databasePoolSize: number;
   redisUrl?: string;
   apiKey: string;
+  /** The file `HOOKFLOW_API_KEY` came from (npm start's), to tell the operator where the key is. */
+  apiKeyFile?: string;
   /** AES-256-GCM key of the secret store; unset: the secret store is unavailable. */
   masterKey?: Buffer;
   queuePrefix: string;
@@ -267,6 +271,7 @@ export function loadConfig(
     databasePoolSize: e.DATABASE_POOL_SIZE,
     redisUrl: e.REDIS_URL,
     apiKey: e.HOOKFLOW_API_KEY,
+    apiKeyFile: e.HOOKFLOW_API_KEY_FILE || undefined,
     masterKey: e.HOOKFLOW_MASTER_KEY,
     queuePrefix: e.QUEUE_PREFIX,
     workerConcurrency: e.WORKER_CONCURRENCY,

@@ -33,6 +33,21 @@ describe('HookflowLogger', () => {
     });
   });
 
+  it("keeps Nest's start-up chatter (modules, routes) at debug, and its warnings as they are", () => {
+    const quiet = capture();
+    quiet.logger.log('Mapped {/api/flows, GET} route', 'RouterExplorer');
+    quiet.logger.log('AppModule dependencies initialized', 'InstanceLoader');
+    quiet.logger.warn('something odd', 'RouterExplorer');
+    quiet.logger.log('API listening', 'Hookflow');
+    expect(quiet.lines().map((l) => [l.level, l.context])).toEqual([
+      ['warn', 'RouterExplorer'],
+      ['info', 'Hookflow'],
+    ]);
+    const verbose = capture({ level: 'debug' });
+    verbose.logger.log('Mapped {/api/flows, GET} route', 'RouterExplorer');
+    expect(verbose.lines()).toMatchObject([{ level: 'debug', context: 'RouterExplorer' }]);
+  });
+
   it('takes fields from an object message: runId, flow, step, attempt beside msg', () => {
     const { logger, lines } = capture();
     logger.warn({ msg: 'step failed', runId: 'r-1', flow: 'orders', step: 'send', attempt: 3 }, 'StepRunner');

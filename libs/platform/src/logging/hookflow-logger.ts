@@ -126,6 +126,15 @@ export function createPinoLogger(options: HookflowLoggerOptions): PinoLogger {
   );
 }
 
+/** Nest's own start-up lines (every module, route and mapping): debug, not the operator's concern. */
+const BOOT_CHATTER = new Set([
+  'NestFactory',
+  'InstanceLoader',
+  'RoutesResolver',
+  'RouterExplorer',
+  'NestApplication',
+]);
+
 /**
  * Nest's logger over pino: every `new Logger(Context)` writes JSON with a `context` field; pass an
  * object instead of a string to add fields (`logger.warn({ msg, runId })`).
@@ -134,7 +143,8 @@ export class HookflowLogger implements LoggerService {
   constructor(readonly pino: PinoLogger) {}
 
   log(message: unknown, ...params: unknown[]): void {
-    this.write('info', message, params);
+    const context = params[params.length - 1];
+    this.write(typeof context === 'string' && BOOT_CHATTER.has(context) ? 'debug' : 'info', message, params);
   }
 
   error(message: unknown, ...params: unknown[]): void {
