@@ -42,8 +42,8 @@ export class FlowsController {
   @Post('validate')
   @FlowsOpenApi.validate()
   @HttpCode(200)
-  validate(@Body() body: unknown) {
-    const { warnings } = this.flows.validate(body);
+  async validate(@Body() body: unknown) {
+    const { warnings } = await this.flows.check(body);
     return { valid: true, warnings };
   }
 

@@ -1,9 +1,14 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { outboundUrlWarnings, parseOutboundAllow, type OutboundAllowList } from '@hookflow/connectors';
+import {
+  outboundUrlWarnings,
+  parseOutboundAllow,
+  parseSigningSecret,
+  type OutboundAllowList,
+} from '@hookflow/connectors';
 import type { ConnectorRegistry, FlowDefinition, ValidationIssue } from '@hookflow/flows';
-import { canonicalFlowJson, SLUG_PATTERN, validateFlow } from '@hookflow/flows';
+import { canonicalFlowJson, compileFlow, SLUG_PATTERN, validateFlow } from '@hookflow/flows';
 import { HOOKFLOW_CONFIG, type HookflowConfig } from '@hookflow/platform';
-import { FileManagedError, FlowRepository, SlugTakenError } from '@hookflow/store';
+import { FileManagedError, FlowRepository, SecretRepository, SlugTakenError } from '@hookflow/store';
 import { AppError, ErrorCode } from '../common/app-error';
 import { CONNECTOR_CATALOG } from '../common/tokens';
 import { TriggerCache } from '../triggers/trigger-cache';
@@ -21,6 +26,7 @@ export class FlowsService {
   constructor(
     private readonly flows: FlowRepository,
     private readonly triggers: TriggerCache,
+    private readonly secrets: SecretRepository,
     @Inject(CONNECTOR_CATALOG) private readonly connectors: ConnectorRegistry,
     @Inject(HOOKFLOW_CONFIG) private readonly config: HookflowConfig,
   ) {
@@ -45,9 +51,55 @@ export class FlowsService {
     };
   }
 
+  /** `validate`, then what the secret store can tell: see `secretIssues`. */
+  async check(doc: unknown): Promise<{ definition: FlowDefinition; warnings: ValidationIssue[] }> {
+    const { definition, warnings } = this.validate(doc);
+    return { definition, warnings: [...warnings, ...(await this.secretIssues(definition))] };
+  }
+
+  /**
+   * A secret the flow names that is not stored is a warning (it may be added before the first
+   * run); a stored signing secret that is not a Standard Webhooks secret is refused, as every
+   * delivery would fail on it.
+   */
+  private async secretIssues(definition: FlowDefinition): Promise<ValidationIssue[]> {
+    if (!this.secrets.available) return [];
+    const uses = secretUses(definition);
+    if (uses.length === 0) return [];
+    const values = await this.secrets.values(uses.map((use) => use.name));
+    const errors: ValidationIssue[] = [];
+    const warnings: ValidationIssue[] = [];
+    for (const use of uses) {
+      const value = values[use.name];
+      if (value === undefined) {
+        warnings.push({
+          path: use.path,
+          message: `names the secret '${use.name}', which is not in the secret store: add it before the flow runs`,
+        });
+      } else if (use.signing) {
+        try {
+          parseSigningSecret(value);
+        } catch {
+          errors.push({
+            path: use.path,
+            message: `the secret '${use.name}' is not a Standard Webhooks secret (whsec_ followed by base64)`,
+          });
+        }
+      }
+    }
+    if (errors.length > 0) {
+      throw new AppError(
+        ErrorCode.InvalidFlow,
+        `the flow definition is invalid: ${errors[0].path} ${errors[0].message}`,
+        errors,
+      );
+    }
+    return warnings;
+  }
+
   /** Saved, with the validator's warnings (a URL the outbound guard will always refuse, say). */
   async create(doc: unknown): Promise<FlowView & { warnings: ValidationIssue[] }> {
-    const { definition, warnings } = this.validate(doc);
+    const { definition, warnings } = await this.check(doc);
     try {
       const record = await this.flows.create(definition);
       return { ...flowView(record, this.config.publicUrl), warnings };
@@ -81,7 +133,7 @@ export class FlowsService {
 
   async replace(slug: string, doc: unknown): Promise<FlowView & { warnings: ValidationIssue[] }> {
     const withSlug = doc && typeof doc === 'object' && !Array.isArray(doc) ? { slug, ...doc } : doc;
-    const { definition, warnings } = this.validate(withSlug);
+    const { definition, warnings } = await this.check(withSlug);
     if (definition.slug !== slug) {
       throw new AppError(
         ErrorCode.InvalidFlow,
@@ -173,4 +225,25 @@ export class FlowsService {
     this.triggers.clear();
     await this.flows.announceChange(flowId);
   }
+}
+
+/** Where a flow names secrets: the trigger's verification, each action's templates and its signing. */
+function secretUses(definition: FlowDefinition): { name: string; path: string; signing: boolean }[] {
+  const uses: { name: string; path: string; signing: boolean }[] = [];
+  const verifySecret = (definition.trigger.verify as { secret?: unknown } | undefined)?.secret;
+  if (typeof verifySecret === 'string')
+    uses.push({ name: verifySecret, path: '/trigger/verify/secret', signing: false });
+  const flow = compileFlow(definition);
+  definition.steps.forEach((def, i) => {
+    const step = flow.step(def.id);
+    const signing = 'signSecretName' in step ? step.signSecretName : undefined;
+    for (const name of step.secretNames) {
+      uses.push(
+        name === signing
+          ? { name, path: `/steps/${i}/with/sign/secret`, signing: true }
+          : { name, path: `/steps/${i}/with`, signing: false },
+      );
+    }
+  });
+  return uses;
 }
