@@ -134,6 +134,76 @@ describe('hookflow CLI', () => {
       await hf.http().get('/api/flows/cli-local').set(hf.auth).expect(404);
     });
 
+    it('takes a raw XML or form body, parsed as ingress parses it, and refuses a malformed one', async () => {
+      writeFlow('xml.flow.json', {
+        slug: 'cli-xml',
+        trigger: { type: 'webhook' },
+        steps: [
+          {
+            id: 'shape',
+            type: 'transform',
+            expression: '{ "skus": [order.item."@_sku"], "note": order.note }',
+          },
+        ],
+      } as FlowDefinition);
+      writeFileSync(
+        path.join(work, 'order.xml'),
+        '<order><item sku="X">2</item><item sku="Y">1</item><note>door</note></order>',
+      );
+      const xml = await cli(['test', 'xml.flow.json', '--body-file', 'order.xml']);
+      expect(xml.code).toBe(0);
+      expect(xml.stdout).toContain('  output: {"skus": ["X", "Y"], "note": "door"}');
+
+      writeFlow('form.flow.json', {
+        slug: 'cli-form',
+        trigger: { type: 'webhook' },
+        steps: [{ id: 'shape', type: 'transform', expression: '{ "tags": $."tags[]", "name": name }' }],
+      } as FlowDefinition);
+      writeFileSync(path.join(work, 'signup.txt'), 'name=Ada&tags[]=a&tags[]=b');
+      const form = await cli([
+        'test',
+        'form.flow.json',
+        '--body-file',
+        'signup.txt',
+        '--content-type',
+        'application/x-www-form-urlencoded',
+      ]);
+      expect(form.code).toBe(0);
+      expect(form.stdout).toContain('  output: {"tags": ["a", "b"], "name": "Ada"}');
+
+      writeFileSync(path.join(work, 'broken.xml'), '<order><item></order>');
+      const broken = await cli(['test', 'xml.flow.json', '--body-file', 'broken.xml']);
+      expect(broken.code).toBe(1);
+      expect(broken.stderr).toMatch(/^hookflow: broken\.xml: body is not well-formed XML/);
+
+      const both = await cli([
+        'test',
+        'xml.flow.json',
+        '--body-file',
+        'order.xml',
+        '--payload',
+        'order.json',
+      ]);
+      expect(both.code).toBe(2);
+      expect(both.stderr).toContain('--payload and --body-file both give the body');
+    });
+
+    it('warns that a GET request has no body when given one, pointing at --query', async () => {
+      writeFlow('get.flow.json', {
+        slug: 'cli-get',
+        trigger: { type: 'webhook', methods: ['GET'] },
+        steps: [{ id: 'keep', type: 'filter', condition: '$exists($trigger.query.email)' }],
+      } as FlowDefinition);
+      writeFileSync(path.join(work, 'contact.json'), JSON.stringify({ email: 'a@example.com' }));
+      const withBody = await cli(['test', 'get.flow.json', '--payload', 'contact.json']);
+      expect(withBody.stderr).toContain('warning: a GET request has no body');
+      expect(withBody.stderr).toContain('--query name=value');
+      const withQuery = await cli(['test', 'get.flow.json', '--query', 'email=a@example.com']);
+      expect(withQuery.code).toBe(0);
+      expect(withQuery.stderr).not.toContain('warning');
+      expect(withQuery.stdout).toContain('keep  filter  succeeded');
+    });
+
     it('fails a step whose expression blows up in the sandbox, and exits', async () => {
       writeFlow('giant.flow.json', {
         slug: 'cli-giant',

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type {
   CompiledFlow,
@@ -16,6 +17,8 @@ import { formatDetail, formatJson, plural } from './output';
 
 interface TestOptions {
   payload?: string;
+  bodyFile?: string;
+  contentType?: string;
   query: string[];
   header: string[];
   method?: string;
@@ -135,6 +138,8 @@ export const testHandler: CommandHandler<[string], TestOptions> = async (ctx, fi
     ExpressionSandbox,
     runFlowInProcess,
     validateFlow,
+    parseRequestBody,
+    RequestBodyError,
   } = await import('./flows-runtime');
   let dispatcher: ReturnType<typeof createOutboundAgent>;
   try {
@@ -159,14 +164,20 @@ export const testHandler: CommandHandler<[string], TestOptions> = async (ctx, fi
         io.stderr.write(`warning: ${formatDetail({ file: ref.displayPath, ...w })}\n`);
     }
     const definition = validation.flow;
-    const body = options.payload === undefined ? null : await readJsonFile(options.payload, io.cwd);
     const headers = parseHeaders(options.header);
-    if (body !== null && headers['content-type'] === undefined) headers['content-type'] = 'application/json';
+    const body = await requestBody(options, headers, io.cwd, { parseRequestBody, RequestBodyError });
+    const method = triggerMethod(definition, options.method);
+    if (body !== null && method === 'GET' && !ctx.json) {
+      io.stderr.write(
+        'warning: a GET request has no body, and senders of GET webhooks put their values in the query: ' +
+          'pass them with --query name=value (expressions read $trigger.query)\n',
+      );
+    }
     const trigger: TriggerData = {
       body,
       query: parseQuery(options.query),
       headers,
-      method: triggerMethod(definition, options.method),
+      method,
       receivedAt: new Date().toISOString(),
     };
     let flow: CompiledFlow;
@@ -199,6 +210,8 @@ export function registerTestCommand(program: Command, wire: Wire): void {
     .description('run a flow file locally on a payload and print every step; actions are rendered, not sent')
     .argument('<file>', 'the flow file')
     .option('--payload <file>', 'JSON file with the request body (default: no body)')
+    .option('--body-file <file>', 'a raw request body (XML, a form, text), parsed as ingress parses it')
+    .option('--content-type <type>', "the body's type (default: from --body-file's extension)")
     .option('--query <name=value>', 'a query parameter of the request (repeatable)', collect, [])
     .option('--header <name:value>', 'a header of the request (repeatable)', collect, [])
     .option('--method <method>', "the request's method (default: the trigger's first method)")
@@ -208,4 +221,60 @@ export function registerTestCommand(program: Command, wire: Wire): void {
       '\nNothing is stored and no server is needed. Exits 1 if the flow is invalid or the run failed.',
     )
     .action(wire(testHandler));
+}
+
+const TYPE_BY_EXTENSION: Record<string, string> = {
+  '.json': 'application/json',
+  '.xml': 'application/xml',
+  '.txt': 'text/plain',
+  '.form': 'application/x-www-form-urlencoded',
+};
+
+/** The request's body: a JSON `--payload`, or a raw `--body-file` parsed by its content type as ingress would. */
+async function requestBody(
+  options: TestOptions,
+  headers: Record<string, string>,
+  cwd: string,
+  parser: Pick<typeof import('./flows-runtime'), 'parseRequestBody' | 'RequestBodyError'>,
+): Promise<unknown> {
+  if (options.payload !== undefined && options.bodyFile !== undefined) {
+    throw new CliError('--payload and --body-file both give the body: pass one', {
+      exitCode: 2,
+      code: 'usage',
+    });
+  }
+  if (options.bodyFile === undefined) {
+    if (options.contentType !== undefined && options.payload === undefined) {
+      throw new CliError('--content-type needs --body-file', { exitCode: 2, code: 'usage' });
+    }
+    if (options.payload === undefined) return null;
+    headers['content-type'] ??= options.contentType ?? 'application/json';
+    return readJsonFile(options.payload, cwd);
+  }
+  const file = path.resolve(cwd, options.bodyFile);
+  let raw: Buffer;
+  try {
+    raw = await fs.readFile(file);
+  } catch (err) {
+    throw new CliError(`cannot read ${options.bodyFile}: ${(err as Error).message}`);
+  }
+  const contentType =
+    options.contentType ?? headers['content-type'] ?? TYPE_BY_EXTENSION[path.extname(file).toLowerCase()];
+  if (!contentType) {
+    throw new CliError(
+      `--content-type is needed: the type of ${options.bodyFile} is not known by its extension`,
+      {
+        exitCode: 2,
+        code: 'usage',
+      },
+    );
+  }
+  headers['content-type'] = contentType;
+  try {
+    return parser.parseRequestBody(raw, contentType);
+  } catch (err) {
+    // A sender would get 400 for it.
+    if (err instanceof parser.RequestBodyError) throw new CliError(`${options.bodyFile}: ${err.message}`);
+    throw err;
+  }
 }

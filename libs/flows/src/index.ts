@@ -42,6 +42,8 @@ export { compileTrigger } from './trigger/compile-trigger';
 export type { CompiledTrigger, RootStep, TriggerStep } from './trigger/compile-trigger';
 export { acceptedReply, duplicateReply } from './trigger/trigger-reply';
 export type { IngressResponse, TriggerReply } from './trigger/trigger-reply';
+export { bodyKindOf, jsonDepthExceeds, parseRequestBody, RequestBodyError } from './request/request-body';
+export type { BodyDepthLimits, BodyKind } from './request/request-body';
 
 // Step graph
 export { StepGraph, StepGraphError } from './graph/step-graph';

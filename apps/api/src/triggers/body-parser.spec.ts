@@ -1,5 +1,6 @@
 import { AppError } from '../common/app-error';
-import { bodyKindOf, jsonDepthExceeds, parseWebhookBody } from './body-parser';
+import { bodyKindOf, jsonDepthExceeds } from '@hookflow/flows';
+import { parseWebhookBody } from './body-parser';
 
 const parse = (text: string, type?: string) => parseWebhookBody(Buffer.from(text), type);
 
