@@ -315,7 +315,7 @@ describe('run hot path', () => {
               array_agg(s.step_id ORDER BY s.position) FILTER (WHERE s.enqueued_at IS NOT NULL) AS enqueued
          FROM runs r JOIN events e ON e.id = r.event_id AND e.run_id = r.id
          JOIN step_runs s ON s.run_id = r.id
-        WHERE r.id = ANY($1::uuid[]) GROUP BY r.id, e.body`,
+        WHERE r.id = ANY($1::uuid[]) GROUP BY r.id, (e.body->>'n')`,
       [runIds],
     );
     const byRun = new Map(rows.map((r) => [r.id, r]));

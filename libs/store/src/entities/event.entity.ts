@@ -18,7 +18,8 @@ export class Event {
   @Column('jsonb')
   query: Record<string, unknown>;
 
-  @Column('jsonb', { nullable: true })
+  // json, not jsonb: keys stay in the order the sender wrote them.
+  @Column('json', { nullable: true })
   body: unknown;
 
   @Column('bytea', { name: 'raw_body', nullable: true })

@@ -24,10 +24,11 @@ export class StepRun {
   @Column('integer', { name: 'attempts_base', default: 0 })
   attemptsBase: number;
 
-  @Column('jsonb', { nullable: true })
+  // json, not jsonb: keys stay in the order the step wrote them.
+  @Column('json', { nullable: true })
   input: unknown;
 
-  @Column('jsonb', { nullable: true })
+  @Column('json', { nullable: true })
   output: unknown;
 
   @Column('jsonb', { nullable: true })

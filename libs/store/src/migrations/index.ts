@@ -8,6 +8,7 @@ import { RunStepsVersion1769000000000 } from './1769000000000-run-steps-version'
 import { StepRowsHotUpdates1770000000000 } from './1770000000000-step-rows-hot-updates';
 import { StepRequeues1771000000000 } from './1771000000000-step-requeues';
 import { ApiKeyScopes1771100000000 } from './1771100000000-api-key-scopes';
+import { JsonKeepsOrder1772000000000 } from './1772000000000-json-keeps-order';
 
 /** Every migration, oldest first. Run at start by both apps (TypeORM serialises them with a lock table). */
 export const MIGRATIONS = [
@@ -21,4 +22,5 @@ export const MIGRATIONS = [
   StepRowsHotUpdates1770000000000,
   StepRequeues1771000000000,
   ApiKeyScopes1771100000000,
+  JsonKeepsOrder1772000000000,
 ];

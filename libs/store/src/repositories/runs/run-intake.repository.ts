@@ -153,7 +153,7 @@ export class RunIntake {
       this.ds,
       'hookflow_insert_runs',
       `WITH input AS (
-         SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::jsonb[], $5::jsonb[], $6::jsonb[],
+         SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::jsonb[], $5::jsonb[], $6::json[],
                               $7::bytea[], $8::text[], $9::text[], $10::timestamptz[], $11::int[], $12::uuid[],
                               $13::uuid[])
            AS t(id, flow_id, method, headers, query, body, raw_body, content_type, source_ip, received_at,

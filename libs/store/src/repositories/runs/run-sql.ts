@@ -45,7 +45,7 @@ export async function readRunView(ds: DataSource, runId: string): Promise<RunVie
 export const runContextColumns = (
   run: string,
 ) => `f.slug, r.created_at, e.body, e.query, e.headers, e.method, e.received_at,
-              (SELECT coalesce(jsonb_object_agg(s.step_id, s.output), '{}'::jsonb)
+              (SELECT coalesce(json_object_agg(s.step_id, s.output), '{}'::json)
                  FROM step_runs s WHERE s.run_id = ${run} AND s.status IN ('succeeded', 'filtered')) AS outputs`;
 export const RUN_CONTEXT_COLUMNS = runContextColumns('$1');
 export const RUN_CONTEXT_FROM = `FROM runs r

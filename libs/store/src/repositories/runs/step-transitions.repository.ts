@@ -84,7 +84,7 @@ export type StepEndRecorded =
       recorded: true;
       /** The run's status after the write. */
       runStatus: RunStatus;
-      /** The step's output as stored (jsonb), for a step run next in process to read. */
+      /** The step's output as stored, for a step run next in process to read. */
       output: unknown;
       /** The step claimed by the write, when `next` was asked for and it could be claimed. */
       next?: { stepId: string; attempt: number; attemptBase: number };
@@ -190,8 +190,8 @@ interface StepEndResultRow {
  * would. $2 repeats the run ids so that the planner reads through the primary keys.
  */
 const RECORD_STEP_ENDS = `WITH i AS MATERIALIZED (
-         SELECT * FROM jsonb_to_recordset($1::jsonb) AS i(
-           ord int, run_id uuid, step_id text, status text, input jsonb, output jsonb, error jsonb,
+         SELECT * FROM json_to_recordset($1::json) AS i(
+           ord int, run_id uuid, step_id text, status text, input json, output json, error jsonb,
            n int, started_at timestamptz, duration_ms int, outcome text, attempt_error jsonb,
            response_status int, version int, run_status text, skip text[], enqueue text[],
            next_step text, next_lease_ms double precision, expect_status text, expect_attempts int,
