@@ -16,12 +16,22 @@ process.stdout.on('error', (err) => {
   if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
   throw err;
 });
+// Only a command that runs until stopped asks for this; once is enough, so a second Ctrl-C still kills.
+let stop;
+const stopSignal = () => {
+  if (!stop) {
+    stop = new AbortController();
+    for (const name of ['SIGINT', 'SIGTERM']) process.once(name, () => stop.abort());
+  }
+  return stop.signal;
+};
 require(main)
   .run(process.argv.slice(2), {
     stdout: process.stdout,
     stderr: process.stderr,
     env: process.env,
     cwd: process.cwd(),
+    stopSignal,
   })
   .then(
     (code) => {

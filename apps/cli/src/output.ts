@@ -13,6 +13,11 @@ export interface CliIo {
   stderr: CliStream;
   env: Record<string, string | undefined>;
   cwd: string;
+  /**
+   * Aborted on SIGINT or SIGTERM, for a command that runs until stopped (`listen`). Only such a
+   * command asks for it: asking is what keeps those signals from ending the process at once.
+   */
+  stopSignal?: () => AbortSignal;
 }
 
 /** Prints results to stdout and notes to stderr; in JSON mode stdout carries JSON only. */
