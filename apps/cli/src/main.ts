@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { CliError } from './cli-error';
 import { CommandContext, type CommandHandler, type Wire } from './command-context';
 import { registerExportCommand } from './export.command';
+import { registerListenCommand } from './listen.command';
 import { registerLoginCommands } from './login.command';
 import { formatDetail, type CliIo } from './output';
 import { registerRunsCommands } from './runs.command';
@@ -65,7 +66,8 @@ Examples:
   hookflow validate                           check ./flows offline
   hookflow plan && hookflow apply --prune     sync ./flows to the server
   hookflow test flows/order-fanout.flow.json --payload flows/samples/order-fanout.json
-  hookflow runs list --flow order-fanout --status failed`,
+  hookflow runs list --flow order-fanout --status failed
+  hookflow listen --fail-first 2              a local receiver that prints what it gets (500, 500, 200)`,
     );
   registerValidateCommand(program, wire);
   registerSyncCommands(program, wire);
@@ -73,6 +75,7 @@ Examples:
   registerTestCommand(program, wire);
   registerRunsCommands(program, wire);
   registerLoginCommands(program, wire);
+  registerListenCommand(program, wire);
   addGlobalOptions(program);
   for (const leaf of leaves(program)) if (leaf !== program) addGlobalOptions(leaf);
   return program;
