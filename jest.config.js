@@ -8,18 +8,10 @@ const moduleNameMapper = {
   '^@hookflow/(flows|connectors|store|sandbox|platform|queue)$': '<rootDir>/libs/$1/src',
   '^@hookflow/(flows|connectors|store|sandbox|platform|queue)/(.*)$': '<rootDir>/libs/$1/src/$2',
 };
-/** ES-module-only packages that CommonJS dependencies require() (`@fastify/static`: `content-disposition`). */
-const REQUIRED_ESM = ['content-disposition'];
 const transform = {
   '^.+\\.ts$': [
     'ts-jest',
     { useESM: true, tsconfig: { module: 'es2022', rootDir: __dirname, isolatedModules: true } },
-  ],
-  // Node 20.19 runs a require() of an ES module (require(esm)); jest on Node 20 does not, so ts-jest
-  // compiles those packages, to CommonJS where they are required. Tests only; the build needs none of it.
-  [`/node_modules/(${REQUIRED_ESM.join('|')})/.+\\.js$`]: [
-    'ts-jest',
-    { useESM: true, tsconfig: { allowJs: true, isolatedModules: true } },
   ],
 };
 const common = {
@@ -28,7 +20,6 @@ const common = {
   extensionsToTreatAsEsm: ['.ts'],
   testEnvironment: 'node',
   transform,
-  transformIgnorePatterns: [`/node_modules/(?!(${REQUIRED_ESM.join('|')})/)`],
   moduleNameMapper,
 };
 
