@@ -302,6 +302,46 @@ describe('flow lifecycle', () => {
         .expect(400);
       expect(invalid.body.error).toBe('invalid_flow');
     });
+
+    it('parses a raw XML or form sample as ingress would, and names a malformed one', async () => {
+      const definition = flowDoc('raw-sample', `${sink.url}/raw`, {
+        steps: [{ id: 'shape', type: 'transform', expression: '{ "skus": [order.item."@_sku"] }' }],
+      });
+      const xml = await api()
+        .post('/api/flows/test')
+        .set(hf.auth)
+        .send({
+          definition,
+          rawBody: '<order><item sku="X"/><item sku="Y"/></order>',
+          contentType: 'text/xml',
+        })
+        .expect(200);
+      expect(xml.body.steps[0]).toMatchObject({ status: 'succeeded', output: { skus: ['X', 'Y'] } });
+
+      const form = await api()
+        .post('/api/flows/test')
+        .set(hf.auth)
+        .send({
+          definition: { ...definition, steps: [{ id: 'shape', type: 'transform', expression: '$' }] },
+          rawBody: 'a=1&a=2',
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        })
+        .expect(200);
+      expect(form.body.steps[0].output).toEqual({ a: ['1', '2'] });
+
+      const broken = await api()
+        .post('/api/flows/test')
+        .set(hf.auth)
+        .send({ definition, rawBody: '<order>', contentType: 'application/xml' })
+        .expect(400);
+      expect(broken.body.details[0].path).toBe('/rawBody');
+      const both = await api()
+        .post('/api/flows/test')
+        .set(hf.auth)
+        .send({ definition, rawBody: 'a=1', body: {} })
+        .expect(400);
+      expect(both.body.details[0]).toEqual({ path: '/rawBody', message: 'give body or rawBody, not both' });
+    });
   });
 
   it('shows received and refused requests in the inspector, newest first', async () => {

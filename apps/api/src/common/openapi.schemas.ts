@@ -182,6 +182,10 @@ const fileChange = {
 /** A sample request for a dry run, alone (`TestRequest`) or with an unsaved flow (`TestDefinitionRequest`). */
 const testRequestProperties: Record<string, SchemaObject> = {
   body: anyJson('The sample request body (any JSON).'),
+  rawBody: str(
+    'Instead of `body`: the body as sent (XML, a form, text), parsed by `contentType` (or the `content-type` header) as ingress parses it.',
+  ),
+  contentType: str("`rawBody`'s type, e.g. `application/xml`; default the `content-type` header."),
   headers: {
     type: 'object',
     description: 'Sample request headers.',

@@ -4,10 +4,13 @@ import { ExpressionSandbox } from '@hookflow/sandbox';
 import { HOOKFLOW_CONFIG, type HookflowConfig } from '@hookflow/platform';
 import { randomUUID } from 'node:crypto';
 import { AppError } from '../common/app-error';
+import { parseWebhookBody } from '../triggers/body-parser';
 import { CONNECTOR_CATALOG } from '../common/tokens';
 
 export interface TestRequest {
   body?: unknown;
+  rawBody?: unknown;
+  contentType?: unknown;
   headers?: unknown;
   query?: unknown;
   method?: unknown;
@@ -39,13 +42,17 @@ export class FlowTestService {
       definition.trigger.methods?.[0] ??
       'POST'
     ).toUpperCase();
+    const lowerHeaders = Object.fromEntries(
+      Object.entries(headers).map(([k, v]) => [k.toLowerCase(), String(v)]),
+    );
+    const body = sampleBody(req, lowerHeaders);
     const flow = compileFlow(definition);
     const result = await runFlowInProcess(
       flow,
       {
-        body: req.body ?? null,
+        body,
         query,
-        headers: Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), String(v)])),
+        headers: lowerHeaders,
         method,
         receivedAt: new Date().toISOString(),
       },
@@ -65,4 +72,24 @@ function objectOf(value: unknown, path: string): Record<string, unknown> {
   if (value === undefined || value === null) return {};
   if (typeof value !== 'object' || Array.isArray(value)) throw AppError.invalid(path, 'must be an object');
   return value as Record<string, unknown>;
+}
+
+/** `body` as given, or `rawBody` parsed as ingress parses a request of its type. */
+function sampleBody(req: TestRequest, headers: Record<string, string>): unknown {
+  if (req.rawBody === undefined) {
+    if (req.contentType !== undefined) throw AppError.invalid('/contentType', 'only goes with rawBody');
+    return req.body ?? null;
+  }
+  if (req.body !== undefined) throw AppError.invalid('/rawBody', 'give body or rawBody, not both');
+  if (typeof req.rawBody !== 'string') throw AppError.invalid('/rawBody', 'must be a string');
+  if (req.contentType !== undefined && typeof req.contentType !== 'string')
+    throw AppError.invalid('/contentType', 'must be a string');
+  const contentType = (req.contentType as string | undefined) ?? headers['content-type'];
+  if (contentType !== undefined) headers['content-type'] = contentType;
+  try {
+    return parseWebhookBody(Buffer.from(req.rawBody, 'utf8'), contentType);
+  } catch (err) {
+    if (err instanceof AppError) throw AppError.invalid('/rawBody', err.message.replace(/^body /, ''));
+    throw err;
+  }
 }
