@@ -50,6 +50,22 @@ describe('trigger ingress', () => {
     expect(res.body.error).toBe('invalid_body');
   });
 
+  it("stores an XML body with the trigger's xmlArrays elements as arrays, even alone", async () => {
+    const { hookPath: xmlPath } = await hf.createFlow({
+      slug: 'xml-arrays',
+      trigger: { type: 'webhook', xmlArrays: ['item'] },
+      steps: [{ id: 'noop', type: 'transform', expression: '$' }],
+    });
+    const res = await hf
+      .http()
+      .post(xmlPath)
+      .set('content-type', 'application/xml')
+      .send('<order><item sku="X">2</item><note>n</note></order>')
+      .expect(202);
+    const run = await hf.getRun(res.body.runId);
+    expect(run.event.body).toEqual({ order: { item: [{ '#text': '2', '@_sku': 'X' }], note: 'n' } });
+  });
+
   it('answers 404 for an unknown key and 405 for a method the trigger does not take', async () => {
     const unknown = await hf.http().post('/hooks/not-a-real-key').send({}).expect(404);
     expect(unknown.body).toMatchObject({ error: 'not_found' });

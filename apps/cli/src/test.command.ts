@@ -165,7 +165,10 @@ export const testHandler: CommandHandler<[string], TestOptions> = async (ctx, fi
     }
     const definition = validation.flow;
     const headers = parseHeaders(options.header);
-    const body = await requestBody(options, headers, io.cwd, { parseRequestBody, RequestBodyError });
+    const body = await requestBody(options, headers, io.cwd, definition.trigger.xmlArrays, {
+      parseRequestBody,
+      RequestBodyError,
+    });
     const method = triggerMethod(definition, options.method);
     if (body !== null && method === 'GET' && !ctx.json) {
       io.stderr.write(
@@ -235,6 +238,7 @@ async function requestBody(
   options: TestOptions,
   headers: Record<string, string>,
   cwd: string,
+  xmlArrays: string[] | undefined,
   parser: Pick<typeof import('./flows-runtime'), 'parseRequestBody' | 'RequestBodyError'>,
 ): Promise<unknown> {
   if (options.payload !== undefined && options.bodyFile !== undefined) {
@@ -271,7 +275,7 @@ async function requestBody(
   }
   headers['content-type'] = contentType;
   try {
-    return parser.parseRequestBody(raw, contentType);
+    return parser.parseRequestBody(raw, contentType, undefined, { xmlArrays });
   } catch (err) {
     // A sender would get 400 for it.
     if (err instanceof parser.RequestBodyError) throw new CliError(`${options.bodyFile}: ${err.message}`);

@@ -43,7 +43,7 @@ export type { CompiledTrigger, RootStep, TriggerStep } from './trigger/compile-t
 export { acceptedReply, duplicateReply } from './trigger/trigger-reply';
 export type { IngressResponse, TriggerReply } from './trigger/trigger-reply';
 export { bodyKindOf, jsonDepthExceeds, parseRequestBody, RequestBodyError } from './request/request-body';
-export type { BodyDepthLimits, BodyKind } from './request/request-body';
+export type { BodyDepthLimits, BodyKind, BodyOptions } from './request/request-body';
 
 // Step graph
 export { StepGraph, StepGraphError } from './graph/step-graph';

@@ -45,7 +45,7 @@ export class FlowTestService {
     const lowerHeaders = Object.fromEntries(
       Object.entries(headers).map(([k, v]) => [k.toLowerCase(), String(v)]),
     );
-    const body = sampleBody(req, lowerHeaders);
+    const body = sampleBody(req, lowerHeaders, definition.trigger.xmlArrays);
     const flow = compileFlow(definition);
     const result = await runFlowInProcess(
       flow,
@@ -75,7 +75,7 @@ function objectOf(value: unknown, path: string): Record<string, unknown> {
 }
 
 /** `body` as given, or `rawBody` parsed as ingress parses a request of its type. */
-function sampleBody(req: TestRequest, headers: Record<string, string>): unknown {
+function sampleBody(req: TestRequest, headers: Record<string, string>, xmlArrays?: string[]): unknown {
   if (req.rawBody === undefined) {
     if (req.contentType !== undefined) throw AppError.invalid('/contentType', 'only goes with rawBody');
     return req.body ?? null;
@@ -87,7 +87,7 @@ function sampleBody(req: TestRequest, headers: Record<string, string>): unknown 
   const contentType = (req.contentType as string | undefined) ?? headers['content-type'];
   if (contentType !== undefined) headers['content-type'] = contentType;
   try {
-    return parseWebhookBody(Buffer.from(req.rawBody, 'utf8'), contentType);
+    return parseWebhookBody(Buffer.from(req.rawBody, 'utf8'), contentType, undefined, { xmlArrays });
   } catch (err) {
     if (err instanceof AppError) throw AppError.invalid('/rawBody', err.message.replace(/^body /, ''));
     throw err;

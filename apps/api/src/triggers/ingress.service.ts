@@ -201,7 +201,7 @@ export class IngressService {
     const body =
       req.method === 'GET' || req.method === 'HEAD'
         ? null
-        : parseWebhookBody(req.rawBody, contentType, this.config);
+        : parseWebhookBody(req.rawBody, contentType, this.config, trigger);
     const headers = storedHeaders(trigger, this.redaction.redact(req.headers));
     const query = storedQuery(trigger, req.query);
     const dedupeKey = await this.dedupeKey(trigger, req, body, headers, query);

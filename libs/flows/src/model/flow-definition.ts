@@ -20,6 +20,8 @@ export interface TriggerDef {
   allowIps?: string[];
   rateLimit?: { limit: number; per: Duration };
   maxBodyBytes?: number;
+  /** XML elements (a name, or a dotted path from the root) whose values are always arrays. */
+  xmlArrays?: string[];
   respond?: { status?: number; body?: unknown; headers?: Record<string, string> };
 }
 

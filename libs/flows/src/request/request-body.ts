@@ -15,12 +15,16 @@ export type BodyKind = 'json' | 'form' | 'xml' | 'text' | 'binary' | 'empty';
 
 // Entity expansion off: a billion-laughs document stays text. fast-xml-parser refuses an element
 // once more than `maxNestedTags` are open above it, so it gets one less than our limit.
-const xmlParsers = new Map<number, XMLParser>();
+const xmlParsers = new Map<string, XMLParser>();
 const XML_TOO_DEEP = /Maximum nested tags exceeded/;
+/** Parsers kept (one per depth limit and `xmlArrays` list); past this the cache starts over. */
+const MAX_XML_PARSERS = 200;
 
-function xmlParserFor(maxDepth: number): XMLParser {
-  let parser = xmlParsers.get(maxDepth);
+function xmlParserFor(maxDepth: number, arrays: readonly string[]): XMLParser {
+  const key = `${maxDepth}\n${arrays.join('\n')}`;
+  let parser = xmlParsers.get(key);
   if (!parser) {
+    const always = new Set(arrays);
     parser = new XMLParser({
       ignoreAttributes: false,
       attributeNamePrefix: '@_',
@@ -29,10 +33,22 @@ function xmlParserFor(maxDepth: number): XMLParser {
       parseTagValue: false,
       trimValues: true,
       maxNestedTags: maxDepth - 1,
+      ...(always.size > 0
+        ? {
+            isArray: (name: string, jpath: unknown, _leaf: boolean, isAttribute: boolean) =>
+              !isAttribute && (always.has(name) || always.has(String(jpath))),
+          }
+        : {}),
     });
-    xmlParsers.set(maxDepth, parser);
+    if (xmlParsers.size >= MAX_XML_PARSERS) xmlParsers.clear();
+    xmlParsers.set(key, parser);
   }
   return parser;
+}
+
+/** How a trigger wants its bodies read (`xmlArrays`: elements that are always arrays). */
+export interface BodyOptions {
+  xmlArrays?: readonly string[];
 }
 
 /** Nesting limits, checked before or while parsing, so that no parser or later walk recurses too deep. */
@@ -57,6 +73,7 @@ export function parseRequestBody(
   raw: Buffer,
   contentType: string | undefined,
   limits: BodyDepthLimits = DEFAULT_DEPTH_LIMITS,
+  options: BodyOptions = {},
 ): unknown {
   if (raw.length === 0) return null;
   const kind = bodyKindOf(contentType);
@@ -71,7 +88,7 @@ export function parseRequestBody(
     case 'form':
       return formToObject(raw.toString('utf8'));
     case 'xml':
-      return parseXml(raw.toString('utf8'), limits.maxXmlDepth);
+      return parseXml(raw.toString('utf8'), limits.maxXmlDepth, options.xmlArrays ?? []);
     case 'text':
     case 'empty':
       return raw.toString('utf8');
@@ -83,11 +100,11 @@ export function parseRequestBody(
 }
 
 /** Parsed before validated: the parser stops at excess depth, the validator would walk all of it first. */
-function parseXml(text: string, maxDepth: number): unknown {
+function parseXml(text: string, maxDepth: number, arrays: readonly string[]): unknown {
   let parsed: unknown;
   let parseError: Error | undefined;
   try {
-    parsed = xmlParserFor(maxDepth).parse(text);
+    parsed = xmlParserFor(maxDepth, arrays).parse(text);
   } catch (err) {
     if (XML_TOO_DEEP.test((err as Error).message)) throw tooDeep('XML', maxDepth);
     parseError = err as Error;

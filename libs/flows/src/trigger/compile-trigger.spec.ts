@@ -12,6 +12,7 @@ function flow(trigger: Omit<TriggerDef, 'type'>, steps: StepDef[] = [send]): Flo
 const DEFAULTS: Omit<CompiledTrigger, 'steps' | 'roots'> = {
   methods: new Set(['POST']),
   maxBodyBytes: 1_048_576,
+  xmlArrays: [],
   reply: { status: 202, configuredStatus: undefined, headers: {}, body: undefined },
   droppedReplyHeaders: [],
   verify: null,

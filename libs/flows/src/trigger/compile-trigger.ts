@@ -24,6 +24,8 @@ export interface CompiledTrigger {
   /** Upper case. */
   methods: ReadonlySet<string>;
   maxBodyBytes: number;
+  /** `xmlArrays`, for the body parser; empty when none. */
+  xmlArrays: string[];
   reply: TriggerReply;
   /** `respond.headers` names left out of `reply`: the server sets them, or HTTP refuses them. */
   droppedReplyHeaders: string[];
@@ -50,6 +52,7 @@ export function compileTrigger(definition: FlowDefinition): CompiledTrigger {
   return {
     methods: new Set((trigger.methods ?? DEFAULT_TRIGGER_METHODS).map((m) => m.toUpperCase())),
     maxBodyBytes: trigger.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
+    xmlArrays: trigger.xmlArrays ?? [],
     reply,
     droppedReplyHeaders: dropped,
     verify,

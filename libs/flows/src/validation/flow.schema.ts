@@ -273,6 +273,15 @@ const triggerSchema = {
       maximum: MAX_TRIGGER_BODY_BYTES,
       default: DEFAULT_MAX_BODY_BYTES,
     },
+    xmlArrays: {
+      description:
+        'XML elements whose values are always arrays, even when one appears once: a name (`item`) or a dotted path from the root (`order.item`).',
+      type: 'array',
+      minItems: 1,
+      maxItems: 100,
+      uniqueItems: true,
+      items: { type: 'string', minLength: 1, maxLength: 200, pattern: '^[^\\s]+$' },
+    },
     respond: {
       description: `What an accepted request answers instead of the default ${DEFAULT_RESPOND_STATUS} \`{ runId, eventId }\`.`,
       type: 'object',
