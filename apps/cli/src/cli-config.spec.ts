@@ -37,8 +37,10 @@ describe('the saved login', () => {
     const file = path.join(home, 'bad.json');
     writeFileSync(file, '{"key": 3}');
     expect(() => readLogin({ HOOKFLOW_CONFIG: file })).toThrow(`${file} is not a Hookflow login`);
-    writeFileSync(file, 'not json');
-    expect(() => readLogin({ HOOKFLOW_CONFIG: file })).toThrow(`${file} is not a Hookflow login`);
+    writeFileSync(file, '{"url": "http://x", "key": "hf_SECRET_KEY_TEXT');
+    expect(() => readLogin({ HOOKFLOW_CONFIG: file })).toThrow(`${file} is not a Hookflow login (not JSON)`);
+    // The parser's own message would quote the file, key included.
+    expect(() => readLogin({ HOOKFLOW_CONFIG: file })).not.toThrow(/hf_SECRET/);
   });
 
   it('gives commands its server and key, after --url/--key and the environment', () => {

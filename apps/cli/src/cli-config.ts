@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { CliError } from './cli-error';
 
@@ -24,10 +24,9 @@ export function readLogin(env: Env): SavedLogin | undefined {
   let parsed: unknown;
   try {
     parsed = JSON.parse(readFileSync(file, 'utf8'));
-  } catch (err) {
-    throw new CliError(
-      `${file} is not a Hookflow login (${(err as Error).message}); run hookflow login again`,
-    );
+  } catch {
+    // Not the parser's message: it quotes the file, key included.
+    throw new CliError(`${file} is not a Hookflow login (not JSON); run hookflow login again`);
   }
   const login = parsed as Partial<SavedLogin> | null;
   if (!login || typeof login.url !== 'string' || (login.key !== undefined && typeof login.key !== 'string')) {
@@ -42,9 +41,10 @@ export function saveLogin(env: Env, login: SavedLogin): string {
   if (!file) throw new CliError('nowhere to save the login: set HOME or HOOKFLOW_CONFIG');
   try {
     mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-    writeFileSync(file, `${JSON.stringify(login, null, 2)}\n`, { mode: 0o600 });
-    // A file that existed keeps its mode on write.
-    chmodSync(file, 0o600);
+    // A new 0600 file moved into place: an old file's looser mode, or a link, never sees the key.
+    const fresh = `${file}.${process.pid}.tmp`;
+    writeFileSync(fresh, `${JSON.stringify(login, null, 2)}\n`, { mode: 0o600, flag: 'wx' });
+    renameSync(fresh, file);
   } catch (err) {
     throw new CliError(`cannot save the login to ${file}: ${(err as Error).message}`);
   }

@@ -16,10 +16,11 @@ const LAUNCHER_KEY_FILE = path.join('.data', 'api-key');
 export const loginHandler: CommandHandler<[]> = async (ctx) => {
   const explicit = ctx.options.key || ctx.io.env.HOOKFLOW_API_KEY;
   const keyFile = path.join(ctx.io.cwd, LAUNCHER_KEY_FILE);
-  const key = explicit || readKeyFile(keyFile);
+  // npm start's key is for the server on this machine: never sent elsewhere unless asked to.
+  const key = explicit || (isLoopback(ctx.url) ? readKeyFile(keyFile) : undefined);
   if (!key) {
     throw new CliError(
-      `no API key to log in with: pass --key, set HOOKFLOW_API_KEY, or run this where npm start keeps ${LAUNCHER_KEY_FILE}`,
+      `no API key to log in with: pass --key, set HOOKFLOW_API_KEY, or (for a server on this machine) run this where npm start keeps ${LAUNCHER_KEY_FILE}`,
       { exitCode: 2, code: 'usage' },
     );
   }
@@ -41,6 +42,14 @@ export const logoutHandler: CommandHandler<[]> = async (ctx) => {
   ctx.out.line(file ? `logged out: removed ${file}` : 'no saved login');
   return 0;
 };
+
+function isLoopback(url: string): boolean {
+  try {
+    return ['localhost', '127.0.0.1', '[::1]'].includes(new URL(url).hostname);
+  } catch {
+    return false;
+  }
+}
 
 function readKeyFile(file: string): string | undefined {
   try {

@@ -1,5 +1,11 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { compileFlow, runFlowInProcess, type ConnectorRegistry, type FlowDefinition } from '@hookflow/flows';
+import {
+  compileFlow,
+  runFlowInProcess,
+  type BodyDepthLimits,
+  type ConnectorRegistry,
+  type FlowDefinition,
+} from '@hookflow/flows';
 import { ExpressionSandbox } from '@hookflow/sandbox';
 import { HOOKFLOW_CONFIG, type HookflowConfig } from '@hookflow/platform';
 import { randomUUID } from 'node:crypto';
@@ -45,7 +51,7 @@ export class FlowTestService {
     const lowerHeaders = Object.fromEntries(
       Object.entries(headers).map(([k, v]) => [k.toLowerCase(), String(v)]),
     );
-    const body = sampleBody(req, lowerHeaders, definition.trigger.xmlArrays);
+    const body = sampleBody(req, lowerHeaders, this.config, definition.trigger.xmlArrays);
     const flow = compileFlow(definition);
     const result = await runFlowInProcess(
       flow,
@@ -75,7 +81,12 @@ function objectOf(value: unknown, path: string): Record<string, unknown> {
 }
 
 /** `body` as given, or `rawBody` parsed as ingress parses a request of its type. */
-function sampleBody(req: TestRequest, headers: Record<string, string>, xmlArrays?: string[]): unknown {
+function sampleBody(
+  req: TestRequest,
+  headers: Record<string, string>,
+  limits: BodyDepthLimits,
+  xmlArrays?: string[],
+): unknown {
   if (req.rawBody === undefined) {
     if (req.contentType !== undefined) throw AppError.invalid('/contentType', 'only goes with rawBody');
     return req.body ?? null;
@@ -87,7 +98,7 @@ function sampleBody(req: TestRequest, headers: Record<string, string>, xmlArrays
   const contentType = (req.contentType as string | undefined) ?? headers['content-type'];
   if (contentType !== undefined) headers['content-type'] = contentType;
   try {
-    return parseWebhookBody(Buffer.from(req.rawBody, 'utf8'), contentType, undefined, { xmlArrays });
+    return parseWebhookBody(Buffer.from(req.rawBody, 'utf8'), contentType, limits, { xmlArrays });
   } catch (err) {
     if (err instanceof AppError) throw AppError.invalid('/rawBody', err.message.replace(/^body /, ''));
     throw err;

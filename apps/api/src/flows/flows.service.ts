@@ -66,11 +66,19 @@ export class FlowsService {
     if (!this.secrets.available) return [];
     const uses = secretUses(definition);
     if (uses.length === 0) return [];
-    const values = await this.secrets.values(uses.map((use) => use.name));
+    let values: Record<string, string>;
+    try {
+      values = await this.secrets.values(uses.map((use) => use.name));
+    } catch (err) {
+      // A store the API cannot read (a wrong master key) must not stop flows being saved.
+      return [
+        { path: '', message: `the secrets this flow names could not be checked: ${(err as Error).message}` },
+      ];
+    }
     const errors: ValidationIssue[] = [];
     const warnings: ValidationIssue[] = [];
     for (const use of uses) {
-      const value = values[use.name];
+      const value = Object.hasOwn(values, use.name) ? values[use.name] : undefined;
       if (value === undefined) {
         warnings.push({
           path: use.path,

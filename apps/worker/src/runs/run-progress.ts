@@ -181,7 +181,7 @@ export class RunProgress {
       flowVersionId: claimed.flowVersionId,
       flowSlug: claimed.flowSlug,
       trigger: claimed.trigger,
-      // As a claim would read them: the finished step's output as stored (jsonb), when it has one.
+      // As a claim would read them: the finished step's output as stored, when it has one.
       outputs:
         result.status === 'failed' ? claimed.outputs : { ...claimed.outputs, [stepId]: recorded.output },
       view: { version: view.version + 1, status: 'running', steps },
