@@ -19,3 +19,8 @@ export class CliError extends Error {
     this.exitCode = opts.exitCode ?? 1;
   }
 }
+
+/** A command used wrongly (bad option values, options that do not go together): exit 2. */
+export function usage(message: string): CliError {
+  return new CliError(message, { code: 'usage', exitCode: 2 });
+}

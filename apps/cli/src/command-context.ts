@@ -36,9 +36,14 @@ export class CommandContext<TOptions = Record<string, unknown>> {
     return this.options.url || this.io.env.HOOKFLOW_URL || this.login?.url || DEFAULT_HOOKFLOW_URL;
   }
 
-  /** `--key`, else HOOKFLOW_API_KEY, else the saved key when talking to the server it was saved for. */
+  /** `--key`, else HOOKFLOW_API_KEY. */
+  get explicitKey(): string | undefined {
+    return this.options.key || this.io.env.HOOKFLOW_API_KEY || undefined;
+  }
+
+  /** The explicit key, else the saved one when talking to the server it was saved for. */
   get key(): string | undefined {
-    const explicit = this.options.key || this.io.env.HOOKFLOW_API_KEY;
+    const explicit = this.explicitKey;
     if (explicit) return explicit;
     const login = this.login;
     return login?.key && sameServer(login.url, this.url) ? login.key : undefined;

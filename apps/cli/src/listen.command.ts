@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { CliError } from './cli-error';
+import { usage } from './cli-error';
 import type { CommandHandler, Wire } from './command-context';
 import { startListener, type ListenerOptions } from './listener';
 import { plural } from './output';
@@ -12,10 +12,6 @@ export interface ListenFlags {
   failFirst?: string;
   delay?: string;
   json?: boolean;
-}
-
-function usage(message: string): CliError {
-  return new CliError(message, { code: 'usage', exitCode: 2 });
 }
 
 function wholeNumber(option: string, value: string, min: number, max: number): number {

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { ApiClient } from './api-client';
 import { forgetLogin, saveLogin } from './cli-config';
-import { CliError } from './cli-error';
+import { usage } from './cli-error';
 import type { CommandHandler, Wire } from './command-context';
 
 /** Where `npm start` keeps the key it generated, relative to the folder it runs in. */
@@ -14,14 +14,13 @@ const LAUNCHER_KEY_FILE = path.join('.data', 'api-key');
  * HOOKFLOW_API_KEY, or the key file `npm start` wrote in this folder.
  */
 export const loginHandler: CommandHandler<[]> = async (ctx) => {
-  const explicit = ctx.options.key || ctx.io.env.HOOKFLOW_API_KEY;
+  const explicit = ctx.explicitKey;
   const keyFile = path.join(ctx.io.cwd, LAUNCHER_KEY_FILE);
   // npm start's key is for the server on this machine: never sent elsewhere unless asked to.
   const key = explicit || (isLoopback(ctx.url) ? readKeyFile(keyFile) : undefined);
   if (!key) {
-    throw new CliError(
+    throw usage(
       `no API key to log in with: pass --key, set HOOKFLOW_API_KEY, or (for a server on this machine) run this where npm start keeps ${LAUNCHER_KEY_FILE}`,
-      { exitCode: 2, code: 'usage' },
     );
   }
   const client = new ApiClient({ baseUrl: ctx.url, apiKey: key });

@@ -10,7 +10,7 @@ import type {
 } from '@hookflow/flows';
 // The module alone, not the package: the CLI loads the flows runtime only for the commands that run flows.
 import { flowFileRef, readFlowFile } from '@hookflow/flows/files';
-import { CliError } from './cli-error';
+import { CliError, usage } from './cli-error';
 import type { CommandHandler, Wire } from './command-context';
 import { readJsonFile } from './flow-files';
 import { formatDetail, formatJson, plural } from './output';
@@ -138,8 +138,6 @@ export const testHandler: CommandHandler<[string], TestOptions> = async (ctx, fi
     ExpressionSandbox,
     runFlowInProcess,
     validateFlow,
-    parseRequestBody,
-    RequestBodyError,
   } = await import('./flows-runtime');
   let dispatcher: ReturnType<typeof createOutboundAgent>;
   try {
@@ -165,10 +163,7 @@ export const testHandler: CommandHandler<[string], TestOptions> = async (ctx, fi
     }
     const definition = validation.flow;
     const headers = parseHeaders(options.header);
-    const body = await requestBody(options, headers, io.cwd, definition.trigger.xmlArrays, {
-      parseRequestBody,
-      RequestBodyError,
-    });
+    const body = await requestBody(options, headers, io.cwd, definition.trigger.xmlArrays);
     const method = triggerMethod(definition, options.method);
     if (body !== null && method === 'GET' && !ctx.json) {
       io.stderr.write(
@@ -239,17 +234,13 @@ async function requestBody(
   headers: Record<string, string>,
   cwd: string,
   xmlArrays: string[] | undefined,
-  parser: Pick<typeof import('./flows-runtime'), 'parseRequestBody' | 'RequestBodyError'>,
 ): Promise<unknown> {
   if (options.payload !== undefined && options.bodyFile !== undefined) {
-    throw new CliError('--payload and --body-file both give the body: pass one', {
-      exitCode: 2,
-      code: 'usage',
-    });
+    throw usage('--payload and --body-file both give the body: pass one');
   }
   if (options.bodyFile === undefined) {
     if (options.contentType !== undefined && options.payload === undefined) {
-      throw new CliError('--content-type needs --body-file', { exitCode: 2, code: 'usage' });
+      throw usage('--content-type needs --body-file');
     }
     if (options.payload === undefined) return null;
     headers['content-type'] ??= options.contentType ?? 'application/json';
@@ -265,20 +256,16 @@ async function requestBody(
   const contentType =
     options.contentType ?? headers['content-type'] ?? TYPE_BY_EXTENSION[path.extname(file).toLowerCase()];
   if (!contentType) {
-    throw new CliError(
-      `--content-type is needed: the type of ${options.bodyFile} is not known by its extension`,
-      {
-        exitCode: 2,
-        code: 'usage',
-      },
-    );
+    throw usage(`--content-type is needed: the type of ${options.bodyFile} is not known by its extension`);
   }
   headers['content-type'] = contentType;
+  // Loaded already with the rest of the runtime (see flows-runtime.ts).
+  const { parseRequestBody, RequestBodyError } = await import('./flows-runtime');
   try {
-    return parser.parseRequestBody(raw, contentType, undefined, { xmlArrays });
+    return parseRequestBody(raw, contentType, undefined, { xmlArrays });
   } catch (err) {
     // A sender would get 400 for it.
-    if (err instanceof parser.RequestBodyError) throw new CliError(`${options.bodyFile}: ${err.message}`);
+    if (err instanceof RequestBodyError) throw new CliError(`${options.bodyFile}: ${err.message}`);
     throw err;
   }
 }

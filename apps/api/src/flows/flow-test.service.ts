@@ -1,6 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import {
   compileFlow,
+  parseRequestBody,
+  RequestBodyError,
   runFlowInProcess,
   type BodyDepthLimits,
   type ConnectorRegistry,
@@ -10,7 +12,6 @@ import { ExpressionSandbox } from '@hookflow/sandbox';
 import { HOOKFLOW_CONFIG, type HookflowConfig } from '@hookflow/platform';
 import { randomUUID } from 'node:crypto';
 import { AppError } from '../common/app-error';
-import { parseWebhookBody } from '../triggers/body-parser';
 import { CONNECTOR_CATALOG } from '../common/tokens';
 
 export interface TestRequest {
@@ -98,9 +99,10 @@ function sampleBody(
   const contentType = (req.contentType as string | undefined) ?? headers['content-type'];
   if (contentType !== undefined) headers['content-type'] = contentType;
   try {
-    return parseWebhookBody(Buffer.from(req.rawBody, 'utf8'), contentType, limits, { xmlArrays });
+    return parseRequestBody(Buffer.from(req.rawBody, 'utf8'), contentType, limits, { xmlArrays });
   } catch (err) {
-    if (err instanceof AppError) throw AppError.invalid('/rawBody', err.message.replace(/^body /, ''));
+    if (err instanceof RequestBodyError)
+      throw AppError.invalid('/rawBody', err.message.replace(/^body /, ''));
     throw err;
   }
 }

@@ -238,8 +238,8 @@ export class FlowsService {
 /** Where a flow names secrets: the trigger's verification, each action's templates and its signing. */
 function secretUses(definition: FlowDefinition): { name: string; path: string; signing: boolean }[] {
   const uses: { name: string; path: string; signing: boolean }[] = [];
-  const verifySecret = (definition.trigger.verify as { secret?: unknown } | undefined)?.secret;
-  if (typeof verifySecret === 'string')
+  const verifySecret = definition.trigger.verify?.secret;
+  if (verifySecret !== undefined)
     uses.push({ name: verifySecret, path: '/trigger/verify/secret', signing: false });
   const flow = compileFlow(definition);
   definition.steps.forEach((def, i) => {

@@ -83,7 +83,8 @@ export class Reconciler implements OnApplicationBootstrap, OnModuleDestroy {
             }
             const flow = await this.flows.get(step.flowVersionId);
             // Not taken (the queue is down): tried again next pass, not counted against the step.
-            if (!(await this.progress.enqueue(flow, step, [step.stepId], step.attempts))) continue;
+            if (!(await this.progress.enqueue(flow, step, [step.stepId], { attemptsDone: step.attempts })))
+              continue;
             requeued++;
             this.metrics.reconcilerReenqueued.inc();
           } catch (err) {

@@ -147,7 +147,7 @@ export class RunProgress {
 
   /** Gives a chained or bundled step a job of its own for its retry or resume after `delayMs`. */
   later(flow: CompiledFlow, ref: StepRef, attemptsDone: number, delayMs: number): Promise<boolean> {
-    return this.queue.add(queuedSteps(flow, ref, [ref.stepId], { attemptsDone, delayMs }));
+    return this.enqueue(flow, ref, [ref.stepId], { attemptsDone, delayMs });
   }
 
   /** Jobs for steps of a run. False when the queue did not take them in time; the reconciler re-adds them. */
@@ -155,9 +155,9 @@ export class RunProgress {
     flow: CompiledFlow,
     ref: Pick<StepRef, 'runId' | 'flowVersionId'>,
     stepIds: string[],
-    attemptsDone = 0,
+    more: { attemptsDone?: number; delayMs?: number } = {},
   ): Promise<boolean> {
-    return this.queue.add(queuedSteps(flow, ref, stepIds, { attemptsDone }));
+    return this.queue.add(queuedSteps(flow, ref, stepIds, more));
   }
 
   /** The claim of the step the write claimed next: the run as that write left it, one version on. */

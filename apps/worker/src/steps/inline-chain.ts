@@ -87,14 +87,10 @@ export class InlineChain {
       releaseSlot: opts.ownStepDone,
       pickNext: this.picker(flow, remaining),
     });
-    opts.ownStepDone?.();
     let next = first.next;
     let secrets = first.secrets;
     while (next) {
-      remaining--;
-      const step: NextStep = next;
-      next = undefined;
-      const result = await this.runNext(flow, runId, step, remaining, secrets);
+      const result = await this.runNext(flow, runId, next, --remaining, secrets);
       next = result?.next;
       secrets = result?.secrets ?? secrets;
     }

@@ -315,7 +315,6 @@ export class StepRunner {
         expressions: this.expressions,
         budget: this.budget,
         attempt: claimed.attempt,
-        idempotencyKey: `${ref.runId}_${ref.stepId}`,
         secrets: secrets.values,
       },
     );

@@ -14,10 +14,8 @@ export class StepSecrets {
   async load(flow: CompiledFlow, stepId: string): Promise<LoadedSecrets> {
     // The trigger's verification secret too: a sender that echoes its token into the payload
     // must not get it stored in clear through a step's input or output.
-    const verifySecret = (flow.definition.trigger.verify as { secret?: unknown } | undefined)?.secret;
-    const names = [
-      ...new Set([...flow.secretNames, ...(typeof verifySecret === 'string' ? [verifySecret] : [])]),
-    ];
+    const verifySecret = flow.definition.trigger.verify?.secret;
+    const names = [...new Set([...flow.secretNames, ...(verifySecret === undefined ? [] : [verifySecret])])];
     if (names.length === 0) return { ok: true, values: {} };
     const needed = flow.step(stepId).secretNames;
     if (!this.secrets.available) {
