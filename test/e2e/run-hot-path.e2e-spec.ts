@@ -420,6 +420,34 @@ describe('run hot path', () => {
     expect(statuses.map((r) => r.status)).toEqual(claimed.map(() => 'succeeded'));
   });
 
+  it("undoes a next step's claim that got no destination slot: pending again, its attempt uncounted", async () => {
+    const graph = new StepGraph([{ id: 'a' }, { id: 'b' }]);
+    const [{ runId, claim }] = await claimedRuns('unclaim-next', 1);
+    const end = await endStep(runId, 'a', done({}), attempt(claim.attempt), graph, claim, async () => ({
+      stepId: 'b',
+      leaseMs: 60_000,
+    }));
+    expect(end.next).toMatchObject({ stepId: 'b', claimed: { attempt: 1 } });
+    const version = async () =>
+      (
+        (await ds.query(`SELECT steps_version FROM runs WHERE id = $1`, [runId])) as {
+          steps_version: number;
+        }[]
+      )[0].steps_version;
+    const before = await version();
+    expect(await runs.unclaim(runId, 'b', 1)).toBe(true);
+    expect(await stepRows(runId)).toEqual({ a: 'succeeded+q', b: 'pending+q' });
+    expect(await version()).toBe(before + 1);
+    const [row] = await ds.query(
+      `SELECT attempts, started_at FROM step_runs WHERE run_id = $1 AND step_id = 'b'`,
+      [runId],
+    );
+    expect(row).toEqual({ attempts: 0, started_at: null });
+    // Undone once only; the step's job then claims it as its first attempt.
+    expect(await runs.unclaim(runId, 'b', 1)).toBe(false);
+    expect(await runs.claimStep(runId, 'b', 60_000)).toMatchObject({ attempt: 1 });
+  });
+
   it('records each step on its own when the statement they shared fails, failing only the bad one', async () => {
     const graph = new StepGraph([{ id: 'a' }, { id: 'b' }]);
     const claimed = await claimedRuns('joint-fallback', 6);

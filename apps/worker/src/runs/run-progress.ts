@@ -23,16 +23,23 @@ export interface StepRef {
   flowVersionId: string;
 }
 
-/** Picks a ready step to claim and run in process (null: queue them all); `release` frees an unused slot. */
+/** A destination slot a claimed step waits for in process: its release, or how long to stay away. */
+export type SlotWait = () => Promise<{ go: true; release: () => void } | { go: false; retryInMs: number }>;
+
+/**
+ * Picks a ready step to claim and run in process (null: queue them all); `release` frees an unused
+ * slot, `slot` is one to wait for once the step is claimed.
+ */
 export type PickNext = (
   ready: string[],
-) => Promise<{ stepId: string; leaseMs: number; release?: () => void } | null>;
+) => Promise<{ stepId: string; leaseMs: number; release?: () => void; slot?: SlotWait } | null>;
 
 /** A step claimed by the write that recorded the step before it, for the caller to run at once. */
 export interface NextStep {
   stepId: string;
   claimed: ClaimedStep;
   release?: () => void;
+  slot?: SlotWait;
 }
 
 /** What recording a step's end did. */
@@ -121,6 +128,7 @@ export class RunProgress {
           next: {
             stepId: recorded.next.stepId,
             release: next.release,
+            slot: next.slot,
             claimed: this.nextClaim(claimed, ref.stepId, result, recorded, view, transition),
           },
         };

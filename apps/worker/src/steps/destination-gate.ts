@@ -9,15 +9,22 @@ import {
   staticDestinationKey,
   type DestinationLimit,
 } from './destination-limiter';
+import type { SlotWait } from '../runs/run-progress';
 import { StepSecrets } from './step-secrets';
 
 /** Admission of one step job: go ahead (release the slot afterwards), or come back later. */
 export type Admission = { go: true; release: () => void } | { go: false; retryInMs: number };
 
-const NO_SLOT: Admission = { go: true, release: () => undefined };
+const NO_SLOT: { go: true; release: () => void } = { go: true, release: () => undefined };
 
 /** How long a job may wait in process for a slot of a fast destination before it is parked in the queue. */
 const IN_PROCESS_WAIT_MS = 100;
+
+/** How long a chained step, claimed already (its run recorded), may wait in process for a slot. */
+const CLAIMED_WAIT_MS = 2_000;
+
+/** A chained step's slot: taken now, or to wait for once the step is claimed (`wait`). */
+export type InlineAdmission = { go: true; release: () => void } | { go: 'after-claim'; wait: SlotWait };
 
 /** Admits an action to its destination before the claim, so a refused job uses no attempt. */
 @Injectable()
@@ -42,12 +49,27 @@ export class DestinationGate {
     }
   }
 
-  /** Admission for a chained step; null when its destination needs rendering: it takes the queue. */
-  async admitInline(flow: CompiledFlow, stepId: string): Promise<Admission | null> {
+  /**
+   * Admission for a chained step, asked before the write that claims it, so it never holds that
+   * write back: a free slot, or a wait after the claim for a fast destination. Null: the queue.
+   */
+  admitInline(flow: CompiledFlow, stepId: string): InlineAdmission | null {
     const step = flow.step(stepId);
     if (step.type !== 'action') return NO_SLOT;
     const key = staticDestinationKey(step.def.with.url);
-    return key ? this.slot(key, step) : null;
+    // A destination that needs rendering is found by the job's gate.
+    if (!key) return null;
+    const limit = this.limitOf(step);
+    const grant = this.limiter.tryAcquire(key, limit);
+    if (grant.ok) return { go: true, release: grant.release };
+    if (!this.limiter.mayWait(key, limit, CLAIMED_WAIT_MS)) return null;
+    return {
+      go: 'after-claim',
+      wait: async () => {
+        const later = await this.limiter.acquire(key, limit, CLAIMED_WAIT_MS);
+        return later.ok ? { go: true, release: later.release } : { go: false, retryInMs: later.retryInMs };
+      },
+    };
   }
 
   private async decide(runId: string, stepId: string, knownVersionId?: string): Promise<Admission> {

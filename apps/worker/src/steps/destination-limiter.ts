@@ -75,17 +75,8 @@ export class DestinationLimiter {
   /** Like `tryAcquire`, but waits up to `maxWaitMs` for a fast destination; slow ones are refused at once. */
   acquire(key: string, limit: DestinationLimit, maxWaitMs: number): Promise<SlotGrant> {
     const first = this.tryAcquire(key, limit);
+    if (first.ok || !this.mayWait(key, limit, maxWaitMs)) return Promise.resolve(first);
     const state = this.destinations.get(key)!;
-    const expectedWaitMs = state.avgHoldMs * (1 + (state.waiters.length + 1) / limit.concurrency);
-    if (
-      first.ok ||
-      maxWaitMs <= 0 ||
-      state.inFlight < limit.concurrency || // refused by the rate window: waiting for a slot would not help
-      state.avgHoldMs * 2 > maxWaitMs ||
-      (state.avgHoldMs === 0 ? state.waiters.length >= limit.concurrency : expectedWaitMs > maxWaitMs)
-    ) {
-      return Promise.resolve(first);
-    }
     return new Promise<SlotGrant>((resolve) => {
       const waiter = () => {
         clearTimeout(timer);
@@ -98,6 +89,17 @@ export class DestinationLimiter {
       }, maxWaitMs);
       state.waiters.push(waiter);
     });
+  }
+
+  /** Whether a caller refused a slot of `key` now would be let wait up to `maxWaitMs` by `acquire`. */
+  mayWait(key: string, limit: DestinationLimit, maxWaitMs: number): boolean {
+    const state = this.destinations.get(key);
+    if (!state || maxWaitMs <= 0) return false;
+    // Refused by the rate window, not for a slot: waiting for a slot would not help.
+    if (state.inFlight < limit.concurrency) return false;
+    if (state.avgHoldMs * 2 > maxWaitMs) return false;
+    if (state.avgHoldMs === 0) return state.waiters.length < limit.concurrency;
+    return state.avgHoldMs * (1 + (state.waiters.length + 1) / limit.concurrency) <= maxWaitMs;
   }
 
   /** Calls in flight to `key` right now. */

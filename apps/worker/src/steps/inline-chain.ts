@@ -107,11 +107,23 @@ export class InlineChain {
   ): Promise<{ next?: NextStep; secrets?: RunSecrets } | undefined> {
     const ref: StepRef = { runId, stepId: step.stepId, flowVersionId: step.claimed.flowVersionId };
     const tries = step.claimed.attempt - step.claimed.attemptBase;
+    let release = step.release;
+    if (step.slot) {
+      const admission = await step.slot();
+      if (!admission.go) {
+        // No slot in time: the step goes to the queue as it would have without the claim. If the
+        // claim cannot be undone, it lapses with its lease and the reconciler brings the step back.
+        const undone = await this.runner.unclaim(ref, step.claimed).catch(() => false);
+        if (undone) await this.progress.later(flow, ref, tries - 1, admission.retryInMs);
+        return undefined;
+      }
+      release = admission.release;
+    }
     let result;
     try {
       result = await this.runner.run(flow, ref, step.claimed, {
         isLastAttempt: false,
-        releaseSlot: step.release,
+        releaseSlot: release,
         pickNext: this.picker(flow, remaining),
         secrets,
       });
@@ -127,7 +139,7 @@ export class InlineChain {
       await this.progress.later(flow, ref, tries, 0);
       return undefined;
     } finally {
-      step.release?.();
+      release?.();
     }
     await this.followUp(flow, ref, result.verdict);
     return result;
@@ -148,13 +160,12 @@ export class InlineChain {
     if (remaining <= 0 || this.draining) return undefined;
     return async (ready) => {
       if (ready.length !== 1) return null;
-      const admission = await this.gate.admitInline(flow, ready[0]);
-      if (!admission?.go) return null;
-      return {
-        stepId: ready[0],
-        leaseMs: stepLeaseMs(flow.timeoutMs(ready[0])),
-        release: admission.release,
-      };
+      const admission = this.gate.admitInline(flow, ready[0]);
+      if (!admission) return null;
+      const leaseMs = stepLeaseMs(flow.timeoutMs(ready[0]));
+      return admission.go === true
+        ? { stepId: ready[0], leaseMs, release: admission.release }
+        : { stepId: ready[0], leaseMs, slot: admission.wait };
     };
   }
 }

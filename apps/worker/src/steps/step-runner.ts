@@ -105,6 +105,11 @@ export class StepRunner {
     return this.transitions.releaseClaim(ref.runId, ref.stepId, claimed.attempt).catch(() => undefined);
   }
 
+  /** Undoes a chained step's claim before its attempt started; false when the claim was no longer held. */
+  unclaim(ref: StepRef, claimed: ClaimedStep): Promise<boolean> {
+    return this.transitions.unclaim(ref.runId, ref.stepId, claimed.attempt);
+  }
+
   /** Runs and records one attempt; throws `StepMovedError` if an unclaimed step's run moved. */
   async run(
     flow: CompiledFlow,

@@ -575,6 +575,31 @@ export class StepTransitions {
     );
   }
 
+  /**
+   * Undoes a claim no attempt was started under (a chained step that got no destination slot):
+   * the step is pending again and the attempt uncounted. False when the claim was no longer held.
+   */
+  async unclaim(runId: string, stepId: string, attemptN: number): Promise<boolean> {
+    const rows: { n: number }[] = await this.ds.query(
+      // Lock the run row first and move its version on, as a claim does.
+      `WITH run_lock AS (
+         SELECT 1 FROM runs WHERE id = $1 FOR NO KEY UPDATE
+       ), back AS (
+         UPDATE step_runs
+            SET status = 'pending', attempts = attempts - 1, lease_until = NULL,
+                started_at = CASE WHEN attempts - 1 = attempts_base THEN NULL ELSE started_at END
+          WHERE run_id = $1 AND step_id = $2 AND status = 'running' AND attempts = $3
+            AND EXISTS (SELECT 1 FROM run_lock)
+          RETURNING 1
+       ), moved AS (
+         UPDATE runs SET steps_version = steps_version + 1 WHERE id = $1 AND EXISTS (SELECT 1 FROM back)
+       )
+       SELECT count(*)::int AS n FROM back`,
+      [runId, stepId, attemptN],
+    );
+    return rows[0]?.n === 1;
+  }
+
   /** Unfinished, unleased steps of live runs handed to the queue before `staleBefore`. */
   async findStaleSteps(staleBefore: Date, limit: number): Promise<StaleStep[]> {
     const rows: {
