@@ -98,7 +98,11 @@ export default tseslint.config(
   ...libWalls,
   appWall('api', 'worker'),
   appWall('worker', 'api'),
-  { files: ['**/*.spec.ts', 'test/**/*.ts'], rules: { 'no-restricted-imports': 'off' } },
+  // Test-only helpers (`**/testing/`) may evaluate expressions in process, as specs do.
+  {
+    files: ['**/*.spec.ts', '**/testing/**/*.ts', 'test/**/*.ts'],
+    rules: { 'no-restricted-imports': 'off' },
+  },
   // CommonJS preloads (`node --require`) use require().
   { files: ['**/*.cjs'], rules: { '@typescript-eslint/no-require-imports': 'off' } },
 );

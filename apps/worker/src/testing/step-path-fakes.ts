@@ -1,0 +1,406 @@
+import { Logger } from '@nestjs/common';
+import {
+  compileFlow,
+  DEFAULT_EXPRESSION_BUDGET,
+  InProcessEvaluator,
+  type CompiledFlow,
+  type Connector,
+  type ConnectorContext,
+  type ConnectorRegistry,
+  type FlowDefinition,
+  type RunStatus,
+  type RunView,
+  type StepStatus,
+  type TriggerData,
+} from '@hookflow/flows';
+import { WorkerMetrics, type HookflowConfig } from '@hookflow/platform';
+import type { QueuedStep, StepQueue } from '@hookflow/queue';
+import type { ExpressionSandbox } from '@hookflow/sandbox';
+import type {
+  AttemptRecord,
+  ClaimedStep,
+  SecretRepository,
+  StepEnd,
+  StepEndRecorded,
+  StepPeek,
+  StepTransitions,
+} from '@hookflow/store';
+import { RunProgress } from '../runs/run-progress';
+import { BundledSteps } from '../steps/bundled-steps';
+import type { CompiledFlowCache } from '../steps/compiled-flow-cache';
+import { DestinationGate } from '../steps/destination-gate';
+import { InlineChain } from '../steps/inline-chain';
+import { StepRunner } from '../steps/step-runner';
+import { StepSecrets } from '../steps/step-secrets';
+
+// Test-only: the step path's services over in-memory fakes of the store, the queue and the secret
+// store, with real compiled flows and JSONata evaluated in process (no sandbox host, no network).
+
+const LIVE: ReadonlySet<RunStatus> = new Set<RunStatus>(['queued', 'running']);
+
+/** One step row as the fake store keeps it. */
+export interface FakeStep {
+  status: StepStatus;
+  attempts: number;
+  attemptsBase: number;
+  enqueued: boolean;
+  /** A live lease: `running` with a lease that has not lapsed. */
+  held: boolean;
+  requeues: number;
+  input?: unknown;
+  output?: unknown;
+  error?: unknown;
+  resumeAt?: Date;
+}
+
+/** One run row, its steps and its attempt records. */
+export interface FakeRun {
+  id: string;
+  version: number;
+  status: RunStatus;
+  flowVersionId: string;
+  flowSlug: string;
+  trigger: TriggerData;
+  steps: Record<string, FakeStep>;
+  attempts: (AttemptRecord & { stepId: string })[];
+}
+
+type TransitionsApi = Pick<
+  StepTransitions,
+  | 'claimStep'
+  | 'readStep'
+  | 'view'
+  | 'recordStepEnd'
+  | 'peekStep'
+  | 'runContext'
+  | 'parkStep'
+  | 'markRetrying'
+  | 'releaseClaim'
+  | 'touchEnqueued'
+>;
+
+/** StepTransitions in memory: the same guards as its SQL (lease, version, expected step state). */
+export class FakeStepTransitions implements TransitionsApi {
+  readonly runs = new Map<string, FakeRun>();
+  /** Every step end asked to be recorded, refused ones too. */
+  readonly ends: StepEnd[] = [];
+
+  /** A queued run of `flow` whose first steps are handed to the queue. */
+  addRun(flow: CompiledFlow, runId: string, opts: { flowVersionId?: string; body?: unknown } = {}): FakeRun {
+    const roots = new Set(flow.graph.roots());
+    const steps: Record<string, FakeStep> = {};
+    for (const id of flow.graph.ids) {
+      steps[id] = {
+        status: 'pending',
+        attempts: 0,
+        attemptsBase: 0,
+        enqueued: roots.has(id),
+        held: false,
+        requeues: 0,
+      };
+    }
+    const run: FakeRun = {
+      id: runId,
+      version: 1,
+      status: 'queued',
+      flowVersionId: opts.flowVersionId ?? 'v1',
+      flowSlug: flow.definition.slug,
+      trigger: {
+        body: opts.body ?? null,
+        query: {},
+        headers: {},
+        method: 'POST',
+        receivedAt: '2030-01-01T00:00:00.000Z',
+      },
+      steps,
+      attempts: [],
+    };
+    this.runs.set(runId, run);
+    return run;
+  }
+
+  run(runId: string): FakeRun {
+    const run = this.runs.get(runId);
+    if (!run) throw new Error(`no run ${runId}`);
+    return run;
+  }
+
+  step(runId: string, stepId: string): FakeStep {
+    return this.run(runId).steps[stepId];
+  }
+
+  /** Another writer changed the run: every view read before is stale now. */
+  move(runId: string): void {
+    this.run(runId).version++;
+  }
+
+  async claimStep(runId: string, stepId: string, leaseMs: number): Promise<ClaimedStep | null> {
+    void leaseMs;
+    const run = this.runs.get(runId);
+    const step = run?.steps[stepId];
+    if (!run || !step || !LIVE.has(run.status) || !claimable(step)) return null;
+    if (step.status === 'pending' && !step.enqueued) return null;
+    const resume = step.resumeAt && { inMs: step.resumeAt.getTime() - Date.now(), input: step.input ?? null };
+    if (step.status !== 'waiting') step.attempts++;
+    Object.assign(step, { status: 'running', held: true });
+    run.status = 'running';
+    run.version++;
+    return {
+      ...this.context(run),
+      attempt: step.attempts,
+      attemptBase: step.attemptsBase,
+      flowVersionId: run.flowVersionId,
+      ...(resume ? { resume } : {}),
+      view: this.viewOf(run),
+    };
+  }
+
+  async readStep(runId: string, stepId: string): Promise<ClaimedStep | null> {
+    const run = this.runs.get(runId);
+    const step = run?.steps[stepId];
+    if (!run || !step || !LIVE.has(run.status)) return null;
+    if (!((step.status === 'pending' && step.enqueued) || step.status === 'retrying')) return null;
+    const view = this.viewOf(run);
+    view.steps[stepId] = { status: 'running', attempts: step.attempts + 1, enqueued: true, held: true };
+    return {
+      ...this.context(run),
+      attempt: step.attempts + 1,
+      attemptBase: step.attemptsBase,
+      flowVersionId: run.flowVersionId,
+      view,
+      unclaimed: { status: step.status, attempts: step.attempts },
+    };
+  }
+
+  async view(runId: string): Promise<RunView | null> {
+    const run = this.runs.get(runId);
+    return run ? this.viewOf(run) : null;
+  }
+
+  /** As RECORD_STEP_ENDS: held (step as `expect` says), then the version check while the run is live. */
+  async recordStepEnd(end: StepEnd): Promise<StepEndRecorded> {
+    this.ends.push(structuredClone(end));
+    const run = this.runs.get(end.runId);
+    const step = run?.steps[end.stepId];
+    const held = !!step && step.status === end.expect.status && step.attempts === end.expect.attempts;
+    if (!run || !step || !held) return { recorded: false, reason: 'not-held' };
+    const live = LIVE.has(run.status);
+    if (live ? run.version !== end.version : end.unclaimed) return { recorded: false, reason: 'moved' };
+    const { result, transition } = end;
+    run.version++;
+    if (live) run.status = transition.runStatus ?? (end.unclaimed ? 'running' : run.status);
+    Object.assign(step, {
+      status: result.status,
+      input: result.input ?? null,
+      output: result.output ?? null,
+      error: result.error ?? null,
+      held: false,
+      attempts: end.unclaimed ? step.attempts + 1 : step.attempts,
+    });
+    if (end.attempt) run.attempts.push({ ...end.attempt, stepId: end.stepId });
+    let next: { stepId: string; attempt: number; attemptBase: number } | undefined;
+    if (live) {
+      const chosen = end.next && run.steps[end.next.stepId];
+      if (end.next && chosen?.status === 'pending') {
+        Object.assign(chosen, {
+          status: 'running',
+          attempts: chosen.attempts + 1,
+          held: true,
+          enqueued: true,
+        });
+        next = { stepId: end.next.stepId, attempt: chosen.attempts, attemptBase: chosen.attemptsBase };
+      }
+      for (const id of transition.skip)
+        if (run.steps[id].status === 'pending') run.steps[id].status = 'skipped';
+      for (const id of transition.enqueue) if (id !== end.next?.stepId) run.steps[id].enqueued = true;
+    }
+    return { recorded: true, runStatus: run.status, output: step.output, ...(next ? { next } : {}) };
+  }
+
+  async peekStep(runId: string, stepId: string): Promise<StepPeek | null> {
+    const run = this.runs.get(runId);
+    const step = run?.steps[stepId];
+    if (!run || !step) return null;
+    return { flowVersionId: run.flowVersionId, claimable: LIVE.has(run.status) && claimable(step) };
+  }
+
+  async runContext(runId: string) {
+    const run = this.runs.get(runId);
+    return run ? this.context(run) : null;
+  }
+
+  /** False when the claim was lost; a run no longer live gets its step cancelled. */
+  async parkStep(runId: string, stepId: string, attemptN: number, input: unknown, resumeAt: Date) {
+    const run = this.run(runId);
+    const step = run.steps[stepId];
+    if (step.status !== 'running' || step.attempts !== attemptN) return false;
+    const live = LIVE.has(run.status);
+    step.resumeAt ??= resumeAt;
+    Object.assign(step, { status: live ? 'waiting' : 'cancelled', input, enqueued: true, held: false });
+    return live;
+  }
+
+  async markRetrying(runId: string, stepId: string, input: unknown, attempt: AttemptRecord) {
+    const run = this.run(runId);
+    const step = run.steps[stepId];
+    if (step.status !== 'running' || step.attempts !== attempt.n) return false;
+    const live = LIVE.has(run.status);
+    Object.assign(step, {
+      status: live ? 'retrying' : 'cancelled',
+      input,
+      error: attempt.error,
+      held: false,
+    });
+    run.attempts.push({ ...attempt, stepId });
+    return live;
+  }
+
+  async releaseClaim(runId: string, stepId: string, attemptN: number): Promise<void> {
+    const step = this.step(runId, stepId);
+    if (step.status === 'running' && step.attempts === attemptN)
+      Object.assign(step, { status: 'retrying', held: false });
+  }
+
+  async touchEnqueued(steps: { runId: string; stepId: string; requeued?: boolean }[]): Promise<void> {
+    for (const { runId, stepId, requeued } of steps) {
+      const step = this.step(runId, stepId);
+      step.enqueued = true;
+      if (requeued) step.requeues++;
+    }
+  }
+
+  private viewOf(run: FakeRun): RunView {
+    const steps: RunView['steps'] = {};
+    for (const [id, s] of Object.entries(run.steps))
+      steps[id] = { status: s.status, attempts: s.attempts, enqueued: s.enqueued, held: s.held };
+    return { version: run.version, status: run.status, steps };
+  }
+
+  private context(run: FakeRun) {
+    const outputs: Record<string, unknown> = {};
+    for (const [id, s] of Object.entries(run.steps))
+      if (s.status === 'succeeded' || s.status === 'filtered') outputs[id] = s.output;
+    return {
+      flowSlug: run.flowSlug,
+      trigger: structuredClone(run.trigger),
+      outputs: structuredClone(outputs),
+    };
+  }
+}
+
+function claimable(step: FakeStep): boolean {
+  return (
+    ['pending', 'retrying', 'waiting'].includes(step.status) || (step.status === 'running' && !step.held)
+  );
+}
+
+/** StepQueue's `add`: what was handed over, and whether the queue takes it. */
+export class FakeStepQueue implements Pick<StepQueue, 'add'> {
+  readonly added: QueuedStep[] = [];
+  takes = true;
+
+  async add(steps: QueuedStep[]): Promise<boolean> {
+    this.added.push(...steps);
+    return this.takes;
+  }
+
+  /** Step ids handed over, in order. */
+  get stepIds(): string[] {
+    return this.added.map((s) => s.stepId);
+  }
+}
+
+/** The `http` connector: answers in turn from `answers`, then 200; records each call. */
+export class FakeConnector implements Connector {
+  readonly key = 'http';
+  readonly schema = { type: 'object', required: ['url'], properties: { url: { type: 'string' } } };
+  readonly calls: { input: Record<string, unknown>; ctx: ConnectorContext }[] = [];
+  readonly answers: ((input: Record<string, unknown>) => Promise<unknown>)[] = [];
+
+  async execute(input: Record<string, unknown>, ctx: ConnectorContext): Promise<unknown> {
+    this.calls.push({ input, ctx });
+    const answer = this.answers.shift();
+    return answer ? answer(input) : { status: 200, body: { ok: true } };
+  }
+}
+
+/** The secret store: counts reads of values. */
+export class FakeSecretStore implements Pick<SecretRepository, 'available' | 'values'> {
+  available = true;
+  reads = 0;
+
+  constructor(readonly secrets: Record<string, string> = {}) {}
+
+  async values(names: string[]): Promise<Record<string, string>> {
+    this.reads++;
+    return Object.fromEntries(names.filter((n) => n in this.secrets).map((n) => [n, this.secrets[n]]));
+  }
+}
+
+export interface StepPathOptions {
+  secrets?: Record<string, string>;
+  config?: Partial<HookflowConfig>;
+}
+
+/**
+ * The step path over fakes, in the manner of Immich's `newTestService`: the real services, and
+ * the fakes (`mocks`) each test sets up and inspects. The flow is compiled as version `v1`.
+ */
+export function newStepPath(def: FlowDefinition, opts: StepPathOptions = {}) {
+  Logger.overrideLogger(false);
+  const flow = compileFlow(def);
+  const versions = new Map<string, CompiledFlow>([['v1', flow]]);
+  const store = new FakeStepTransitions();
+  const queue = new FakeStepQueue();
+  const connector = new FakeConnector();
+  const secretStore = new FakeSecretStore(opts.secrets);
+  const flows = {
+    get: async (versionId: string) => {
+      const known = versions.get(versionId);
+      if (!known) throw new Error(`flow version ${versionId} does not exist`);
+      return known;
+    },
+  };
+  const connectors: ConnectorRegistry = {
+    get: (key) => (key === 'http' ? connector : undefined),
+    keys: () => ['http'],
+  };
+  // JSONata in process: the sandbox's host is a built file, and unit tests need none of its walls.
+  const evaluator = new InProcessEvaluator();
+  const expressions = { evaluate: (r) => evaluator.evaluate(r) } as Pick<ExpressionSandbox, 'evaluate'>;
+  const config = {
+    expressionBudget: DEFAULT_EXPRESSION_BUDGET,
+    destinationConcurrency: 4,
+    ...opts.config,
+  } as HookflowConfig;
+  const transitions = store as unknown as StepTransitions;
+  const cache = flows as unknown as CompiledFlowCache;
+  const secrets = new StepSecrets(secretStore as unknown as SecretRepository);
+  const progress = new RunProgress(transitions, queue as unknown as StepQueue);
+  const runner = new StepRunner(
+    transitions,
+    progress,
+    secrets,
+    new WorkerMetrics(),
+    connectors,
+    expressions as ExpressionSandbox,
+    config,
+  );
+  const gate = new DestinationGate(transitions, cache, secrets, config);
+  const chain = new InlineChain(runner, cache, progress, gate);
+  const bundled = new BundledSteps(chain, cache, progress, gate);
+  return {
+    flow,
+    progress,
+    runner,
+    gate,
+    chain,
+    bundled,
+    mocks: { store, queue, connector, secretStore, versions },
+  };
+}
+
+/** The flow's steps as one definition, webhook-triggered. */
+export function flowOf(slug: string, steps: FlowDefinition['steps']): FlowDefinition {
+  return { slug, trigger: { type: 'webhook' }, steps };
+}
