@@ -1,0 +1,155 @@
+import { jest } from '@jest/globals';
+import { ConnectorError, type StepDef } from '@hookflow/flows';
+import { flowOf, newStepPath } from '../testing/step-path-fakes';
+
+const job = { isLastAttempt: false, leaseMs: 60_000 };
+
+/** `n` transforms one after the other, s0 to s<n-1>. */
+function chainOf(n: number): StepDef[] {
+  return Array.from({ length: n }, (_, i) => ({
+    id: `s${i}`,
+    type: 'transform' as const,
+    expression: i === 0 ? '{ "i": 0 }' : '{ "i": i + 1 }',
+  }));
+}
+
+function chainFor(steps: StepDef[]) {
+  const path = newStepPath(flowOf('chain', steps));
+  path.mocks.store.addRun(path.flow, 'r1');
+  return path;
+}
+
+describe('InlineChain.runJob', () => {
+  it('runs its step, then the steps that become ready one by one in process', async () => {
+    const { chain, mocks } = chainFor(chainOf(4));
+    await expect(chain.runJob('r1', 's0', job)).resolves.toEqual({ kind: 'done' });
+    expect(mocks.store.step('r1', 's3')).toMatchObject({ status: 'succeeded', output: { i: 3 } });
+    expect(mocks.store.run('r1').status).toBe('succeeded');
+    expect(mocks.queue.added).toEqual([]);
+  });
+
+  it('chains at most MAX_INLINE_STEPS (16) after its own; the next one goes to the queue', async () => {
+    const { chain, mocks } = chainFor(chainOf(20));
+    await chain.runJob('r1', 's0', job);
+    expect(mocks.store.step('r1', 's16').status).toBe('succeeded');
+    expect(mocks.store.step('r1', 's17')).toMatchObject({ status: 'pending', enqueued: true });
+    expect(mocks.queue.stepIds).toEqual(['s17']);
+  });
+
+  it('queues the ready steps rather than picking one when more than one became ready', async () => {
+    const { chain, mocks } = chainFor([
+      { id: 'start', type: 'transform', expression: '$' },
+      { id: 'left', type: 'transform', needs: ['start'], expression: '1' },
+      { id: 'right', type: 'transform', needs: ['start'], expression: '2' },
+    ]);
+    await chain.runJob('r1', 'start', job);
+    expect(mocks.queue.stepIds).toEqual(['left', 'right']);
+  });
+
+  it('chains nothing once stopChains() was called', async () => {
+    const { chain, mocks } = chainFor(chainOf(3));
+    chain.stopChains();
+    await chain.runJob('r1', 's0', job);
+    expect(mocks.store.step('r1', 's1')).toMatchObject({ status: 'pending', enqueued: true });
+    expect(mocks.queue.stepIds).toEqual(['s1']);
+  });
+
+  it('calls ownStepDone once its own step is over, before any chained step runs', async () => {
+    const { chain, mocks } = chainFor(chainOf(2));
+    const order: string[] = [];
+    const record = mocks.store.recordStepEnd.bind(mocks.store);
+    jest.spyOn(mocks.store, 'recordStepEnd').mockImplementation((end) => {
+      order.push(`record ${end.stepId}`);
+      return record(end);
+    });
+    await chain.runJob('r1', 's0', { ...job, ownStepDone: () => order.push('own step done') });
+    expect(order).toEqual(['own step done', 'record s0', 'record s1']);
+  });
+
+  it('gives back a chained step whose end could not be recorded and hands it to the queue', async () => {
+    const { chain, mocks } = chainFor(chainOf(3));
+    const { store } = mocks;
+    const record = store.recordStepEnd.bind(store);
+    jest.spyOn(store, 'recordStepEnd').mockImplementation(async (end) => {
+      if (end.stepId === 's1') throw new Error('connection lost');
+      return record(end);
+    });
+    await expect(chain.runJob('r1', 's0', job)).resolves.toEqual({ kind: 'done' });
+    expect(store.step('r1', 's0').status).toBe('succeeded');
+    expect(store.step('r1', 's1')).toMatchObject({ status: 'retrying', held: false, attempts: 1 });
+    expect(store.step('r1', 's2').status).toBe('pending');
+    expect(mocks.queue.added).toEqual([
+      expect.objectContaining({ stepId: 's1', attemptsDone: 1, delayMs: 0 }),
+    ]);
+  });
+
+  it("gives back its own step's claim when its end could not be recorded, and throws", async () => {
+    const { chain, mocks } = chainFor(chainOf(2));
+    jest.spyOn(mocks.store, 'recordStepEnd').mockRejectedValueOnce(new Error('connection lost'));
+    await expect(chain.runJob('r1', 's0', job)).rejects.toThrow('connection lost');
+    expect(mocks.store.step('r1', 's0')).toMatchObject({ status: 'retrying', held: false });
+  });
+
+  it('claims a fresh transform again when its run moved after it was read', async () => {
+    const { chain, mocks } = chainFor(chainOf(1));
+    const { store } = mocks;
+    const read = store.readStep.bind(store);
+    jest.spyOn(store, 'readStep').mockImplementationOnce(async (runId, stepId) => {
+      const step = await read(runId, stepId);
+      store.move(runId);
+      return step;
+    });
+    await chain.runJob('r1', 's0', { ...job, fresh: { flowVersionId: 'v1' } });
+    expect(store.ends.map((e) => e.unclaimed)).toEqual([true, false]);
+    expect(store.step('r1', 's0')).toMatchObject({ status: 'succeeded', attempts: 1 });
+  });
+
+  describe('a chained step that needs the queue again', () => {
+    const sendAfter = (retry: StepDef['retry']): StepDef[] => [
+      { id: 'prep', type: 'transform', expression: '{ "id": 1 }' },
+      { id: 'send', type: 'action', connector: 'http', with: { url: 'https://api.example.com/x' }, retry },
+    ];
+
+    it('gets a job of its own after its backoff when it failed and may retry', async () => {
+      const { chain, mocks } = chainFor(sendAfter({ attempts: 3, backoff: 'fixed', delay: '5s' }));
+      mocks.connector.answers.push(() => Promise.reject(new ConnectorError('http_error', 'HTTP 503', true)));
+      await expect(chain.runJob('r1', 'prep', job)).resolves.toEqual({ kind: 'done' });
+      expect(mocks.store.step('r1', 'send').status).toBe('retrying');
+      expect(mocks.queue.added).toEqual([
+        expect.objectContaining({ stepId: 'send', attemptsDone: 1, delayMs: 5000 }),
+      ]);
+    });
+
+    it("waits as long as the receiver's Retry-After asked", async () => {
+      const { chain, mocks } = chainFor(sendAfter({ attempts: 3, backoff: 'fixed', delay: '5s' }));
+      mocks.connector.answers.push(() =>
+        Promise.reject(new ConnectorError('http_error', 'HTTP 429', true, { retryAfterMs: 7000 })),
+      );
+      await chain.runJob('r1', 'prep', job);
+      expect(mocks.queue.added).toEqual([expect.objectContaining({ stepId: 'send', delayMs: 7000 })]);
+    });
+
+    it('gets a job of its own for the time a delay step parks', async () => {
+      const { chain, mocks } = chainFor([
+        { id: 'prep', type: 'transform', expression: '$' },
+        { id: 'wait', type: 'delay', for: '1h' },
+      ]);
+      await chain.runJob('r1', 'prep', job);
+      expect(mocks.store.step('r1', 'wait').status).toBe('waiting');
+      expect(mocks.queue.added).toEqual([expect.objectContaining({ stepId: 'wait', attemptsDone: 1 })]);
+      // untilMs - now, for a delay of an hour.
+      expect(mocks.queue.added[0].delayMs).toBeGreaterThan(3_500_000);
+      expect(mocks.queue.added[0].delayMs).toBeLessThanOrEqual(3_600_000);
+    });
+
+    it('is not chained when its URL must be rendered to know its destination', async () => {
+      const { chain, mocks } = chainFor([
+        { id: 'prep', type: 'transform', expression: '{ "url": "https://a.example.com/" }' },
+        { id: 'send', type: 'action', connector: 'http', with: { url: '{{input.url}}' } },
+      ]);
+      await chain.runJob('r1', 'prep', job);
+      expect(mocks.connector.calls).toEqual([]);
+      expect(mocks.queue.stepIds).toEqual(['send']);
+    });
+  });
+});
