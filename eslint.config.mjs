@@ -98,9 +98,9 @@ export default tseslint.config(
   ...libWalls,
   appWall('api', 'worker'),
   appWall('worker', 'api'),
-  // Test-only helpers (`**/testing/`) may evaluate expressions in process, as specs do.
+  // The worker's test-only fakes (src/testing) may evaluate expressions in process, as specs do.
   {
-    files: ['**/*.spec.ts', '**/testing/**/*.ts', 'test/**/*.ts'],
+    files: ['**/*.spec.ts', 'apps/worker/src/testing/**/*.ts', 'test/**/*.ts'],
     rules: { 'no-restricted-imports': 'off' },
   },
   // CommonJS preloads (`node --require`) use require().

@@ -130,19 +130,49 @@ describe('DestinationGate.admitInline', () => {
 
   it('gives a step that calls no one no slot', async () => {
     const { gate, flow: compiled } = gateFor(flow);
-    await expect(gate.admitInline(compiled, 'shape')).resolves.toMatchObject({ go: true });
+    expect(gate.admitInline(compiled, 'shape')).toMatchObject({ go: true });
     expect(gate.limiter.size).toBe(0);
   });
 
   it('takes a slot of a destination written out in the URL', async () => {
     const { gate, flow: compiled } = gateFor(flow);
-    await expect(gate.admitInline(compiled, 'static')).resolves.toMatchObject({ go: true });
+    expect(gate.admitInline(compiled, 'static')).toMatchObject({ go: true });
     expect(gate.limiter.inFlight('api.example.com:443')).toBe(1);
+  });
+
+  it('lets a step of a full, fast destination wait for its slot once claimed, never before', async () => {
+    const { gate, flow: compiled } = gateFor(flow);
+    const held = gate.admitInline(compiled, 'static');
+    expect(held).toMatchObject({ go: true });
+    const later = gate.admitInline(compiled, 'static');
+    expect(later).toMatchObject({ go: 'after-claim' });
+    if (later?.go !== 'after-claim' || held?.go !== true) throw new Error('unreachable');
+    const waiting = later.wait();
+    expect(gate.limiter.inFlight('api.example.com:443')).toBe(1);
+    held.release();
+    await expect(waiting).resolves.toMatchObject({ go: true });
+    expect(gate.limiter.inFlight('api.example.com:443')).toBe(1);
+  });
+
+  it('sends a step of a full, slow destination to the queue rather than let it wait', async () => {
+    jest.useFakeTimers({ now: 0 });
+    try {
+      const { gate, flow: compiled } = gateFor(flow);
+      const first = gate.admitInline(compiled, 'static');
+      if (first?.go !== true) throw new Error('no slot');
+      // A call that held its slot for 1.5 s: twice that is past the 2 s a claimed step may wait.
+      jest.advanceTimersByTime(1_500);
+      first.release();
+      expect(gate.admitInline(compiled, 'static')).toMatchObject({ go: true });
+      expect(gate.admitInline(compiled, 'static')).toBeNull();
+    } finally {
+      jest.useRealTimers();
+    }
   });
 
   it('returns null for a URL that needs rendering: the step takes the queue', async () => {
     const { gate, flow: compiled } = gateFor(flow);
-    await expect(gate.admitInline(compiled, 'templated')).resolves.toBeNull();
+    expect(gate.admitInline(compiled, 'templated')).toBeNull();
     expect(gate.limiter.size).toBe(0);
   });
 });

@@ -142,6 +142,65 @@ describe('InlineChain.runJob', () => {
       expect(mocks.queue.added[0].delayMs).toBeLessThanOrEqual(3_600_000);
     });
 
+    describe('to a full destination', () => {
+      const steps: StepDef[] = [
+        { id: 'prep', type: 'transform', expression: '$' },
+        { id: 'send', type: 'action', connector: 'http', with: { url: 'https://a.example.com/x' } },
+      ];
+      const key = 'a.example.com:443';
+
+      /** Turns of the event loop until `done` holds (the chain runs on fake promises only). */
+      async function until(done: () => boolean): Promise<void> {
+        for (let turn = 0; !done(); turn++) {
+          if (turn > 1_000) throw new Error('condition never held');
+          await new Promise((resolve) => setImmediate(resolve));
+        }
+      }
+
+      function fullChain() {
+        const path = newStepPath(flowOf('chain', steps), { config: { destinationConcurrency: 1 } });
+        path.mocks.store.addRun(path.flow, 'r1');
+        const held = path.gate.limiter.tryAcquire(key, { concurrency: 1 });
+        if (!held.ok) throw new Error('no slot');
+        return { ...path, held };
+      }
+
+      it('claims the action with the end before it, then waits in process for the slot', async () => {
+        const { chain, mocks, gate, held } = fullChain();
+        const job_ = chain.runJob('r1', 'prep', job);
+        await until(() => mocks.store.step('r1', 'send').status === 'running');
+        expect(mocks.store.step('r1', 'prep').status).toBe('succeeded');
+        expect(mocks.connector.calls).toEqual([]);
+        held.release();
+        await job_;
+        expect(mocks.connector.calls).toHaveLength(1);
+        expect(mocks.store.step('r1', 'send')).toMatchObject({ status: 'succeeded', attempts: 1 });
+        expect(mocks.queue.added).toEqual([]);
+        expect(gate.limiter.inFlight(key)).toBe(0);
+      });
+
+      it('undoes the claim and queues the step, its attempt uncounted, when no slot frees in time', async () => {
+        jest.useFakeTimers({ doNotFake: ['setImmediate', 'nextTick', 'queueMicrotask'] });
+        try {
+          const { chain, mocks } = fullChain();
+          const job_ = chain.runJob('r1', 'prep', job);
+          await until(() => mocks.store.step('r1', 'send').status === 'running');
+          jest.advanceTimersByTime(2_000);
+          await job_;
+          expect(mocks.connector.calls).toEqual([]);
+          expect(mocks.store.step('r1', 'send')).toMatchObject({
+            status: 'pending',
+            attempts: 0,
+            held: false,
+          });
+          expect(mocks.queue.added).toEqual([expect.objectContaining({ stepId: 'send', attemptsDone: 0 })]);
+          expect(mocks.queue.added[0].delayMs).toBeGreaterThanOrEqual(50);
+        } finally {
+          jest.useRealTimers();
+        }
+      });
+    });
+
     it('is not chained when its URL must be rendered to know its destination', async () => {
       const { chain, mocks } = chainFor([
         { id: 'prep', type: 'transform', expression: '{ "url": "https://a.example.com/" }' },

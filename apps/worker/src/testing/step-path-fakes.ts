@@ -261,6 +261,15 @@ export class FakeStepTransitions implements TransitionsApi {
       Object.assign(step, { status: 'retrying', held: false });
   }
 
+  async unclaim(runId: string, stepId: string, attemptN: number): Promise<boolean> {
+    const run = this.run(runId);
+    const step = run.steps[stepId];
+    if (step.status !== 'running' || step.attempts !== attemptN) return false;
+    Object.assign(step, { status: 'pending', attempts: step.attempts - 1, held: false });
+    run.version++;
+    return true;
+  }
+
   async touchEnqueued(steps: { runId: string; stepId: string; requeued?: boolean }[]): Promise<void> {
     for (const { runId, stepId, requeued } of steps) {
       const step = this.step(runId, stepId);
