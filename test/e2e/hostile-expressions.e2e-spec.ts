@@ -54,7 +54,8 @@ describe('hostile expressions (API and worker processes)', () => {
 
   beforeAll(async () => {
     sink = await SinkServer.start();
-    hf = await HookflowHarness.start({ processes: true });
+    // The smallest memory budget: the giant string meets it long before the time budget, even on a loaded machine.
+    hf = await HookflowHarness.start({ processes: true, env: { EXPRESSION_MEMORY_MB: '32' } });
   });
 
   afterAll(async () => {
