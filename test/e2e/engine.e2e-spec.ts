@@ -254,6 +254,48 @@ describe('engine (API + worker, PostgreSQL + Redis)', () => {
     expect(joins[0].json).toEqual({ left: 200, right: 200, n: expect.any(Number) });
   });
 
+  it('runs an any-join once after the branch a filter let through, with that branch as its input', async () => {
+    const { hookPath } = await hf.createFlow({
+      slug: 'any-join',
+      trigger: { type: 'webhook' },
+      steps: [
+        { id: 'big', type: 'filter', needs: [], condition: 'total >= 100' },
+        { id: 'small', type: 'filter', needs: [], condition: 'total < 100' },
+        {
+          id: 'notify',
+          type: 'action',
+          connector: 'http',
+          needs: ['big', 'small'],
+          join: 'any',
+          with: { url: `${sink.url}/any-join`, json: '{{input}}' },
+        },
+      ],
+    });
+    const totals = [150, 40, 100, 99, 7, 300];
+    const runIds: string[] = [];
+    for (const [n, total] of totals.entries())
+      runIds.push((await hf.http().post(hookPath).send({ n, total }).expect(202)).body.runId);
+    const runs = await Promise.all(runIds.map((id) => hf.waitForRun(id)));
+
+    expect(runs.map((r) => r.status)).toEqual(totals.map(() => 'succeeded'));
+    for (const [n, run] of runs.entries()) {
+      const steps = Object.fromEntries(
+        run.steps.map((s: { id: string; status: string }) => [s.id, s.status]),
+      );
+      const path = totals[n] >= 100 ? 'big' : 'small';
+      expect(steps).toEqual({
+        big: path === 'big' ? 'succeeded' : 'filtered',
+        small: path === 'small' ? 'succeeded' : 'filtered',
+        notify: 'succeeded',
+      });
+    }
+    const received = await sink.waitForRequests('/any-join', totals.length);
+    expect(received).toHaveLength(totals.length);
+    const byN = new Map(received.map((r) => [Object.values(r.json as object)[0].n as number, r.json]));
+    for (const [n, total] of totals.entries())
+      expect(byN.get(n)).toEqual({ [total >= 100 ? 'big' : 'small']: { n, total } });
+  });
+
   it('takes a GET trigger with its data in the query string', async () => {
     const { hookPath } = await hf.createFlow({
       slug: 'contact-get',

@@ -55,6 +55,30 @@ describe('StepRunner.run', () => {
     expect(mocks.store.run('r1').status).toBe('succeeded');
   });
 
+  it("gives an any-join the branches that succeeded, from the claim's view or one read of the run", async () => {
+    const anyJoin = flowOf('any-join', [
+      { id: 'big', type: 'filter', needs: [], condition: 'total >= 100' },
+      { id: 'small', type: 'filter', needs: [], condition: 'total < 100' },
+      { id: 'both', type: 'transform', needs: ['big', 'small'], join: 'any', expression: '$' },
+    ]);
+    const { claimAndRun, mocks, runner, flow } = runnerFor(anyJoin, { total: 40 });
+    await claimAndRun('big');
+    await claimAndRun('small');
+    expect(mocks.queue.stepIds).toEqual(['both']);
+    await claimAndRun('both');
+    expect(mocks.store.step('r1', 'both').output).toEqual({ small: { total: 40 } });
+
+    // A claim without a consistent snapshot: the statuses come from a read of the run.
+    mocks.store.addRun(flow, 'r2', { body: { total: 40 } });
+    await claimAndRun('big', { runId: 'r2' });
+    await claimAndRun('small', { runId: 'r2' });
+    const claimed = await runner.claim(flow, 'r2', 'both', LEASE_MS, false);
+    const view = jest.spyOn(mocks.store, 'view');
+    await runner.run(flow, refOf('both', 'r2'), { ...claimed!, view: undefined }, { isLastAttempt: false });
+    expect(view).toHaveBeenCalledWith('r2');
+    expect(mocks.store.step('r2', 'both').output).toEqual({ small: { total: 40 } });
+  });
+
   it('enqueues a join only once both its branches ended', async () => {
     const { claimAndRun, mocks } = runnerFor(join);
     await claimAndRun('start');

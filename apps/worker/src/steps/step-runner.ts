@@ -6,6 +6,7 @@ import {
   type ExpressionBudget,
   type StepError,
   type StepOutcome,
+  type StepStatus,
 } from '@hookflow/flows';
 import { HOOKFLOW_CONFIG, WorkerMetrics, type HookflowConfig } from '@hookflow/platform';
 import { ExpressionSandbox } from '@hookflow/sandbox';
@@ -314,7 +315,12 @@ export class StepRunner {
     const outcome = await executeStep(
       flow,
       ref.stepId,
-      { trigger: claimed.trigger, steps: claimed.outputs, run: { id: ref.runId, flow: claimed.flowSlug } },
+      {
+        trigger: claimed.trigger,
+        steps: claimed.outputs,
+        run: { id: ref.runId, flow: claimed.flowSlug },
+        statuses: await this.statusesFor(flow, ref, claimed),
+      },
       {
         connectors: this.connectors,
         expressions: this.expressions,
@@ -324,6 +330,18 @@ export class StepRunner {
       },
     );
     return secrets.redact(outcome);
+  }
+
+  /** The steps' statuses for an `any` join's input: from the claim's view, else one read of the run. */
+  private async statusesFor(
+    flow: CompiledFlow,
+    ref: StepRef,
+    claimed: ClaimedStep,
+  ): Promise<Record<string, StepStatus> | undefined> {
+    if (flow.graph.joinOf(ref.stepId) !== 'any') return undefined;
+    const view = claimed.view ?? (await this.transitions.view(ref.runId));
+    if (!view) return undefined;
+    return Object.fromEntries(Object.entries(view.steps).map(([id, step]) => [id, step.status]));
   }
 
   /** The flow's secrets (one read and decryption) and a redactor for them, reused along a chain. */

@@ -117,6 +117,20 @@ describe('stepInput', () => {
     expect(stepInput(flow, stepId, ctx)).toEqual(expected);
   });
 
+  it('gives an any-join only the needs that succeeded, by their statuses where known', () => {
+    const anyJoin = compileFlow({
+      ...def,
+      steps: def.steps.map((s) => (s.id === 'join' ? { ...s, join: 'any' as const } : s)),
+    });
+    expect(stepInput(anyJoin, 'join', ctx)).toEqual({ billing: { status: 200 } });
+    const filtered: RunContext = {
+      ...ctx,
+      steps: { ...ctx.steps, shipping: { id: 7 } },
+      statuses: { billing: 'succeeded', shipping: 'filtered' },
+    };
+    expect(stepInput(anyJoin, 'join', filtered)).toEqual({ billing: { status: 200 } });
+  });
+
   it('gives null for a missing trigger body or need output', () => {
     const empty: RunContext = { ...ctx, trigger: { ...ctx.trigger, body: undefined }, steps: {} };
     expect(stepInput(flow, 'order', empty)).toBeNull();

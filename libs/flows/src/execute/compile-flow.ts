@@ -179,5 +179,12 @@ export function stepInput(flow: CompiledFlow, stepId: string, ctx: RunContext): 
   const needs = flow.graph.needsOf(stepId);
   if (needs.length === 0) return ctx.trigger.body ?? null;
   if (needs.length === 1) return ctx.steps[needs[0]] ?? null;
+  if (flow.graph.joinOf(stepId) === 'any') {
+    // Only the branches that ran through: a filtered need keeps an output (its input), a skipped one has none.
+    const ran = needs.filter(
+      (need) => need in ctx.steps && (ctx.statuses?.[need] ?? 'succeeded') === 'succeeded',
+    );
+    return Object.fromEntries(ran.map((need) => [need, ctx.steps[need]]));
+  }
   return Object.fromEntries(needs.map((need) => [need, ctx.steps[need] ?? null]));
 }

@@ -260,6 +260,25 @@ describe('runFlowInProcess', () => {
     expect(calls[0].ctx).toMatchObject({ runId: 'run-9', attempt: 1, idempotencyKey: 'run-9_send' });
   });
 
+  it('runs an any-join once after a filtered branch, with only the branch that passed as input', async () => {
+    const { calls, registry } = fakeRegistry();
+    const def = flow(
+      { id: 'big', type: 'filter', needs: [], condition: 'total >= 100' },
+      { id: 'small', type: 'filter', needs: [], condition: 'total < 100' },
+      { ...post('notify', ['big', 'small']), join: 'any' },
+    );
+    const result = await runFlowInProcess(compileFlow(def), trigger(order), {
+      connectors: registry,
+      expressions,
+      dryRun: false,
+    });
+    const byId = Object.fromEntries(result.steps.map((s) => [s.id, s]));
+    expect(result.status).toBe('succeeded');
+    expect(byId.big.status).toBe('filtered');
+    expect(byId.notify).toMatchObject({ status: 'succeeded', input: { small: order } });
+    expect(calls).toHaveLength(1);
+  });
+
   it('records the error of a failed live attempt without retrying', async () => {
     const { calls, registry } = fakeRegistry();
     const def = flow({ ...post('flaky', [], 'https://fail.example.com'), retry: { attempts: 5 } } as StepDef);

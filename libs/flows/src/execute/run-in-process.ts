@@ -56,6 +56,7 @@ export async function runFlowInProcess(
     run: { id: deps.runId ?? `test-${randomUUID()}`, flow: flow.definition.slug },
   };
   const statuses: Record<string, StepStatus> = {};
+  ctx.statuses = statuses;
   const results = new Map<string, InProcessStepResult>();
 
   for (;;) {

@@ -216,6 +216,67 @@ describe('StepGraph.advance', () => {
   });
 });
 
+describe('StepGraph.advance with join: "any"', () => {
+  /** big and small filter the trigger side by side; notify joins whichever passed; audit follows it. */
+  const anyJoin = new StepGraph([
+    { id: 'big', type: 'filter', needs: [] },
+    { id: 'small', type: 'filter', needs: [] },
+    { id: 'notify', type: 'action', needs: ['big', 'small'], join: 'any' },
+    { id: 'audit', type: 'action', needs: ['notify'] },
+  ]);
+
+  it('waits while a need is still open, even when another succeeded', () => {
+    expect(anyJoin.advance({ big: 'succeeded', small: 'running' })).toEqual({ ready: [], skip: [] });
+    expect(anyJoin.advance({ big: 'succeeded' })).toEqual({ ready: ['small'], skip: [] });
+  });
+
+  it.each<[Statuses, string[]]>([
+    [{ big: 'succeeded', small: 'filtered' }, ['notify']],
+    [{ big: 'skipped', small: 'succeeded' }, ['notify']],
+    [{ big: 'succeeded', small: 'succeeded' }, ['notify']],
+  ])('runs once every need is settled and one succeeded: %p', (statuses, ready) => {
+    expect(anyJoin.advance(statuses)).toEqual({ ready, skip: [] });
+  });
+
+  it('is skipped, with what follows, when no need succeeded', () => {
+    expect(anyJoin.advance({ big: 'filtered', small: 'filtered' })).toEqual({
+      ready: [],
+      skip: ['notify', 'audit'],
+    });
+  });
+
+  it('is skipped as soon as a need failed or was cancelled, as an all-join is', () => {
+    expect(anyJoin.advance({ big: 'failed', small: 'running' }).skip).toEqual(['notify', 'audit']);
+    expect(anyJoin.advance({ big: 'succeeded', small: 'cancelled' }).skip).toEqual(['notify', 'audit']);
+  });
+
+  it('counts a need skipped in the same pass as settled', () => {
+    const g = new StepGraph([
+      { id: 'gate', type: 'filter', needs: [] },
+      { id: 'behind', needs: ['gate'] },
+      { id: 'other', needs: [] },
+      { id: 'join', needs: ['behind', 'other'], join: 'any' },
+    ]);
+    expect(g.advance({ gate: 'filtered', other: 'succeeded' })).toEqual({
+      ready: ['join'],
+      skip: ['behind'],
+    });
+  });
+
+  it('answers joinOf for every step, and throws on an unknown one', () => {
+    expect(anyJoin.joinOf('notify')).toBe('any');
+    expect(anyJoin.joinOf('audit')).toBe('all');
+    expect(() => anyJoin.joinOf('nope')).toThrow("unknown step 'nope'");
+  });
+
+  it('ends the run succeeded when the join delivered after a filtered branch', () => {
+    expect(
+      anyJoin.settle({ big: 'filtered', small: 'succeeded', notify: 'succeeded', audit: 'succeeded' })
+        .runStatus,
+    ).toBe('succeeded');
+  });
+});
+
 describe('StepGraph.runStatus', () => {
   const all = (status: StepStatus, overrides: Statuses = {}): Statuses => ({
     ...Object.fromEntries(graph.ids.map((id) => [id, status])),

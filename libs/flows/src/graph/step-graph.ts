@@ -6,6 +6,7 @@ export interface GraphStep {
   id: string;
   needs?: string[];
   type?: StepType;
+  join?: 'all' | 'any';
 }
 
 /** Outcome of a run decided from its steps; `null` while some step is not finished. */
@@ -13,6 +14,8 @@ export type FinishedRunStatus = 'succeeded' | 'failed' | 'filtered';
 
 const BLOCKING: ReadonlySet<StepStatus> = new Set<StepStatus>(['failed', 'filtered', 'skipped', 'cancelled']);
 const TERMINAL: ReadonlySet<StepStatus> = new Set<StepStatus>([...BLOCKING, 'succeeded']);
+/** What skips an `any` join: a need that failed or was cancelled (a skipped or filtered one does not). */
+const BLOCKING_ANY: ReadonlySet<StepStatus> = new Set<StepStatus>(['failed', 'cancelled']);
 
 /** A `needs` reference that makes the steps unusable as a graph. */
 export class StepGraphError extends Error {
@@ -33,6 +36,7 @@ export class StepGraph {
   private readonly needs = new Map<string, readonly string[]>();
   private readonly dependents = new Map<string, string[]>();
   private readonly types = new Map<string, StepType>();
+  private readonly anyJoins = new Set<string>();
   /** Ids in an order where every step comes after all it needs. */
   private readonly order: readonly string[];
   private readonly indexOf = new Map<string, number>();
@@ -48,6 +52,7 @@ export class StepGraph {
       this.needs.set(step.id, step.needs ? [...new Set(step.needs)] : i === 0 ? [] : [steps[i - 1].id]);
       this.dependents.set(step.id, []);
       if (step.type) this.types.set(step.id, step.type);
+      if (step.join === 'any') this.anyJoins.add(step.id);
     });
     steps.forEach((step, i) => {
       for (const need of this.needsOf(step.id)) {
@@ -67,6 +72,12 @@ export class StepGraph {
   /** Steps that list `id` among their needs, in definition order. */
   dependentsOf(id: string): string[] {
     return [...this.known(this.dependents.get(id), id)];
+  }
+
+  /** How the step joins its needs: `any` runs on the needs that succeeded once all are settled. */
+  joinOf(id: string): 'all' | 'any' {
+    this.known(this.needs.get(id), id);
+    return this.anyJoins.has(id) ? 'any' : 'all';
   }
 
   /** Steps that need only the trigger: the ones a new run starts with. */
@@ -98,14 +109,24 @@ export class StepGraph {
     const skip: string[] = [];
     for (const id of this.order) {
       if (statusOf(id) !== 'pending') continue;
-      if (this.needsOf(id).some((need) => BLOCKING.has(statusOf(need)))) {
+      const needs = this.needsOf(id).map(statusOf);
+      const blocked = this.anyJoins.has(id)
+        ? needs.some((s) => BLOCKING_ANY.has(s)) ||
+          (needs.every((s) => TERMINAL.has(s)) && !needs.includes('succeeded'))
+        : needs.some((s) => BLOCKING.has(s));
+      if (blocked) {
         effective.set(id, 'skipped');
         skip.push(id);
       }
     }
-    const ready = this.ids.filter(
-      (id) => statusOf(id) === 'pending' && this.needsOf(id).every((need) => statusOf(need) === 'succeeded'),
-    );
+    // An `any` join not skipped above has no failed need: it is ready once every need is settled.
+    const ready = this.ids.filter((id) => {
+      if (statusOf(id) !== 'pending') return false;
+      const needs = this.needsOf(id).map(statusOf);
+      return this.anyJoins.has(id)
+        ? needs.every((s) => TERMINAL.has(s))
+        : needs.every((s) => s === 'succeeded');
+    });
     const skipped = new Set(skip);
     return { ready, skip: this.ids.filter((id) => skipped.has(id)) };
   }

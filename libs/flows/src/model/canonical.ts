@@ -26,6 +26,7 @@ export const STEP_KEY_ORDER = [
   'description',
   'type',
   'needs',
+  'join',
   'expression',
   'condition',
   'for',

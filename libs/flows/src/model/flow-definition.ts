@@ -28,6 +28,8 @@ export interface TriggerDef {
 interface StepBase {
   id: string;
   needs?: string[];
+  /** A step with several needs: run once all succeeded (`all`), or once all settled and one succeeded (`any`). */
+  join?: 'all' | 'any';
   retry?: RetryPolicyDef;
   timeout?: Duration;
   name?: string;

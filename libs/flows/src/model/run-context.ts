@@ -1,3 +1,5 @@
+import type { StepStatus } from './step-status';
+
 /** What a step sees: `$trigger`, `$steps`, `$run` in JSONata, `trigger`, `steps`, `run` in templates. */
 export interface TriggerData {
   body: unknown;
@@ -12,4 +14,6 @@ export interface RunContext {
   /** step id -> output, for steps that finished with an output (succeeded or filtered). */
   steps: Record<string, unknown>;
   run: { id: string; flow: string };
+  /** The steps' statuses where known: an `any` join's input holds only the needs that succeeded. */
+  statuses?: Readonly<Record<string, StepStatus>>;
 }

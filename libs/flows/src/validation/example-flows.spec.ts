@@ -149,6 +149,26 @@ describe('the examples, run as dry runs on their samples', () => {
     });
   });
 
+  it('order-by-size: a small order skips sales, and the warehouse hears of it once (join: any)', async () => {
+    const result = await dryRun('order-by-size');
+    expect(result.status).toBe('succeeded');
+    expect(statuses(result)).toEqual({
+      order: 'succeeded',
+      large: 'filtered',
+      sales: 'skipped',
+      small: 'succeeded',
+      warehouse: 'succeeded',
+    });
+    expect(result.steps.find((s) => s.id === 'warehouse')?.input).toEqual({
+      small: { id: 'ord_1001', email: 'ada@example.com', total: 21 },
+    });
+    expect(requestOf(result, 'warehouse')).toEqual({
+      method: 'POST',
+      url: 'https://warehouse.example.com/orders',
+      json: { orderId: 'ord_1001', route: 'direct' },
+    });
+  });
+
   it('stripe-payment-to-chat: posts the payment as a chat message', async () => {
     const result = await dryRun('stripe-payment-to-chat');
     expect(result.status).toBe('succeeded');

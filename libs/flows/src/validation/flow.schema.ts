@@ -342,7 +342,7 @@ const destinationSchema = {
   },
 };
 
-const SHARED_STEP_PROPERTIES = ['id', 'type', 'name', 'description', 'needs', 'retry', 'timeout'];
+const SHARED_STEP_PROPERTIES = ['id', 'type', 'name', 'description', 'needs', 'join', 'retry', 'timeout'];
 
 const stepSchema = {
   type: 'object',
@@ -375,6 +375,12 @@ const stepSchema = {
         pattern: STEP_ID_PATTERN,
         patternErrorMessage: 'must be the id of an earlier step',
       },
+    },
+    join: {
+      description:
+        'For a step with several needs: `all` (the default) runs it once every need succeeded; `any` runs it once every need is settled and at least one succeeded (a filtered or skipped branch does not skip it, a failed one does), with the outputs of the needs that succeeded as its input.',
+      enum: ['all', 'any'],
+      default: 'all',
     },
     retry: {
       description: 'Retries of failed attempts. Transform and filter errors are final and never retried.',

@@ -227,6 +227,21 @@ describe('validateFlow: errors with their JSON pointers', () => {
       ],
     ],
     [
+      'a join on a step with one need',
+      withChange((d) => ((d.steps as Doc[])[2].join = 'any')),
+      [
+        {
+          path: '/steps/2/join',
+          message: 'applies to a step with several needs: list at least two in needs',
+        },
+      ],
+    ],
+    [
+      'a join that is neither all nor any',
+      withChange((d) => Object.assign((d.steps as Doc[])[2], { needs: ['order', 'big-only'], join: 'some' })),
+      [{ path: '/steps/2/join', message: "must be one of 'all', 'any'" }],
+    ],
+    [
       'a misspelt top-level property',
       withChange((d) => (d.nmae = 'x')),
       [{ path: '/nmae', message: "is not allowed; did you mean 'name'?" }],

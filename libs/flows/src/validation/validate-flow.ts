@@ -377,6 +377,12 @@ function checkSteps(steps: unknown[], opts: ValidateFlowOptions, checks: Checks)
         // malformed durations are reported by the schema
       }
     }
+    if (step.join !== undefined && !(Array.isArray(step.needs) && step.needs.length >= 2)) {
+      checks.errors.push({
+        path: `${base}/join`,
+        message: 'applies to a step with several needs: list at least two in needs',
+      });
+    }
     if (typeof step.id === 'string') checkStepRefs(refs, step.id, graph, ids, checks);
   });
 }
