@@ -296,6 +296,74 @@ describe('engine (API + worker, PostgreSQL + Redis)', () => {
       expect(byN.get(n)).toEqual({ [total >= 100 ? 'big' : 'small']: { n, total } });
   });
 
+  it('routes each order by its total to one of two receivers, then joins once with join: any', async () => {
+    const { hookPath } = await hf.createFlow({
+      slug: 'routed-orders',
+      trigger: { type: 'webhook' },
+      steps: [
+        {
+          id: 'route',
+          type: 'router',
+          paths: [{ name: 'big', when: 'total >= 100' }, { name: 'small' }],
+        },
+        {
+          id: 'sales',
+          type: 'action',
+          connector: 'http',
+          needs: ['route.big'],
+          with: { url: `${sink.url}/routed/sales`, json: '{{input}}' },
+        },
+        {
+          id: 'shop',
+          type: 'action',
+          connector: 'http',
+          needs: ['route.small'],
+          with: { url: `${sink.url}/routed/shop`, json: '{{input}}' },
+        },
+        {
+          id: 'done',
+          type: 'action',
+          connector: 'http',
+          needs: ['sales', 'shop'],
+          join: 'any',
+          with: { url: `${sink.url}/routed/done`, json: { n: '{{steps.route.n}}', via: '{{input}}' } },
+        },
+      ],
+    });
+    const totals = [250, 30, 100, 99];
+    const runIds: string[] = [];
+    for (const [n, total] of totals.entries())
+      runIds.push((await hf.http().post(hookPath).send({ n, total }).expect(202)).body.runId);
+    const runs = await Promise.all(runIds.map((id) => hf.waitForRun(id)));
+
+    expect(runs.map((r) => r.status)).toEqual(totals.map(() => 'succeeded'));
+    for (const [n, run] of runs.entries()) {
+      const big = totals[n] >= 100;
+      const steps = Object.fromEntries(
+        run.steps.map((s: { id: string; status: string }) => [s.id, s.status]),
+      );
+      expect(steps).toEqual({
+        route: 'succeeded',
+        sales: big ? 'succeeded' : 'skipped',
+        shop: big ? 'skipped' : 'succeeded',
+        done: 'succeeded',
+      });
+      expect(run.steps[0]).toMatchObject({
+        routes: [big ? 'big' : 'small'],
+        output: { n, total: totals[n] },
+      });
+    }
+    const sales = await sink.waitForRequests('/routed/sales', 2);
+    const shop = await sink.waitForRequests('/routed/shop', 2);
+    const done = await sink.waitForRequests('/routed/done', 4);
+    expect(sales.map((r) => (r.json as { n: number }).n).sort()).toEqual([0, 2]);
+    expect(shop.map((r) => (r.json as { n: number }).n).sort()).toEqual([1, 3]);
+    expect(done).toHaveLength(4);
+    const doneByN = new Map(done.map((r) => [(r.json as { n: number }).n, (r.json as { via: object }).via]));
+    expect(Object.keys(doneByN.get(0)!)).toEqual(['sales']);
+    expect(Object.keys(doneByN.get(1)!)).toEqual(['shop']);
+  });
+
   it('takes a GET trigger with its data in the query string', async () => {
     const { hookPath } = await hf.createFlow({
       slug: 'contact-get',

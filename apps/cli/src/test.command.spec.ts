@@ -78,6 +78,28 @@ describe('formatTestRun', () => {
       'run succeeded: 1 of 1 step ran, 1 action rendered, not sent',
     ]);
   });
+
+  it("prints a router's paths taken, or that it took none", () => {
+    const router = (routes: string[]) =>
+      formatTestRun(
+        {
+          status: routes.length > 0 ? 'succeeded' : 'filtered',
+          steps: [
+            {
+              id: 'route',
+              type: 'router',
+              status: routes.length > 0 ? 'succeeded' : 'filtered',
+              input: {},
+              output: {},
+              routes,
+            },
+          ],
+        },
+        true,
+      )[3];
+    expect(router(['big', 'vip'])).toBe('  paths:  big, vip');
+    expect(router([])).toBe('  paths:  (none taken)');
+  });
 });
 
 describe('hookflow test (dry run, in-process)', () => {

@@ -109,6 +109,8 @@ function formatStep(step: InProcessStepResult, dryRun: boolean): string[] {
   if (!(step.type === 'action' && dryRun && step.request !== undefined)) {
     lines.push(`  output: ${formatJson(step.output, '  ')}`);
   }
+  if (step.routes)
+    lines.push(`  paths:  ${step.routes.length > 0 ? step.routes.join(', ') : '(none taken)'}`);
   if (step.error) lines.push(`  error:  ${step.error.code}: ${step.error.message}`);
   return lines;
 }

@@ -66,7 +66,8 @@ export const RunsOpenApi = {
     applyDecorators(
       ApiOperation({
         summary: 'Get a run',
-        description: 'The run with its event and every step: status, input, output, error and attempts.',
+        description:
+          "The run with its event and every step: status, input, output, error and attempts (and a router's `routes`, the paths it took).",
       }),
       id,
       ApiJsonResponse(200, 'RunDetail', 'The run.'),

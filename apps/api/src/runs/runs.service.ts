@@ -96,6 +96,7 @@ export class RunsService {
         status: s.status,
         input: s.input ?? null,
         output: s.output ?? null,
+        ...(s.routes ? { routes: s.routes } : {}),
         error: s.error ?? null,
         startedAt: s.startedAt,
         finishedAt: s.finishedAt,

@@ -81,7 +81,7 @@ export class RunProgress {
     for (let decisions = 1; ; decisions++) {
       view ??= await this.transitions.view(ref.runId);
       if (!view) return { recorded: false, ready: [], runStatus: null };
-      const transition = afterStepEnd(flow.graph, view, ref.stepId, result.status);
+      const transition = afterStepEnd(flow.graph, view, ref.stepId, result.status, result.routes);
       // Only on the claim's own view are the outputs the claim read all there are: a step run next
       // in process reads them. On a view read later, what became ready goes to the queue.
       const mayPick = pick && view === claimed.view && transition.enqueue.length > 0;
@@ -179,7 +179,13 @@ export class RunProgress {
   ): ClaimedStep {
     const next = recorded.next!;
     const steps = { ...view.steps };
-    steps[stepId] = { status: result.status, attempts: claimed.attempt, enqueued: true, held: false };
+    steps[stepId] = {
+      status: result.status,
+      attempts: claimed.attempt,
+      enqueued: true,
+      held: false,
+      ...(result.routes ? { routes: result.routes } : {}),
+    };
     for (const id of transition.skip) steps[id] = { ...steps[id], status: 'skipped' };
     for (const id of transition.enqueue) steps[id] = { ...steps[id], enqueued: true };
     steps[next.stepId] = { status: 'running', attempts: next.attempt, enqueued: true, held: true };

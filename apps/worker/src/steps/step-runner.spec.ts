@@ -79,6 +79,32 @@ describe('StepRunner.run', () => {
     expect(mocks.store.step('r2', 'both').output).toEqual({ small: { total: 40 } });
   });
 
+  it('records the paths a router took, enqueues what is on them and skips the rest', async () => {
+    const routed = flowOf('routed', [
+      {
+        id: 'route',
+        type: 'router',
+        paths: [
+          { name: 'big', when: 'total >= 100' },
+          { name: 'small', when: 'total < 100' },
+        ],
+      },
+      { id: 'sales', type: 'transform', needs: ['route.big'], expression: '"sales"' },
+      { id: 'shop', type: 'transform', needs: ['route.small'], expression: '"shop"' },
+      { id: 'done', type: 'transform', needs: ['sales', 'shop'], join: 'any', expression: '$' },
+    ]);
+    const { claimAndRun, mocks } = runnerFor(routed, { total: 150 });
+    await claimAndRun('route');
+    expect(mocks.store.step('r1', 'route')).toMatchObject({ status: 'succeeded', routes: ['big'] });
+    expect(mocks.store.step('r1', 'shop').status).toBe('skipped');
+    expect(mocks.queue.stepIds).toEqual(['sales']);
+    await claimAndRun('sales');
+    expect(mocks.queue.stepIds).toEqual(['sales', 'done']);
+    await claimAndRun('done');
+    expect(mocks.store.step('r1', 'done').output).toEqual({ sales: 'sales' });
+    expect(mocks.store.run('r1').status).toBe('succeeded');
+  });
+
   it('enqueues a join only once both its branches ended', async () => {
     const { claimAndRun, mocks } = runnerFor(join);
     await claimAndRun('start');

@@ -6,6 +6,7 @@ import {
   type ExpressionBudget,
   type StepError,
   type StepOutcome,
+  routesOf,
   type StepStatus,
 } from '@hookflow/flows';
 import { HOOKFLOW_CONFIG, WorkerMetrics, type HookflowConfig } from '@hookflow/platform';
@@ -84,7 +85,7 @@ export class StepRunner {
     this.budget = config.expressionBudget;
   }
 
-  /** Claims the step (a fresh transform or filter is only read); null: nothing to do. */
+  /** Claims the step (a fresh transform, filter or router is only read); null: nothing to do. */
   async claim(
     flow: CompiledFlow | undefined,
     runId: string,
@@ -93,7 +94,7 @@ export class StepRunner {
     fresh: boolean,
   ) {
     const type = flow && stepTypeOf(flow, stepId);
-    if (fresh && (type === 'transform' || type === 'filter')) {
+    if (fresh && (type === 'transform' || type === 'filter' || type === 'router')) {
       const read = await this.transitions.readStep(runId, stepId);
       if (read) return read;
     }
@@ -162,6 +163,7 @@ export class StepRunner {
         input: outcome.input,
         output: outcome.output,
         error: null,
+        ...(outcome.routes ? { routes: outcome.routes } : {}),
       };
       const ended = await this.end(flow, ref, claimed, result, attempt, opts.pickNext);
       return { ...ended, secrets: kept };
@@ -319,7 +321,7 @@ export class StepRunner {
         trigger: claimed.trigger,
         steps: claimed.outputs,
         run: { id: ref.runId, flow: claimed.flowSlug },
-        statuses: await this.statusesFor(flow, ref, claimed),
+        ...(await this.statusesFor(flow, ref, claimed)),
       },
       {
         connectors: this.connectors,
@@ -332,16 +334,17 @@ export class StepRunner {
     return secrets.redact(outcome);
   }
 
-  /** The steps' statuses for an `any` join's input: from the claim's view, else one read of the run. */
+  /** The steps' statuses and routes for an `any` join's input: from the claim's view, else one read of the run. */
   private async statusesFor(
     flow: CompiledFlow,
     ref: StepRef,
     claimed: ClaimedStep,
-  ): Promise<Record<string, StepStatus> | undefined> {
-    if (flow.graph.joinOf(ref.stepId) !== 'any') return undefined;
+  ): Promise<{ statuses?: Record<string, StepStatus>; routes?: Record<string, string[]> }> {
+    if (flow.graph.joinOf(ref.stepId) !== 'any') return {};
     const view = claimed.view ?? (await this.transitions.view(ref.runId));
-    if (!view) return undefined;
-    return Object.fromEntries(Object.entries(view.steps).map(([id, step]) => [id, step.status]));
+    if (!view) return {};
+    const statuses = Object.fromEntries(Object.entries(view.steps).map(([id, step]) => [id, step.status]));
+    return { statuses, routes: routesOf(view) };
   }
 
   /** The flow's secrets (one read and decryption) and a redactor for them, reused along a chain. */

@@ -51,6 +51,7 @@ export interface FakeStep {
   output?: unknown;
   error?: unknown;
   resumeAt?: Date;
+  routes?: string[];
 }
 
 /** One run row, its steps and its attempt records. */
@@ -194,6 +195,7 @@ export class FakeStepTransitions implements TransitionsApi {
       input: result.input ?? null,
       output: result.output ?? null,
       error: result.error ?? null,
+      routes: result.routes,
       held: false,
       attempts: end.unclaimed ? step.attempts + 1 : step.attempts,
     });
@@ -281,7 +283,13 @@ export class FakeStepTransitions implements TransitionsApi {
   private viewOf(run: FakeRun): RunView {
     const steps: RunView['steps'] = {};
     for (const [id, s] of Object.entries(run.steps))
-      steps[id] = { status: s.status, attempts: s.attempts, enqueued: s.enqueued, held: s.held };
+      steps[id] = {
+        status: s.status,
+        attempts: s.attempts,
+        enqueued: s.enqueued,
+        held: s.held,
+        ...(s.routes ? { routes: s.routes } : {}),
+      };
     return { version: run.version, status: run.status, steps };
   }
 

@@ -4,6 +4,7 @@ import type {
   DelayStepDef,
   FilterStepDef,
   FlowDefinition,
+  RouterStepDef,
   TransformStepDef,
 } from '../model/flow-definition';
 import type { RunContext } from '../model/run-context';
@@ -35,6 +36,12 @@ export type CompiledStep =
       with: CompiledTemplateTree;
       /** The secret named by `with.sign.secret`, whose value executeStep puts in its place. */
       signSecretName?: string;
+    })
+  | (CompiledStepBase & {
+      type: 'router';
+      def: RouterStepDef;
+      /** In order; a path without `when` is the fallback. */
+      paths: { name: string; when?: CompiledExpression }[];
     })
   | (CompiledStepBase & {
       type: 'delay';
@@ -129,6 +136,17 @@ function compileStep(def: FlowDefinition['steps'][number], index: number): Compi
         throw new InvalidFlowError((err as Error).message, `${at('with')}${pointer}`);
       }
     }
+    case 'router': {
+      const paths = def.paths.map((path, j) => {
+        if (path.when === undefined) return { name: path.name };
+        try {
+          return { name: path.name, when: compileExpression(path.when) };
+        } catch (err) {
+          throw new InvalidFlowError((err as Error).message, at(`paths/${j}/when`));
+        }
+      });
+      return { ...base, type: 'router', def, secretNames: [], paths };
+    }
     case 'delay': {
       if (def.until !== undefined) {
         try {
@@ -178,13 +196,17 @@ export function compileFlow(def: FlowDefinition): CompiledFlow {
 export function stepInput(flow: CompiledFlow, stepId: string, ctx: RunContext): unknown {
   const needs = flow.graph.needsOf(stepId);
   if (needs.length === 0) return ctx.trigger.body ?? null;
-  if (needs.length === 1) return ctx.steps[needs[0]] ?? null;
+  // A router's path gives the router's output (its input).
+  const outputOf = (need: string) => ctx.steps[need.split('.')[0]];
+  if (needs.length === 1) return outputOf(needs[0]) ?? null;
   if (flow.graph.joinOf(stepId) === 'any') {
     // Only the branches that ran through: a filtered need keeps an output (its input), a skipped one has none.
-    const ran = needs.filter(
-      (need) => need in ctx.steps && (ctx.statuses?.[need] ?? 'succeeded') === 'succeeded',
-    );
-    return Object.fromEntries(ran.map((need) => [need, ctx.steps[need]]));
+    const ran = needs.filter((need) => {
+      const of = need.split('.')[0];
+      if (!(of in ctx.steps) || (ctx.statuses?.[of] ?? 'succeeded') !== 'succeeded') return false;
+      return of === need || (ctx.routes?.[of]?.includes(need.slice(of.length + 1)) ?? true);
+    });
+    return Object.fromEntries(ran.map((need) => [need, outputOf(need)]));
   }
-  return Object.fromEntries(needs.map((need) => [need, ctx.steps[need] ?? null]));
+  return Object.fromEntries(needs.map((need) => [need, outputOf(need) ?? null]));
 }

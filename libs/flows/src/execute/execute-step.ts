@@ -140,6 +140,36 @@ async function runExpression(
   }
 }
 
+/** Evaluates the paths' conditions in order; the output is the input, `routes` the paths taken. */
+async function runRouter(
+  step: Extract<CompiledStep, { type: 'router' }>,
+  flow: CompiledFlow,
+  input: unknown,
+  bindings: Bindings,
+  deps: ExecuteDeps,
+): Promise<StepOutcome> {
+  const budget = expressionBudget(flow, step, deps);
+  const all = step.def.mode === 'all';
+  const routes: string[] = [];
+  for (const path of step.paths) {
+    if (!path.when) continue;
+    try {
+      if ((await evaluate(path.when, input, bindings, budget, deps, 'boolean')) !== true) continue;
+    } catch (err) {
+      if (!(err instanceof ExpressionError)) throw err;
+      const code = err.code === 'transform_error' ? 'filter_error' : err.code;
+      return expressionFailed(input, err, code, `path '${path.name}': `);
+    }
+    routes.push(path.name);
+    if (!all) break;
+  }
+  const fallback = step.paths.find((path) => !path.when);
+  if (routes.length === 0 && fallback) routes.push(fallback.name);
+  return routes.length > 0
+    ? { status: 'succeeded', input, output: input, routes }
+    : { status: 'filtered', input, output: input, routes };
+}
+
 function renderSecrets(step: CompiledStep, deps: ExecuteDeps): Record<string, string> {
   if (!deps.dryRun) return deps.secrets ?? {};
   // In a dry run a secret the caller says is missing still fails, so the test shows it.
@@ -335,6 +365,8 @@ export async function executeStep(
         return await runAction(step, flow, input, ctx, deps);
       case 'delay':
         return await runDelay(step, flow, input, bindings, deps);
+      case 'router':
+        return await runRouter(step, flow, input, bindings, deps);
     }
     return failed(input, 'internal_error', `step '${stepId}' has an unknown type`, false);
   } catch (err) {

@@ -279,6 +279,67 @@ describe('runFlowInProcess', () => {
     expect(calls).toHaveLength(1);
   });
 
+  it.each<[string, 'first' | 'all', number, string[], Record<string, StepStatus>]>([
+    ['first, a big order', 'first', 150, ['big'], { big: 'succeeded', vip: 'skipped', rest: 'skipped' }],
+    ['all, a big order', 'all', 150, ['big', 'vip'], { big: 'succeeded', vip: 'succeeded', rest: 'skipped' }],
+    [
+      'first, a small order: the fallback',
+      'first',
+      20,
+      ['rest'],
+      { big: 'skipped', vip: 'skipped', rest: 'succeeded' },
+    ],
+  ])("routes by the paths' conditions (%s)", async (_name, mode, total, routes, steps) => {
+    const { calls, registry } = fakeRegistry();
+    const def = flow(
+      {
+        id: 'route',
+        type: 'router',
+        mode,
+        paths: [
+          { name: 'rest' },
+          { name: 'big', when: 'total >= 100' },
+          { name: 'vip', when: 'total >= 120' },
+        ],
+      },
+      post('big', ['route.big']),
+      post('vip', ['route.vip']),
+      post('rest', ['route.rest']),
+    );
+    const result = await runFlowInProcess(compileFlow(def), trigger({ id: 'o1', total }), {
+      connectors: registry,
+      expressions,
+      dryRun: false,
+    });
+    const byId = Object.fromEntries(result.steps.map((s) => [s.id, s]));
+    expect(result.status).toBe('succeeded');
+    expect(byId.route).toMatchObject({ status: 'succeeded', output: { id: 'o1', total }, routes });
+    expect(Object.fromEntries(result.steps.slice(1).map((s) => [s.id, s.status]))).toEqual(steps);
+    expect(calls.map((c) => c.input.url)).toEqual(routes.map((r) => `https://${r}.example.com`));
+  });
+
+  it('ends a router that takes no path filtered, and one whose condition throws failed, naming the path', async () => {
+    const { registry } = fakeRegistry();
+    const run = (when: string) =>
+      runFlowInProcess(
+        compileFlow(
+          flow({ id: 'route', type: 'router', paths: [{ name: 'big', when }] }, post('big', ['route.big'])),
+        ),
+        trigger(order),
+        { connectors: registry, expressions, dryRun: false },
+      );
+    const none = await run('total > 1000');
+    expect(none.status).toBe('filtered');
+    expect(none.steps[0]).toMatchObject({ status: 'filtered', routes: [] });
+    expect(none.steps[1].status).toBe('skipped');
+    const broken = await run('$error("no")');
+    expect(broken.status).toBe('failed');
+    expect(broken.steps[0].error).toMatchObject({
+      code: 'filter_error',
+      message: expect.stringMatching(/^path 'big': /),
+    });
+  });
+
   it('records the error of a failed live attempt without retrying', async () => {
     const { calls, registry } = fakeRegistry();
     const def = flow({ ...post('flaky', [], 'https://fail.example.com'), retry: { attempts: 5 } } as StepDef);

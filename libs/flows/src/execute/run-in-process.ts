@@ -33,6 +33,8 @@ export interface InProcessStepResult {
   error?: StepError;
   /** An action's rendered connector options (secrets masked), in a dry run. */
   request?: unknown;
+  /** A router's paths taken. */
+  routes?: string[];
 }
 
 export interface InProcessRunResult {
@@ -56,11 +58,13 @@ export async function runFlowInProcess(
     run: { id: deps.runId ?? `test-${randomUUID()}`, flow: flow.definition.slug },
   };
   const statuses: Record<string, StepStatus> = {};
+  const routes: Record<string, string[]> = {};
   ctx.statuses = statuses;
+  ctx.routes = routes;
   const results = new Map<string, InProcessStepResult>();
 
   for (;;) {
-    const { ready, skip } = flow.graph.advance(statuses);
+    const { ready, skip } = flow.graph.advance(statuses, routes);
     for (const id of skip) statuses[id] = 'skipped';
     // One step at a time keeps the result deterministic: later siblings see earlier outputs.
     const id = ready[0];
@@ -85,6 +89,7 @@ export async function runFlowInProcess(
       output,
     };
     if (outcome.status === 'failed') result.error = outcome.error;
+    else if (outcome.routes) result.routes = routes[id] = outcome.routes;
     if (step.type === 'action' && deps.dryRun) {
       const request = (output as { request?: unknown } | null)?.request;
       if (request !== undefined) result.request = request;

@@ -277,6 +277,67 @@ describe('StepGraph.advance with join: "any"', () => {
   });
 });
 
+describe('StepGraph with a router', () => {
+  /** route -> big | small (paths); notify joins either (any); after needs the router itself. */
+  const routed = new StepGraph([
+    { id: 'route', type: 'router', paths: [{ name: 'big' }, { name: 'small' }] },
+    { id: 'sales', type: 'action', needs: ['route.big'] },
+    { id: 'shop', type: 'action', needs: ['route.small'] },
+    { id: 'notify', type: 'action', needs: ['sales', 'shop'], join: 'any' },
+    { id: 'after', type: 'transform', needs: ['route'] },
+  ]);
+
+  it('counts a path as its router for order, ancestors and dependents', () => {
+    expect(routed.needsOf('sales')).toEqual(['route.big']);
+    expect(routed.dependentsOf('route')).toEqual(['sales', 'shop', 'after']);
+    expect(routed.ancestorsOf('notify')).toEqual(['route', 'sales', 'shop']);
+    expect(routed.dependsOn('notify', 'route')).toBe(true);
+  });
+
+  it('waits on its router, then runs what is on the paths taken and skips the rest', () => {
+    expect(routed.advance({})).toEqual({ ready: ['route'], skip: [] });
+    expect(routed.advance({ route: 'succeeded' }, { route: ['big'] })).toEqual({
+      ready: ['sales', 'after'],
+      skip: ['shop'],
+    });
+    expect(routed.advance({ route: 'succeeded' }, { route: ['big', 'small'] }).ready).toEqual([
+      'sales',
+      'shop',
+      'after',
+    ]);
+  });
+
+  it('runs the any-join after the path taken, and the run ends succeeded', () => {
+    const statuses: Statuses = {
+      route: 'succeeded',
+      sales: 'succeeded',
+      shop: 'skipped',
+      after: 'succeeded',
+    };
+    expect(routed.advance(statuses, { route: ['big'] })).toEqual({ ready: ['notify'], skip: [] });
+    expect(routed.settle({ ...statuses, notify: 'succeeded' }, { route: ['big'] }).runStatus).toBe(
+      'succeeded',
+    );
+  });
+
+  it('skips everything behind a router that took no path (filtered) or failed', () => {
+    expect(routed.advance({ route: 'filtered' }, { route: [] }).skip).toEqual([
+      'sales',
+      'shop',
+      'notify',
+      'after',
+    ]);
+    expect(routed.advance({ route: 'failed' }).skip).toEqual(['sales', 'shop', 'notify', 'after']);
+  });
+
+  it.each([
+    [[{ id: 'a' }, { id: 'b', needs: ['a.x'] }], "step 'b' needs unknown path 'a.x'"],
+    [[{ id: 'b', needs: ['nope.x'] }], "step 'b' needs unknown step 'nope'"],
+  ])('throws on a path that does not exist: %j', (steps, message) => {
+    expect(() => new StepGraph(steps as GraphStep[])).toThrow(message);
+  });
+});
+
 describe('StepGraph.runStatus', () => {
   const all = (status: StepStatus, overrides: Statuses = {}): Statuses => ({
     ...Object.fromEntries(graph.ids.map((id) => [id, status])),

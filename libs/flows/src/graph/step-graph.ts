@@ -4,9 +4,21 @@ import type { StepStatus } from '../model/step-status';
 /** The part of a step the graph needs. */
 export interface GraphStep {
   id: string;
+  /** Step ids, or `"<routerId>.<path>"` for a router's path. */
   needs?: string[];
   type?: StepType;
   join?: 'all' | 'any';
+  /** A router's paths. */
+  paths?: { name: string }[];
+}
+
+/** The paths each router that succeeded took, by router id. */
+export type TakenRoutes = Readonly<Record<string, readonly string[]>>;
+
+/** The step a need names: itself, or the router of `"<routerId>.<path>"`. */
+function stepOfNeed(need: string): string {
+  const dot = need.indexOf('.');
+  return dot < 0 ? need : need.slice(0, dot);
 }
 
 /** Outcome of a run decided from its steps; `null` while some step is not finished. */
@@ -54,19 +66,27 @@ export class StepGraph {
       if (step.type) this.types.set(step.id, step.type);
       if (step.join === 'any') this.anyJoins.add(step.id);
     });
+    const paths = new Map(steps.map((step) => [step.id, new Set((step.paths ?? []).map((p) => p.name))]));
     steps.forEach((step, i) => {
       for (const need of this.needsOf(step.id)) {
-        if (!this.needs.has(need))
-          throw new StepGraphError(`step '${step.id}' needs unknown step '${need}'`, i);
-        this.dependents.get(need)!.push(step.id);
+        const of = stepOfNeed(need);
+        if (!this.needs.has(of)) throw new StepGraphError(`step '${step.id}' needs unknown step '${of}'`, i);
+        if (of !== need && !paths.get(of)!.has(need.slice(of.length + 1)))
+          throw new StepGraphError(`step '${step.id}' needs unknown path '${need}'`, i);
+        if (!this.dependents.get(of)!.includes(step.id)) this.dependents.get(of)!.push(step.id);
       }
     });
     this.order = this.topologicalOrder(steps);
   }
 
-  /** Direct dependencies of a step, normalized. */
+  /** Direct dependencies of a step as written: step ids and router paths (`"<routerId>.<path>"`). */
   needsOf(id: string): string[] {
     return [...this.known(this.needs.get(id), id)];
+  }
+
+  /** The steps a step depends on directly (a router path counts as its router). */
+  private stepsNeeded(id: string): string[] {
+    return [...new Set(this.known(this.needs.get(id), id).map(stepOfNeed))];
   }
 
   /** Steps that list `id` among their needs, in definition order. */
@@ -87,7 +107,7 @@ export class StepGraph {
 
   /** Every step `id` depends on, directly or not. */
   ancestorsOf(id: string): string[] {
-    return this.closure(id, (x) => this.needsOf(x));
+    return this.closure(id, (x) => this.stepsNeeded(x));
   }
 
   /** Whether `id` depends on `other`, directly or not (ancestor bitsets, built on first call). */
@@ -102,13 +122,26 @@ export class StepGraph {
     return this.closure(id, (x) => this.dependentsOf(x));
   }
 
-  /** Pending steps now `ready`, and those to `skip` (transitively); absent from `statuses` means pending. */
-  advance(statuses: Readonly<Record<string, StepStatus>>): { ready: string[]; skip: string[] } {
+  /**
+   * Pending steps now `ready`, and those to `skip` (transitively); absent from `statuses` means
+   * pending. A path of a router that succeeded counts as succeeded when `routes` lists it, else as
+   * skipped; before that, as its router.
+   */
+  advance(
+    statuses: Readonly<Record<string, StepStatus>>,
+    routes: TakenRoutes = {},
+  ): { ready: string[]; skip: string[] } {
     const effective = new Map<string, StepStatus>();
-    const statusOf = (id: string): StepStatus => effective.get(id) ?? statuses[id] ?? 'pending';
+    const stepStatus = (id: string): StepStatus => effective.get(id) ?? statuses[id] ?? 'pending';
+    const statusOf = (need: string): StepStatus => {
+      const of = stepOfNeed(need);
+      const status = stepStatus(of);
+      if (of === need || status !== 'succeeded') return status;
+      return routes[of]?.includes(need.slice(of.length + 1)) ? 'succeeded' : 'skipped';
+    };
     const skip: string[] = [];
     for (const id of this.order) {
-      if (statusOf(id) !== 'pending') continue;
+      if (stepStatus(id) !== 'pending') continue;
       const needs = this.needsOf(id).map(statusOf);
       const blocked = this.anyJoins.has(id)
         ? needs.some((s) => BLOCKING_ANY.has(s)) ||
@@ -121,7 +154,7 @@ export class StepGraph {
     }
     // An `any` join not skipped above has no failed need: it is ready once every need is settled.
     const ready = this.ids.filter((id) => {
-      if (statusOf(id) !== 'pending') return false;
+      if (stepStatus(id) !== 'pending') return false;
       const needs = this.needsOf(id).map(statusOf);
       return this.anyJoins.has(id)
         ? needs.every((s) => TERMINAL.has(s))
@@ -132,12 +165,15 @@ export class StepGraph {
   }
 
   /** Steps now ready, steps skipped, and the run's final status once nothing is left (else null). */
-  settle(statuses: Readonly<Record<string, StepStatus>>): {
+  settle(
+    statuses: Readonly<Record<string, StepStatus>>,
+    routes: TakenRoutes = {},
+  ): {
     ready: string[];
     skip: string[];
     runStatus: FinishedRunStatus | null;
   } {
-    const { ready, skip } = this.advance(statuses);
+    const { ready, skip } = this.advance(statuses, routes);
     const after: Record<string, StepStatus> = { ...statuses };
     for (const id of skip) after[id] = 'skipped';
     return { ready, skip, runStatus: this.runStatus(after) };
@@ -162,7 +198,7 @@ export class StepGraph {
     const bits = this.ids.map(() => new Uint32Array(words));
     for (const id of this.order) {
       const mine = bits[this.indexOf.get(id)!];
-      for (const need of this.needs.get(id)!) {
+      for (const need of this.stepsNeeded(id)) {
         const at = this.indexOf.get(need)!;
         const theirs = bits[at];
         for (let w = 0; w < words; w++) mine[w] |= theirs[w];
@@ -192,7 +228,7 @@ export class StepGraph {
 
   /** Kahn's algorithm; validation already rejects needs on later steps, this is the safety net. */
   private topologicalOrder(steps: readonly GraphStep[]): string[] {
-    const remaining = new Map(this.ids.map((id) => [id, this.needs.get(id)!.length]));
+    const remaining = new Map(this.ids.map((id) => [id, this.stepsNeeded(id).length]));
     const order = this.ids.filter((id) => remaining.get(id) === 0);
     // `order` doubles as the queue: everything before `next` has been processed.
     for (let next = 0; next < order.length; next++) {
@@ -220,7 +256,7 @@ export class StepGraph {
     while (!position.has(current)) {
       position.set(current, path.length);
       path.push(current);
-      current = this.needsOf(current).find((need) => stuck.has(need))!;
+      current = this.stepsNeeded(current).find((need) => stuck.has(need))!;
     }
     return [...path.slice(position.get(current)), current];
   }

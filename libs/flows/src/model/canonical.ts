@@ -29,6 +29,8 @@ export const STEP_KEY_ORDER = [
   'join',
   'expression',
   'condition',
+  'mode',
+  'paths',
   'for',
   'until',
   'connector',

@@ -68,7 +68,20 @@ export interface DelayStepDef extends StepBase {
   until?: string;
 }
 
-export type StepDef = TransformStepDef | FilterStepDef | ActionStepDef | DelayStepDef;
+/** One way out of a router: steps on it need `"<routerId>.<name>"`; without `when`, the fallback. */
+export interface RouterPathDef {
+  name: string;
+  when?: string;
+}
+
+/** Takes the first path whose `when` holds (`first`, the default) or every one (`all`); its output is its input. */
+export interface RouterStepDef extends StepBase {
+  type: 'router';
+  mode?: 'first' | 'all';
+  paths: RouterPathDef[];
+}
+
+export type StepDef = TransformStepDef | FilterStepDef | ActionStepDef | DelayStepDef | RouterStepDef;
 export type StepType = StepDef['type'];
 
 export interface FlowDefinition {

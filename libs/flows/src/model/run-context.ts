@@ -16,4 +16,6 @@ export interface RunContext {
   run: { id: string; flow: string };
   /** The steps' statuses where known: an `any` join's input holds only the needs that succeeded. */
   statuses?: Readonly<Record<string, StepStatus>>;
+  /** The paths each router that succeeded took, where known. */
+  routes?: Readonly<Record<string, readonly string[]>>;
 }

@@ -41,6 +41,7 @@ export interface StepError {
 
 export type StepOutcome =
   /** `resumeAtMs` (epoch ms): a delay step's resume time; the worker parks the step until then. */
-  | { status: 'succeeded'; input: unknown; output: unknown; resumeAtMs?: number }
-  | { status: 'filtered'; input: unknown; output: unknown }
+  | { status: 'succeeded'; input: unknown; output: unknown; resumeAtMs?: number; routes?: string[] }
+  /** `routes`: a router that took no path ends filtered, with `[]`. */
+  | { status: 'filtered'; input: unknown; output: unknown; routes?: string[] }
   | { status: 'failed'; input: unknown; error: StepError; output?: unknown };

@@ -203,3 +203,79 @@ describe('retryOf', () => {
     expect(retryOf(graph, view(steps, status))).toEqual(expected);
   });
 });
+
+describe('a router in the run state', () => {
+  const routed = new StepGraph([
+    { id: 'route', type: 'router', paths: [{ name: 'big' }, { name: 'small' }] },
+    { id: 'sales', type: 'action', needs: ['route.big'] },
+    { id: 'shop', type: 'action', needs: ['route.small'] },
+    { id: 'done', type: 'action', needs: ['sales', 'shop'], join: 'any' },
+  ]);
+  const state = (status: StepStatus, routes?: string[]): StepState => ({
+    status,
+    attempts: 1,
+    enqueued: status !== 'pending',
+    held: false,
+    ...(routes ? { routes } : {}),
+  });
+
+  it('readies the path the router took as it ends, and skips the other', () => {
+    const before: RunView = {
+      version: 3,
+      status: 'running',
+      steps: {
+        route: state('running'),
+        sales: state('pending'),
+        shop: state('pending'),
+        done: state('pending'),
+      },
+    };
+    expect(afterStepEnd(routed, before, 'route', 'succeeded', ['small'])).toEqual({
+      enqueue: ['shop'],
+      skip: ['sales'],
+      runStatus: null,
+    });
+  });
+
+  it('reads the paths taken from the view when a later step ends', () => {
+    const later: RunView = {
+      version: 5,
+      status: 'running',
+      steps: {
+        route: state('succeeded', ['small']),
+        sales: state('skipped'),
+        shop: state('running'),
+        done: state('pending'),
+      },
+    };
+    expect(afterStepEnd(routed, later, 'shop', 'succeeded')).toEqual({
+      enqueue: ['done'],
+      skip: [],
+      runStatus: null,
+    });
+    expect(afterStepEnd(routed, later, 'shop', 'failed')).toEqual({
+      enqueue: [],
+      skip: ['done'],
+      runStatus: 'failed',
+    });
+  });
+
+  it('retries a failed step on the path taken and leaves the other path skipped', () => {
+    const failed: RunView = {
+      version: 6,
+      status: 'failed',
+      steps: {
+        route: state('succeeded', ['small']),
+        sales: state('skipped'),
+        shop: state('failed'),
+        done: state('skipped'),
+      },
+    };
+    expect(retryOf(routed, failed)).toEqual({
+      reopen: ['shop', 'done'],
+      enqueue: ['shop'],
+      skip: ['sales'],
+      runStatus: 'queued',
+    });
+  });
+});

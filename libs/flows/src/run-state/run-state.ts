@@ -10,6 +10,8 @@ export interface StepState {
   enqueued: boolean;
   /** A worker holds a live claim on it (`running` with a lease that has not lapsed). */
   held: boolean;
+  /** A router that ended: the paths it took. */
+  routes?: string[];
 }
 
 /** A run's steps at one moment; every change bumps `version`, so a write at an old one is refused. */
@@ -45,12 +47,27 @@ function statusesOf(view: RunView): Record<string, StepStatus> {
   return statuses;
 }
 
-/** What follows for the run from a step's end; in a run no longer live, nothing moves. */
-export function afterStepEnd(graph: StepGraph, view: RunView, stepId: string, end: StepEnd): RunTransition {
+/** The paths the run's routers took, by router id. */
+export function routesOf(view: RunView): Record<string, string[]> {
+  const routes: Record<string, string[]> = {};
+  for (const [id, step] of Object.entries(view.steps)) if (step.routes) routes[id] = step.routes;
+  return routes;
+}
+
+/** What follows for the run from a step's end (`routes`: a router's paths taken); in a run no longer live, nothing moves. */
+export function afterStepEnd(
+  graph: StepGraph,
+  view: RunView,
+  stepId: string,
+  end: StepEnd,
+  routes?: string[],
+): RunTransition {
   if (!isLiveRun(view.status)) return { skip: [], enqueue: [], runStatus: null };
   const statuses = statusesOf(view);
   statuses[stepId] = end;
-  const { ready, skip, runStatus } = graph.settle(statuses);
+  const taken = routesOf(view);
+  if (routes) taken[stepId] = routes;
+  const { ready, skip, runStatus } = graph.settle(statuses, taken);
   return { skip, enqueue: ready.filter((id) => !view.steps[id]?.enqueued), runStatus };
 }
 
@@ -85,7 +102,7 @@ export function retryOf(graph: StepGraph, view: RunView): RunRetry | null {
   const statuses: Record<string, StepStatus> = {};
   for (const [id, step] of Object.entries(view.steps))
     statuses[id] = reopenable(step) ? 'pending' : step.status;
-  const decision = graph.settle(statuses);
+  const decision = graph.settle(statuses, routesOf(view));
   const skip = new Set(decision.skip);
   const reopen = graph.ids.filter((id) => reopenable(view.steps[id]) && !skip.has(id));
   return {

@@ -149,18 +149,18 @@ describe('the examples, run as dry runs on their samples', () => {
     });
   });
 
-  it('order-by-size: a small order skips sales, and the warehouse hears of it once (join: any)', async () => {
+  it('order-by-size: the router sends a small order past sales, and the warehouse hears of it once (join: any)', async () => {
     const result = await dryRun('order-by-size');
     expect(result.status).toBe('succeeded');
     expect(statuses(result)).toEqual({
       order: 'succeeded',
-      large: 'filtered',
+      size: 'succeeded',
       sales: 'skipped',
-      small: 'succeeded',
       warehouse: 'succeeded',
     });
+    expect(result.steps.find((s) => s.id === 'size')?.routes).toEqual(['small']);
     expect(result.steps.find((s) => s.id === 'warehouse')?.input).toEqual({
-      small: { id: 'ord_1001', email: 'ada@example.com', total: 21 },
+      'size.small': { id: 'ord_1001', email: 'ada@example.com', total: 21 },
     });
     expect(requestOf(result, 'warehouse')).toEqual({
       method: 'POST',

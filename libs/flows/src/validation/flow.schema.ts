@@ -4,6 +4,7 @@ import { DEFAULT_MAX_BODY_BYTES, DEFAULT_RESPOND_STATUS, DEFAULT_TRIGGER_METHODS
 import {
   DURATION_RANGES,
   MAX_ALLOW_IPS,
+  MAX_ROUTER_PATHS,
   MAX_DESCRIPTION_LENGTH,
   MAX_DESTINATION_CONCURRENCY,
   MAX_DESTINATION_RATE_LIMIT,
@@ -22,9 +23,11 @@ import {
 
 export const SLUG_PATTERN = '^[a-z0-9][a-z0-9-]{0,62}$';
 export const STEP_ID_PATTERN = '^[a-z0-9][a-z0-9_-]*$';
+/** A need: a step id, or `<routerId>.<path>` for one path of a router. */
+export const NEED_PATTERN = '^[a-z0-9][a-z0-9_-]*(\\.[a-z0-9][a-z0-9_-]*)?$';
 export const SECRET_NAME_PATTERN = '^[A-Za-z_][A-Za-z0-9_]{0,127}$';
 export const CONNECTOR_KEY_PATTERN = '^[a-z0-9][a-z0-9_-]*$';
-export const STEP_TYPES = ['transform', 'filter', 'action', 'delay'] as const;
+export const STEP_TYPES = ['transform', 'filter', 'action', 'delay', 'router'] as const;
 export const HTTP_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'] as const;
 export const VERIFY_SCHEMES = [
   'token',
@@ -358,22 +361,22 @@ const stepSchema = {
     },
     type: {
       description:
-        '`transform` (JSONata result becomes the output), `filter` (JSONata condition stops the branch when false), `action` (a connector call) or `delay` (waits, then passes its input on).',
+        '`transform` (JSONata result becomes the output), `filter` (JSONata condition stops the branch when false), `action` (a connector call), `delay` (waits, then passes its input on) or `router` (chooses paths by condition).',
       enum: [...STEP_TYPES],
     },
     name: text('Human name of the step.', MAX_NAME_LENGTH),
     description: text('Free text.', MAX_DESCRIPTION_LENGTH),
     needs: {
       description:
-        'Ids of earlier steps this step waits for. Left out: the step before it (the trigger for the first step). `[]`: only the trigger.',
+        'Ids of earlier steps this step waits for, or `"<routerId>.<path>"` for one path of a router. Left out: the step before it (the trigger for the first step). `[]`: only the trigger.',
       type: 'array',
       maxItems: MAX_FLOW_STEPS,
       uniqueItems: true,
       items: {
         type: 'string',
-        maxLength: 64,
-        pattern: STEP_ID_PATTERN,
-        patternErrorMessage: 'must be the id of an earlier step',
+        maxLength: 129,
+        pattern: NEED_PATTERN,
+        patternErrorMessage: 'must be the id of an earlier step, or "<routerId>.<path>"',
       },
     },
     join: {
@@ -449,6 +452,44 @@ const stepSchema = {
         destination: destinationSchema,
       },
       ['connector', 'with'],
+    ),
+    variant(
+      'type',
+      ['router'],
+      SHARED_STEP_PROPERTIES,
+      {
+        mode: {
+          description:
+            '`first` (the default): the first path whose `when` holds, else the fallback; `all`: every path whose `when` holds, else the fallback.',
+          enum: ['first', 'all'],
+          default: 'first',
+        },
+        paths: {
+          description: `The ways on (1 to ${MAX_ROUTER_PATHS}), in order. A step on a path needs \`"<routerId>.<name>"\`; steps on paths not taken end \`skipped\`.`,
+          type: 'array',
+          minItems: 1,
+          maxItems: MAX_ROUTER_PATHS,
+          items: {
+            type: 'object',
+            required: ['name'],
+            additionalProperties: false,
+            properties: {
+              name: {
+                description: "The path's name, unique in the router.",
+                type: 'string',
+                maxLength: 64,
+                pattern: STEP_ID_PATTERN,
+                patternErrorMessage:
+                  'must start with a lowercase letter or digit and contain only lowercase letters, digits, _ and -',
+              },
+              when: jsonata(
+                'JSONata condition over the input (with `$trigger`, `$steps`, `$run`), read as a filter reads it. Left out: the fallback, taken when no other path is.',
+              ),
+            },
+          },
+        },
+      },
+      ['paths'],
     ),
     variant('type', ['delay'], SHARED_STEP_PROPERTIES, {
       for: duration('How long the run waits here, e.g. `10m`.', DURATION_RANGES.delay),

@@ -242,6 +242,60 @@ describe('validateFlow: errors with their JSON pointers', () => {
       [{ path: '/steps/2/join', message: "must be one of 'all', 'any'" }],
     ],
     [
+      'a need on a path of a step that is not a router',
+      withChange((d) => ((d.steps as Doc[])[2].needs = ['order.big'])),
+      [{ path: '/steps/2/needs/0', message: "step 'order' is not a router; only a router has paths" }],
+    ],
+    [
+      'a need on a path the router does not have',
+      withChange((d) => {
+        (d.steps as Doc[])[1] = {
+          id: 'big-only',
+          type: 'router',
+          paths: [{ name: 'large', when: 'total > 1' }],
+        };
+        (d.steps as Doc[])[2].needs = ['big-only.lrge'];
+      }),
+      [
+        {
+          path: '/steps/2/needs/0',
+          message: "router 'big-only' has no path 'lrge'; did you mean 'big-only.large'?",
+        },
+      ],
+    ],
+    [
+      'router paths with one name twice and two fallbacks',
+      withChange((d) => {
+        (d.steps as Doc[])[1] = {
+          id: 'big-only',
+          type: 'router',
+          paths: [{ name: 'a' }, { name: 'a', when: 'total > 1' }, { name: 'b' }],
+        };
+      }),
+      [
+        {
+          path: '/steps/1/paths/1/name',
+          message: "duplicates the name of path 0 ('a'); path names must be unique",
+        },
+        {
+          path: '/steps/1/paths/2',
+          message: 'is a second fallback (a path without when, as path 0 is); a router takes one at most',
+        },
+      ],
+    ],
+    [
+      'a router path condition that is not JSONata',
+      withChange((d) => {
+        (d.steps as Doc[])[1] = { id: 'big-only', type: 'router', paths: [{ name: 'a', when: 'total >' }] };
+      }),
+      [{ path: '/steps/1/paths/0/when', message: expect.stringMatching(/^is not valid JSONata: /) }],
+    ],
+    [
+      'a router without paths',
+      withChange((d) => ((d.steps as Doc[])[1] = { id: 'big-only', type: 'router', paths: [] })),
+      [{ path: '/steps/1/paths', message: 'must not be empty' }],
+    ],
+    [
       'a misspelt top-level property',
       withChange((d) => (d.nmae = 'x')),
       [{ path: '/nmae', message: "is not allowed; did you mean 'name'?" }],
@@ -296,7 +350,8 @@ describe('validateFlow: errors with their JSON pointers', () => {
       [
         {
           path: '/steps/0/type',
-          message: "must be one of 'transform', 'filter', 'action', 'delay'; did you mean 'transform'?",
+          message:
+            "must be one of 'transform', 'filter', 'action', 'delay', 'router'; did you mean 'transform'?",
         },
       ],
     ],

@@ -213,13 +213,42 @@ function checkNeeds(steps: unknown[], checks: Checks): boolean {
       sound = false;
       return;
     }
-    step.needs.forEach((need, j) => {
+    step.needs.forEach((ref, j) => {
       const path = `/steps/${i}/needs/${j}`;
-      if (typeof need !== 'string' || !STEP_ID_RE.test(need)) {
+      if (typeof ref !== 'string') {
+        sound = false;
+        return;
+      }
+      // `"<routerId>.<path>"`: a path of a router, which must be a router with that path.
+      const [need, pathName, ...rest] = ref.split('.');
+      if (
+        !STEP_ID_RE.test(need) ||
+        rest.length > 0 ||
+        (pathName !== undefined && !STEP_ID_RE.test(pathName))
+      ) {
         sound = false;
         return;
       }
       const at = firstIndex.get(need);
+      const target = at === undefined ? undefined : steps[at];
+      if (pathName !== undefined && at !== undefined && at < i && isObject(target)) {
+        const names = Array.isArray(target.paths) ? target.paths.filter(isObject).map((p) => p.name) : [];
+        if (target.type !== 'router') {
+          checks.errors.push({ path, message: `step '${need}' is not a router; only a router has paths` });
+          sound = false;
+          return;
+        }
+        if (!names.includes(pathName)) {
+          const known = names.filter((n): n is string => typeof n === 'string');
+          const hint = closestMatch(pathName, known);
+          checks.errors.push({
+            path,
+            message: `router '${need}' has no path '${pathName}'${hint ? `; did you mean '${need}.${hint}'?` : ` (paths: ${known.join(', ')})`}`,
+          });
+          sound = false;
+          return;
+        }
+      }
       if (need === step.id) {
         checks.errors.push({ path, message: 'a step cannot need itself' });
       } else if (at === undefined) {
@@ -326,6 +355,36 @@ function checkAction(step: Json, base: string, opts: ValidateFlowOptions, checks
   return refs;
 }
 
+/** A router's paths: unique names, one fallback at most, conditions that compile. */
+function checkRouter(paths: unknown[], base: string, checks: Checks): StepRef[] {
+  const refs: StepRef[] = [];
+  const seen = new Map<unknown, number>();
+  let fallback: number | undefined;
+  paths.forEach((path, j) => {
+    if (!isObject(path)) return;
+    const at = `${base}/paths/${j}`;
+    const first = seen.get(path.name);
+    if (first !== undefined) {
+      checks.errors.push({
+        path: `${at}/name`,
+        message: `duplicates the name of path ${first} ('${String(path.name)}'); path names must be unique`,
+      });
+    } else seen.set(path.name, j);
+    if (path.when === undefined) {
+      if (fallback !== undefined)
+        checks.errors.push({
+          path: at,
+          message: `is a second fallback (a path without when, as path ${fallback} is); a router takes one at most`,
+        });
+      fallback ??= j;
+      return;
+    }
+    const stepRefs = expressionIssue(path.when, `${at}/when`, checks) ?? [];
+    refs.push(...stepRefs.map((stepId) => ({ path: `${at}/when`, stepId })));
+  });
+  return refs;
+}
+
 function checkSteps(steps: unknown[], opts: ValidateFlowOptions, checks: Checks): void {
   const sound = checkNeeds(steps, checks);
   let graph: StepGraph | undefined;
@@ -361,6 +420,8 @@ function checkSteps(steps: unknown[], opts: ValidateFlowOptions, checks: Checks)
       }
     } else if (step.type === 'action') {
       refs = checkAction(step, base, opts, checks);
+    } else if (step.type === 'router' && Array.isArray(step.paths)) {
+      refs = checkRouter(step.paths, base, checks);
     } else if (step.type === 'delay' && step.until !== undefined) {
       const stepRefs = expressionIssue(step.until, `${base}/until`, checks) ?? [];
       refs = stepRefs.map((stepId) => ({ path: `${base}/until`, stepId }));

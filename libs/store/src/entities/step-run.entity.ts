@@ -31,6 +31,10 @@ export class StepRun {
   @Column('json', { nullable: true })
   output: unknown;
 
+  /** A router's paths taken. */
+  @Column('text', { array: true, nullable: true })
+  routes: string[] | null;
+
   @Column('jsonb', { nullable: true })
   error: StepError | null;
 

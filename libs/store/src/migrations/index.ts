@@ -9,6 +9,7 @@ import { StepRowsHotUpdates1770000000000 } from './1770000000000-step-rows-hot-u
 import { StepRequeues1771000000000 } from './1771000000000-step-requeues';
 import { ApiKeyScopes1771100000000 } from './1771100000000-api-key-scopes';
 import { JsonKeepsOrder1772000000000 } from './1772000000000-json-keeps-order';
+import { RouterRoutes1773000000000 } from './1773000000000-router-routes';
 
 /** Every migration, oldest first. Run at start by both apps (TypeORM serialises them with a lock table). */
 export const MIGRATIONS = [
@@ -23,4 +24,5 @@ export const MIGRATIONS = [
   StepRequeues1771000000000,
   ApiKeyScopes1771100000000,
   JsonKeepsOrder1772000000000,
+  RouterRoutes1773000000000,
 ];

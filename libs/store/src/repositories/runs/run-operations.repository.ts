@@ -55,7 +55,7 @@ export class RunOperations {
        ), reopened AS (
          UPDATE step_runs
             SET status = 'pending', attempts_base = attempts, requeues = 0, input = NULL, output = NULL,
-                error = NULL, resume_at = NULL,
+                error = NULL, resume_at = NULL, routes = NULL,
                 enqueued_at = CASE WHEN step_id = ANY($5::text[]) THEN now() END,
                 lease_until = NULL, started_at = NULL, finished_at = NULL
           WHERE run_id = $1 AND step_id = ANY($4::text[]) AND EXISTS (SELECT 1 FROM moved)

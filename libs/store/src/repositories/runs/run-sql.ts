@@ -14,19 +14,19 @@ export function claimableStep(s: string): string {
 
 export const UNFINISHED_STEP = `('pending', 'running', 'retrying', 'waiting')`;
 
-/** Every step of run `run` (an SQL expression) as `[status, attempts, enqueued, held]`, for a `RunView`. */
+/** Every step of run `run` (an SQL expression) as `[status, attempts, enqueued, held, routes]`, for a `RunView`. */
 export const stepStatesColumn = (run: string) =>
   `(SELECT jsonb_object_agg(st.step_id, jsonb_build_array(
              st.status, st.attempts, st.enqueued_at IS NOT NULL,
-             st.status = 'running' AND coalesce(st.lease_until, '-infinity') >= now()))
+             st.status = 'running' AND coalesce(st.lease_until, '-infinity') >= now(), st.routes))
       FROM step_runs st WHERE st.run_id = ${run}) AS steps`;
 
-export type StepStatesJson = Record<string, [StepStatus, number, boolean, boolean]>;
+export type StepStatesJson = Record<string, [StepStatus, number, boolean, boolean, string[] | null]>;
 
 export function stepStatesOf(json: StepStatesJson): Record<string, StepState> {
   const steps: Record<string, StepState> = {};
-  for (const [id, [status, attempts, enqueued, held]] of Object.entries(json)) {
-    steps[id] = { status, attempts, enqueued, held };
+  for (const [id, [status, attempts, enqueued, held, routes]] of Object.entries(json)) {
+    steps[id] = routes ? { status, attempts, enqueued, held, routes } : { status, attempts, enqueued, held };
   }
   return steps;
 }

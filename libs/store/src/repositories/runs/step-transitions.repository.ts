@@ -58,6 +58,8 @@ export interface StepResult {
   input: unknown;
   output: unknown;
   error: StepError | null;
+  /** A router's paths taken. */
+  routes?: string[];
 }
 
 /**
@@ -159,6 +161,7 @@ interface StepEndRow {
   input: unknown;
   output: unknown;
   error: unknown;
+  routes: string[] | null;
   n: number | null;
   started_at: Date | null;
   duration_ms: number | null;
@@ -191,7 +194,7 @@ interface StepEndResultRow {
  */
 const RECORD_STEP_ENDS = `WITH i AS MATERIALIZED (
          SELECT * FROM json_to_recordset($1::json) AS i(
-           ord int, run_id uuid, step_id text, status text, input json, output json, error jsonb,
+           ord int, run_id uuid, step_id text, status text, input json, output json, error jsonb, routes text[],
            n int, started_at timestamptz, duration_ms int, outcome text, attempt_error jsonb,
            response_status int, version int, run_status text, skip text[], enqueue text[],
            next_step text, next_lease_ms double precision, expect_status text, expect_attempts int,
@@ -221,7 +224,8 @@ const RECORD_STEP_ENDS = `WITH i AS MATERIALIZED (
           RETURNING r.id, r.status
        ), s AS (
          UPDATE step_runs sr
-            SET status = i.status, input = i.input, output = i.output, error = i.error, finished_at = now(),
+            SET status = i.status, input = i.input, output = i.output, error = i.error, routes = i.routes,
+                finished_at = now(),
                 lease_until = NULL,
                 attempts = CASE WHEN i.unclaimed THEN sr.attempts + 1 ELSE sr.attempts END,
                 started_at = coalesce(sr.started_at, now())
@@ -266,6 +270,7 @@ function stepEndRow(end: StepEnd): StepEndRow {
     input: result.input ?? null,
     output: result.output ?? null,
     error: result.error ?? null,
+    routes: result.routes ?? null,
     n: attempt?.n ?? null,
     started_at: attempt?.startedAt ?? null,
     duration_ms: attempt?.durationMs ?? null,
