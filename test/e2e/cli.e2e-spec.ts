@@ -213,7 +213,8 @@ describe('hookflow CLI', () => {
       const result = await cli(['test', 'giant.flow.json']);
       expect(result.code).toBe(1);
       expect(result.stdout).toContain('shape  transform  failed');
-      expect(result.stdout).toContain('expression_too_large');
+      // Memory runs out first, unless a loaded machine reaches the time budget before it.
+      expect(result.stdout).toMatch(/error: {2}(expression_too_large|expression_timeout): /);
     });
   });
 

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { HookflowHarness } from '../utils/hookflow-harness';
 import { SinkServer } from '../utils/sink-server';
 
@@ -120,6 +121,73 @@ describe('hostile expressions (API and worker processes)', () => {
       const from = Date.parse(attempt.startedAt);
       expect(health.answeredBetween(hf.workerUrl, from, from + attempt.durationMs)).toBeGreaterThanOrEqual(3);
     }
+  });
+
+  it('runs a code step in its sandbox: a total is delivered with its logs; a loop, require and process fail, the worker stays live', async () => {
+    const probe = healthProbe([hf.workerUrl]);
+    const codes: [string, string][] = [
+      [
+        'code-total',
+        'console.log("items", input.items.length);\nreturn { total: input.items.reduce((s, i) => s + i.n * 2, 0) }',
+      ],
+      ['code-loop', 'while (true) {}'],
+      ['code-fs', 'require("fs").writeFileSync("/tmp/hookflow-code-step", "x"); return 1'],
+      ['code-exit', 'process.exit(1)'],
+    ];
+    const flows = await Promise.all(
+      codes.map(([slug, code]) =>
+        hf.createFlow({
+          slug,
+          trigger: { type: 'webhook' },
+          steps: [
+            { id: 'calc', type: 'code', code },
+            {
+              id: 'send',
+              type: 'action',
+              connector: 'http',
+              with: { url: `${sink.url}/${slug}`, json: '{{input}}' },
+            },
+          ],
+        }),
+      ),
+    );
+    const runIds = await Promise.all(
+      flows.map(
+        async ({ hookPath }) => (await hf.http().post(hookPath).send({ items }).expect(202)).body.runId,
+      ),
+    );
+    const [total, loop, fs, exit] = await Promise.all(runIds.map((id: string) => hf.waitForRun(id)));
+    const health = await probe.stop();
+
+    expect(total.status).toBe('succeeded');
+    expect(total.steps[0].output).toEqual({ total: 800 });
+    expect(total.steps[0].attempts[0].logs).toEqual(['items 400']);
+    const [delivered] = await sink.waitForRequests('/code-total', 1);
+    expect(delivered.json).toEqual({ total: 800 });
+
+    expect(loop.steps[0]).toMatchObject({
+      status: 'failed',
+      error: { code: 'expression_timeout', message: 'the code ran longer than 1000ms', retryable: false },
+    });
+    expect(fs.steps[0]).toMatchObject({
+      status: 'failed',
+      error: { code: 'code_error', message: "ReferenceError: 'require' is not defined (line 1, column 1)" },
+    });
+    expect(exit.steps[0]).toMatchObject({
+      status: 'failed',
+      error: { code: 'code_error', message: expect.stringContaining("'process' is not defined") },
+    });
+    expect([loop, fs, exit].map((run) => run.status)).toEqual(['failed', 'failed', 'failed']);
+    expect(sink.received('/code-loop').length + sink.received('/code-fs').length).toBe(0);
+    expect(sink.received('/code-exit')).toHaveLength(0);
+    expect(existsSync('/tmp/hookflow-code-step')).toBe(false);
+    // The loop ran its second in the sandbox's host; the worker answered all the while.
+    const attempt = loop.steps[0].attempts[0];
+    const from = Date.parse(attempt.startedAt);
+    expect(attempt.durationMs).toBeGreaterThanOrEqual(1000);
+    expect(health.failures).toEqual([]);
+    expect(health.answeredBetween(hf.workerUrl, from, from + attempt.durationMs)).toBeGreaterThanOrEqual(3);
+    await hf.http().get('/health/live').expect(200);
   });
 
   it('accepts a webhook whose dedupe expression blows up, without blocking the API', async () => {

@@ -111,6 +111,7 @@ function formatStep(step: InProcessStepResult, dryRun: boolean): string[] {
   }
   if (step.routes)
     lines.push(`  paths:  ${step.routes.length > 0 ? step.routes.join(', ') : '(none taken)'}`);
+  for (const line of step.logs ?? []) lines.push(`  log:    ${line}`);
   if (step.error) lines.push(`  error:  ${step.error.code}: ${step.error.message}`);
   return lines;
 }

@@ -1,4 +1,4 @@
-import { ExpressionError, InProcessEvaluator } from '@hookflow/flows/transform';
+import { ExpressionError, InProcessEvaluator, logsOf, runCode } from '@hookflow/flows/transform';
 import { isEvaluateMessage, type HostMessage } from './host-protocol';
 
 // The sandbox's host process: evaluates one expression at a time for its parent, over IPC. A
@@ -11,9 +11,11 @@ function send(message: HostMessage): void {
 
 process.on('message', (message: unknown) => {
   if (!isEvaluateMessage(message)) return;
-  const { id, request } = message;
+  const { id } = message;
   send({ type: 'started', id });
-  evaluator.evaluateChecked(request).then(
+  const work =
+    message.type === 'run-code' ? runCode(message.request) : evaluator.evaluateChecked(message.request);
+  work.then(
     (value) => send({ type: 'result', id, value }),
     (err: unknown) =>
       send(
@@ -25,6 +27,7 @@ process.on('message', (message: unknown) => {
               message: err.message,
               position: err.position,
               token: err.token,
+              logs: logsOf(err),
             }
           : {
               type: 'error',

@@ -4,6 +4,8 @@ import path from 'node:path';
 import {
   ExpressionError,
   InProcessEvaluator,
+  type CodeRequest,
+  type CodeResult,
   type ExpressionEvaluator,
   type ExpressionRequest,
 } from '@hookflow/flows/transform';
@@ -44,7 +46,8 @@ const MAX_START_FAILURES = 3;
 const STDERR_TAIL_CHARS = 2048;
 
 interface Pending {
-  request: ExpressionRequest;
+  /** What the host is asked: an expression or a code step. */
+  work: { type: 'evaluate'; request: ExpressionRequest } | { type: 'run-code'; request: CodeRequest };
   resolve: (value: unknown) => void;
   reject: (err: ExpressionError) => void;
   /** A host died under it once: a second death is the expression's doing, not bad luck. */
@@ -108,16 +111,22 @@ export class ExpressionSandbox implements ExpressionEvaluator {
         if (!outgrew || leash === request.budget.timeoutMs) throw err;
       }
     }
-    return this.inHost(request);
+    return this.inHost({ type: 'evaluate', request });
   }
 
-  private inHost(request: ExpressionRequest): Promise<unknown> {
+  /** A code step's JavaScript, in a host (QuickJS inside it): a runaway one never blocks this process. */
+  async runCode(request: CodeRequest): Promise<CodeResult> {
+    if (this.closed) throw unavailable('the expression sandbox is closed');
+    return (await this.inHost({ type: 'run-code', request })) as CodeResult;
+  }
+
+  private inHost(work: Pending['work']): Promise<unknown> {
     const maxWaiting = this.options.maxWaiting ?? DEFAULT_MAX_WAITING;
     if (this.waiting.length >= maxWaiting) {
       return Promise.reject(unavailable(`${maxWaiting} expressions are already waiting for the sandbox`));
     }
     return new Promise((resolve, reject) => {
-      const pending: Pending = { request, resolve, reject };
+      const pending: Pending = { work, resolve, reject };
       const maxWaitMs = this.options.maxWaitMs ?? 0;
       if (maxWaitMs > 0) {
         pending.waitTimer = setTimeout(() => {
@@ -224,7 +233,7 @@ export class ExpressionSandbox implements ExpressionEvaluator {
     const timer = setTimeout(() => this.end(host, 'stuck-transfer'), TRANSFER_TIMEOUT_MS);
     host.current = { pending, id, timer };
     this.keepAlive(host, true);
-    const message: EvaluateMessage = { type: 'evaluate', id, request: pending.request };
+    const message = { ...pending.work, id } as EvaluateMessage;
     try {
       host.child.send(message, (err) => {
         if (err) host.child.kill('SIGKILL');
@@ -252,7 +261,7 @@ export class ExpressionSandbox implements ExpressionEvaluator {
     if (!current || current.id !== message.id) return;
     clearTimeout(current.timer);
     if (message.type === 'started') {
-      const { timeoutMs } = current.pending.request.budget;
+      const { timeoutMs } = current.pending.work.request.budget;
       current.timer = setTimeout(() => this.end(host, 'over-time'), timeoutMs + KILL_GRACE_MS);
       return;
     }
@@ -260,9 +269,8 @@ export class ExpressionSandbox implements ExpressionEvaluator {
     if (message.type === 'result') {
       current.pending.resolve(message.value);
     } else {
-      current.pending.reject(
-        new ExpressionError(message.code, message.message, message.position, message.token),
-      );
+      const error = new ExpressionError(message.code, message.message, message.position, message.token);
+      current.pending.reject(message.logs ? Object.assign(error, { logs: message.logs }) : error);
     }
     this.rest(host);
     this.pump();
@@ -323,7 +331,7 @@ export class ExpressionSandbox implements ExpressionEvaluator {
     code: number | null,
     signal: NodeJS.Signals | null,
   ): void {
-    const { timeoutMs } = pending.request.budget;
+    const { timeoutMs } = pending.work.request.budget;
     if (this.closed) return pending.reject(unavailable('the expression sandbox is closed'));
     if (host.ending === 'over-time') {
       this.options.warn?.({ msg: `expression sandbox host killed: an expression ran past ${timeoutMs}ms` });

@@ -1,11 +1,9 @@
-import type { ExpressionErrorCode, ExpressionRequest } from '@hookflow/flows/transform';
+import type { CodeRequest, ExpressionErrorCode, ExpressionRequest } from '@hookflow/flows/transform';
 
-/** Parent to host: evaluate one expression (a host has at most one at a time). */
-export interface EvaluateMessage {
-  type: 'evaluate';
-  id: number;
-  request: ExpressionRequest;
-}
+/** Parent to host: evaluate one expression, or run a code step (a host has at most one at a time). */
+export type EvaluateMessage =
+  | { type: 'evaluate'; id: number; request: ExpressionRequest }
+  | { type: 'run-code'; id: number; request: CodeRequest };
 
 /** Host to parent. */
 export type HostMessage =
@@ -21,6 +19,8 @@ export type HostMessage =
       message: string;
       position?: number;
       token?: string;
+      /** A code step's `console.log` lines before it failed. */
+      logs?: string[];
     };
 
 export function isHostMessage(value: unknown): value is HostMessage {
@@ -29,5 +29,6 @@ export function isHostMessage(value: unknown): value is HostMessage {
 }
 
 export function isEvaluateMessage(value: unknown): value is EvaluateMessage {
-  return (value as { type?: unknown } | null)?.type === 'evaluate';
+  const type = (value as { type?: unknown } | null)?.type;
+  return type === 'evaluate' || type === 'run-code';
 }

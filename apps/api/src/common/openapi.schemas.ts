@@ -75,6 +75,7 @@ const STEP_STATUSES: Record<StepStatus, true> = {
 const STEP_ERROR_CODES: Record<StepErrorCode, true> = {
   transform_error: true,
   filter_error: true,
+  code_error: true,
   expression_timeout: true,
   expression_depth: true,
   expression_too_large: true,
@@ -362,6 +363,8 @@ const schemas: Record<SchemaName, SchemaObject> = {
       output: anyJson("The step's output."),
       error: ref('StepError'),
       request: anyJson("An action's rendered connector options (secrets masked)."),
+      routes: { type: 'array', items: { type: 'string' }, description: "A router's paths taken." },
+      logs: { type: 'array', items: { type: 'string' }, description: "A code step's console.log lines." },
     },
     ['id', 'type', 'status', 'input'],
   ),
@@ -443,6 +446,7 @@ const schemas: Record<SchemaName, SchemaObject> = {
     startedAt: nullable(time('When its latest attempt started.')),
     finishedAt: nullable(time('When it ended.')),
     resumeAt: nullable(time('A delay step: when it resumes (status `waiting`) or resumed; null otherwise.')),
+    routes: { type: 'array', items: { type: 'string' }, description: "A router's paths taken." },
     attempts: { type: 'array', items: ref('Attempt') },
   }),
   Attempt: object({
@@ -452,6 +456,7 @@ const schemas: Record<SchemaName, SchemaObject> = {
     outcome: str('How it ended.', { enum: Object.keys(ATTEMPT_OUTCOMES) }),
     error: { anyOf: [ref('StepError'), { type: 'null' }] },
     responseStatus: nullable(int("The receiver's HTTP status.")),
+    logs: { type: 'array', items: { type: 'string' }, description: "A code step's console.log lines." },
   }),
   RetryResult: object({
     runId: uuid('The same run.'),

@@ -108,6 +108,7 @@ export class RunsService {
           outcome: a.outcome,
           error: a.error,
           responseStatus: a.responseStatus,
+          ...(a.logs ? { logs: a.logs } : {}),
         })),
       })),
     };

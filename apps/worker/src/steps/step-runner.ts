@@ -85,7 +85,7 @@ export class StepRunner {
     this.budget = config.expressionBudget;
   }
 
-  /** Claims the step (a fresh transform, filter or router is only read); null: nothing to do. */
+  /** Claims the step (a fresh step that calls no one is only read); null: nothing to do. */
   async claim(
     flow: CompiledFlow | undefined,
     runId: string,
@@ -94,7 +94,7 @@ export class StepRunner {
     fresh: boolean,
   ) {
     const type = flow && stepTypeOf(flow, stepId);
-    if (fresh && (type === 'transform' || type === 'filter' || type === 'router')) {
+    if (fresh && (type === 'transform' || type === 'filter' || type === 'router' || type === 'code')) {
       const read = await this.transitions.readStep(runId, stepId);
       if (read) return read;
     }
@@ -137,6 +137,7 @@ export class StepRunner {
       outcome: outcome.status,
       error: outcome.status === 'failed' ? outcome.error : null,
       responseStatus: type === 'action' ? responseStatusOf(outcome) : null,
+      ...(outcome.status !== 'filtered' && outcome.logs ? { logs: outcome.logs } : {}),
     };
     const lastTry = opts.isLastAttempt || tries >= budget;
     const retrying = outcome.status === 'failed' && outcome.error.retryable && !lastTry;

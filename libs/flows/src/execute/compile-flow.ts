@@ -1,6 +1,7 @@
 import { StepGraph, StepGraphError } from '../graph/step-graph';
 import type {
   ActionStepDef,
+  CodeStepDef,
   DelayStepDef,
   FilterStepDef,
   FlowDefinition,
@@ -37,6 +38,7 @@ export type CompiledStep =
       /** The secret named by `with.sign.secret`, whose value executeStep puts in its place. */
       signSecretName?: string;
     })
+  | (CompiledStepBase & { type: 'code'; def: CodeStepDef })
   | (CompiledStepBase & {
       type: 'router';
       def: RouterStepDef;
@@ -136,6 +138,9 @@ function compileStep(def: FlowDefinition['steps'][number], index: number): Compi
         throw new InvalidFlowError((err as Error).message, `${at('with')}${pointer}`);
       }
     }
+    case 'code':
+      // Syntax errors surface at the first run, with their line and column (a dry run shows them).
+      return { ...base, type: 'code', def, secretNames: [] };
     case 'router': {
       const paths = def.paths.map((path, j) => {
         if (path.when === undefined) return { name: path.name };

@@ -495,6 +495,7 @@ describe('executeStep: what crosses to the expression evaluator', () => {
         requests.push(request);
         return answer();
       },
+      runCode: () => Promise.reject(new Error('no code here')),
     };
     return { requests, evaluator };
   }

@@ -9,6 +9,7 @@ import {
   type ExpressionBudget,
 } from '../transform/expression';
 import type { ExpressionEvaluator } from '../transform/expression-evaluator';
+import { DEFAULT_CODE_MEMORY_MB, logsOf } from '../transform/run-code';
 import { MAX_DELAY_MS, formatDuration } from '../validation/flow-limits';
 import { connectorInputIssues } from '../validation/validate-flow';
 import { stepInput, type CompiledFlow, type CompiledStep } from './compile-flow';
@@ -140,6 +141,34 @@ async function runExpression(
   }
 }
 
+/** A code step's time budget when it sets no `timeout` of its own. */
+export const CODE_TIMEOUT_MS = 1000;
+
+/** Runs a code step's JavaScript in the sandbox; its `console.log` lines go with the outcome. */
+async function runCodeStep(
+  step: Extract<CompiledStep, { type: 'code' }>,
+  flow: CompiledFlow,
+  input: unknown,
+  bindings: Bindings,
+  deps: ExecuteDeps,
+): Promise<StepOutcome> {
+  const budget = deps.budget ?? DEFAULT_EXPRESSION_BUDGET;
+  const timeoutMs = step.def.timeout === undefined ? CODE_TIMEOUT_MS : flow.timeoutMs(step.id);
+  try {
+    const { value, logs } = await deps.expressions.runCode({
+      code: step.def.code,
+      input,
+      bindings: { trigger: bindings.trigger, steps: bindings.steps, run: bindings.run },
+      budget: { timeoutMs, maxOutputBytes: budget.maxOutputBytes },
+      memoryMb: DEFAULT_CODE_MEMORY_MB,
+    });
+    return { status: 'succeeded', input, output: value ?? null, logs };
+  } catch (err) {
+    if (!(err instanceof ExpressionError)) throw err;
+    return { ...expressionFailed(input, err, err.code), logs: logsOf(err) } as StepOutcome;
+  }
+}
+
 /** Evaluates the paths' conditions in order; the output is the input, `routes` the paths taken. */
 async function runRouter(
   step: Extract<CompiledStep, { type: 'router' }>,
@@ -151,10 +180,22 @@ async function runRouter(
   const budget = expressionBudget(flow, step, deps);
   const all = step.def.mode === 'all';
   const routes: string[] = [];
+  // One budget for the whole step: the paths share its time.
+  const deadline = Date.now() + budget.timeoutMs;
   for (const path of step.paths) {
     if (!path.when) continue;
+    const left = deadline - Date.now();
+    if (left <= 0) {
+      return failed(
+        input,
+        'expression_timeout',
+        `the paths' conditions ran longer than ${budget.timeoutMs}ms`,
+        false,
+      );
+    }
     try {
-      if ((await evaluate(path.when, input, bindings, budget, deps, 'boolean')) !== true) continue;
+      const each = { ...budget, timeoutMs: left };
+      if ((await evaluate(path.when, input, bindings, each, deps, 'boolean')) !== true) continue;
     } catch (err) {
       if (!(err instanceof ExpressionError)) throw err;
       const code = err.code === 'transform_error' ? 'filter_error' : err.code;
@@ -367,6 +408,8 @@ export async function executeStep(
         return await runDelay(step, flow, input, bindings, deps);
       case 'router':
         return await runRouter(step, flow, input, bindings, deps);
+      case 'code':
+        return await runCodeStep(step, flow, input, bindings, deps);
     }
     return failed(input, 'internal_error', `step '${stepId}' has an unknown type`, false);
   } catch (err) {

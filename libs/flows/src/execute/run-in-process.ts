@@ -35,6 +35,8 @@ export interface InProcessStepResult {
   request?: unknown;
   /** A router's paths taken. */
   routes?: string[];
+  /** A code step's `console.log` lines. */
+  logs?: string[];
 }
 
 export interface InProcessRunResult {
@@ -90,6 +92,7 @@ export async function runFlowInProcess(
     };
     if (outcome.status === 'failed') result.error = outcome.error;
     else if (outcome.routes) result.routes = routes[id] = outcome.routes;
+    if (outcome.status !== 'filtered' && outcome.logs) result.logs = outcome.logs;
     if (step.type === 'action' && deps.dryRun) {
       const request = (output as { request?: unknown } | null)?.request;
       if (request !== undefined) result.request = request;

@@ -66,7 +66,12 @@ export class StepGraph {
       if (step.type) this.types.set(step.id, step.type);
       if (step.join === 'any') this.anyJoins.add(step.id);
     });
-    const paths = new Map(steps.map((step) => [step.id, new Set((step.paths ?? []).map((p) => p.name))]));
+    // Validation runs the graph before it has said anything about `paths`: read only what is sound.
+    const pathNames = (step: GraphStep) =>
+      Array.isArray(step.paths)
+        ? step.paths.flatMap((p) => (typeof p?.name === 'string' ? [p.name] : []))
+        : [];
+    const paths = new Map(steps.map((step) => [step.id, new Set(pathNames(step))]));
     steps.forEach((step, i) => {
       for (const need of this.needsOf(step.id)) {
         const of = stepOfNeed(need);

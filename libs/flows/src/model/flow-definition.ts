@@ -81,7 +81,14 @@ export interface RouterStepDef extends StepBase {
   paths: RouterPathDef[];
 }
 
-export type StepDef = TransformStepDef | FilterStepDef | ActionStepDef | DelayStepDef | RouterStepDef;
+/** JavaScript in a sandbox of its own (QuickJS): `input`, `trigger`, `steps`, `run` in scope; `return` gives the output. */
+export interface CodeStepDef extends StepBase {
+  type: 'code';
+  code: string;
+}
+
+export type StepDef =
+  TransformStepDef | FilterStepDef | ActionStepDef | DelayStepDef | RouterStepDef | CodeStepDef;
 export type StepType = StepDef['type'];
 
 export interface FlowDefinition {

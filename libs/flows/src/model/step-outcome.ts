@@ -2,6 +2,8 @@
 export type StepErrorCode =
   | 'transform_error'
   | 'filter_error'
+  /** A code step threw, or did not compile; final. */
+  | 'code_error'
   | 'expression_timeout'
   | 'expression_depth'
   /** The expression ran out of the sandbox's memory (EXPRESSION_MEMORY_MB) or crashed it; final. */
@@ -41,7 +43,15 @@ export interface StepError {
 
 export type StepOutcome =
   /** `resumeAtMs` (epoch ms): a delay step's resume time; the worker parks the step until then. */
-  | { status: 'succeeded'; input: unknown; output: unknown; resumeAtMs?: number; routes?: string[] }
+  | {
+      status: 'succeeded';
+      input: unknown;
+      output: unknown;
+      resumeAtMs?: number;
+      routes?: string[];
+      /** A code step's `console.log` lines. */
+      logs?: string[];
+    }
   /** `routes`: a router that took no path ends filtered, with `[]`. */
   | { status: 'filtered'; input: unknown; output: unknown; routes?: string[] }
-  | { status: 'failed'; input: unknown; error: StepError; output?: unknown };
+  | { status: 'failed'; input: unknown; error: StepError; output?: unknown; logs?: string[] };

@@ -5,6 +5,7 @@ import {
   type CompiledExpression,
   type ExpressionBudget,
 } from './expression';
+import { runCode, type CodeRequest, type CodeResult } from './run-code';
 
 /** One evaluation of a JSONata expression, as it crosses to wherever expressions run. */
 export interface ExpressionRequest {
@@ -22,6 +23,8 @@ export interface ExpressionRequest {
 export interface ExpressionEvaluator {
   /** Resolves with the result as plain JSON ("nothing" as undefined); rejects with `ExpressionError` only. */
   evaluate(request: ExpressionRequest): Promise<unknown>;
+  /** Runs a code step's JavaScript; rejects with `ExpressionError` only (its `logs` on it, see `logsOf`). */
+  runCode(request: CodeRequest): Promise<CodeResult>;
 }
 
 /** A result as it may leave its evaluation (its truth, or a value that fits); throws `output_too_large`. */
@@ -103,6 +106,11 @@ export class InProcessEvaluator implements ExpressionEvaluator {
       request.budget,
     );
     return checkedResult(value, request);
+  }
+
+  /** In this process, QuickJS still in its own heap: for tests and the CLI; the apps use the sandbox's hosts. */
+  runCode(request: CodeRequest): Promise<CodeResult> {
+    return runCode(request);
   }
 
   /** Whether the expression does only bounded work (`CompiledExpression.bounded`); throws on bad syntax. */

@@ -30,7 +30,9 @@ export type ExpressionErrorCode =
   | 'output_too_large'
   /** The sandbox could not take the evaluation (not started, too many waiting); worth trying again. */
   | 'expression_unavailable'
-  | 'transform_error';
+  | 'transform_error'
+  /** A code step threw, or did not compile (with the line and column). */
+  | 'code_error';
 
 /** A JSONata expression that did not compile, failed, or ran out of budget. */
 export class ExpressionError extends Error {

@@ -23,6 +23,8 @@ export const MAX_NAME_LENGTH = 200;
 export const MAX_DESCRIPTION_LENGTH = 10_000;
 /** Characters of a header name, a query parameter name or a signature prefix in `trigger`. */
 export const MAX_HEADER_NAME_LENGTH = 256;
+/** Characters of a code step's JavaScript. */
+export const MAX_CODE_LENGTH = 65_536;
 /** Paths of one router. */
 export const MAX_ROUTER_PATHS = 20;
 /** Entries of `trigger.allowIps`. */

@@ -5,6 +5,7 @@ import {
   DURATION_RANGES,
   MAX_ALLOW_IPS,
   MAX_ROUTER_PATHS,
+  MAX_CODE_LENGTH,
   MAX_DESCRIPTION_LENGTH,
   MAX_DESTINATION_CONCURRENCY,
   MAX_DESTINATION_RATE_LIMIT,
@@ -27,7 +28,7 @@ export const STEP_ID_PATTERN = '^[a-z0-9][a-z0-9_-]*$';
 export const NEED_PATTERN = '^[a-z0-9][a-z0-9_-]*(\\.[a-z0-9][a-z0-9_-]*)?$';
 export const SECRET_NAME_PATTERN = '^[A-Za-z_][A-Za-z0-9_]{0,127}$';
 export const CONNECTOR_KEY_PATTERN = '^[a-z0-9][a-z0-9_-]*$';
-export const STEP_TYPES = ['transform', 'filter', 'action', 'delay', 'router'] as const;
+export const STEP_TYPES = ['transform', 'filter', 'action', 'delay', 'router', 'code'] as const;
 export const HTTP_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'] as const;
 export const VERIFY_SCHEMES = [
   'token',
@@ -361,7 +362,7 @@ const stepSchema = {
     },
     type: {
       description:
-        '`transform` (JSONata result becomes the output), `filter` (JSONata condition stops the branch when false), `action` (a connector call), `delay` (waits, then passes its input on) or `router` (chooses paths by condition).',
+        '`transform` (JSONata result becomes the output), `filter` (JSONata condition stops the branch when false), `action` (a connector call), `delay` (waits, then passes its input on), `router` (chooses paths by condition) or `code` (JavaScript in a sandbox).',
       enum: [...STEP_TYPES],
     },
     name: text('Human name of the step.', MAX_NAME_LENGTH),
@@ -490,6 +491,21 @@ const stepSchema = {
         },
       },
       ['paths'],
+    ),
+    variant(
+      'type',
+      ['code'],
+      SHARED_STEP_PROPERTIES,
+      {
+        code: {
+          description:
+            "JavaScript run in a sandbox of its own (QuickJS): `input`, `trigger`, `steps` and `run` in scope, no require, process, network or timers; what it returns (as JSON) is the output. `console.log` lines are kept with the attempt. Time budget: 1s, or the step's `timeout`; memory: 32 MB.",
+          type: 'string',
+          minLength: 1,
+          maxLength: MAX_CODE_LENGTH,
+        },
+      },
+      ['code'],
     ),
     variant('type', ['delay'], SHARED_STEP_PROPERTIES, {
       for: duration('How long the run waits here, e.g. `10m`.', DURATION_RANGES.delay),

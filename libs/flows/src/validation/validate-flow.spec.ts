@@ -351,7 +351,7 @@ describe('validateFlow: errors with their JSON pointers', () => {
         {
           path: '/steps/0/type',
           message:
-            "must be one of 'transform', 'filter', 'action', 'delay', 'router'; did you mean 'transform'?",
+            "must be one of 'transform', 'filter', 'action', 'delay', 'router', 'code'; did you mean 'transform'?",
         },
       ],
     ],
@@ -761,6 +761,38 @@ describe('validateFlow: warnings', () => {
     ],
   ])('%s', (_name, change, expected) => {
     expect(warningsOf(withChange(change))).toEqual(expected);
+  });
+
+  it('warns about a join of all its needs on two paths of a router that takes one, and a retry of a router', () => {
+    const doc = withChange((d) => {
+      (d.steps as Doc[])[1] = {
+        id: 'big-only',
+        type: 'router',
+        retry: { attempts: 3 },
+        paths: [{ name: 'a', when: 'total > 1' }, { name: 'b' }],
+      };
+      (d.steps as Doc[])[2].needs = ['big-only.a', 'big-only.b'];
+    });
+    expect(warningsOf(doc)).toEqual(
+      expect.arrayContaining([
+        {
+          path: '/steps/1/retry/attempts',
+          message: 'has no effect: router errors are final and never retried',
+        },
+        {
+          path: '/steps/2/needs',
+          message: `needs two paths of router 'big-only', which takes one (mode first): the step never runs; use join: "any"`,
+        },
+      ]),
+    );
+  });
+
+  it('checks the rest of a flow whose router paths are malformed', () => {
+    const doc = withChange((d) => {
+      (d.steps as Doc[])[1] = { id: 'big-only', type: 'router', paths: 'x' };
+      (d.steps as Doc[])[0].expression = 'total >';
+    });
+    expect(errorsOf(doc).map((e) => e.path)).toEqual(['/steps/1/paths', '/steps/0/expression']);
   });
 
   it('warns when a value from the request sits in the host of a URL', () => {

@@ -355,6 +355,25 @@ function checkAction(step: Json, base: string, opts: ValidateFlowOptions, checks
   return refs;
 }
 
+/** A join of all its needs that needs two paths of one `first` router can never run: say so. */
+function checkExclusivePaths(needs: unknown[], steps: unknown[], base: string, checks: Checks): void {
+  const seen = new Set<string>();
+  for (const need of needs) {
+    if (typeof need !== 'string' || !need.includes('.')) continue;
+    const routerId = need.split('.')[0];
+    const router = steps.find((s) => isObject(s) && s.id === routerId);
+    if (!isObject(router) || router.type !== 'router' || router.mode === 'all') continue;
+    if (seen.has(routerId)) {
+      checks.warnings.push({
+        path: `${base}/needs`,
+        message: `needs two paths of router '${routerId}', which takes one (mode first): the step never runs; use join: "any"`,
+      });
+      return;
+    }
+    seen.add(routerId);
+  }
+}
+
 /** A router's paths: unique names, one fallback at most, conditions that compile. */
 function checkRouter(paths: unknown[], base: string, checks: Checks): StepRef[] {
   const refs: StepRef[] = [];
@@ -420,8 +439,14 @@ function checkSteps(steps: unknown[], opts: ValidateFlowOptions, checks: Checks)
       }
     } else if (step.type === 'action') {
       refs = checkAction(step, base, opts, checks);
-    } else if (step.type === 'router' && Array.isArray(step.paths)) {
-      refs = checkRouter(step.paths, base, checks);
+    } else if (step.type === 'code' || step.type === 'router') {
+      if (isObject(step.retry) && typeof step.retry.attempts === 'number' && step.retry.attempts > 1) {
+        checks.warnings.push({
+          path: `${base}/retry/attempts`,
+          message: `has no effect: ${step.type} errors are final and never retried`,
+        });
+      }
+      if (step.type === 'router' && Array.isArray(step.paths)) refs = checkRouter(step.paths, base, checks);
     } else if (step.type === 'delay' && step.until !== undefined) {
       const stepRefs = expressionIssue(step.until, `${base}/until`, checks) ?? [];
       refs = stepRefs.map((stepId) => ({ path: `${base}/until`, stepId }));
@@ -438,6 +463,8 @@ function checkSteps(steps: unknown[], opts: ValidateFlowOptions, checks: Checks)
         // malformed durations are reported by the schema
       }
     }
+    if (step.join !== 'any' && Array.isArray(step.needs))
+      checkExclusivePaths(step.needs, steps, base, checks);
     if (step.join !== undefined && !(Array.isArray(step.needs) && step.needs.length >= 2)) {
       checks.errors.push({
         path: `${base}/join`,

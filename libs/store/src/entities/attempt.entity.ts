@@ -32,4 +32,8 @@ export class Attempt {
 
   @Column('integer', { name: 'response_status', nullable: true })
   responseStatus: number | null;
+
+  /** A code step's `console.log` lines. */
+  @Column('text', { array: true, nullable: true })
+  logs: string[] | null;
 }

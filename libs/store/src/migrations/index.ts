@@ -10,6 +10,7 @@ import { StepRequeues1771000000000 } from './1771000000000-step-requeues';
 import { ApiKeyScopes1771100000000 } from './1771100000000-api-key-scopes';
 import { JsonKeepsOrder1772000000000 } from './1772000000000-json-keeps-order';
 import { RouterRoutes1773000000000 } from './1773000000000-router-routes';
+import { AttemptLogs1774000000000 } from './1774000000000-attempt-logs';
 
 /** Every migration, oldest first. Run at start by both apps (TypeORM serialises them with a lock table). */
 export const MIGRATIONS = [
@@ -25,4 +26,5 @@ export const MIGRATIONS = [
   ApiKeyScopes1771100000000,
   JsonKeepsOrder1772000000000,
   RouterRoutes1773000000000,
+  AttemptLogs1774000000000,
 ];

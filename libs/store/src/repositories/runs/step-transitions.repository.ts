@@ -51,6 +51,8 @@ export interface AttemptRecord {
   outcome: AttemptOutcome;
   error: StepError | null;
   responseStatus: number | null;
+  /** A code step's `console.log` lines. */
+  logs?: string[];
 }
 
 export interface StepResult {
@@ -168,6 +170,7 @@ interface StepEndRow {
   outcome: string | null;
   attempt_error: unknown;
   response_status: number | null;
+  logs: string[] | null;
   version: number;
   run_status: RunStatus | null;
   skip: string[];
@@ -196,7 +199,7 @@ const RECORD_STEP_ENDS = `WITH i AS MATERIALIZED (
          SELECT * FROM json_to_recordset($1::json) AS i(
            ord int, run_id uuid, step_id text, status text, input json, output json, error jsonb, routes text[],
            n int, started_at timestamptz, duration_ms int, outcome text, attempt_error jsonb,
-           response_status int, version int, run_status text, skip text[], enqueue text[],
+           response_status int, logs text[], version int, run_status text, skip text[], enqueue text[],
            next_step text, next_lease_ms double precision, expect_status text, expect_attempts int,
            unclaimed boolean)
        ), locked AS MATERIALIZED (
@@ -242,8 +245,9 @@ const RECORD_STEP_ENDS = `WITH i AS MATERIALIZED (
             AND sr.status = 'pending' AND i.run_id IN (SELECT run_id FROM s)
           RETURNING sr.run_id, sr.attempts, sr.attempts_base
        ), a AS (
-         INSERT INTO step_attempts (run_id, step_id, n, started_at, duration_ms, outcome, error, response_status)
-         SELECT i.run_id, i.step_id, i.n, i.started_at, i.duration_ms, i.outcome, i.attempt_error, i.response_status
+         INSERT INTO step_attempts (run_id, step_id, n, started_at, duration_ms, outcome, error, response_status, logs)
+         SELECT i.run_id, i.step_id, i.n, i.started_at, i.duration_ms, i.outcome, i.attempt_error, i.response_status,
+                i.logs
            FROM i WHERE i.n IS NOT NULL AND i.run_id IN (SELECT run_id FROM s)
        ), k AS (
          UPDATE step_runs sr SET status = 'skipped', finished_at = now()
@@ -277,6 +281,7 @@ function stepEndRow(end: StepEnd): StepEndRow {
     outcome: attempt?.outcome ?? null,
     attempt_error: attempt?.error ?? null,
     response_status: attempt?.responseStatus ?? null,
+    logs: attempt?.logs ?? null,
     version: end.version,
     run_status: transition.runStatus,
     skip: transition.skip,

@@ -1,0 +1,158 @@
+import variant from '@jitl/quickjs-wasmfile-release-sync';
+import {
+  newQuickJSWASMModuleFromVariant,
+  shouldInterruptAfterDeadline,
+  type QuickJSContext,
+  type QuickJSHandle,
+  type QuickJSWASMModule,
+} from 'quickjs-emscripten-core';
+import { ExpressionError, type ExpressionBudget } from './expression';
+
+/** A code step's program: JavaScript whose `return` gives the output. */
+export interface CodeRequest {
+  code: string;
+  /** `input`, and the variables beside it (`trigger`, `steps`, `run`). */
+  input: unknown;
+  bindings: Record<string, unknown>;
+  budget: Pick<ExpressionBudget, 'timeoutMs' | 'maxOutputBytes'>;
+  /** The sandbox's own heap, MB. */
+  memoryMb: number;
+}
+
+export interface CodeResult {
+  /** What the code returned, as JSON (`undefined` becomes null). */
+  value: unknown;
+  /** `console.log` lines, bounded (MAX_LOG_LINES of MAX_LOG_LINE_CHARS). */
+  logs: string[];
+}
+
+/** The heap of a code step's sandbox unless configured. */
+export const DEFAULT_CODE_MEMORY_MB = 32;
+export const MAX_LOG_LINES = 100;
+export const MAX_LOG_LINE_CHARS = 1000;
+/** QuickJS's own stack limit: a deep recursion fails in the sandbox, before the host's stack runs out. */
+const MAX_STACK_BYTES = 256 * 1024;
+/** The wrapper's first line: the author's code starts on line 2 of what QuickJS sees. */
+const PRELUDE =
+  '"use strict"; globalThis.__result = JSON.stringify((function (input, trigger, steps, run) {\n';
+const POSTLUDE = '\n})(__args.input, __args.trigger, __args.steps, __args.run)) ?? "null";';
+
+let quickjs: Promise<QuickJSWASMModule> | undefined;
+
+/** Runs a code step's JavaScript in QuickJS (WebAssembly, its own heap): no require, process, I/O or timers. */
+export async function runCode(request: CodeRequest): Promise<CodeResult> {
+  quickjs ??= newQuickJSWASMModuleFromVariant(variant);
+  const module = await quickjs;
+  const runtime = module.newRuntime();
+  const logs: string[] = [];
+  try {
+    runtime.setMemoryLimit(request.memoryMb * 1024 * 1024);
+    runtime.setMaxStackSize(MAX_STACK_BYTES);
+    runtime.setInterruptHandler(shouldInterruptAfterDeadline(Date.now() + request.budget.timeoutMs));
+    const vm = runtime.newContext();
+    try {
+      installConsole(vm, logs);
+      const args = vm.newString(JSON.stringify({ input: request.input ?? null, ...request.bindings }));
+      vm.setProp(vm.global, '__json', args);
+      args.dispose();
+      const setup = vm.evalCode(
+        'globalThis.__args = JSON.parse(__json); delete globalThis.__json;',
+        'args.js',
+      );
+      throwIfError(vm, setup, request);
+      const ran = vm.evalCode(`${PRELUDE}${request.code}${POSTLUDE}`, 'code.js');
+      throwIfError(vm, ran, request);
+      const text = vm.getProp(vm.global, '__result').consume((h) => vm.dump(h) as unknown);
+      if (typeof text !== 'string') throw new ExpressionError('code_error', 'the code must return JSON');
+      if (Buffer.byteLength(text) > request.budget.maxOutputBytes) {
+        throw new ExpressionError(
+          'output_too_large',
+          `the result is over ${request.budget.maxOutputBytes} bytes as JSON`,
+        );
+      }
+      return { value: JSON.parse(text), logs };
+    } finally {
+      vm.dispose();
+    }
+  } catch (err) {
+    if (err instanceof ExpressionError) throw Object.assign(err, { logs });
+    // QuickJS ran out of what it may allocate before it could make an error of it.
+    throw Object.assign(
+      new ExpressionError('expression_too_large', `the code ran out of its ${request.memoryMb} MB of memory`),
+      { logs },
+    );
+  } finally {
+    runtime.dispose();
+  }
+}
+
+/** The logs of a failed run, when it got that far. */
+export function logsOf(err: unknown): string[] {
+  const logs = (err as { logs?: unknown } | null)?.logs;
+  return Array.isArray(logs) ? (logs as string[]) : [];
+}
+
+function installConsole(vm: QuickJSContext, logs: string[]): void {
+  const log = vm.newFunction('log', (...args: QuickJSHandle[]) => {
+    if (logs.length >= MAX_LOG_LINES) return;
+    const line = args.map((arg) => formatArg(vm.dump(arg))).join(' ');
+    logs.push(line.length > MAX_LOG_LINE_CHARS ? `${line.slice(0, MAX_LOG_LINE_CHARS)}…` : line);
+  });
+  const console = vm.newObject();
+  for (const name of ['log', 'info', 'warn', 'error', 'debug']) vm.setProp(console, name, log);
+  vm.setProp(vm.global, 'console', console);
+  console.dispose();
+  log.dispose();
+}
+
+function formatArg(value: unknown): string {
+  if (typeof value === 'string') return value;
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
+}
+
+/** A failed evaluation as an ExpressionError: timeout, memory, or the author's error with its line and column. */
+function throwIfError(
+  vm: QuickJSContext,
+  result: ReturnType<QuickJSContext['evalCode']>,
+  request: CodeRequest,
+): void {
+  if (!result.error) {
+    result.value.dispose();
+    return;
+  }
+  const error = result.error.consume((h) => vm.dump(h)) as {
+    name?: string;
+    message?: string;
+    stack?: string;
+    lineNumber?: number;
+  } | null;
+  const message = String(error?.message ?? error);
+  if (error?.name === 'InternalError' && message === 'interrupted') {
+    throw new ExpressionError('expression_timeout', `the code ran longer than ${request.budget.timeoutMs}ms`);
+  }
+  if (error?.name === 'InternalError' && /out of memory|string too long|array too long/.test(message)) {
+    throw new ExpressionError(
+      'expression_too_large',
+      `the code ran out of its ${request.memoryMb} MB of memory`,
+    );
+  }
+  if (/stack overflow/i.test(message)) {
+    throw new ExpressionError('expression_depth', 'the code recursed too deeply');
+  }
+  const at = positionOf(error?.stack, request.code);
+  throw new ExpressionError('code_error', `${error?.name ?? 'Error'}: ${message}${at}`);
+}
+
+/** ` (line L, column C)` in the author's code, from the innermost frame in code.js. */
+function positionOf(stack: string | undefined, code: string): string {
+  const match = /code\.js:(\d+)(?::(\d+))?/.exec(stack ?? '');
+  if (!match) return '';
+  const line = Number(match[1]) - 1;
+  const lines = code.split('\n').length;
+  if (line < 1 || line > lines) return ' (at the end of the code)';
+  return match[2] ? ` (line ${line}, column ${match[2]})` : ` (line ${line})`;
+}
