@@ -132,6 +132,15 @@ const requestObject = (
   required: string[] = Object.keys(properties),
   description?: string,
 ): SchemaObject => ({ ...object(properties, required, description), additionalProperties: false });
+/** Every property required but `optional`. */
+const objectWithOptional = (
+  properties: Record<string, SchemaObject | ReferenceObject>,
+  optional: string[],
+): SchemaObject =>
+  object(
+    properties,
+    Object.keys(properties).filter((key) => !optional.includes(key)),
+  );
 const page = (item: SchemaName, description: string): SchemaObject =>
   object(
     {
@@ -437,27 +446,35 @@ const schemas: Record<SchemaName, SchemaObject> = {
     undefined,
     'The request that started the run.',
   ),
-  RunStep: object({
-    id: str('Step id.'),
-    status: str('Step status.', { enum: Object.keys(STEP_STATUSES) }),
-    input: anyJson('The step input; null until it ran.'),
-    output: anyJson('The step output; null until it succeeded.'),
-    error: { anyOf: [ref('StepError'), { type: 'null' }] },
-    startedAt: nullable(time('When its latest attempt started.')),
-    finishedAt: nullable(time('When it ended.')),
-    resumeAt: nullable(time('A delay step: when it resumes (status `waiting`) or resumed; null otherwise.')),
-    routes: { type: 'array', items: { type: 'string' }, description: "A router's paths taken." },
-    attempts: { type: 'array', items: ref('Attempt') },
-  }),
-  Attempt: object({
-    n: int('Attempt number, from 1.', { minimum: 1 }),
-    startedAt: time('When it started.'),
-    durationMs: int('How long it took.', { minimum: 0 }),
-    outcome: str('How it ended.', { enum: Object.keys(ATTEMPT_OUTCOMES) }),
-    error: { anyOf: [ref('StepError'), { type: 'null' }] },
-    responseStatus: nullable(int("The receiver's HTTP status.")),
-    logs: { type: 'array', items: { type: 'string' }, description: "A code step's console.log lines." },
-  }),
+  RunStep: objectWithOptional(
+    {
+      id: str('Step id.'),
+      status: str('Step status.', { enum: Object.keys(STEP_STATUSES) }),
+      input: anyJson('The step input; null until it ran.'),
+      output: anyJson('The step output; null until it succeeded.'),
+      error: { anyOf: [ref('StepError'), { type: 'null' }] },
+      startedAt: nullable(time('When its latest attempt started.')),
+      finishedAt: nullable(time('When it ended.')),
+      resumeAt: nullable(
+        time('A delay step: when it resumes (status `waiting`) or resumed; null otherwise.'),
+      ),
+      routes: { type: 'array', items: { type: 'string' }, description: "A router's paths taken." },
+      attempts: { type: 'array', items: ref('Attempt') },
+    },
+    ['routes'],
+  ),
+  Attempt: objectWithOptional(
+    {
+      n: int('Attempt number, from 1.', { minimum: 1 }),
+      startedAt: time('When it started.'),
+      durationMs: int('How long it took.', { minimum: 0 }),
+      outcome: str('How it ended.', { enum: Object.keys(ATTEMPT_OUTCOMES) }),
+      error: { anyOf: [ref('StepError'), { type: 'null' }] },
+      responseStatus: nullable(int("The receiver's HTTP status.")),
+      logs: { type: 'array', items: { type: 'string' }, description: "A code step's console.log lines." },
+    },
+    ['logs'],
+  ),
   RetryResult: object({
     runId: uuid('The same run.'),
     retried: { type: 'array', items: { type: 'string' }, description: 'Ids of the steps that run again.' },

@@ -31,6 +31,7 @@ export const STEP_KEY_ORDER = [
   'condition',
   'mode',
   'paths',
+  'code',
   'for',
   'until',
   'connector',
