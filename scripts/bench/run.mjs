@@ -25,6 +25,8 @@
 // .cpuprofile files land in dir when the pass ends (`node scripts/bench/profile-summary.mjs dir`).
 // BENCH_APP_FLAGS="--max-semi-space-size=4 ..." adds node flags to both (separate mode), for trials;
 // BENCH_GLIBC_DEFAULTS=1 starts them (separate mode) with glibc's own malloc settings, not MALLOC_TUNABLES.
+// `--step code` makes the flow's first step a code step doing the transform's work in JavaScript
+// (QuickJS in the sandbox's host), to compare what a code step costs with a transform.
 // `--count` (separate mode) counts what the saturation pass asked of the stores, per delivered
 // webhook: PostgreSQL statements (pg_stat_statements, which needs
 // shared_preload_libraries = 'pg_stat_statements') and transactions, and Redis commands (INFO commandstats).
@@ -76,6 +78,7 @@ function parseArgs(argv) {
     profile: null,
     apiOnly: false,
     count: false,
+    step: 'transform',
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -97,9 +100,10 @@ function parseArgs(argv) {
     } else if (a.startsWith('--warmup')) o.warmup = Number(val());
     else if (a.startsWith('--mode')) o.mode = val();
     else if (a.startsWith('--profile')) o.profile = path.resolve(val());
+    else if (a.startsWith('--step')) o.step = val();
     else if (a === '--help' || a === '-h') {
       console.log(
-        'usage: npm run bench -- [--duration s] [--connections n] [--rate per-s|scaled, 0 = skip] [--warmup s] [--mode both|separate|embedded] [--json] [--profile dir] [--api-only] [--count]',
+        'usage: npm run bench -- [--duration s] [--connections n] [--rate per-s|scaled, 0 = skip] [--warmup s] [--mode both|separate|embedded] [--json] [--profile dir] [--api-only] [--count] [--step transform|code]',
       );
       process.exit(0);
     } else throw new Error(`unknown option ${a}`);
@@ -110,6 +114,7 @@ function parseArgs(argv) {
   // Without a worker there is nothing to wait for; the embedded mode always runs one.
   if (o.apiOnly && o.mode !== 'separate') throw new Error('--api-only needs --mode separate');
   if (o.count && o.mode !== 'separate') throw new Error('--count needs --mode separate');
+  if (!['transform', 'code'].includes(o.step)) throw new Error('--step: transform or code');
   if (!['both', 'separate', 'embedded'].includes(o.mode))
     throw new Error('--mode: both, separate or embedded');
   return o;
@@ -542,12 +547,18 @@ async function createFlow(base, key, receiverPort) {
     slug: 'bench',
     trigger: { type: 'webhook' },
     steps: [
-      {
-        id: 'order',
-        type: 'transform',
-        expression:
-          '{ "pass": pass, "id": id, "sentAt": sentAt, "email": customer.email, "total": $sum(items.(price * qty)) }',
-      },
+      opts.step === 'code'
+        ? {
+            id: 'order',
+            type: 'code',
+            code: 'return { pass: input.pass, id: input.id, sentAt: input.sentAt, email: input.customer.email, total: input.items.reduce((s, i) => s + i.price * i.qty, 0) }',
+          }
+        : {
+            id: 'order',
+            type: 'transform',
+            expression:
+              '{ "pass": pass, "id": id, "sentAt": sentAt, "email": customer.email, "total": $sum(items.(price * qty)) }',
+          },
       {
         id: 'deliver',
         type: 'action',
