@@ -1,4 +1,4 @@
-import { StepGraph, StepGraphError } from '../graph/step-graph';
+import { StepGraph, StepGraphError, own } from '../graph/step-graph';
 import type {
   ActionStepDef,
   CodeStepDef,
@@ -202,14 +202,15 @@ export function stepInput(flow: CompiledFlow, stepId: string, ctx: RunContext): 
   const needs = flow.graph.needsOf(stepId);
   if (needs.length === 0) return ctx.trigger.body ?? null;
   // A router's path gives the router's output (its input).
-  const outputOf = (need: string) => ctx.steps[need.split('.')[0]];
+  const outputOf = (need: string) => own(ctx.steps, need.split('.')[0]);
   if (needs.length === 1) return outputOf(needs[0]) ?? null;
   if (flow.graph.joinOf(stepId) === 'any') {
     // Only the branches that ran through: a filtered need keeps an output (its input), a skipped one has none.
     const ran = needs.filter((need) => {
       const of = need.split('.')[0];
-      if (!(of in ctx.steps) || (ctx.statuses?.[of] ?? 'succeeded') !== 'succeeded') return false;
-      return of === need || (ctx.routes?.[of]?.includes(need.slice(of.length + 1)) ?? true);
+      if (!Object.hasOwn(ctx.steps, of) || (own(ctx.statuses ?? {}, of) ?? 'succeeded') !== 'succeeded')
+        return false;
+      return of === need || (own(ctx.routes ?? {}, of)?.includes(need.slice(of.length + 1)) ?? true);
     });
     return Object.fromEntries(ran.map((need) => [need, outputOf(need)]));
   }

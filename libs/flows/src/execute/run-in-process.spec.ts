@@ -340,6 +340,24 @@ describe('runFlowInProcess', () => {
     });
   });
 
+  it('runs a step called constructor like any other (no prototype key is taken for a status)', async () => {
+    const { registry } = fakeRegistry();
+    const def = flow(
+      { id: 'constructor', type: 'transform', expression: '$' },
+      { id: 'join', type: 'transform', needs: ['constructor'], expression: '$' },
+    );
+    const result = await runFlowInProcess(compileFlow(def), trigger(order), {
+      connectors: registry,
+      expressions,
+      dryRun: true,
+    });
+    expect(result.status).toBe('succeeded');
+    expect(result.steps.map((s) => [s.id, s.status, s.input])).toEqual([
+      ['constructor', 'succeeded', order],
+      ['join', 'succeeded', order],
+    ]);
+  });
+
   it('records the error of a failed live attempt without retrying', async () => {
     const { calls, registry } = fakeRegistry();
     const def = flow({ ...post('flaky', [], 'https://fail.example.com'), retry: { attempts: 5 } } as StepDef);

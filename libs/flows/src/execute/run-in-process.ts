@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { FinishedRunStatus } from '../graph/step-graph';
+import { own, type FinishedRunStatus } from '../graph/step-graph';
 import type { ConnectorRegistry } from '../model/connector';
 import type { StepType } from '../model/flow-definition';
 import type { RunContext, TriggerData } from '../model/run-context';
@@ -105,7 +105,7 @@ export async function runFlowInProcess(
       results.get(id) ?? {
         id,
         type: flow.step(id).type,
-        status: statuses[id] ?? 'skipped',
+        status: own(statuses, id) ?? 'skipped',
         input: null,
         output: null,
       },

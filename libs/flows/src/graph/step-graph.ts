@@ -15,6 +15,11 @@ export interface GraphStep {
 /** The paths each router that succeeded took, by router id. */
 export type TakenRoutes = Readonly<Record<string, readonly string[]>>;
 
+/** `record[key]` if its own: a step may be called `constructor`. */
+export function own<T>(record: Readonly<Record<string, T>>, key: string): T | undefined {
+  return Object.hasOwn(record, key) ? record[key] : undefined;
+}
+
 /** The step a need names: itself, or the router of `"<routerId>.<path>"`. */
 function stepOfNeed(need: string): string {
   const dot = need.indexOf('.');
@@ -137,12 +142,12 @@ export class StepGraph {
     routes: TakenRoutes = {},
   ): { ready: string[]; skip: string[] } {
     const effective = new Map<string, StepStatus>();
-    const stepStatus = (id: string): StepStatus => effective.get(id) ?? statuses[id] ?? 'pending';
+    const stepStatus = (id: string): StepStatus => effective.get(id) ?? own(statuses, id) ?? 'pending';
     const statusOf = (need: string): StepStatus => {
       const of = stepOfNeed(need);
       const status = stepStatus(of);
       if (of === need || status !== 'succeeded') return status;
-      return routes[of]?.includes(need.slice(of.length + 1)) ? 'succeeded' : 'skipped';
+      return own(routes, of)?.includes(need.slice(of.length + 1)) ? 'succeeded' : 'skipped';
     };
     const skip: string[] = [];
     for (const id of this.order) {
@@ -189,10 +194,12 @@ export class StepGraph {
     statuses: Readonly<Record<string, StepStatus>>,
     typeOf: (id: string) => StepType | undefined = (id) => this.types.get(id),
   ): FinishedRunStatus | null {
-    const all = this.ids.map((id) => statuses[id] ?? 'pending');
+    const all = this.ids.map((id) => own(statuses, id) ?? 'pending');
     if (!all.every((s) => TERMINAL.has(s))) return null;
     if (all.includes('failed')) return 'failed';
-    const actionSucceeded = this.ids.some((id) => statuses[id] === 'succeeded' && typeOf(id) === 'action');
+    const actionSucceeded = this.ids.some(
+      (id) => own(statuses, id) === 'succeeded' && typeOf(id) === 'action',
+    );
     if (!actionSucceeded && all.includes('filtered')) return 'filtered';
     return 'succeeded';
   }

@@ -1,4 +1,4 @@
-import type { FinishedRunStatus, StepGraph } from '../graph/step-graph';
+import { own, type FinishedRunStatus, type StepGraph } from '../graph/step-graph';
 import type { RunStatus, StepStatus } from '../model/step-status';
 
 /** One step of a run as stored. */
@@ -68,7 +68,7 @@ export function afterStepEnd(
   const taken = routesOf(view);
   if (routes) taken[stepId] = routes;
   const { ready, skip, runStatus } = graph.settle(statuses, taken);
-  return { skip, enqueue: ready.filter((id) => !view.steps[id]?.enqueued), runStatus };
+  return { skip, enqueue: ready.filter((id) => !own(view.steps, id)?.enqueued), runStatus };
 }
 
 /** Steps a retry of the run sets back to pending (with a fresh attempt budget). */
@@ -104,7 +104,7 @@ export function retryOf(graph: StepGraph, view: RunView): RunRetry | null {
     statuses[id] = reopenable(step) ? 'pending' : step.status;
   const decision = graph.settle(statuses, routesOf(view));
   const skip = new Set(decision.skip);
-  const reopen = graph.ids.filter((id) => reopenable(view.steps[id]) && !skip.has(id));
+  const reopen = graph.ids.filter((id) => reopenable(own(view.steps, id)) && !skip.has(id));
   return {
     reopen,
     enqueue: decision.ready.filter((id) => reopen.includes(id)),
