@@ -1,4 +1,5 @@
 import { canonicalFlowJson, type FlowDefinition } from '@hookflow/flows';
+import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -202,6 +203,35 @@ describe('hookflow CLI', () => {
       expect(withQuery.code).toBe(0);
       expect(withQuery.stderr).not.toContain('warning');
       expect(withQuery.stdout).toContain('keep  filter  succeeded');
+    });
+
+    it('runs code steps in the sandbox, shows their logs and exits 1 when one fails', async () => {
+      writeFlow('code.flow.json', {
+        slug: 'cli-code',
+        trigger: { type: 'webhook' },
+        steps: [
+          { id: 'calc', type: 'code', code: 'console.log("n", input.n);\nreturn { double: input.n * 2 }' },
+          { id: 'oops', type: 'code', code: 'const x = null;\nreturn x.y' },
+        ],
+      } as FlowDefinition);
+      writeFileSync(path.join(work, 'n.json'), JSON.stringify({ n: 21 }));
+      // As a user runs it, in a process of its own: its exit code must survive stopping the sandbox's host.
+      const result = await new Promise<CliResult>((resolve) => {
+        const bin = path.resolve('bin/hookflow.js');
+        execFile(
+          process.execPath,
+          [bin, 'test', 'code.flow.json', '--payload', 'n.json'],
+          { cwd: work },
+          (err, stdout, stderr) => resolve({ code: err ? Number(err.code) : 0, stdout, stderr }),
+        );
+      });
+      expect(result.stdout).toContain('calc  code  succeeded');
+      expect(result.stdout).toContain('  output: {"double": 42}');
+      expect(result.stdout).toContain('  log:    n 21');
+      expect(result.stdout).toContain(
+        "error:  code_error: TypeError: cannot read property 'y' of null (line 2, column 9)",
+      );
+      expect(result.code).toBe(1);
     });
 
     it('fails a step whose expression blows up in the sandbox, and exits', async () => {

@@ -157,6 +157,8 @@ export class ExpressionSandbox implements ExpressionEvaluator {
           new Promise<void>((resolve) => {
             if (host.child.exitCode !== null || host.child.signalCode !== null) return resolve();
             host.child.once('exit', () => resolve());
+            // An idle host is unref'd: without this the process could end before its exit is seen.
+            this.keepAlive(host, true);
             host.child.kill('SIGKILL');
           }),
       ),
