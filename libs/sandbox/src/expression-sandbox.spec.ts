@@ -13,6 +13,10 @@ import { ExpressionSandbox, KILL_GRACE_MS, type ExpressionSandboxOptions } from 
 const FAKE_HOST = `
 const fs = require('node:fs');
 process.on('message', (m) => {
+  if (m.type === 'run-code') {
+    process.send({ type: 'started', id: m.id });
+    return process.send({ type: 'result', id: m.id, value: { value: 'from the host', logs: [] } });
+  }
   if (m.type !== 'evaluate') return;
   process.send({ type: 'started', id: m.id });
   const [kind, arg] = m.request.source.split(/:(.*)/s);
@@ -200,6 +204,41 @@ describe('ExpressionSandbox (with a stand-in host)', () => {
       const s = sandbox({ inProcessLeashMs: 25 });
       await expect(failure(s.evaluate(request('$number("x") + ')))).resolves.toMatchObject({
         code: 'transform_error',
+      });
+      expect(s.pids).toEqual([]);
+    });
+  });
+
+  describe('with code steps run here first', () => {
+    const code = (source: string, timeoutMs = 1000) => ({
+      code: source,
+      input: { n: 2 },
+      bindings: {},
+      budget: { timeoutMs, maxOutputBytes: 1000 },
+      memoryMb: 32,
+    });
+
+    it('answers code that ends within the leash in this process, logs and errors included', async () => {
+      const s = sandbox({ inProcessLeashMs: 25 });
+      await expect(s.runCode(code('console.log("x"); return input.n * 2'))).resolves.toEqual({
+        value: 4,
+        logs: ['x'],
+      });
+      await expect(failure(s.runCode(code('return null.x')))).resolves.toMatchObject({ code: 'code_error' });
+      expect(s.pids).toEqual([]);
+    });
+
+    it('runs code that outgrows the leash again from the start in a host', async () => {
+      const s = sandbox({ inProcessLeashMs: 25 });
+      const slow = 'const end = Date.now() + 200; while (Date.now() < end) {} return 1';
+      await expect(s.runCode(code(slow))).resolves.toEqual({ value: 'from the host', logs: [] });
+      expect(s.pids).toHaveLength(1);
+    });
+
+    it('fails code whose whole budget is within the leash here, without a host', async () => {
+      const s = sandbox({ inProcessLeashMs: 25 });
+      await expect(failure(s.runCode(code('while (true) {}', 10)))).resolves.toMatchObject({
+        code: 'expression_timeout',
       });
       expect(s.pids).toEqual([]);
     });

@@ -4,6 +4,7 @@ import path from 'node:path';
 import {
   ExpressionError,
   InProcessEvaluator,
+  runCode,
   type CodeRequest,
   type CodeResult,
   type ExpressionEvaluator,
@@ -114,9 +115,22 @@ export class ExpressionSandbox implements ExpressionEvaluator {
     return this.inHost({ type: 'evaluate', request });
   }
 
-  /** A code step's JavaScript, in a host (QuickJS inside it): a runaway one never blocks this process. */
+  /**
+   * A code step's JavaScript: QuickJS (its own heap) here on the leash first, then from scratch in
+   * a host if it outgrows it, so a runaway one never blocks this process for longer.
+   */
   async runCode(request: CodeRequest): Promise<CodeResult> {
     if (this.closed) throw unavailable('the expression sandbox is closed');
+    const leashMs = this.options.inProcessLeashMs ?? IN_PROCESS_LEASH_MS;
+    if (leashMs > 0) {
+      const leash = Math.min(request.budget.timeoutMs, leashMs);
+      try {
+        return await runCode({ ...request, budget: { ...request.budget, timeoutMs: leash } });
+      } catch (err) {
+        const outgrew = err instanceof ExpressionError && err.code === 'expression_timeout';
+        if (!outgrew || leash === request.budget.timeoutMs) throw err;
+      }
+    }
     return (await this.inHost({ type: 'run-code', request })) as CodeResult;
   }
 
