@@ -138,6 +138,63 @@ describe('two APIs and two workers', () => {
     expect(after.map((n, i) => n - before[i] > 0)).toEqual([true, true]);
   });
 
+  it('runs an any-join after a router and a filter exactly once per run, with the branches that ran', async () => {
+    const { hookPath } = await hf.createFlow({
+      slug: 'routed-any',
+      trigger: { type: 'webhook' },
+      steps: [
+        {
+          id: 'route',
+          type: 'router',
+          mode: 'all',
+          paths: [{ name: 'even', when: 'n % 2 = 0' }, { name: 'all' }],
+        },
+        { id: 'even', type: 'transform', needs: ['route.even'], expression: '"even"' },
+        { id: 'three', type: 'filter', needs: [], condition: 'n % 3 = 0' },
+        {
+          id: 'join',
+          type: 'action',
+          connector: 'http',
+          needs: ['even', 'three'],
+          join: 'any',
+          with: { url: `${sink.url}/any-join`, json: { run: '{{run.id}}', via: '{{input}}' } },
+        },
+      ],
+    });
+    const answers = await spread(WEBHOOKS, (api, n) => api.post(hookPath).send({ n }));
+    expect(answers.map((a) => a.status)).toEqual(new Array(WEBHOOKS).fill(202));
+    const runIds = new Map(answers.map((a, n) => [a.body.runId as string, n]));
+
+    const { rows } = await waitFor(
+      async () => {
+        const result = await db.query(
+          `SELECT r.id, r.status FROM runs r JOIN flows f ON f.id = r.flow_id WHERE f.slug = 'routed-any'`,
+        );
+        return result.rows.length === WEBHOOKS &&
+          result.rows.every((r) => ['succeeded', 'filtered', 'failed'].includes(r.status))
+          ? result
+          : undefined;
+      },
+      { timeoutMs: 45_000, what: 'the routed runs to finish' },
+    );
+    // A run whose n is odd and not a multiple of 3 has no branch through: it ends filtered, nothing sent.
+    const through = (n: number) => n % 2 === 0 || n % 3 === 0;
+    for (const row of rows) expect(row.status).toBe(through(runIds.get(row.id)!) ? 'succeeded' : 'filtered');
+    const joins = sink
+      .received('/any-join')
+      .map((r) => r.json as { run: string; via: Record<string, unknown> });
+    expect(joins.map((j) => j.run).sort()).toEqual(
+      [...runIds.keys()].filter((id) => through(runIds.get(id)!)).sort(),
+    );
+    for (const join of joins) {
+      const n = runIds.get(join.run)!;
+      expect(Object.keys(join.via).sort()).toEqual([
+        ...(n % 2 === 0 ? ['even'] : []),
+        ...(n % 3 === 0 ? ['three'] : []),
+      ]);
+    }
+  });
+
   it('stores one run per dedupe key when copies of a delivery reach both APIs at once', async () => {
     const { hookPath } = await hf.createFlow({
       slug: 'deduped',
