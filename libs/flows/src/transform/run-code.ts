@@ -41,7 +41,11 @@ let quickjs: Promise<QuickJSWASMModule> | undefined;
 
 /** Runs a code step's JavaScript in QuickJS (WebAssembly, its own heap): no require, process, I/O or timers. */
 export async function runCode(request: CodeRequest): Promise<CodeResult> {
-  quickjs ??= newQuickJSWASMModuleFromVariant(variant);
+  // A failed load is not kept: the next code step tries again.
+  quickjs ??= newQuickJSWASMModuleFromVariant(variant).catch((err: unknown) => {
+    quickjs = undefined;
+    throw err;
+  });
   const module = await quickjs;
   const runtime = module.newRuntime();
   const logs: string[] = [];
