@@ -43,6 +43,14 @@ describe('runCode (QuickJS)', () => {
     });
     const many = await runCode(request('for (let i = 0; i < 1000; i++) console.log(i)'));
     expect(many.logs).toHaveLength(MAX_LOG_LINES);
+    // Cut inside the sandbox: a huge value never crosses to the app, however often it is logged.
+    const huge = await runCode(
+      request(
+        'const big = "x".repeat(5e6); for (let i = 0; i < 1000; i++) console.log(big, { big }); return 1',
+      ),
+    );
+    expect(huge.logs).toHaveLength(MAX_LOG_LINES);
+    expect(huge.logs[0]).toBe(`${'x'.repeat(1000)}…`);
   });
 
   it.each([

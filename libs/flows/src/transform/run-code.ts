@@ -97,25 +97,36 @@ export function logsOf(err: unknown): string[] {
 }
 
 function installConsole(vm: QuickJSContext, logs: string[]): void {
-  const log = vm.newFunction('log', (...args: QuickJSHandle[]) => {
-    if (logs.length >= MAX_LOG_LINES) return;
-    const line = args.map((arg) => formatArg(vm.dump(arg))).join(' ');
-    logs.push(line.length > MAX_LOG_LINE_CHARS ? `${line.slice(0, MAX_LOG_LINE_CHARS)}…` : line);
+  // Lines are formatted and cut inside QuickJS, under its budgets: only short strings cross here.
+  const sink = vm.newFunction('__log', (line: QuickJSHandle) => {
+    if (logs.length < MAX_LOG_LINES) logs.push(vm.getString(line));
   });
-  const console = vm.newObject();
-  for (const name of ['log', 'info', 'warn', 'error', 'debug']) vm.setProp(console, name, log);
-  vm.setProp(vm.global, 'console', console);
-  console.dispose();
-  log.dispose();
-}
-
-function formatArg(value: unknown): string {
-  if (typeof value === 'string') return value;
-  try {
-    return JSON.stringify(value) ?? String(value);
-  } catch {
-    return String(value);
+  vm.setProp(vm.global, '__log', sink);
+  sink.dispose();
+  const installed = vm.evalCode(
+    `(() => {
+      const sink = globalThis.__log;
+      delete globalThis.__log;
+      let lines = 0;
+      const text = (v) => {
+        if (typeof v === 'string') return v.slice(0, ${MAX_LOG_LINE_CHARS + 1});
+        try { const json = JSON.stringify(v); return json === undefined ? String(v) : json.slice(0, ${MAX_LOG_LINE_CHARS + 1}); }
+        catch { return String(v).slice(0, ${MAX_LOG_LINE_CHARS + 1}); }
+      };
+      const log = (...args) => {
+        if (lines++ >= ${MAX_LOG_LINES}) return;
+        const line = args.map(text).join(' ');
+        sink(line.length > ${MAX_LOG_LINE_CHARS} ? line.slice(0, ${MAX_LOG_LINE_CHARS}) + '…' : line);
+      };
+      globalThis.console = { log, info: log, warn: log, error: log, debug: log };
+    })()`,
+    'console.js',
+  );
+  if (installed.error) {
+    installed.error.dispose();
+    throw new Error('the code sandbox could not be prepared');
   }
+  installed.value.dispose();
 }
 
 /** A failed evaluation as an ExpressionError: timeout, memory, or the author's error with its line and column. */
