@@ -133,6 +133,9 @@ describe('hostile expressions (API and worker processes)', () => {
       ['code-loop', 'while (true) {}'],
       ['code-fs', 'require("fs").writeFileSync("/tmp/hookflow-code-step", "x"); return 1'],
       ['code-exit', 'process.exit(1)'],
+      // One built-in call QuickJS cannot interrupt: only its host can be stopped.
+      ['code-join', 'return Array(1e8).join("").length'],
+      ['code-deep', 'return JSON.parse("[".repeat(100000))'],
     ];
     const flows = await Promise.all(
       codes.map(([slug, code]) =>
@@ -156,7 +159,9 @@ describe('hostile expressions (API and worker processes)', () => {
         async ({ hookPath }) => (await hf.http().post(hookPath).send({ items }).expect(202)).body.runId,
       ),
     );
-    const [total, loop, fs, exit] = await Promise.all(runIds.map((id: string) => hf.waitForRun(id)));
+    const [total, loop, fs, exit, join, deep] = await Promise.all(
+      runIds.map((id: string) => hf.waitForRun(id)),
+    );
     const health = await probe.stop();
 
     expect(total.status).toBe('succeeded');
@@ -177,16 +182,21 @@ describe('hostile expressions (API and worker processes)', () => {
       status: 'failed',
       error: { code: 'code_error', message: expect.stringContaining("'process' is not defined") },
     });
-    expect([loop, fs, exit].map((run) => run.status)).toEqual(['failed', 'failed', 'failed']);
+    expect(join.steps[0]).toMatchObject({ status: 'failed', error: { code: 'expression_timeout' } });
+    expect(deep.steps[0]).toMatchObject({ status: 'failed', error: { retryable: false } });
+    expect(['expression_depth', 'expression_too_large']).toContain(deep.steps[0].error.code);
+    expect([loop, fs, exit, join, deep].map((run) => run.status)).toEqual(new Array(5).fill('failed'));
     expect(sink.received('/code-loop').length + sink.received('/code-fs').length).toBe(0);
     expect(sink.received('/code-exit')).toHaveLength(0);
     expect(existsSync('/tmp/hookflow-code-step')).toBe(false);
-    // The loop ran its second in the sandbox's host; the worker answered all the while.
-    const attempt = loop.steps[0].attempts[0];
-    const from = Date.parse(attempt.startedAt);
-    expect(attempt.durationMs).toBeGreaterThanOrEqual(1000);
+    // The loop and the join ran their second in the sandbox's host; the worker answered all the while.
     expect(health.failures).toEqual([]);
-    expect(health.answeredBetween(hf.workerUrl, from, from + attempt.durationMs)).toBeGreaterThanOrEqual(3);
+    for (const run of [loop, join]) {
+      const attempt = run.steps[0].attempts[0];
+      const from = Date.parse(attempt.startedAt);
+      expect(attempt.durationMs).toBeGreaterThanOrEqual(1000);
+      expect(health.answeredBetween(hf.workerUrl, from, from + attempt.durationMs)).toBeGreaterThanOrEqual(3);
+    }
     await hf.http().get('/health/live').expect(200);
   });
 

@@ -111,7 +111,8 @@ function formatStep(step: InProcessStepResult, dryRun: boolean): string[] {
   }
   if (step.routes)
     lines.push(`  paths:  ${step.routes.length > 0 ? step.routes.join(', ') : '(none taken)'}`);
-  for (const line of step.logs ?? []) lines.push(`  log:    ${line}`);
+  // A log line is the author's text: control characters are shown, never obeyed.
+  for (const line of step.logs ?? []) lines.push(`  log:    ${JSON.stringify(line).slice(1, -1)}`);
   if (step.error) lines.push(`  error:  ${step.error.code}: ${step.error.message}`);
   return lines;
 }

@@ -1,12 +1,28 @@
-import { ExpressionError, InProcessEvaluator, logsOf, runCode } from '@hookflow/flows/transform';
+import {
+  ExpressionError,
+  InProcessEvaluator,
+  logsOf,
+  quickjsPoisoned,
+  runCode,
+} from '@hookflow/flows/transform';
 import { isEvaluateMessage, type HostMessage } from './host-protocol';
 
 // The sandbox's host process: evaluates one expression at a time for its parent, over IPC. A
 // runaway native call, a huge allocation or a V8 fatal error ends this process, never the parent.
 const evaluator = new InProcessEvaluator();
 
-function send(message: HostMessage): void {
-  process.send?.(message);
+/** Past this, a host that ran code exits once it has answered: QuickJS's WebAssembly memory never shrinks. */
+const MAX_RSS_AFTER_CODE = 256 * 1024 * 1024;
+
+function send(message: HostMessage, then?: () => void): void {
+  process.send?.(message, undefined, undefined, () => then?.());
+}
+
+/** After a code step: a host whose QuickJS broke or grew too big answers, then makes way for a fresh one. */
+function recycle(ranCode: boolean): (() => void) | undefined {
+  if (!ranCode) return undefined;
+  if (!quickjsPoisoned() && process.memoryUsage().rss <= MAX_RSS_AFTER_CODE) return undefined;
+  return () => process.exit(0);
 }
 
 process.on('message', (message: unknown) => {
@@ -15,8 +31,9 @@ process.on('message', (message: unknown) => {
   send({ type: 'started', id });
   const work =
     message.type === 'run-code' ? runCode(message.request) : evaluator.evaluateChecked(message.request);
+  const ranCode = message.type === 'run-code';
   work.then(
-    (value) => send({ type: 'result', id, value }),
+    (value) => send({ type: 'result', id, value }, recycle(ranCode)),
     (err: unknown) =>
       send(
         err instanceof ExpressionError
@@ -35,6 +52,7 @@ process.on('message', (message: unknown) => {
               code: 'transform_error',
               message: err instanceof Error ? err.message : String(err),
             },
+        recycle(ranCode),
       ),
   );
 });

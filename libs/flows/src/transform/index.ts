@@ -3,5 +3,5 @@ export { DEFAULT_EXPRESSION_BUDGET, ExpressionError, compileExpression } from '.
 export type { CompiledExpression, ExpressionBudget, ExpressionErrorCode } from './expression';
 export { InProcessEvaluator } from './expression-evaluator';
 export type { ExpressionEvaluator, ExpressionRequest } from './expression-evaluator';
-export { DEFAULT_CODE_MEMORY_MB, logsOf, runCode } from './run-code';
+export { DEFAULT_CODE_MEMORY_MB, logsOf, quickjsPoisoned, runCode } from './run-code';
 export type { CodeRequest, CodeResult } from './run-code';

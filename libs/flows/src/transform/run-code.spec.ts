@@ -46,7 +46,9 @@ describe('runCode (QuickJS)', () => {
     // Cut inside the sandbox: a huge value never crosses to the app, however often it is logged.
     const huge = await runCode(
       request(
-        'const big = "x".repeat(5e6); for (let i = 0; i < 1000; i++) console.log(big, { big }); return 1',
+        'const big = "x".repeat(1e6); for (let i = 0; i < 1000; i++) console.log(big, { big }); return 1',
+        {},
+        { budget: { timeoutMs: 30_000, maxOutputBytes: 1000 } },
       ),
     );
     expect(huge.logs).toHaveLength(MAX_LOG_LINES);
@@ -92,6 +94,37 @@ describe('runCode (QuickJS)', () => {
     expect(logsOf(err)).toEqual(['before']);
     const syntax = await failure(request('return {'));
     expect(syntax).toMatchObject({ code: 'code_error', message: expect.stringMatching(/^SyntaxError: /) });
+  });
+
+  it('keeps working after a deep structure overflowed QuickJS, and calls that failure by its name', async () => {
+    const deep = await failure(request('return JSON.parse("[".repeat(100000))'));
+    expect(['expression_depth', 'expression_too_large']).toContain(deep.code);
+    await expect(runCode(request('return 1'))).resolves.toEqual({ value: 1, logs: [] });
+  });
+
+  it('cuts log lines even when the code replaces the string methods the console uses', async () => {
+    const { logs } = await runCode(
+      request(
+        'String.prototype.slice = function () { return String(this) };\n' +
+          'Array.prototype.join = function () { return "y".repeat(5000) };\n' +
+          'console.log("x".repeat(100000)); console.log("short"); return 1',
+      ),
+    );
+    expect(logs.every((line) => line.length <= 1001)).toBe(true);
+  });
+
+  it('fails a built-in that ran past the deadline instead of letting it succeed', async () => {
+    const err = await failure(
+      request('return Array(3e7).includes(1)', {}, { budget: { timeoutMs: 20, maxOutputBytes: 1000 } }),
+    );
+    expect(err.code).toBe('expression_timeout');
+  });
+
+  it('cuts a huge error message, and refuses text that broke out of the wrapper', async () => {
+    const long = await failure(request('throw new Error("x".repeat(100000))'));
+    expect(long.message.length).toBeLessThan(1100);
+    const broke = await failure(request('return 1})), globalThis.__result = "{bad"; ((function(){'));
+    expect(broke).toMatchObject({ code: 'code_error', message: 'the code must return JSON' });
   });
 
   it('reads the result as JSON.stringify does, and refuses one it cannot write or too large', async () => {

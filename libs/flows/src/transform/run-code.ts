@@ -30,6 +30,8 @@ export interface CodeResult {
 export const DEFAULT_CODE_MEMORY_MB = 32;
 export const MAX_LOG_LINES = 100;
 export const MAX_LOG_LINE_CHARS = 1000;
+/** Characters of an error message kept from the code. */
+const MAX_ERROR_CHARS = 1000;
 /** QuickJS's own stack limit: a deep recursion fails in the sandbox, before the host's stack runs out. */
 const MAX_STACK_BYTES = 256 * 1024;
 /** The wrapper's first line: the author's code starts on line 2 of what QuickJS sees. */
@@ -38,6 +40,7 @@ const PRELUDE =
 const POSTLUDE = '\n})(__args.input, __args.trigger, __args.steps, __args.run)) ?? "null";';
 
 let quickjs: Promise<QuickJSWASMModule> | undefined;
+let poisoned = false;
 
 /** Runs a code step's JavaScript in QuickJS (WebAssembly, its own heap): no require, process, I/O or timers. */
 export async function runCode(request: CodeRequest): Promise<CodeResult> {
@@ -49,10 +52,11 @@ export async function runCode(request: CodeRequest): Promise<CodeResult> {
   const module = await quickjs;
   const runtime = module.newRuntime();
   const logs: string[] = [];
+  const deadline = Date.now() + request.budget.timeoutMs;
   try {
     runtime.setMemoryLimit(request.memoryMb * 1024 * 1024);
     runtime.setMaxStackSize(MAX_STACK_BYTES);
-    runtime.setInterruptHandler(shouldInterruptAfterDeadline(Date.now() + request.budget.timeoutMs));
+    runtime.setInterruptHandler(shouldInterruptAfterDeadline(deadline));
     const vm = runtime.newContext();
     try {
       installConsole(vm, logs);
@@ -63,18 +67,27 @@ export async function runCode(request: CodeRequest): Promise<CodeResult> {
         'globalThis.__args = JSON.parse(__json); delete globalThis.__json;',
         'args.js',
       );
-      throwIfError(vm, setup, request);
+      throwIfError(vm, setup, request, deadline);
       const ran = vm.evalCode(`${PRELUDE}${request.code}${POSTLUDE}`, 'code.js');
-      throwIfError(vm, ran, request);
-      const text = vm.getProp(vm.global, '__result').consume((h) => vm.dump(h) as unknown);
-      if (typeof text !== 'string') throw new ExpressionError('code_error', 'the code must return JSON');
+      throwIfError(vm, ran, request, deadline);
+      // A built-in runs to its end between interrupt checks: a run past its deadline did not succeed.
+      if (Date.now() > deadline) throw timedOut(request);
+      const result = vm.getProp(vm.global, '__result');
+      const text = vm.typeof(result) === 'string' ? vm.getString(result) : undefined;
+      result.dispose();
+      if (text === undefined) throw new ExpressionError('code_error', 'the code must return JSON');
       if (Buffer.byteLength(text) > request.budget.maxOutputBytes) {
         throw new ExpressionError(
           'output_too_large',
           `the result is over ${request.budget.maxOutputBytes} bytes as JSON`,
         );
       }
-      return { value: JSON.parse(text), logs };
+      try {
+        return { value: JSON.parse(text), logs };
+      } catch {
+        // Only code that broke out of the wrapper can leave text that is not JSON.
+        throw new ExpressionError('code_error', 'the code must return JSON');
+      }
     } finally {
       vm.dispose();
     }
@@ -86,8 +99,24 @@ export async function runCode(request: CodeRequest): Promise<CodeResult> {
       { logs },
     );
   } finally {
-    runtime.dispose();
+    try {
+      runtime.dispose();
+    } catch {
+      // QuickJS leaks on some stack overflows and then fails its own check here: drop the whole
+      // module (and its memory) so the next run starts clean.
+      quickjs = undefined;
+      poisoned = true;
+    }
   }
+}
+
+/** Whether a run left QuickJS's module unusable (the sandbox's host then exits; see expression-host.ts). */
+export function quickjsPoisoned(): boolean {
+  return poisoned;
+}
+
+function timedOut(request: CodeRequest): ExpressionError {
+  return new ExpressionError('expression_timeout', `the code ran longer than ${request.budget.timeoutMs}ms`);
 }
 
 /** The logs of a failed run, when it got that far. */
@@ -99,7 +128,11 @@ export function logsOf(err: unknown): string[] {
 function installConsole(vm: QuickJSContext, logs: string[]): void {
   // Lines are formatted and cut inside QuickJS, under its budgets: only short strings cross here.
   const sink = vm.newFunction('__log', (line: QuickJSHandle) => {
-    if (logs.length < MAX_LOG_LINES) logs.push(vm.getString(line));
+    if (logs.length >= MAX_LOG_LINES || vm.typeof(line) !== 'string') return;
+    // The author may replace slice or join: a string's length cannot be faked, so check it here.
+    const length = vm.getProp(line, 'length').consume((h) => vm.getNumber(h));
+    if (length > MAX_LOG_LINE_CHARS + 1) return;
+    logs.push(vm.getString(line));
   });
   vm.setProp(vm.global, '__log', sink);
   sink.dispose();
@@ -134,6 +167,7 @@ function throwIfError(
   vm: QuickJSContext,
   result: ReturnType<QuickJSContext['evalCode']>,
   request: CodeRequest,
+  deadline: number,
 ): void {
   if (!result.error) {
     result.value.dispose();
@@ -145,9 +179,16 @@ function throwIfError(
     stack?: string;
     lineNumber?: number;
   } | null;
-  const message = String(error?.message ?? error);
-  if (error?.name === 'InternalError' && message === 'interrupted') {
-    throw new ExpressionError('expression_timeout', `the code ran longer than ${request.budget.timeoutMs}ms`);
+  // Out of memory, QuickJS may throw null rather than an error it has no room to make.
+  if (error === null || error === undefined) {
+    throw new ExpressionError(
+      'expression_too_large',
+      `the code ran out of its ${request.memoryMb} MB of memory`,
+    );
+  }
+  const message = String(error?.message ?? error).slice(0, MAX_ERROR_CHARS);
+  if ((error?.name === 'InternalError' && message === 'interrupted') || Date.now() > deadline) {
+    throw timedOut(request);
   }
   if (error?.name === 'InternalError' && /out of memory|string too long|array too long/.test(message)) {
     throw new ExpressionError(
