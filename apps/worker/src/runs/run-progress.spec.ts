@@ -1,18 +1,10 @@
 import { jest } from '@jest/globals';
 import type { ClaimedStep, StepResult } from '@hookflow/store';
-import { flowOf, newStepPath } from '../testing/step-path-fakes';
+import { joinFlow, linearFlow, newStepPath } from '../testing/step-path-fakes';
 import { StepMovedError, type PickNext } from './run-progress';
 
-const linear = flowOf('linear', [
-  { id: 'a', type: 'transform', expression: '{ "n": 1 }' },
-  { id: 'b', type: 'transform', expression: '{ "n": n + 1 }' },
-]);
-const join = flowOf('join', [
-  { id: 'start', type: 'transform', expression: '$' },
-  { id: 'left', type: 'transform', needs: ['start'], expression: '"l"' },
-  { id: 'right', type: 'transform', needs: ['start'], expression: '"r"' },
-  { id: 'both', type: 'transform', needs: ['left', 'right'], expression: '$' },
-]);
+const linear = linearFlow;
+const join = joinFlow;
 
 const succeeded = (output: unknown = { n: 1 }): StepResult => ({
   status: 'succeeded',

@@ -1,21 +1,13 @@
 import { jest } from '@jest/globals';
 import { ConnectorError, type FlowDefinition } from '@hookflow/flows';
-import { flowOf, newStepPath } from '../testing/step-path-fakes';
+import { flowOf, joinFlow, linearFlow, newStepPath } from '../testing/step-path-fakes';
 
 const LEASE_MS = 60_000;
 const refOf = (stepId: string, runId = 'r1', flowVersionId = 'v1') => ({ runId, stepId, flowVersionId });
 const serverError = () => Promise.reject(new ConnectorError('http_error', 'HTTP 500', true, { status: 500 }));
 
-const linear = flowOf('linear', [
-  { id: 'a', type: 'transform', expression: '{ "n": 1 }' },
-  { id: 'b', type: 'transform', expression: '{ "n": n + 1 }' },
-]);
-const join = flowOf('join', [
-  { id: 'start', type: 'transform', expression: '$' },
-  { id: 'left', type: 'transform', needs: ['start'], expression: '"l"' },
-  { id: 'right', type: 'transform', needs: ['start'], expression: '"r"' },
-  { id: 'both', type: 'transform', needs: ['left', 'right'], expression: '$' },
-]);
+const linear = linearFlow;
+const join = joinFlow;
 const filtered = flowOf('filtered', [
   { id: 'keep', type: 'filter', condition: 'keep = true' },
   { id: 'send', type: 'action', connector: 'http', with: { url: 'https://api.example.com/x' } },

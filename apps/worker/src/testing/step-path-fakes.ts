@@ -421,3 +421,17 @@ export function newStepPath(def: FlowDefinition, opts: StepPathOptions = {}) {
 export function flowOf(slug: string, steps: FlowDefinition['steps']): FlowDefinition {
   return { slug, trigger: { type: 'webhook' }, steps };
 }
+
+/** a -> b, two transforms. */
+export const linearFlow = flowOf('linear', [
+  { id: 'a', type: 'transform', expression: '{ "n": 1 }' },
+  { id: 'b', type: 'transform', expression: '{ "n": n + 1 }' },
+]);
+
+/** start -> left, right -> both (a join of all). */
+export const joinFlow = flowOf('join', [
+  { id: 'start', type: 'transform', expression: '$' },
+  { id: 'left', type: 'transform', needs: ['start'], expression: '"l"' },
+  { id: 'right', type: 'transform', needs: ['start'], expression: '"r"' },
+  { id: 'both', type: 'transform', needs: ['left', 'right'], expression: '$' },
+]);
