@@ -29,9 +29,8 @@ process.on('message', (message: unknown) => {
   if (!isEvaluateMessage(message)) return;
   const { id } = message;
   send({ type: 'started', id });
-  const work =
-    message.type === 'run-code' ? runCode(message.request) : evaluator.evaluateChecked(message.request);
   const ranCode = message.type === 'run-code';
+  const work = ranCode ? runCode(message.request) : evaluator.evaluateChecked(message.request);
   work.then(
     (value) => send({ type: 'result', id, value }, recycle(ranCode)),
     (err: unknown) =>

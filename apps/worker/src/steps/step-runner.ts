@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import {
+  callsNoOne,
   executeStep,
   type CompiledFlow,
   type ConnectorRegistry,
@@ -7,6 +8,7 @@ import {
   type StepError,
   type StepOutcome,
   routesOf,
+  statusesOf,
   type StepStatus,
 } from '@hookflow/flows';
 import { HOOKFLOW_CONFIG, WorkerMetrics, type HookflowConfig } from '@hookflow/platform';
@@ -94,7 +96,7 @@ export class StepRunner {
     fresh: boolean,
   ) {
     const type = flow && stepTypeOf(flow, stepId);
-    if (fresh && (type === 'transform' || type === 'filter' || type === 'router' || type === 'code')) {
+    if (fresh && callsNoOne(type)) {
       const read = await this.transitions.readStep(runId, stepId);
       if (read) return read;
     }
@@ -344,8 +346,7 @@ export class StepRunner {
     if (flow.graph.joinOf(ref.stepId) !== 'any') return {};
     const view = claimed.view ?? (await this.transitions.view(ref.runId));
     if (!view) return {};
-    const statuses = Object.fromEntries(Object.entries(view.steps).map(([id, step]) => [id, step.status]));
-    return { statuses, routes: routesOf(view) };
+    return { statuses: statusesOf(view), routes: routesOf(view) };
   }
 
   /** The flow's secrets (one read and decryption) and a redactor for them, reused along a chain. */

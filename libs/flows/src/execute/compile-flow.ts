@@ -1,4 +1,4 @@
-import { StepGraph, StepGraphError, own } from '../graph/step-graph';
+import { StepGraph, StepGraphError, needStatus, own, stepOfNeed } from '../graph/step-graph';
 import type {
   ActionStepDef,
   CodeStepDef,
@@ -9,6 +9,7 @@ import type {
   TransformStepDef,
 } from '../model/flow-definition';
 import type { RunContext } from '../model/run-context';
+import type { StepStatus } from '../model/step-status';
 import { parseDuration } from '../retry/duration';
 import { resolveRetryPolicy, resolveTimeoutMs, type RetryPolicy } from '../retry/retry-policy';
 import {
@@ -202,16 +203,14 @@ export function stepInput(flow: CompiledFlow, stepId: string, ctx: RunContext): 
   const needs = flow.graph.needsOf(stepId);
   if (needs.length === 0) return ctx.trigger.body ?? null;
   // A router's path gives the router's output (its input).
-  const outputOf = (need: string) => own(ctx.steps, need.split('.')[0]);
+  const outputOf = (need: string) => own(ctx.steps, stepOfNeed(need));
   if (needs.length === 1) return outputOf(needs[0]) ?? null;
   if (flow.graph.joinOf(stepId) === 'any') {
-    // Only the branches that ran through: a filtered need keeps an output (its input), a skipped one has none.
-    const ran = needs.filter((need) => {
-      const of = need.split('.')[0];
-      if (!Object.hasOwn(ctx.steps, of) || (own(ctx.statuses ?? {}, of) ?? 'succeeded') !== 'succeeded')
-        return false;
-      return of === need || (own(ctx.routes ?? {}, of)?.includes(need.slice(of.length + 1)) ?? true);
-    });
+    // Only the branches that ran through: a filtered need keeps an output (its input), a skipped one has
+    // none. Without statuses, a step with an output counts as succeeded.
+    const stepStatus = (id: string): StepStatus =>
+      !Object.hasOwn(ctx.steps, id) ? 'skipped' : ((ctx.statuses && own(ctx.statuses, id)) ?? 'succeeded');
+    const ran = needs.filter((need) => needStatus(need, stepStatus, ctx.routes) === 'succeeded');
     return Object.fromEntries(ran.map((need) => [need, outputOf(need)]));
   }
   return Object.fromEntries(needs.map((need) => [need, outputOf(need) ?? null]));

@@ -54,15 +54,15 @@ export async function runFlowInProcess(
   trigger: TriggerData,
   deps: RunInProcessDeps,
 ): Promise<InProcessRunResult> {
+  const statuses: Record<string, StepStatus> = {};
+  const routes: Record<string, string[]> = {};
   const ctx: RunContext = {
     trigger,
     steps: {},
     run: { id: deps.runId ?? `test-${randomUUID()}`, flow: flow.definition.slug },
+    statuses,
+    routes,
   };
-  const statuses: Record<string, StepStatus> = {};
-  const routes: Record<string, string[]> = {};
-  ctx.statuses = statuses;
-  ctx.routes = routes;
   const results = new Map<string, InProcessStepResult>();
 
   for (;;) {

@@ -21,9 +21,25 @@ export function own<T>(record: Readonly<Record<string, T>>, key: string): T | un
 }
 
 /** The step a need names: itself, or the router of `"<routerId>.<path>"`. */
-function stepOfNeed(need: string): string {
+export function stepOfNeed(need: string): string {
   const dot = need.indexOf('.');
   return dot < 0 ? need : need.slice(0, dot);
+}
+
+/**
+ * A need's status from its step's: a router's path counts as succeeded once the router succeeded
+ * and `routes` lists it, as skipped when they do not; before that, as its router. Without
+ * `routes` (not known), a path counts as its router.
+ */
+export function needStatus(
+  need: string,
+  stepStatus: (id: string) => StepStatus,
+  routes?: TakenRoutes,
+): StepStatus {
+  const of = stepOfNeed(need);
+  const status = stepStatus(of);
+  if (of === need || status !== 'succeeded' || !routes) return status;
+  return own(routes, of)?.includes(need.slice(of.length + 1)) ? 'succeeded' : 'skipped';
 }
 
 /** Outcome of a run decided from its steps; `null` while some step is not finished. */
@@ -143,12 +159,7 @@ export class StepGraph {
   ): { ready: string[]; skip: string[] } {
     const effective = new Map<string, StepStatus>();
     const stepStatus = (id: string): StepStatus => effective.get(id) ?? own(statuses, id) ?? 'pending';
-    const statusOf = (need: string): StepStatus => {
-      const of = stepOfNeed(need);
-      const status = stepStatus(of);
-      if (of === need || status !== 'succeeded') return status;
-      return own(routes, of)?.includes(need.slice(of.length + 1)) ? 'succeeded' : 'skipped';
-    };
+    const statusOf = (need: string): StepStatus => needStatus(need, stepStatus, routes);
     const skip: string[] = [];
     for (const id of this.order) {
       if (stepStatus(id) !== 'pending') continue;

@@ -91,6 +91,13 @@ export type StepDef =
   TransformStepDef | FilterStepDef | ActionStepDef | DelayStepDef | RouterStepDef | CodeStepDef;
 export type StepType = StepDef['type'];
 
+const CALLS_NO_ONE: ReadonlySet<string> = new Set<StepType>(['transform', 'filter', 'router', 'code']);
+
+/** A step that calls no one: its errors are final (never retried), and a fresh one may run from a read. */
+export function callsNoOne(type: unknown): boolean {
+  return typeof type === 'string' && CALLS_NO_ONE.has(type);
+}
+
 export interface FlowDefinition {
   $schema?: string;
   slug: string;

@@ -41,7 +41,8 @@ export function isLiveRun(status: RunStatus): boolean {
   return LIVE_RUN.has(status);
 }
 
-function statusesOf(view: RunView): Record<string, StepStatus> {
+/** Each step's status, by id. */
+export function statusesOf(view: RunView): Record<string, StepStatus> {
   const statuses: Record<string, StepStatus> = {};
   for (const [id, step] of Object.entries(view.steps)) statuses[id] = step.status;
   return statuses;

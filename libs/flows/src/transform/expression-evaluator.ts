@@ -108,7 +108,7 @@ export class InProcessEvaluator implements ExpressionEvaluator {
     return checkedResult(value, request);
   }
 
-  /** In this process, QuickJS still in its own heap: for tests and the CLI; the apps use the sandbox's hosts. */
+  /** In this process (QuickJS, its own heap), for tests only: the apps and the CLI run code in the sandbox's hosts. */
   runCode(request: CodeRequest): Promise<CodeResult> {
     return runCode(request);
   }

@@ -44,6 +44,7 @@ let poisoned = false;
 
 /** Runs a code step's JavaScript in QuickJS (WebAssembly, its own heap): no require, process, I/O or timers. */
 export async function runCode(request: CodeRequest): Promise<CodeResult> {
+  poisoned = false;
   // A failed load is not kept: the next code step tries again.
   quickjs ??= newQuickJSWASMModuleFromVariant(variant).catch((err: unknown) => {
     quickjs = undefined;
@@ -110,7 +111,7 @@ export async function runCode(request: CodeRequest): Promise<CodeResult> {
   }
 }
 
-/** Whether a run left QuickJS's module unusable (the sandbox's host then exits; see expression-host.ts). */
+/** Whether the last run broke QuickJS's module, which was dropped (the sandbox's host then exits). */
 export function quickjsPoisoned(): boolean {
   return poisoned;
 }

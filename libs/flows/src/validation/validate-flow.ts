@@ -1,9 +1,14 @@
 import Ajv, { type KeywordDefinition, type SchemaValidateFunction, type ValidateFunction } from 'ajv';
 import Ajv2020 from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
-import { StepGraph, StepGraphError } from '../graph/step-graph';
+import { StepGraph, StepGraphError, stepOfNeed } from '../graph/step-graph';
 import type { Connector, ConnectorRegistry } from '../model/connector';
-import type { FlowDefinition, StepDef, ValidationIssue } from '../model/flow-definition';
+import {
+  callsNoOne,
+  type FlowDefinition,
+  type StepDef,
+  type ValidationIssue,
+} from '../model/flow-definition';
 import { DURATION_PATTERN, parseDuration } from '../retry/duration';
 import { WITH_TEMPLATE_OPTIONS, inspectTemplateTree } from '../template/template';
 import { ExpressionError, compileExpression } from '../transform/expression';
@@ -360,7 +365,7 @@ function checkExclusivePaths(needs: unknown[], steps: unknown[], base: string, c
   const seen = new Set<string>();
   for (const need of needs) {
     if (typeof need !== 'string' || !need.includes('.')) continue;
-    const routerId = need.split('.')[0];
+    const routerId = stepOfNeed(need);
     const router = steps.find((s) => isObject(s) && s.id === routerId);
     if (!isObject(router) || router.type !== 'router' || router.mode === 'all') continue;
     if (seen.has(routerId)) {
@@ -431,25 +436,20 @@ function checkSteps(steps: unknown[], opts: ValidateFlowOptions, checks: Checks)
       const key = step.type === 'transform' ? 'expression' : 'condition';
       const stepRefs = expressionIssue(step[key], `${base}/${key}`, checks) ?? [];
       refs = stepRefs.map((stepId) => ({ path: `${base}/${key}`, stepId }));
-      if (isObject(step.retry) && typeof step.retry.attempts === 'number' && step.retry.attempts > 1) {
-        checks.warnings.push({
-          path: `${base}/retry/attempts`,
-          message: `has no effect: ${step.type} errors are final and never retried`,
-        });
-      }
     } else if (step.type === 'action') {
       refs = checkAction(step, base, opts, checks);
-    } else if (step.type === 'code' || step.type === 'router') {
-      if (isObject(step.retry) && typeof step.retry.attempts === 'number' && step.retry.attempts > 1) {
-        checks.warnings.push({
-          path: `${base}/retry/attempts`,
-          message: `has no effect: ${step.type} errors are final and never retried`,
-        });
-      }
-      if (step.type === 'router' && Array.isArray(step.paths)) refs = checkRouter(step.paths, base, checks);
+    } else if (step.type === 'router' && Array.isArray(step.paths)) {
+      refs = checkRouter(step.paths, base, checks);
     } else if (step.type === 'delay' && step.until !== undefined) {
       const stepRefs = expressionIssue(step.until, `${base}/until`, checks) ?? [];
       refs = stepRefs.map((stepId) => ({ path: `${base}/until`, stepId }));
+    }
+    const attempts = isObject(step.retry) ? step.retry.attempts : undefined;
+    if (callsNoOne(step.type) && typeof attempts === 'number' && attempts > 1) {
+      checks.warnings.push({
+        path: `${base}/retry/attempts`,
+        message: `has no effect: ${String(step.type)} errors are final and never retried`,
+      });
     }
     if (isObject(step.retry) && step.retry.delay !== undefined && step.retry.maxDelay !== undefined) {
       try {
