@@ -26,7 +26,8 @@
 // BENCH_APP_FLAGS="--max-semi-space-size=4 ..." adds node flags to both (separate mode), for trials;
 // BENCH_GLIBC_DEFAULTS=1 starts them (separate mode) with glibc's own malloc settings, not MALLOC_TUNABLES.
 // `--step code` makes the flow's first step a code step doing the transform's work in JavaScript
-// (QuickJS in the sandbox's host), to compare what a code step costs with a transform.
+// (QuickJS in the sandbox's host), to compare what a code step costs with a transform. `--step loop`
+// makes it a foreach over the order's two items, a transform per item: what a loop item costs.
 // `--count` (separate mode) counts what the saturation pass asked of the stores, per delivered
 // webhook: PostgreSQL statements (pg_stat_statements, which needs
 // shared_preload_libraries = 'pg_stat_statements') and transactions, and Redis commands (INFO commandstats).
@@ -103,7 +104,7 @@ function parseArgs(argv) {
     else if (a.startsWith('--step')) o.step = val();
     else if (a === '--help' || a === '-h') {
       console.log(
-        'usage: npm run bench -- [--duration s] [--connections n] [--rate per-s|scaled, 0 = skip] [--warmup s] [--mode both|separate|embedded] [--json] [--profile dir] [--api-only] [--count] [--step transform|code]',
+        'usage: npm run bench -- [--duration s] [--connections n] [--rate per-s|scaled, 0 = skip] [--warmup s] [--mode both|separate|embedded] [--json] [--profile dir] [--api-only] [--count] [--step transform|code|loop]',
       );
       process.exit(0);
     } else throw new Error(`unknown option ${a}`);
@@ -114,7 +115,7 @@ function parseArgs(argv) {
   // Without a worker there is nothing to wait for; the embedded mode always runs one.
   if (o.apiOnly && o.mode !== 'separate') throw new Error('--api-only needs --mode separate');
   if (o.count && o.mode !== 'separate') throw new Error('--count needs --mode separate');
-  if (!['transform', 'code'].includes(o.step)) throw new Error('--step: transform or code');
+  if (!['transform', 'code', 'loop'].includes(o.step)) throw new Error('--step: transform, code or loop');
   if (!['both', 'separate', 'embedded'].includes(o.mode))
     throw new Error('--mode: both, separate or embedded');
   return o;
@@ -547,23 +548,44 @@ async function createFlow(base, key, receiverPort) {
     slug: 'bench',
     trigger: { type: 'webhook' },
     steps: [
-      opts.step === 'code'
+      opts.step === 'loop'
         ? {
             id: 'order',
-            type: 'code',
-            code: 'return { pass: input.pass, id: input.id, sentAt: input.sentAt, email: input.customer.email, total: input.items.reduce((s, i) => s + i.price * i.qty, 0) }',
+            type: 'foreach',
+            items: 'items',
+            concurrency: 2,
+            steps: [{ id: 'line', type: 'transform', expression: '{ "sku": sku, "total": price * qty }' }],
           }
-        : {
-            id: 'order',
-            type: 'transform',
-            expression:
-              '{ "pass": pass, "id": id, "sentAt": sentAt, "email": customer.email, "total": $sum(items.(price * qty)) }',
-          },
+        : opts.step === 'code'
+          ? {
+              id: 'order',
+              type: 'code',
+              code: 'return { pass: input.pass, id: input.id, sentAt: input.sentAt, email: input.customer.email, total: input.items.reduce((s, i) => s + i.price * i.qty, 0) }',
+            }
+          : {
+              id: 'order',
+              type: 'transform',
+              expression:
+                '{ "pass": pass, "id": id, "sentAt": sentAt, "email": customer.email, "total": $sum(items.(price * qty)) }',
+            },
       {
         id: 'deliver',
         type: 'action',
         connector: 'http',
-        with: { method: 'POST', url: `http://127.0.0.1:${receiverPort}/orders`, json: '{{steps.order}}' },
+        with: {
+          method: 'POST',
+          url: `http://127.0.0.1:${receiverPort}/orders`,
+          // The receiver counts webhooks by their pass and id.
+          json:
+            opts.step === 'loop'
+              ? {
+                  pass: '{{trigger.body.pass}}',
+                  id: '{{trigger.body.id}}',
+                  sentAt: '{{trigger.body.sentAt}}',
+                  lines: '{{steps.order}}',
+                }
+              : '{{steps.order}}',
+        },
       },
     ],
   });

@@ -230,7 +230,7 @@ describe('run hot path', () => {
     expect(await stepRows(runId)).toEqual({ a: 'cancelled+q', b: 'cancelled+q' });
   });
 
-  it('decides again on a fresh view when a sibling moved since the claim, and readies a join once', async () => {
+  it('decides again under the run lock when a sibling moved since the claim, and readies a join once', async () => {
     const steps = [
       { id: 'a' },
       { id: 'b', needs: ['a'] },
@@ -248,11 +248,15 @@ describe('run hot path', () => {
     const c = await runs.claimStep(runId, 'c', 60_000);
     const tx = jest.spyOn(ds, 'transaction');
     const writes = spyOnJoint('hookflow_record_step_ends');
-    // b's view predates c's claim: its write is refused, and b's end is decided again on a fresh view.
+    const locks = jest.spyOn(runs, 'lockRun');
+    // b's view predates c's claim: its write is refused, and b's end is decided again on a view
+    // read with the run locked, and written before the lock is let go.
     const bDone = await endStep(runId, 'b', done(2), attempt(1), graph, b!);
     expect(bDone).toEqual({ recorded: true, ready: [], runStatus: null });
     expect(tx).not.toHaveBeenCalled();
-    expect(writes()).toEqual([1, 1]);
+    expect(writes()).toEqual([1]);
+    expect(locks).toHaveBeenCalledTimes(1);
+    locks.mockRestore();
     const cDone = await endStep(runId, 'c', done(3), attempt(1), graph, c!);
     expect(cDone).toEqual({ recorded: true, ready: ['d'], runStatus: null });
     expect(await stepRows(runId)).toEqual({
@@ -482,8 +486,9 @@ describe('run hot path', () => {
     const runId = await newRun('joint-same-run', steps);
     const [a, b] = [(await runs.claimStep(runId, 'a', 60_000))!, (await runs.claimStep(runId, 'b', 60_000))!];
     const joint = spyOnJoint('hookflow_record_step_ends');
+    const locks = jest.spyOn(runs, 'lockRun');
     // All four in one turn: the others and a share a statement, and b goes after it, on its own,
-    // where it finds its run moved (a ended), and is decided again and written once more.
+    // where it finds its run moved (a ended), and is decided again and written under the run lock.
     const ends = await Promise.all([
       ...others.map(({ runId: id, claim }) =>
         endStep(id, 'a', done({}), attempt(claim.attempt), linear, claim),
@@ -491,7 +496,9 @@ describe('run hot path', () => {
       endStep(runId, 'a', done(1), attempt(a.attempt), graph, a),
       endStep(runId, 'b', done(2), attempt(b.attempt), graph, b),
     ]);
-    expect(joint()).toEqual([3, 1, 1]);
+    expect(joint()).toEqual([3, 1]);
+    expect(locks).toHaveBeenCalledTimes(1);
+    locks.mockRestore();
     expect(ends.every((e) => e.recorded)).toBe(true);
     expect(ends.slice(2).flatMap((e) => e.ready)).toEqual(['j']);
     expect(await stepRows(runId)).toEqual({ a: 'succeeded+q', b: 'succeeded+q', j: 'pending+q' });

@@ -114,14 +114,28 @@ function formatStep(step: InProcessStepResult, dryRun: boolean): string[] {
   // A log line is the author's text: control characters are shown, never obeyed.
   for (const line of step.logs ?? []) lines.push(`  log:    ${JSON.stringify(line).slice(1, -1)}`);
   if (step.error) lines.push(`  error:  ${step.error.code}: ${step.error.message}`);
+  for (const item of step.items ?? []) {
+    lines.push(`  item ${item.index}  ${item.status}`);
+    for (const inner of item.steps) {
+      const id = `${step.id}[${item.index}].${inner.id}`;
+      lines.push(...formatStep({ ...inner, id }, dryRun).map((line) => `    ${line}`));
+    }
+  }
   return lines;
+}
+
+/** The steps of a run and of its loops' items. */
+function allSteps(steps: InProcessStepResult[]): InProcessStepResult[] {
+  return steps.flatMap((s) => [s, ...allSteps((s.items ?? []).flatMap((item) => item.steps))]);
 }
 
 /** Every step with its input and output (and an action's rendered request), then the verdict. */
 export function formatTestRun(result: InProcessRunResult, dryRun: boolean): string[] {
   const lines: string[] = [];
   for (const step of result.steps) lines.push(...formatStep(step, dryRun), '');
-  const actions = result.steps.filter((s) => s.type === 'action' && s.status === 'succeeded').length;
+  const actions = allSteps(result.steps).filter(
+    (s) => s.type === 'action' && s.status === 'succeeded',
+  ).length;
   const ran = result.steps.filter((s) => s.status !== 'skipped').length;
   const what = dryRun
     ? `${plural(actions, 'action')} rendered, not sent`

@@ -46,14 +46,15 @@ export { bodyKindOf, jsonDepthExceeds, parseRequestBody, RequestBodyError } from
 export type { BodyDepthLimits, BodyKind, BodyOptions } from './request/request-body';
 
 // Step graph
-export { StepGraph, StepGraphError } from './graph/step-graph';
-export type { FinishedRunStatus, GraphStep } from './graph/step-graph';
+export { DEFAULT_LOOP_CONCURRENCY, StepGraph, StepGraphError } from './graph/step-graph';
+export type { FinishedRunStatus, GraphStep, LoopGraph } from './graph/step-graph';
+export * from './graph/loop-items';
 
 // JSONata
 export * from './transform';
 
 // Execution
-export { InvalidFlowError, compileFlow, stepInput } from './execute/compile-flow';
+export { InvalidFlowError, compileFlow, scopeOf, stepInput } from './execute/compile-flow';
 export type { CompiledFlow, CompiledStep } from './execute/compile-flow';
 export { executeStep } from './execute/execute-step';
 export type { ExecuteDeps } from './execute/execute-step';

@@ -29,6 +29,7 @@ export type SchemaName =
   | 'TestDefinitionRequest'
   | 'TestResult'
   | 'TestStep'
+  | 'TestItem'
   | 'StepError'
   | 'InboundEvent'
   | 'EventPage'
@@ -76,6 +77,8 @@ const STEP_ERROR_CODES: Record<StepErrorCode, true> = {
   transform_error: true,
   filter_error: true,
   code_error: true,
+  too_many_items: true,
+  loop_items_failed: true,
   expression_timeout: true,
   expression_depth: true,
   expression_too_large: true,
@@ -374,8 +377,18 @@ const schemas: Record<SchemaName, SchemaObject> = {
       request: anyJson("An action's rendered connector options (secrets masked)."),
       routes: { type: 'array', items: { type: 'string' }, description: "A router's paths taken." },
       logs: { type: 'array', items: { type: 'string' }, description: "A code step's console.log lines." },
+      items: { type: 'array', description: "A foreach step: each item's steps.", items: ref('TestItem') },
     },
     ['id', 'type', 'status', 'input'],
+  ),
+  TestItem: object(
+    {
+      index: int("The item's index, from 0.", { minimum: 0 }),
+      status: str("How the item's steps ended.", { enum: ['succeeded', 'failed', 'filtered'] }),
+      steps: { type: 'array', description: "The loop's steps for this item.", items: ref('TestStep') },
+    },
+    undefined,
+    'One item of a foreach step in a dry run.',
   ),
   StepError: object(
     {
@@ -459,9 +472,24 @@ const schemas: Record<SchemaName, SchemaObject> = {
         time('A delay step: when it resumes (status `waiting`) or resumed; null otherwise.'),
       ),
       routes: { type: 'array', items: { type: 'string' }, description: "A router's paths taken." },
+      loop: str("A loop item's step (id `<loop>[<index>].<step>`): its foreach step."),
+      index: int("A loop item's step: the item's index, from 0.", { minimum: 0 }),
+      step: str("A loop item's step: its id in the loop."),
+      items: object(
+        {
+          count: int('Items the loop found.', { minimum: 0 }),
+          failed: {
+            type: 'array',
+            items: { type: 'integer' },
+            description: 'Indexes of the items that failed.',
+          },
+        },
+        undefined,
+        'A foreach step whose items started.',
+      ),
       attempts: { type: 'array', items: ref('Attempt') },
     },
-    ['routes'],
+    ['routes', 'loop', 'index', 'step', 'items'],
   ),
   Attempt: objectWithOptional(
     {

@@ -1,5 +1,12 @@
 import { Injectable } from '@nestjs/common';
-import { compileFlow, InvalidFlowError, retryOf, type CompiledFlow, type RunStatus } from '@hookflow/flows';
+import {
+  compileFlow,
+  InvalidFlowError,
+  parseItemStepId,
+  retryOf,
+  type CompiledFlow,
+  type RunStatus,
+} from '@hookflow/flows';
 import { queuedSteps, StepQueue, type QueuedStep } from '@hookflow/queue';
 import {
   FlowRepository,
@@ -93,6 +100,7 @@ export class RunsService {
       },
       steps: steps.map((s) => ({
         id: s.stepId,
+        ...loopFieldsOf(s, steps),
         status: s.status,
         input: s.input ?? null,
         output: s.output ?? null,
@@ -288,4 +296,20 @@ function parseTime(value: unknown, path: string): Date | undefined {
     throw AppError.invalid(path, 'must be an ISO 8601 time such as 2026-01-31T12:00:00Z');
   }
   return at;
+}
+
+/** A loop item's step: its loop, item index and id in the loop; a loop: its items and those that failed. */
+function loopFieldsOf(
+  step: { stepId: string; itemIndex: number | null },
+  steps: readonly { stepId: string; itemIndex: number | null; status: string }[],
+): { loop?: string; index?: number; step?: string; items?: { count: number; failed: number[] } } {
+  const item = parseItemStepId(step.stepId);
+  if (item) return { loop: item.loop, index: item.index, step: item.step };
+  const prefix = `${step.stepId}[`;
+  const own = steps.filter((s) => s.itemIndex !== null && s.stepId.startsWith(prefix));
+  if (own.length === 0) return {};
+  const failed = new Set(own.filter((s) => s.status === 'failed').map((s) => s.itemIndex!));
+  return {
+    items: { count: new Set(own.map((s) => s.itemIndex)).size, failed: [...failed].sort((a, b) => a - b) },
+  };
 }

@@ -117,9 +117,9 @@ export class Reconciler implements OnApplicationBootstrap, OnModuleDestroy {
     const view = await this.runs.view(step.runId);
     const state = view?.steps[step.stepId];
     if (!view || !isLiveRun(view.status) || !state || state.held || !WAITING.has(state.status)) return;
-    const transition = flow
-      ? afterStepEnd(flow.graph, view, step.stepId, 'failed')
-      : failRun(view, step.stepId);
+    // A whole view (not a claim's): afterStepEnd always decides on it.
+    const transition =
+      (flow && afterStepEnd(flow.graph, view, step.stepId, 'failed')) || failRun(view, step.stepId);
     const done = await this.runs.recordStepEnd({
       runId: step.runId,
       stepId: step.stepId,

@@ -57,7 +57,7 @@ describe('RunProgress.stepEnded', () => {
     expect(mocks.queue.added).toEqual([job('left'), job('right')]);
   });
 
-  it('when the run moved since the view, reads it again and decides on the fresh one', async () => {
+  it('when the run moved since the view, decides again on a view read under the run lock', async () => {
     const { progress, flow, mocks } = await claimedRun(join, 'start');
     const { store } = mocks;
     store.run('r1').steps.start.status = 'succeeded';
@@ -76,23 +76,26 @@ describe('RunProgress.stepEnded', () => {
     ]);
     expect(outcome).toMatchObject({ recorded: true, ready: ['both'] });
     expect(mocks.queue.stepIds).toEqual(['both']);
+    // The second decision was made with the run locked.
+    expect(store.locks).toEqual(['r1']);
   });
 
-  it('gives up after MAX_DECISIONS when the run keeps moving, having written nothing', async () => {
+  it('decides again under the run lock once the run moved, and gives up if even that write is refused', async () => {
     const { progress, flow, claimed, mocks } = await claimedRun();
     const { store } = mocks;
-    const read = store.view.bind(store);
-    // Every fresh view is stale by the time its end is written.
-    jest.spyOn(store, 'view').mockImplementation(async (runId) => {
-      const view = await read(runId);
+    const lock = store.lockRun.bind(store);
+    // A store whose lock does not hold: the run moves between the locked read and the write.
+    jest.spyOn(store, 'lockRun').mockImplementation(async (runId) => {
+      const locked = await lock(runId);
       store.move(runId);
-      return view;
+      return locked;
     });
     store.move('r1');
     await expect(
       progress.stepEnded(flow, ref('a'), claimed, succeeded(), attemptOf(claimed)),
     ).rejects.toThrow('kept moving');
-    expect(store.ends).toHaveLength(20);
+    expect(store.locks).toEqual(['r1']);
+    expect(store.ends).toHaveLength(2);
     expect(store.step('r1', 'a').status).toBe('running');
     expect(mocks.queue.added).toEqual([]);
   });

@@ -1,7 +1,10 @@
 import { Injectable, Logger } from '@nestjs/common';
 import {
+  afterLoopStart,
   afterStepEnd,
   isLiveRun,
+  itemPrefix,
+  parseItemStepId,
   type CompiledFlow,
   type RunStatus,
   type RunTransition,
@@ -12,6 +15,8 @@ import {
   StepTransitions,
   type AttemptRecord,
   type ClaimedStep,
+  type LockedRun,
+  type StepEnd,
   type StepEndRecorded,
   type StepResult,
 } from '@hookflow/store';
@@ -54,8 +59,8 @@ export interface StepEndOutcome {
   next?: NextStep;
 }
 
-/** How many times a step's end is decided again because its run moved meanwhile, before the job's retry takes over. */
-const MAX_DECISIONS = 20;
+/** A step's end is decided on its view, then once more under the run's lock if the run moved meanwhile. */
+const MAX_DECISIONS = 2;
 
 /** Moves a run on when a step ends (docs/architecture.md, "One way to end a step"). */
 @Injectable()
@@ -77,32 +82,26 @@ export class RunProgress {
     pick?: PickNext,
   ): Promise<StepEndOutcome> {
     const expect = claimed.unclaimed ?? { status: 'running' as const, attempts: claimed.attempt };
+    // A loop's items running side by side end at the same moment: decide under the run's lock at once.
+    const item = parseItemStepId(ref.stepId);
+    const contended = item !== null && (flow.graph.loopOf(item.loop)?.concurrency ?? 1) > 1;
     let view: RunView | null | undefined = claimed.view;
     for (let decisions = 1; ; decisions++) {
-      view ??= await this.transitions.view(ref.runId);
-      if (!view) return { recorded: false, ready: [], runStatus: null };
-      const transition = afterStepEnd(flow.graph, view, ref.stepId, result.status, result.routes);
-      // Only on the claim's own view are the outputs the claim read all there are: a step run next
-      // in process reads them. On a view read later, what became ready goes to the queue.
-      const mayPick = pick && view === claimed.view && transition.enqueue.length > 0;
-      const next = mayPick ? await pick(transition.enqueue) : null;
-      let recorded: StepEndRecorded;
+      // After the run moved under a decision, the next is made with its row locked: nothing moves it then.
+      const locked =
+        decisions > 1 || contended ? await this.transitions.lockRun(ref.runId, ref.stepId) : null;
+      if (locked) view = locked.view;
+      let decided: Decided | null;
       try {
-        recorded = await this.transitions.recordStepEnd({
-          runId: ref.runId,
-          stepId: ref.stepId,
-          result,
-          attempt,
-          version: view.version,
-          transition,
-          expect,
-          unclaimed: claimed.unclaimed !== undefined,
-          next: next ? { stepId: next.stepId, leaseMs: next.leaseMs } : undefined,
-        });
+        decided = await this.decideAndRecord(flow, ref, claimed, result, attempt, pick, view, locked, expect);
+        await locked?.release();
       } catch (err) {
-        next?.release?.();
+        await locked?.release(false).catch(() => undefined);
         throw err;
       }
+      if (!decided) return { recorded: false, ready: [], runStatus: null };
+      const { recorded, transition, next } = decided;
+      view = decided.view;
       if (recorded.recorded) {
         // A run no longer live (cancelled meanwhile) took the step's end alone: nothing runs after it.
         if (!isLiveRun(recorded.runStatus) && !transition.runStatus) {
@@ -146,10 +145,61 @@ export class RunProgress {
         });
         return { recorded: false, ready: [], runStatus: null };
       }
-      // The run moved since the view: nothing was written; decide again on a fresh one.
+      // The run moved since the view: nothing was written; decide again, with the run locked.
       if (decisions >= MAX_DECISIONS)
         throw new Error(`run ${ref.runId} kept moving while step ${ref.stepId} ended`);
       view = undefined;
+    }
+  }
+
+  /** Decides the step's end on `view` (read if need be) and writes it, through `locked` when given. */
+  private async decideAndRecord(
+    flow: CompiledFlow,
+    ref: StepRef,
+    claimed: ClaimedStep,
+    result: StepResult,
+    attempt: AttemptRecord | null,
+    pick: PickNext | undefined,
+    known: RunView | null | undefined,
+    locked: LockedRun | null,
+    expect: StepEnd['expect'],
+  ): Promise<Decided | null> {
+    let view = known ?? (await this.transitions.view(ref.runId));
+    if (!view) return null;
+    let transition = decide(flow, view, ref.stepId, result);
+    if (!transition) {
+      // The view holds the step's own loop item only, and this end moves the loop.
+      view = locked ? await locked.whole() : await this.transitions.view(ref.runId);
+      if (!view) return null;
+      transition = decide(flow, view, ref.stepId, result)!;
+    }
+    // Only on the claim's own view are the outputs the claim read all there are: a step run next
+    // in process reads them (or, in a loop, on any view where the step's item did not move). On a
+    // view read later, what became ready goes to the queue. A loop's start or end, or another
+    // item, changes what a step reads: those go to the queue too.
+    const pickable =
+      transition.loopEnd || result.items ? [] : transition.enqueue.filter(sameScope(ref.stepId));
+    const current =
+      view === claimed.view || (claimed.view !== undefined && itemUnmoved(ref.stepId, claimed.view, view));
+    const next = pick && current && pickable.length > 0 ? await pick(pickable) : null;
+    try {
+      const end: StepEnd = {
+        runId: ref.runId,
+        stepId: ref.stepId,
+        result,
+        attempt,
+        version: view.version,
+        transition,
+        expect,
+        unclaimed: claimed.unclaimed !== undefined,
+        next: next ? { stepId: next.stepId, leaseMs: next.leaseMs } : undefined,
+        loop: result.items ? { items: result.items, steps: loopStepsOf(flow, ref.stepId) } : undefined,
+      };
+      const recorded = locked ? await locked.record(end) : await this.transitions.recordStepEnd(end);
+      return { recorded, transition, next, view };
+    } catch (err) {
+      next?.release?.();
+      throw err;
     }
   }
 
@@ -185,6 +235,9 @@ export class RunProgress {
       enqueued: true,
       held: false,
       ...(result.routes ? { routes: result.routes } : {}),
+      ...(parseItemStepId(stepId)
+        ? { bytes: Buffer.byteLength(JSON.stringify(recorded.output ?? null)) }
+        : {}),
     };
     for (const id of transition.skip) steps[id] = { ...steps[id], status: 'skipped' };
     for (const id of transition.enqueue) steps[id] = { ...steps[id], enqueued: true };
@@ -195,12 +248,60 @@ export class RunProgress {
       flowVersionId: claimed.flowVersionId,
       flowSlug: claimed.flowSlug,
       trigger: claimed.trigger,
+      ...(claimed.item ? { item: claimed.item } : {}),
       // As a claim would read them: the finished step's output as stored, when it has one.
       outputs:
         result.status === 'failed' ? claimed.outputs : { ...claimed.outputs, [stepId]: recorded.output },
-      view: { version: view.version + 1, status: 'running', steps },
+      view: {
+        version: view.version + 1,
+        status: 'running',
+        steps,
+        ...(view.partial ? { partial: true } : {}),
+      },
     };
   }
+}
+
+/** What a step's end does to its run (null: not known from a partial view); a `foreach` step that found its items starts them. */
+function decide(flow: CompiledFlow, view: RunView, stepId: string, result: StepResult): RunTransition | null {
+  if (result.items) return afterLoopStart(flow.graph, view, stepId, result.items.length);
+  // A loop item's output size counts towards its loop's output.
+  const bytes = parseItemStepId(stepId)
+    ? Buffer.byteLength(JSON.stringify(result.output ?? null))
+    : undefined;
+  return afterStepEnd(flow.graph, view, stepId, result.status, result.routes, bytes);
+}
+
+/** The ids of a loop's own steps, in order. */
+function loopStepsOf(flow: CompiledFlow, loopId: string): string[] {
+  const loop = flow.graph.loopOf(loopId);
+  if (!loop) throw new Error(`step '${loopId}' is not a loop`);
+  return [...loop.graph.ids];
+}
+
+/** A step's end as decided and written. */
+interface Decided {
+  recorded: StepEndRecorded;
+  transition: RunTransition;
+  next: Awaited<ReturnType<PickNext>>;
+  view: RunView;
+}
+
+/** A loop item's step whose item's rows read the same in both views: what the claim read still holds. */
+function itemUnmoved(stepId: string, before: RunView, after: RunView): boolean {
+  const item = parseItemStepId(stepId);
+  if (!item) return false;
+  const prefix = itemPrefix(item.loop, item.index);
+  return Object.entries(after.steps).every(
+    ([id, row]) => !id.startsWith(prefix) || id === stepId || before.steps[id]?.status === row.status,
+  );
+}
+
+/** Whether a step is of the same loop item as `stepId`, or like it outside any loop. */
+function sameScope(stepId: string): (id: string) => boolean {
+  const item = parseItemStepId(stepId);
+  const prefix = item ? itemPrefix(item.loop, item.index) : null;
+  return (id) => (prefix ? id.startsWith(prefix) : !id.includes('['));
 }
 
 /** A step read without a claim could not be recorded: its run moved since the read. Nothing was written. */

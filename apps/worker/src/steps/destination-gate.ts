@@ -1,5 +1,13 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { parseDuration, stepInput, type CompiledFlow, type CompiledStep } from '@hookflow/flows';
+import {
+  outputsInScope,
+  parseDuration,
+  parseItemStepId,
+  scopeOf,
+  stepInput,
+  type CompiledFlow,
+  type CompiledStep,
+} from '@hookflow/flows';
 import { HOOKFLOW_CONFIG, type HookflowConfig } from '@hookflow/platform';
 import { StepTransitions } from '@hookflow/store';
 import { CompiledFlowCache } from './compiled-flow-cache';
@@ -85,7 +93,7 @@ export class DestinationGate {
     // Transforms, filters and delays call no one: no slot, and no read on their way to the claim.
     // (An action whose step is already finished takes a slot for the moment its claim refuses it.)
     if (step.type !== 'action') return NO_SLOT;
-    const key = await this.destinationOf(flow, step, runId);
+    const key = await this.destinationOf(flow, step, runId, stepId);
     // An unknown destination (a URL that does not render) fails at its claim; do not hold it here.
     if (!key) return NO_SLOT;
     return this.slot(key, step);
@@ -109,19 +117,23 @@ export class DestinationGate {
     flow: CompiledFlow,
     step: Extract<CompiledStep, { type: 'action' }>,
     runId: string,
+    stepId: string,
   ): Promise<string | null> {
     const template = step.def.with.url;
     const known = staticDestinationKey(template);
     if (known || typeof template !== 'string') return known;
-    const ctx = await this.runs.runContext(runId);
+    const ctx = await this.runs.runContext(runId, stepId);
     if (!ctx) return null;
-    const secrets = step.secretNames.length > 0 ? await this.secrets.load(flow, step.id) : undefined;
+    const secrets = step.secretNames.length > 0 ? await this.secrets.load(flow, stepId) : undefined;
     if (secrets && !secrets.ok) return null;
     try {
       const run = { id: runId, flow: ctx.flowSlug };
-      const input = stepInput(flow, step.id, { trigger: ctx.trigger, steps: ctx.outputs, run });
+      const scope = scopeOf(flow, stepId);
+      const steps = outputsInScope(ctx.outputs, parseItemStepId(stepId));
+      const input = stepInput(scope.flow, scope.stepId, { trigger: ctx.trigger, steps, run, item: ctx.item });
+      const item = ctx.item ? { item: ctx.item.value, index: ctx.item.index } : {};
       const rendered = step.with.render(
-        { input, trigger: ctx.trigger, steps: ctx.outputs, run },
+        { input, trigger: ctx.trigger, steps, run, ...item },
         secrets?.values ?? {},
       ) as { url?: unknown };
       return destinationKey(rendered.url);

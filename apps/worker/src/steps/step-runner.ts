@@ -2,6 +2,9 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import {
   callsNoOne,
   executeStep,
+  outputsInScope,
+  parseItemStepId,
+  scopeOf,
   type CompiledFlow,
   type ConnectorRegistry,
   type ExpressionBudget,
@@ -167,6 +170,7 @@ export class StepRunner {
         output: outcome.output,
         error: null,
         ...(outcome.routes ? { routes: outcome.routes } : {}),
+        ...(outcome.status === 'succeeded' && outcome.items ? { items: outcome.items } : {}),
       };
       const ended = await this.end(flow, ref, claimed, result, attempt, opts.pickNext);
       return { ...ended, secrets: kept };
@@ -322,8 +326,9 @@ export class StepRunner {
       ref.stepId,
       {
         trigger: claimed.trigger,
-        steps: claimed.outputs,
+        steps: outputsInScope(claimed.outputs, parseItemStepId(ref.stepId)),
         run: { id: ref.runId, flow: claimed.flowSlug },
+        ...(claimed.item ? { item: claimed.item } : {}),
         ...(await this.statusesFor(flow, ref, claimed)),
       },
       {
@@ -343,10 +348,13 @@ export class StepRunner {
     ref: StepRef,
     claimed: ClaimedStep,
   ): Promise<{ statuses?: Record<string, StepStatus>; routes?: Record<string, string[]> }> {
-    if (flow.graph.joinOf(ref.stepId) !== 'any') return {};
+    const scope = scopeOf(flow, ref.stepId);
+    if (scope.flow.graph.joinOf(scope.stepId) !== 'any') return {};
     const view = claimed.view ?? (await this.transitions.view(ref.runId));
     if (!view) return {};
-    return { statuses: statusesOf(view), routes: routesOf(view) };
+    // In a loop, the statuses of the step's own item, by the ids the loop gives its steps.
+    const item = parseItemStepId(ref.stepId);
+    return { statuses: outputsInScope(statusesOf(view), item), routes: outputsInScope(routesOf(view), item) };
   }
 
   /** The flow's secrets (one read and decryption) and a redactor for them, reused along a chain. */

@@ -19,6 +19,7 @@ import type { ExpressionSandbox } from '@hookflow/sandbox';
 import type {
   AttemptRecord,
   ClaimedStep,
+  LockedRun,
   SecretRepository,
   StepEnd,
   StepEndRecorded,
@@ -71,6 +72,7 @@ type TransitionsApi = Pick<
   | 'claimStep'
   | 'readStep'
   | 'view'
+  | 'lockRun'
   | 'recordStepEnd'
   | 'peekStep'
   | 'runContext'
@@ -176,6 +178,23 @@ export class FakeStepTransitions implements TransitionsApi {
   async view(runId: string): Promise<RunView | null> {
     const run = this.runs.get(runId);
     return run ? this.viewOf(run) : null;
+  }
+
+  /** Runs locked to decide a step's end on (`lockRun`), by run id, in order. */
+  readonly locks: string[] = [];
+
+  /** Single-threaded: nothing moves a run between the view and the write but what a test does. */
+  async lockRun(runId: string): Promise<LockedRun | null> {
+    const run = this.runs.get(runId);
+    if (!run) return null;
+    this.locks.push(runId);
+    const view = this.viewOf(run);
+    return {
+      view,
+      whole: async () => view,
+      record: (end) => this.recordStepEnd(end),
+      release: async () => undefined,
+    };
   }
 
   /** As RECORD_STEP_ENDS: held (step as `expect` says), then the version check while the run is live. */

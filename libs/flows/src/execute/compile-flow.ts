@@ -1,3 +1,4 @@
+import { parseItemStepId } from '../graph/loop-items';
 import { StepGraph, StepGraphError, needStatus, own, stepOfNeed } from '../graph/step-graph';
 import type {
   ActionStepDef,
@@ -5,6 +6,7 @@ import type {
   DelayStepDef,
   FilterStepDef,
   FlowDefinition,
+  ForeachStepDef,
   RouterStepDef,
   TransformStepDef,
 } from '../model/flow-definition';
@@ -20,6 +22,7 @@ import {
 } from '../template/template';
 import { compileExpression, type CompiledExpression } from '../transform/expression';
 import { SECRET_NAME_PATTERN } from '../validation/flow.schema';
+import { DEFAULT_LOOP_MAX_ITEMS } from '../validation/flow-limits';
 
 interface CompiledStepBase {
   id: string;
@@ -47,6 +50,14 @@ export type CompiledStep =
       paths: { name: string; when?: CompiledExpression }[];
     })
   | (CompiledStepBase & {
+      type: 'foreach';
+      def: ForeachStepDef;
+      items: CompiledExpression;
+      maxItems: number;
+      /** The loop's own steps, compiled as a flow of their own. */
+      loop: CompiledFlow;
+    })
+  | (CompiledStepBase & {
       type: 'delay';
       def: DelayStepDef;
       /** Either a fixed wait or an expression giving the resume time. */
@@ -58,7 +69,7 @@ export type CompiledStep =
 export interface CompiledFlow {
   readonly definition: FlowDefinition;
   readonly graph: StepGraph;
-  /** Throws on an unknown id. */
+  /** Throws on an unknown id; a loop item's row id (`each[3].post`) gives the loop's step. */
   step(id: string): CompiledStep;
   retryPolicy(id: string): RetryPolicy;
   timeoutMs(id: string): number;
@@ -95,7 +106,11 @@ function signSecretOf(def: ActionStepDef, withPointer: string): string | undefin
   return name;
 }
 
-function compileStep(def: FlowDefinition['steps'][number], index: number): CompiledStep {
+function compileStep(
+  def: FlowDefinition['steps'][number],
+  index: number,
+  flow: FlowDefinition,
+): CompiledStep {
   const at = (field: string) => `/steps/${index}/${field}`;
   let retryPolicy: RetryPolicy;
   let timeoutMs: number;
@@ -153,6 +168,23 @@ function compileStep(def: FlowDefinition['steps'][number], index: number): Compi
       });
       return { ...base, type: 'router', def, secretNames: [], paths };
     }
+    case 'foreach': {
+      let items: CompiledExpression;
+      try {
+        items = compileExpression(def.items);
+      } catch (err) {
+        throw new InvalidFlowError((err as Error).message, at('items'));
+      }
+      let loop: CompiledFlow;
+      try {
+        loop = compileFlow({ slug: flow.slug, trigger: flow.trigger, steps: def.steps });
+      } catch (err) {
+        if (!(err instanceof InvalidFlowError)) throw err;
+        throw new InvalidFlowError(err.message.slice(err.path.length + 2), `/steps/${index}${err.path}`);
+      }
+      const maxItems = def.maxItems ?? DEFAULT_LOOP_MAX_ITEMS;
+      return { ...base, type: 'foreach', def, secretNames: loop.secretNames, items, maxItems, loop };
+    }
     case 'delay': {
       if (def.until !== undefined) {
         try {
@@ -181,11 +213,14 @@ export function compileFlow(def: FlowDefinition): CompiledFlow {
     if (err instanceof StepGraphError) throw new InvalidFlowError(err.message, `/steps/${err.stepIndex}`);
     throw err;
   }
-  const steps = new Map(def.steps.map((s, i) => [s.id, compileStep(s, i)]));
+  const steps = new Map(def.steps.map((s, i) => [s.id, compileStep(s, i, def)]));
   const step = (id: string): CompiledStep => {
     const found = steps.get(id);
-    if (!found) throw new Error(`flow '${def.slug}' has no step '${id}'`);
-    return found;
+    if (found) return found;
+    const item = parseItemStepId(id);
+    const loop = item && steps.get(item.loop);
+    if (loop?.type === 'foreach') return loop.loop.step(item!.step);
+    throw new Error(`flow '${def.slug}' has no step '${id}'`);
   };
   const secretNames = [...new Set([...steps.values()].flatMap((s) => s.secretNames))].sort();
   return {
@@ -198,10 +233,23 @@ export function compileFlow(def: FlowDefinition): CompiledFlow {
   };
 }
 
-/** A step's input: the trigger's body, its one need's output, or `{ [needId]: output }` for a join. */
+/** The flow a step runs in and its id there: a loop item's step runs in its loop's own steps. */
+export function scopeOf(flow: CompiledFlow, stepId: string): { flow: CompiledFlow; stepId: string } {
+  const item = parseItemStepId(stepId);
+  if (!item) return { flow, stepId };
+  const loop = flow.step(item.loop);
+  if (loop.type !== 'foreach')
+    throw new Error(`step '${item.loop}' of flow '${flow.definition.slug}' is not a loop`);
+  return { flow: loop.loop, stepId: item.step };
+}
+
+/**
+ * A step's input: the trigger's body (in a loop, the item), its one need's output, or
+ * `{ [needId]: output }` for a join. A loop item's step is named by its id inside the loop.
+ */
 export function stepInput(flow: CompiledFlow, stepId: string, ctx: RunContext): unknown {
   const needs = flow.graph.needsOf(stepId);
-  if (needs.length === 0) return ctx.trigger.body ?? null;
+  if (needs.length === 0) return ctx.item ? ctx.item.value : (ctx.trigger.body ?? null);
   // A router's path gives the router's output (its input).
   const outputOf = (need: string) => own(ctx.steps, stepOfNeed(need));
   if (needs.length === 1) return outputOf(needs[0]) ?? null;

@@ -12,7 +12,8 @@ import type { ExpressionEvaluator } from '../transform/expression-evaluator';
 import { DEFAULT_CODE_MEMORY_MB, logsOf } from '../transform/run-code';
 import { MAX_DELAY_MS, formatDuration } from '../validation/flow-limits';
 import { connectorInputIssues } from '../validation/validate-flow';
-import { stepInput, type CompiledFlow, type CompiledStep } from './compile-flow';
+import { MAX_LOOP_ITEMS } from '../validation/flow-limits';
+import { scopeOf, stepInput, type CompiledFlow, type CompiledStep } from './compile-flow';
 
 export interface ExecuteDeps {
   connectors: ConnectorRegistry;
@@ -42,7 +43,8 @@ export function secretPlaceholder(name: string): string {
   return `[secret ${name}]`;
 }
 
-type Bindings = { trigger: unknown; steps: unknown; run: unknown };
+/** What expressions, templates and code see besides the input; `item` and `index` only in a loop. */
+type Bindings = { trigger: unknown; steps: unknown; run: unknown; item?: unknown; index?: number };
 
 function failed(
   input: unknown,
@@ -80,6 +82,8 @@ function bindingsFor(expression: CompiledExpression, bindings: Bindings): Partia
   const used: Partial<Bindings> = {};
   if (reads.has('trigger')) used.trigger = bindings.trigger;
   if (reads.has('run')) used.run = bindings.run;
+  if (reads.has('item') && 'item' in bindings) used.item = bindings.item;
+  if (reads.has('index') && 'index' in bindings) used.index = bindings.index;
   if (reads.has('steps')) {
     const steps = bindings.steps as Record<string, unknown>;
     used.steps = expression.readsAllSteps
@@ -158,7 +162,7 @@ async function runCodeStep(
     const { value, logs } = await deps.expressions.runCode({
       code: step.def.code,
       input,
-      bindings: { trigger: bindings.trigger, steps: bindings.steps, run: bindings.run },
+      bindings,
       budget: { timeoutMs, maxOutputBytes: budget.maxOutputBytes },
       memoryMb: DEFAULT_CODE_MEMORY_MB,
     });
@@ -226,6 +230,7 @@ async function callConnector(
   input: unknown,
   ctx: RunContext,
   deps: ExecuteDeps,
+  rowId: string,
 ): Promise<StepOutcome> {
   const timeoutMs = flow.timeoutMs(step.id);
   const controller = new AbortController();
@@ -256,10 +261,10 @@ async function callConnector(
     .then(() =>
       connector.execute(request, {
         runId: ctx.run.id,
-        stepId: step.id,
+        stepId: rowId,
         attempt: deps.attempt ?? 1,
         timeoutMs,
-        idempotencyKey: deps.idempotencyKey ?? `${ctx.run.id}_${step.id}`,
+        idempotencyKey: deps.idempotencyKey ?? `${ctx.run.id}_${rowId}`,
         signal: controller.signal,
       }),
     )
@@ -340,11 +345,13 @@ async function runAction(
   input: unknown,
   ctx: RunContext,
   deps: ExecuteDeps,
+  rowId: string,
 ): Promise<StepOutcome> {
   let request: Record<string, unknown>;
   try {
+    const item = ctx.item ? { item: ctx.item.value, index: ctx.item.index } : {};
     request = step.with.render(
-      { input, trigger: ctx.trigger, steps: ctx.steps, run: ctx.run },
+      { input, trigger: ctx.trigger, steps: ctx.steps, run: ctx.run, ...item },
       renderSecrets(step, deps),
     ) as Record<string, unknown>;
   } catch (err) {
@@ -380,30 +387,63 @@ async function runAction(
     request = { ...request, sign: { ...(request.sign as Record<string, unknown>), secret: value } };
   }
   if (deps.dryRun) return { status: 'succeeded', input, output: { dryRun: true, request } };
-  return callConnector(connector, request, flow, step, input, ctx, deps);
+  return callConnector(connector, request, flow, step, input, ctx, deps, rowId);
+}
+
+/** A loop's items: an array as it is, one value as one item, nothing as none (JSONata unwraps a single match). */
+async function runForeach(
+  step: Extract<CompiledStep, { type: 'foreach' }>,
+  flow: CompiledFlow,
+  input: unknown,
+  bindings: Bindings,
+  deps: ExecuteDeps,
+): Promise<StepOutcome> {
+  let value: unknown;
+  try {
+    value = await evaluate(step.items, input, bindings, expressionBudget(flow, step, deps), deps);
+  } catch (err) {
+    if (!(err instanceof ExpressionError)) throw err;
+    return expressionFailed(input, err, err.code, 'items: ');
+  }
+  const items = value === undefined || value === null ? [] : Array.isArray(value) ? value : [value];
+  const cap = Math.min(step.maxItems, MAX_LOOP_ITEMS);
+  if (items.length > cap) {
+    return failed(
+      input,
+      'too_many_items',
+      `items gave ${items.length} items; this loop takes at most ${cap} (maxItems)`,
+      false,
+    );
+  }
+  return { status: 'succeeded', input, output: null, items };
 }
 
 /**
- * Runs one attempt of one step. Knows nothing about queues or storage and never throws: every
- * failure is an outcome, retryable or final.
+ * Runs one attempt of one step (a loop item's step by its row id, `each[3].post`, with
+ * `ctx.item`). Knows nothing about queues or storage and never throws: every failure is an
+ * outcome, retryable or final.
  */
 export async function executeStep(
-  flow: CompiledFlow,
+  whole: CompiledFlow,
   stepId: string,
   ctx: RunContext,
   deps: ExecuteDeps,
 ): Promise<StepOutcome> {
   let input: unknown = null;
   try {
-    const step = flow.step(stepId);
-    input = stepInput(flow, stepId, ctx);
+    const { flow, stepId: id } = scopeOf(whole, stepId);
+    const step = flow.step(id);
+    input = stepInput(flow, id, ctx);
     const bindings: Bindings = { trigger: ctx.trigger, steps: ctx.steps, run: ctx.run };
+    if (ctx.item) Object.assign(bindings, { item: ctx.item.value, index: ctx.item.index });
     switch (step.type) {
       case 'transform':
       case 'filter':
         return await runExpression(step, flow, input, bindings, deps);
       case 'action':
-        return await runAction(step, flow, input, ctx, deps);
+        return await runAction(step, flow, input, ctx, deps, stepId);
+      case 'foreach':
+        return await runForeach(step, flow, input, bindings, deps);
       case 'delay':
         return await runDelay(step, flow, input, bindings, deps);
       case 'router':

@@ -7,7 +7,9 @@ import type { StepError } from '../model/step-outcome';
 import type { StepStatus } from '../model/step-status';
 import type { ExpressionBudget } from '../transform/expression';
 import type { ExpressionEvaluator } from '../transform/expression-evaluator';
-import type { CompiledFlow } from './compile-flow';
+import { itemPrefix } from '../graph/loop-items';
+import { loopItemsFailed } from '../run-state/run-state';
+import type { CompiledFlow, CompiledStep } from './compile-flow';
 import { executeStep } from './execute-step';
 
 export interface RunInProcessDeps {
@@ -37,6 +39,15 @@ export interface InProcessStepResult {
   routes?: string[];
   /** A code step's `console.log` lines. */
   logs?: string[];
+  /** A `foreach` step's items: each one's steps, as a run of the loop's own steps. */
+  items?: InProcessItemResult[];
+}
+
+export interface InProcessItemResult {
+  index: number;
+  /** How the item's steps ended, as a run's status. */
+  status: FinishedRunStatus;
+  steps: InProcessStepResult[];
 }
 
 export interface InProcessRunResult {
@@ -47,22 +58,29 @@ export interface InProcessRunResult {
 
 /**
  * Runs a whole flow in the calling process, one attempt per step and no queue, for the test
- * endpoint and the CLI. Steps run one at a time as the graph makes them ready; no retries.
+ * endpoint and the CLI. Steps run one at a time as the graph makes them ready, a loop's items one
+ * after the other; no retries.
  */
 export async function runFlowInProcess(
   flow: CompiledFlow,
   trigger: TriggerData,
   deps: RunInProcessDeps,
 ): Promise<InProcessRunResult> {
+  const run = { id: deps.runId ?? `test-${randomUUID()}`, flow: flow.definition.slug };
+  const { status, steps } = await runSteps(flow, { trigger, steps: {}, run }, deps, '');
+  return { status, steps };
+}
+
+/** Runs `flow`'s steps against `base` (a loop item's: with its item, ids under `rowPrefix`). */
+async function runSteps(
+  flow: CompiledFlow,
+  base: RunContext,
+  deps: RunInProcessDeps,
+  rowPrefix: string,
+): Promise<InProcessRunResult> {
   const statuses: Record<string, StepStatus> = {};
   const routes: Record<string, string[]> = {};
-  const ctx: RunContext = {
-    trigger,
-    steps: {},
-    run: { id: deps.runId ?? `test-${randomUUID()}`, flow: flow.definition.slug },
-    statuses,
-    routes,
-  };
+  const ctx: RunContext = { ...base, steps: { ...base.steps }, statuses, routes };
   const results = new Map<string, InProcessStepResult>();
 
   for (;;) {
@@ -72,29 +90,12 @@ export async function runFlowInProcess(
     const id = ready[0];
     if (id === undefined) break;
     const step = flow.step(id);
-    const outcome = await executeStep(flow, id, ctx, {
-      connectors: deps.connectors,
-      expressions: deps.expressions,
-      budget: deps.budget,
-      dryRun: deps.dryRun,
-      secrets: deps.secrets,
-      idempotencyKey: `${ctx.run.id}_${id}`,
-    });
-    statuses[id] = outcome.status;
-    const output = outcome.output === undefined ? null : outcome.output;
-    if (outcome.status !== 'failed') ctx.steps[id] = output;
-    const result: InProcessStepResult = {
-      id,
-      type: step.type,
-      status: outcome.status,
-      input: outcome.input,
-      output,
-    };
-    if (outcome.status === 'failed') result.error = outcome.error;
-    else if (outcome.routes) result.routes = routes[id] = outcome.routes;
-    if (outcome.status !== 'filtered' && outcome.logs) result.logs = outcome.logs;
+    const result = await runStep(flow, id, ctx, deps, rowPrefix);
+    statuses[id] = result.status;
+    if (result.status !== 'failed') ctx.steps[id] = result.output;
+    if (result.routes) routes[id] = result.routes;
     if (step.type === 'action' && deps.dryRun) {
-      const request = (output as { request?: unknown } | null)?.request;
+      const request = (result.output as { request?: unknown } | null)?.request;
       if (request !== undefined) result.request = request;
     }
     results.set(id, result);
@@ -113,4 +114,70 @@ export async function runFlowInProcess(
   // Every step is finished or skipped once nothing is ready, so the graph always decides.
   const status = flow.graph.runStatus(statuses) ?? 'failed';
   return { status, steps };
+}
+
+async function runStep(
+  flow: CompiledFlow,
+  id: string,
+  ctx: RunContext,
+  deps: RunInProcessDeps,
+  rowPrefix: string,
+): Promise<InProcessStepResult> {
+  const step = flow.step(id);
+  const outcome = await executeStep(flow, id, ctx, {
+    connectors: deps.connectors,
+    expressions: deps.expressions,
+    budget: deps.budget,
+    dryRun: deps.dryRun,
+    secrets: deps.secrets,
+    idempotencyKey: `${ctx.run.id}_${rowPrefix}${id}`,
+  });
+  const output = outcome.output === undefined ? null : outcome.output;
+  const result: InProcessStepResult = {
+    id,
+    type: step.type,
+    status: outcome.status,
+    input: outcome.input,
+    output,
+  };
+  if (outcome.status === 'failed') result.error = outcome.error;
+  else if (outcome.routes) result.routes = outcome.routes;
+  if (outcome.status !== 'filtered' && outcome.logs) result.logs = outcome.logs;
+  if (step.type === 'foreach' && outcome.status === 'succeeded' && outcome.items) {
+    return runItems(step, outcome.items, result, ctx, deps);
+  }
+  return result;
+}
+
+/** A loop's items one after the other; its output and status as the worker decides them. */
+async function runItems(
+  step: Extract<CompiledStep, { type: 'foreach' }>,
+  items: unknown[],
+  result: InProcessStepResult,
+  ctx: RunContext,
+  deps: RunInProcessDeps,
+): Promise<InProcessStepResult> {
+  const outer: RunContext = { trigger: ctx.trigger, steps: ctx.steps, run: ctx.run };
+  const ran: InProcessItemResult[] = [];
+  for (const [index, value] of items.entries()) {
+    const item = await runSteps(
+      step.loop,
+      { ...outer, item: { value, index } },
+      deps,
+      itemPrefix(step.id, index),
+    );
+    ran.push({ index, ...item });
+  }
+  const last = [...step.loop.graph.ids].reverse();
+  const output = ran.map((item) => {
+    if (item.status !== 'succeeded') return null;
+    const id = last.find((s) => item.steps.find((r) => r.id === s)?.status === 'succeeded');
+    return id === undefined ? null : (item.steps.find((r) => r.id === id)!.output ?? null);
+  });
+  const failed = ran.filter((item) => item.status === 'failed').map((item) => item.index);
+  if (failed.length > 0 && !step.def.continueOnError) {
+    const error = loopItemsFailed(failed, ran.length);
+    return { ...result, status: 'failed', output, error, items: ran };
+  }
+  return { ...result, output, items: ran };
 }

@@ -10,6 +10,18 @@ export interface GraphStep {
   join?: 'all' | 'any';
   /** A router's paths. */
   paths?: { name: string }[];
+  /** A `foreach` loop's own steps, run once per item, and how. */
+  steps?: GraphStep[];
+  concurrency?: number;
+  continueOnError?: boolean;
+}
+
+/** A `foreach` loop: the graph of the steps each item runs, and how items go. */
+export interface LoopGraph {
+  graph: StepGraph;
+  /** Items whose steps run at once. */
+  concurrency: number;
+  continueOnError: boolean;
 }
 
 /** The paths each router that succeeded took, by router id. */
@@ -62,6 +74,25 @@ export class StepGraphError extends Error {
   }
 }
 
+function loopGraphOf(step: GraphStep, index: number): LoopGraph {
+  try {
+    return {
+      graph: new StepGraph(step.steps!),
+      concurrency:
+        Number.isInteger(step.concurrency) && step.concurrency! > 0
+          ? step.concurrency!
+          : DEFAULT_LOOP_CONCURRENCY,
+      continueOnError: step.continueOnError === true,
+    };
+  } catch (err) {
+    if (err instanceof StepGraphError) throw new StepGraphError(`loop '${step.id}': ${err.message}`, index);
+    throw err;
+  }
+}
+
+/** Items of a loop that run at once when the loop does not say. */
+export const DEFAULT_LOOP_CONCURRENCY = 1;
+
 /** The dependency graph of a flow's steps (`needs` omitted: the step before; `[]`: the trigger only). */
 export class StepGraph {
   /** Step ids in definition order. */
@@ -70,6 +101,7 @@ export class StepGraph {
   private readonly dependents = new Map<string, string[]>();
   private readonly types = new Map<string, StepType>();
   private readonly anyJoins = new Set<string>();
+  private readonly loops = new Map<string, LoopGraph>();
   /** Ids in an order where every step comes after all it needs. */
   private readonly order: readonly string[];
   private readonly indexOf = new Map<string, number>();
@@ -86,6 +118,7 @@ export class StepGraph {
       this.dependents.set(step.id, []);
       if (step.type) this.types.set(step.id, step.type);
       if (step.join === 'any') this.anyJoins.add(step.id);
+      if (step.type === 'foreach' && Array.isArray(step.steps)) this.loops.set(step.id, loopGraphOf(step, i));
     });
     // Validation runs the graph before it has said anything about `paths`: read only what is sound.
     const pathNames = (step: GraphStep) =>
@@ -103,6 +136,11 @@ export class StepGraph {
       }
     });
     this.order = this.topologicalOrder(steps);
+  }
+
+  /** A `foreach` step's loop; undefined for any other step. */
+  loopOf(id: string): LoopGraph | undefined {
+    return this.loops.get(id);
   }
 
   /** Direct dependencies of a step as written: step ids and router paths (`"<routerId>.<path>"`). */

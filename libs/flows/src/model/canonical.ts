@@ -32,6 +32,11 @@ export const STEP_KEY_ORDER = [
   'mode',
   'paths',
   'code',
+  'items',
+  'concurrency',
+  'maxItems',
+  'continueOnError',
+  'steps',
   'for',
   'until',
   'connector',
@@ -78,8 +83,19 @@ function reorderFlow(doc: Json): Json {
   for (const key of orderedKeys(doc, FLOW_KEY_ORDER)) {
     const value = doc[key];
     if (key === 'trigger') out[key] = reorder(value, TRIGGER_KEY_ORDER);
-    else if (key === 'steps' && Array.isArray(value)) out[key] = value.map((s) => reorder(s, STEP_KEY_ORDER));
+    else if (key === 'steps' && Array.isArray(value)) out[key] = value.map(reorderStep);
     else out[key] = reorder(value);
+  }
+  return out;
+}
+
+/** A step's keys in order; a loop's own steps likewise. */
+function reorderStep(step: Json): Json {
+  if (!isObject(step)) return reorder(step);
+  const out: { [key: string]: Json } = {};
+  for (const key of orderedKeys(step, STEP_KEY_ORDER)) {
+    const value = step[key];
+    out[key] = key === 'steps' && Array.isArray(value) ? value.map(reorderStep) : reorder(value);
   }
   return out;
 }

@@ -87,11 +87,42 @@ export interface CodeStepDef extends StepBase {
   code: string;
 }
 
+/** A step a loop runs once per item. */
+export type LoopStepDef = TransformStepDef | FilterStepDef | ActionStepDef | RouterStepDef | CodeStepDef;
+
+/**
+ * Runs `steps` once per element of `items` (JSONata over its input), `concurrency` items at a time;
+ * its output is each item's last output, in item order (docs/flow-format.md#foreach).
+ */
+export interface ForeachStepDef extends StepBase {
+  type: 'foreach';
+  items: string;
+  steps: LoopStepDef[];
+  /** Items whose steps run at once; default 1. */
+  concurrency?: number;
+  /** The most items it takes; a longer array fails the step. Default 1,000. */
+  maxItems?: number;
+  /** Ends succeeded with `null` for the items that failed, instead of failing once all finished. */
+  continueOnError?: boolean;
+}
+
 export type StepDef =
-  TransformStepDef | FilterStepDef | ActionStepDef | DelayStepDef | RouterStepDef | CodeStepDef;
+  | TransformStepDef
+  | FilterStepDef
+  | ActionStepDef
+  | DelayStepDef
+  | RouterStepDef
+  | CodeStepDef
+  | ForeachStepDef;
 export type StepType = StepDef['type'];
 
-const CALLS_NO_ONE: ReadonlySet<string> = new Set<StepType>(['transform', 'filter', 'router', 'code']);
+const CALLS_NO_ONE: ReadonlySet<string> = new Set<StepType>([
+  'transform',
+  'filter',
+  'router',
+  'code',
+  'foreach',
+]);
 
 /** A step that calls no one: its errors are final (never retried), and a fresh one may run from a read. */
 export function callsNoOne(type: unknown): boolean {

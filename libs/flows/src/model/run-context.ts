@@ -16,6 +16,8 @@ export interface RunContext {
   run: { id: string; flow: string };
   /** The steps' statuses where known: an `any` join's input holds only the needs that succeeded. */
   statuses?: Readonly<Record<string, StepStatus>>;
+  /** In a loop: the item this step runs for, and its index (`$item`, `$index`; `item`, `index` in templates). */
+  item?: { value: unknown; index: number };
   /** The paths each router that succeeded took, where known. */
   routes?: Readonly<Record<string, readonly string[]>>;
 }

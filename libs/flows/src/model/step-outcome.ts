@@ -4,6 +4,10 @@ export type StepErrorCode =
   | 'filter_error'
   /** A code step threw, or did not compile; final. */
   | 'code_error'
+  /** A loop's `items` gave more than its `maxItems`; final. */
+  | 'too_many_items'
+  /** Items of a loop failed (without `continueOnError`), once all of them finished; final. */
+  | 'loop_items_failed'
   | 'expression_timeout'
   | 'expression_depth'
   /** The expression ran out of the sandbox's memory (EXPRESSION_MEMORY_MB) or crashed it; final. */
@@ -51,6 +55,8 @@ export type StepOutcome =
       routes?: string[];
       /** A code step's `console.log` lines. */
       logs?: string[];
+      /** A `foreach` step: the items its steps run for, once each. */
+      items?: unknown[];
     }
   /** `routes`: a router that took no path ends filtered, with `[]`. */
   | { status: 'filtered'; input: unknown; output: unknown; routes?: string[] }

@@ -1,6 +1,7 @@
 import { StepGraph } from '../graph/step-graph';
 import type { RunStatus, StepStatus } from '../model/step-status';
-import { afterStepEnd, retryOf, type RunView, type StepState } from './run-state';
+import { MAX_LOOP_OUTPUT_BYTES } from '../validation/flow-limits';
+import { afterLoopStart, afterStepEnd, retryOf, type RunView, type StepState } from './run-state';
 
 // order -> big-only (filter) -> billing, shipping (fan-out) -> done (join); note is a second root.
 const graph = new StepGraph([
@@ -276,6 +277,174 @@ describe('a router in the run state', () => {
       enqueue: ['shop'],
       skip: ['sales'],
       runStatus: 'queued',
+    });
+  });
+});
+
+describe('loops', () => {
+  // start -> each (foreach: shape -> post) -> after; two items at once.
+  const loopGraph = new StepGraph([
+    { id: 'start', type: 'transform' },
+    {
+      id: 'each',
+      type: 'foreach',
+      concurrency: 2,
+      steps: [
+        { id: 'shape', type: 'transform' },
+        { id: 'post', type: 'action' },
+      ],
+    },
+    { id: 'after', type: 'action' },
+  ]);
+  const loopGraphKeepGoing = new StepGraph([
+    { id: 'each', type: 'foreach', continueOnError: true, steps: [{ id: 'post', type: 'action' }] },
+  ]);
+
+  /** Rows as `status` or `status+q` (handed to the queue); `bytes` for item rows that ended. */
+  function loopView(rows: Record<string, Short>, bytes: Record<string, number> = {}): RunView {
+    const steps: Record<string, StepState> = {};
+    for (const [id, short] of Object.entries(rows)) {
+      const held = short === 'running!';
+      const enqueued = held || short.endsWith('+q') || short !== 'pending';
+      steps[id] = { status: short.replace(/\+q|!/, '') as StepStatus, attempts: 1, enqueued, held };
+      if (bytes[id] !== undefined) steps[id].bytes = bytes[id];
+    }
+    return { version: 3, status: 'running', steps };
+  }
+
+  it('starts as many items as its concurrency, each at its first step', () => {
+    const view = loopView({ start: 'succeeded', each: 'running!', after: 'pending' });
+    expect(afterLoopStart(loopGraph, view, 'each', 3)).toEqual({
+      skip: [],
+      enqueue: ['each[0].shape', 'each[1].shape'],
+      runStatus: null,
+    });
+  });
+
+  it('ends an empty loop at once, succeeded with no rows, and moves the run on', () => {
+    const view = loopView({ start: 'succeeded', each: 'running!', after: 'pending' });
+    expect(afterLoopStart(loopGraph, view, 'each', 0)).toEqual({
+      skip: [],
+      enqueue: ['after'],
+      runStatus: null,
+      loopEnd: { stepId: 'each', status: 'succeeded', error: null, rows: [] },
+    });
+  });
+
+  const items = (three: Short[][]) =>
+    Object.fromEntries(
+      three.flatMap(([shape, post], i) => [
+        [`each[${i}].shape`, shape],
+        [`each[${i}].post`, post],
+      ]),
+    );
+
+  it('moves an item to its next step, and starts the next item once one finished', () => {
+    const rows = {
+      start: 'succeeded',
+      each: 'waiting',
+      after: 'pending',
+      ...items([
+        ['succeeded', 'running!'],
+        ['running!', 'pending'],
+        ['pending', 'pending'],
+      ]),
+    } as Record<string, Short>;
+    expect(afterStepEnd(loopGraph, loopView(rows), 'each[1].shape', 'succeeded', undefined, 10)).toEqual({
+      skip: [],
+      enqueue: ['each[1].post'],
+      runStatus: null,
+    });
+    expect(afterStepEnd(loopGraph, loopView(rows), 'each[0].post', 'succeeded', undefined, 10)).toEqual({
+      skip: [],
+      enqueue: ['each[2].shape'],
+      runStatus: null,
+    });
+  });
+
+  it('skips the rest of a failed item, and fails the loop only once the others finished', () => {
+    const rows = {
+      start: 'succeeded',
+      each: 'waiting',
+      after: 'pending',
+      ...items([
+        ['running!', 'pending'],
+        ['succeeded', 'succeeded'],
+        ['succeeded', 'succeeded'],
+      ]),
+    } as Record<string, Short>;
+    expect(afterStepEnd(loopGraph, loopView(rows), 'each[0].shape', 'failed')).toEqual({
+      skip: ['each[0].post', 'after'],
+      enqueue: [],
+      runStatus: 'failed',
+      loopEnd: {
+        stepId: 'each',
+        status: 'failed',
+        error: {
+          code: 'loop_items_failed',
+          message: '1 of 3 items failed (item 0); the others finished',
+          retryable: false,
+        },
+        rows: [null, 'each[1].post', 'each[2].post'],
+      },
+    });
+  });
+
+  it('with continueOnError, succeeds with null for the failed items', () => {
+    const view = loopView({ each: 'waiting', 'each[0].post': 'failed', 'each[1].post': 'running!' });
+    expect(afterStepEnd(loopGraphKeepGoing, view, 'each[1].post', 'succeeded', undefined, 2)).toMatchObject({
+      runStatus: 'succeeded',
+      loopEnd: { stepId: 'each', status: 'succeeded', error: null, rows: [null, 'each[1].post'] },
+    });
+  });
+
+  it("fails a loop whose items' results are larger than a loop's output may be", () => {
+    const half = MAX_LOOP_OUTPUT_BYTES / 2;
+    const view = loopView(
+      { each: 'waiting', 'each[0].post': 'succeeded', 'each[1].post': 'running!' },
+      {
+        'each[0].post': half,
+      },
+    );
+    expect(
+      afterStepEnd(loopGraphKeepGoing, view, 'each[1].post', 'succeeded', undefined, half),
+    ).toMatchObject({
+      runStatus: 'failed',
+      loopEnd: { status: 'failed', error: { code: 'output_too_large' } },
+    });
+  });
+
+  it('a retry reopens the loop and the items that did not succeed, not the ones that did', () => {
+    const rows = {
+      start: 'succeeded',
+      each: 'failed',
+      after: 'skipped',
+      ...items([
+        ['succeeded', 'failed'],
+        ['succeeded', 'succeeded'],
+        ['failed', 'skipped'],
+      ]),
+    } as Record<string, Short>;
+    const view = { ...loopView(rows), status: 'failed' as const };
+    expect(retryOf(loopGraph, view)).toEqual({
+      reopen: ['each', 'each[0].post', 'each[2].shape', 'each[2].post', 'after'],
+      enqueue: ['each'],
+      skip: [],
+      runStatus: 'queued',
+    });
+    // The loop run again starts what is left of its items, at most two at once.
+    const again = loopView({
+      ...rows,
+      each: 'running!',
+      after: 'pending',
+      'each[0].post': 'pending',
+      'each[2].shape': 'pending',
+      'each[2].post': 'pending',
+    });
+    expect(afterLoopStart(loopGraph, again, 'each', 3)).toEqual({
+      skip: [],
+      enqueue: ['each[0].post', 'each[2].shape'],
+      runStatus: null,
     });
   });
 });

@@ -1,5 +1,8 @@
-import { own, type FinishedRunStatus, type StepGraph } from '../graph/step-graph';
+import { itemStepId, parseItemStepId } from '../graph/loop-items';
+import { own, type FinishedRunStatus, type LoopGraph, type StepGraph } from '../graph/step-graph';
+import type { StepError } from '../model/step-outcome';
 import type { RunStatus, StepStatus } from '../model/step-status';
+import { MAX_LOOP_OUTPUT_BYTES } from '../validation/flow-limits';
 
 /** One step of a run as stored. */
 export interface StepState {
@@ -12,6 +15,8 @@ export interface StepState {
   held: boolean;
   /** A router that ended: the paths it took. */
   routes?: string[];
+  /** A loop item's step that ended with an output: its size as stored (bytes of JSON). */
+  bytes?: number;
 }
 
 /** A run's steps at one moment; every change bumps `version`, so a write at an old one is refused. */
@@ -19,6 +24,8 @@ export interface RunView {
   version: number;
   status: RunStatus;
   steps: Record<string, StepState>;
+  /** Holds the steps outside loops and, for a loop item's step, those of its own item only (a claim's view). */
+  partial?: boolean;
 }
 
 /** What a change to one step does to its run: the one write the store then makes. */
@@ -29,6 +36,17 @@ export interface RunTransition {
   enqueue: string[];
   /** The run's end, when nothing is left to do; null while something is. */
   runStatus: FinishedRunStatus | null;
+  /** A loop whose last item this end finished (or a loop that started with nothing to do): its end. */
+  loopEnd?: LoopEnd;
+}
+
+/** A `foreach` step's end, decided from its items; its output is put together from `rows` as stored. */
+export interface LoopEnd {
+  stepId: string;
+  status: 'succeeded' | 'failed';
+  error: StepError | null;
+  /** Per item, the row whose output is the item's result; null for an item that did not succeed. */
+  rows: (string | null)[];
 }
 
 /** The statuses a step ends an attempt with. */
@@ -55,21 +73,225 @@ export function routesOf(view: RunView): Record<string, string[]> {
   return routes;
 }
 
-/** What follows for the run from a step's end (`routes`: a router's paths taken); in a run no longer live, nothing moves. */
+/**
+ * What follows for the run from a step's end (`routes`: a router's paths taken; `outputBytes`: the
+ * size of a loop item step's output); in a run no longer live, nothing moves. Null when a partial
+ * view does not say: the end finishes its loop item; decide on the whole view.
+ */
 export function afterStepEnd(
   graph: StepGraph,
   view: RunView,
   stepId: string,
   end: StepEnd,
   routes?: string[],
-): RunTransition {
+  outputBytes?: number,
+): RunTransition | null {
   if (!isLiveRun(view.status)) return { skip: [], enqueue: [], runStatus: null };
+  const item = parseItemStepId(stepId);
+  if (item) {
+    const change: RowChange = { id: stepId, status: end, routes, bytes: outputBytes };
+    return afterLoopMoved(graph, view, item.loop, change);
+  }
   const statuses = statusesOf(view);
   statuses[stepId] = end;
   const taken = routesOf(view);
   if (routes) taken[stepId] = routes;
   const { ready, skip, runStatus } = graph.settle(statuses, taken);
-  return { skip, enqueue: ready.filter((id) => !own(view.steps, id)?.enqueued), runStatus };
+  return { skip, enqueue: notEnqueued(view, ready), runStatus };
+}
+
+/**
+ * What follows from a `foreach` step that found `count` items: its row waits for them, and the
+ * first items' ready steps are enqueued. Items a retry left finished are not run again. Null on
+ * a partial view (it lacks the items a retry kept).
+ */
+export function afterLoopStart(
+  graph: StepGraph,
+  view: RunView,
+  loopId: string,
+  count: number,
+): RunTransition | null {
+  if (!isLiveRun(view.status)) return { skip: [], enqueue: [], runStatus: null };
+  if (view.partial) return null;
+  return afterLoopMoved(graph, view, loopId, { id: loopId, status: 'waiting' }, count);
+}
+
+function notEnqueued(view: RunView, ids: string[]): string[] {
+  return ids.filter((id) => !own(view.steps, id)?.enqueued);
+}
+
+/** One row's change on top of a view: what the write being decided makes of it. */
+interface RowChange {
+  id: string;
+  status: StepStatus;
+  routes?: string[];
+  bytes?: number;
+}
+
+/** One item of a loop: its rows by their ids in the loop, and whether any of them was handed over or ran. */
+interface ItemRows {
+  statuses: Record<string, StepStatus>;
+  routes: Record<string, string[]>;
+  bytes: Record<string, number>;
+  started: boolean;
+}
+
+/** The items of loop `loopId` in the view (by index; holes for items without rows), with `change` applied. */
+function itemRowsOf(view: RunView, loopId: string, change: RowChange): ItemRows[] {
+  const items: ItemRows[] = [];
+  const prefix = `${loopId}[`;
+  for (const [id, row] of Object.entries(view.steps)) {
+    if (!id.startsWith(prefix)) continue;
+    // `<loop>[<index>].<step>`, read without a regular expression: this runs over every row.
+    const close = id.indexOf('].', prefix.length);
+    const index = close < 0 ? NaN : Number(id.slice(prefix.length, close));
+    if (!Number.isInteger(index)) continue;
+    const step = id.slice(close + 2);
+    const item = (items[index] ??= { statuses: {}, routes: {}, bytes: {}, started: false });
+    const changed = id === change.id;
+    const status = changed ? change.status : row.status;
+    item.statuses[step] = status;
+    item.started ||= status !== 'pending' || row.enqueued;
+    const routes = changed && change.routes ? change.routes : row.routes;
+    if (routes) item.routes[step] = routes;
+    const bytes = changed && change.bytes !== undefined ? change.bytes : row.bytes;
+    if (bytes !== undefined) item.bytes[step] = bytes;
+  }
+  return items;
+}
+
+/**
+ * A loop's items moved (`change`: an item step's end, or the loop's own start with `count` items):
+ * their steps made ready or skipped, more items started, and the loop's end once all finished.
+ */
+function afterLoopMoved(
+  graph: StepGraph,
+  view: RunView,
+  loopId: string,
+  change: RowChange,
+  count?: number,
+): RunTransition | null {
+  const loop = graph.loopOf(loopId);
+  if (!loop) throw new Error(`step '${loopId}' is not a loop`);
+  const items = itemRowsOf(view, loopId, change);
+  if (view.partial) return withinItem(loop, loopId, view, items, change);
+  const moved = advanceItems(loop, loopId, view, items, count ?? items.length);
+  if (!moved.end) return { skip: moved.skip, enqueue: moved.enqueue, runStatus: null };
+  // The loop ends with this write: the steps after it move as after any step's end.
+  const statuses: Record<string, StepStatus> = {};
+  for (const id of graph.ids) statuses[id] = own(view.steps, id)?.status ?? 'pending';
+  statuses[loopId] = moved.end.status;
+  const outer = graph.settle(statuses, routesOf(view));
+  return {
+    skip: [...moved.skip, ...outer.skip],
+    enqueue: [...moved.enqueue, ...notEnqueued(view, outer.ready)],
+    runStatus: outer.runStatus,
+    loopEnd: moved.end,
+  };
+}
+
+/** On a view of one item: its next steps while it goes on; null once it finishes (the loop may move). */
+function withinItem(
+  loop: LoopGraph,
+  loopId: string,
+  view: RunView,
+  items: ItemRows[],
+  change: RowChange,
+): RunTransition | null {
+  const index = parseItemStepId(change.id)!.index;
+  const item = items[index];
+  const decision = loop.graph.settle(item.statuses, item.routes);
+  if (decision.runStatus) return null;
+  const rowOf = (step: string) => itemStepId(loopId, index, step);
+  return {
+    skip: decision.skip.map(rowOf),
+    enqueue: notEnqueued(view, decision.ready.map(rowOf)),
+    runStatus: null,
+  };
+}
+
+const LISTED_ITEMS = 10;
+
+/** A loop's error once all its items finished and those at `failed` (indexes) failed. */
+export function loopItemsFailed(failed: number[], total: number): StepError {
+  const listed = failed.slice(0, LISTED_ITEMS).join(', ') + (failed.length > LISTED_ITEMS ? ', ...' : '');
+  const message = `${failed.length} of ${total} items failed (item ${listed}); the others finished`;
+  return { code: 'loop_items_failed', message, retryable: false };
+}
+
+/** One pass over the items; only the items under way are settled (a loop may hold thousands). */
+function advanceItems(
+  loop: LoopGraph,
+  loopId: string,
+  view: RunView,
+  items: ItemRows[],
+  n: number,
+): { skip: string[]; enqueue: string[]; end: LoopEnd | null } {
+  const skip: string[] = [];
+  const enqueue: string[] = [];
+  const results: FinishedRunStatus[] = new Array<FinishedRunStatus>(n);
+  const waiting: number[] = [];
+  let active = 0;
+  let finished = 0;
+  for (let index = 0; index < n; index++) {
+    const item = items[index];
+    if (!item?.started) {
+      waiting.push(index);
+      continue;
+    }
+    let result = loop.graph.runStatus(item.statuses);
+    if (!result) {
+      const rowOf = (step: string) => itemStepId(loopId, index, step);
+      const decision = loop.graph.settle(item.statuses, item.routes);
+      skip.push(...decision.skip.map(rowOf));
+      result = decision.runStatus;
+      if (!result) {
+        active++;
+        enqueue.push(...notEnqueued(view, decision.ready.map(rowOf)));
+        continue;
+      }
+    }
+    results[index] = result;
+    finished++;
+  }
+  // An item not started yet begins at the loop's first steps.
+  const roots = loop.graph.roots();
+  for (const index of waiting.slice(0, Math.max(0, loop.concurrency - active)))
+    enqueue.push(...roots.map((step) => itemStepId(loopId, index, step)));
+  if (finished < n) return { skip, enqueue, end: null };
+  return { skip, enqueue, end: loopEndOf(loop, loopId, items, results) };
+}
+
+/** The loop's end once every item finished: each item's last step that succeeded gives its result. */
+function loopEndOf(
+  loop: LoopGraph,
+  loopId: string,
+  items: ItemRows[],
+  results: FinishedRunStatus[],
+): LoopEnd {
+  const last = [...loop.graph.ids].reverse();
+  let size = 1;
+  const rows = results.map((result, index) => {
+    const step =
+      result === 'succeeded' ? last.find((id) => items[index].statuses[id] === 'succeeded') : undefined;
+    // A comma and the result, or `null`.
+    size += 1 + (step === undefined ? 4 : (items[index].bytes[step] ?? 0));
+    return step === undefined ? null : itemStepId(loopId, index, step);
+  });
+  const failed = results.flatMap((result, index) => (result === 'failed' ? [index] : []));
+  if (failed.length > 0 && !loop.continueOnError) {
+    return { stepId: loopId, status: 'failed', error: loopItemsFailed(failed, results.length), rows };
+  }
+  if (size > MAX_LOOP_OUTPUT_BYTES) {
+    const message = `the items' results come to ${size} bytes, more than a loop's output may hold (${MAX_LOOP_OUTPUT_BYTES}); each item's output is kept with its steps`;
+    return {
+      stepId: loopId,
+      status: 'failed',
+      error: { code: 'output_too_large', message, retryable: false },
+      rows,
+    };
+  }
+  return { stepId: loopId, status: 'succeeded', error: null, rows };
 }
 
 /** Steps a retry of the run sets back to pending (with a fresh attempt budget). */
@@ -106,8 +328,16 @@ export function retryOf(graph: StepGraph, view: RunView): RunRetry | null {
   const decision = graph.settle(statuses, routesOf(view));
   const skip = new Set(decision.skip);
   const reopen = graph.ids.filter((id) => reopenable(own(view.steps, id)) && !skip.has(id));
+  // A loop run again keeps the items that finished and runs the others' unfinished steps.
+  const loops = new Set(reopen.filter((id) => graph.loopOf(id)));
+  const items = Object.keys(view.steps).filter((id) => {
+    const item = loops.size > 0 ? parseItemStepId(id) : null;
+    return item !== null && loops.has(item.loop) && reopenable(view.steps[id]);
+  });
+  // Each loop's items right after it, as the run lists them.
+  const inOrder = reopen.flatMap((id) => [id, ...items.filter((item) => parseItemStepId(item)!.loop === id)]);
   return {
-    reopen,
+    reopen: inOrder,
     enqueue: decision.ready.filter((id) => reopen.includes(id)),
     skip: [...skip],
     runStatus: decision.runStatus ?? 'queued',

@@ -36,8 +36,9 @@ const MAX_ERROR_CHARS = 1000;
 const MAX_STACK_BYTES = 256 * 1024;
 /** The wrapper's first line: the author's code starts on line 2 of what QuickJS sees. */
 const PRELUDE =
-  '"use strict"; globalThis.__result = JSON.stringify((function (input, trigger, steps, run) {\n';
-const POSTLUDE = '\n})(__args.input, __args.trigger, __args.steps, __args.run)) ?? "null";';
+  '"use strict"; globalThis.__result = JSON.stringify((function (input, trigger, steps, run, item, index) {\n';
+const POSTLUDE =
+  '\n})(__args.input, __args.trigger, __args.steps, __args.run, __args.item, __args.index)) ?? "null";';
 
 let quickjs: Promise<QuickJSWASMModule> | undefined;
 let poisoned = false;

@@ -37,6 +37,7 @@ describe('flows/*.flow.json', () => {
         'stripe-payment-to-chat.flow.json',
         'github-push-to-webhook.flow.json',
         'contact-list-to-crm.flow.json',
+        'order-lines.flow.json',
       ]),
     );
   });

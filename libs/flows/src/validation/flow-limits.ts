@@ -27,6 +27,13 @@ export const MAX_HEADER_NAME_LENGTH = 256;
 export const MAX_CODE_LENGTH = 65_536;
 /** Paths of one router. */
 export const MAX_ROUTER_PATHS = 20;
+/** Steps of one `foreach` loop; its `concurrency`; its `maxItems` (default and bound). */
+export const MAX_LOOP_STEPS = 50;
+export const MAX_LOOP_CONCURRENCY = 100;
+export const DEFAULT_LOOP_MAX_ITEMS = 1000;
+export const MAX_LOOP_ITEMS = 2000;
+/** Bytes of a loop's output (its items' results as JSON); a larger one fails the loop. */
+export const MAX_LOOP_OUTPUT_BYTES = 16 * 1024 * 1024;
 /** Entries of `trigger.allowIps`. */
 export const MAX_ALLOW_IPS = 1000;
 /** `trigger.rateLimit.limit`. */

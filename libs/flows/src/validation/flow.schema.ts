@@ -1,7 +1,10 @@
 // The JSON Schema of a flow document (docs/flow-format.md, How the schema is written).
+import { DEFAULT_LOOP_CONCURRENCY } from '../graph/step-graph';
+import type { LoopStepDef, StepType } from '../model/flow-definition';
 import { DURATION_PATTERN } from '../retry/duration';
 import { DEFAULT_MAX_BODY_BYTES, DEFAULT_RESPOND_STATUS, DEFAULT_TRIGGER_METHODS } from './flow-defaults';
 import {
+  DEFAULT_LOOP_MAX_ITEMS,
   DURATION_RANGES,
   MAX_ALLOW_IPS,
   MAX_ROUTER_PATHS,
@@ -12,6 +15,9 @@ import {
   MAX_EXPRESSION_LENGTH,
   MAX_FLOW_STEPS,
   MAX_HEADER_NAME_LENGTH,
+  MAX_LOOP_CONCURRENCY,
+  MAX_LOOP_ITEMS,
+  MAX_LOOP_STEPS,
   MAX_NAME_LENGTH,
   MAX_RATE_LIMIT,
   MAX_RESPOND_HEADER_VALUE_LENGTH,
@@ -28,7 +34,23 @@ export const STEP_ID_PATTERN = '^[a-z0-9][a-z0-9_-]*$';
 export const NEED_PATTERN = '^[a-z0-9][a-z0-9_-]*(\\.[a-z0-9][a-z0-9_-]*)?$';
 export const SECRET_NAME_PATTERN = '^[A-Za-z_][A-Za-z0-9_]{0,127}$';
 export const CONNECTOR_KEY_PATTERN = '^[a-z0-9][a-z0-9_-]*$';
-export const STEP_TYPES = ['transform', 'filter', 'action', 'delay', 'router', 'code'] as const;
+export const STEP_TYPES = [
+  'transform',
+  'filter',
+  'action',
+  'delay',
+  'router',
+  'code',
+  'foreach',
+] as const satisfies readonly StepType[];
+/** The step types a `foreach` loop may hold (`LoopStepDef`): no delay, and no loop in a loop. */
+export const LOOP_STEP_TYPES = [
+  'transform',
+  'filter',
+  'action',
+  'router',
+  'code',
+] as const satisfies readonly LoopStepDef['type'][];
 export const HTTP_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'] as const;
 export const VERIFY_SCHEMES = [
   'token',
@@ -348,70 +370,81 @@ const destinationSchema = {
 
 const SHARED_STEP_PROPERTIES = ['id', 'type', 'name', 'description', 'needs', 'join', 'retry', 'timeout'];
 
-const stepSchema = {
-  type: 'object',
-  required: ['id', 'type'],
-  properties: {
-    id: {
-      description: 'Unique id of the step; other steps and templates refer to it (`steps.<id>`).',
-      type: 'string',
-      pattern: STEP_ID_PATTERN,
-      maxLength: 64,
-      patternErrorMessage:
-        'must start with a lowercase letter or digit and contain only lowercase letters, digits, _ and -',
-    },
-    type: {
-      description:
-        '`transform` (JSONata result becomes the output), `filter` (JSONata condition stops the branch when false), `action` (a connector call), `delay` (waits, then passes its input on), `router` (chooses paths by condition) or `code` (JavaScript in a sandbox).',
-      enum: [...STEP_TYPES],
-    },
-    name: text('Human name of the step.', MAX_NAME_LENGTH),
-    description: text('Free text.', MAX_DESCRIPTION_LENGTH),
-    needs: {
-      description:
-        'Ids of earlier steps this step waits for, or `"<routerId>.<path>"` for one path of a router. Left out: the step before it (the trigger for the first step). `[]`: only the trigger.',
-      type: 'array',
-      maxItems: MAX_FLOW_STEPS,
-      uniqueItems: true,
-      items: {
+/** What a step's own fields say about where it stands: in the flow's list or in a loop's. */
+interface StepPlace {
+  id: string;
+  type: Record<string, unknown>;
+  needs: string;
+  maxNeeds: number;
+}
+
+function stepSchema(place: StepPlace, variants: Record<string, unknown>[]): Record<string, unknown> {
+  return {
+    type: 'object',
+    required: ['id', 'type'],
+    properties: {
+      id: {
+        description: place.id,
         type: 'string',
-        maxLength: 129,
-        pattern: NEED_PATTERN,
-        patternErrorMessage: 'must be the id of an earlier step, or "<routerId>.<path>"',
+        pattern: STEP_ID_PATTERN,
+        maxLength: 64,
+        patternErrorMessage:
+          'must start with a lowercase letter or digit and contain only lowercase letters, digits, _ and -',
       },
-    },
-    join: {
-      description:
-        'For a step with several needs: `all` (the default) runs it once every need succeeded; `any` runs it once every need is settled and at least one succeeded (a filtered or skipped branch does not skip it, a failed one does), with the outputs of the needs that succeeded as its input.',
-      enum: ['all', 'any'],
-      default: 'all',
-    },
-    retry: {
-      description: 'Retries of failed attempts. Transform and filter errors are final and never retried.',
-      type: 'object',
-      additionalProperties: false,
-      properties: {
-        attempts: {
-          description: 'Total tries including the first. Default 8 for actions, 1 otherwise.',
-          type: 'integer',
-          minimum: 1,
-          maximum: MAX_RETRY_ATTEMPTS,
+      type: place.type,
+      name: text('Human name of the step.', MAX_NAME_LENGTH),
+      description: text('Free text.', MAX_DESCRIPTION_LENGTH),
+      needs: {
+        description: place.needs,
+        type: 'array',
+        maxItems: place.maxNeeds,
+        uniqueItems: true,
+        items: {
+          type: 'string',
+          maxLength: 129,
+          pattern: NEED_PATTERN,
+          patternErrorMessage: 'must be the id of an earlier step, or "<routerId>.<path>"',
         },
-        backoff: {
-          description: '`exponential` (with full jitter) or `fixed`.',
-          enum: ['exponential', 'fixed'],
-          default: 'exponential',
-        },
-        delay: duration('Base delay between attempts. Default 1s.', DURATION_RANGES.retryDelay),
-        maxDelay: duration(
-          'Upper bound of one delay, Retry-After included. Default 1h.',
-          DURATION_RANGES.retryDelay,
-        ),
       },
+      join: {
+        description:
+          'For a step with several needs: `all` (the default) runs it once every need succeeded; `any` runs it once every need is settled and at least one succeeded (a filtered or skipped branch does not skip it, a failed one does), with the outputs of the needs that succeeded as its input.',
+        enum: ['all', 'any'],
+        default: 'all',
+      },
+      retry: {
+        description:
+          'Retries of failed attempts. Transform, filter, router, code and foreach errors are final and never retried.',
+        type: 'object',
+        additionalProperties: false,
+        properties: {
+          attempts: {
+            description: 'Total tries including the first. Default 8 for actions, 1 otherwise.',
+            type: 'integer',
+            minimum: 1,
+            maximum: MAX_RETRY_ATTEMPTS,
+          },
+          backoff: {
+            description: '`exponential` (with full jitter) or `fixed`.',
+            enum: ['exponential', 'fixed'],
+            default: 'exponential',
+          },
+          delay: duration('Base delay between attempts. Default 1s.', DURATION_RANGES.retryDelay),
+          maxDelay: duration(
+            'Upper bound of one delay, Retry-After included. Default 1h.',
+            DURATION_RANGES.retryDelay,
+          ),
+        },
+      },
+      timeout: duration('Time budget of one attempt. Default 30s.', DURATION_RANGES.stepTimeout),
     },
-    timeout: duration('Time budget of one attempt. Default 30s.', DURATION_RANGES.stepTimeout),
-  },
-  allOf: [
+    allOf: variants,
+  };
+}
+
+/** Each step type's `if`/`then`, but foreach's, whose steps are of these types. */
+const STEP_VARIANTS: Record<Exclude<StepType, 'foreach'>, Record<string, unknown>[]> = {
+  transform: [
     variant(
       'type',
       ['transform'],
@@ -423,6 +456,8 @@ const stepSchema = {
       },
       ['expression'],
     ),
+  ],
+  filter: [
     variant(
       'type',
       ['filter'],
@@ -434,6 +469,8 @@ const stepSchema = {
       },
       ['condition'],
     ),
+  ],
+  action: [
     variant(
       'type',
       ['action'],
@@ -454,6 +491,8 @@ const stepSchema = {
       },
       ['connector', 'with'],
     ),
+  ],
+  router: [
     variant(
       'type',
       ['router'],
@@ -492,6 +531,8 @@ const stepSchema = {
       },
       ['paths'],
     ),
+  ],
+  code: [
     variant(
       'type',
       ['code'],
@@ -507,6 +548,8 @@ const stepSchema = {
       },
       ['code'],
     ),
+  ],
+  delay: [
     variant('type', ['delay'], SHARED_STEP_PROPERTIES, {
       for: duration('How long the run waits here, e.g. `10m`.', DURATION_RANGES.delay),
       until: jsonata(
@@ -522,6 +565,83 @@ const stepSchema = {
     },
   ],
 };
+
+// Told apart in `if`/`then`/`else` so that a typo still gets "did you mean" from the enum.
+const loopStepType = {
+  description:
+    '`transform`, `filter`, `action`, `router` or `code`, as outside a loop; a loop holds no `delay` and no other `foreach`.',
+  if: { enum: ['delay', 'foreach'] },
+  then: {
+    not: {},
+    errorMessage: `must be one of ${LOOP_STEP_TYPES.map((t) => `'${t}'`).join(', ')}: a loop's steps cannot be a delay or another foreach`,
+  },
+  else: { enum: [...LOOP_STEP_TYPES] },
+};
+
+const loopStepSchema = stepSchema(
+  {
+    id: "Unique id of the step in the whole flow, loops' steps included. Later steps of the same item read its output as `steps.<id>`; runs show it once per item as `<loopId>[<index>].<id>`.",
+    type: loopStepType,
+    needs:
+      'Ids of earlier steps of the same loop this step waits for, or `"<routerId>.<path>"` for one path of a router of the loop. Left out: the step before it (the item for the first step). `[]`: only the item.',
+    maxNeeds: MAX_LOOP_STEPS,
+  },
+  LOOP_STEP_TYPES.flatMap((type) => STEP_VARIANTS[type]),
+);
+
+const foreachVariant = variant(
+  'type',
+  ['foreach'],
+  SHARED_STEP_PROPERTIES,
+  {
+    items: jsonata(
+      'JSONata over the input (with `$trigger`, `$steps`, `$run`) giving the items: an array gives its elements, any other value one item, null or nothing no item.',
+    ),
+    steps: {
+      description: `The steps each item runs (1 to ${MAX_LOOP_STEPS}), a flow of their own: their needs name steps of this loop only, the first gets the item as its input, and they see \`item\` and \`index\` (\`$item\`, \`$index\` in JSONata). Steps after the loop see its output as \`steps.<loopId>\`: per item, the output of its last step that succeeded, or null.`,
+      type: 'array',
+      minItems: 1,
+      maxItems: MAX_LOOP_STEPS,
+      items: loopStepSchema,
+    },
+    concurrency: {
+      description: `Items whose steps run at once, 1 to ${MAX_LOOP_CONCURRENCY}. Default ${DEFAULT_LOOP_CONCURRENCY}: one item after the other.`,
+      type: 'integer',
+      minimum: 1,
+      maximum: MAX_LOOP_CONCURRENCY,
+      default: DEFAULT_LOOP_CONCURRENCY,
+    },
+    maxItems: {
+      description: `The most items the loop takes; more fail it \`too_many_items\`. Default ${DEFAULT_LOOP_MAX_ITEMS}, at most ${MAX_LOOP_ITEMS}.`,
+      type: 'integer',
+      minimum: 1,
+      maximum: MAX_LOOP_ITEMS,
+      default: DEFAULT_LOOP_MAX_ITEMS,
+    },
+    continueOnError: {
+      description:
+        'Succeed with `null` for the items that failed, instead of failing (`loop_items_failed`) once every item finished. Default false.',
+      type: 'boolean',
+      default: false,
+    },
+  },
+  ['items', 'steps'],
+);
+
+const flowStepSchema = stepSchema(
+  {
+    id: 'Unique id of the step in the whole flow; other steps and templates refer to it (`steps.<id>`).',
+    type: {
+      description:
+        '`transform` (JSONata result becomes the output), `filter` (JSONata condition stops the branch when false), `action` (a connector call), `delay` (waits, then passes its input on), `router` (chooses paths by condition), `code` (JavaScript in a sandbox) or `foreach` (runs its own steps once per item of a list).',
+      enum: [...STEP_TYPES],
+    },
+    needs:
+      'Ids of earlier steps this step waits for, or `"<routerId>.<path>"` for one path of a router; never a step inside a loop (need the loop). Left out: the step before it (the trigger for the first step). `[]`: only the trigger.',
+    maxNeeds: MAX_FLOW_STEPS,
+  },
+  [...Object.values(STEP_VARIANTS).flat(), foreachVariant],
+);
 
 /** JSON Schema of a flow document (docs/flow-format.md). */
 export const flowJsonSchema: Record<string, unknown> = {
@@ -555,7 +675,7 @@ export const flowJsonSchema: Record<string, unknown> = {
       type: 'array',
       minItems: 1,
       maxItems: MAX_FLOW_STEPS,
-      items: stepSchema,
+      items: flowStepSchema,
     },
   },
 };

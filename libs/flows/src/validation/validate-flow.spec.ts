@@ -351,7 +351,7 @@ describe('validateFlow: errors with their JSON pointers', () => {
         {
           path: '/steps/0/type',
           message:
-            "must be one of 'transform', 'filter', 'action', 'delay', 'router', 'code'; did you mean 'transform'?",
+            "must be one of 'transform', 'filter', 'action', 'delay', 'router', 'code', 'foreach'; did you mean 'transform'?",
         },
       ],
     ],
@@ -841,5 +841,392 @@ describe('generic hmac signed content must cover what it protects', () => {
     expect(
       validateFlow(flowWith({ signedContent: '{timestamp}.{body}', timestampHeader: 'x-ts' })).valid,
     ).toBe(true);
+  });
+});
+
+describe('validateFlow: foreach loops', () => {
+  /** An order, a loop over its lines (a router, an action on one path, a join of both), a summary. */
+  function loopFlow(): Doc {
+    return {
+      slug: 'order-lines',
+      trigger: { type: 'webhook' },
+      steps: [
+        { id: 'order', type: 'transform', expression: "{ 'id': id, 'lines': lines }" },
+        {
+          id: 'each',
+          type: 'foreach',
+          items: 'lines',
+          concurrency: 4,
+          maxItems: 200,
+          continueOnError: true,
+          steps: [
+            {
+              id: 'size',
+              type: 'router',
+              paths: [{ name: 'big', when: 'qty >= 10 and $index < 100' }, { name: 'small' }],
+            },
+            {
+              id: 'post',
+              type: 'action',
+              needs: ['size.big'],
+              connector: 'http',
+              with: {
+                url: 'https://lines.example.com/orders/{{steps.order.id}}/lines/{{index}}',
+                json: { sku: '{{item.sku}}', qty: '{{input.qty}}' },
+              },
+              retry: { attempts: 3 },
+            },
+            {
+              id: 'note',
+              type: 'transform',
+              needs: ['post', 'size.small'],
+              join: 'any',
+              expression: "{ 'sku': $item.sku, 'sent': $exists($steps.post) }",
+            },
+          ],
+        },
+        { id: 'summary', type: 'transform', expression: "{ 'lines': $count($steps.each) }" },
+      ],
+    };
+  }
+
+  function loopWith(change: (d: Doc) => void): Doc {
+    const d = loopFlow();
+    change(d);
+    return d;
+  }
+
+  const secondLoop = (d: Doc, steps: Doc[]) =>
+    d.steps.push({ id: 'again', type: 'foreach', needs: ['order'], items: 'lines', steps });
+
+  it('accepts a loop with a router, concurrency, maxItems and continueOnError, without warnings', () => {
+    const doc = loopFlow();
+    expect(validateFlow(doc, { connectors })).toEqual({ valid: true, flow: doc, warnings: [] });
+  });
+
+  it.each<[string, Doc, ValidationIssue[]]>([
+    [
+      "a loop's step with the id of a step outside it",
+      loopWith((d) => (d.steps[1].steps[2].id = 'order')),
+      [
+        {
+          path: '/steps/1/steps/2/id',
+          message:
+            "duplicates the id of step 0 ('order'); step ids must be unique in the whole flow, loops' steps included",
+        },
+      ],
+    ],
+    [
+      "a step after a loop with the id of one of the loop's steps",
+      loopWith((d) => (d.steps[2].id = 'note')),
+      [
+        {
+          path: '/steps/2/id',
+          message:
+            "duplicates the id of step 2 of loop 'each' ('note'); step ids must be unique in the whole flow, loops' steps included",
+        },
+      ],
+    ],
+    [
+      "a loop's step with the id of another loop's step",
+      loopWith((d) => secondLoop(d, [{ id: 'post', type: 'transform', expression: '$' }])),
+      [
+        {
+          path: '/steps/3/steps/0/id',
+          message:
+            "duplicates the id of step 1 of loop 'each' ('post'); step ids must be unique in the whole flow, loops' steps included",
+        },
+      ],
+    ],
+    [
+      "a loop's step needing a step outside the loop",
+      loopWith((d) => (d.steps[1].steps[0].needs = ['order'])),
+      [
+        {
+          path: '/steps/1/steps/0/needs/0',
+          message:
+            "step 'order' is outside loop 'each'; a loop's steps may only need steps of the same loop (to wait for it, put it in the loop's needs)",
+        },
+      ],
+    ],
+    [
+      "a loop's step needing its loop",
+      loopWith((d) => (d.steps[1].steps[0].needs = ['each'])),
+      [
+        {
+          path: '/steps/1/steps/0/needs/0',
+          message:
+            "a loop's steps may only need steps of the same loop, not the loop itself: the first of them gets the item as its input",
+        },
+      ],
+    ],
+    [
+      "a loop's step needing a step of another loop",
+      loopWith((d) =>
+        secondLoop(d, [{ id: 'again-post', type: 'transform', needs: ['post'], expression: '$' }]),
+      ),
+      [
+        {
+          path: '/steps/3/steps/0/needs/0',
+          message: "step 'post' is inside loop 'each'; a loop's steps may only need steps of the same loop",
+        },
+      ],
+    ],
+    [
+      "a loop's step needing an unknown step",
+      loopWith((d) => (d.steps[1].steps[2].needs = ['pots', 'size.small'])),
+      [
+        {
+          path: '/steps/1/steps/2/needs/0',
+          message:
+            "unknown step 'pots' in loop 'each' (a loop's steps may only need steps of the same loop); did you mean 'post'?",
+        },
+      ],
+    ],
+    [
+      "a loop's step needing a path its router does not have",
+      loopWith((d) => (d.steps[1].steps[1].needs = ['size.bgi'])),
+      [
+        {
+          path: '/steps/1/steps/1/needs/0',
+          message: "router 'size' has no path 'bgi'; did you mean 'size.big'?",
+        },
+      ],
+    ],
+    [
+      "a step outside a loop needing one of the loop's steps",
+      loopWith((d) => (d.steps[2].needs = ['note'])),
+      [
+        {
+          path: '/steps/2/needs/0',
+          message:
+            "step 'note' is inside loop 'each'; steps outside a loop see its output as steps.each: need 'each'",
+        },
+      ],
+    ],
+    [
+      'a cycle inside a loop',
+      loopWith((d) => (d.steps[1].steps[0].needs = ['note'])),
+      [
+        {
+          path: '/steps/1/steps/0/needs/0',
+          message: "step 'note' comes later in the list; a step can only need steps defined before it",
+        },
+      ],
+    ],
+    [
+      'items that do not compile',
+      loopWith((d) => (d.steps[1].items = 'lines[')),
+      [{ path: '/steps/1/items', message: expect.stringMatching(/^is not valid JSONata: /) as any }],
+    ],
+    [
+      "a loop's transform, router path and template that do not compile",
+      loopWith((d) => {
+        d.steps[1].steps[0].paths[0].when = 'qty >';
+        d.steps[1].steps[1].with.url = 'https://x.example.com/{{item.sku';
+        d.steps[1].steps[2].expression = "{ 'a': ";
+      }),
+      [
+        {
+          path: '/steps/1/steps/0/paths/0/when',
+          message: expect.stringMatching(/^is not valid JSONata: /) as any,
+        },
+        {
+          path: '/steps/1/steps/1/with/url',
+          message: expect.stringMatching(/^template does not parse/) as any,
+        },
+        {
+          path: '/steps/1/steps/2/expression',
+          message: expect.stringMatching(/^is not valid JSONata: /) as any,
+        },
+      ],
+    ],
+    [
+      "a loop's router with two fallbacks and an action with a wrong connector option",
+      loopWith((d) => {
+        d.steps[1].steps[0].paths[0] = { name: 'big' };
+        d.steps[1].steps[1].with.method = 'POTS';
+      }),
+      [
+        {
+          path: '/steps/1/steps/0/paths/1',
+          message: 'is a second fallback (a path without when, as path 0 is); a router takes one at most',
+        },
+        {
+          path: '/steps/1/steps/1/with/method',
+          message: "must be one of 'GET', 'POST', 'PUT', 'PATCH', 'DELETE'; did you mean 'POST'?",
+        },
+      ],
+    ],
+    [
+      "a loop's code step without code",
+      loopWith((d) => (d.steps[1].steps[2] = { id: 'note', type: 'code', needs: ['post'], code: '' })),
+      [{ path: '/steps/1/steps/2/code', message: 'must not be empty' }],
+    ],
+    [
+      'a delay and a foreach inside a loop',
+      loopWith((d) => {
+        d.steps[1].steps.push({ id: 'wait', type: 'delay', for: '1m' });
+        d.steps[1].steps.push({ id: 'inner', type: 'foreach', items: '$', steps: [] });
+      }),
+      [
+        {
+          path: '/steps/1/steps/3/type',
+          message:
+            "must be one of 'transform', 'filter', 'action', 'router', 'code': a loop's steps cannot be a delay or another foreach",
+        },
+        {
+          path: '/steps/1/steps/4/type',
+          message:
+            "must be one of 'transform', 'filter', 'action', 'router', 'code': a loop's steps cannot be a delay or another foreach",
+        },
+      ],
+    ],
+    [
+      "a misspelt type of a loop's step",
+      loopWith((d) => (d.steps[1].steps[2].type = 'transfrom')),
+      [
+        {
+          path: '/steps/1/steps/2/type',
+          message:
+            "must be one of 'transform', 'filter', 'action', 'router', 'code'; did you mean 'transform'?",
+        },
+      ],
+    ],
+    [
+      "a loop's step with a property of another step type",
+      loopWith((d) => (d.steps[1].steps[2].items = 'x')),
+      [{ path: '/steps/1/steps/2/items', message: 'is not allowed' }],
+    ],
+    [
+      'a loop without items and steps',
+      loopWith((d) => {
+        delete d.steps[1].items;
+        delete d.steps[1].steps;
+      }),
+      [
+        { path: '/steps/1/items', message: 'is required' },
+        { path: '/steps/1/steps', message: 'is required' },
+      ],
+    ],
+    [
+      'a loop without steps',
+      loopWith((d) => (d.steps[1].steps = [])),
+      [{ path: '/steps/1/steps', message: 'must not be empty' }],
+    ],
+    [
+      'a loop with too many steps',
+      loopWith((d) => {
+        d.steps[1].steps = Array.from({ length: 51 }, (_, i) => ({
+          id: `s${i}`,
+          type: 'transform',
+          expression: '$',
+        }));
+      }),
+      [{ path: '/steps/1/steps', message: 'must have at most 50 items' }],
+    ],
+    [
+      'a concurrency, a maxItems and a continueOnError out of bounds',
+      loopWith((d) =>
+        Object.assign(d.steps[1], { concurrency: 101, maxItems: 5001, continueOnError: 'yes' }),
+      ),
+      [
+        { path: '/steps/1/concurrency', message: 'must be at most 100' },
+        { path: '/steps/1/maxItems', message: 'must be at most 2000' },
+        { path: '/steps/1/continueOnError', message: 'must be true or false' },
+      ],
+    ],
+    [
+      'a zero concurrency and maxItems',
+      loopWith((d) => Object.assign(d.steps[1], { concurrency: 0, maxItems: 0 })),
+      [
+        { path: '/steps/1/concurrency', message: 'must be at least 1' },
+        { path: '/steps/1/maxItems', message: 'must be at least 1' },
+      ],
+    ],
+  ])('%s', (_name, doc, expected) => {
+    expect(errorsOf(doc)).toEqual(expected);
+  });
+
+  it("checks a loop's connectors only when a registry is given", () => {
+    const doc = loopWith((d) => (d.steps[1].steps[1].connector = 'htp'));
+    expect(validateFlow(doc)).toMatchObject({ valid: true });
+    expect(errorsOf(doc)).toEqual([
+      { path: '/steps/1/steps/1/connector', message: "unknown connector 'htp'; did you mean 'http'?" },
+    ]);
+  });
+
+  it.each<[string, (d: Doc) => void, ValidationIssue[]]>([
+    [
+      'retry on a loop and on its transform',
+      (d) => {
+        d.steps[1].retry = { attempts: 3 };
+        d.steps[1].steps[2].retry = { attempts: 2 };
+      },
+      [
+        {
+          path: '/steps/1/retry/attempts',
+          message: 'has no effect: foreach errors are final and never retried',
+        },
+        {
+          path: '/steps/1/steps/2/retry/attempts',
+          message: 'has no effect: transform errors are final and never retried',
+        },
+      ],
+    ],
+    [
+      "a loop's step reading a step it does not depend on",
+      (d) => (d.steps[1].steps[1].with.headers = { 'X-Note': '{{steps.note.sku}}' }),
+      [
+        {
+          path: '/steps/1/steps/1/with/headers/X-Note',
+          message:
+            "reads the output of step 'note', which this step does not depend on; add it to needs or the value may be missing",
+        },
+      ],
+    ],
+    [
+      "a loop's step reading a step its loop does not depend on, and the loop itself",
+      (d) => {
+        d.steps[1].needs = [];
+        d.steps[1].items = '$steps.order.lines';
+        d.steps[1].steps[2].expression = '[$steps.summary, $steps.each]';
+      },
+      [
+        {
+          path: '/steps/1/items',
+          message:
+            "reads the output of step 'order', which this step does not depend on; add it to needs or the value may be missing",
+        },
+        {
+          path: '/steps/1/steps/1/with/url',
+          message:
+            "reads the output of step 'order', which loop 'each' does not depend on; add it to the loop's needs or the value may be missing",
+        },
+        {
+          path: '/steps/1/steps/2/expression',
+          message:
+            "reads the output of step 'summary', which loop 'each' does not depend on; add it to the loop's needs or the value may be missing",
+        },
+        {
+          path: '/steps/1/steps/2/expression',
+          message:
+            "reads the output of its own loop 'each', which does not exist until every item has finished",
+        },
+      ],
+    ],
+    [
+      "a step after a loop reading one of the loop's steps",
+      (d) => (d.steps[2].expression = '$steps.post'),
+      [
+        {
+          path: '/steps/2/expression',
+          message:
+            "reads the output of step 'post' of loop 'each', which only that loop's steps see; steps outside it see its output as steps.each",
+        },
+      ],
+    ],
+  ])('warns about %s', (_name, change, expected) => {
+    expect(warningsOf(loopWith(change))).toEqual(expected);
   });
 });

@@ -148,13 +148,55 @@ const MAX_HINTS = 20;
 class StepIdHints {
   private left = MAX_HINTS;
 
-  constructor(private readonly ids: readonly string[]) {}
-
-  closest(word: string): string | undefined {
+  /** `ids` is only called while searches are left. */
+  closest(word: string, ids: () => readonly string[]): string | undefined {
     if (this.left <= 0) return undefined;
     this.left--;
-    return closestMatch(word, this.ids);
+    return closestMatch(word, ids());
   }
+}
+
+/** Where a step sits: its pointer, its index in its list, and the loop holding it (none for the flow's own). */
+interface Place {
+  pointer: string;
+  index: number;
+  loop?: string;
+}
+
+/** One list of steps: the flow's own, or a loop's. */
+interface StepList {
+  /** Pointer of the list: `/steps`, or `/steps/<i>/steps` for a loop's. */
+  base: string;
+  steps: unknown[];
+  /** The id of the loop whose steps these are. */
+  loop?: string;
+  /** Built once the needs of every list are sound. */
+  graph?: StepGraph;
+}
+
+/** Every step by id, loops' steps included, and the graph of the flow's own steps. */
+interface FlowScope {
+  places: ReadonlyMap<string, Place>;
+  graph?: StepGraph;
+}
+
+function placeName(place: Place): string {
+  return place.loop === undefined ? `step ${place.index}` : `step ${place.index} of loop '${place.loop}'`;
+}
+
+/** A `foreach` step's own steps; undefined for any other step. */
+function loopSteps(step: unknown): unknown[] | undefined {
+  return isObject(step) && step.type === 'foreach' && Array.isArray(step.steps) ? step.steps : undefined;
+}
+
+/** The flow's own list of steps, and each loop's by the loop's index. */
+function stepLists(steps: unknown[]): { own: StepList; loops: Map<number, StepList> } {
+  const loops = new Map<number, StepList>();
+  steps.forEach((step, i) => {
+    const inner = loopSteps(step);
+    if (inner) loops.set(i, { base: `/steps/${i}/steps`, steps: inner, loop: String((step as Json).id) });
+  });
+  return { own: { base: '/steps', steps }, loops };
 }
 
 function expressionIssue(source: unknown, path: string, checks: Checks): string[] | undefined {
@@ -192,26 +234,90 @@ function checkTrigger(trigger: unknown, checks: Checks): void {
   }
 }
 
-/** Duplicate ids and `needs` that name unknown, own or later steps. Returns whether the graph can be built. */
-function checkNeeds(steps: unknown[], checks: Checks): boolean {
-  const firstIndex = new Map<string, number>();
+/**
+ * Ids unique in the whole flow, loops' steps included: a loop's steps read the flow's outputs and
+ * their own in one `steps`. Returns every step's place by id and whether all ids are sound.
+ */
+function checkIds(
+  own: StepList,
+  loops: ReadonlyMap<number, StepList>,
+  checks: Checks,
+): { places: Map<string, Place>; sound: boolean } {
+  const places = new Map<string, Place>();
   let sound = true;
-  steps.forEach((step, i) => {
+  const visit = (step: unknown, place: Place) => {
     if (!isObject(step) || typeof step.id !== 'string' || !STEP_ID_RE.test(step.id)) {
       sound = false;
       return;
     }
-    const first = firstIndex.get(step.id);
-    if (first === undefined) firstIndex.set(step.id, i);
-    else {
-      sound = false;
-      checks.errors.push({
-        path: `/steps/${i}/id`,
-        message: `duplicates the id of step ${first} ('${step.id}'); step ids must be unique`,
-      });
+    const first = places.get(step.id);
+    if (!first) {
+      places.set(step.id, place);
+      return;
     }
+    sound = false;
+    const rule =
+      first.loop === undefined && place.loop === undefined
+        ? 'step ids must be unique'
+        : "step ids must be unique in the whole flow, loops' steps included";
+    checks.errors.push({
+      path: `${place.pointer}/id`,
+      message: `duplicates the id of ${placeName(first)} ('${step.id}'); ${rule}`,
+    });
+  };
+  own.steps.forEach((step, i) => {
+    visit(step, { pointer: `${own.base}/${i}`, index: i });
+    const loop = loops.get(i);
+    loop?.steps.forEach((inner, j) =>
+      visit(inner, { pointer: `${loop.base}/${j}`, index: j, loop: loop.loop }),
+    );
   });
-  const hints = new StepIdHints([...firstIndex.keys()]);
+  return { places, sound };
+}
+
+const SAME_LOOP = "a loop's steps may only need steps of the same loop";
+
+/** Why a need names no step of its own list: a step inside or outside a loop, or none. */
+function outsideNeed(
+  need: string,
+  list: StepList,
+  listIds: () => string[],
+  places: ReadonlyMap<string, Place>,
+  hints: StepIdHints,
+): string {
+  const place = places.get(need);
+  if (list.loop === undefined) {
+    if (place?.loop !== undefined)
+      return `step '${need}' is inside loop '${place.loop}'; steps outside a loop see its output as steps.${place.loop}: need '${place.loop}'`;
+  } else if (need === list.loop) {
+    return `${SAME_LOOP}, not the loop itself: the first of them gets the item as its input`;
+  } else if (place && place.loop === undefined) {
+    return `step '${need}' is outside loop '${list.loop}'; ${SAME_LOOP} (to wait for it, put it in the loop's needs)`;
+  } else if (place) {
+    return `step '${need}' is inside loop '${place.loop}'; ${SAME_LOOP}`;
+  }
+  const hint = hints.closest(need, listIds);
+  const did = hint ? `; did you mean '${hint}'?` : '';
+  return list.loop === undefined
+    ? `unknown step '${need}'${did}`
+    : `unknown step '${need}' in loop '${list.loop}' (${SAME_LOOP})${did}`;
+}
+
+/** `needs` of one list that name unknown, own or later steps, or steps of another list. Returns whether they are sound. */
+function checkNeeds(
+  list: StepList,
+  places: ReadonlyMap<string, Place>,
+  hints: StepIdHints,
+  checks: Checks,
+): boolean {
+  const { steps } = list;
+  const firstIndex = new Map<string, number>();
+  steps.forEach((step, i) => {
+    if (isObject(step) && typeof step.id === 'string' && STEP_ID_RE.test(step.id) && !firstIndex.has(step.id))
+      firstIndex.set(step.id, i);
+  });
+  const listIds = () => [...firstIndex.keys()];
+  let sound = true;
   steps.forEach((step, i) => {
     if (!isObject(step) || step.needs === undefined) return;
     if (!Array.isArray(step.needs)) {
@@ -219,7 +325,7 @@ function checkNeeds(steps: unknown[], checks: Checks): boolean {
       return;
     }
     step.needs.forEach((ref, j) => {
-      const path = `/steps/${i}/needs/${j}`;
+      const path = `${list.base}/${i}/needs/${j}`;
       if (typeof ref !== 'string') {
         sound = false;
         return;
@@ -257,11 +363,7 @@ function checkNeeds(steps: unknown[], checks: Checks): boolean {
       if (need === step.id) {
         checks.errors.push({ path, message: 'a step cannot need itself' });
       } else if (at === undefined) {
-        const hint = hints.closest(need);
-        checks.errors.push({
-          path,
-          message: `unknown step '${need}'${hint ? `; did you mean '${hint}'?` : ''}`,
-        });
+        checks.errors.push({ path, message: outsideNeed(need, list, listIds, places, hints) });
       } else if (at > i) {
         checks.errors.push({
           path,
@@ -274,36 +376,60 @@ function checkNeeds(steps: unknown[], checks: Checks): boolean {
   return sound;
 }
 
+const NOT_DEPENDED_ON = 'which this step does not depend on; add it to needs or the value may be missing';
+
+/** What a step's reads are checked against: its list's graph, the flow's, and every step's place. */
+interface RefScope {
+  /** The loop holding the step, if any. */
+  loop?: string;
+  graph: StepGraph;
+  flowGraph: StepGraph;
+  places: ReadonlyMap<string, Place>;
+}
+
+/** Why reading step `id`'s output from step `stepId` may find nothing; undefined when it will not. */
+function refIssue(id: string, stepId: string, scope: RefScope, checks: Checks): string | undefined {
+  if (id === stepId) return 'reads the output of this step itself, which does not exist yet';
+  const place = scope.places.get(id);
+  if (!place) {
+    const visible = () =>
+      [...scope.places].filter(([, p]) => p.loop === undefined || p.loop === scope.loop).map(([k]) => k);
+    const hint = checks.hints.closest(id, visible);
+    return `reads the output of unknown step '${id}', which is always missing${hint ? `; did you mean '${hint}'?` : ''}`;
+  }
+  if (place.loop !== undefined && place.loop !== scope.loop) {
+    return `reads the output of step '${id}' of loop '${place.loop}', which only that loop's steps see; steps outside it see its output as steps.${place.loop}`;
+  }
+  if (place.loop !== undefined || scope.loop === undefined) {
+    return scope.graph.dependsOn(stepId, id)
+      ? undefined
+      : `reads the output of step '${id}', ${NOT_DEPENDED_ON}`;
+  }
+  if (id === scope.loop) {
+    return `reads the output of its own loop '${id}', which does not exist until every item has finished`;
+  }
+  // A loop's step reading a step outside the loop: there when the loop depends on it.
+  return scope.flowGraph.dependsOn(scope.loop, id)
+    ? undefined
+    : `reads the output of step '${id}', which loop '${scope.loop}' does not depend on; add it to the loop's needs or the value may be missing`;
+}
+
 function checkStepRefs(
   refs: StepRef[],
   stepId: string,
-  graph: StepGraph | undefined,
-  ids: ReadonlySet<string>,
+  list: StepList,
+  flow: FlowScope,
   checks: Checks,
 ): void {
-  if (!graph) return;
+  if (!list.graph || !flow.graph) return;
+  const scope: RefScope = { loop: list.loop, graph: list.graph, flowGraph: flow.graph, places: flow.places };
   const reported = new Set<string>();
   for (const ref of refs) {
     const key = `${ref.path}\u0000${ref.stepId}`;
     if (reported.has(key)) continue;
     reported.add(key);
-    if (ref.stepId === stepId) {
-      checks.warnings.push({
-        path: ref.path,
-        message: `reads the output of this step itself, which does not exist yet`,
-      });
-    } else if (!ids.has(ref.stepId)) {
-      const hint = checks.hints.closest(ref.stepId);
-      checks.warnings.push({
-        path: ref.path,
-        message: `reads the output of unknown step '${ref.stepId}', which is always missing${hint ? `; did you mean '${hint}'?` : ''}`,
-      });
-    } else if (!graph.dependsOn(stepId, ref.stepId)) {
-      checks.warnings.push({
-        path: ref.path,
-        message: `reads the output of step '${ref.stepId}', which this step does not depend on; add it to needs or the value may be missing`,
-      });
-    }
+    const message = refIssue(ref.stepId, stepId, scope, checks);
+    if (message) checks.warnings.push({ path: ref.path, message });
   }
 }
 
@@ -409,69 +535,94 @@ function checkRouter(paths: unknown[], base: string, checks: Checks): StepRef[] 
   return refs;
 }
 
-function checkSteps(steps: unknown[], opts: ValidateFlowOptions, checks: Checks): void {
-  const sound = checkNeeds(steps, checks);
-  let graph: StepGraph | undefined;
-  if (sound) {
+/** One step's expressions, templates, router paths and settings; a loop's steps are checked as the flow's. */
+function checkStep(
+  step: unknown,
+  index: number,
+  list: StepList,
+  flow: FlowScope,
+  opts: ValidateFlowOptions,
+  checks: Checks,
+): void {
+  if (!isObject(step)) return;
+  const base = `${list.base}/${index}`;
+  const expressionRefs = (key: string): StepRef[] =>
+    (expressionIssue(step[key], `${base}/${key}`, checks) ?? []).map((stepId) => ({
+      path: `${base}/${key}`,
+      stepId,
+    }));
+  let refs: StepRef[] = [];
+  if (step.type === 'transform' || step.type === 'filter') {
+    refs = expressionRefs(step.type === 'transform' ? 'expression' : 'condition');
+  } else if (step.type === 'action') {
+    refs = checkAction(step, base, opts, checks);
+  } else if (step.type === 'router' && Array.isArray(step.paths)) {
+    refs = checkRouter(step.paths, base, checks);
+  } else if (step.type === 'delay' && step.until !== undefined) {
+    refs = expressionRefs('until');
+  } else if (step.type === 'foreach') {
+    refs = expressionRefs('items');
+  }
+  const attempts = isObject(step.retry) ? step.retry.attempts : undefined;
+  if (callsNoOne(step.type) && typeof attempts === 'number' && attempts > 1) {
+    checks.warnings.push({
+      path: `${base}/retry/attempts`,
+      message: `has no effect: ${String(step.type)} errors are final and never retried`,
+    });
+  }
+  if (isObject(step.retry) && step.retry.delay !== undefined && step.retry.maxDelay !== undefined) {
     try {
-      graph = new StepGraph(steps as StepDef[]);
-    } catch (err) {
-      if (!(err instanceof StepGraphError)) throw err;
-      checks.errors.push({ path: `/steps/${err.stepIndex}/needs`, message: err.message });
+      if (parseDuration(step.retry.delay as string) > parseDuration(step.retry.maxDelay as string)) {
+        checks.warnings.push({
+          path: `${base}/retry/delay`,
+          message: 'is longer than maxDelay, which caps every delay',
+        });
+      }
+    } catch {
+      // malformed durations are reported by the schema
     }
   }
-  const ids = new Set(
-    steps
-      .filter(isObject)
-      .map((s) => s.id)
-      .filter((id): id is string => typeof id === 'string'),
-  );
-  checks.hints = new StepIdHints([...ids]);
+  if (step.join !== 'any' && Array.isArray(step.needs))
+    checkExclusivePaths(step.needs, list.steps, base, checks);
+  if (step.join !== undefined && !(Array.isArray(step.needs) && step.needs.length >= 2)) {
+    checks.errors.push({
+      path: `${base}/join`,
+      message: 'applies to a step with several needs: list at least two in needs',
+    });
+  }
+  if (typeof step.id === 'string') checkStepRefs(refs, step.id, list, flow, checks);
+}
 
+/** Builds a list's graph, or reports why it cannot be built (the checks above should have said). */
+function buildGraph(list: StepList, checks: Checks): boolean {
+  try {
+    list.graph = new StepGraph(list.steps as StepDef[]);
+    return true;
+  } catch (err) {
+    if (!(err instanceof StepGraphError)) throw err;
+    checks.errors.push({ path: `${list.base}/${err.stepIndex}/needs`, message: err.message });
+    return false;
+  }
+}
+
+function checkSteps(steps: unknown[], opts: ValidateFlowOptions, checks: Checks): void {
+  const { own, loops } = stepLists(steps);
+  const ids = checkIds(own, loops, checks);
+  const needHints = new StepIdHints();
+  let sound = ids.sound;
+  for (const list of [own, ...loops.values()]) {
+    if (!checkNeeds(list, ids.places, needHints, checks)) sound = false;
+  }
+  // Each loop's graph first, so that a problem in one points into the loop.
+  for (const list of loops.values()) if (sound) sound = buildGraph(list, checks);
+  const flow: FlowScope = { places: ids.places };
+  if (sound && buildGraph(own, checks)) flow.graph = own.graph;
+
+  checks.hints = new StepIdHints();
   steps.forEach((step, i) => {
-    if (!isObject(step)) return;
-    const base = `/steps/${i}`;
-    let refs: StepRef[] = [];
-    if (step.type === 'transform' || step.type === 'filter') {
-      const key = step.type === 'transform' ? 'expression' : 'condition';
-      const stepRefs = expressionIssue(step[key], `${base}/${key}`, checks) ?? [];
-      refs = stepRefs.map((stepId) => ({ path: `${base}/${key}`, stepId }));
-    } else if (step.type === 'action') {
-      refs = checkAction(step, base, opts, checks);
-    } else if (step.type === 'router' && Array.isArray(step.paths)) {
-      refs = checkRouter(step.paths, base, checks);
-    } else if (step.type === 'delay' && step.until !== undefined) {
-      const stepRefs = expressionIssue(step.until, `${base}/until`, checks) ?? [];
-      refs = stepRefs.map((stepId) => ({ path: `${base}/until`, stepId }));
-    }
-    const attempts = isObject(step.retry) ? step.retry.attempts : undefined;
-    if (callsNoOne(step.type) && typeof attempts === 'number' && attempts > 1) {
-      checks.warnings.push({
-        path: `${base}/retry/attempts`,
-        message: `has no effect: ${String(step.type)} errors are final and never retried`,
-      });
-    }
-    if (isObject(step.retry) && step.retry.delay !== undefined && step.retry.maxDelay !== undefined) {
-      try {
-        if (parseDuration(step.retry.delay as string) > parseDuration(step.retry.maxDelay as string)) {
-          checks.warnings.push({
-            path: `${base}/retry/delay`,
-            message: 'is longer than maxDelay, which caps every delay',
-          });
-        }
-      } catch {
-        // malformed durations are reported by the schema
-      }
-    }
-    if (step.join !== 'any' && Array.isArray(step.needs))
-      checkExclusivePaths(step.needs, steps, base, checks);
-    if (step.join !== undefined && !(Array.isArray(step.needs) && step.needs.length >= 2)) {
-      checks.errors.push({
-        path: `${base}/join`,
-        message: 'applies to a step with several needs: list at least two in needs',
-      });
-    }
-    if (typeof step.id === 'string') checkStepRefs(refs, step.id, graph, ids, checks);
+    checkStep(step, i, own, flow, opts, checks);
+    const loop = loops.get(i);
+    loop?.steps.forEach((inner, j) => checkStep(inner, j, loop, flow, opts, checks));
   });
 }
 
@@ -493,7 +644,7 @@ function boundsIssue(doc: unknown): ValidationIssue | undefined {
 export function validateFlow(doc: unknown, opts: ValidateFlowOptions = {}): ValidationResult {
   const tooLarge = boundsIssue(doc);
   if (tooLarge) return { valid: false, errors: [tooLarge] };
-  const checks: Checks = { errors: [], warnings: [], hints: new StepIdHints([]) };
+  const checks: Checks = { errors: [], warnings: [], hints: new StepIdHints() };
   const validateSchema = flowSchemaValidator();
   if (!validateSchema(doc)) checks.errors.push(...schemaIssues(validateSchema.errors ?? []));
   try {

@@ -10,7 +10,7 @@ export class StepRun {
   @PrimaryColumn('text', { name: 'step_id' })
   stepId: string;
 
-  /** Position in the flow definition, for stable ordering. */
+  /** Position in the flow definition (a loop item's step: in its loop's steps), for stable ordering. */
   @Column('integer')
   position: number;
 
@@ -37,6 +37,17 @@ export class StepRun {
 
   @Column('jsonb', { nullable: true })
   error: StepError | null;
+
+  /** A loop item's step (`each[3].post`): the item's index and the item itself. */
+  @Column('integer', { name: 'item_index', nullable: true })
+  itemIndex: number | null;
+
+  @Column('json', { nullable: true })
+  item: unknown;
+
+  /** Bytes of `output` as stored, which a loop's end adds up for its items. */
+  @Column('integer', { name: 'output_bytes', nullable: true })
+  outputBytes: number | null;
 
   /** Set when the step was handed to the queue; the reconciler re-enqueues stale ones. */
   @Column('timestamptz', { name: 'enqueued_at', nullable: true })

@@ -11,6 +11,7 @@ import { ApiKeyScopes1771100000000 } from './1771100000000-api-key-scopes';
 import { JsonKeepsOrder1772000000000 } from './1772000000000-json-keeps-order';
 import { RouterRoutes1773000000000 } from './1773000000000-router-routes';
 import { AttemptLogs1774000000000 } from './1774000000000-attempt-logs';
+import { LoopItems1775000000000 } from './1775000000000-loop-items';
 
 /** Every migration, oldest first. Run at start by both apps (TypeORM serialises them with a lock table). */
 export const MIGRATIONS = [
@@ -27,4 +28,5 @@ export const MIGRATIONS = [
   JsonKeepsOrder1772000000000,
   RouterRoutes1773000000000,
   AttemptLogs1774000000000,
+  LoopItems1775000000000,
 ];

@@ -60,13 +60,30 @@ export class RunQueries {
       const event = run.eventId ? await m.findOneBy(Event, { id: run.eventId }) : null;
       const steps = await m.find(StepRun, { where: { runId }, order: { position: 'ASC' } });
       const attempts = await m.find(Attempt, { where: { runId }, order: { n: 'ASC' } });
+      const byStep = new Map<string, Attempt[]>();
+      for (const a of attempts) byStep.set(a.stepId, [...(byStep.get(a.stepId) ?? []), a]);
       return {
         run: Object.assign(run, { flowSlug: flow[0]?.slug ?? '' }),
         event,
-        steps: steps.map((s) =>
-          Object.assign(s, { attemptList: attempts.filter((a) => a.stepId === s.stepId) }),
-        ),
+        steps: inRunOrder(steps).map((s) => Object.assign(s, { attemptList: byStep.get(s.stepId) ?? [] })),
       };
     });
   }
+}
+
+/** Steps in definition order, each loop's item rows right after it by item, then by their place in the loop. */
+function inRunOrder(steps: StepRun[]): StepRun[] {
+  const outer = steps.filter((s) => s.itemIndex === null);
+  const items = new Map<string, StepRun[]>();
+  for (const s of steps) {
+    if (s.itemIndex === null) continue;
+    const loop = s.stepId.slice(0, s.stepId.indexOf('['));
+    items.set(loop, [...(items.get(loop) ?? []), s]);
+  }
+  return outer.flatMap((s) => {
+    const own = items.get(s.stepId);
+    if (!own) return [s];
+    own.sort((a, b) => a.itemIndex! - b.itemIndex! || a.position - b.position);
+    return [s, ...own];
+  });
 }

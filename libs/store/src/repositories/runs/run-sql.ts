@@ -14,19 +14,43 @@ export function claimableStep(s: string): string {
 
 export const UNFINISHED_STEP = `('pending', 'running', 'retrying', 'waiting')`;
 
-/** Every step of run `run` (an SQL expression) as `[status, attempts, enqueued, held, routes]`, for a `RunView`. */
-export const stepStatesColumn = (run: string) =>
+/** A step row a claim may take: claimable, and not a loop waiting for its items (`waiting` without a resume time). */
+export function claimableForRun(s: string): string {
+  const c = s ? `${s}.` : '';
+  return `(${claimableStep(s)} AND (${c}status <> 'waiting' OR ${c}resume_at IS NOT NULL))`;
+}
+
+/** The row id prefix of the loop item of step `step` (an SQL expression); NULL outside loops. */
+const itemPrefixOf = (step: string) => `substring(${step} from '^[a-z0-9_-]+\\[[0-9]+\\]\\.')`;
+
+/** Row `s` is outside loops, or of the loop item of step `step` (an SQL expression; NULL: of none). */
+const inScopeOf = (s: string, step: string) =>
+  `(${s}.item_index IS NULL OR starts_with(${s}.step_id, ${itemPrefixOf(step)}))`;
+
+/**
+ * Every step of run `run` (an SQL expression) as `[status, attempts, enqueued, held, routes, bytes]`
+ * (`bytes`: a loop item step's output size), for a `RunView`; with `step` a loop item's step, only
+ * the steps outside loops and of its own item (a partial view: the loop's other items left out).
+ */
+export const stepStatesColumn = (run: string, step?: string) =>
   `(SELECT jsonb_object_agg(st.step_id, jsonb_build_array(
              st.status, st.attempts, st.enqueued_at IS NOT NULL,
-             st.status = 'running' AND coalesce(st.lease_until, '-infinity') >= now(), st.routes))
-      FROM step_runs st WHERE st.run_id = ${run}) AS steps`;
+             st.status = 'running' AND coalesce(st.lease_until, '-infinity') >= now(), st.routes,
+             CASE WHEN st.item_index IS NOT NULL THEN st.output_bytes END))
+      FROM step_runs st WHERE st.run_id = ${run}${step ? ` AND (${itemPrefixOf(step)} IS NULL OR ${inScopeOf('st', step)})` : ''}) AS steps`;
 
-export type StepStatesJson = Record<string, [StepStatus, number, boolean, boolean, string[] | null]>;
+export type StepStatesJson = Record<
+  string,
+  [StepStatus, number, boolean, boolean, string[] | null, number | null | undefined]
+>;
 
 export function stepStatesOf(json: StepStatesJson): Record<string, StepState> {
   const steps: Record<string, StepState> = {};
-  for (const [id, [status, attempts, enqueued, held, routes]] of Object.entries(json)) {
-    steps[id] = routes ? { status, attempts, enqueued, held, routes } : { status, attempts, enqueued, held };
+  for (const [id, [status, attempts, enqueued, held, routes, bytes]] of Object.entries(json)) {
+    const step: StepState = { status, attempts, enqueued, held };
+    if (routes) step.routes = routes;
+    if (bytes !== null && bytes !== undefined) step.bytes = bytes;
+    steps[id] = step;
   }
   return steps;
 }
@@ -41,19 +65,23 @@ export async function readRunView(ds: DataSource, runId: string): Promise<RunVie
   return row ? { status: row.status, version: row.version, steps: stepStatesOf(row.steps ?? {}) } : null;
 }
 
-/** What a step runs against (request, finished outputs), from `runs r JOIN flows f LEFT JOIN events e`. */
+/**
+ * What step `step` (an SQL expression; null: a step outside loops) runs against: the request and
+ * the finished outputs outside loops and of its own loop item, from `runs r JOIN flows f LEFT JOIN events e`.
+ */
 export const runContextColumns = (
   run: string,
+  step = 'NULL::text',
 ) => `f.slug, r.created_at, e.body, e.query, e.headers, e.method, e.received_at,
               (SELECT coalesce(json_object_agg(s.step_id, s.output), '{}'::json)
-                 FROM step_runs s WHERE s.run_id = ${run} AND s.status IN ('succeeded', 'filtered')) AS outputs`;
-export const RUN_CONTEXT_COLUMNS = runContextColumns('$1');
+                 FROM step_runs s WHERE s.run_id = ${run} AND s.status IN ('succeeded', 'filtered')
+                  AND ${inScopeOf('s', step)}) AS outputs`;
 export const RUN_CONTEXT_FROM = `FROM runs r
          JOIN flows f ON f.id = r.flow_id
          LEFT JOIN events e ON e.id = r.event_id
         WHERE r.id = $1`;
 
-/** The columns of RUN_CONTEXT_COLUMNS as a row. */
+/** The columns of `runContextColumns` as a row. */
 export interface RunContextRow {
   slug: string;
   body: unknown;

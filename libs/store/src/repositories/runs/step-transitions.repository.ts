@@ -1,14 +1,21 @@
-import type { RunStatus, RunTransition, RunView, StepError, StepStatus, TriggerData } from '@hookflow/flows';
+import {
+  parseItemStepId,
+  type RunStatus,
+  type RunTransition,
+  type RunView,
+  type StepError,
+  type StepStatus,
+  type TriggerData,
+} from '@hookflow/flows';
 import { Coalescer, ItemFailure } from '@hookflow/platform';
 import type { DataSource } from 'typeorm';
 import type { AttemptOutcome } from '../../entities';
 import { preparedQuery } from '../../database/prepared';
 import { toJsonb } from '../jsonb';
 import {
-  claimableStep,
+  claimableForRun,
   jointOrEach,
   readRunView,
-  RUN_CONTEXT_COLUMNS,
   RUN_CONTEXT_FROM,
   runContextColumns,
   stepStatesColumn,
@@ -35,6 +42,13 @@ export interface ClaimedStep {
   view?: RunView;
   /** Set by `readStep`: read, not claimed; recording the end claims it, or is refused if the run moved. */
   unclaimed?: { status: 'pending' | 'retrying'; attempts: number };
+  /** A loop item's step: the item and its index. */
+  item?: { value: unknown; index: number };
+}
+
+/** The item of a loop item's step row, as `ClaimedStep.item`. */
+function itemOf(row: { item_index: number | null; item: unknown }): Pick<ClaimedStep, 'item'> {
+  return row.item_index === null ? {} : { item: { value: row.item ?? null, index: row.item_index } };
 }
 
 /** What a worker needs to know about a step before it claims it (destination limits). */
@@ -62,6 +76,8 @@ export interface StepResult {
   error: StepError | null;
   /** A router's paths taken. */
   routes?: string[];
+  /** A `foreach` step: the items it found, a row per item and step to be made. */
+  items?: unknown[];
 }
 
 /**
@@ -81,6 +97,8 @@ export interface StepEnd {
   unclaimed?: boolean;
   /** One of `transition.enqueue`, claimed by the same write for the caller to run at once. */
   next?: { stepId: string; leaseMs: number };
+  /** A `foreach` step that found its items: it waits for them, and a row per item and step (`steps`) is made. */
+  loop?: { items: unknown[]; steps: string[] };
 }
 
 export type StepEndRecorded =
@@ -96,6 +114,18 @@ export type StepEndRecorded =
   /** `moved`: the run changed since the view; decide again on a fresh one. `not-held`: this attempt lost the step. */
   | { recorded: false; reason: 'moved' | 'not-held' };
 
+/** A run whose row this caller holds locked: its view cannot move until `release`. */
+export interface LockedRun {
+  /** Partial when the lock was taken for a loop item's step (its own item only). */
+  view: RunView;
+  /** The whole view, read under the same lock. */
+  whole(): Promise<RunView>;
+  /** Records one end decided on `view`; the lock is kept until `release`. */
+  record(end: StepEnd): Promise<StepEndRecorded>;
+  /** Commits what was recorded (or, `commit` false, undoes it) and lets the lock go. */
+  release(commit?: boolean): Promise<void>;
+}
+
 export interface StaleStep {
   runId: string;
   stepId: string;
@@ -106,7 +136,10 @@ export interface StaleStep {
   flowVersionId: string;
 }
 
-/** The claim's view of the run, only if the version it bumped is its snapshot's plus one (nothing missed). */
+/**
+ * The claim's view of the run (partial: a loop's other items left out), only if the version it
+ * bumped is its snapshot's plus one (nothing missed).
+ */
 function claimViewOf(
   row: { version_seen: number; version_now: number | null; steps: StepStatesJson | null },
   stepId: string,
@@ -115,16 +148,23 @@ function claimViewOf(
   if (row.version_now === null || row.version_now !== row.version_seen + 1 || !row.steps) return undefined;
   const steps = stepStatesOf(row.steps);
   steps[stepId] = { status: 'running', attempts, enqueued: true, held: true };
-  return { version: row.version_now, status: 'running', steps };
+  return { version: row.version_now, status: 'running', steps, ...partialFor(stepId) };
+}
+
+/** A view read for a loop item's step holds only its own item (`stepStatesColumn`). */
+function partialFor(stepId: string): Pick<RunView, 'partial'> {
+  return parseItemStepId(stepId) ? { partial: true } : {};
 }
 
 /** What `readStep` selects, for run `run` (an SQL expression) and its step row `me`. */
 const READ_STEP_COLUMNS = (run: string) =>
   `me.status AS step_status, me.attempts, me.attempts_base, me.enqueued_at IS NOT NULL AS enqueued,
-              r.status AS run_status, r.steps_version AS version_seen,
-              ${stepStatesColumn(run)},
-              r.flow_version_id, ${runContextColumns(run)}`;
+              me.item_index, me.item, r.status AS run_status, r.steps_version AS version_seen,
+              ${stepStatesColumn(run, 'me.step_id')},
+              r.flow_version_id, ${runContextColumns(run, 'me.step_id')}`;
 type ReadStepRow = RunContextRow & {
+  item_index: number | null;
+  item: unknown;
   step_status: StepStatus;
   attempts: number;
   attempts_base: number;
@@ -150,8 +190,9 @@ function readStepOf(row: ReadStepRow, stepId: string): ClaimedStep | null {
     flowSlug: row.slug,
     trigger: triggerDataOf(row),
     outputs: row.outputs,
-    view: { version: row.version_seen, status: row.run_status, steps },
+    view: { version: row.version_seen, status: row.run_status, steps, ...partialFor(stepId) },
     unclaimed: { status: row.step_status as 'pending' | 'retrying', attempts: row.attempts },
+    ...itemOf(row),
   };
 }
 
@@ -180,6 +221,12 @@ interface StepEndRow {
   expect_status: string;
   expect_attempts: number;
   unclaimed: boolean;
+  loop_items: unknown[] | null;
+  loop_steps: string[] | null;
+  loop_end: string | null;
+  loop_status: string | null;
+  loop_error: unknown;
+  loop_rows: (string | null)[] | null;
 }
 interface StepEndResultRow {
   ord: number;
@@ -191,6 +238,12 @@ interface StepEndResultRow {
   next_attempt_base: number | null;
 }
 
+/** A loop's output: per item, the output of the row `loop_rows` names (the step ending now: as it ends). */
+const LOOP_OUTPUT = `(SELECT coalesce(json_agg(CASE WHEN u.id IS NULL THEN NULL WHEN u.id = i.step_id THEN i.output
+                                         ELSE y.output END ORDER BY u.ord), '[]'::json)
+                        FROM unnest(i.loop_rows) WITH ORDINALITY AS u(id, ord)
+                        LEFT JOIN step_runs y ON y.run_id = i.run_id AND y.step_id = u.id)`;
+
 /**
  * Records step ends of distinct runs (one JSON array of `StepEndRow`), each as its own statement
  * would. $2 repeats the run ids so that the planner reads through the primary keys.
@@ -201,7 +254,8 @@ const RECORD_STEP_ENDS = `WITH i AS MATERIALIZED (
            n int, started_at timestamptz, duration_ms int, outcome text, attempt_error jsonb,
            response_status int, logs text[], version int, run_status text, skip text[], enqueue text[],
            next_step text, next_lease_ms double precision, expect_status text, expect_attempts int,
-           unclaimed boolean)
+           unclaimed boolean, loop_items json, loop_steps text[], loop_end text, loop_status text,
+           loop_error jsonb, loop_rows text[])
        ), locked AS MATERIALIZED (
          -- The runs' rows locked in one order (joint statements over common runs wait, not deadlock).
          SELECT id, status, steps_version FROM runs WHERE id = ANY ($2::uuid[]) ORDER BY id FOR NO KEY UPDATE
@@ -226,9 +280,19 @@ const RECORD_STEP_ENDS = `WITH i AS MATERIALIZED (
           WHERE r.id = ANY ($2::uuid[]) AND r.id = i.run_id
           RETURNING r.id, r.status
        ), s AS (
+         -- A loop that found its items waits for them (or ends at once with nothing left to run).
          UPDATE step_runs sr
-            SET status = i.status, input = i.input, output = i.output, error = i.error, routes = i.routes,
-                finished_at = now(),
+            SET status = CASE WHEN i.loop_end = i.step_id THEN i.loop_status
+                              WHEN i.loop_items IS NULL THEN i.status
+                              WHEN g.live THEN 'waiting' ELSE 'cancelled' END,
+                input = i.input,
+                output = CASE WHEN i.loop_end = i.step_id THEN ${LOOP_OUTPUT}
+                              WHEN i.loop_items IS NULL THEN i.output END,
+                error = CASE WHEN i.loop_end = i.step_id THEN i.loop_error ELSE i.error END,
+                routes = i.routes, output_bytes = octet_length(i.output::text),
+                finished_at = CASE WHEN i.loop_items IS NULL OR i.loop_end = i.step_id OR NOT g.live
+                                   THEN now() END,
+                enqueued_at = CASE WHEN i.loop_items IS NULL OR i.loop_end = i.step_id THEN sr.enqueued_at END,
                 lease_until = NULL,
                 attempts = CASE WHEN i.unclaimed THEN sr.attempts + 1 ELSE sr.attempts END,
                 started_at = coalesce(sr.started_at, now())
@@ -259,6 +323,25 @@ const RECORD_STEP_ENDS = `WITH i AS MATERIALIZED (
            FROM i JOIN go g ON g.run_id = i.run_id
           WHERE g.live AND sr.run_id = ANY ($2::uuid[]) AND sr.run_id = i.run_id AND sr.step_id = ANY (i.enqueue)
             AND i.run_id IN (SELECT run_id FROM s)
+       ), x AS (
+         -- A loop's rows, one per item and step; a loop run again (a retry) keeps those it has.
+         INSERT INTO step_runs (run_id, step_id, position, status, attempts, item_index, item, enqueued_at)
+         SELECT i.run_id, r.id, u.ord - 1, 'pending', 0, e.ord - 1, e.item,
+                CASE WHEN r.id = ANY (i.enqueue) THEN now() END
+           FROM i JOIN go g ON g.run_id = i.run_id
+                CROSS JOIN LATERAL json_array_elements(i.loop_items) WITH ORDINALITY AS e(item, ord)
+                CROSS JOIN LATERAL unnest(i.loop_steps) WITH ORDINALITY AS u(id, ord)
+                CROSS JOIN LATERAL (SELECT i.step_id || '[' || (e.ord - 1) || '].' || u.id AS id) r
+          WHERE g.live AND i.loop_items IS NOT NULL AND i.run_id IN (SELECT run_id FROM s)
+         ON CONFLICT (run_id, step_id) DO NOTHING
+       ), le AS (
+         -- The loop whose last item this step finished.
+         UPDATE step_runs sr
+            SET status = i.loop_status, error = i.loop_error, output = ${LOOP_OUTPUT}, finished_at = now(),
+                lease_until = NULL
+           FROM i JOIN go g ON g.run_id = i.run_id
+          WHERE g.live AND sr.run_id = ANY ($2::uuid[]) AND sr.run_id = i.run_id AND sr.step_id = i.loop_end
+            AND i.loop_end <> i.step_id AND sr.status = 'waiting' AND i.run_id IN (SELECT run_id FROM s)
        )
        SELECT i.ord, s.run_id IS NOT NULL AS recorded, i.run_id IN (SELECT run_id FROM held) AS held,
               m.status AS run_status, s.output, c.attempts AS next_attempt, c.attempts_base AS next_attempt_base
@@ -291,6 +374,12 @@ function stepEndRow(end: StepEnd): StepEndRow {
     expect_status: end.expect.status,
     expect_attempts: end.expect.attempts,
     unclaimed: end.unclaimed === true,
+    loop_items: end.loop?.items ?? null,
+    loop_steps: end.loop?.steps ?? null,
+    loop_end: transition.loopEnd?.stepId ?? null,
+    loop_status: transition.loopEnd?.status ?? null,
+    loop_error: transition.loopEnd?.error ?? null,
+    loop_rows: transition.loopEnd?.rows ?? null,
   };
 }
 
@@ -341,6 +430,8 @@ export class StepTransitions {
       version_seen: number;
       version_now: number | null;
       steps: StepStatesJson | null;
+      item: unknown;
+      item_index: number | null;
     })[] = await preparedQuery(
       this.ds,
       'hookflow_claim_step',
@@ -353,10 +444,10 @@ export class StepTransitions {
             SET status = 'running', attempts = attempts + CASE WHEN status = 'waiting' THEN 0 ELSE 1 END,
                 started_at = coalesce(started_at, now()),
                 lease_until = now() + make_interval(secs => $3::double precision / 1000)
-          WHERE run_id = $1 AND step_id = $2 AND ${claimableStep('')}
+          WHERE run_id = $1 AND step_id = $2 AND ${claimableForRun('')}
             AND (status <> 'pending' OR enqueued_at IS NOT NULL)
             AND EXISTS (SELECT 1 FROM run_lock)
-          RETURNING attempts, attempts_base, input,
+          RETURNING attempts, attempts_base, input, item, item_index,
                     extract(epoch FROM resume_at - now()) * 1000 AS resume_in_ms
        ), started AS (
          UPDATE runs SET status = 'running', started_at = coalesce(started_at, now()),
@@ -366,9 +457,10 @@ export class StepTransitions {
        )
        SELECT (SELECT attempts FROM claimed) AS attempt, (SELECT attempts_base FROM claimed) AS attempt_base,
               (SELECT resume_in_ms FROM claimed) AS resume_in_ms, (SELECT input FROM claimed) AS parked_input,
+              (SELECT item FROM claimed) AS item, (SELECT item_index FROM claimed) AS item_index,
               r.steps_version AS version_seen, (SELECT steps_version FROM started) AS version_now,
-              ${stepStatesColumn('$1')},
-              r.flow_version_id, ${RUN_CONTEXT_COLUMNS}
+              ${stepStatesColumn('$1', '$2::text')},
+              r.flow_version_id, ${runContextColumns('$1', '$2::text')}
          ${RUN_CONTEXT_FROM}`,
       [runId, stepId, leaseMs],
     );
@@ -386,6 +478,7 @@ export class StepTransitions {
         ? {}
         : { resume: { inMs: Number(row.resume_in_ms), input: row.parked_input ?? null } }),
       ...(view ? { view } : {}),
+      ...itemOf(row),
     };
   }
 
@@ -481,11 +574,71 @@ export class StepTransitions {
     return out;
   }
 
+  /**
+   * Locks the run's row and reads its view (for a loop item's `stepId`: partial): for a step's end
+   * decided and recorded with no other write in between, when the run's steps keep ending at once.
+   * Null for no run (nothing held).
+   */
+  async lockRun(runId: string, stepId?: string): Promise<LockedRun | null> {
+    const qr = this.ds.createQueryRunner();
+    await qr.connect();
+    let held = false;
+    const read = async (scope?: string): Promise<RunView | null> => {
+      const rows: { status: RunStatus; version: number; steps: StepStatesJson | null }[] = await qr.query(
+        `SELECT r.status, r.steps_version AS version, ${stepStatesColumn('r.id', scope && '$2::text')}
+           FROM runs r WHERE r.id = $1`,
+        scope ? [runId, scope] : [runId],
+      );
+      const row = rows[0];
+      if (!row) return null;
+      const view: RunView = {
+        status: row.status,
+        version: row.version,
+        steps: stepStatesOf(row.steps ?? {}),
+      };
+      return scope ? { ...view, partial: true } : view;
+    };
+    try {
+      await qr.startTransaction();
+      // The lock first, on its own: a statement that waited for it would read the steps as they
+      // were when it began; the next one reads them as the lock holder before us left them.
+      const locked: unknown[] = await qr.query(`SELECT 1 FROM runs WHERE id = $1 FOR NO KEY UPDATE`, [runId]);
+      if (locked.length === 0) return null;
+      const view = await read(stepId);
+      if (!view) return null;
+      held = true;
+      return {
+        view,
+        whole: async () => (await read())!,
+        record: async (end) => {
+          const results: StepEndResultRow[] = await qr.query(RECORD_STEP_ENDS, [
+            toJsonb([{ ...stepEndRow(end), ord: 0 }]),
+            [end.runId],
+          ]);
+          return recordedOf(end, results[0]);
+        },
+        release: async (commit = true) => {
+          try {
+            if (commit) await qr.commitTransaction();
+            else await qr.rollbackTransaction();
+          } finally {
+            await qr.release();
+          }
+        },
+      };
+    } finally {
+      if (!held) {
+        if (qr.isTransactionActive) await qr.rollbackTransaction().catch(() => undefined);
+        await qr.release();
+      }
+    }
+  }
+
   /** A step's flow version and whether a claim would succeed now, without claiming it. */
   async peekStep(runId: string, stepId: string): Promise<StepPeek | null> {
     const rows: { flow_version_id: string; claimable: boolean }[] = await this.ds.query(
       `SELECT r.flow_version_id,
-              (r.status IN ('queued', 'running') AND ${claimableStep('s')}) AS claimable
+              (r.status IN ('queued', 'running') AND ${claimableForRun('s')}) AS claimable
          FROM runs r JOIN step_runs s ON s.run_id = r.id AND s.step_id = $2
         WHERE r.id = $1`,
       [runId, stepId],
@@ -494,18 +647,23 @@ export class StepTransitions {
     return row ? { flowVersionId: row.flow_version_id, claimable: row.claimable } : null;
   }
 
-  /** The trigger data and finished steps' outputs of a run, as a claim returns them; null for no run. */
+  /** What step `stepId` of a run runs against, as a claim returns it; null for no run or step. */
   async runContext(
     runId: string,
-  ): Promise<{ trigger: TriggerData; outputs: Record<string, unknown>; flowSlug: string } | null> {
-    const rows: RunContextRow[] = await this.ds.query(
-      `SELECT ${RUN_CONTEXT_COLUMNS}
-         ${RUN_CONTEXT_FROM}`,
-      [runId],
+    stepId: string,
+  ): Promise<Pick<ClaimedStep, 'trigger' | 'outputs' | 'flowSlug' | 'item'> | null> {
+    const rows: (RunContextRow & { item: unknown; item_index: number | null })[] = await this.ds.query(
+      `SELECT me.item, me.item_index, ${runContextColumns('$1', 'me.step_id')}
+         FROM runs r
+         JOIN flows f ON f.id = r.flow_id
+         LEFT JOIN events e ON e.id = r.event_id
+         JOIN step_runs me ON me.run_id = r.id AND me.step_id = $2
+        WHERE r.id = $1`,
+      [runId, stepId],
     );
     const row = rows[0];
     if (!row) return null;
-    return { flowSlug: row.slug, trigger: triggerDataOf(row), outputs: row.outputs };
+    return { flowSlug: row.slug, trigger: triggerDataOf(row), outputs: row.outputs, ...itemOf(row) };
   }
 
   /**
