@@ -38,7 +38,7 @@ export class StepRun {
   @Column('jsonb', { nullable: true })
   error: StepError | null;
 
-  /** A loop item's step (`each[3].post`): the item's index and the item itself. */
+  /** A loop item's step (`each[3].post`): the item's index, and the item (on the item's first row only). */
   @Column('integer', { name: 'item_index', nullable: true })
   itemIndex: number | null;
 

@@ -23,6 +23,11 @@ export function claimableForRun(s: string): string {
 /** The row id prefix of the loop item of step `step` (an SQL expression); NULL outside loops. */
 const itemPrefixOf = (step: string) => `substring(${step} from '^[a-z0-9_-]+\\[[0-9]+\\]\\.')`;
 
+/** The item of loop item step `step` (an SQL expression) of run `run`: kept once, on the item's first row. */
+export const itemOfStep = (run: string, step: string) =>
+  `(SELECT f.item FROM step_runs f
+     WHERE f.run_id = ${run} AND f.item IS NOT NULL AND starts_with(f.step_id, ${itemPrefixOf(step)}) LIMIT 1)`;
+
 /** Row `s` is outside loops, or of the loop item of step `step` (an SQL expression; NULL: of none). */
 const inScopeOf = (s: string, step: string) =>
   `(${s}.item_index IS NULL OR starts_with(${s}.step_id, ${itemPrefixOf(step)}))`;

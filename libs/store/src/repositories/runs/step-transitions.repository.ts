@@ -14,6 +14,7 @@ import { preparedQuery } from '../../database/prepared';
 import { toJsonb } from '../jsonb';
 import {
   claimableForRun,
+  itemOfStep,
   jointOrEach,
   readRunView,
   RUN_CONTEXT_FROM,
@@ -159,7 +160,8 @@ function partialFor(stepId: string): Pick<RunView, 'partial'> {
 /** What `readStep` selects, for run `run` (an SQL expression) and its step row `me`. */
 const READ_STEP_COLUMNS = (run: string) =>
   `me.status AS step_status, me.attempts, me.attempts_base, me.enqueued_at IS NOT NULL AS enqueued,
-              me.item_index, me.item, r.status AS run_status, r.steps_version AS version_seen,
+              me.item_index, ${itemOfStep(run, 'me.step_id')} AS item, r.status AS run_status,
+              r.steps_version AS version_seen,
               ${stepStatesColumn(run, 'me.step_id')},
               r.flow_version_id, ${runContextColumns(run, 'me.step_id')}`;
 type ReadStepRow = RunContextRow & {
@@ -326,7 +328,7 @@ const RECORD_STEP_ENDS = `WITH i AS MATERIALIZED (
        ), x AS (
          -- A loop's rows, one per item and step; a loop run again (a retry) keeps those it has.
          INSERT INTO step_runs (run_id, step_id, position, status, attempts, item_index, item, enqueued_at)
-         SELECT i.run_id, r.id, u.ord - 1, 'pending', 0, e.ord - 1, e.item,
+         SELECT i.run_id, r.id, u.ord - 1, 'pending', 0, e.ord - 1, CASE WHEN u.ord = 1 THEN e.item END,
                 CASE WHEN r.id = ANY (i.enqueue) THEN now() END
            FROM i JOIN go g ON g.run_id = i.run_id
                 CROSS JOIN LATERAL json_array_elements(i.loop_items) WITH ORDINALITY AS e(item, ord)
@@ -447,7 +449,7 @@ export class StepTransitions {
           WHERE run_id = $1 AND step_id = $2 AND ${claimableForRun('')}
             AND (status <> 'pending' OR enqueued_at IS NOT NULL)
             AND EXISTS (SELECT 1 FROM run_lock)
-          RETURNING attempts, attempts_base, input, item, item_index,
+          RETURNING attempts, attempts_base, input, item_index,
                     extract(epoch FROM resume_at - now()) * 1000 AS resume_in_ms
        ), started AS (
          UPDATE runs SET status = 'running', started_at = coalesce(started_at, now()),
@@ -457,7 +459,8 @@ export class StepTransitions {
        )
        SELECT (SELECT attempts FROM claimed) AS attempt, (SELECT attempts_base FROM claimed) AS attempt_base,
               (SELECT resume_in_ms FROM claimed) AS resume_in_ms, (SELECT input FROM claimed) AS parked_input,
-              (SELECT item FROM claimed) AS item, (SELECT item_index FROM claimed) AS item_index,
+              CASE WHEN (SELECT item_index FROM claimed) IS NOT NULL THEN ${itemOfStep('$1', '$2::text')} END AS item,
+              (SELECT item_index FROM claimed) AS item_index,
               r.steps_version AS version_seen, (SELECT steps_version FROM started) AS version_now,
               ${stepStatesColumn('$1', '$2::text')},
               r.flow_version_id, ${runContextColumns('$1', '$2::text')}
@@ -653,7 +656,7 @@ export class StepTransitions {
     stepId: string,
   ): Promise<Pick<ClaimedStep, 'trigger' | 'outputs' | 'flowSlug' | 'item'> | null> {
     const rows: (RunContextRow & { item: unknown; item_index: number | null })[] = await this.ds.query(
-      `SELECT me.item, me.item_index, ${runContextColumns('$1', 'me.step_id')}
+      `SELECT ${itemOfStep('$1', 'me.step_id')} AS item, me.item_index, ${runContextColumns('$1', 'me.step_id')}
          FROM runs r
          JOIN flows f ON f.id = r.flow_id
          LEFT JOIN events e ON e.id = r.event_id
