@@ -28,6 +28,8 @@
 // `--step code` makes the flow's first step a code step doing the transform's work in JavaScript
 // (QuickJS in the sandbox's host), to compare what a code step costs with a transform. `--step loop`
 // makes it a foreach over the order's two items, a transform per item: what a loop item costs.
+// After the warm-up, separate mode ANALYZEs the fresh schema's tables (the steady state, as
+// autovacuum gives it): plans prepared on nearly empty tables would scan them whole meanwhile.
 // `--count` (separate mode) counts what the saturation pass asked of the stores, per delivered
 // webhook: PostgreSQL statements (pg_stat_statements, which needs
 // shared_preload_libraries = 'pg_stat_statements') and transactions, and Redis commands (INFO commandstats).
@@ -594,7 +596,7 @@ async function createFlow(base, key, receiverPort) {
 }
 
 /** Warm-up, saturation at N connections, then (optionally) a fixed rate for delivery latency. */
-async function measureHookflow(label, triggerUrl, receiverPort, sampler, counter = null) {
+async function measureHookflow(label, triggerUrl, receiverPort, sampler, counter = null, afterWarmup = null) {
   const out = { mode: label };
   if (opts.warmup > 0) {
     const w = await cannon(triggerUrl, `${label}-warm`, {
@@ -603,6 +605,7 @@ async function measureHookflow(label, triggerUrl, receiverPort, sampler, counter
     });
     await waitDelivered(receiverPort, `${label}-warm`, w.accepted);
   }
+  await afterWarmup?.();
   sampler.peak.nodeKb = 0;
   sampler.peak.nodePssKb = 0;
   sampler.peak.otherKb = 0;
@@ -740,6 +743,12 @@ async function runSeparate(receiverPort) {
         receiverPort,
         sampler,
         counter,
+        // The steady state: tables with statistics, as autovacuum gives them within a minute. A
+        // fresh schema's first prepared plans would scan whole tables until then.
+        () =>
+          client.query(
+            `ANALYZE ${schema}.runs, ${schema}.step_runs, ${schema}.events, ${schema}.step_attempts`,
+          ),
       );
     } finally {
       await counter?.close();

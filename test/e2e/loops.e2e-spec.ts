@@ -125,6 +125,44 @@ describe('loops over items (API + worker, PostgreSQL + Redis)', () => {
     expect((after.json as { sku: string }[]).map((r) => r.sku)).toEqual(['sku-0', 'sku-1', 'sku-2']);
   });
 
+  it('retries a loop item that had a queue job of its own at once, and keeps to the concurrency', async () => {
+    const { hookPath } = await hf.createFlow({
+      slug: 'loop-retry-own-jobs',
+      trigger: { type: 'webhook' },
+      steps: [
+        {
+          id: 'each',
+          type: 'foreach',
+          items: 'lines',
+          steps: [
+            {
+              id: 'post',
+              type: 'action',
+              connector: 'http',
+              retry: { attempts: 1 },
+              with: { url: `${sink.url}/own/{{index}}`, json: '{{item}}' },
+            },
+          ],
+        },
+      ],
+    });
+    for (const i of [0, 1, 2]) sink.script(`/own/${i}`, [400]);
+    const accepted = await hf
+      .http()
+      .post(hookPath)
+      .send({ lines: [1, 2, 3] })
+      .expect(202);
+    expect((await hf.waitForRun(accepted.body.runId)).status).toBe('failed');
+    for (const i of [0, 1, 2]) sink.delay(`/own/${i}`, 150);
+    await hf.http().post(`/api/runs/${accepted.body.runId}/retry`).set(hf.auth).expect(202);
+    // The failed jobs the items left under their ids are removed: the retry does not wait for the reconciler.
+    expect((await hf.waitForRun(accepted.body.runId)).status).toBe('succeeded');
+    const again = [0, 1, 2].map((i) => sink.received(`/own/${i}`)[1].at).sort((a, b) => a - b);
+    // One item at a time (concurrency 1): each call is answered 150 ms after it arrived.
+    expect(again[1] - again[0]).toBeGreaterThanOrEqual(140);
+    expect(again[2] - again[1]).toBeGreaterThanOrEqual(140);
+  });
+
   it('keeps going with continueOnError: null for the failed item, and the run succeeds', async () => {
     const { hookPath } = await hf.createFlow(orderLoop('loop-keep-going', 'keep', { continueOnError: true }));
     sink.script('/keep/0', [422]);
@@ -153,6 +191,42 @@ describe('loops over items (API + worker, PostgreSQL + Redis)', () => {
     expect(empty.steps[0]).toMatchObject({ status: 'succeeded', output: [] });
     const [after] = await sink.waitForRequests('/capped/after', 1);
     expect(after.json).toEqual([]);
+  });
+
+  it('shows each item and its steps in a dry run, sending nothing, and names a bad loop by its pointer', async () => {
+    const res = await hf
+      .http()
+      .post('/api/flows/test')
+      .set(hf.auth)
+      .send({ definition: orderLoop('loop-dry', 'dry'), body: order(2) })
+      .expect(200);
+    expect(res.body.status).toBe('succeeded');
+    expect(res.body.steps[0]).toMatchObject({
+      id: 'each',
+      type: 'foreach',
+      status: 'succeeded',
+      items: [
+        {
+          index: 0,
+          status: 'succeeded',
+          steps: [{ id: 'line' }, { id: 'post', request: { url: `${sink.url}/dry/0` } }, { id: 'answer' }],
+        },
+        {
+          index: 1,
+          status: 'succeeded',
+          steps: [{ id: 'line' }, { id: 'post', request: { url: `${sink.url}/dry/1` } }, { id: 'answer' }],
+        },
+      ],
+    });
+    expect(sink.received('/dry/0')).toHaveLength(0);
+
+    const bad = orderLoop('loop-bad', 'bad');
+    (bad.steps[0] as { steps: Record<string, unknown>[] }).steps[1].needs = ['after'];
+    const refused = await hf.http().post('/api/flows').set(hf.auth).send(bad).expect(400);
+    expect(refused.body.error).toBe('invalid_flow');
+    expect(refused.body.details).toEqual(
+      expect.arrayContaining([expect.objectContaining({ path: '/steps/0/steps/1/needs/0' })]),
+    );
   });
 
   it('runs no more items at once than its concurrency', async () => {

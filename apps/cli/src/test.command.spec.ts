@@ -100,6 +100,48 @@ describe('formatTestRun', () => {
     expect(router(['big', 'vip'])).toBe('  paths:  big, vip');
     expect(router([])).toBe('  paths:  (none taken)');
   });
+
+  it("prints each item of a loop with its steps under it, and counts the items' actions", () => {
+    const post = (n: number) => ({
+      id: 'post',
+      type: 'action' as const,
+      status: 'succeeded' as const,
+      input: { n },
+      output: { dryRun: true, request: { method: 'POST', url: `https://x.test/${n}` } },
+      request: { method: 'POST', url: `https://x.test/${n}` },
+    });
+    const lines = formatTestRun(
+      {
+        status: 'succeeded',
+        steps: [
+          {
+            id: 'each',
+            type: 'foreach',
+            status: 'succeeded',
+            input: { lines: [{ n: 0 }, { n: 1 }] },
+            output: [null, null],
+            items: [0, 1].map((index) => ({ index, status: 'succeeded' as const, steps: [post(index)] })),
+          },
+        ],
+      },
+      true,
+    );
+    expect(lines).toEqual([
+      'each  foreach  succeeded',
+      '  input:  {"lines": [{"n": 0}, {"n": 1}]}',
+      '  output: [null, null]',
+      '  item 0  succeeded',
+      '    each[0].post  action  succeeded  (rendered, not sent)',
+      '      input:  {"n": 0}',
+      '      request: POST https://x.test/0',
+      '  item 1  succeeded',
+      '    each[1].post  action  succeeded  (rendered, not sent)',
+      '      input:  {"n": 1}',
+      '      request: POST https://x.test/1',
+      '',
+      'run succeeded: 1 of 1 step ran, 2 actions rendered, not sent',
+    ]);
+  });
 });
 
 describe('hookflow test (dry run, in-process)', () => {

@@ -224,6 +224,10 @@ export class RunsService {
       const retry = retryOf(flow.graph, view);
       if (!retry) return { kind: 'refused', status: view.status };
       if (await this.operations.applyRetry(runId, view.version, retry)) {
+        // A loop enqueues its reopened item steps later with a plain add, which a failed job kept
+        // under the same id (removeOnFail: 24 h) would swallow: remove those jobs now.
+        const items = retry.reopen.filter((stepId) => parseItemStepId(stepId) !== null);
+        if (items.length > 0) await this.stepQueue.discard(runId, items);
         return { kind: 'done', reopened: retry.reopen, ready: retry.enqueue };
       }
       if (decisions >= MAX_DECISIONS) throw new Error(`run ${runId} kept moving while it was retried`);

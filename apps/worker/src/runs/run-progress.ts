@@ -84,7 +84,10 @@ export class RunProgress {
     const expect = claimed.unclaimed ?? { status: 'running' as const, attempts: claimed.attempt };
     // A loop's items running side by side end at the same moment: decide under the run's lock at once.
     const item = parseItemStepId(ref.stepId);
-    const contended = item !== null && (flow.graph.loopOf(item.loop)?.concurrency ?? 1) > 1;
+    const contended =
+      process.env.HF_LOCK_AT_ONCE === '1' &&
+      item !== null &&
+      (flow.graph.loopOf(item.loop)?.concurrency ?? 1) > 1;
     let view: RunView | null | undefined = claimed.view;
     for (let decisions = 1; ; decisions++) {
       // After the run moved under a decision, the next is made with its row locked: nothing moves it then.

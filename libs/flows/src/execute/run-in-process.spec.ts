@@ -376,3 +376,152 @@ describe('runFlowInProcess', () => {
     expect(calls[0].ctx.runId).toMatch(/^test-[0-9a-f-]{36}$/);
   });
 });
+
+describe('runFlowInProcess: loops', () => {
+  const lines = {
+    order: {
+      id: 'A-7',
+      lines: [
+        { sku: 'a', qty: 2 },
+        { sku: 'b', qty: 30 },
+        { sku: 'c', qty: 1 },
+      ],
+    },
+  };
+  const loop = (extra: Record<string, unknown> = {}, steps: StepDef[] = []): StepDef =>
+    ({
+      id: 'each',
+      type: 'foreach',
+      items: 'order.lines',
+      ...extra,
+      steps: [
+        {
+          id: 'line',
+          type: 'transform',
+          expression: "{ 'sku': sku, 'n': $index, 'of': $trigger.body.order.id }",
+        },
+        { id: 'size', type: 'router', paths: [{ name: 'bulk', when: '$item.qty >= 10' }, { name: 'one' }] },
+        {
+          id: 'post',
+          type: 'action',
+          connector: 'http',
+          needs: ['size.bulk', 'size.one'],
+          join: 'any',
+          with: { url: 'https://{{item.sku}}.example.com/{{index}}', json: { qty: '{{item.qty}}' } },
+        },
+        ...steps,
+      ],
+    }) as StepDef;
+
+  it("runs each item's steps, shows them per item, and gives the next step the results in item order", async () => {
+    const { calls, registry } = fakeRegistry();
+    const after: StepDef = { id: 'after', type: 'transform', expression: '$count($)' };
+    const result = await runFlowInProcess(compileFlow(flow(loop(), after)), trigger(lines), {
+      connectors: registry,
+      expressions,
+      dryRun: false,
+      runId: 'r1',
+    });
+    expect(result.status).toBe('succeeded');
+    expect(calls.map((c) => [c.input.url, c.input.json, c.ctx.idempotencyKey])).toEqual([
+      ['https://a.example.com/0', { qty: 2 }, 'r1_each[0].post'],
+      ['https://b.example.com/1', { qty: 30 }, 'r1_each[1].post'],
+      ['https://c.example.com/2', { qty: 1 }, 'r1_each[2].post'],
+    ]);
+    const [each, last] = result.steps;
+    expect(each.output).toEqual(
+      [0, 1, 2].map((i) => ({ status: 200, headers: {}, body: { received: { qty: [2, 30, 1][i] } } })),
+    );
+    expect(each.items!.map((item) => [item.index, item.status, item.steps.map((s) => s.status)])).toEqual([
+      [0, 'succeeded', ['succeeded', 'succeeded', 'succeeded']],
+      [1, 'succeeded', ['succeeded', 'succeeded', 'succeeded']],
+      [2, 'succeeded', ['succeeded', 'succeeded', 'succeeded']],
+    ]);
+    expect(each.items![1].steps[0]).toMatchObject({
+      input: { sku: 'b', qty: 30 },
+      output: { sku: 'b', n: 1, of: 'A-7' },
+    });
+    expect(each.items!.map((item) => item.steps[1].routes)).toEqual([['one'], ['bulk'], ['one']]);
+    expect(last).toMatchObject({ id: 'after', status: 'succeeded', output: 3 });
+  });
+
+  it('lets the other items finish when one fails, then fails the loop; continueOnError keeps null for it', async () => {
+    const failing = {
+      order: {
+        lines: [
+          { sku: 'a', qty: 1 },
+          { sku: 'fail', qty: 1 },
+          { sku: 'c', qty: 1 },
+        ],
+      },
+    };
+    const { calls, registry } = fakeRegistry();
+    const failed = await runFlowInProcess(compileFlow(flow(loop())), trigger(failing), {
+      connectors: registry,
+      expressions,
+      dryRun: false,
+    });
+    expect(calls).toHaveLength(3);
+    expect(failed.status).toBe('failed');
+    expect(failed.steps[0]).toMatchObject({
+      status: 'failed',
+      error: { code: 'loop_items_failed', message: '1 of 3 items failed (item 1); the others finished' },
+    });
+    expect(failed.steps[0].items!.map((item) => item.status)).toEqual(['succeeded', 'failed', 'succeeded']);
+
+    const kept = await runFlowInProcess(
+      compileFlow(flow(loop({ continueOnError: true }))),
+      trigger(failing),
+      {
+        connectors: fakeRegistry().registry,
+        expressions,
+        dryRun: false,
+      },
+    );
+    expect(kept.status).toBe('succeeded');
+    expect((kept.steps[0].output as unknown[]).map((o) => o === null)).toEqual([false, true, false]);
+  });
+
+  it('gives a code step in a loop its item and index', async () => {
+    const def = flow({
+      id: 'each',
+      type: 'foreach',
+      items: 'order.lines',
+      steps: [
+        {
+          id: 'calc',
+          type: 'code',
+          code: 'return { at: index, total: item.qty * 10, same: input === item }',
+        },
+      ],
+    } as StepDef);
+    const result = await runFlowInProcess(compileFlow(def), trigger(lines), {
+      connectors: fakeRegistry().registry,
+      expressions,
+      dryRun: true,
+    });
+    expect(result.steps[0].output).toEqual([
+      { at: 0, total: 20, same: false },
+      { at: 1, total: 300, same: false },
+      { at: 2, total: 10, same: false },
+    ]);
+  });
+
+  it('takes one value as one item and nothing as none, and refuses more items than maxItems', async () => {
+    const run = (body: unknown, extra: Record<string, unknown> = {}) =>
+      runFlowInProcess(compileFlow(flow(loop(extra))), trigger(body), {
+        connectors: fakeRegistry().registry,
+        expressions,
+        dryRun: true,
+      });
+    const one = await run({ order: { lines: { sku: 'x', qty: 1 } } });
+    expect(one.steps[0].items).toHaveLength(1);
+    const none = await run({ order: {} });
+    expect(none.steps[0]).toMatchObject({ status: 'succeeded', output: [], items: [] });
+    const tooMany = await run(lines, { maxItems: 2 });
+    expect(tooMany.steps[0]).toMatchObject({
+      status: 'failed',
+      error: { code: 'too_many_items', message: 'items gave 3 items; this loop takes at most 2 (maxItems)' },
+    });
+  });
+});

@@ -92,6 +92,9 @@ async function runSteps(
     const step = flow.step(id);
     const result = await runStep(flow, id, ctx, deps, rowPrefix);
     statuses[id] = result.status;
+    // A loop's item steps count for the run's end as the worker counts them (an action of theirs).
+    for (const item of result.items ?? [])
+      for (const inner of item.steps) statuses[`${itemPrefix(id, item.index)}${inner.id}`] = inner.status;
     if (result.status !== 'failed') ctx.steps[id] = result.output;
     if (result.routes) routes[id] = result.routes;
     if (step.type === 'action' && deps.dryRun) {

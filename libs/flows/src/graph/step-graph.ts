@@ -1,4 +1,5 @@
 import type { StepType } from '../model/flow-definition';
+import { parseItemStepId } from './loop-items';
 import type { StepStatus } from '../model/step-status';
 
 /** The part of a step the graph needs. */
@@ -246,11 +247,21 @@ export class StepGraph {
     const all = this.ids.map((id) => own(statuses, id) ?? 'pending');
     if (!all.every((s) => TERMINAL.has(s))) return null;
     if (all.includes('failed')) return 'failed';
-    const actionSucceeded = this.ids.some(
-      (id) => own(statuses, id) === 'succeeded' && typeOf(id) === 'action',
-    );
+    const actionSucceeded =
+      this.ids.some((id) => own(statuses, id) === 'succeeded' && typeOf(id) === 'action') ||
+      this.itemActionSucceeded(statuses);
     if (!actionSucceeded && all.includes('filtered')) return 'filtered';
     return 'succeeded';
+  }
+
+  /** Whether an action of a loop's items succeeded, among the item rows `statuses` holds. */
+  private itemActionSucceeded(statuses: Readonly<Record<string, StepStatus>>): boolean {
+    if (this.loops.size === 0) return false;
+    return Object.entries(statuses).some(([id, status]) => {
+      if (status !== 'succeeded' || !id.includes('[')) return false;
+      const item = parseItemStepId(id);
+      return item !== null && this.loops.get(item.loop)?.graph.types.get(item.step) === 'action';
+    });
   }
 
   private ancestors(): Uint32Array[] {

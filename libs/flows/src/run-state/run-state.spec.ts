@@ -447,4 +447,55 @@ describe('loops', () => {
       runStatus: null,
     });
   });
+
+  it('a retry keeps to the concurrency: items left half done wait for a place like items not started', () => {
+    const row = (status: StepStatus, enqueued = status !== 'pending', held = false): StepState => ({
+      status,
+      attempts: 1,
+      enqueued,
+      held,
+    });
+    const steps: Record<string, StepState> = {
+      start: row('succeeded'),
+      each: row('failed'),
+      after: row('skipped'),
+    };
+    for (let i = 0; i < 5; i++) {
+      steps[`each[${i}].shape`] = row('succeeded');
+      steps[`each[${i}].post`] = row('failed');
+    }
+    const retry = retryOf(loopGraph, { version: 1, status: 'failed', steps })!;
+    const after: Record<string, StepState> = { ...steps };
+    for (const id of retry.reopen) after[id] = row('pending', retry.enqueue.includes(id));
+    after.each = row('running', true, true);
+    const start = afterLoopStart(loopGraph, { version: 2, status: 'running', steps: after }, 'each', 5)!;
+    expect(start.enqueue).toEqual(['each[0].post', 'each[1].post']);
+    after['each[0].post'] = row('running', true, true);
+    after['each[1].post'] = row('running', true, true);
+    const view = { version: 3, status: 'running' as const, steps: after };
+    expect(afterStepEnd(loopGraph, view, 'each[0].post', 'succeeded', undefined, 2)!.enqueue).toEqual([
+      'each[2].post',
+    ]);
+  });
+
+  it('a loop run again on fewer items than it has rows goes on over all of its rows', () => {
+    const one = new StepGraph([{ id: 'each', type: 'foreach', steps: [{ id: 'post', type: 'action' }] }]);
+    const view = loopView({ each: 'running!', 'each[0].post': 'succeeded', 'each[1].post': 'pending' });
+    expect(afterLoopStart(one, view, 'each', 1)).toEqual({
+      skip: [],
+      enqueue: ['each[1].post'],
+      runStatus: null,
+    });
+  });
+
+  it("counts an action of a loop's items: a run whose loop sent a request does not end filtered", () => {
+    const gated = new StepGraph([
+      { id: 'gate', type: 'filter', needs: [] },
+      { id: 'each', type: 'foreach', needs: [], steps: [{ id: 'post', type: 'action' }] },
+    ]);
+    const view = loopView({ gate: 'filtered', each: 'waiting', 'each[0].post': 'running!' });
+    expect(afterStepEnd(gated, view, 'each[0].post', 'succeeded', undefined, 5)!.runStatus).toBe('succeeded');
+    const nothingSent = loopView({ gate: 'filtered', each: 'waiting', 'each[0].post': 'running!' });
+    expect(afterStepEnd(gated, nothingSent, 'each[0].post', 'failed')!.runStatus).toBe('failed');
+  });
 });

@@ -134,6 +134,8 @@ interface ItemRows {
   routes: Record<string, string[]>;
   bytes: Record<string, number>;
   started: boolean;
+  /** Holds a place among the items running at once: a row runs, waits for a retry, is handed over, or just ended. */
+  busy: boolean;
 }
 
 /** The items of loop `loopId` in the view (by index; holes for items without rows), with `change` applied. */
@@ -147,11 +149,14 @@ function itemRowsOf(view: RunView, loopId: string, change: RowChange): ItemRows[
     const index = close < 0 ? NaN : Number(id.slice(prefix.length, close));
     if (!Number.isInteger(index)) continue;
     const step = id.slice(close + 2);
-    const item = (items[index] ??= { statuses: {}, routes: {}, bytes: {}, started: false });
+    const item = (items[index] ??= { statuses: {}, routes: {}, bytes: {}, started: false, busy: false });
     const changed = id === change.id;
     const status = changed ? change.status : row.status;
     item.statuses[step] = status;
     item.started ||= status !== 'pending' || row.enqueued;
+    // A retry leaves items started but idle (their unfinished rows pending, not handed over): those
+    // wait for a place like items not started, so that a retry keeps to the loop's concurrency.
+    item.busy ||= changed || BUSY.has(status) || (status === 'pending' && row.enqueued);
     const routes = changed && change.routes ? change.routes : row.routes;
     if (routes) item.routes[step] = routes;
     const bytes = changed && change.bytes !== undefined ? change.bytes : row.bytes;
@@ -175,11 +180,13 @@ function afterLoopMoved(
   if (!loop) throw new Error(`step '${loopId}' is not a loop`);
   const items = itemRowsOf(view, loopId, change);
   if (view.partial) return withinItem(loop, loopId, view, items, change);
-  const moved = advanceItems(loop, loopId, view, items, count ?? items.length);
+  // A loop run again (a retry) keeps the rows it made: it goes on over all of them.
+  const moved = advanceItems(loop, loopId, view, items, Math.max(count ?? 0, items.length));
   if (!moved.end) return { skip: moved.skip, enqueue: moved.enqueue, runStatus: null };
-  // The loop ends with this write: the steps after it move as after any step's end.
-  const statuses: Record<string, StepStatus> = {};
-  for (const id of graph.ids) statuses[id] = own(view.steps, id)?.status ?? 'pending';
+  // The loop ends with this write: the steps after it move as after any step's end (its items'
+  // rows count too: an action of theirs that succeeded keeps the run from ending filtered).
+  const statuses = statusesOf(view);
+  statuses[change.id] = change.status;
   statuses[loopId] = moved.end.status;
   const outer = graph.settle(statuses, routesOf(view));
   return {
@@ -219,6 +226,8 @@ export function loopItemsFailed(failed: number[], total: number): StepError {
   return { code: 'loop_items_failed', message, retryable: false };
 }
 
+const BUSY: ReadonlySet<StepStatus> = new Set<StepStatus>(['running', 'retrying', 'waiting']);
+
 /** One pass over the items; only the items under way are settled (a loop may hold thousands). */
 function advanceItems(
   loop: LoopGraph,
@@ -231,6 +240,8 @@ function advanceItems(
   const enqueue: string[] = [];
   const results: FinishedRunStatus[] = new Array<FinishedRunStatus>(n);
   const waiting: number[] = [];
+  /** Items a retry left half done, with the steps they go on with once they get a place. */
+  const idle: string[][] = [];
   let active = 0;
   let finished = 0;
   for (let index = 0; index < n; index++) {
@@ -246,8 +257,11 @@ function advanceItems(
       skip.push(...decision.skip.map(rowOf));
       result = decision.runStatus;
       if (!result) {
-        active++;
-        enqueue.push(...notEnqueued(view, decision.ready.map(rowOf)));
+        const ready = notEnqueued(view, decision.ready.map(rowOf));
+        if (item.busy) {
+          active++;
+          enqueue.push(...ready);
+        } else idle.push(ready);
         continue;
       }
     }
@@ -255,8 +269,14 @@ function advanceItems(
     finished++;
   }
   // An item not started yet begins at the loop's first steps.
+  // Places left go first to items a retry left half done, then to items not started yet.
   const roots = loop.graph.roots();
-  for (const index of waiting.slice(0, Math.max(0, loop.concurrency - active)))
+  let places = Math.max(0, loop.concurrency - active);
+  for (const ready of idle) {
+    if (places-- <= 0) break;
+    enqueue.push(...ready);
+  }
+  for (const index of waiting.slice(0, Math.max(0, places)))
     enqueue.push(...roots.map((step) => itemStepId(loopId, index, step)));
   if (finished < n) return { skip, enqueue, end: null };
   return { skip, enqueue, end: loopEndOf(loop, loopId, items, results) };

@@ -1,4 +1,4 @@
-import type { Pool } from 'pg';
+import type { Pool, PoolClient } from 'pg';
 import type { DataSource } from 'typeorm';
 
 /**
@@ -11,7 +11,26 @@ export async function preparedQuery<T>(
   text: string,
   values: unknown[],
 ): Promise<T[]> {
-  const pool = (ds.driver as unknown as { master: Pool }).master;
-  const result = await pool.query({ name, text, values });
+  const result = await poolOf(ds).query({ name, text, values });
   return result.rows as T[];
+}
+
+/** A pooled connection of the caller's own, for statements that share one (a transaction); release it. */
+export function pooledClient(ds: DataSource): Promise<PoolClient> {
+  return poolOf(ds).connect();
+}
+
+/** A named prepared statement on `client`, planned once per connection as `preparedQuery`'s. */
+export async function preparedOn<T>(
+  client: PoolClient,
+  name: string,
+  text: string,
+  values: unknown[],
+): Promise<T[]> {
+  const result = await client.query({ name, text, values });
+  return result.rows as T[];
+}
+
+function poolOf(ds: DataSource): Pool {
+  return (ds.driver as unknown as { master: Pool }).master;
 }

@@ -61,7 +61,11 @@ export class RunQueries {
       const steps = await m.find(StepRun, { where: { runId }, order: { position: 'ASC' } });
       const attempts = await m.find(Attempt, { where: { runId }, order: { n: 'ASC' } });
       const byStep = new Map<string, Attempt[]>();
-      for (const a of attempts) byStep.set(a.stepId, [...(byStep.get(a.stepId) ?? []), a]);
+      for (const a of attempts) {
+        const list = byStep.get(a.stepId);
+        if (list) list.push(a);
+        else byStep.set(a.stepId, [a]);
+      }
       return {
         run: Object.assign(run, { flowSlug: flow[0]?.slug ?? '' }),
         event,
@@ -78,7 +82,10 @@ function inRunOrder(steps: StepRun[]): StepRun[] {
   for (const s of steps) {
     if (s.itemIndex === null) continue;
     const loop = s.stepId.slice(0, s.stepId.indexOf('['));
-    items.set(loop, [...(items.get(loop) ?? []), s]);
+    // Pushed, not spread: a copy per row made this quadratic (100,000 item rows: minutes).
+    const list = items.get(loop);
+    if (list) list.push(s);
+    else items.set(loop, [s]);
   }
   return outer.flatMap((s) => {
     const own = items.get(s.stepId);

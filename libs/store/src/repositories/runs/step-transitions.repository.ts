@@ -10,7 +10,7 @@ import {
 import { Coalescer, ItemFailure } from '@hookflow/platform';
 import type { DataSource } from 'typeorm';
 import type { AttemptOutcome } from '../../entities';
-import { preparedQuery } from '../../database/prepared';
+import { pooledClient, preparedOn, preparedQuery } from '../../database/prepared';
 import { toJsonb } from '../jsonb';
 import {
   claimableForRun,
@@ -160,7 +160,8 @@ function partialFor(stepId: string): Pick<RunView, 'partial'> {
 /** What `readStep` selects, for run `run` (an SQL expression) and its step row `me`. */
 const READ_STEP_COLUMNS = (run: string) =>
   `me.status AS step_status, me.attempts, me.attempts_base, me.enqueued_at IS NOT NULL AS enqueued,
-              me.item_index, ${itemOfStep(run, 'me.step_id')} AS item, r.status AS run_status,
+              me.item_index, CASE WHEN me.item_index IS NOT NULL THEN ${itemOfStep(run, 'me.step_id')} END AS item,
+              r.status AS run_status,
               r.steps_version AS version_seen,
               ${stepStatesColumn(run, 'me.step_id')},
               r.flow_version_id, ${runContextColumns(run, 'me.step_id')}`;
@@ -244,7 +245,8 @@ interface StepEndResultRow {
 const LOOP_OUTPUT = `(SELECT coalesce(json_agg(CASE WHEN u.id IS NULL THEN NULL WHEN u.id = i.step_id THEN i.output
                                          ELSE y.output END ORDER BY u.ord), '[]'::json)
                         FROM unnest(i.loop_rows) WITH ORDINALITY AS u(id, ord)
-                        LEFT JOIN step_runs y ON y.run_id = i.run_id AND y.step_id = u.id)`;
+                        LEFT JOIN step_runs y
+                          ON y.run_id = ANY ($2::uuid[]) AND y.run_id = i.run_id AND y.step_id = u.id)`;
 
 /**
  * Records step ends of distinct runs (one JSON array of `StepEndRow`), each as its own statement
@@ -583,11 +585,11 @@ export class StepTransitions {
    * Null for no run (nothing held).
    */
   async lockRun(runId: string, stepId?: string): Promise<LockedRun | null> {
-    const qr = this.ds.createQueryRunner();
-    await qr.connect();
-    let held = false;
+    const client = await pooledClient(this.ds);
     const read = async (scope?: string): Promise<RunView | null> => {
-      const rows: { status: RunStatus; version: number; steps: StepStatesJson | null }[] = await qr.query(
+      const rows: { status: RunStatus; version: number; steps: StepStatesJson | null }[] = await preparedOn(
+        client,
+        scope ? 'hookflow_locked_item_view' : 'hookflow_locked_view',
         `SELECT r.status, r.steps_version AS version, ${stepStatesColumn('r.id', scope && '$2::text')}
            FROM runs r WHERE r.id = $1`,
         scope ? [runId, scope] : [runId],
@@ -599,41 +601,53 @@ export class StepTransitions {
         version: row.version,
         steps: stepStatesOf(row.steps ?? {}),
       };
-      return scope ? { ...view, partial: true } : view;
+      return scope ? { ...view, ...partialFor(scope) } : view;
     };
     try {
-      await qr.startTransaction();
+      await client.query('BEGIN');
       // The lock first, on its own: a statement that waited for it would read the steps as they
       // were when it began; the next one reads them as the lock holder before us left them.
-      const locked: unknown[] = await qr.query(`SELECT 1 FROM runs WHERE id = $1 FOR NO KEY UPDATE`, [runId]);
-      if (locked.length === 0) return null;
-      const view = await read(stepId);
-      if (!view) return null;
-      held = true;
+      const locked = await preparedOn(
+        client,
+        'hookflow_lock_run',
+        `SELECT 1 FROM runs WHERE id = $1 FOR NO KEY UPDATE`,
+        [runId],
+      );
+      const view = locked.length > 0 ? await read(stepId) : null;
+      if (!view) {
+        await client.query('ROLLBACK');
+        client.release();
+        return null;
+      }
       return {
         view,
         whole: async () => (await read())!,
         record: async (end) => {
-          const results: StepEndResultRow[] = await qr.query(RECORD_STEP_ENDS, [
-            toJsonb([{ ...stepEndRow(end), ord: 0 }]),
-            [end.runId],
-          ]);
+          const results = await preparedOn<StepEndResultRow>(
+            client,
+            'hookflow_record_step_ends',
+            RECORD_STEP_ENDS,
+            [toJsonb([{ ...stepEndRow(end), ord: 0 }]), [end.runId]],
+          );
           return recordedOf(end, results[0]);
         },
         release: async (commit = true) => {
+          let failed: unknown;
           try {
-            if (commit) await qr.commitTransaction();
-            else await qr.rollbackTransaction();
+            await client.query(commit ? 'COMMIT' : 'ROLLBACK');
+          } catch (err) {
+            failed = err;
+            throw err;
           } finally {
-            await qr.release();
+            // A connection whose transaction did not end cleanly is not given back to the pool.
+            client.release(failed instanceof Error ? failed : undefined);
           }
         },
       };
-    } finally {
-      if (!held) {
-        if (qr.isTransactionActive) await qr.rollbackTransaction().catch(() => undefined);
-        await qr.release();
-      }
+    } catch (err) {
+      // Destroyed, not given back: its transaction may still be open.
+      client.release(err instanceof Error ? err : true);
+      throw err;
     }
   }
 
