@@ -1,3 +1,5 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { HookflowHarness } from '../utils/hookflow-harness';
 import { SinkServer } from '../utils/sink-server';
 
@@ -238,5 +240,61 @@ describe('loops over items (API + worker, PostgreSQL + Redis)', () => {
     const calls = [0, 1, 2, 3, 4].map((i) => sink.received(`/slow/${i}`)[0].at).sort((a, b) => a - b);
     // Each call is answered 150 ms after it arrived: a third call before the first answer breaks the bound.
     for (let k = 2; k < calls.length; k++) expect(calls[k] - calls[k - 2]).toBeGreaterThanOrEqual(140);
+  });
+
+  it('runs flows/order-pipeline.flow.json live: code, router, loop and join, one order each way', async () => {
+    // The example file as shipped, with its example.com receivers pointed at the sink and enabled.
+    const file = fs.readFileSync(path.resolve('flows/order-pipeline.flow.json'), 'utf8');
+    const definition = JSON.parse(
+      file
+        .replaceAll('https://warehouse.example.com', `${sink.url}/pipe`)
+        .replaceAll('https://shop.example.com', `${sink.url}/pipe`),
+    );
+    delete definition.$schema;
+    const { hookPath } = await hf.createFlow({ ...definition, enabled: true });
+    const sample = JSON.parse(fs.readFileSync(path.resolve('flows/samples/order-pipeline.json'), 'utf8'));
+    const large = await hf.http().post(hookPath).send(sample).expect(202);
+    const small = await hf
+      .http()
+      .post(hookPath)
+      .send({ ...sample, id: 'ord_small', items: [{ sku: 'tea-sencha', quantity: 1, unitPrice: 900 }] })
+      .expect(202);
+    const [bigRun, smallRun] = [await hf.waitForRun(large.body.runId), await hf.waitForRun(small.body.runId)];
+    expect([bigRun.status, smallRun.status]).toEqual(['succeeded', 'succeeded']);
+
+    const reservations = await sink.waitForRequests('/pipe/reservations', 3);
+    expect(reservations.map((r) => r.json).sort((a: any, b: any) => a.line - b.line)).toEqual([
+      { orderId: 'ord_2002', line: 0, sku: 'teapot-cast-iron', quantity: 2 },
+      { orderId: 'ord_2002', line: 1, sku: 'tea-sencha', quantity: 3 },
+      { orderId: 'ord_2002', line: 2, sku: 'cup-stoneware', quantity: 4 },
+    ]);
+    const confirmed = await sink.waitForRequests('/pipe/orders/confirmed', 2);
+    const byOrder = new Map(confirmed.map((r) => [(r.json as { orderId: string }).orderId, r.json]));
+    expect(byOrder.get('ord_2002')).toEqual({
+      orderId: 'ord_2002',
+      total: 161,
+      reserved: [
+        { sku: 'teapot-cast-iron', status: 200 },
+        { sku: 'tea-sencha', status: 200 },
+        { sku: 'cup-stoneware', status: 200 },
+      ],
+    });
+    expect(byOrder.get('ord_small')).toMatchObject({ orderId: 'ord_small', total: 9 });
+    const steps = (run: Record<string, any>) =>
+      run.steps.filter((s: RunStep) => !s.loop).map((s: RunStep) => [s.id, s.status]);
+    expect(steps(bigRun)).toEqual([
+      ['order', 'succeeded'],
+      ['size', 'succeeded'],
+      ['reserve', 'succeeded'],
+      ['confirm', 'succeeded'],
+    ]);
+    expect(steps(smallRun)).toEqual([
+      ['order', 'succeeded'],
+      ['size', 'succeeded'],
+      ['reserve', 'skipped'],
+      ['confirm', 'succeeded'],
+    ]);
+    expect(bigRun.steps[0].attempts[0].logs).toEqual(['3 lines']);
+    expect(bigRun.steps[1].routes).toEqual(['large']);
   });
 });

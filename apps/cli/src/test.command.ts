@@ -118,7 +118,9 @@ function formatStep(step: InProcessStepResult, dryRun: boolean): string[] {
     lines.push(`  item ${item.index}  ${item.status}`);
     for (const inner of item.steps) {
       const id = `${step.id}[${item.index}].${inner.id}`;
-      lines.push(...formatStep({ ...inner, id }, dryRun).map((line) => `    ${line}`));
+      // A value printed over several lines is one string: every line of it is indented.
+      const own = formatStep({ ...inner, id }, dryRun).flatMap((text) => text.split('\n'));
+      lines.push(...own.map((line) => `    ${line}`));
     }
   }
   return lines;

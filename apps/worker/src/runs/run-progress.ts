@@ -82,17 +82,10 @@ export class RunProgress {
     pick?: PickNext,
   ): Promise<StepEndOutcome> {
     const expect = claimed.unclaimed ?? { status: 'running' as const, attempts: claimed.attempt };
-    // A loop's items running side by side end at the same moment: decide under the run's lock at once.
-    const item = parseItemStepId(ref.stepId);
-    const contended =
-      process.env.HF_LOCK_AT_ONCE === '1' &&
-      item !== null &&
-      (flow.graph.loopOf(item.loop)?.concurrency ?? 1) > 1;
     let view: RunView | null | undefined = claimed.view;
     for (let decisions = 1; ; decisions++) {
       // After the run moved under a decision, the next is made with its row locked: nothing moves it then.
-      const locked =
-        decisions > 1 || contended ? await this.transitions.lockRun(ref.runId, ref.stepId) : null;
+      const locked = decisions > 1 ? await this.transitions.lockRun(ref.runId, ref.stepId) : null;
       if (locked) view = locked.view;
       let decided: Decided | null;
       try {

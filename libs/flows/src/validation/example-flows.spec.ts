@@ -38,6 +38,7 @@ describe('flows/*.flow.json', () => {
         'github-push-to-webhook.flow.json',
         'contact-list-to-crm.flow.json',
         'order-lines.flow.json',
+        'order-pipeline.flow.json',
       ]),
     );
   });
@@ -168,6 +169,50 @@ describe('the examples, run as dry runs on their samples', () => {
       url: 'https://warehouse.example.com/orders',
       json: { orderId: 'ord_1001', route: 'direct' },
     });
+  });
+
+  it('order-pipeline: a code step totals the order, the router sends it through the loop, one reservation per line, and the shop hears once', async () => {
+    const result = await dryRun('order-pipeline');
+    expect(result.status).toBe('succeeded');
+    expect(statuses(result)).toEqual({
+      order: 'succeeded',
+      size: 'succeeded',
+      reserve: 'succeeded',
+      confirm: 'succeeded',
+    });
+    expect(result.steps[0]).toMatchObject({ output: { id: 'ord_2002', total: 161 }, logs: ['3 lines'] });
+    const reserve = result.steps.find((s) => s.id === 'reserve')!;
+    expect(reserve.items!.map((item) => (item.steps[0].request as { json: unknown }).json)).toEqual([
+      { orderId: 'ord_2002', line: 0, sku: 'teapot-cast-iron', quantity: 2 },
+      { orderId: 'ord_2002', line: 1, sku: 'tea-sencha', quantity: 3 },
+      { orderId: 'ord_2002', line: 2, sku: 'cup-stoneware', quantity: 4 },
+    ]);
+    expect(reserve.output).toEqual([
+      { sku: 'teapot-cast-iron' },
+      { sku: 'tea-sencha' },
+      { sku: 'cup-stoneware' },
+    ]);
+    expect((requestOf(result, 'confirm') as { json: unknown }).json).toEqual({
+      orderId: 'ord_2002',
+      total: 161,
+      reserved: reserve.output,
+    });
+  });
+
+  it('order-pipeline: a small order skips the loop, and the shop still hears of it once', async () => {
+    const result = await dryRun('order-pipeline', (sample) => {
+      sample.items = [{ sku: 'tea-sencha', quantity: 1, unitPrice: 900 }];
+    });
+    expect(result.status).toBe('succeeded');
+    expect(statuses(result)).toEqual({
+      order: 'succeeded',
+      size: 'succeeded',
+      reserve: 'skipped',
+      confirm: 'succeeded',
+    });
+    expect(Object.keys(result.steps.find((s) => s.id === 'confirm')!.input as object)).toEqual([
+      'size.small',
+    ]);
   });
 
   it('stripe-payment-to-chat: posts the payment as a chat message', async () => {
