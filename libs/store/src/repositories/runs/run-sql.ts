@@ -86,6 +86,13 @@ export const RUN_CONTEXT_FROM = `FROM runs r
          LEFT JOIN events e ON e.id = r.event_id
         WHERE r.id = $1`;
 
+/** Run $1 with its flow, its event and its step $2 (`me`). */
+export const RUN_STEP_FROM = `FROM runs r
+         JOIN flows f ON f.id = r.flow_id
+         LEFT JOIN events e ON e.id = r.event_id
+         JOIN step_runs me ON me.run_id = r.id AND me.step_id = $2
+        WHERE r.id = $1`;
+
 /** The columns of `runContextColumns` as a row. */
 export interface RunContextRow {
   slug: string;

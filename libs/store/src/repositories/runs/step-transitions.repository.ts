@@ -18,6 +18,7 @@ import {
   jointOrEach,
   readRunView,
   RUN_CONTEXT_FROM,
+  RUN_STEP_FROM,
   runContextColumns,
   stepStatesColumn,
   stepStatesOf,
@@ -524,11 +525,7 @@ export class StepTransitions {
           this.ds,
           'hookflow_read_step',
           `SELECT ${READ_STEP_COLUMNS('$1')}
-             FROM runs r
-             JOIN flows f ON f.id = r.flow_id
-             LEFT JOIN events e ON e.id = r.event_id
-             JOIN step_runs me ON me.run_id = r.id AND me.step_id = $2
-            WHERE r.id = $1`,
+             ${RUN_STEP_FROM}`,
           [runId, stepId],
         );
         return rows[0] ? readStepOf(rows[0], stepId) : null;
@@ -671,11 +668,7 @@ export class StepTransitions {
   ): Promise<Pick<ClaimedStep, 'trigger' | 'outputs' | 'flowSlug' | 'item'> | null> {
     const rows: (RunContextRow & { item: unknown; item_index: number | null })[] = await this.ds.query(
       `SELECT ${itemOfStep('$1', 'me.step_id')} AS item, me.item_index, ${runContextColumns('$1', 'me.step_id')}
-         FROM runs r
-         JOIN flows f ON f.id = r.flow_id
-         LEFT JOIN events e ON e.id = r.event_id
-         JOIN step_runs me ON me.run_id = r.id AND me.step_id = $2
-        WHERE r.id = $1`,
+         ${RUN_STEP_FROM}`,
       [runId, stepId],
     );
     const row = rows[0];
