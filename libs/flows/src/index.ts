@@ -56,7 +56,7 @@ export * from './transform';
 // Execution
 export { InvalidFlowError, compileFlow, scopeOf, stepInput } from './execute/compile-flow';
 export type { CompiledFlow, CompiledStep } from './execute/compile-flow';
-export { executeStep } from './execute/execute-step';
+export { bindingsOf, executeStep } from './execute/execute-step';
 export type { ExecuteDeps } from './execute/execute-step';
 export { runFlowInProcess } from './execute/run-in-process';
 export type { InProcessRunResult, InProcessStepResult, RunInProcessDeps } from './execute/run-in-process';

@@ -81,7 +81,19 @@ export class RunProgress {
     attempt: AttemptRecord | null,
     pick?: PickNext,
   ): Promise<StepEndOutcome> {
-    const expect = claimed.unclaimed ?? { status: 'running' as const, attempts: claimed.attempt };
+    const end: EndToDecide = {
+      flow,
+      ref,
+      claimed,
+      result,
+      attempt,
+      pick,
+      expect: claimed.unclaimed ?? { status: 'running' as const, attempts: claimed.attempt },
+      // A loop item's output size counts towards its loop's output: worked out once.
+      outputBytes: parseItemStepId(ref.stepId)
+        ? Buffer.byteLength(JSON.stringify(result.output ?? null))
+        : undefined,
+    };
     let view: RunView | null | undefined = claimed.view;
     for (let decisions = 1; ; decisions++) {
       // After the run moved under a decision, the next is made with its row locked: nothing moves it then.
@@ -89,7 +101,7 @@ export class RunProgress {
       if (locked) view = locked.view;
       let decided: Decided | null;
       try {
-        decided = await this.decideAndRecord(flow, ref, claimed, result, attempt, pick, view, locked, expect);
+        decided = await this.decideAndRecord(end, view, locked);
         await locked?.release();
       } catch (err) {
         await locked?.release(false).catch(() => undefined);
@@ -124,7 +136,7 @@ export class RunProgress {
             stepId: recorded.next.stepId,
             release: next.release,
             slot: next.slot,
-            claimed: this.nextClaim(claimed, ref.stepId, result, recorded, view, transition),
+            claimed: this.nextClaim(end, recorded, view, transition),
           },
         };
       }
@@ -150,24 +162,19 @@ export class RunProgress {
 
   /** Decides the step's end on `view` (read if need be) and writes it, through `locked` when given. */
   private async decideAndRecord(
-    flow: CompiledFlow,
-    ref: StepRef,
-    claimed: ClaimedStep,
-    result: StepResult,
-    attempt: AttemptRecord | null,
-    pick: PickNext | undefined,
+    end: EndToDecide,
     known: RunView | null | undefined,
     locked: LockedRun | null,
-    expect: StepEnd['expect'],
   ): Promise<Decided | null> {
+    const { flow, ref, claimed, result, attempt, pick, expect } = end;
     let view = known ?? (await this.transitions.view(ref.runId));
     if (!view) return null;
-    let transition = decide(flow, view, ref.stepId, result);
+    let transition = decide(end, view);
     if (!transition) {
       // The view holds the step's own loop item only, and this end moves the loop.
       view = locked ? await locked.whole() : await this.transitions.view(ref.runId);
       if (!view) return null;
-      transition = decide(flow, view, ref.stepId, result)!;
+      transition = decide(end, view)!;
     }
     // Only on the claim's own view are the outputs the claim read all there are: a step run next
     // in process reads them (or, in a loop, on any view where the step's item did not move). On a
@@ -179,7 +186,7 @@ export class RunProgress {
       view === claimed.view || (claimed.view !== undefined && itemUnmoved(ref.stepId, claimed.view, view));
     const next = pick && current && pickable.length > 0 ? await pick(pickable) : null;
     try {
-      const end: StepEnd = {
+      const write: StepEnd = {
         runId: ref.runId,
         stepId: ref.stepId,
         result,
@@ -191,7 +198,7 @@ export class RunProgress {
         next: next ? { stepId: next.stepId, leaseMs: next.leaseMs } : undefined,
         loop: result.items ? { items: result.items, steps: loopStepsOf(flow, ref.stepId) } : undefined,
       };
-      const recorded = locked ? await locked.record(end) : await this.transitions.recordStepEnd(end);
+      const recorded = locked ? await locked.record(write) : await this.transitions.recordStepEnd(write);
       return { recorded, transition, next, view };
     } catch (err) {
       next?.release?.();
@@ -216,13 +223,13 @@ export class RunProgress {
 
   /** The claim of the step the write claimed next: the run as that write left it, one version on. */
   private nextClaim(
-    claimed: ClaimedStep,
-    stepId: string,
-    result: StepResult,
+    end: EndToDecide,
     recorded: Extract<StepEndRecorded, { recorded: true }>,
     view: RunView,
     transition: RunTransition,
   ): ClaimedStep {
+    const { claimed, result } = end;
+    const stepId = end.ref.stepId;
     const next = recorded.next!;
     const steps = { ...view.steps };
     steps[stepId] = {
@@ -231,9 +238,7 @@ export class RunProgress {
       enqueued: true,
       held: false,
       ...(result.routes ? { routes: result.routes } : {}),
-      ...(parseItemStepId(stepId)
-        ? { bytes: Buffer.byteLength(JSON.stringify(recorded.output ?? null)) }
-        : {}),
+      ...(end.outputBytes !== undefined ? { bytes: end.outputBytes } : {}),
     };
     for (const id of transition.skip) steps[id] = { ...steps[id], status: 'skipped' };
     for (const id of transition.enqueue) steps[id] = { ...steps[id], enqueued: true };
@@ -258,14 +263,24 @@ export class RunProgress {
   }
 }
 
+/** A step's end as it is to be decided and recorded, whatever view it is decided on. */
+interface EndToDecide {
+  flow: CompiledFlow;
+  ref: StepRef;
+  claimed: ClaimedStep;
+  result: StepResult;
+  attempt: AttemptRecord | null;
+  pick?: PickNext;
+  expect: StepEnd['expect'];
+  /** A loop item step's output size as stored (bytes of JSON). */
+  outputBytes?: number;
+}
+
 /** What a step's end does to its run (null: not known from a partial view); a `foreach` step that found its items starts them. */
-function decide(flow: CompiledFlow, view: RunView, stepId: string, result: StepResult): RunTransition | null {
-  if (result.items) return afterLoopStart(flow.graph, view, stepId, result.items.length);
-  // A loop item's output size counts towards its loop's output.
-  const bytes = parseItemStepId(stepId)
-    ? Buffer.byteLength(JSON.stringify(result.output ?? null))
-    : undefined;
-  return afterStepEnd(flow.graph, view, stepId, result.status, result.routes, bytes);
+function decide(end: EndToDecide, view: RunView): RunTransition | null {
+  const { flow, ref, result } = end;
+  if (result.items) return afterLoopStart(flow.graph, view, ref.stepId, result.items.length);
+  return afterStepEnd(flow.graph, view, ref.stepId, result.status, result.routes, end.outputBytes);
 }
 
 /** The ids of a loop's own steps, in order. */

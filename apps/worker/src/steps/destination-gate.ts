@@ -1,9 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import {
-  outputsInScope,
+  bindingsOf,
   parseDuration,
-  parseItemStepId,
-  scopeOf,
+  stepContext,
   stepInput,
   type CompiledFlow,
   type CompiledStep,
@@ -127,15 +126,11 @@ export class DestinationGate {
     const secrets = step.secretNames.length > 0 ? await this.secrets.load(flow, stepId) : undefined;
     if (secrets && !secrets.ok) return null;
     try {
-      const run = { id: runId, flow: ctx.flowSlug };
-      const scope = scopeOf(flow, stepId);
-      const steps = outputsInScope(ctx.outputs, parseItemStepId(stepId));
-      const input = stepInput(scope.flow, scope.stepId, { trigger: ctx.trigger, steps, run, item: ctx.item });
-      const item = ctx.item ? { item: ctx.item.value, index: ctx.item.index } : {};
-      const rendered = step.with.render(
-        { input, trigger: ctx.trigger, steps, run, ...item },
-        secrets?.values ?? {},
-      ) as { url?: unknown };
+      const context = stepContext(stepId, ctx, runId);
+      const input = stepInput(flow, stepId, context);
+      const rendered = step.with.render({ input, ...bindingsOf(context) }, secrets?.values ?? {}) as {
+        url?: unknown;
+      };
       return destinationKey(rendered.url);
     } catch {
       return null;

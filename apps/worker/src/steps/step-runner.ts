@@ -5,6 +5,7 @@ import {
   outputsInScope,
   parseItemStepId,
   scopeOf,
+  stepContext,
   type CompiledFlow,
   type ConnectorRegistry,
   type ExpressionBudget,
@@ -324,13 +325,7 @@ export class StepRunner {
     const outcome = await executeStep(
       flow,
       ref.stepId,
-      {
-        trigger: claimed.trigger,
-        steps: outputsInScope(claimed.outputs, parseItemStepId(ref.stepId)),
-        run: { id: ref.runId, flow: claimed.flowSlug },
-        ...(claimed.item ? { item: claimed.item } : {}),
-        ...(await this.statusesFor(flow, ref, claimed)),
-      },
+      { ...stepContext(ref.stepId, claimed, ref.runId), ...(await this.statusesFor(flow, ref, claimed)) },
       {
         connectors: this.connectors,
         expressions: this.expressions,

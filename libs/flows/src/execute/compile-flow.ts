@@ -245,9 +245,14 @@ export function scopeOf(flow: CompiledFlow, stepId: string): { flow: CompiledFlo
 
 /**
  * A step's input: the trigger's body (in a loop, the item), its one need's output, or
- * `{ [needId]: output }` for a join. A loop item's step is named by its id inside the loop.
+ * `{ [needId]: output }` for a join. A loop item's step may be named by its row id or, in its
+ * loop's own flow, by its id there.
  */
 export function stepInput(flow: CompiledFlow, stepId: string, ctx: RunContext): unknown {
+  if (parseItemStepId(stepId)) {
+    const scope = scopeOf(flow, stepId);
+    return stepInput(scope.flow, scope.stepId, ctx);
+  }
   const needs = flow.graph.needsOf(stepId);
   if (needs.length === 0) return ctx.item ? ctx.item.value : (ctx.trigger.body ?? null);
   // A router's path gives the router's output (its input).

@@ -44,7 +44,20 @@ export function secretPlaceholder(name: string): string {
 }
 
 /** What expressions, templates and code see besides the input; `item` and `index` only in a loop. */
-type Bindings = { trigger: unknown; steps: unknown; run: unknown; item?: unknown; index?: number };
+type Bindings = {
+  trigger: unknown;
+  steps: Record<string, unknown>;
+  run: unknown;
+  item?: unknown;
+  index?: number;
+};
+
+/** What a step sees besides its input: `trigger`, `steps`, `run`, and in a loop `item` and `index`. */
+export function bindingsOf(ctx: RunContext): Bindings {
+  const bindings: Bindings = { trigger: ctx.trigger, steps: ctx.steps, run: ctx.run };
+  if (ctx.item) Object.assign(bindings, { item: ctx.item.value, index: ctx.item.index });
+  return bindings;
+}
 
 function failed(
   input: unknown,
@@ -344,16 +357,13 @@ async function runAction(
   flow: CompiledFlow,
   input: unknown,
   ctx: RunContext,
+  bindings: Bindings,
   deps: ExecuteDeps,
   rowId: string,
 ): Promise<StepOutcome> {
   let request: Record<string, unknown>;
   try {
-    const item = ctx.item ? { item: ctx.item.value, index: ctx.item.index } : {};
-    request = step.with.render(
-      { input, trigger: ctx.trigger, steps: ctx.steps, run: ctx.run, ...item },
-      renderSecrets(step, deps),
-    ) as Record<string, unknown>;
+    request = step.with.render({ input, ...bindings }, renderSecrets(step, deps)) as Record<string, unknown>;
   } catch (err) {
     if (!(err instanceof TemplateError)) throw err;
     return failed(input, 'template_error', `with${err.pointer}: ${err.message}`, false);
@@ -434,14 +444,13 @@ export async function executeStep(
     const { flow, stepId: id } = scopeOf(whole, stepId);
     const step = flow.step(id);
     input = stepInput(flow, id, ctx);
-    const bindings: Bindings = { trigger: ctx.trigger, steps: ctx.steps, run: ctx.run };
-    if (ctx.item) Object.assign(bindings, { item: ctx.item.value, index: ctx.item.index });
+    const bindings = bindingsOf(ctx);
     switch (step.type) {
       case 'transform':
       case 'filter':
         return await runExpression(step, flow, input, bindings, deps);
       case 'action':
-        return await runAction(step, flow, input, ctx, deps, stepId);
+        return await runAction(step, flow, input, ctx, bindings, deps, stepId);
       case 'foreach':
         return await runForeach(step, flow, input, bindings, deps);
       case 'delay':

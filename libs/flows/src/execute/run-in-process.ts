@@ -8,7 +8,7 @@ import type { StepStatus } from '../model/step-status';
 import type { ExpressionBudget } from '../transform/expression';
 import type { ExpressionEvaluator } from '../transform/expression-evaluator';
 import { itemPrefix } from '../graph/loop-items';
-import { loopItemsFailed } from '../run-state/run-state';
+import { itemResultStep, loopItemsFailed } from '../run-state/run-state';
 import type { CompiledFlow, CompiledStep } from './compile-flow';
 import { executeStep } from './execute-step';
 
@@ -171,11 +171,10 @@ async function runItems(
     );
     ran.push({ index, ...item });
   }
-  const last = [...step.loop.graph.ids].reverse();
   const output = ran.map((item) => {
-    if (item.status !== 'succeeded') return null;
-    const id = last.find((s) => item.steps.find((r) => r.id === s)?.status === 'succeeded');
-    return id === undefined ? null : (item.steps.find((r) => r.id === id)!.output ?? null);
+    const statuses = Object.fromEntries(item.steps.map((s) => [s.id, s.status]));
+    const id = itemResultStep(step.loop.graph, item.status, statuses);
+    return id === undefined ? null : (item.steps.find((s) => s.id === id)!.output ?? null);
   });
   const failed = ran.filter((item) => item.status === 'failed').map((item) => item.index);
   if (failed.length > 0 && !step.def.continueOnError) {

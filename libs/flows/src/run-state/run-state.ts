@@ -143,12 +143,9 @@ function itemRowsOf(view: RunView, loopId: string, change: RowChange): ItemRows[
   const items: ItemRows[] = [];
   const prefix = `${loopId}[`;
   for (const [id, row] of Object.entries(view.steps)) {
-    if (!id.startsWith(prefix)) continue;
-    // `<loop>[<index>].<step>`, read without a regular expression: this runs over every row.
-    const close = id.indexOf('].', prefix.length);
-    const index = close < 0 ? NaN : Number(id.slice(prefix.length, close));
-    if (!Number.isInteger(index)) continue;
-    const step = id.slice(close + 2);
+    const ref = id.startsWith(prefix) ? parseItemStepId(id) : null;
+    if (!ref) continue;
+    const { index, step } = ref;
     const item = (items[index] ??= { statuses: {}, routes: {}, bytes: {}, started: false, busy: false });
     const changed = id === change.id;
     const status = changed ? change.status : row.status;
@@ -205,16 +202,40 @@ function withinItem(
   items: ItemRows[],
   change: RowChange,
 ): RunTransition | null {
-  const index = parseItemStepId(change.id)!.index;
+  const moved = settleItem(loop, loopId, parseItemStepId(change.id)!.index, items, view);
+  return moved.result ? null : { skip: moved.skip, enqueue: moved.ready, runStatus: null };
+}
+
+/** One item's rows settled: those skipped and made ready (row ids), and its end once all are finished. */
+function settleItem(
+  loop: LoopGraph,
+  loopId: string,
+  index: number,
+  items: ItemRows[],
+  view: RunView,
+): { skip: string[]; ready: string[]; result: FinishedRunStatus | null } {
   const item = items[index];
-  const decision = loop.graph.settle(item.statuses, item.routes);
-  if (decision.runStatus) return null;
+  const done = loop.graph.runStatus(item.statuses);
+  if (done) return { skip: [], ready: [], result: done };
   const rowOf = (step: string) => itemStepId(loopId, index, step);
+  const decision = loop.graph.settle(item.statuses, item.routes);
   return {
     skip: decision.skip.map(rowOf),
-    enqueue: notEnqueued(view, decision.ready.map(rowOf)),
-    runStatus: null,
+    ready: notEnqueued(view, decision.ready.map(rowOf)),
+    result: decision.runStatus,
   };
+}
+
+/** An item's result: the last of the loop's steps (in their order) that succeeded, in an item that succeeded. */
+export function itemResultStep(
+  loop: StepGraph,
+  result: FinishedRunStatus,
+  statuses: Readonly<Record<string, StepStatus>>,
+): string | undefined {
+  if (result !== 'succeeded') return undefined;
+  for (let k = loop.ids.length - 1; k >= 0; k--)
+    if (own(statuses, loop.ids[k]) === 'succeeded') return loop.ids[k];
+  return undefined;
 }
 
 const LISTED_ITEMS = 10;
@@ -250,23 +271,15 @@ function advanceItems(
       waiting.push(index);
       continue;
     }
-    let result = loop.graph.runStatus(item.statuses);
-    if (!result) {
-      const rowOf = (step: string) => itemStepId(loopId, index, step);
-      const decision = loop.graph.settle(item.statuses, item.routes);
-      skip.push(...decision.skip.map(rowOf));
-      result = decision.runStatus;
-      if (!result) {
-        const ready = notEnqueued(view, decision.ready.map(rowOf));
-        if (item.busy) {
-          active++;
-          enqueue.push(...ready);
-        } else idle.push(ready);
-        continue;
-      }
-    }
-    results[index] = result;
-    finished++;
+    const moved = settleItem(loop, loopId, index, items, view);
+    skip.push(...moved.skip);
+    if (moved.result) {
+      results[index] = moved.result;
+      finished++;
+    } else if (item.busy) {
+      active++;
+      enqueue.push(...moved.ready);
+    } else idle.push(moved.ready);
   }
   // An item not started yet begins at the loop's first steps.
   // Places left go first to items a retry left half done, then to items not started yet.
@@ -289,11 +302,9 @@ function loopEndOf(
   items: ItemRows[],
   results: FinishedRunStatus[],
 ): LoopEnd {
-  const last = [...loop.graph.ids].reverse();
   let size = 1;
   const rows = results.map((result, index) => {
-    const step =
-      result === 'succeeded' ? last.find((id) => items[index].statuses[id] === 'succeeded') : undefined;
+    const step = itemResultStep(loop.graph, result, items[index].statuses);
     // A comma and the result, or `null`.
     size += 1 + (step === undefined ? 4 : (items[index].bytes[step] ?? 0));
     return step === undefined ? null : itemStepId(loopId, index, step);

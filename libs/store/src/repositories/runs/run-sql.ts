@@ -20,13 +20,17 @@ export function claimableForRun(s: string): string {
   return `(${claimableStep(s)} AND (${c}status <> 'waiting' OR ${c}resume_at IS NOT NULL))`;
 }
 
-/** The row id prefix of the loop item of step `step` (an SQL expression); NULL outside loops. */
-const itemPrefixOf = (step: string) => `substring(${step} from '^[a-z0-9_-]+\\[[0-9]+\\]\\.')`;
+/** The row id prefix of the loop item of step `step` (an SQL expression); NULL outside loops. A
+ * subquery: over a parameter, planned as an InitPlan, worked out once rather than per row. */
+const itemPrefixOf = (step: string) => `(SELECT substring(${step} from '^[a-z0-9_-]+\\[[0-9]+\\]\\.'))`;
 
-/** The item of loop item step `step` (an SQL expression) of run `run`: kept once, on the item's first row. */
-export const itemOfStep = (run: string, step: string) =>
-  `(SELECT f.item FROM step_runs f
-     WHERE f.run_id = ${run} AND f.item IS NOT NULL AND starts_with(f.step_id, ${itemPrefixOf(step)}) LIMIT 1)`;
+/**
+ * The item of step `step` (an SQL expression) of run `run` when `itemIndex` (its row's
+ * `item_index`) says it is a loop item's: kept once, on the item's first row.
+ */
+export const itemOfStep = (run: string, step: string, itemIndex: string) =>
+  `CASE WHEN ${itemIndex} IS NOT NULL THEN (SELECT f.item FROM step_runs f
+     WHERE f.run_id = ${run} AND f.item IS NOT NULL AND starts_with(f.step_id, ${itemPrefixOf(step)}) LIMIT 1) END`;
 
 /** Row `s` is outside loops, or of the loop item of step `step` (an SQL expression; NULL: of none). */
 const inScopeOf = (s: string, step: string) =>
@@ -42,7 +46,7 @@ export const stepStatesColumn = (run: string, step?: string) =>
              st.status, st.attempts, st.enqueued_at IS NOT NULL,
              st.status = 'running' AND coalesce(st.lease_until, '-infinity') >= now(), st.routes,
              CASE WHEN st.item_index IS NOT NULL THEN st.output_bytes END))
-      FROM step_runs st WHERE st.run_id = ${run}${step ? ` AND (${itemPrefixOf(step)} IS NULL OR ${inScopeOf('st', step)})` : ''}) AS steps`;
+      FROM step_runs st WHERE st.run_id = ${run}${step ? ` AND (${inScopeOf('st', step)} OR ${itemPrefixOf(step)} IS NULL)` : ''}) AS steps`;
 
 export type StepStatesJson = Record<
   string,
@@ -60,14 +64,27 @@ export function stepStatesOf(json: StepStatesJson): Record<string, StepState> {
   return steps;
 }
 
+/** Run $1's view (with `step`, an SQL expression, partial as `stepStatesColumn` says), as `RunViewRow`. */
+export const runViewSql = (step?: string) =>
+  `SELECT r.status, r.steps_version AS version, ${stepStatesColumn('r.id', step)} FROM runs r WHERE r.id = $1`;
+
+export interface RunViewRow {
+  status: RunStatus;
+  version: number;
+  steps: StepStatesJson | null;
+}
+
+/** A `RunViewRow` as a `RunView`. */
+export function runViewOf(row: RunViewRow, partial = false): RunView {
+  const view: RunView = { status: row.status, version: row.version, steps: stepStatesOf(row.steps ?? {}) };
+  if (partial) view.partial = true;
+  return view;
+}
+
 /** A run's view: its status, version and steps, from one snapshot; null for no run. */
 export async function readRunView(ds: DataSource, runId: string): Promise<RunView | null> {
-  const rows: { status: RunStatus; version: number; steps: StepStatesJson | null }[] = await ds.query(
-    `SELECT r.status, r.steps_version AS version, ${stepStatesColumn('r.id')} FROM runs r WHERE r.id = $1`,
-    [runId],
-  );
-  const row = rows[0];
-  return row ? { status: row.status, version: row.version, steps: stepStatesOf(row.steps ?? {}) } : null;
+  const rows: RunViewRow[] = await ds.query(runViewSql(), [runId]);
+  return rows[0] ? runViewOf(rows[0]) : null;
 }
 
 /**

@@ -20,11 +20,14 @@ import {
   RUN_CONTEXT_FROM,
   RUN_STEP_FROM,
   runContextColumns,
+  runViewOf,
+  runViewSql,
   stepStatesColumn,
   stepStatesOf,
   triggerDataOf,
   UNFINISHED_STEP,
   type RunContextRow,
+  type RunViewRow,
   type StepStatesJson,
 } from './run-sql';
 
@@ -161,7 +164,7 @@ function partialFor(stepId: string): Pick<RunView, 'partial'> {
 /** What `readStep` selects, for run `run` (an SQL expression) and its step row `me`. */
 const READ_STEP_COLUMNS = (run: string) =>
   `me.status AS step_status, me.attempts, me.attempts_base, me.enqueued_at IS NOT NULL AS enqueued,
-              me.item_index, CASE WHEN me.item_index IS NOT NULL THEN ${itemOfStep(run, 'me.step_id')} END AS item,
+              me.item_index, ${itemOfStep(run, 'me.step_id', 'me.item_index')} AS item,
               r.status AS run_status,
               r.steps_version AS version_seen,
               ${stepStatesColumn(run, 'me.step_id')},
@@ -294,7 +297,8 @@ const RECORD_STEP_ENDS = `WITH i AS MATERIALIZED (
                 output = CASE WHEN i.loop_end = i.step_id THEN ${LOOP_OUTPUT}
                               WHEN i.loop_items IS NULL THEN i.output END,
                 error = CASE WHEN i.loop_end = i.step_id THEN i.loop_error ELSE i.error END,
-                routes = i.routes, output_bytes = octet_length(i.output::text),
+                routes = i.routes,
+                output_bytes = CASE WHEN sr.item_index IS NOT NULL THEN octet_length(i.output::text) END,
                 finished_at = CASE WHEN i.loop_items IS NULL OR i.loop_end = i.step_id OR NOT g.live
                                    THEN now() END,
                 enqueued_at = CASE WHEN i.loop_items IS NULL OR i.loop_end = i.step_id THEN sr.enqueued_at END,
@@ -462,7 +466,7 @@ export class StepTransitions {
        )
        SELECT (SELECT attempts FROM claimed) AS attempt, (SELECT attempts_base FROM claimed) AS attempt_base,
               (SELECT resume_in_ms FROM claimed) AS resume_in_ms, (SELECT input FROM claimed) AS parked_input,
-              CASE WHEN (SELECT item_index FROM claimed) IS NOT NULL THEN ${itemOfStep('$1', '$2::text')} END AS item,
+              ${itemOfStep('$1', '$2::text', '(SELECT item_index FROM claimed)')} AS item,
               (SELECT item_index FROM claimed) AS item_index,
               r.steps_version AS version_seen, (SELECT steps_version FROM started) AS version_now,
               ${stepStatesColumn('$1', '$2::text')},
@@ -584,21 +588,13 @@ export class StepTransitions {
   async lockRun(runId: string, stepId?: string): Promise<LockedRun | null> {
     const client = await pooledClient(this.ds);
     const read = async (scope?: string): Promise<RunView | null> => {
-      const rows: { status: RunStatus; version: number; steps: StepStatesJson | null }[] = await preparedOn(
+      const rows = await preparedOn<RunViewRow>(
         client,
         scope ? 'hookflow_locked_item_view' : 'hookflow_locked_view',
-        `SELECT r.status, r.steps_version AS version, ${stepStatesColumn('r.id', scope && '$2::text')}
-           FROM runs r WHERE r.id = $1`,
+        runViewSql(scope && '$2::text'),
         scope ? [runId, scope] : [runId],
       );
-      const row = rows[0];
-      if (!row) return null;
-      const view: RunView = {
-        status: row.status,
-        version: row.version,
-        steps: stepStatesOf(row.steps ?? {}),
-      };
-      return scope ? { ...view, ...partialFor(scope) } : view;
+      return rows[0] ? runViewOf(rows[0], scope !== undefined && parseItemStepId(scope) !== null) : null;
     };
     try {
       await client.query('BEGIN');
@@ -667,7 +663,8 @@ export class StepTransitions {
     stepId: string,
   ): Promise<Pick<ClaimedStep, 'trigger' | 'outputs' | 'flowSlug' | 'item'> | null> {
     const rows: (RunContextRow & { item: unknown; item_index: number | null })[] = await this.ds.query(
-      `SELECT ${itemOfStep('$1', 'me.step_id')} AS item, me.item_index, ${runContextColumns('$1', 'me.step_id')}
+      `SELECT ${itemOfStep('$1', 'me.step_id', 'me.item_index')} AS item, me.item_index,
+              ${runContextColumns('$1', 'me.step_id')}
          ${RUN_STEP_FROM}`,
       [runId, stepId],
     );
