@@ -7,6 +7,7 @@ import type {
   InProcessRunResult,
   InProcessStepResult,
   TriggerData,
+  WebhookTriggerDef,
 } from '@hookflow/flows';
 // The module alone, not the package: the CLI loads the flows runtime only for the commands that run flows.
 import { flowFileRef, readFlowFile } from '@hookflow/flows/files';
@@ -60,7 +61,7 @@ export function parseHeaders(pairs: string[]): Record<string, string> {
 }
 
 function triggerMethod(definition: FlowDefinition, requested: string | undefined): string {
-  const allowed: string[] = definition.trigger.methods ?? ['POST'];
+  const allowed: string[] = webhookTriggerOf(definition)?.methods ?? ['POST'];
   if (requested === undefined) return allowed[0] ?? 'POST';
   const method = requested.toUpperCase();
   if (!allowed.includes(method)) {
@@ -157,6 +158,8 @@ export const testHandler: CommandHandler<[string], TestOptions> = async (ctx, fi
     createOutboundAgent,
     ExpressionSandbox,
     runFlowInProcess,
+    tickBody,
+    timedMethodOf,
     validateFlow,
   } = await import('./flows-runtime');
   let dispatcher: ReturnType<typeof createOutboundAgent>;
@@ -183,8 +186,15 @@ export const testHandler: CommandHandler<[string], TestOptions> = async (ctx, fi
     }
     const definition = validation.flow;
     const headers = parseHeaders(options.header);
-    const body = await requestBody(options, headers, io.cwd, definition.trigger.xmlArrays);
-    const method = triggerMethod(definition, options.method);
+    const given = await requestBody(options, headers, io.cwd, webhookTriggerOf(definition)?.xmlArrays);
+    const now = Date.now();
+    // A schedule's runs get the tick's times unless a payload stands in; a poll's, the polled item.
+    const noPayload = options.payload === undefined && options.bodyFile === undefined;
+    const body = definition.trigger.type === 'schedule' && noPayload ? tickBody(now, now) : given;
+    const timedMethod = timedMethodOf(definition);
+    if (timedMethod !== undefined && options.method !== undefined)
+      throw usage(`--method: a ${definition.trigger.type} trigger's runs have no HTTP method`);
+    const method = timedMethod ?? triggerMethod(definition, options.method);
     if (body !== null && method === 'GET' && !ctx.json) {
       io.stderr.write(
         'warning: a GET request has no body, and senders of GET webhooks put their values in the query: ' +
@@ -288,4 +298,9 @@ async function requestBody(
     if (err instanceof RequestBodyError) throw new CliError(`${options.bodyFile}: ${err.message}`);
     throw err;
   }
+}
+
+/** `webhookOf` of libs/flows, written here so that only the commands that run flows load it. */
+function webhookTriggerOf(definition: FlowDefinition): WebhookTriggerDef | undefined {
+  return definition.trigger.type === 'webhook' ? definition.trigger : undefined;
 }

@@ -7,7 +7,12 @@ export * from './model/connector';
 
 // Retry policy and durations
 export { isDuration, parseDuration } from './retry/duration';
-export { backoffDelayMs, parseRetryAfter } from './retry/retry-policy';
+export {
+  backoffDelayMs,
+  DEFAULT_POLL_ATTEMPTS,
+  parseRetryAfter,
+  resolveRetryPolicy,
+} from './retry/retry-policy';
 export type { RetryPolicy } from './retry/retry-policy';
 
 // Validation
@@ -41,6 +46,19 @@ export type {
 export { compileTrigger } from './trigger/compile-trigger';
 export type { CompiledTrigger, RootStep, TriggerStep } from './trigger/compile-trigger';
 export { acceptedReply, duplicateReply } from './trigger/trigger-reply';
+export {
+  cronIssue,
+  fireSpecOf,
+  nextFireTimes,
+  tickAt,
+  tickBody,
+  tickMissed,
+  timedMethodOf,
+  timedTriggerOf,
+  MAX_TICK_GRACE_MS,
+  MIN_TICK_GRACE_MS,
+} from './trigger/schedule';
+export type { FireSpec } from './trigger/schedule';
 export type { IngressResponse, TriggerReply } from './trigger/trigger-reply';
 export { bodyKindOf, jsonDepthExceeds, parseRequestBody, RequestBodyError } from './request/request-body';
 export type { BodyDepthLimits, BodyKind, BodyOptions } from './request/request-body';

@@ -242,7 +242,20 @@ const schemas: Record<SchemaName, SchemaObject> = {
       description: nullable(str('Free text, from the definition.')),
       version: int('The current version (1, 2, ...); every changed definition is a new one.', { minimum: 1 }),
       enabled: { type: 'boolean', description: 'A disabled flow answers 409 on its trigger URL.' },
-      triggerUrl: str('The public URL that starts runs; secret, rotate it if it leaks.', { format: 'uri' }),
+      triggerUrl: nullable(
+        str(
+          'The public URL that starts runs; secret, rotate it if it leaks. Null for a schedule or a poll.',
+          {
+            format: 'uri',
+          },
+        ),
+      ),
+      nextFireAt: nullable({
+        type: 'array',
+        description:
+          'A schedule or a poll: its next three fire times (empty while the flow is disabled). Null for a webhook.',
+        items: time('A fire time.'),
+      }),
       source: str('`api`, or the path of the flow file that owns the flow (then API edits answer 409).'),
       definition: ref('FlowDocument'),
       createdAt: time('When the flow was created.'),
@@ -260,6 +273,7 @@ const schemas: Record<SchemaName, SchemaObject> = {
       'version',
       'enabled',
       'triggerUrl',
+      'nextFireAt',
       'source',
       'definition',
       'createdAt',

@@ -69,7 +69,8 @@ export class IngressService {
   /** The checks that need no body. Throws the refusal (already recorded) as an `AppError`. */
   async admit(head: RequestHead): Promise<Admission> {
     const trigger = await this.triggers.get(head.key);
-    if (!trigger) {
+    // A schedule or a poll starts its own runs: the key it kept from a webhook past is no URL.
+    if (!trigger || trigger.type !== 'webhook') {
       // No slug to name: unknown keys share one series rather than one per guessed key.
       this.metrics.webhooksReceived.inc({ flow: '', outcome: ErrorCode.NotFound });
       throw new AppError(ErrorCode.NotFound, 'no trigger with this key');

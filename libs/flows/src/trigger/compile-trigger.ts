@@ -1,5 +1,5 @@
 import { StepGraph } from '../graph/step-graph';
-import type { FlowDefinition } from '../model/flow-definition';
+import { webhookOf, type FlowDefinition, type TriggerType } from '../model/flow-definition';
 import { parseDuration } from '../retry/duration';
 import { resolveRetryPolicy, resolveTimeoutMs, type RetryPolicy } from '../retry/retry-policy';
 import { DEFAULT_MAX_BODY_BYTES, DEFAULT_TRIGGER_METHODS } from '../validation/flow-defaults';
@@ -21,7 +21,8 @@ export interface RootStep {
 
 /** What ingress needs of a trigger that its flow definition alone decides, every default written out. */
 export interface CompiledTrigger {
-  /** Upper case. */
+  type: TriggerType;
+  /** Upper case; empty for a schedule or a poll, which have no URL. */
   methods: ReadonlySet<string>;
   maxBodyBytes: number;
   /** `xmlArrays`, for the body parser; empty when none. */
@@ -45,12 +46,14 @@ export interface CompiledTrigger {
 
 /** Derives what ingress needs from a validated flow definition; pure, so callers may cache it per version. */
 export function compileTrigger(definition: FlowDefinition): CompiledTrigger {
-  const trigger = definition.trigger;
+  const webhook = webhookOf(definition);
+  const trigger = webhook ?? { type: 'webhook' as const };
   const rootIds = new Set(new StepGraph(definition.steps).roots());
   const { reply, dropped } = compileReply(trigger.respond);
   const verify = (trigger.verify as VerifyConfig | undefined) ?? null;
   return {
-    methods: new Set((trigger.methods ?? DEFAULT_TRIGGER_METHODS).map((m) => m.toUpperCase())),
+    type: definition.trigger.type,
+    methods: new Set(webhook ? (webhook.methods ?? DEFAULT_TRIGGER_METHODS).map((m) => m.toUpperCase()) : []),
     maxBodyBytes: trigger.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
     xmlArrays: trigger.xmlArrays ?? [],
     reply,

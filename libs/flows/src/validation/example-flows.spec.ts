@@ -6,7 +6,7 @@ import { createConnectorRegistry, createOutboundAgent } from '../../../connector
 import { compileFlow } from '../execute/compile-flow';
 import { runFlowInProcess, type InProcessRunResult } from '../execute/run-in-process';
 import { canonicalFlowJson } from '../model/canonical';
-import type { FlowDefinition } from '../model/flow-definition';
+import { webhookOf, type FlowDefinition } from '../model/flow-definition';
 import type { TriggerData } from '../model/run-context';
 import { InProcessEvaluator } from '../transform/expression-evaluator';
 import { validateFlow } from './validate-flow';
@@ -87,7 +87,7 @@ async function dryRun(
     unknown
   >;
   change(sample);
-  const method = def.trigger.methods?.[0] ?? 'POST';
+  const method = webhookOf(def)?.methods?.[0] ?? 'POST';
   const trigger: TriggerData =
     method === 'GET'
       ? { body: null, query: sample, headers: {}, method, receivedAt: '2024-06-10T09:15:00.000Z' }

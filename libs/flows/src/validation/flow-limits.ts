@@ -70,6 +70,10 @@ export const DURATION_RANGES = {
   rateLimitWindow: { minMs: SECOND_MS, maxMs: DAY_MS },
   /** `destination.rate.per`: a window kept in each worker's memory. */
   destinationWindow: { minMs: 1, maxMs: HOUR_MS },
+  /** A schedule's `every`. */
+  scheduleEvery: { minMs: SECOND_MS, maxMs: 366 * DAY_MS },
+  /** A poll's `every`. */
+  pollEvery: { minMs: SECOND_MS, maxMs: 31 * DAY_MS },
 } as const satisfies Record<string, DurationRange>;
 
 /** The longest a delay step may wait, `for` or `until`. */

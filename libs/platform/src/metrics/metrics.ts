@@ -86,6 +86,27 @@ export class WorkerMetrics {
     registers: [this.registry],
   });
 
+  readonly scheduleTicks = new Counter({
+    name: 'hookflow_schedule_ticks_total',
+    help: 'Ticks of schedule triggers, by flow and outcome (started, missed: late past the grace without catchUp, dropped: the flow is disabled, deleted or no longer scheduled, duplicate).',
+    labelNames: ['flow', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly polls = new Counter({
+    name: 'hookflow_polls_total',
+    help: 'Polls of poll triggers, by flow and outcome (ok, failed, dropped).',
+    labelNames: ['flow', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly polledItems = new Counter({
+    name: 'hookflow_polled_items_total',
+    help: 'Items that polls found, by flow and fate (started: a run began, seen: known before, recorded: the first poll with initial skip, keyless).',
+    labelNames: ['flow', 'fate'] as const,
+    registers: [this.registry],
+  });
+
   readonly reconcilerReenqueued = new Counter({
     name: 'hookflow_reconciler_reenqueued_total',
     help: 'Unfinished steps the reconciler found without a live job and enqueued again.',
