@@ -1,23 +1,9 @@
-import { StepGraph } from '../graph/step-graph';
+import { planSteps, type RootStep, type TriggerStep } from '../graph/step-plan';
 import type { FlowDefinition } from '../model/flow-definition';
 import { parseDuration } from '../retry/duration';
-import { resolveRetryPolicy, resolveTimeoutMs, type RetryPolicy } from '../retry/retry-policy';
 import { DEFAULT_MAX_BODY_BYTES, DEFAULT_TRIGGER_METHODS } from '../validation/flow-defaults';
 import type { VerifyConfig } from '../verify/verify-config';
 import { compileReply, type TriggerReply } from './trigger-reply';
-
-/** A step of a new run; roots go to the queue as soon as the run is stored. */
-export interface TriggerStep {
-  id: string;
-  root: boolean;
-}
-
-/** A root step as the queue takes it. */
-export interface RootStep {
-  id: string;
-  policy: RetryPolicy;
-  timeoutMs: number;
-}
 
 /** What ingress needs of a trigger that its flow definition alone decides, every default written out. */
 export interface CompiledTrigger {
@@ -46,7 +32,6 @@ export interface CompiledTrigger {
 /** Derives what ingress needs from a validated flow definition; pure, so callers may cache it per version. */
 export function compileTrigger(definition: FlowDefinition): CompiledTrigger {
   const trigger = definition.trigger;
-  const rootIds = new Set(new StepGraph(definition.steps).roots());
   const { reply, dropped } = compileReply(trigger.respond);
   const verify = (trigger.verify as VerifyConfig | undefined) ?? null;
   return {
@@ -57,10 +42,7 @@ export function compileTrigger(definition: FlowDefinition): CompiledTrigger {
     droppedReplyHeaders: dropped,
     verify,
     credential: credentialOf(verify),
-    steps: definition.steps.map((s) => ({ id: s.id, root: rootIds.has(s.id) })),
-    roots: definition.steps
-      .filter((s) => rootIds.has(s.id))
-      .map((s) => ({ id: s.id, policy: resolveRetryPolicy(s), timeoutMs: resolveTimeoutMs(s) })),
+    ...planSteps(definition),
     allowIps: trigger.allowIps ?? null,
     rateLimit: trigger.rateLimit
       ? { limit: trigger.rateLimit.limit, windowMs: parseDuration(trigger.rateLimit.per) }
