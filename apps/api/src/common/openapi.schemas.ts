@@ -30,6 +30,8 @@ export type SchemaName =
   | 'TestResult'
   | 'TestStep'
   | 'TestItem'
+  | 'ManualRunRequest'
+  | 'ManualRunResult'
   | 'StepError'
   | 'InboundEvent'
   | 'EventPage'
@@ -389,6 +391,32 @@ const schemas: Record<SchemaName, SchemaObject> = {
     },
     undefined,
     'One item of a foreach step in a dry run.',
+  ),
+  ManualRunRequest: requestObject(
+    {
+      body: anyJson('The body the steps see (`$trigger.body`), any JSON; default null.'),
+      headers: {
+        type: 'object',
+        description:
+          'Headers by name (stored lower-case, at most `MAX_HEADER_COUNT` of them and `MAX_HEADER_BYTES` in all); ' +
+          'credentials and signatures are stored and shown as `[redacted]`.',
+        additionalProperties: { type: 'string' },
+      },
+      query: {
+        type: 'object',
+        description: 'Query parameters: a value, or a list of values for a repeated one.',
+        additionalProperties: {
+          anyOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' }, minItems: 1 }],
+        },
+      },
+    },
+    [],
+    'The request to run the flow on, as if its trigger had received it; every field optional.',
+  ),
+  ManualRunResult: object(
+    { runId: uuid('The run started.'), eventId: uuid('The stored request, method `MANUAL`.') },
+    undefined,
+    'The run is stored and queued; follow it at `GET /api/runs/{runId}` (the `Location` header).',
   ),
   StepError: object(
     {
