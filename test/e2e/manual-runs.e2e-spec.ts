@@ -1,3 +1,8 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { runCli, type CliResult } from '../utils/cli-runner';
 import { HookflowHarness } from '../utils/hookflow-harness';
 import { SinkServer } from '../utils/sink-server';
 
@@ -221,5 +226,125 @@ describe('manual runs', () => {
     const started = await as(writer).expect(202);
     expect((await hf.waitForRun(started.body.runId)).status).toBe('succeeded');
     expect(await sink.waitForRequests('/scoped', 1)).toHaveLength(1);
+  });
+  describe('hookflow run', () => {
+    let work: string;
+    let env: Record<string, string>;
+
+    beforeAll(() => {
+      const { port } = hf.api.getHttpServer().address() as AddressInfo;
+      env = { HOOKFLOW_URL: `http://127.0.0.1:${port}`, HOOKFLOW_API_KEY: hf.apiKey };
+      work = mkdtempSync(path.join(tmpdir(), 'hookflow-run-e2e-'));
+      writeFileSync(path.join(work, 'order.json'), JSON.stringify({ order: { id: 'C-1' } }));
+    });
+
+    afterAll(() => {
+      if (work) rmSync(work, { recursive: true, force: true });
+    });
+
+    /** The CLI, in this process, against the running API. */
+    const cli = (argv: string[], stdin?: string): Promise<CliResult> =>
+      runCli(argv, { cwd: work, env, stdin });
+
+    it('starts a run with the payload file as body, --header and --query, and --wait prints it once it ended', async () => {
+      await hf.createFlow(echoFlow('by-cli'));
+      const result = await cli([
+        'run',
+        'by-cli',
+        '--payload',
+        'order.json',
+        '--header',
+        'X-Shop: south',
+        '--query',
+        'tag=a',
+        '--query',
+        'tag=b',
+        '--wait',
+      ]);
+      expect(result.stderr).toMatch(
+        /^started run [0-9a-f-]{36} of by-cli; waiting for it to end \(at most 1m 0s\)\n$/,
+      );
+      expect(result.code).toBe(0);
+      const runId = /^run ([0-9a-f-]{36})$/m.exec(result.stdout)?.[1];
+      expect(result.stdout).toContain('  status   succeeded');
+      expect(result.stdout).toMatch(/^ {2}MANUAL application\/json from 127\.0\.0\.1 at /m);
+      expect(result.stdout).toContain('  body  {"order":{"id":"C-1"}}');
+      expect(result.stdout).toMatch(/^ {2}send +succeeded +1 attempt/m);
+      const [delivered] = await sink.waitForRequests('/by-cli', 1);
+      expect(delivered.json).toEqual({
+        body: { order: { id: 'C-1' } },
+        shop: 'south',
+        tags: ['a', 'b'],
+        method: 'MANUAL',
+      });
+      expect((await hf.getRun(runId!)).status).toBe('succeeded');
+    });
+
+    it('reads the payload from standard input, and prints the run as JSON with --json', async () => {
+      await hf.createFlow(echoFlow('by-pipe'));
+      const result = await cli(['run', 'by-pipe', '--payload', '-', '--wait', '--json'], '{ "piped": true }');
+      expect(result).toMatchObject({ code: 0, stderr: '' });
+      expect(JSON.parse(result.stdout)).toMatchObject({
+        flow: 'by-pipe',
+        status: 'succeeded',
+        event: { method: 'MANUAL', body: { piped: true } },
+      });
+    });
+
+    it('without --wait, says which run it started and exits 0 at once', async () => {
+      await hf.createFlow(echoFlow('fire-and-forget'));
+      const result = await cli(['run', 'fire-and-forget']);
+      expect(result.code).toBe(0);
+      const runId = /^started run ([0-9a-f-]{36}) of fire-and-forget\n$/.exec(result.stdout)?.[1];
+      expect(result.stderr).toBe(`follow it with: hookflow runs show ${runId}\n`);
+      expect((await hf.waitForRun(runId!)).status).toBe('succeeded');
+    });
+
+    it('exits 1 for a run that failed, printing it with the failed attempt', async () => {
+      sink.script('/failing', [500]);
+      await hf.createFlow({
+        slug: 'failing',
+        trigger: { type: 'webhook' },
+        steps: [
+          {
+            id: 'send',
+            type: 'action',
+            connector: 'http',
+            with: { url: `${sink.url}/failing`, json: '{{trigger.body}}' },
+            retry: { attempts: 1 },
+          },
+        ],
+      });
+      const result = await cli(['run', 'failing', '--wait']);
+      expect(result.code).toBe(1);
+      expect(result.stdout).toContain('  status   failed');
+      expect(result.stdout).toContain('    attempt 1: failed HTTP 500');
+    });
+
+    it('exits 1 for a run that did not end in time, printing it as it is', async () => {
+      await hf.createFlow({
+        slug: 'slow',
+        trigger: { type: 'webhook' },
+        steps: [{ id: 'later', type: 'delay', for: '1h' }],
+      });
+      const result = await cli(['run', 'slow', '--wait', '--timeout', '1s']);
+      expect(result.code).toBe(1);
+      expect(result.stdout).toMatch(/^ {2}later +waiting/m);
+      expect(result.stderr).toMatch(
+        /hookflow: run [0-9a-f-]{36} did not end within 1\.0s \(it is running\); follow it with: hookflow runs show /,
+      );
+    });
+
+    it('exits 1 naming an unknown flow, and a refused field', async () => {
+      await expect(cli(['run', 'no-such-flow'])).resolves.toEqual({
+        code: 1,
+        stdout: '',
+        stderr: "hookflow: flow 'no-such-flow' not found\n",
+      });
+      await hf.createFlow(echoFlow('picky'));
+      const result = await cli(['run', 'picky', '--header', 'x n: v']);
+      expect(result).toMatchObject({ code: 1, stdout: '' });
+      expect(result.stderr).toContain('  /headers/x n: is not a header name');
+    });
   });
 });
