@@ -38,7 +38,7 @@ export type {
 } from './verify/verify-config';
 
 // Triggers: what ingress needs of one, and what it answers
-export { compileTrigger } from './trigger/compile-trigger';
+export { compileTrigger, credentialOf } from './trigger/compile-trigger';
 export type { CompiledTrigger } from './trigger/compile-trigger';
 export { acceptedReply, duplicateReply } from './trigger/trigger-reply';
 export type { IngressResponse, TriggerReply } from './trigger/trigger-reply';

@@ -431,7 +431,7 @@ const schemas: Record<SchemaName, SchemaObject> = {
   InboundEvent: object(
     {
       id: uuid('Event id.'),
-      method: str('HTTP method.'),
+      method: str('HTTP method, or `MANUAL` for a run started by hand (`POST /api/flows/{slug}/run`).'),
       headers: headersSchema,
       bodyPreview: nullable(str('The start of the raw body as text.')),
       bodyBytes: int('Size of the stored body (refused bodies are cut to 4 KiB).', { minimum: 0 }),
@@ -476,7 +476,7 @@ const schemas: Record<SchemaName, SchemaObject> = {
   RunEvent: object(
     {
       id: uuid('Event id.'),
-      method: str('HTTP method.'),
+      method: str('HTTP method, or `MANUAL` for a run started by hand (`POST /api/flows/{slug}/run`).'),
       headers: headersSchema,
       query: { type: 'object', description: 'Query parameters.' },
       body: anyJson('The parsed body (JSON, form and XML become objects; other text stays text).'),

@@ -8,7 +8,11 @@ import { ManualRunService } from './manual-run.service';
 
 const DEFINITION: FlowDefinition = {
   slug: 'orders',
-  trigger: { type: 'webhook', methods: ['PUT'], verify: { scheme: 'token', secret: 'TOKEN' } },
+  trigger: {
+    type: 'webhook',
+    methods: ['PUT'],
+    verify: { scheme: 'token', secret: 'TOKEN', header: 'X-Pass', query: 'pass' },
+  },
   steps: [
     { id: 'shape', type: 'transform', expression: '$' },
     { id: 'send', type: 'action', connector: 'http', with: { url: 'https://example.com' }, timeout: '5s' },
@@ -89,8 +93,8 @@ describe('ManualRunService', () => {
         'orders',
         {
           body: { id: 'A-1' },
-          headers: { 'X-Shop': 'north', Authorization: 'Bearer x', 'X-Partner-Pin': '1234' },
-          query: { tag: ['a', 'b'] },
+          headers: { 'X-Shop': 'north', Authorization: 'Bearer x', 'X-Partner-Pin': '1234', 'X-Pass': 'p' },
+          query: { tag: ['a', 'b'], pass: 'p' },
         },
         '198.51.100.7',
       ),
@@ -103,8 +107,14 @@ describe('ManualRunService', () => {
           flowId: 'f1',
           flowVersionId: 'v2',
           method: 'MANUAL',
-          headers: { 'x-shop': 'north', authorization: '[redacted]', 'x-partner-pin': '[redacted]' },
-          query: { tag: ['a', 'b'] },
+          // Credentials by their names, the configured ones and the trigger's own (header and query).
+          headers: {
+            'x-shop': 'north',
+            authorization: '[redacted]',
+            'x-partner-pin': '[redacted]',
+            'x-pass': '[redacted]',
+          },
+          query: { tag: ['a', 'b'], pass: '[redacted]' },
           body: { id: 'A-1' },
           rawBody: Buffer.from('{"id":"A-1"}'),
           contentType: 'application/json',

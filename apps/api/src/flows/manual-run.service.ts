@@ -1,10 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { planSteps } from '@hookflow/flows';
+import { credentialOf, planSteps, type VerifyConfig } from '@hookflow/flows';
 import { ApiMetrics, HOOKFLOW_CONFIG, type HookflowConfig } from '@hookflow/platform';
 import { StepQueue } from '@hookflow/queue';
 import { FlowRepository, RunIntake } from '@hookflow/store';
 import { AppError } from '../common/app-error';
-import { HeaderRedaction } from '../triggers/header-redaction';
+import { HeaderRedaction, redactNamed } from '../triggers/header-redaction';
 import { QueueHealth } from '../triggers/queue-health';
 import { parseManualRun } from './manual-run-request';
 
@@ -44,6 +44,9 @@ export class ManualRunService {
     if (!record) throw AppError.notFound(`flow '${slug}'`);
     const { id: flowVersionId, definition } = record.version;
     const plan = planSteps(definition);
+    // A webhook trigger's own credential stays out of storage here as at ingress; other triggers have none.
+    const { verify } = definition.trigger as { verify?: VerifyConfig };
+    const credential = credentialOf(verify ?? null);
     // Redis known down: 503 before anything is stored, as ingress answers.
     this.queueHealth.assertAvailable();
     // No dedupe key: a run asked for by hand is always a new run.
@@ -52,8 +55,8 @@ export class ManualRunService {
         flowId: record.flow.id,
         flowVersionId,
         method: MANUAL_METHOD,
-        headers: this.redaction.redact(headers),
-        query,
+        headers: redactNamed(this.redaction.redact(headers), credential.header),
+        query: redactNamed(query, credential.query),
         body,
         rawBody,
         contentType: rawBody ? 'application/json' : null,

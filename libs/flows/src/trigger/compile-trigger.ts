@@ -52,7 +52,7 @@ export function compileTrigger(definition: FlowDefinition): CompiledTrigger {
 }
 
 /** A token's header or query parameter, or a generic HMAC's header: whatever its name, it carries a secret. */
-function credentialOf(verify: VerifyConfig | null): { header?: string; query?: string } {
+export function credentialOf(verify: VerifyConfig | null): { header?: string; query?: string } {
   const carriers = verify as { header?: unknown; query?: unknown } | null;
   const credential: { header?: string; query?: string } = {};
   if (typeof carriers?.header === 'string') credential.header = carriers.header.toLowerCase();
