@@ -43,8 +43,8 @@ export type {
 } from './verify/verify-config';
 
 // Triggers: what ingress needs of one, and what it answers
-export { compileTrigger } from './trigger/compile-trigger';
-export type { CompiledTrigger, RootStep, TriggerStep } from './trigger/compile-trigger';
+export { compileTrigger, credentialOf } from './trigger/compile-trigger';
+export type { CompiledTrigger } from './trigger/compile-trigger';
 export { acceptedReply, duplicateReply } from './trigger/trigger-reply';
 export {
   cronIssue,
@@ -60,12 +60,20 @@ export {
 } from './trigger/schedule';
 export type { FireSpec } from './trigger/schedule';
 export type { IngressResponse, TriggerReply } from './trigger/trigger-reply';
-export { bodyKindOf, jsonDepthExceeds, parseRequestBody, RequestBodyError } from './request/request-body';
+export {
+  bodyKindOf,
+  jsonDepthExceeds,
+  parseRequestBody,
+  RequestBodyError,
+  valueDepthExceeds,
+} from './request/request-body';
 export type { BodyDepthLimits, BodyKind, BodyOptions } from './request/request-body';
 
 // Step graph
 export { DEFAULT_LOOP_CONCURRENCY, StepGraph, StepGraphError } from './graph/step-graph';
 export type { FinishedRunStatus, GraphStep, LoopGraph } from './graph/step-graph';
+export { planSteps } from './graph/step-plan';
+export type { RootStep, NewRunPlan, TriggerStep } from './graph/step-plan';
 export * from './graph/loop-items';
 
 // JSONata

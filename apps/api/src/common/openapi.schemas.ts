@@ -30,6 +30,8 @@ export type SchemaName =
   | 'TestResult'
   | 'TestStep'
   | 'TestItem'
+  | 'ManualRunRequest'
+  | 'ManualRunResult'
   | 'StepError'
   | 'InboundEvent'
   | 'EventPage'
@@ -404,6 +406,32 @@ const schemas: Record<SchemaName, SchemaObject> = {
     undefined,
     'One item of a foreach step in a dry run.',
   ),
+  ManualRunRequest: requestObject(
+    {
+      body: anyJson('The body the steps see (`$trigger.body`), any JSON; default null.'),
+      headers: {
+        type: 'object',
+        description:
+          'Headers by name (stored lower-case, at most `MAX_HEADER_COUNT` of them and `MAX_HEADER_BYTES` in all); ' +
+          'credentials and signatures are stored and shown as `[redacted]`.',
+        additionalProperties: { type: 'string' },
+      },
+      query: {
+        type: 'object',
+        description: 'Query parameters: a value, or a list of values for a repeated one.',
+        additionalProperties: {
+          anyOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' }, minItems: 1 }],
+        },
+      },
+    },
+    [],
+    'The request to run the flow on, as if its trigger had received it; every field optional.',
+  ),
+  ManualRunResult: object(
+    { runId: uuid('The run started.'), eventId: uuid('The stored request, method `MANUAL`.') },
+    undefined,
+    'The run is stored and queued; follow it at `GET /api/runs/{runId}` (the `Location` header).',
+  ),
   StepError: object(
     {
       code: str('Error code.', { enum: Object.keys(STEP_ERROR_CODES) }),
@@ -417,7 +445,7 @@ const schemas: Record<SchemaName, SchemaObject> = {
   InboundEvent: object(
     {
       id: uuid('Event id.'),
-      method: str('HTTP method.'),
+      method: str('HTTP method, or `MANUAL` for a run started by hand (`POST /api/flows/{slug}/run`).'),
       headers: headersSchema,
       bodyPreview: nullable(str('The start of the raw body as text.')),
       bodyBytes: int('Size of the stored body (refused bodies are cut to 4 KiB).', { minimum: 0 }),
@@ -462,7 +490,7 @@ const schemas: Record<SchemaName, SchemaObject> = {
   RunEvent: object(
     {
       id: uuid('Event id.'),
-      method: str('HTTP method.'),
+      method: str('HTTP method, or `MANUAL` for a run started by hand (`POST /api/flows/{slug}/run`).'),
       headers: headersSchema,
       query: { type: 'object', description: 'Query parameters.' },
       body: anyJson('The parsed body (JSON, form and XML become objects; other text stays text).'),

@@ -1,10 +1,10 @@
 import { Injectable } from '@nestjs/common';
-import { compileTrigger, type CompiledTrigger } from '@hookflow/flows';
+import { planSteps, type NewRunPlan } from '@hookflow/flows';
 import { StepQueue } from '@hookflow/queue';
 import { RunIntake, type CreatedRun, type TimedFlow } from '@hookflow/store';
 
-/** Compiled triggers kept by flow version: a schedule or a poll starts runs of one version over and over. */
-const MAX_COMPILED = 500;
+/** Step plans kept by flow version: a schedule or a poll starts runs of one version over and over. */
+const MAX_PLANS = 500;
 
 /** A run a schedule's tick or a polled item starts: what steps see as `trigger`. */
 export interface TimedStart {
@@ -18,7 +18,7 @@ export interface TimedStart {
 /** Starts runs without a request, as ingress does for one: stored in one statement, first steps queued. */
 @Injectable()
 export class TriggerRuns {
-  private readonly compiled = new Map<string, CompiledTrigger>();
+  private readonly plans = new Map<string, NewRunPlan>();
 
   constructor(
     private readonly intake: RunIntake,
@@ -26,7 +26,7 @@ export class TriggerRuns {
   ) {}
 
   async start(flow: TimedFlow, start: TimedStart): Promise<CreatedRun> {
-    const trigger = this.compile(flow);
+    const plan = this.plan(flow);
     const created = await this.intake.createRunFromEvent(
       {
         flowId: flow.flowId,
@@ -41,12 +41,12 @@ export class TriggerRuns {
         receivedAt: new Date(),
         statusCode: 202,
       },
-      trigger.steps,
+      plan.steps,
       { key: start.dedupeKey, windowMs: start.dedupeWindowMs },
     );
     if (created.duplicate) return created;
     await this.stepQueue.start(
-      trigger.roots.map(({ id, policy, timeoutMs }) => ({
+      plan.roots.map(({ id, policy, timeoutMs }) => ({
         runId: created.runId,
         flowVersionId: flow.versionId,
         stepId: id,
@@ -57,13 +57,13 @@ export class TriggerRuns {
     return created;
   }
 
-  private compile(flow: TimedFlow): CompiledTrigger {
-    let trigger = this.compiled.get(flow.versionId);
-    if (!trigger) {
-      if (this.compiled.size >= MAX_COMPILED) this.compiled.clear();
-      trigger = compileTrigger(flow.definition);
-      this.compiled.set(flow.versionId, trigger);
+  private plan(flow: TimedFlow): NewRunPlan {
+    let plan = this.plans.get(flow.versionId);
+    if (!plan) {
+      if (this.plans.size >= MAX_PLANS) this.plans.clear();
+      plan = planSteps(flow.definition);
+      this.plans.set(flow.versionId, plan);
     }
-    return trigger;
+    return plan;
   }
 }

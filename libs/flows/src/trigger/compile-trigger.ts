@@ -1,23 +1,9 @@
-import { StepGraph } from '../graph/step-graph';
+import { planSteps, type RootStep, type TriggerStep } from '../graph/step-plan';
 import { webhookOf, type FlowDefinition, type TriggerType } from '../model/flow-definition';
 import { parseDuration } from '../retry/duration';
-import { resolveRetryPolicy, resolveTimeoutMs, type RetryPolicy } from '../retry/retry-policy';
 import { DEFAULT_MAX_BODY_BYTES, DEFAULT_TRIGGER_METHODS } from '../validation/flow-defaults';
 import type { VerifyConfig } from '../verify/verify-config';
 import { compileReply, type TriggerReply } from './trigger-reply';
-
-/** A step of a new run; roots go to the queue as soon as the run is stored. */
-export interface TriggerStep {
-  id: string;
-  root: boolean;
-}
-
-/** A root step as the queue takes it. */
-export interface RootStep {
-  id: string;
-  policy: RetryPolicy;
-  timeoutMs: number;
-}
 
 /** What ingress needs of a trigger that its flow definition alone decides, every default written out. */
 export interface CompiledTrigger {
@@ -48,7 +34,6 @@ export interface CompiledTrigger {
 export function compileTrigger(definition: FlowDefinition): CompiledTrigger {
   const webhook = webhookOf(definition);
   const trigger = webhook ?? { type: 'webhook' as const };
-  const rootIds = new Set(new StepGraph(definition.steps).roots());
   const { reply, dropped } = compileReply(trigger.respond);
   const verify = (trigger.verify as VerifyConfig | undefined) ?? null;
   return {
@@ -60,10 +45,7 @@ export function compileTrigger(definition: FlowDefinition): CompiledTrigger {
     droppedReplyHeaders: dropped,
     verify,
     credential: credentialOf(verify),
-    steps: definition.steps.map((s) => ({ id: s.id, root: rootIds.has(s.id) })),
-    roots: definition.steps
-      .filter((s) => rootIds.has(s.id))
-      .map((s) => ({ id: s.id, policy: resolveRetryPolicy(s), timeoutMs: resolveTimeoutMs(s) })),
+    ...planSteps(definition),
     allowIps: trigger.allowIps ?? null,
     rateLimit: trigger.rateLimit
       ? { limit: trigger.rateLimit.limit, windowMs: parseDuration(trigger.rateLimit.per) }
@@ -73,7 +55,7 @@ export function compileTrigger(definition: FlowDefinition): CompiledTrigger {
 }
 
 /** A token's header or query parameter, or a generic HMAC's header: whatever its name, it carries a secret. */
-function credentialOf(verify: VerifyConfig | null): { header?: string; query?: string } {
+export function credentialOf(verify: VerifyConfig | null): { header?: string; query?: string } {
   const carriers = verify as { header?: unknown; query?: unknown } | null;
   const credential: { header?: string; query?: string } = {};
   if (typeof carriers?.header === 'string') credential.header = carriers.header.toLowerCase();

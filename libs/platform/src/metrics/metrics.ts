@@ -27,6 +27,14 @@ export class ApiMetrics {
     registers: [this.registry],
   });
 
+  /** Runs started by hand (`POST /api/flows/:slug/run`, `hookflow run`), by flow slug; not counted as webhooks. */
+  readonly manualRuns = new Counter({
+    name: 'hookflow_manual_runs_total',
+    help: 'Runs started by hand through the management API, by flow.',
+    labelNames: ['flow'] as const,
+    registers: [this.registry],
+  });
+
   readonly ingestDuration = new Histogram({
     name: 'hookflow_ingest_duration_seconds',
     help: 'Time from the ingress controller receiving a webhook (body read) to answering it.',
