@@ -454,7 +454,9 @@ const schemas: Record<SchemaName, SchemaObject> = {
       receivedAt: time('When it arrived.'),
       statusCode: int('The status the trigger answered.'),
       accepted: { type: 'boolean', description: 'False for a refused request.' },
-      reason: nullable(str('Error code of a refusal.')),
+      reason: nullable(
+        str('Error code of a refusal; for a poll, `polled` (its summary is the body) or `poll_failed`.'),
+      ),
       runId: nullable(uuid('The run it started.')),
     },
     undefined,

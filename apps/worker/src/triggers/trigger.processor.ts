@@ -1,5 +1,5 @@
 import { OnWorkerEvent, Processor, WorkerHost } from '@nestjs/bullmq';
-import { Inject, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { Inject, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { fireSpecOf, tickAt, tickBody, tickMissed, timedTriggerOf, TRIGGER_METHODS } from '@hookflow/flows';
 import { HOOKFLOW_CONFIG, WorkerMetrics, type HookflowConfig } from '@hookflow/platform';
 import { connectionErrorLog, TRIGGER_QUEUE, type TriggerJobData } from '@hookflow/queue';
@@ -14,7 +14,7 @@ const TRIGGER_CONCURRENCY = 8;
 
 /** A tick of a schedule or a poll: the flow is read as it is now, so a disabled or deleted one fires nothing. */
 @Processor(TRIGGER_QUEUE, { autorun: false, concurrency: TRIGGER_CONCURRENCY })
-export class TriggerProcessor extends WorkerHost implements OnApplicationBootstrap {
+export class TriggerProcessor extends WorkerHost implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger('TriggerProcessor');
   private readonly connectionErrors = connectionErrorLog('trigger queue consumer', (line) =>
     this.logger.warn(line),
@@ -33,6 +33,11 @@ export class TriggerProcessor extends WorkerHost implements OnApplicationBootstr
 
   onApplicationBootstrap(): void {
     void this.worker.run();
+  }
+
+  /** Takes no new tick and lets the ones running store their runs before the queue and database close. */
+  async onModuleDestroy(): Promise<void> {
+    await this.worker.close();
   }
 
   @OnWorkerEvent('error')

@@ -39,6 +39,8 @@ describe('flows/*.flow.json', () => {
         'contact-list-to-crm.flow.json',
         'order-lines.flow.json',
         'order-pipeline.flow.json',
+        'daily-sales-digest.flow.json',
+        'new-shop-orders.flow.json',
       ]),
     );
   });
@@ -295,6 +297,31 @@ describe('the examples, run as dry runs on their samples', () => {
       contact: 'succeeded',
       'has-email': 'filtered',
       'create-contact': 'skipped',
+    });
+  });
+
+  it('daily-sales-digest: a tick asks for the last day of sales and posts them', async () => {
+    const result = await dryRun('daily-sales-digest');
+    expect(result.status).toBe('succeeded');
+    expect(result.steps[0].output).toEqual({
+      from: '2024-06-09T06:00:00.000Z',
+      to: '2024-06-10T06:00:00.000Z',
+    });
+    expect(requestOf(result, 'sales')).toEqual({
+      method: 'GET',
+      url: 'https://shop.example.com/api/reports/sales',
+      query: { from: '2024-06-09T06:00:00.000Z', to: '2024-06-10T06:00:00.000Z' },
+      headers: { authorization: 'Bearer [secret SHOP_TOKEN]' },
+    });
+  });
+
+  it('new-shop-orders: a polled order becomes a CRM deal', async () => {
+    const result = await dryRun('new-shop-orders');
+    expect(result.status).toBe('succeeded');
+    expect(requestOf(result, 'crm')).toEqual({
+      url: 'https://crm.example.com/api/deals',
+      headers: { authorization: 'Bearer [secret CRM_TOKEN]' },
+      json: { externalId: 'ord_2002', contact: 'grace@example.com', amount: 41, currency: 'EUR' },
     });
   });
 });
