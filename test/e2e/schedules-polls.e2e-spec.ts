@@ -106,7 +106,7 @@ describe('schedule triggers with two API and two worker processes', () => {
   });
 });
 
-describe('poll triggers (API + worker, PostgreSQL + Redis)', () => {
+describe('poll triggers and missed ticks (API + worker, PostgreSQL + Redis)', () => {
   let hf: HookflowHarness;
   let sink: SinkServer;
   let feed: Server;
@@ -235,6 +235,42 @@ describe('poll triggers (API + worker, PostgreSQL + Redis)', () => {
     expect(runs).toHaveLength(2);
     await hf.http().patch('/api/flows/emit-orders').set(hf.auth).send({ enabled: false }).expect(200);
   });
+
+  it('drops a tick missed while no worker ran, unless catchUp, which starts one run for it', async () => {
+    const every = (slug: string, catchUp: boolean) =>
+      hf.createFlow({
+        slug,
+        trigger: { type: 'schedule', every: '1s', catchUp },
+        steps: [{ id: 'noop', type: 'transform', expression: '$trigger.body' }],
+      });
+    await every('drop-missed', false);
+    await every('catch-up', true);
+    const ticksOf = async (slug: string) => {
+      const ticks: number[] = [];
+      for (const r of await runsOf(hf, slug))
+        ticks.push(Date.parse((await hf.getRun(r.id)).event.body.scheduledAt));
+      return ticks.sort((a, b) => a - b);
+    };
+    await waitFor(
+      async () => (await runsOf(hf, 'catch-up')).length > 0 && (await runsOf(hf, 'drop-missed')).length > 0,
+    );
+    await hf.stopWorker();
+    const stoppedAt = Date.now();
+    // The outage itself: longer than the 5 s grace of a 1 s schedule.
+    await new Promise((resolve) => setTimeout(resolve, 7_000));
+    const restartedAt = Date.now();
+    await hf.startWorker();
+    const inOutage = (ticks: number[]) => ticks.filter((t) => t > stoppedAt && t < restartedAt - 5_000);
+    await waitFor(async () => (await ticksOf('drop-missed')).some((t) => t > restartedAt));
+    const caught = await waitFor(async () => {
+      const ticks = await ticksOf('catch-up');
+      return ticks.some((t) => t > restartedAt) ? ticks : undefined;
+    });
+    expect(inOutage(await ticksOf('drop-missed'))).toEqual([]);
+    expect(inOutage(caught)).toHaveLength(1);
+    for (const slug of ['drop-missed', 'catch-up'])
+      await hf.http().patch(`/api/flows/${slug}`).set(hf.auth).send({ enabled: false }).expect(200);
+  }, 60_000);
 
   it('refuses a poll whose request names a step, or whose key is not JSONata', async () => {
     const res = await hf
