@@ -59,10 +59,12 @@ describe('schedule triggers with two API and two worker processes', () => {
       );
     }
     ticks.sort((a, b) => a - b);
-    // Every tick once, on the second, one second apart.
+    // Every tick once, on the second; about once a second (a tick later than its 5 s grace under
+    // a loaded machine would be dropped as missed, so one gap is allowed).
     expect(new Set(ticks).size).toBe(ticks.length);
     for (const t of ticks) expect(t % 1000).toBe(0);
-    for (let i = 1; i < ticks.length; i++) expect(ticks[i] - ticks[i - 1]).toBe(1000);
+    const span = (ticks[ticks.length - 1] - ticks[0]) / 1000 + 1;
+    expect(ticks.length).toBeGreaterThanOrEqual(span - 1);
     const body = (await hf.http().get('/api/flows/every-second').set(hf.auth).expect(200)).body;
     expect(body.nextFireAt).toEqual([]);
 
@@ -142,14 +144,14 @@ describe('poll triggers and missed ticks (API + worker, PostgreSQL + Redis)', ()
       { id: 'a', total: 1 },
       { id: 'b', total: 2 },
     ];
-    await hf.createFlow({
+    const definition = (key: string) => ({
       slug: 'new-orders',
       trigger: {
         type: 'poll',
         every: '1s',
         request: { url: feedUrl(), headers: { authorization: "Bearer {{secret 'FEED_TOKEN'}}" } },
         items: 'data.orders',
-        key: 'id',
+        key,
       },
       steps: [
         {
@@ -160,6 +162,7 @@ describe('poll triggers and missed ticks (API + worker, PostgreSQL + Redis)', ()
         },
       ],
     });
+    await hf.createFlow(definition('id'));
     // The first poll only records what exists.
     const polled = async (n: number) =>
       waitFor(
@@ -200,6 +203,24 @@ describe('poll triggers and missed ticks (API + worker, PostgreSQL + Redis)', ()
     expect(failed.statusCode).toBe(500);
     expect(JSON.stringify(failed)).not.toContain('feed-secret-1');
     failing = false;
+
+    // A new key makes every item look new: the next poll is a first one and records them.
+    const changedAt = Date.now();
+    await hf.http().put('/api/flows/new-orders').set(hf.auth).send(definition("'order-' & id")).expect(200);
+    orders.push({ id: 'f', total: 6 });
+    const recorded = await waitFor(async () => {
+      const res = await hf.http().get('/api/flows/new-orders/events').set(hf.auth).expect(200);
+      return (res.body.items as Record<string, any>[]).find(
+        (e) =>
+          e.reason === 'polled' &&
+          Date.parse(e.receivedAt) >= changedAt &&
+          JSON.parse(e.bodyPreview).recorded > 0,
+      );
+    });
+    expect(JSON.parse(recorded.bodyPreview)).toMatchObject({ items: 6, recorded: 6, started: 0 });
+    orders.push({ id: 'g', total: 7 });
+    await sink.waitForRequests('/order', 4);
+    expect(sink.received('/order').map((r) => (r.json as { id: string }).id)).toEqual(['c', 'd', 'e', 'g']);
   }, 90_000);
 
   it('emits the first poll too with initial: emit, and a key seen twice in one answer starts one run', async () => {

@@ -16,11 +16,7 @@ export function flowView(record: FlowRecord, publicUrl: string, nowMs = Date.now
     enabled: flow.enabled,
     // A schedule or a poll has no URL: its key would only answer 404.
     triggerUrl: timed ? null : `${publicUrl}/hooks/${trigger.key}`,
-    nextFireAt: !timed
-      ? null
-      : flow.enabled
-        ? nextFireTimes(fireSpecOf(timed), nowMs, NEXT_FIRE_TIMES).map((ms) => new Date(ms).toISOString())
-        : [],
+    nextFireAt: !timed ? null : flow.enabled ? nextFireAt(timed, nowMs) : [],
     source: flow.source,
     definition: version.definition,
     createdAt: flow.createdAt,
@@ -29,3 +25,12 @@ export function flowView(record: FlowRecord, publicUrl: string, nowMs = Date.now
 }
 
 export type FlowView = ReturnType<typeof flowView>;
+
+/** Never a failed answer over a time zone the runtime no longer knows: no times then. */
+function nextFireAt(trigger: NonNullable<ReturnType<typeof timedTriggerOf>>, nowMs: number): string[] {
+  try {
+    return nextFireTimes(fireSpecOf(trigger), nowMs, NEXT_FIRE_TIMES).map((ms) => new Date(ms).toISOString());
+  } catch {
+    return [];
+  }
+}

@@ -6,7 +6,16 @@ import {
   type OutboundAllowList,
 } from '@hookflow/connectors';
 import type { ConnectorRegistry, FlowDefinition, ValidationIssue } from '@hookflow/flows';
-import { canonicalFlowJson, compileFlow, SLUG_PATTERN, validateFlow, webhookOf } from '@hookflow/flows';
+import {
+  canonicalFlowJson,
+  compileFlow,
+  pollRequestFlow,
+  POLL_REQUEST_STEP,
+  SLUG_PATTERN,
+  validateFlow,
+  webhookOf,
+  type CompiledStep,
+} from '@hookflow/flows';
 import { HOOKFLOW_CONFIG, type HookflowConfig } from '@hookflow/platform';
 import { FileManagedError, FlowRepository, SecretRepository, SlugTakenError } from '@hookflow/store';
 import { AppError, ErrorCode } from '../common/app-error';
@@ -243,17 +252,22 @@ function secretUses(definition: FlowDefinition): { name: string; path: string; s
   const verifySecret = webhookOf(definition)?.verify?.secret;
   if (verifySecret !== undefined)
     uses.push({ name: verifySecret, path: '/trigger/verify/secret', signing: false });
-  const flow = compileFlow(definition);
-  definition.steps.forEach((def, i) => {
-    const step = flow.step(def.id);
+  const usesOf = (step: CompiledStep, at: string) => {
     const signing = 'signSecretName' in step ? step.signSecretName : undefined;
     for (const name of step.secretNames) {
       uses.push(
         name === signing
-          ? { name, path: `/steps/${i}/with/sign/secret`, signing: true }
-          : { name, path: `/steps/${i}/with`, signing: false },
+          ? { name, path: `${at}/sign/secret`, signing: true }
+          : { name, path: at, signing: false },
       );
     }
-  });
+  };
+  if (definition.trigger.type === 'poll')
+    usesOf(
+      compileFlow(pollRequestFlow(definition.slug, definition.trigger)).step(POLL_REQUEST_STEP),
+      '/trigger/request',
+    );
+  const flow = compileFlow(definition);
+  definition.steps.forEach((def, i) => usesOf(flow.step(def.id), `/steps/${i}/with`));
   return uses;
 }

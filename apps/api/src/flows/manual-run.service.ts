@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { credentialOf, planSteps, type VerifyConfig } from '@hookflow/flows';
+import { credentialOf, planSteps, TRIGGER_METHODS, type VerifyConfig } from '@hookflow/flows';
 import { ApiMetrics, HOOKFLOW_CONFIG, type HookflowConfig } from '@hookflow/platform';
 import { StepQueue } from '@hookflow/queue';
 import { FlowRepository, RunIntake } from '@hookflow/store';
@@ -9,7 +9,7 @@ import { QueueHealth } from '../triggers/queue-health';
 import { parseManualRun } from './manual-run-request';
 
 /** The method stored with a manual run's event: no request reached the trigger, and steps may tell. */
-export const MANUAL_METHOD = 'MANUAL';
+export const MANUAL_METHOD = TRIGGER_METHODS.manual;
 /** The status stored with a manual run's event: what the API answered. */
 const ACCEPTED = 202;
 

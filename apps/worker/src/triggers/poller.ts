@@ -1,10 +1,12 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import {
   backoffDelayMs,
   compileFlow,
-  DEFAULT_POLL_ATTEMPTS,
   executeStep,
   parseDuration,
+  pollFingerprint,
+  pollRequestFlow,
+  POLL_REQUEST_STEP,
   resolveRetryPolicy,
   TRIGGER_METHODS,
   type CompiledFlow,
@@ -20,18 +22,24 @@ import {
   PollRepository,
   SecretRepository,
   secretRedactor,
+  unstorableCharIn,
   type TimedFlow,
 } from '@hookflow/store';
 import { createHash } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { CONNECTORS } from '../steps/tokens';
 import { TriggerRuns } from './trigger-runs';
 
 /** The most items one poll takes; more fail the poll (`too_many_items`) rather than start a flood. */
 export const MAX_POLL_ITEMS = 1_000;
-/** Keys longer than this are kept as their SHA-256. */
+/** A poll ends within its interval and within this, whatever its request's timeout and retries. */
+export const MAX_POLL_MS = 15 * 60_000;
+/** Polls one worker runs at once; a tick past them is skipped (the next one polls). */
+const MAX_POLLS_IN_FLIGHT = 32;
+/** Keys longer than this, or holding what PostgreSQL cannot store, are kept as their SHA-256. */
 const MAX_KEY_LENGTH = 200;
-/** The request's step id in the flow a poll's request runs in. */
-const REQUEST_STEP = 'request';
+/** A poll's lease outlives its deadline by this, for its last writes. */
+const LEASE_MARGIN_MS = 30_000;
 
 /** What one poll did, as its event in the inspector shows it. */
 export interface PollSummary {
@@ -42,7 +50,14 @@ export interface PollSummary {
   seen?: number;
   recorded?: number;
   keyless?: number;
+  /** Items whose run could not be stored: tried again at the next poll. */
+  failed?: number;
   error?: { code: string; message: string };
+}
+
+interface Tick {
+  scheduledAt: string;
+  firedAt: string;
 }
 
 class PollFailure extends Error {
@@ -56,13 +71,16 @@ class PollFailure extends Error {
 }
 
 /**
- * One poll of a poll trigger: the request (an `http` action run outside any run, so it has the
- * outbound guard, templates, secrets and retries of one), its items, and a run per new key.
+ * Poll triggers: one poll at a time per flow (a lease in PostgreSQL), run beside the trigger queue's
+ * jobs so a slow one holds no tick back. A poll sends its request as an `http` action would, takes
+ * its items, and starts a run per key the flow has not seen (docs/architecture.md).
  */
 @Injectable()
-export class Poller {
+export class Poller implements OnModuleDestroy {
   private readonly logger = new Logger(Poller.name);
   private readonly requests = new Map<string, CompiledFlow>();
+  private readonly running = new Map<string, Promise<void>>();
+  private readonly stopping = new AbortController();
 
   constructor(
     @Inject(CONNECTORS) private readonly connectors: ConnectorRegistry,
@@ -75,15 +93,50 @@ export class Poller {
     @Inject(HOOKFLOW_CONFIG) private readonly config: HookflowConfig,
   ) {}
 
-  async poll(
-    flow: TimedFlow,
-    trigger: PollTriggerDef,
-    tick: { scheduledAt: string; firedAt: string },
-  ): Promise<PollSummary> {
+  /** Starts a poll and returns at once; none while this flow's last poll or too many others still run. */
+  start(flow: TimedFlow, trigger: PollTriggerDef, tick: Tick): void {
+    if (
+      this.stopping.signal.aborted ||
+      this.running.has(flow.flowId) ||
+      this.running.size >= MAX_POLLS_IN_FLIGHT
+    ) {
+      this.metrics.polls.inc({ flow: flow.slug, outcome: 'busy' });
+      return;
+    }
+    const poll = this.poll(flow, trigger, tick)
+      .then(() => undefined)
+      .catch((err: Error) => this.logger.error({ msg: `poll crashed: ${err.message}`, flow: flow.slug }))
+      .finally(() => this.running.delete(flow.flowId));
+    this.running.set(flow.flowId, poll);
+  }
+
+  /** Stops the polls running (their requests are aborted) and waits for them to let their leases go. */
+  async onModuleDestroy(): Promise<void> {
+    this.stopping.abort();
+    await Promise.allSettled(this.running.values());
+  }
+
+  /** One poll, to its end; undefined when another worker's poll of the flow holds the lease. */
+  async poll(flow: TimedFlow, trigger: PollTriggerDef, tick: Tick): Promise<PollSummary | undefined> {
+    const budgetMs = Math.min(parseDuration(trigger.every), MAX_POLL_MS);
+    const fingerprint = pollFingerprint(trigger);
+    const claim = await this.polls.claim(flow.flowId, fingerprint, budgetMs + LEASE_MARGIN_MS);
+    if (!claim.claimed) {
+      this.metrics.polls.inc({ flow: flow.slug, outcome: 'busy' });
+      return undefined;
+    }
     const startedAt = new Date();
+    const deadlineMs = startedAt.getTime() + budgetMs;
+    const signal = AbortSignal.any([this.stopping.signal, AbortSignal.timeout(budgetMs)]);
     let summary: PollSummary;
     try {
-      summary = await this.pollOnce(flow, trigger, tick, startedAt);
+      summary = await this.pollOnce(flow, trigger, tick, {
+        first: claim.first,
+        fingerprint,
+        at: startedAt,
+        signal,
+        deadlineMs,
+      });
       this.metrics.polls.inc({ flow: flow.slug, outcome: 'ok' });
     } catch (err) {
       const failure =
@@ -95,6 +148,7 @@ export class Poller {
       };
       this.metrics.polls.inc({ flow: flow.slug, outcome: 'failed' });
       this.logger.warn({ msg: `poll failed: ${failure.message}`, flow: flow.slug, code: failure.code });
+      await this.polls.release(flow.flowId).catch(() => undefined);
     }
     await this.record(flow, summary, startedAt);
     return summary;
@@ -103,33 +157,38 @@ export class Poller {
   private async pollOnce(
     flow: TimedFlow,
     trigger: PollTriggerDef,
-    tick: { scheduledAt: string; firedAt: string },
-    at: Date,
+    tick: Tick,
+    poll: { first: boolean; fingerprint: string; at: Date; signal: AbortSignal; deadlineMs: number },
   ): Promise<PollSummary> {
-    const response = await this.request(flow, trigger, tick);
+    const response = await this.request(flow, trigger, tick, poll);
     const items = await this.itemsOf(trigger, response.body);
-    const keyed: { key: string; item: unknown }[] = [];
+    // Newest first is how list APIs answer (and what Zapier expects): a key listed twice keeps its
+    // newest item, and the oldest item starts first.
+    const byKey = new Map<string, unknown>();
     let keyless = 0;
-    const inResponse = new Set<string>();
-    // Newest first is how list APIs answer (and what Zapier expects): the oldest item starts first.
-    for (const item of [...items].reverse()) {
+    for (const item of items) {
+      if (poll.signal.aborted) throw timedOut();
       const key = await this.keyOf(trigger, item);
       if (key === undefined) keyless++;
-      else if (!inResponse.has(key)) {
-        inResponse.add(key);
-        keyed.push({ key, item });
-      }
+      else if (!byKey.has(key)) byKey.set(key, item);
     }
-    const first = await this.polls.countPoll(flow.flowId, at);
+    const keyed = [...byKey].reverse();
     const known = await this.polls.seen(
       flow.flowId,
-      keyed.map((k) => k.key),
+      keyed.map(([key]) => key),
     );
-    const fresh = keyed.filter((k) => !known.has(k.key));
-    const emit = !first || trigger.initial === 'emit';
+    const emit = !poll.first || trigger.initial === 'emit';
+    const remembered: string[] = [];
     let started = 0;
-    if (emit) {
-      for (const { key, item } of fresh) {
+    let failed = 0;
+    for (const [key, item] of keyed) {
+      if (known.has(key) || !emit) {
+        remembered.push(key);
+        continue;
+      }
+      // Past the deadline the rest wait, unremembered, for the next poll.
+      if (poll.signal.aborted) continue;
+      try {
         const created = await this.runs.start(flow, {
           method: TRIGGER_METHODS.poll,
           body: item,
@@ -137,34 +196,40 @@ export class Poller {
           dedupeWindowMs: this.config.dedupeWindowMs,
         });
         if (!created.duplicate) started++;
+        remembered.push(key);
+      } catch (err) {
+        failed++;
+        this.logger.warn({
+          msg: `could not start a run for a polled item: ${(err as Error).message}`,
+          flow: flow.slug,
+        });
       }
     }
-    // Remembered only once its run is stored: a poll that dies between the two starts it next time.
-    await this.polls.remember(
-      flow.flowId,
-      fresh.map((k) => k.key),
-      at,
-    );
+    // Remembered only once its run is stored: a poll that stops half way starts the rest next time.
+    await this.polls.finish(flow.flowId, poll.fingerprint, remembered, poll.at);
+    const fresh = keyed.length - known.size;
     this.metrics.polledItems.inc({ flow: flow.slug, fate: 'started' }, started);
-    this.metrics.polledItems.inc({ flow: flow.slug, fate: 'seen' }, keyed.length - fresh.length);
-    if (!emit) this.metrics.polledItems.inc({ flow: flow.slug, fate: 'recorded' }, fresh.length);
+    this.metrics.polledItems.inc({ flow: flow.slug, fate: 'seen' }, known.size);
+    if (!emit) this.metrics.polledItems.inc({ flow: flow.slug, fate: 'recorded' }, fresh);
     if (keyless > 0) this.metrics.polledItems.inc({ flow: flow.slug, fate: 'keyless' }, keyless);
     return {
       ok: true,
       status: response.status,
       items: items.length,
       started,
-      seen: keyed.length - fresh.length,
-      recorded: emit ? 0 : fresh.length,
+      seen: known.size,
+      recorded: emit ? 0 : fresh,
       keyless,
+      failed,
     };
   }
 
-  /** The request's response, after up to `retry.attempts` tries within the poll's time. */
+  /** The request's JSON answer, after up to `retry.attempts` tries within the poll's budget. */
   private async request(
     flow: TimedFlow,
     trigger: PollTriggerDef,
-    tick: { scheduledAt: string; firedAt: string },
+    tick: Tick,
+    { signal, deadlineMs }: { signal: AbortSignal; deadlineMs: number },
   ): Promise<{ status: number; body: unknown }> {
     const compiled = this.requestFlow(flow, trigger);
     const names = compiled.secretNames;
@@ -178,14 +243,12 @@ export class Poller {
       values = await this.secrets.values(names);
     }
     const redact = secretRedactor(values);
-    const policy = resolveRetryPolicy(compiled.step(REQUEST_STEP).def);
-    // Retries of one poll end before the next poll is due.
-    const deadline = Date.now() + parseDuration(trigger.every);
+    const policy = resolveRetryPolicy(compiled.step(POLL_REQUEST_STEP).def);
     for (let attempt = 1; ; attempt++) {
       const outcome = redact(
         await executeStep(
           compiled,
-          REQUEST_STEP,
+          POLL_REQUEST_STEP,
           {
             trigger: {
               body: tick,
@@ -202,28 +265,40 @@ export class Poller {
             expressions: this.expressions,
             attempt,
             secrets: values,
+            signal,
             idempotencyKey: `poll_${flow.flowId}_${Date.parse(tick.scheduledAt)}`,
             budget: this.config.expressionBudget,
           },
         ),
       );
+      if (signal.aborted) throw timedOut();
       if (outcome.status === 'succeeded') {
         const output = outcome.output as { status: number; body: unknown };
+        if (typeof output.body === 'string')
+          throw new PollFailure(
+            'response_not_json',
+            'the response is not JSON, or was cut at MAX_STEP_OUTPUT_BYTES: a poll reads a JSON answer',
+            output.status,
+          );
         return { status: output.status, body: output.body };
       }
       const error: StepError =
         outcome.status === 'failed'
           ? outcome.error
           : { code: 'internal_error', message: `request ended ${outcome.status}`, retryable: false };
+      const failure = new PollFailure(
+        error.code,
+        `${error.message} (after ${attempt} ${attempt === 1 ? 'try' : 'tries'})`,
+        error.status,
+      );
       const waitMs = backoffDelayMs(policy, attempt, error.retryAfterMs);
-      if (!error.retryable || attempt >= policy.attempts || Date.now() + waitMs >= deadline) {
-        throw new PollFailure(
-          error.code,
-          `${error.message} (after ${attempt} ${attempt === 1 ? 'try' : 'tries'})`,
-          error.status,
-        );
+      // No try that would start past the poll's deadline: the next poll comes then.
+      if (!error.retryable || attempt >= policy.attempts || Date.now() + waitMs >= deadlineMs) throw failure;
+      try {
+        await sleep(waitMs, undefined, { signal });
+      } catch {
+        throw failure;
       }
-      await new Promise((resolve) => setTimeout(resolve, waitMs));
     }
   }
 
@@ -232,20 +307,7 @@ export class Poller {
     let compiled = this.requests.get(flow.versionId);
     if (!compiled) {
       if (this.requests.size >= 500) this.requests.clear();
-      compiled = compileFlow({
-        slug: flow.slug,
-        trigger: { type: 'webhook' },
-        steps: [
-          {
-            id: REQUEST_STEP,
-            type: 'action',
-            connector: 'http',
-            with: trigger.request,
-            retry: { attempts: DEFAULT_POLL_ATTEMPTS, ...trigger.retry },
-            ...(trigger.timeout === undefined ? {} : { timeout: trigger.timeout }),
-          },
-        ],
-      });
+      compiled = compileFlow(pollRequestFlow(flow.slug, trigger));
       this.requests.set(flow.versionId, compiled);
     }
     return compiled;
@@ -286,26 +348,30 @@ export class Poller {
     }
     if (value === undefined || value === null || value === '') return undefined;
     const text = typeof value === 'string' ? value : JSON.stringify(value);
-    return text.length > MAX_KEY_LENGTH ? `sha256:${createHash('sha256').update(text).digest('hex')}` : text;
+    return text.length > MAX_KEY_LENGTH || unstorableCharIn(text)
+      ? `sha256:${createHash('sha256').update(text).digest('hex')}`
+      : text;
   }
 
   /** Every poll is an event of its flow (bounded like refusals), so the inspector lists polls. */
   private async record(flow: TimedFlow, summary: PollSummary, at: Date): Promise<void> {
     try {
-      await this.events.recordRefused({
+      await this.events.recordPoll({
         flowId: flow.flowId,
-        method: TRIGGER_METHODS.poll,
-        headers: {},
-        query: {},
-        rawBody: Buffer.from(JSON.stringify(summary)),
-        contentType: 'application/json',
-        sourceIp: null,
         receivedAt: at,
         statusCode: summary.status ?? 0,
         reason: summary.ok ? 'polled' : 'poll_failed',
+        summary,
       });
     } catch (err) {
       this.logger.warn({ msg: `could not record a poll: ${(err as Error).message}`, flow: flow.slug });
     }
   }
+}
+
+function timedOut(): PollFailure {
+  return new PollFailure(
+    'timeout',
+    'the poll did not end within its interval (or 15 minutes), or the worker stopped',
+  );
 }

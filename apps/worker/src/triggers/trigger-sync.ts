@@ -22,7 +22,6 @@ export class TriggerSync implements OnApplicationBootstrap, OnModuleDestroy {
   private stopped = false;
 
   constructor(
-    private readonly flows: FlowRepository,
     private readonly schedules: TriggerSchedules,
     private readonly ds: DataSource,
     @Inject(HOOKFLOW_CONFIG) config: HookflowConfig,
@@ -76,7 +75,7 @@ export class TriggerSync implements OnApplicationBootstrap, OnModuleDestroy {
     // Under the lock, two workers cannot write what they read at different moments in the wrong order.
     await this.ds.transaction(async (m) => {
       await m.query(`SELECT pg_advisory_xact_lock(hashtext('hookflow_trigger_sync_' || current_schema()))`);
-      const flows = await this.flows.timedFlows();
+      const flows = await new FlowRepository(m).timedFlows();
       await this.schedules.sync(
         flows.flatMap((flow) => {
           const trigger = timedTriggerOf(flow.definition);

@@ -57,10 +57,16 @@ export class TriggerProcessor extends WorkerHost implements OnApplicationBootstr
     }
     // The tick's own time, the scheduler's slot however late the job is taken: when its delay ended.
     const spec = fireSpecOf(trigger);
-    const scheduledAtMs = tickAt(spec, job.opts.prevMillis ?? job.timestamp + (job.opts.delay ?? 0));
+    const dueMs = job.opts.prevMillis ?? job.timestamp + (job.opts.delay ?? 0);
+    const scheduledAtMs = tickAt(spec, dueMs);
     const tick = tickBody(scheduledAtMs, firedAt.getTime());
+    // A tick of the old pattern after an edit: its slot is not one of the flow's now.
+    if (Math.abs(scheduledAtMs - dueMs) > 1_000) {
+      this.metrics.scheduleTicks.inc({ flow: flow.slug, outcome: 'dropped' });
+      return;
+    }
     if (trigger.type === 'poll') {
-      await this.poller.poll(flow, trigger, tick);
+      this.poller.start(flow, trigger, tick);
       return;
     }
     if (!trigger.catchUp && tickMissed(spec, scheduledAtMs, firedAt.getTime())) {

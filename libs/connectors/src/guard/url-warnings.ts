@@ -3,23 +3,26 @@ import type { FlowDefinition, ValidationIssue } from '@hookflow/flows';
 import { checkDestination } from './outbound-guard';
 import { EMPTY_ALLOW_LIST, type OutboundAllowList } from './outbound-allow';
 
-/** Warnings for literal action URLs the guard will always refuse (a blocked address or `localhost`). */
+/** Warnings for literal action and poll URLs the guard will always refuse (a blocked address or `localhost`). */
 export function outboundUrlWarnings(
   definition: FlowDefinition,
   allow: OutboundAllowList = EMPTY_ALLOW_LIST,
 ): ValidationIssue[] {
   const warnings: ValidationIssue[] = [];
-  definition.steps.forEach((step, index) => {
-    if (step.type !== 'action') return;
-    const url = (step.with as Record<string, unknown> | undefined)?.url;
+  const check = (url: unknown, path: string) => {
     if (typeof url !== 'string' || url.includes('{{')) return;
     const problem = neverPasses(url, allow);
     if (problem) {
       warnings.push({
-        path: `/steps/${index}/with/url`,
+        path,
         message: `will be refused on every attempt: ${problem}; add the host or address to OUTBOUND_ALLOW to send there`,
       });
     }
+  };
+  if (definition.trigger.type === 'poll') check(definition.trigger.request.url, '/trigger/request/url');
+  definition.steps.forEach((step, index) => {
+    if (step.type === 'action')
+      check((step.with as Record<string, unknown> | undefined)?.url, `/steps/${index}/with/url`);
   });
   return warnings;
 }

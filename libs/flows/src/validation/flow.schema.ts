@@ -392,7 +392,7 @@ const pollProperties = {
     'JSONata over the response body giving the items: an array gives its elements, any other value one item, null none. Default `$`: the body.',
   ),
   key: jsonata(
-    'JSONata over one item giving its key (e.g. `id`); an item whose key was seen before starts no run. Keys are text; at most 512 characters.',
+    'JSONata over one item giving its key (e.g. `id`); an item whose key was seen before starts no run. Keys are kept as text, longer ones than 200 characters as their SHA-256.',
   ),
   initial: {
     description:

@@ -96,14 +96,14 @@ export class WorkerMetrics {
 
   readonly scheduleTicks = new Counter({
     name: 'hookflow_schedule_ticks_total',
-    help: 'Ticks of schedule triggers, by flow and outcome (started, missed: late past the grace without catchUp, dropped: the flow is disabled, deleted or no longer scheduled, duplicate).',
+    help: 'Ticks of schedules and polls, by flow and outcome (started, missed: a schedule late past its grace without catchUp, dropped: the flow is disabled, deleted or no longer timed, or the tick is of its old pattern, duplicate).',
     labelNames: ['flow', 'outcome'] as const,
     registers: [this.registry],
   });
 
   readonly polls = new Counter({
     name: 'hookflow_polls_total',
-    help: 'Polls of poll triggers, by flow and outcome (ok, failed, dropped).',
+    help: 'Polls of poll triggers, by flow and outcome (ok, failed, busy: skipped while the last poll of the flow still ran).',
     labelNames: ['flow', 'outcome'] as const,
     registers: [this.registry],
   });

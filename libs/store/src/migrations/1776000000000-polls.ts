@@ -1,6 +1,6 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 
-/** A polling trigger's state per flow, and the item keys it has seen (the latest, in order). */
+/** A polling trigger's state per flow (its polls, a lease on the one running), and the item keys it has seen. */
 export class Polls1776000000000 implements MigrationInterface {
   name = 'Polls1776000000000';
 
@@ -9,8 +9,9 @@ export class Polls1776000000000 implements MigrationInterface {
       `CREATE TABLE poll_states (
          flow_id uuid PRIMARY KEY REFERENCES flows (id) ON DELETE CASCADE,
          polls bigint NOT NULL DEFAULT 0,
-         first_polled_at timestamptz NOT NULL,
-         last_polled_at timestamptz NOT NULL
+         fingerprint text,
+         busy_until timestamptz,
+         last_polled_at timestamptz
        )`,
     );
     await q.query(

@@ -96,6 +96,28 @@ export class EventRepository {
     }
   }
 
+  /** A poll of a poll trigger, for the inspector: not a run's event, bounded per flow with the refusals. */
+  async recordPoll(poll: {
+    flowId: string;
+    receivedAt: Date;
+    statusCode: number;
+    reason: string;
+    summary: unknown;
+  }): Promise<void> {
+    await this.recordRefused({
+      flowId: poll.flowId,
+      method: 'POLL',
+      headers: {},
+      query: {},
+      rawBody: Buffer.from(JSON.stringify(poll.summary)),
+      contentType: 'application/json',
+      sourceIp: null,
+      receivedAt: poll.receivedAt,
+      statusCode: poll.statusCode,
+      reason: poll.reason,
+    });
+  }
+
   async trimRefused(flowId: string, keep = REFUSED_PER_FLOW): Promise<void> {
     await this.ds.query(
       `DELETE FROM events WHERE id IN (

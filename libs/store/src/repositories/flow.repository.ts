@@ -276,10 +276,14 @@ export class FlowRepository {
 
   /** Deletes a flow for its users: its trigger answers 404, its runs and events stay. */
   async softDelete(slug: string, apiOnly = false): Promise<string | null> {
-    // For UPDATE ... RETURNING, TypeORM's query() answers [rows, affectedCount].
-    const [rows]: [{ id: string }[], number] = await this.m.query(
-      `UPDATE flows SET deleted_at = now(), enabled = false
-        WHERE slug = $1 AND deleted_at IS NULL AND ($2 = false OR source = 'api') RETURNING id`,
+    // A deleted poll's memory goes with it: a flow made again under the slug starts afresh.
+    const rows: { id: string }[] = await this.m.query(
+      `WITH d AS (
+         UPDATE flows SET deleted_at = now(), enabled = false
+          WHERE slug = $1 AND deleted_at IS NULL AND ($2 = false OR source = 'api') RETURNING id
+       ), k AS (DELETE FROM poll_keys WHERE flow_id IN (SELECT id FROM d)),
+          s AS (DELETE FROM poll_states WHERE flow_id IN (SELECT id FROM d))
+       SELECT id FROM d`,
       [slug, apiOnly],
     );
     return rows[0]?.id ?? (await this.refuseFileManaged(slug, apiOnly));
