@@ -2,7 +2,11 @@ import { StepGraph } from '../graph/step-graph';
 import type { FlowDefinition } from '../model/flow-definition';
 import { parseDuration } from '../retry/duration';
 import { resolveRetryPolicy, resolveTimeoutMs, type RetryPolicy } from '../retry/retry-policy';
-import { DEFAULT_MAX_BODY_BYTES, DEFAULT_TRIGGER_METHODS } from '../validation/flow-defaults';
+import {
+  DEFAULT_MAX_BODY_BYTES,
+  DEFAULT_RESPOND_TIMEOUT_MS,
+  DEFAULT_TRIGGER_METHODS,
+} from '../validation/flow-defaults';
 import type { VerifyConfig } from '../verify/verify-config';
 import { compileReply, type TriggerReply } from './trigger-reply';
 
@@ -41,6 +45,8 @@ export interface CompiledTrigger {
   rateLimit: { limit: number; windowMs: number } | null;
   /** Null: no dedupe. */
   dedupe: { header?: string; expression?: string } | null;
+  /** The flow's respond step, which an accepted request waits for up to `timeoutMs`; null: none. */
+  respondStep: { id: string; timeoutMs: number } | null;
 }
 
 /** Derives what ingress needs from a validated flow definition; pure, so callers may cache it per version. */
@@ -66,6 +72,17 @@ export function compileTrigger(definition: FlowDefinition): CompiledTrigger {
       ? { limit: trigger.rateLimit.limit, windowMs: parseDuration(trigger.rateLimit.per) }
       : null,
     dedupe: trigger.dedupe ?? null,
+    respondStep: respondStepOf(definition),
+  };
+}
+
+function respondStepOf(definition: FlowDefinition): CompiledTrigger['respondStep'] {
+  const step = definition.steps.find((s) => s.type === 'respond');
+  if (!step) return null;
+  const timeout = definition.trigger.respondTimeout;
+  return {
+    id: step.id,
+    timeoutMs: timeout === undefined ? DEFAULT_RESPOND_TIMEOUT_MS : parseDuration(timeout),
   };
 }
 
