@@ -4,6 +4,7 @@ import { createConnectorRegistry, createOutboundAgent } from '@hookflow/connecto
 import { expressionSandboxProvider } from '@hookflow/sandbox';
 import { WorkerMetrics, type HookflowConfig } from '@hookflow/platform';
 import {
+  AnswerChannel,
   QueueConnectionLog,
   QueueConnectionState,
   RedisPolicyCheck,
@@ -62,6 +63,7 @@ export class WorkerModule {
         },
         StepQueue,
         QueueConnectionState,
+        AnswerChannel,
         CompiledFlowCache,
         RunProgress,
         StepSecrets,
