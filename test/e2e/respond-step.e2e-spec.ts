@@ -2,6 +2,9 @@ import { HookflowHarness } from '../utils/hookflow-harness';
 import { SinkServer } from '../utils/sink-server';
 import { waitFor } from '../utils/wait-for';
 
+/** What every respond answer carries unless its step sets them: no page from the request runs on the API's origin. */
+const GUARDS = { 'x-content-type-options': 'nosniff', 'content-security-policy': 'sandbox' };
+
 /** Far below the 10 s respondTimeout these flows keep: an answer this fast did not come from the timeout. */
 const NOT_THE_TIMEOUT_MS = 3_000;
 
@@ -85,6 +88,7 @@ describe('respond step (API + worker, PostgreSQL + Redis)', () => {
         expect(res.status).toBe(200);
         expect(res.headers['content-type']).toBe('application/json; charset=utf-8');
         expect(res.headers['x-run']).toMatch(/^[0-9a-f-]{36}$/);
+        expect(res.headers).toMatchObject(GUARDS);
         expect(res.body).toEqual({
           text: `Hi ${user}`,
           total: 25,
@@ -115,7 +119,7 @@ describe('respond step (API + worker, PostgreSQL + Redis)', () => {
     expect(reply).toMatchObject({ status: 'succeeded' });
     expect(reply.output).toEqual({
       status: 200,
-      headers: { 'x-run': run.id, 'content-type': 'application/json; charset=utf-8' },
+      headers: { 'x-run': run.id, 'content-type': 'application/json; charset=utf-8', ...GUARDS },
       body: JSON.stringify(res.body),
     });
   });
@@ -206,6 +210,7 @@ describe('respond step (API + worker, PostgreSQL + Redis)', () => {
       headers: {
         'x-run': expect.stringMatching(/^test-/),
         'content-type': 'application/json; charset=utf-8',
+        ...GUARDS,
       },
       body: JSON.stringify({ text: 'Hi ada', total: 25, lookup: { user: 'ada', total: 25, big: true } }),
     });

@@ -70,7 +70,11 @@ describe('InlineChain.runJob', () => {
     expect(order).toEqual(['recorded shape', 'recorded reply', 'told answer', 'recorded after']);
     const answer = {
       status: 200,
-      headers: { 'content-type': 'application/json; charset=utf-8' },
+      headers: {
+        'content-type': 'application/json; charset=utf-8',
+        'x-content-type-options': 'nosniff',
+        'content-security-policy': 'sandbox',
+      },
       body: '{"id":7}',
     };
     expect(mocks.store.step('r1', 'reply')).toMatchObject({ status: 'succeeded', output: answer });

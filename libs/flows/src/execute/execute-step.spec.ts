@@ -562,6 +562,8 @@ describe('executeStep: respond', () => {
           'x-order': 'o 1',
           'cache-control': 'no-store',
           'content-type': 'application/json; charset=utf-8',
+          'x-content-type-options': 'nosniff',
+          'content-security-policy': 'sandbox',
         },
         body: JSON.stringify({ order, total: 125, text: 'Order o 1' }),
       },

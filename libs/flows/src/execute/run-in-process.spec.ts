@@ -395,7 +395,11 @@ describe('runFlowInProcess: a respond step', () => {
     expect(result.status).toBe('succeeded');
     expect(result.response).toEqual({
       status: 200,
-      headers: { 'content-type': 'application/json; charset=utf-8' },
+      headers: {
+        'content-type': 'application/json; charset=utf-8',
+        'x-content-type-options': 'nosniff',
+        'content-security-policy': 'sandbox',
+      },
       body: JSON.stringify({ text: 'Order o1', order: { id: 'o1', big: true } }),
     });
     expect(result.steps.find((s) => s.id === 'reply')!.output).toEqual(result.response);

@@ -1,28 +1,46 @@
 import { AnswerError, answerOf, buildAnswer, respondSignal, type RenderedAnswer } from './respond-answer';
 
 const JSON_TYPE = 'application/json; charset=utf-8';
+const GUARDS = { 'x-content-type-options': 'nosniff', 'content-security-policy': 'sandbox' };
 
 describe('buildAnswer', () => {
   it.each<[string, RenderedAnswer, ReturnType<typeof buildAnswer>]>([
     [
       'json, headers lower-cased',
       { status: 200, headers: { 'X-A': 'b' }, content: { json: { ok: true } } },
-      { status: 200, headers: { 'x-a': 'b', 'content-type': JSON_TYPE }, body: '{"ok":true}' },
+      { status: 200, headers: { 'x-a': 'b', 'content-type': JSON_TYPE, ...GUARDS }, body: '{"ok":true}' },
     ],
     [
       'a missing json value as null',
       { status: 201, headers: {}, content: { json: undefined } },
-      { status: 201, headers: { 'content-type': JSON_TYPE }, body: 'null' },
+      { status: 201, headers: { 'content-type': JSON_TYPE, ...GUARDS }, body: 'null' },
     ],
     [
-      'text, with its own type; a null header as empty',
-      { status: 400, headers: { 'Content-Type': 'text/html', 'X-N': null }, content: { body: '<b>no</b>' } },
-      { status: 400, headers: { 'content-type': 'text/html', 'x-n': '' }, body: '<b>no</b>' },
+      'text, with its own type and policy; a null header as empty',
+      {
+        status: 400,
+        headers: {
+          'Content-Type': 'text/html',
+          'Content-Security-Policy': "default-src 'none'",
+          'X-N': null,
+        },
+        content: { body: '<b>no</b>' },
+      },
+      {
+        status: 400,
+        headers: {
+          'content-type': 'text/html',
+          'content-security-policy': "default-src 'none'",
+          'x-n': '',
+          'x-content-type-options': 'nosniff',
+        },
+        body: '<b>no</b>',
+      },
     ],
     [
       'a 304 without its body',
       { status: 304, headers: {}, content: { body: 'gone' } },
-      { status: 304, headers: { 'content-type': 'text/plain; charset=utf-8' }, body: '' },
+      { status: 304, headers: { 'content-type': 'text/plain; charset=utf-8', ...GUARDS }, body: '' },
     ],
   ])('builds %s', (_name, rendered, expected) => {
     expect(buildAnswer(rendered, 1024)).toEqual(expected);

@@ -10,6 +10,12 @@ import {
 } from '../trigger/trigger-reply';
 import { MAX_RESPOND_HEADER_VALUE_LENGTH } from '../validation/flow-limits';
 
+/** Headers every respond step's answer carries unless the step sets them itself. */
+export const ANSWER_GUARDS: Readonly<Record<string, string>> = {
+  'x-content-type-options': 'nosniff',
+  'content-security-policy': 'sandbox',
+};
+
 /** What a respond step rendered, before it is checked: its headers and its `json` value or `body` text. */
 export interface RenderedAnswer {
   status: number;
@@ -73,6 +79,8 @@ export function buildAnswer(rendered: RenderedAnswer, maxBodyBytes: number): Ing
     );
   }
   headers['content-type'] ??= json ? ANSWER_CONTENT_TYPES.json : ANSWER_CONTENT_TYPES.text;
+  // Sent from the API's origin: a body rendered from the request must never run there as a page.
+  for (const [name, value] of Object.entries(ANSWER_GUARDS)) headers[name] ??= value;
   return answer(rendered.status, headers, body);
 }
 
