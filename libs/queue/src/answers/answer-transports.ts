@@ -32,6 +32,8 @@ export function pgAnswerChannel(prefix: string): string {
 /** Redis pub/sub on `<prefix>:answers`: a publisher that fails fast, a subscriber that resubscribes. */
 export class RedisAnswers implements AnswerTransport {
   private publisher: Redis | undefined;
+  /** The publisher's first connection, which every send waits for once. */
+  private publisherReady: Promise<void> | undefined;
   private subscriber: Redis | undefined;
   private subscribed = false;
 
@@ -46,8 +48,11 @@ export class RedisAnswers implements AnswerTransport {
 
   async send(text: string): Promise<void> {
     // Fails at once while Redis is away instead of piling messages up: their senders time out.
-    this.publisher ??= this.client({ enableOfflineQueue: false, maxRetriesPerRequest: 1 });
-    if (this.publisher.status === 'wait') await this.publisher.connect();
+    if (!this.publisher) {
+      this.publisher = this.client({ enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+      this.publisherReady = this.publisher.connect().catch(() => undefined);
+    }
+    await this.publisherReady;
     await this.publisher.publish(this.channel, text);
   }
 
