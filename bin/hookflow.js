@@ -31,6 +31,8 @@ require(main)
     stderr: process.stderr,
     env: process.env,
     cwd: process.cwd(),
+    // Touched only when a command reads `-`: an unread stdin must not hold the process open.
+    stdin: { [Symbol.asyncIterator]: () => process.stdin[Symbol.asyncIterator]() },
     stopSignal,
   })
   .then(

@@ -29,6 +29,7 @@ const EXPECTED_ROUTES = [
   'GET /api/flows/{slug}/export',
   'POST /api/flows/{slug}/trigger/rotate',
   'POST /api/flows/{slug}/test',
+  'POST /api/flows/{slug}/run',
   'GET /api/flows/{slug}/events',
   'GET /api/runs',
   'POST /api/runs/retry',
@@ -54,6 +55,7 @@ const WITH_BODY = [
   'PUT /api/flows/{slug}',
   'PATCH /api/flows/{slug}',
   'POST /api/flows/{slug}/test',
+  'POST /api/flows/{slug}/run',
   'POST /api/runs/retry',
   'PUT /api/secrets/{name}',
   'POST /api/keys',
@@ -249,7 +251,7 @@ describe('OpenAPI document', () => {
 
     it('puts every management operation behind the bearer key of its scope, with a 401, a 403 and a 2xx schema', () => {
       const management = operations().filter((o) => o.path.startsWith('/api/'));
-      expect(management).toHaveLength(27);
+      expect(management).toHaveLength(28);
       for (const { key, method, path, op } of management) {
         // Keys are admin's; otherwise GET reads and everything else writes.
         const scope = path.startsWith('/api/keys') ? 'admin' : method === 'get' ? 'read' : 'write';
@@ -391,6 +393,23 @@ describe('OpenAPI document', () => {
           () => as(api().post('/api/flows/test')).send({ definition: flowDoc('unsaved'), ...sample }),
         ],
         ['POST /api/flows/test', 400, () => as(api().post('/api/flows/test')).send(sample)],
+        [
+          'POST /api/flows/{slug}/run',
+          202,
+          () => as(api().post('/api/flows/documented/run')).send({ ...sample, query: { tag: ['a', 'b'] } }),
+        ],
+        ['POST /api/flows/{slug}/run', 202, () => as(api().post('/api/flows/documented/run'))],
+        [
+          'POST /api/flows/{slug}/run',
+          400,
+          () => as(api().post('/api/flows/documented/run')).send({ dryRun: true }),
+        ],
+        [
+          'POST /api/flows/{slug}/run',
+          400,
+          () => as(api().post('/api/flows/documented/run')).send({ headers: { 'x-n': 1 } }),
+        ],
+        ['POST /api/flows/{slug}/run', 404, () => as(api().post('/api/flows/missing/run')).send(sample)],
         [
           'POST /api/flows/sync',
           200,

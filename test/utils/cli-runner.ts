@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import type { CliIo } from '../../apps/cli/src/output';
 import { run } from '../../apps/cli/src/main';
 
@@ -10,7 +11,7 @@ export interface CliResult {
 /** Runs the `hookflow` CLI in this process with string buffers for stdout and stderr. */
 export async function runCli(
   argv: string[],
-  opts: { env?: Record<string, string | undefined>; cwd?: string; tty?: boolean } = {},
+  opts: { env?: Record<string, string | undefined>; cwd?: string; tty?: boolean; stdin?: string } = {},
 ): Promise<CliResult> {
   let stdout = '';
   let stderr = '';
@@ -19,6 +20,7 @@ export async function runCli(
     stderr: { write: (chunk: string) => (stderr += chunk), isTTY: opts.tty },
     env: opts.env ?? {},
     cwd: opts.cwd ?? process.cwd(),
+    ...(opts.stdin === undefined ? {} : { stdin: Readable.from([opts.stdin]) }),
   };
   const code = await run(argv, io);
   return { code, stdout, stderr };

@@ -169,7 +169,7 @@ export class HookflowHarness {
     return { authorization: `Bearer ${this.apiKey}` };
   }
 
-  /** Creates a flow and returns its trigger path (`/hooks/<key>`) and the API's answer. */
+  /** Creates a flow and returns its trigger path (`/hooks/<key>`, empty for a schedule or a poll) and the API's answer. */
   async createFlow(definition: unknown): Promise<{ hookPath: string; flow: Record<string, any> }> {
     const res = await this.http()
       .post('/api/flows')
@@ -177,7 +177,8 @@ export class HookflowHarness {
       .send(definition as object);
     if (res.status !== 201)
       throw new Error(`creating flow failed: ${res.status} ${JSON.stringify(res.body)}`);
-    return { hookPath: new URL(res.body.triggerUrl).pathname, flow: res.body };
+    // A schedule or a poll has no trigger URL.
+    return { hookPath: res.body.triggerUrl ? new URL(res.body.triggerUrl).pathname : '', flow: res.body };
   }
 
   async getRun(runId: string): Promise<Record<string, any>> {

@@ -24,6 +24,7 @@ import { FlowSyncService } from './flows/flow-sync.service';
 import { FlowTestService } from './flows/flow-test.service';
 import { FlowsController } from './flows/flows.controller';
 import { FlowsService } from './flows/flows.service';
+import { ManualRunService } from './flows/manual-run.service';
 import { Draining } from './health/draining';
 import { HealthController } from './health/health.controller';
 import { MetricsController } from './metrics/metrics.controller';
@@ -83,6 +84,7 @@ export class ApiModule {
         FlowSyncService,
         FlowTestService,
         FlowEventsService,
+        ManualRunService,
         FlowFilesLoader,
         RunsService,
         SecretsService,

@@ -11,6 +11,7 @@ import { AppError, ErrorCode } from './common/app-error';
 import { createOpenApiDocument, serveOpenApi } from './common/openapi.document';
 import { RequestBodyCheck } from './common/request-body-check';
 import { refuseUnstorableBody } from './common/request-text';
+import { manualRunBodyLimit } from './flows/manual-run-request';
 import { ApiKeyVerifier } from './keys/api-key-verifier';
 import { registerIngressHooks } from './triggers/ingress-hooks';
 
@@ -97,11 +98,12 @@ function isManagementRoute(url: string): boolean {
 /** A sync carries many flow files at once (all or nothing); a bigger set can be synced by folder. */
 const MAX_SYNC_BODY_BYTES = 16 * 1024 * 1024;
 
-/** Flow endpoints' body limit, apart from MAX_BODY_BYTES: one definition (plus a sample), or a sync. */
+/** Flow endpoints' body limit apart from MAX_BODY_BYTES: a definition (plus a sample), a sync, a manual run. */
 function flowsBodyLimit(url: string, config: HookflowConfig): number | undefined {
   if (url !== '/api/flows' && !url.startsWith('/api/flows/')) return undefined;
   if (url === '/api/flows/sync') return MAX_SYNC_BODY_BYTES;
   if (url.endsWith('/test')) return MAX_FLOW_TEXT_BYTES + config.maxBodyBytes;
+  if (url === '/api/flows/:slug/run') return manualRunBodyLimit(config);
   return MAX_FLOW_TEXT_BYTES;
 }
 

@@ -38,6 +38,22 @@ export async function readJsonFile(file: string, cwd: string): Promise<unknown> 
   } catch (err) {
     throw new CliError(`${file}: ${describeReadError(err as NodeJS.ErrnoException)}`);
   }
+  return parseJsonInput(text, file);
+}
+
+/** A JSON file named on the command line, or standard input for `-`. */
+export async function readJsonInput(
+  file: string,
+  io: { cwd: string; stdin?: AsyncIterable<string | Buffer> },
+): Promise<unknown> {
+  if (file !== '-') return readJsonFile(file, io.cwd);
+  if (!io.stdin) throw new CliError('-: there is no standard input to read');
+  const chunks: Buffer[] = [];
+  for await (const chunk of io.stdin) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
+  return parseJsonInput(Buffer.concat(chunks).toString('utf8'), 'standard input');
+}
+
+function parseJsonInput(text: string, file: string): unknown {
   const parsed = parseJsonText(text);
   if (parsed.ok) return parsed.value;
   const where =

@@ -5,6 +5,8 @@ export {
   parseRequestBody,
   RequestBodyError,
   runFlowInProcess,
+  tickBody,
+  timedMethodOf,
   validateFlow,
 } from '@hookflow/flows';
 export { ExpressionSandbox } from '@hookflow/sandbox';

@@ -5,6 +5,7 @@ import { registerExportCommand } from './export.command';
 import { registerListenCommand } from './listen.command';
 import { registerLoginCommands } from './login.command';
 import { formatDetail, type CliIo } from './output';
+import { registerRunCommand } from './run.command';
 import { registerRunsCommands } from './runs.command';
 import { registerSyncCommands } from './sync.command';
 import { registerTestCommand } from './test.command';
@@ -57,7 +58,7 @@ function buildProgram(io: CliIo, wire: Wire): Command {
       'after',
       `
 Environment:
-  HOOKFLOW_URL      server for plan, apply, export and runs (default: the saved login, or http://localhost:3000)
+  HOOKFLOW_URL      server for plan, apply, export, run and runs (default: the saved login, or http://localhost:3000)
   HOOKFLOW_API_KEY  its API key (npm start keeps one in .data/api-key)
   HOOKFLOW_CONFIG   where hookflow login saves both (default ~/.config/hookflow/config.json)
 
@@ -66,6 +67,7 @@ Examples:
   hookflow validate                           check ./flows offline
   hookflow plan && hookflow apply --prune     sync ./flows to the server
   hookflow test flows/order-fanout.flow.json --payload flows/samples/order-fanout.json
+  hookflow run order-fanout --payload flows/samples/order-fanout.json --wait   a real run, printed when it ends
   hookflow runs list --flow order-fanout --status failed
   hookflow listen --fail-first 2              a local receiver that prints what it gets (500, 500, 200)`,
     );
@@ -73,6 +75,7 @@ Examples:
   registerSyncCommands(program, wire);
   registerExportCommand(program, wire);
   registerTestCommand(program, wire);
+  registerRunCommand(program, wire);
   registerRunsCommands(program, wire);
   registerLoginCommands(program, wire);
   registerListenCommand(program, wire);

@@ -13,6 +13,8 @@ export interface CliIo {
   stderr: CliStream;
   env: Record<string, string | undefined>;
   cwd: string;
+  /** What `-` reads (a payload piped in); `process.stdin` fits. */
+  stdin?: AsyncIterable<string | Buffer>;
   /**
    * Aborted on SIGINT or SIGTERM, for a command that runs until stopped (`listen`). Only such a
    * command asks for it: asking is what keeps those signals from ending the process at once.

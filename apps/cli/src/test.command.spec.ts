@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { runCli } from '../../../test/utils/cli-runner';
 import { CliError } from './cli-error';
-import { formatTestRun, parseHeaders, parseQuery } from './test.command';
+import { parseHeaders, parseQuery } from './request-options';
+import { formatTestRun } from './test.command';
 
 describe('test: request parts from the command line', () => {
   it('parses --query pairs, repeated names becoming arrays', () => {

@@ -8,6 +8,7 @@ import type {
   InProcessRunResult,
   InProcessStepResult,
   TriggerData,
+  WebhookTriggerDef,
 } from '@hookflow/flows';
 // The module alone, not the package: the CLI loads the flows runtime only for the commands that run flows.
 import { flowFileRef, readFlowFile } from '@hookflow/flows/files';
@@ -15,6 +16,7 @@ import { CliError, usage } from './cli-error';
 import type { CommandHandler, Wire } from './command-context';
 import { readJsonFile } from './flow-files';
 import { formatDetail, formatJson, plural } from './output';
+import { collect, parseHeaders, parseQuery } from './request-options';
 
 interface TestOptions {
   payload?: string;
@@ -29,39 +31,8 @@ interface TestOptions {
 /** Where a live test reads the value of secret NAME: secrets live on the server, not in files. */
 export const SECRET_ENV_PREFIX = 'HOOKFLOW_SECRET_';
 
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
-}
-
-/** `k=v` pairs as the trigger's query; a repeated key becomes an array, as in a real request. */
-export function parseQuery(pairs: string[]): Record<string, string | string[]> {
-  const query: Record<string, string | string[]> = {};
-  for (const pair of pairs) {
-    const at = pair.indexOf('=');
-    if (at <= 0) throw new CliError(`--query expects name=value, got '${pair}'`);
-    const name = pair.slice(0, at);
-    const value = pair.slice(at + 1);
-    const seen = query[name];
-    query[name] = seen === undefined ? value : Array.isArray(seen) ? [...seen, value] : [seen, value];
-  }
-  return query;
-}
-
-/** `Name: value` pairs as the trigger's headers, names lowercased as Node delivers them. */
-export function parseHeaders(pairs: string[]): Record<string, string> {
-  const headers: Record<string, string> = {};
-  for (const pair of pairs) {
-    const at = pair.indexOf(':');
-    if (at <= 0) throw new CliError(`--header expects name:value, got '${pair}'`);
-    const name = pair.slice(0, at).trim().toLowerCase();
-    const value = pair.slice(at + 1).trim();
-    headers[name] = headers[name] === undefined ? value : `${headers[name]}, ${value}`;
-  }
-  return headers;
-}
-
 function triggerMethod(definition: FlowDefinition, requested: string | undefined): string {
-  const allowed: string[] = definition.trigger.methods ?? ['POST'];
+  const allowed: string[] = webhookTriggerOf(definition)?.methods ?? ['POST'];
   if (requested === undefined) return allowed[0] ?? 'POST';
   const method = requested.toUpperCase();
   if (!allowed.includes(method)) {
@@ -179,6 +150,8 @@ export const testHandler: CommandHandler<[string], TestOptions> = async (ctx, fi
     createOutboundAgent,
     ExpressionSandbox,
     runFlowInProcess,
+    tickBody,
+    timedMethodOf,
     validateFlow,
   } = await import('./flows-runtime');
   let dispatcher: ReturnType<typeof createOutboundAgent>;
@@ -205,8 +178,15 @@ export const testHandler: CommandHandler<[string], TestOptions> = async (ctx, fi
     }
     const definition = validation.flow;
     const headers = parseHeaders(options.header);
-    const body = await requestBody(options, headers, io.cwd, definition.trigger.xmlArrays);
-    const method = triggerMethod(definition, options.method);
+    const given = await requestBody(options, headers, io.cwd, webhookTriggerOf(definition)?.xmlArrays);
+    const now = Date.now();
+    // A schedule's runs get the tick's times unless a payload stands in; a poll's, the polled item.
+    const noPayload = options.payload === undefined && options.bodyFile === undefined;
+    const body = definition.trigger.type === 'schedule' && noPayload ? tickBody(now, now) : given;
+    const timedMethod = timedMethodOf(definition);
+    if (timedMethod !== undefined && options.method !== undefined)
+      throw usage(`--method: a ${definition.trigger.type} trigger's runs have no HTTP method`);
+    const method = timedMethod ?? triggerMethod(definition, options.method);
     if (body !== null && method === 'GET' && !ctx.json) {
       io.stderr.write(
         'warning: a GET request has no body, and senders of GET webhooks put their values in the query: ' +
@@ -310,4 +290,9 @@ async function requestBody(
     if (err instanceof RequestBodyError) throw new CliError(`${options.bodyFile}: ${err.message}`);
     throw err;
   }
+}
+
+/** `webhookOf` of libs/flows, written here so that only the commands that run flows load it. */
+function webhookTriggerOf(definition: FlowDefinition): WebhookTriggerDef | undefined {
+  return definition.trigger.type === 'webhook' ? definition.trigger : undefined;
 }

@@ -10,6 +10,8 @@ import {
   RedisPolicyCheck,
   STEP_QUEUE,
   StepQueue,
+  TRIGGER_QUEUE,
+  TriggerSchedules,
   type QueueConnection,
 } from '@hookflow/queue';
 import { StoreModule } from '@hookflow/store';
@@ -27,6 +29,10 @@ import { StepRunner } from './steps/step-runner';
 import { StepSecrets } from './steps/step-secrets';
 import { StepProcessor } from './steps/step.processor';
 import { CONNECTORS } from './steps/tokens';
+import { Poller } from './triggers/poller';
+import { TriggerProcessor } from './triggers/trigger.processor';
+import { TriggerRuns } from './triggers/trigger-runs';
+import { TriggerSync } from './triggers/trigger-sync';
 
 @Module({})
 export class WorkerModule {
@@ -41,7 +47,7 @@ export class WorkerModule {
           { synchronousCommit: config.workerSynchronousCommit },
         ),
         BullModule.forRoot({ connection: queue.connection as never, prefix: queue.prefix }),
-        BullModule.registerQueue({ name: STEP_QUEUE }),
+        BullModule.registerQueue({ name: STEP_QUEUE }, { name: TRIGGER_QUEUE }),
       ],
       providers: [
         {
@@ -76,6 +82,11 @@ export class WorkerModule {
         GracefulShutdown,
         RetentionPruner,
         HealthServer,
+        TriggerSchedules,
+        TriggerRuns,
+        TriggerSync,
+        Poller,
+        TriggerProcessor,
         RedisPolicyCheck,
         QueueConnectionLog,
       ],

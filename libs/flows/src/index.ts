@@ -7,7 +7,12 @@ export * from './model/connector';
 
 // Retry policy and durations
 export { isDuration, parseDuration } from './retry/duration';
-export { backoffDelayMs, parseRetryAfter } from './retry/retry-policy';
+export {
+  backoffDelayMs,
+  DEFAULT_POLL_ATTEMPTS,
+  parseRetryAfter,
+  resolveRetryPolicy,
+} from './retry/retry-policy';
 export type { RetryPolicy } from './retry/retry-policy';
 
 // Validation
@@ -38,11 +43,30 @@ export type {
 } from './verify/verify-config';
 
 // Triggers: what ingress needs of one, and what it answers
-export { compileTrigger } from './trigger/compile-trigger';
-export type { CompiledTrigger, RootStep, TriggerStep } from './trigger/compile-trigger';
+export { compileTrigger, credentialOf } from './trigger/compile-trigger';
+export type { CompiledTrigger } from './trigger/compile-trigger';
 export { acceptedReply, duplicateReply } from './trigger/trigger-reply';
+export {
+  cronIssue,
+  fireSpecOf,
+  nextFireTimes,
+  tickAt,
+  tickBody,
+  tickMissed,
+  timedMethodOf,
+  timedTriggerOf,
+  MAX_TICK_GRACE_MS,
+  MIN_TICK_GRACE_MS,
+} from './trigger/schedule';
+export type { FireSpec } from './trigger/schedule';
 export type { IngressResponse, TriggerReply } from './trigger/trigger-reply';
-export { bodyKindOf, jsonDepthExceeds, parseRequestBody, RequestBodyError } from './request/request-body';
+export {
+  bodyKindOf,
+  jsonDepthExceeds,
+  parseRequestBody,
+  RequestBodyError,
+  valueDepthExceeds,
+} from './request/request-body';
 export type { BodyDepthLimits, BodyKind, BodyOptions } from './request/request-body';
 
 // Respond steps: the answer a webhook's sender waits for
@@ -52,6 +76,8 @@ export type { RespondSignal } from './respond/respond-answer';
 // Step graph
 export { DEFAULT_LOOP_CONCURRENCY, StepGraph, StepGraphError } from './graph/step-graph';
 export type { FinishedRunStatus, GraphStep, LoopGraph } from './graph/step-graph';
+export { planSteps } from './graph/step-plan';
+export type { RootStep, NewRunPlan, TriggerStep } from './graph/step-plan';
 export * from './graph/loop-items';
 
 // JSONata

@@ -1,4 +1,4 @@
-// The step queue: its connection, the job contract, its one producer, and the checks of Redis
+// The step and trigger queues: their connection, the job contract, its one producer, and the checks of Redis
 // that keep it safe; and the channel that carries respond steps' answers to the API.
 export * from './answers/answer-message';
 export * from './connection-errors';
@@ -7,6 +7,8 @@ export * from './nest/queue-connection-log';
 export * from './nest/queue-connection-state';
 export * from './nest/redis-policy.check';
 export * from './nest/step-queue';
+export * from './nest/trigger-schedules';
 export * from './queue-connection';
 export * from './redis-policy';
 export * from './step-job';
+export * from './trigger-job';

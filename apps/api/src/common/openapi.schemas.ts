@@ -30,6 +30,8 @@ export type SchemaName =
   | 'TestResult'
   | 'TestStep'
   | 'TestItem'
+  | 'ManualRunRequest'
+  | 'ManualRunResult'
   | 'StepError'
   | 'InboundEvent'
   | 'EventPage'
@@ -242,7 +244,20 @@ const schemas: Record<SchemaName, SchemaObject> = {
       description: nullable(str('Free text, from the definition.')),
       version: int('The current version (1, 2, ...); every changed definition is a new one.', { minimum: 1 }),
       enabled: { type: 'boolean', description: 'A disabled flow answers 409 on its trigger URL.' },
-      triggerUrl: str('The public URL that starts runs; secret, rotate it if it leaks.', { format: 'uri' }),
+      triggerUrl: nullable(
+        str(
+          'The public URL that starts runs; secret, rotate it if it leaks. Null for a schedule or a poll.',
+          {
+            format: 'uri',
+          },
+        ),
+      ),
+      nextFireAt: nullable({
+        type: 'array',
+        description:
+          'A schedule or a poll: its next three fire times (empty while the flow is disabled). Null for a webhook.',
+        items: time('A fire time.'),
+      }),
       source: str('`api`, or the path of the flow file that owns the flow (then API edits answer 409).'),
       definition: ref('FlowDocument'),
       createdAt: time('When the flow was created.'),
@@ -260,6 +275,7 @@ const schemas: Record<SchemaName, SchemaObject> = {
       'version',
       'enabled',
       'triggerUrl',
+      'nextFireAt',
       'source',
       'definition',
       'createdAt',
@@ -401,6 +417,32 @@ const schemas: Record<SchemaName, SchemaObject> = {
     undefined,
     'One item of a foreach step in a dry run.',
   ),
+  ManualRunRequest: requestObject(
+    {
+      body: anyJson('The body the steps see (`$trigger.body`), any JSON; default null.'),
+      headers: {
+        type: 'object',
+        description:
+          'Headers by name (stored lower-case, at most `MAX_HEADER_COUNT` of them and `MAX_HEADER_BYTES` in all); ' +
+          'credentials and signatures are stored and shown as `[redacted]`.',
+        additionalProperties: { type: 'string' },
+      },
+      query: {
+        type: 'object',
+        description: 'Query parameters: a value, or a list of values for a repeated one.',
+        additionalProperties: {
+          anyOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' }, minItems: 1 }],
+        },
+      },
+    },
+    [],
+    'The request to run the flow on, as if its trigger had received it; every field optional.',
+  ),
+  ManualRunResult: object(
+    { runId: uuid('The run started.'), eventId: uuid('The stored request, method `MANUAL`.') },
+    undefined,
+    'The run is stored and queued; follow it at `GET /api/runs/{runId}` (the `Location` header).',
+  ),
   StepError: object(
     {
       code: str('Error code.', { enum: Object.keys(STEP_ERROR_CODES) }),
@@ -414,7 +456,7 @@ const schemas: Record<SchemaName, SchemaObject> = {
   InboundEvent: object(
     {
       id: uuid('Event id.'),
-      method: str('HTTP method.'),
+      method: str('HTTP method, or `MANUAL` for a run started by hand (`POST /api/flows/{slug}/run`).'),
       headers: headersSchema,
       bodyPreview: nullable(str('The start of the raw body as text.')),
       bodyBytes: int('Size of the stored body (refused bodies are cut to 4 KiB).', { minimum: 0 }),
@@ -423,7 +465,9 @@ const schemas: Record<SchemaName, SchemaObject> = {
       receivedAt: time('When it arrived.'),
       statusCode: int('The status the trigger answered.'),
       accepted: { type: 'boolean', description: 'False for a refused request.' },
-      reason: nullable(str('Error code of a refusal.')),
+      reason: nullable(
+        str('Error code of a refusal; for a poll, `polled` (its summary is the body) or `poll_failed`.'),
+      ),
       runId: nullable(uuid('The run it started.')),
     },
     undefined,
@@ -459,7 +503,7 @@ const schemas: Record<SchemaName, SchemaObject> = {
   RunEvent: object(
     {
       id: uuid('Event id.'),
-      method: str('HTTP method.'),
+      method: str('HTTP method, or `MANUAL` for a run started by hand (`POST /api/flows/{slug}/run`).'),
       headers: headersSchema,
       query: { type: 'object', description: 'Query parameters.' },
       body: anyJson('The parsed body (JSON, form and XML become objects; other text stays text).'),

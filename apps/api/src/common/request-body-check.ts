@@ -78,6 +78,7 @@ function rebased(schema: unknown): object {
   return JSON.parse(JSON.stringify(schema).replaceAll('"#/components/schemas/', `"${DOCUMENT_ID}#/$defs/`));
 }
 
-function escapePointer(key: string): string {
+/** A member name as one segment of a JSON pointer. */
+export function escapePointer(key: string): string {
   return key.replaceAll('~', '~0').replaceAll('/', '~1');
 }

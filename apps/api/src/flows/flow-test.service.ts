@@ -7,6 +7,9 @@ import {
   type BodyDepthLimits,
   type ConnectorRegistry,
   type FlowDefinition,
+  tickBody,
+  timedMethodOf,
+  webhookOf,
 } from '@hookflow/flows';
 import { ExpressionSandbox } from '@hookflow/sandbox';
 import { HOOKFLOW_CONFIG, type HookflowConfig } from '@hookflow/platform';
@@ -44,15 +47,21 @@ export class FlowTestService {
     const query = objectOf(req.query, '/query');
     if (req.method !== undefined && typeof req.method !== 'string')
       throw AppError.invalid('/method', 'must be a string');
-    const method = (
-      (req.method as string | undefined) ??
-      definition.trigger.methods?.[0] ??
-      'POST'
-    ).toUpperCase();
+    const timedMethod = timedMethodOf(definition);
+    if (timedMethod !== undefined && req.method !== undefined)
+      throw AppError.invalid('/method', `a ${definition.trigger.type} trigger's runs have no HTTP method`);
+    const method =
+      timedMethod ??
+      ((req.method as string | undefined) ?? webhookOf(definition)?.methods?.[0] ?? 'POST').toUpperCase();
     const lowerHeaders = Object.fromEntries(
       Object.entries(headers).map(([k, v]) => [k.toLowerCase(), String(v)]),
     );
-    const body = sampleBody(req, lowerHeaders, this.config, definition.trigger.xmlArrays);
+    const now = Date.now();
+    // A schedule's runs get the tick's times; a sample may stand in for them, as for a polled item.
+    const body =
+      definition.trigger.type === 'schedule' && req.body === undefined && req.rawBody === undefined
+        ? tickBody(now, now)
+        : sampleBody(req, lowerHeaders, this.config, webhookOf(definition)?.xmlArrays);
     const flow = compileFlow(definition);
     const result = await runFlowInProcess(
       flow,

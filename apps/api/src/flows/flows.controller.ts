@@ -10,8 +10,11 @@ import {
   Post,
   Put,
   Query,
+  Req,
+  Res,
   UseGuards,
 } from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ApiKeyGuard } from '../common/api-key.guard';
 import { AppError } from '../common/app-error';
 import { ApiManagement } from '../common/openapi.decorators';
@@ -21,6 +24,7 @@ import { FlowSyncService, type FlowFile } from './flow-sync.service';
 import { FlowTestService, type TestRequest } from './flow-test.service';
 import { FlowsOpenApi } from './flows.openapi';
 import { FlowsService } from './flows.service';
+import { ManualRunService } from './manual-run.service';
 
 @Controller('api/flows')
 @UseGuards(ApiKeyGuard)
@@ -31,6 +35,7 @@ export class FlowsController {
     private readonly sync: FlowSyncService,
     private readonly tester: FlowTestService,
     private readonly events: FlowEventsService,
+    private readonly manualRuns: ManualRunService,
   ) {}
 
   @Post()
@@ -143,6 +148,20 @@ export class FlowsController {
   @HttpCode(200)
   async test(@Param('slug') slug: string, @Body() body: TestRequest | undefined) {
     return this.tester.run(await this.flows.definitionOf(slug), body ?? {});
+  }
+
+  @Post(':slug/run')
+  @FlowsOpenApi.run()
+  @HttpCode(202)
+  async run(
+    @Param('slug') slug: string,
+    @Body() body: unknown,
+    @Req() req: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
+    const run = await this.manualRuns.start(slug, body, req.ip);
+    void reply.header('location', `/api/runs/${run.runId}`);
+    return run;
   }
 
   @Get(':slug/events')

@@ -2,7 +2,13 @@ import { applyDecorators } from '@nestjs/common';
 import { ApiOperation, ApiParam, ApiQuery, ApiResponse } from '@nestjs/swagger';
 import { SLUG_PATTERN } from '@hookflow/flows';
 import { ErrorCode } from '../common/app-error';
-import { ApiErrorResponse, ApiJsonBody, ApiJsonResponse, ApiNotFound } from '../common/openapi.decorators';
+import {
+  ApiErrorResponse,
+  ApiJsonBody,
+  ApiJsonResponse,
+  ApiNotFound,
+  errorSchema,
+} from '../common/openapi.decorators';
 import { ref } from '../common/openapi.schemas';
 
 const slug = ApiParam({
@@ -222,6 +228,36 @@ export const FlowsOpenApi = {
         'The sample request is malformed (`dryRun: false` included) or has a field not listed here.',
       ),
       notFound,
+    ),
+
+  run: () =>
+    applyDecorators(
+      ApiOperation({
+        summary: 'Run a flow by hand',
+        description:
+          "Starts a real run of the flow's current version on the request given, as if its trigger had received " +
+          'it, whatever the trigger type and also when the flow is disabled. None of the trigger checks apply ' +
+          '(signature, allowIps, rateLimit, dedupe). The event is stored with method `MANUAL`.',
+      }),
+      slug,
+      ApiJsonBody('ManualRunRequest', { required: false }),
+      ApiResponse({
+        status: 202,
+        description: 'The run is stored and its first steps queued.',
+        schema: ref('ManualRunResult'),
+        headers: { Location: { description: 'The run: `/api/runs/{runId}`.', schema: { type: 'string' } } },
+      }),
+      invalidRequest(
+        'A field is malformed or out of bounds (the detail names it), the body is not JSON, or it has a field ' +
+          'not listed here.',
+      ),
+      notFound,
+      ApiResponse({
+        status: 503,
+        description: `\`${ErrorCode.QueueUnavailable}\`: the queue is known to be down; nothing was stored.`,
+        schema: errorSchema(ErrorCode.QueueUnavailable),
+        headers: { 'Retry-After': { description: 'Seconds to wait.', schema: { type: 'integer' } } },
+      }),
     ),
 
   events: () =>

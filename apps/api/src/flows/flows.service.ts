@@ -6,7 +6,7 @@ import {
   type OutboundAllowList,
 } from '@hookflow/connectors';
 import type { ConnectorRegistry, FlowDefinition, ValidationIssue } from '@hookflow/flows';
-import { canonicalFlowJson, compileFlow, SLUG_PATTERN, validateFlow } from '@hookflow/flows';
+import { canonicalFlowJson, compileFlow, SLUG_PATTERN, validateFlow, webhookOf } from '@hookflow/flows';
 import { HOOKFLOW_CONFIG, type HookflowConfig } from '@hookflow/platform';
 import { FileManagedError, FlowRepository, SecretRepository, SlugTakenError } from '@hookflow/store';
 import { AppError, ErrorCode } from '../common/app-error';
@@ -110,6 +110,8 @@ export class FlowsService {
     const { definition, warnings } = await this.check(doc);
     try {
       const record = await this.flows.create(definition);
+      // A new schedule or poll starts firing when the workers hear of it.
+      await this.announce(record.flow.id);
       return { ...flowView(record, this.config.publicUrl), warnings };
     } catch (err) {
       if (err instanceof SlugTakenError) {
@@ -228,7 +230,7 @@ export class FlowsService {
     }
   }
 
-  /** Every replica's trigger cache forgets this flow now, not at TTL. */
+  /** Every replica's trigger cache forgets this flow now, not at TTL; every worker syncs its schedules. */
   private async announce(flowId: string): Promise<void> {
     this.triggers.clear();
     await this.flows.announceChange(flowId);
@@ -238,7 +240,7 @@ export class FlowsService {
 /** Where a flow names secrets: the trigger's verification, each action's templates and its signing. */
 function secretUses(definition: FlowDefinition): { name: string; path: string; signing: boolean }[] {
   const uses: { name: string; path: string; signing: boolean }[] = [];
-  const verifySecret = definition.trigger.verify?.secret;
+  const verifySecret = webhookOf(definition)?.verify?.secret;
   if (verifySecret !== undefined)
     uses.push({ name: verifySecret, path: '/trigger/verify/secret', signing: false });
   const flow = compileFlow(definition);

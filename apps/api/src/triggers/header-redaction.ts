@@ -35,3 +35,11 @@ export class HeaderRedaction {
 export function headerValue(v: string | string[] | undefined): string | undefined {
   return Array.isArray(v) ? v[0] : v;
 }
+
+/** `values` with the one named `name` redacted: a trigger's own credential (header or query parameter). */
+export function redactNamed<T>(
+  values: Record<string, T>,
+  name: string | undefined,
+): Record<string, T | string> {
+  return name && Object.hasOwn(values, name) ? { ...values, [name]: REDACTED } : values;
+}

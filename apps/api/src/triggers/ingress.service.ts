@@ -13,7 +13,7 @@ import { EventRepository, RateLimitRepository, RunIntake } from '@hookflow/store
 import { AppError, ErrorCode } from '../common/app-error';
 import { SecretsService } from '../secrets/secrets.service';
 import { parseWebhookBody } from './body-parser';
-import { HeaderRedaction, headerValue, REDACTED } from './header-redaction';
+import { HeaderRedaction, headerValue, redactNamed } from './header-redaction';
 import { QueueHealth } from './queue-health';
 import { RespondWaits } from './respond-waits';
 import { TriggerCache, type TriggerEntry } from './trigger-cache';
@@ -73,7 +73,8 @@ export class IngressService {
   /** The checks that need no body. Throws the refusal (already recorded) as an `AppError`. */
   async admit(head: RequestHead): Promise<Admission> {
     const trigger = await this.triggers.get(head.key);
-    if (!trigger) {
+    // A schedule or a poll starts its own runs: the key it kept from a webhook past is no URL.
+    if (!trigger || trigger.type !== 'webhook') {
       // No slug to name: unknown keys share one series rather than one per guessed key.
       this.metrics.webhooksReceived.inc({ flow: '', outcome: ErrorCode.NotFound });
       throw new AppError(ErrorCode.NotFound, 'no trigger with this key');
@@ -111,8 +112,11 @@ export class IngressService {
         flowId: trigger.flowId,
         method: req.method,
         // A header flood is refused, not stored whole.
-        headers: storedHeaders(trigger, this.redaction.redact(req.headers, this.config.maxHeaderCount)),
-        query: storedQuery(trigger, req.query),
+        headers: redactNamed(
+          this.redaction.redact(req.headers, this.config.maxHeaderCount),
+          trigger.credential.header,
+        ),
+        query: redactNamed(req.query, trigger.credential.query),
         rawBody: req.rawBody,
         contentType: headerValue(req.headers['content-type']) ?? null,
         sourceIp: req.sourceIp,
@@ -206,8 +210,8 @@ export class IngressService {
       req.method === 'GET' || req.method === 'HEAD'
         ? null
         : parseWebhookBody(req.rawBody, contentType, this.config, trigger);
-    const headers = storedHeaders(trigger, this.redaction.redact(req.headers));
-    const query = storedQuery(trigger, req.query);
+    const headers = redactNamed(this.redaction.redact(req.headers), trigger.credential.header);
+    const query = redactNamed(req.query, trigger.credential.query);
     const dedupeKey = await this.dedupeKey(trigger, req, body, headers, query);
 
     // Redis known down: 503 before anything is stored, rather than a 2xx for a run left to the reconciler.
@@ -376,17 +380,4 @@ function rateLimited(what: string, waitMs: number): AppError {
   return new AppError(ErrorCode.RateLimited, `${what}; try again in ${retryAfterS} s`, [], {
     'retry-after': String(retryAfterS),
   });
-}
-
-function storedHeaders(
-  trigger: TriggerEntry,
-  headers: Record<string, string | string[]>,
-): Record<string, string | string[]> {
-  const { header } = trigger.credential;
-  return header && header in headers ? { ...headers, [header]: REDACTED } : headers;
-}
-
-function storedQuery(trigger: TriggerEntry, query: Record<string, unknown>): Record<string, unknown> {
-  const { query: name } = trigger.credential;
-  return name && name in query ? { ...query, [name]: REDACTED } : query;
 }

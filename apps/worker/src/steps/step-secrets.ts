@@ -1,5 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
-import type { CompiledFlow, StepError } from '@hookflow/flows';
+import { webhookOf, type CompiledFlow, type StepError } from '@hookflow/flows';
 import { SecretDecryptionError, SecretRepository } from '@hookflow/store';
 
 export type LoadedSecrets = { ok: true; values: Record<string, string> } | { ok: false; error: StepError };
@@ -14,7 +14,7 @@ export class StepSecrets {
   async load(flow: CompiledFlow, stepId: string): Promise<LoadedSecrets> {
     // The trigger's verification secret too: a sender that echoes its token into the payload
     // must not get it stored in clear through a step's input or output.
-    const verifySecret = flow.definition.trigger.verify?.secret;
+    const verifySecret = webhookOf(flow.definition)?.verify?.secret;
     const names = [...new Set([...flow.secretNames, ...(verifySecret === undefined ? [] : [verifySecret])])];
     if (names.length === 0) return { ok: true, values: {} };
     const needed = flow.step(stepId).secretNames;

@@ -12,7 +12,33 @@ export interface RetryPolicyDef {
   maxDelay?: Duration;
 }
 
-export interface TriggerDef {
+/** How runs start (docs/flow-format.md#trigger). */
+export type TriggerDef = WebhookTriggerDef | ScheduleTriggerDef | PollTriggerDef;
+export type TriggerType = TriggerDef['type'];
+
+/** A schedule: exactly one of `cron` (with its `timezone`) and `every`. */
+export interface ScheduleTriggerDef {
+  type: 'schedule';
+  cron?: string;
+  timezone?: string;
+  every?: Duration;
+  catchUp?: boolean;
+}
+
+/** A request sent every `every`; each item whose `key` is new starts a run. */
+export interface PollTriggerDef {
+  type: 'poll';
+  every: Duration;
+  /** The options of an `http` action. */
+  request: Record<string, unknown>;
+  items?: string;
+  key: string;
+  initial?: 'skip' | 'emit';
+  retry?: RetryPolicyDef;
+  timeout?: Duration;
+}
+
+export interface WebhookTriggerDef {
   type: 'webhook';
   methods?: HttpMethod[];
   verify?: Record<string, unknown> & { scheme: string; secret?: string; tolerance?: Duration };
@@ -164,3 +190,11 @@ export interface ValidationIssue {
   path: string;
   message: string;
 }
+
+/** The trigger's webhook options; none for a schedule or a poll, which have no URL. */
+export function webhookOf(definition: Pick<FlowDefinition, 'trigger'>): WebhookTriggerDef | undefined {
+  return definition.trigger.type === 'webhook' ? definition.trigger : undefined;
+}
+
+/** What a run started without a request carries as its method, so steps and the inspector can tell. */
+export const TRIGGER_METHODS = { schedule: 'SCHEDULE', poll: 'POLL', manual: 'MANUAL' } as const;

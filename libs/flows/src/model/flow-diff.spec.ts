@@ -1,4 +1,4 @@
-import type { FlowDefinition, StepDef } from './flow-definition';
+import type { FlowDefinition, StepDef, WebhookTriggerDef } from './flow-definition';
 import { diffFlows } from './flow-diff';
 
 const base: FlowDefinition = {
@@ -51,12 +51,16 @@ describe('diffFlows', () => {
     ['enabled', edit((d) => (d.enabled = false)), ['enabled: true -> false']],
     ['enabled left out', edit((d) => delete d.enabled), ['enabled: true -> unset']],
     ['the slug', edit((d) => (d.slug = 'orders-2')), ['slug: "orders" -> "orders-2"']],
-    ['trigger methods', edit((d) => (d.trigger.methods = ['POST', 'PUT'])), ['trigger changed (methods)']],
+    [
+      'trigger methods',
+      edit((d) => ((d.trigger as WebhookTriggerDef).methods = ['POST', 'PUT'])),
+      ['trigger changed (methods)'],
+    ],
     [
       'trigger verify and dedupe',
       edit((d) => {
-        d.trigger.dedupe = { header: 'webhook-id' };
-        d.trigger.verify = { scheme: 'stripe', secret: 'S' };
+        (d.trigger as WebhookTriggerDef).dedupe = { header: 'webhook-id' };
+        (d.trigger as WebhookTriggerDef).verify = { scheme: 'stripe', secret: 'S' };
       }),
       ['trigger changed (verify, dedupe)'],
     ],
@@ -89,7 +93,7 @@ describe('diffFlows', () => {
       'several things at once',
       edit((d) => {
         d.enabled = false;
-        d.trigger.methods = ['GET'];
+        (d.trigger as WebhookTriggerDef).methods = ['GET'];
         d.steps.splice(2, 1);
         d.steps.push({ id: 'audit', type: 'filter', condition: 'true' });
         billing(d).needs = [];

@@ -1,4 +1,4 @@
-import { parseRequestBody } from './request-body';
+import { jsonDepthExceeds, parseRequestBody, valueDepthExceeds } from './request-body';
 
 const xml = (text: string, xmlArrays?: string[]) =>
   parseRequestBody(Buffer.from(text), 'application/xml', undefined, { xmlArrays });
@@ -20,5 +20,26 @@ describe('parseRequestBody, xmlArrays', () => {
   it('keeps parsers apart: the same body without the option is unchanged', () => {
     expect(xml('<a><b>1</b></a>', ['b'])).toEqual({ a: { b: ['1'] } });
     expect(xml('<a><b>1</b></a>')).toEqual({ a: { b: '1' } });
+  });
+});
+
+describe('valueDepthExceeds', () => {
+  it.each<[string, number, boolean]>([
+    ['1', 0, false],
+    ['"[[["', 0, false],
+    ['{}', 0, true],
+    ['{}', 1, false],
+    ['[[1], {"a": {"b": []}}]', 4, false],
+    ['[[1], {"a": {"b": []}}]', 3, true],
+    ['{"a": 1, "b": [2, [3]]}', 3, false],
+    ['{"a": 1, "b": [2, [3]]}', 2, true],
+  ])('%s at most %d deep: %s, as jsonDepthExceeds says of the text', (text, max, exceeds) => {
+    expect(valueDepthExceeds(JSON.parse(text), max)).toBe(exceeds);
+    expect(jsonDepthExceeds(Buffer.from(text), max)).toBe(exceeds);
+  });
+
+  it('walks a value far deeper than the call stack without recursing', () => {
+    const deep = JSON.parse(`${'['.repeat(200_000)}${']'.repeat(200_000)}`);
+    expect(valueDepthExceeds(deep, 64)).toBe(true);
   });
 });

@@ -165,3 +165,16 @@ export function jsonDepthExceeds(raw: Buffer, max: number): boolean {
   }
   return false;
 }
+
+/** True when a parsed value nests deeper than `max`, counted as `jsonDepthExceeds` counts its text. No recursion. */
+export function valueDepthExceeds(value: unknown, max: number): boolean {
+  const stack: { value: unknown; depth: number }[] = [{ value, depth: 0 }];
+  while (stack.length > 0) {
+    const node = stack.pop()!;
+    if (node.value === null || typeof node.value !== 'object') continue;
+    const depth = node.depth + 1;
+    if (depth > max) return true;
+    for (const child of Object.values(node.value)) stack.push({ value: child, depth });
+  }
+  return false;
+}

@@ -12,6 +12,8 @@ export interface RetryPolicy {
 
 /** Eight tries, full-jitter exponential from 1s: about two minutes to come back, as with Svix. */
 export const DEFAULT_ACTION_ATTEMPTS = 8;
+/** A poll tries its request this often before the poll counts as failed; the next poll comes anyway. */
+export const DEFAULT_POLL_ATTEMPTS = 3;
 export const DEFAULT_RETRY_DELAY_MS = 1000;
 export const DEFAULT_RETRY_MAX_DELAY_MS = 3_600_000;
 export const DEFAULT_STEP_TIMEOUT_MS = 30_000;

@@ -10,6 +10,7 @@ function flow(trigger: Omit<TriggerDef, 'type'>, steps: StepDef[] = [send]): Flo
 
 /** What a trigger that sets nothing compiles to: the documented defaults. */
 const DEFAULTS: Omit<CompiledTrigger, 'steps' | 'roots'> = {
+  type: 'webhook',
   methods: new Set(['POST']),
   maxBodyBytes: 1_048_576,
   xmlArrays: [],

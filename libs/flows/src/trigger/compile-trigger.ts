@@ -1,7 +1,11 @@
-import { StepGraph } from '../graph/step-graph';
-import type { FlowDefinition } from '../model/flow-definition';
+import { planSteps, type RootStep, type TriggerStep } from '../graph/step-plan';
+import {
+  webhookOf,
+  type FlowDefinition,
+  type TriggerType,
+  type WebhookTriggerDef,
+} from '../model/flow-definition';
 import { parseDuration } from '../retry/duration';
-import { resolveRetryPolicy, resolveTimeoutMs, type RetryPolicy } from '../retry/retry-policy';
 import {
   DEFAULT_MAX_BODY_BYTES,
   DEFAULT_RESPOND_TIMEOUT_MS,
@@ -10,22 +14,10 @@ import {
 import type { VerifyConfig } from '../verify/verify-config';
 import { compileReply, type TriggerReply } from './trigger-reply';
 
-/** A step of a new run; roots go to the queue as soon as the run is stored. */
-export interface TriggerStep {
-  id: string;
-  root: boolean;
-}
-
-/** A root step as the queue takes it. */
-export interface RootStep {
-  id: string;
-  policy: RetryPolicy;
-  timeoutMs: number;
-}
-
 /** What ingress needs of a trigger that its flow definition alone decides, every default written out. */
 export interface CompiledTrigger {
-  /** Upper case. */
+  type: TriggerType;
+  /** Upper case; empty for a schedule or a poll, which have no URL. */
   methods: ReadonlySet<string>;
   maxBodyBytes: number;
   /** `xmlArrays`, for the body parser; empty when none. */
@@ -51,35 +43,35 @@ export interface CompiledTrigger {
 
 /** Derives what ingress needs from a validated flow definition; pure, so callers may cache it per version. */
 export function compileTrigger(definition: FlowDefinition): CompiledTrigger {
-  const trigger = definition.trigger;
-  const rootIds = new Set(new StepGraph(definition.steps).roots());
+  const webhook = webhookOf(definition);
+  const trigger = webhook ?? { type: 'webhook' as const };
   const { reply, dropped } = compileReply(trigger.respond);
   const verify = (trigger.verify as VerifyConfig | undefined) ?? null;
   return {
-    methods: new Set((trigger.methods ?? DEFAULT_TRIGGER_METHODS).map((m) => m.toUpperCase())),
+    type: definition.trigger.type,
+    methods: new Set(webhook ? (webhook.methods ?? DEFAULT_TRIGGER_METHODS).map((m) => m.toUpperCase()) : []),
     maxBodyBytes: trigger.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
     xmlArrays: trigger.xmlArrays ?? [],
     reply,
     droppedReplyHeaders: dropped,
     verify,
     credential: credentialOf(verify),
-    steps: definition.steps.map((s) => ({ id: s.id, root: rootIds.has(s.id) })),
-    roots: definition.steps
-      .filter((s) => rootIds.has(s.id))
-      .map((s) => ({ id: s.id, policy: resolveRetryPolicy(s), timeoutMs: resolveTimeoutMs(s) })),
+    ...planSteps(definition),
     allowIps: trigger.allowIps ?? null,
     rateLimit: trigger.rateLimit
       ? { limit: trigger.rateLimit.limit, windowMs: parseDuration(trigger.rateLimit.per) }
       : null,
     dedupe: trigger.dedupe ?? null,
-    respondStep: respondStepOf(definition),
+    respondStep: webhook ? respondStepOf(definition, webhook.respondTimeout) : null,
   };
 }
 
-function respondStepOf(definition: FlowDefinition): CompiledTrigger['respondStep'] {
+function respondStepOf(
+  definition: FlowDefinition,
+  timeout: WebhookTriggerDef['respondTimeout'],
+): CompiledTrigger['respondStep'] {
   const step = definition.steps.find((s) => s.type === 'respond');
   if (!step) return null;
-  const timeout = definition.trigger.respondTimeout;
   return {
     id: step.id,
     timeoutMs: timeout === undefined ? DEFAULT_RESPOND_TIMEOUT_MS : parseDuration(timeout),
@@ -87,7 +79,7 @@ function respondStepOf(definition: FlowDefinition): CompiledTrigger['respondStep
 }
 
 /** A token's header or query parameter, or a generic HMAC's header: whatever its name, it carries a secret. */
-function credentialOf(verify: VerifyConfig | null): { header?: string; query?: string } {
+export function credentialOf(verify: VerifyConfig | null): { header?: string; query?: string } {
   const carriers = verify as { header?: unknown; query?: unknown } | null;
   const credential: { header?: string; query?: string } = {};
   if (typeof carriers?.header === 'string') credential.header = carriers.header.toLowerCase();

@@ -6,7 +6,7 @@ import { createConnectorRegistry, createOutboundAgent } from '../../../connector
 import { compileFlow } from '../execute/compile-flow';
 import { runFlowInProcess, type InProcessRunResult } from '../execute/run-in-process';
 import { canonicalFlowJson } from '../model/canonical';
-import type { FlowDefinition } from '../model/flow-definition';
+import { webhookOf, type FlowDefinition } from '../model/flow-definition';
 import type { TriggerData } from '../model/run-context';
 import { InProcessEvaluator } from '../transform/expression-evaluator';
 import { validateFlow } from './validate-flow';
@@ -39,6 +39,8 @@ describe('flows/*.flow.json', () => {
         'contact-list-to-crm.flow.json',
         'order-lines.flow.json',
         'order-pipeline.flow.json',
+        'daily-sales-digest.flow.json',
+        'new-shop-orders.flow.json',
         'slack-slash-command.flow.json',
       ]),
     );
@@ -88,7 +90,7 @@ async function dryRun(
     unknown
   >;
   change(sample);
-  const method = def.trigger.methods?.[0] ?? 'POST';
+  const method = webhookOf(def)?.methods?.[0] ?? 'POST';
   const trigger: TriggerData =
     method === 'GET'
       ? { body: null, query: sample, headers: {}, method, receivedAt: '2024-06-10T09:15:00.000Z' }
@@ -346,6 +348,31 @@ describe('the examples, run as dry runs on their samples', () => {
       contact: 'succeeded',
       'has-email': 'filtered',
       'create-contact': 'skipped',
+    });
+  });
+
+  it('daily-sales-digest: a tick asks for the last day of sales and posts them', async () => {
+    const result = await dryRun('daily-sales-digest');
+    expect(result.status).toBe('succeeded');
+    expect(result.steps[0].output).toEqual({
+      from: '2024-06-09T06:00:00.000Z',
+      to: '2024-06-10T06:00:00.000Z',
+    });
+    expect(requestOf(result, 'sales')).toEqual({
+      method: 'GET',
+      url: 'https://shop.example.com/api/reports/sales',
+      query: { from: '2024-06-09T06:00:00.000Z', to: '2024-06-10T06:00:00.000Z' },
+      headers: { authorization: 'Bearer [secret SHOP_TOKEN]' },
+    });
+  });
+
+  it('new-shop-orders: a polled order becomes a CRM deal', async () => {
+    const result = await dryRun('new-shop-orders');
+    expect(result.status).toBe('succeeded');
+    expect(requestOf(result, 'crm')).toEqual({
+      url: 'https://crm.example.com/api/deals',
+      headers: { authorization: 'Bearer [secret CRM_TOKEN]' },
+      json: { externalId: 'ord_2002', contact: 'grace@example.com', amount: 41, currency: 'EUR' },
     });
   });
 });

@@ -74,6 +74,10 @@ export const DURATION_RANGES = {
   destinationWindow: { minMs: 1, maxMs: HOUR_MS },
   /** `trigger.respondTimeout`: how long a sender's request is held open for a respond step. */
   respondTimeout: { minMs: 100, maxMs: 30 * SECOND_MS },
+  /** A schedule's `every`. */
+  scheduleEvery: { minMs: SECOND_MS, maxMs: 366 * DAY_MS },
+  /** A poll's `every`. */
+  pollEvery: { minMs: SECOND_MS, maxMs: 31 * DAY_MS },
 } as const satisfies Record<string, DurationRange>;
 
 /** The longest a delay step may wait, `for` or `until`. */

@@ -1,6 +1,7 @@
 // The JSON Schema of a flow document (docs/flow-format.md, How the schema is written).
 import { DEFAULT_LOOP_CONCURRENCY } from '../graph/step-graph';
-import type { LoopStepDef, StepType } from '../model/flow-definition';
+import type { LoopStepDef, StepType, TriggerType } from '../model/flow-definition';
+import { DEFAULT_ACTION_ATTEMPTS, DEFAULT_POLL_ATTEMPTS } from '../retry/retry-policy';
 import { DURATION_PATTERN } from '../retry/duration';
 import {
   DEFAULT_MAX_BODY_BYTES,
@@ -60,6 +61,7 @@ export const LOOP_STEP_TYPES = [
   'router',
   'code',
 ] as const satisfies readonly LoopStepDef['type'][];
+export const TRIGGER_TYPES = ['webhook', 'schedule', 'poll'] as const satisfies readonly TriggerType[];
 export const HTTP_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'] as const;
 export const VERIFY_SCHEMES = [
   'token',
@@ -248,108 +250,212 @@ const verifySchema = {
   ],
 };
 
-const triggerSchema = {
-  description: 'How runs start. Only `webhook` exists for now: a unique URL under /hooks.',
+/** What a webhook trigger may hold besides its `type`. */
+const webhookProperties = {
+  methods: {
+    description: 'HTTP methods the trigger URL accepts. GET triggers take their data from the query string.',
+    type: 'array',
+    minItems: 1,
+    uniqueItems: true,
+    items: { enum: [...HTTP_METHODS] },
+    default: [...DEFAULT_TRIGGER_METHODS],
+  },
+  verify: verifySchema,
+  dedupe: {
+    description:
+      'Starts no new run for a key already seen in the retention window: a `header` name, or a JSONata `expression` over the request.',
+    type: 'object',
+    additionalProperties: false,
+    minProperties: 1,
+    maxProperties: 1,
+    properties: {
+      header: headerName('Header whose value is the dedupe key.'),
+      expression: jsonata('JSONata over `{ body, query, headers, method }` whose result is the dedupe key.'),
+    },
+    errorMessage: "must be an object with exactly one of 'header' or 'expression'",
+  },
+  allowIps: {
+    description: 'Only these source addresses or CIDR ranges may call the trigger.',
+    type: 'array',
+    minItems: 1,
+    maxItems: MAX_ALLOW_IPS,
+    uniqueItems: true,
+    items: {
+      type: 'string',
+      maxLength: 64,
+      pattern: IP_OR_CIDR_PATTERN,
+      patternErrorMessage: "must be an IP address or CIDR range such as '203.0.113.0/24'",
+    },
+  },
+  rateLimit: {
+    description: 'At most `limit` requests `per` window; more answer 429 with Retry-After.',
+    type: 'object',
+    required: ['limit', 'per'],
+    additionalProperties: false,
+    properties: {
+      limit: {
+        description: 'Requests allowed per window.',
+        type: 'integer',
+        minimum: 1,
+        maximum: MAX_RATE_LIMIT,
+      },
+      per: duration('Length of the window.', DURATION_RANGES.rateLimitWindow),
+    },
+  },
+  maxBodyBytes: {
+    description: `Largest accepted request body; larger answers 413. Default ${DEFAULT_MAX_BODY_BYTES} (1 MiB), at most ${MAX_TRIGGER_BODY_BYTES}; the server's MAX_BODY_BYTES applies too.`,
+    type: 'integer',
+    minimum: 1,
+    maximum: MAX_TRIGGER_BODY_BYTES,
+    default: DEFAULT_MAX_BODY_BYTES,
+  },
+  xmlArrays: {
+    description:
+      'XML elements whose values are always arrays, even when one appears once: a name (`item`) or a dotted path from the root (`order.item`).',
+    type: 'array',
+    minItems: 1,
+    maxItems: 100,
+    uniqueItems: true,
+    items: { type: 'string', minLength: 1, maxLength: 200, pattern: '^[^\\s]+$' },
+  },
+  respond: {
+    description: `What an accepted request answers instead of the default ${DEFAULT_RESPOND_STATUS} \`{ runId, eventId }\`.`,
+    type: 'object',
+    additionalProperties: false,
+    properties: {
+      status: { description: 'A 2xx status.', type: 'integer', minimum: 200, maximum: 299 },
+      body: { description: 'Static response body (JSON), at most 64 KiB as JSON.' },
+      headers: {
+        description: `Static response headers, at most ${MAX_RESPOND_HEADERS}.`,
+        type: 'object',
+        maxProperties: MAX_RESPOND_HEADERS,
+        propertyNames: headerNames,
+        additionalProperties: {
+          type: 'string',
+          maxLength: MAX_RESPOND_HEADER_VALUE_LENGTH,
+          pattern: HEADER_VALUE_PATTERN,
+          patternErrorMessage: 'must not contain a line break or NUL character',
+        },
+      },
+    },
+  },
+  respondTimeout: duration(
+    `How long an accepted request waits for the flow's respond step before it gets the answer of \`respond\` (or ${DEFAULT_RESPOND_STATUS} \`{ runId, eventId }\`). Default ${formatDuration(DEFAULT_RESPOND_TIMEOUT_MS)}.`,
+    DURATION_RANGES.respondTimeout,
+  ),
+};
+
+const retrySchema = {
+  description:
+    'Retries of failed attempts. Transform, filter, router, code and foreach errors are final and never retried.',
   type: 'object',
-  required: ['type'],
   additionalProperties: false,
   properties: {
-    type: { description: 'Trigger type.', const: 'webhook' },
-    methods: {
-      description:
-        'HTTP methods the trigger URL accepts. GET triggers take their data from the query string.',
-      type: 'array',
-      minItems: 1,
-      uniqueItems: true,
-      items: { enum: [...HTTP_METHODS] },
-      default: [...DEFAULT_TRIGGER_METHODS],
-    },
-    verify: verifySchema,
-    dedupe: {
-      description:
-        'Starts no new run for a key already seen in the retention window: a `header` name, or a JSONata `expression` over the request.',
-      type: 'object',
-      additionalProperties: false,
-      minProperties: 1,
-      maxProperties: 1,
-      properties: {
-        header: headerName('Header whose value is the dedupe key.'),
-        expression: jsonata(
-          'JSONata over `{ body, query, headers, method }` whose result is the dedupe key.',
-        ),
-      },
-      errorMessage: "must be an object with exactly one of 'header' or 'expression'",
-    },
-    allowIps: {
-      description: 'Only these source addresses or CIDR ranges may call the trigger.',
-      type: 'array',
-      minItems: 1,
-      maxItems: MAX_ALLOW_IPS,
-      uniqueItems: true,
-      items: {
-        type: 'string',
-        maxLength: 64,
-        pattern: IP_OR_CIDR_PATTERN,
-        patternErrorMessage: "must be an IP address or CIDR range such as '203.0.113.0/24'",
-      },
-    },
-    rateLimit: {
-      description: 'At most `limit` requests `per` window; more answer 429 with Retry-After.',
-      type: 'object',
-      required: ['limit', 'per'],
-      additionalProperties: false,
-      properties: {
-        limit: {
-          description: 'Requests allowed per window.',
-          type: 'integer',
-          minimum: 1,
-          maximum: MAX_RATE_LIMIT,
-        },
-        per: duration('Length of the window.', DURATION_RANGES.rateLimitWindow),
-      },
-    },
-    maxBodyBytes: {
-      description: `Largest accepted request body; larger answers 413. Default ${DEFAULT_MAX_BODY_BYTES} (1 MiB), at most ${MAX_TRIGGER_BODY_BYTES}; the server's MAX_BODY_BYTES applies too.`,
+    attempts: {
+      description: `Total tries including the first. Default ${DEFAULT_ACTION_ATTEMPTS} for actions, ${DEFAULT_POLL_ATTEMPTS} for a poll's request, 1 otherwise.`,
       type: 'integer',
       minimum: 1,
-      maximum: MAX_TRIGGER_BODY_BYTES,
-      default: DEFAULT_MAX_BODY_BYTES,
+      maximum: MAX_RETRY_ATTEMPTS,
     },
-    xmlArrays: {
-      description:
-        'XML elements whose values are always arrays, even when one appears once: a name (`item`) or a dotted path from the root (`order.item`).',
-      type: 'array',
-      minItems: 1,
-      maxItems: 100,
-      uniqueItems: true,
-      items: { type: 'string', minLength: 1, maxLength: 200, pattern: '^[^\\s]+$' },
+    backoff: {
+      description: '`exponential` (with full jitter) or `fixed`.',
+      enum: ['exponential', 'fixed'],
+      default: 'exponential',
     },
-    respond: {
-      description: `What an accepted request answers instead of the default ${DEFAULT_RESPOND_STATUS} \`{ runId, eventId }\`.`,
-      type: 'object',
-      additionalProperties: false,
-      properties: {
-        status: { description: 'A 2xx status.', type: 'integer', minimum: 200, maximum: 299 },
-        body: { description: 'Static response body (JSON), at most 64 KiB as JSON.' },
-        headers: {
-          description: `Static response headers, at most ${MAX_RESPOND_HEADERS}.`,
-          type: 'object',
-          maxProperties: MAX_RESPOND_HEADERS,
-          propertyNames: headerNames,
-          additionalProperties: {
-            type: 'string',
-            maxLength: MAX_RESPOND_HEADER_VALUE_LENGTH,
-            pattern: HEADER_VALUE_PATTERN,
-            patternErrorMessage: 'must not contain a line break or NUL character',
-          },
-        },
-      },
-    },
-    respondTimeout: duration(
-      `How long an accepted request waits for the flow's respond step before it gets the answer of \`respond\` (or ${DEFAULT_RESPOND_STATUS} \`{ runId, eventId }\`). Default ${formatDuration(DEFAULT_RESPOND_TIMEOUT_MS)}.`,
-      DURATION_RANGES.respondTimeout,
+    delay: duration('Base delay between attempts. Default 1s.', DURATION_RANGES.retryDelay),
+    maxDelay: duration(
+      'Upper bound of one delay, Retry-After included. Default 1h.',
+      DURATION_RANGES.retryDelay,
     ),
   },
+};
+
+const scheduleProperties = {
+  cron: {
+    description:
+      'When to start a run: a cron expression of 5 fields (minute hour day-of-month month day-of-week) or 6 (seconds first), e.g. `0 9 * * 1-5`, or `@hourly`, `@daily`, `@weekly`, `@monthly`.',
+    type: 'string',
+    minLength: 1,
+    maxLength: 200,
+  },
+  timezone: {
+    description: 'IANA time zone the `cron` fields are read in, e.g. `Europe/Berlin`. Default UTC.',
+    type: 'string',
+    minLength: 1,
+    maxLength: 64,
+  },
+  every: duration(
+    'Time between runs, counted from the epoch (`1h` fires on the hour).',
+    DURATION_RANGES.scheduleEvery,
+  ),
+  catchUp: {
+    description:
+      'Start one run for a tick missed while no worker was running (the latest one), when they start again. Default false: missed ticks are dropped.',
+    type: 'boolean',
+    default: false,
+  },
+};
+
+const pollProperties = {
+  every: duration('Time between polls, counted from the epoch.', DURATION_RANGES.pollEvery),
+  request: {
+    description:
+      "The request each poll sends: the options of an `http` action (`url`, `method`, `headers`, `query`, `json`...), through the outbound guard. Strings are Handlebars templates over `{ trigger }` (`trigger.body.scheduledAt`) with `{{secret 'NAME'}}`.",
+    type: 'object',
+  },
+  items: jsonata(
+    'JSONata over the response body giving the items: an array gives its elements, any other value one item, null none. Default `$`: the body.',
+  ),
+  key: jsonata(
+    'JSONata over one item giving its key (e.g. `id`); an item whose key was seen before starts no run. Keys are text; at most 512 characters.',
+  ),
+  initial: {
+    description:
+      '`skip` (the default): the first poll only records the keys it sees; `emit`: it starts a run for each item too.',
+    enum: ['skip', 'emit'],
+    default: 'skip',
+  },
+  retry: retrySchema,
+  timeout: duration('Time budget of one try of the request. Default 30s.', DURATION_RANGES.stepTimeout),
+};
+
+/** A schedule has exactly one of `cron` and `every`, and a time zone only for `cron`. */
+function scheduleVariant(): Record<string, unknown> {
+  const base = variant('type', ['schedule'], ['type'], scheduleProperties) as {
+    if: unknown;
+    then: Record<string, unknown>;
+  };
+  return {
+    if: base.if,
+    then: {
+      ...base.then,
+      allOf: [
+        {
+          oneOf: [
+            { required: ['cron'], properties: { cron: {} } },
+            { required: ['every'], properties: { every: {} } },
+          ],
+          errorMessage: "must have exactly one of 'cron' or 'every'",
+        },
+      ],
+      dependencies: { timezone: ['cron'] },
+    },
+  };
+}
+
+const triggerSchema = {
+  description:
+    'How runs start: `webhook` (a unique URL under /hooks), `schedule` (a cron expression or an interval) or `poll` (a request sent at an interval; each new item starts a run).',
+  type: 'object',
+  required: ['type'],
+  properties: {
+    type: { description: 'Trigger type.', enum: [...TRIGGER_TYPES] },
+  },
+  allOf: [
+    variant('type', ['webhook'], ['type'], webhookProperties),
+    scheduleVariant(),
+    variant('type', ['poll'], ['type'], pollProperties, ['every', 'request', 'key']),
+  ],
 };
 
 const destinationSchema = {
@@ -427,30 +533,7 @@ function stepSchema(place: StepPlace, variants: Record<string, unknown>[]): Reco
         enum: ['all', 'any'],
         default: 'all',
       },
-      retry: {
-        description:
-          'Retries of failed attempts. Transform, filter, router, code and foreach errors are final and never retried.',
-        type: 'object',
-        additionalProperties: false,
-        properties: {
-          attempts: {
-            description: 'Total tries including the first. Default 8 for actions, 1 otherwise.',
-            type: 'integer',
-            minimum: 1,
-            maximum: MAX_RETRY_ATTEMPTS,
-          },
-          backoff: {
-            description: '`exponential` (with full jitter) or `fixed`.',
-            enum: ['exponential', 'fixed'],
-            default: 'exponential',
-          },
-          delay: duration('Base delay between attempts. Default 1s.', DURATION_RANGES.retryDelay),
-          maxDelay: duration(
-            'Upper bound of one delay, Retry-After included. Default 1h.',
-            DURATION_RANGES.retryDelay,
-          ),
-        },
-      },
+      retry: retrySchema,
       timeout: duration('Time budget of one attempt. Default 30s.', DURATION_RANGES.stepTimeout),
     },
     allOf: variants,
@@ -703,7 +786,7 @@ export const flowJsonSchema: Record<string, unknown> = {
   $id: 'https://hookflow.dev/schema/flow.schema.json',
   title: 'Hookflow flow',
   description:
-    'One Hookflow flow: a webhook trigger and the steps its payload runs through (JSONata transforms and filters, connector actions).',
+    'One Hookflow flow: a trigger (a webhook, a schedule or a poll) and the steps its payload runs through (JSONata transforms and filters, connector actions).',
   type: 'object',
   required: ['slug', 'trigger', 'steps'],
   additionalProperties: false,
@@ -719,7 +802,8 @@ export const flowJsonSchema: Record<string, unknown> = {
     name: text('Human name of the flow.', MAX_NAME_LENGTH),
     description: text('Free text.', MAX_DESCRIPTION_LENGTH),
     enabled: {
-      description: 'A disabled flow answers 409 on its trigger URL. Default true.',
+      description:
+        'A disabled flow answers 409 on its trigger URL and neither fires nor polls. Default true.',
       type: 'boolean',
       default: true,
     },

@@ -542,7 +542,64 @@ describe('validateFlow: errors with their JSON pointers', () => {
     [
       'a trigger of an unknown type',
       withChange((d) => (d.trigger.type = 'cron')),
-      [{ path: '/trigger/type', message: "must be 'webhook'" }],
+      [{ path: '/trigger/type', message: "must be one of 'webhook', 'schedule', 'poll'" }],
+    ],
+    [
+      'a schedule with both cron and every',
+      withChange((d) => (d.trigger = { type: 'schedule', cron: '* * * * *', every: '1m' })),
+      [{ path: '/trigger', message: "must have exactly one of 'cron' or 'every'" }],
+    ],
+    [
+      'a schedule with neither cron nor every',
+      withChange((d) => (d.trigger = { type: 'schedule', catchUp: true })),
+      [{ path: '/trigger', message: "must have exactly one of 'cron' or 'every'" }],
+    ],
+    [
+      'a time zone without cron',
+      withChange((d) => (d.trigger = { type: 'schedule', every: '1m', timezone: 'UTC' })),
+      [{ path: '/trigger/cron', message: "is required when 'timezone' is present" }],
+    ],
+    [
+      'a schedule every 500 ms',
+      withChange((d) => (d.trigger = { type: 'schedule', every: '500ms' })),
+      [{ path: '/trigger/every', message: 'must be at least 1s' }],
+    ],
+    [
+      'a cron expression out of range',
+      withChange((d) => (d.trigger = { type: 'schedule', cron: '0 25 * * *' })),
+      [
+        {
+          path: '/trigger/cron',
+          message: 'is not a valid cron expression: Constraint error, got value 25 expected range 0-23',
+        },
+      ],
+    ],
+    [
+      'a webhook option on a schedule',
+      withChange((d) => (d.trigger = { type: 'schedule', every: '1h', methods: ['POST'] })),
+      [{ path: '/trigger/methods', message: 'is not allowed' }],
+    ],
+    [
+      'a poll without request and key',
+      withChange((d) => (d.trigger = { type: 'poll', every: '1m' })),
+      [
+        { path: '/trigger/request', message: 'is required' },
+        { path: '/trigger/key', message: 'is required' },
+      ],
+    ],
+    [
+      'a poll whose items are not JSONata',
+      withChange(
+        (d) =>
+          (d.trigger = {
+            type: 'poll',
+            every: '1m',
+            request: { url: 'https://x.example' },
+            items: 'a[',
+            key: 'id',
+          }),
+      ),
+      [{ path: '/trigger/items', message: expect.stringContaining('is not valid JSONata') }],
     ],
     [
       'a lowercase method',
@@ -1368,17 +1425,20 @@ describe('validateFlow: respond steps', () => {
     expect(errorsOf(respondWith(change))).toEqual(expected);
   });
 
-  it("refuses a respond step under a trigger that is not a webhook, whatever that trigger's schema says", () => {
-    const errors = errorsOf(
-      respondWith((d) => (d.trigger.type = 'schedule')),
-      false,
+  it.each<[string, Record<string, unknown>]>([
+    ['a schedule', { type: 'schedule', every: '1h' }],
+    ['a poll', { type: 'poll', every: '5m', request: { url: 'https://shop.example.com/orders' }, key: 'id' }],
+  ])('refuses a respond step under %s, which no request waits on', (_name, trigger) => {
+    const type = trigger.type as string;
+    expect(errorsOf(respondWith((d) => (d.trigger = trigger)))).toEqual([
+      {
+        path: '/steps/1/type',
+        message: `answers the webhook that started the run; this flow's trigger is '${type}', which no one waits on`,
+      },
+    ]);
+    expect(errorsOf(respondWith((d) => (d.trigger = { ...trigger, respondTimeout: '5s' })))).toContainEqual(
+      expect.objectContaining({ path: '/trigger/respondTimeout' }),
     );
-    expect(errors).toContainEqual(expect.objectContaining({ path: '/trigger/type' }));
-    expect(errors).toContainEqual({
-      path: '/steps/1/type',
-      message:
-        "answers the webhook that started the run; this flow's trigger is 'schedule', which no one waits on",
-    });
   });
 
   it.each<[string, (d: Doc) => void, ValidationIssue[]]>([

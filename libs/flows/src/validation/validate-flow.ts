@@ -27,6 +27,7 @@ import {
   MAX_RESPOND_BODY_BYTES,
   MAX_TEMPLATE_LENGTH,
 } from './flow-limits';
+import { cronIssue } from '../trigger/schedule';
 import { CONNECTOR_KEY_PATTERN, STEP_ID_PATTERN, flowJsonSchema } from './flow.schema';
 import { closestMatch, schemaIssues, templateExcuse } from './schema-issues';
 
@@ -217,8 +218,16 @@ function expressionIssue(source: unknown, path: string, checks: Checks): string[
   }
 }
 
-function checkTrigger(trigger: unknown, checks: Checks): void {
+function checkTrigger(trigger: unknown, opts: ValidateFlowOptions, checks: Checks): void {
   if (!isObject(trigger)) return;
+  if (trigger.type === 'schedule' && typeof trigger.cron === 'string') {
+    const issue = cronIssue(
+      trigger.cron,
+      typeof trigger.timezone === 'string' ? trigger.timezone : undefined,
+    );
+    if (issue) checks.errors.push({ path: `/trigger/${issue.field}`, message: issue.message });
+  }
+  if (trigger.type === 'poll') checkPoll(trigger, opts, checks);
   if (isObject(trigger.dedupe))
     expressionIssue(trigger.dedupe.expression, '/trigger/dedupe/expression', checks);
   if (Array.isArray(trigger.allowIps)) {
@@ -440,55 +449,77 @@ function checkStepRefs(
   }
 }
 
+/** A poll's JSONata, and its request as an `http` action's options that see only `trigger`. */
+function checkPoll(trigger: Json, opts: ValidateFlowOptions, checks: Checks): void {
+  expressionIssue(trigger.items, '/trigger/items', checks);
+  expressionIssue(trigger.key, '/trigger/key', checks);
+  const refs = checkConnectorOptions('http', trigger.request, '/trigger/request', opts, checks);
+  for (const ref of refs)
+    checks.errors.push({
+      path: ref.path,
+      message: `names step '${ref.stepId}', but a poll's request runs before any step: only \`trigger\` is in scope`,
+    });
+}
+
 function checkAction(step: Json, base: string, opts: ValidateFlowOptions, checks: Checks): StepRef[] {
+  return checkConnectorOptions(step.connector, step.with, `${base}/with`, opts, checks, `${base}/connector`);
+}
+
+/** An action's `with` (or a poll's `request`) at `at`: its templates, and its connector's schema when known. */
+function checkConnectorOptions(
+  key: unknown,
+  options: unknown,
+  at: string,
+  opts: ValidateFlowOptions,
+  checks: Checks,
+  keyAt?: string,
+): StepRef[] {
   const refs: StepRef[] = [];
-  if (isObject(step.with)) {
-    const report = inspectTemplateTree(step.with, {
+  if (isObject(options)) {
+    const report = inspectTemplateTree(options, {
       ...WITH_TEMPLATE_OPTIONS,
       maxTemplateLength: MAX_TEMPLATE_LENGTH,
     });
     for (const issue of report.issues)
-      checks.errors.push({ path: `${base}/with${issue.pointer}`, message: issue.message });
+      checks.errors.push({ path: `${at}${issue.pointer}`, message: issue.message });
     for (const warning of report.warnings)
-      checks.warnings.push({ path: `${base}/with${warning.pointer}`, message: warning.message });
+      checks.warnings.push({ path: `${at}${warning.pointer}`, message: warning.message });
     if (report.issues.length === 0) {
-      for (const ref of report.stepRefs)
-        refs.push({ path: `${base}/with${ref.pointer}`, stepId: ref.stepId });
+      for (const ref of report.stepRefs) refs.push({ path: `${at}${ref.pointer}`, stepId: ref.stepId });
     }
     // The name is looked up in the secret store as written: a template here would be sent as is.
-    const signSecret = isObject(step.with.sign) ? step.with.sign.secret : undefined;
+    const signSecret = isObject(options.sign) ? options.sign.secret : undefined;
     if (typeof signSecret === 'string' && signSecret.includes('{{')) {
       checks.errors.push({
-        path: `${base}/with/sign/secret`,
+        path: `${at}/sign/secret`,
         message: 'must be a secret\'s name (e.g. "SHIP_WHSEC"), not a template',
       });
     }
   }
-  if (!opts.connectors || typeof step.connector !== 'string' || !CONNECTOR_KEY_RE.test(step.connector))
-    return refs;
-  const connector = opts.connectors.get(step.connector);
+  if (!opts.connectors || typeof key !== 'string' || !CONNECTOR_KEY_RE.test(key)) return refs;
+  const connector = opts.connectors.get(key);
   if (!connector) {
     const keys = opts.connectors.keys();
-    const hint = closestMatch(step.connector, keys);
+    const hint = closestMatch(key, keys);
     checks.errors.push({
-      path: `${base}/connector`,
-      message: `unknown connector '${step.connector}'${hint ? `; did you mean '${hint}'?` : ` (available: ${keys.join(', ')})`}`,
+      path: keyAt ?? at,
+      message: `unknown connector '${key}'${hint ? `; did you mean '${hint}'?` : ` (available: ${keys.join(', ')})`}`,
     });
     return refs;
   }
-  if (!isObject(step.with)) return refs;
+  if (!isObject(options)) return refs;
   let validate: ValidateFunction;
   try {
     validate = connectorValidator(connector.schema);
   } catch (err) {
     checks.errors.push({
-      path: `${base}/connector`,
+      path: keyAt ?? at,
       message: `connector '${connector.key}' has an invalid options schema: ${(err as Error).message}`,
     });
     return refs;
   }
-  if (!validate(step.with)) {
-    checks.errors.push(...schemaIssues(validate.errors ?? [], `${base}/with`, templateExcuse(step.with)));
+  if (!validate(options)) {
+    checks.errors.push(...schemaIssues(validate.errors ?? [], at, templateExcuse(options)));
   }
   return refs;
 }
@@ -745,7 +776,7 @@ export function validateFlow(doc: unknown, opts: ValidateFlowOptions = {}): Vali
   if (!validateSchema(doc)) checks.errors.push(...schemaIssues(validateSchema.errors ?? []));
   try {
     if (isObject(doc)) {
-      checkTrigger(doc.trigger, checks);
+      checkTrigger(doc.trigger, opts, checks);
       if (Array.isArray(doc.steps)) checkSteps(doc.trigger, doc.steps, opts, checks);
     }
   } catch (err) {

@@ -27,6 +27,14 @@ export class ApiMetrics {
     registers: [this.registry],
   });
 
+  /** Runs started by hand (`POST /api/flows/:slug/run`, `hookflow run`), by flow slug; not counted as webhooks. */
+  readonly manualRuns = new Counter({
+    name: 'hookflow_manual_runs_total',
+    help: 'Runs started by hand through the management API, by flow.',
+    labelNames: ['flow'] as const,
+    registers: [this.registry],
+  });
+
   readonly ingestDuration = new Histogram({
     name: 'hookflow_ingest_duration_seconds',
     help: 'Time from the ingress controller receiving a webhook (body read) to answering it.',
@@ -101,6 +109,27 @@ export class WorkerMetrics {
     name: 'hookflow_outbound_responses_total',
     help: 'Responses to action requests by status class (2xx, 3xx, 4xx, 5xx; error when none came).',
     labelNames: ['class'] as const,
+    registers: [this.registry],
+  });
+
+  readonly scheduleTicks = new Counter({
+    name: 'hookflow_schedule_ticks_total',
+    help: 'Ticks of schedule triggers, by flow and outcome (started, missed: late past the grace without catchUp, dropped: the flow is disabled, deleted or no longer scheduled, duplicate).',
+    labelNames: ['flow', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly polls = new Counter({
+    name: 'hookflow_polls_total',
+    help: 'Polls of poll triggers, by flow and outcome (ok, failed, dropped).',
+    labelNames: ['flow', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly polledItems = new Counter({
+    name: 'hookflow_polled_items_total',
+    help: 'Items that polls found, by flow and fate (started: a run began, seen: known before, recorded: the first poll with initial skip, keyless).',
+    labelNames: ['flow', 'fate'] as const,
     registers: [this.registry],
   });
 

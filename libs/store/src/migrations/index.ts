@@ -12,6 +12,7 @@ import { JsonKeepsOrder1772000000000 } from './1772000000000-json-keeps-order';
 import { RouterRoutes1773000000000 } from './1773000000000-router-routes';
 import { AttemptLogs1774000000000 } from './1774000000000-attempt-logs';
 import { LoopItems1775000000000 } from './1775000000000-loop-items';
+import { Polls1776000000000 } from './1776000000000-polls';
 
 /** Every migration, oldest first. Run at start by both apps (TypeORM serialises them with a lock table). */
 export const MIGRATIONS = [
@@ -29,4 +30,5 @@ export const MIGRATIONS = [
   RouterRoutes1773000000000,
   AttemptLogs1774000000000,
   LoopItems1775000000000,
+  Polls1776000000000,
 ];

@@ -6,6 +6,7 @@ import { DatabaseHealth } from '../database/database-health';
 import { EventRepository } from '../repositories/event.repository';
 import { FlowRepository } from '../repositories/flow.repository';
 import { RunIntake, RunOperations, RunQueries, StepTransitions } from '../repositories/runs';
+import { PollRepository } from '../repositories/poll.repository';
 import { RateLimitRepository } from '../repositories/rate-limit.repository';
 import { SecretRepository } from '../repositories/secret.repository';
 import { ApiKeyRepository } from '../repositories/api-key.repository';
@@ -68,6 +69,11 @@ export class StoreModule {
           inject: [DataSource],
         },
         {
+          provide: PollRepository,
+          useFactory: (ds: DataSource) => new PollRepository(ds),
+          inject: [DataSource],
+        },
+        {
           provide: RateLimitRepository,
           useFactory: (ds: DataSource) => new RateLimitRepository(ds),
           inject: [DataSource],
@@ -92,6 +98,7 @@ export class StoreModule {
         SecretRepository,
         ApiKeyRepository,
         RateLimitRepository,
+        PollRepository,
       ],
     };
   }

@@ -28,6 +28,20 @@ export interface TriggerTarget {
   definition: FlowDefinition;
 }
 
+/** A flow whose current version starts runs on its own: a schedule or a poll. */
+export interface TimedFlow {
+  flowId: string;
+  slug: string;
+  enabled: boolean;
+  versionId: string;
+  definition: FlowDefinition;
+}
+
+const TIMED_FLOWS = `SELECT f.id AS "flowId", f.slug, f.enabled, v.id AS "versionId", v.definition
+    FROM flows f
+    JOIN flow_versions v ON v.flow_id = f.id AND v.version = f.current_version
+   WHERE f.deleted_at IS NULL AND v.definition -> 'trigger' ->> 'type' IN ('schedule', 'poll')`;
+
 /** A flow file owns this flow; only a change of the file (or a sync) may change it. */
 export class FileManagedError extends Error {
   constructor(
@@ -289,6 +303,17 @@ export class FlowRepository {
 
   async versionById(id: string): Promise<FlowVersion | null> {
     return this.m.findOneBy(FlowVersion, { id });
+  }
+
+  /** Every live, enabled flow with a schedule or a poll: what the trigger schedulers should hold. */
+  async timedFlows(): Promise<TimedFlow[]> {
+    return this.m.query(`${TIMED_FLOWS} AND f.enabled ORDER BY f.id`);
+  }
+
+  /** One flow as a schedule's tick finds it now; null when deleted or no longer timed. */
+  async timedFlow(flowId: string): Promise<TimedFlow | null> {
+    const rows: TimedFlow[] = await this.m.query(`${TIMED_FLOWS} AND f.id = $1`, [flowId]);
+    return rows[0] ?? null;
   }
 
   async findTriggerTarget(key: string): Promise<TriggerTarget | null> {

@@ -7,4 +7,5 @@ export * from './runs';
 export * from './secret.repository';
 export * from './api-key.repository';
 export * from './rate-limit.repository';
+export * from './poll.repository';
 export * from './retention.repository';
