@@ -172,6 +172,25 @@ describe('respond step (API + worker, PostgreSQL + Redis)', () => {
     });
   });
 
+  it('only records the answer of a run started by hand, whose caller waits for nothing', async () => {
+    await hf.createFlow(lookupFlow('by-hand', sink.url));
+    const started = await hf
+      .http()
+      .post('/api/flows/by-hand/run')
+      .set(hf.auth)
+      .send({ body: order('ada') })
+      .expect(202);
+    expect(started.body).toEqual({ runId: expect.any(String), eventId: expect.any(String) });
+    const run = await hf.waitForRun(started.body.runId);
+    expect(run.steps.find((s: any) => s.id === 'reply')).toMatchObject({
+      status: 'succeeded',
+      output: {
+        status: 200,
+        body: JSON.stringify({ text: 'Hi ada', total: 25, lookup: { user: 'ada', total: 25, big: true } }),
+      },
+    });
+  });
+
   it('carries an answer too large for a message through the store', async () => {
     const { hookPath } = await hf.createFlow({
       slug: 'large',
