@@ -28,6 +28,9 @@
 // `--step code` makes the flow's first step a code step doing the transform's work in JavaScript
 // (QuickJS in the sandbox's host), to compare what a code step costs with a transform. `--step loop`
 // makes it a foreach over the order's two items, a transform per item: what a loop item costs.
+// `--step respond` puts a respond step between the transform and the action: the webhook is answered
+// with the transform's output, so ingest p50/p99 is the time from request to response (and the
+// API's hookflow_respond_answers_total says how many answers came from the step).
 // After the warm-up, separate mode ANALYZEs the fresh schema's tables (the steady state, as
 // autovacuum gives it): plans prepared on nearly empty tables would scan them whole meanwhile.
 // `--count` (separate mode) counts what the saturation pass asked of the stores, per delivered
@@ -106,7 +109,7 @@ function parseArgs(argv) {
     else if (a.startsWith('--step')) o.step = val();
     else if (a === '--help' || a === '-h') {
       console.log(
-        'usage: npm run bench -- [--duration s] [--connections n] [--rate per-s|scaled, 0 = skip] [--warmup s] [--mode both|separate|embedded] [--json] [--profile dir] [--api-only] [--count] [--step transform|code|loop]',
+        'usage: npm run bench -- [--duration s] [--connections n] [--rate per-s|scaled, 0 = skip] [--warmup s] [--mode both|separate|embedded] [--json] [--profile dir] [--api-only] [--count] [--step transform|code|loop|respond]',
       );
       process.exit(0);
     } else throw new Error(`unknown option ${a}`);
@@ -117,7 +120,8 @@ function parseArgs(argv) {
   // Without a worker there is nothing to wait for; the embedded mode always runs one.
   if (o.apiOnly && o.mode !== 'separate') throw new Error('--api-only needs --mode separate');
   if (o.count && o.mode !== 'separate') throw new Error('--count needs --mode separate');
-  if (!['transform', 'code', 'loop'].includes(o.step)) throw new Error('--step: transform, code or loop');
+  if (!['transform', 'code', 'loop', 'respond'].includes(o.step))
+    throw new Error('--step: transform, code, loop or respond');
   if (!['both', 'separate', 'embedded'].includes(o.mode))
     throw new Error('--mode: both, separate or embedded');
   return o;
@@ -570,6 +574,8 @@ async function createFlow(base, key, receiverPort) {
               expression:
                 '{ "pass": pass, "id": id, "sentAt": sentAt, "email": customer.email, "total": $sum(items.(price * qty)) }',
             },
+      // The sender's answer: the transform's output, as soon as the run reaches it.
+      ...(opts.step === 'respond' ? [{ id: 'reply', type: 'respond', json: '{{steps.order}}' }] : []),
       {
         id: 'deliver',
         type: 'action',
@@ -595,6 +601,22 @@ async function createFlow(base, key, receiverPort) {
   return `${base}${new URL(flow.triggerUrl).pathname}`;
 }
 
+/** `--step respond`: the API's answers of the bench flow by outcome (answered, timeout...), from its /metrics. */
+async function respondCounts(triggerUrl) {
+  if (opts.step !== 'respond') return null;
+  const text = await (await fetch(`${new URL(triggerUrl).origin}/metrics`)).text();
+  const counts = {};
+  for (const m of text.matchAll(/^hookflow_respond_answers_total\{flow="bench",outcome="(\w+)"\} (\S+)$/gm))
+    counts[m[1]] = Number(m[2]);
+  return counts;
+}
+
+/** What `after` counted more than `before`, per outcome. */
+function countsSince(before, after) {
+  if (!before || !after) return null;
+  return Object.fromEntries(Object.entries(after).map(([k, v]) => [k, v - (before[k] ?? 0)]));
+}
+
 /** Warm-up, saturation at N connections, then (optionally) a fixed rate for delivery latency. */
 async function measureHookflow(label, triggerUrl, receiverPort, sampler, counter = null, afterWarmup = null) {
   const out = { mode: label };
@@ -612,10 +634,12 @@ async function measureHookflow(label, triggerUrl, receiverPort, sampler, counter
   const cpuBefore = sampler.cpu();
   const storesBefore = storesCpuMs();
   const countsBefore = counter ? await counter.snapshot() : null;
+  const answersBefore = await respondCounts(triggerUrl);
   const sat = await cannon(triggerUrl, `${label}-sat`, {
     duration: opts.duration,
     connections: opts.connections,
   });
+  const answers = countsSince(answersBefore, await respondCounts(triggerUrl));
   const satDel = await waitDelivered(receiverPort, `${label}-sat`, sat.accepted);
   const cpuUsed = sampler.cpu() - cpuBefore;
   const storesUsed = storesCpuMs() - storesBefore;
@@ -639,12 +663,16 @@ async function measureHookflow(label, triggerUrl, receiverPort, sampler, counter
       (satDel.unique ?? sat.accepted) ? storesUsed / (satDel.unique ?? sat.accepted) : null,
   };
   if (counts) out.saturation.counts = counts;
+  if (answers) out.saturation.respondAnswers = answers;
   if (opts.rate > 0) {
+    const rateAnswersBefore = await respondCounts(triggerUrl);
     const r = await paced(triggerUrl, `${label}-rate`, {
       duration: opts.duration,
       connections: opts.connections,
       rate: opts.rate,
     });
+    const rateAnswers = countsSince(rateAnswersBefore, await respondCounts(triggerUrl));
+    if (rateAnswers) r.respondAnswers = rateAnswers;
     const rDel = await waitDelivered(receiverPort, `${label}-rate`, r.accepted);
     out.fixedRate = {
       ...r,
@@ -977,6 +1005,7 @@ function printTable(report) {
         `\n${m.mode}: delivered ${f(s.deliveredPerS)}/s over the pass and its drain (last delivery ${f(s.drainAfterLoadMs / 1000, 1)} s after load ended)`,
       );
     if (s?.counts) printCounts(m.mode, s.counts);
+    if (s?.respondAnswers) printRespond(m);
     if (s && (s.non2xx || s.errors || s.timeouts))
       console.log(`\n${m.mode}: non-2xx ${s.non2xx}, errors ${s.errors}, timeouts ${s.timeouts}`);
   }
@@ -1023,6 +1052,22 @@ function printTable(report) {
     'delivered may exceed accepted by up to the connection count: requests in flight when a pass ends',
   );
   console.log('are committed and delivered, but autocannon stops before it reads their 202.');
+}
+
+/** `--step respond`: ingest is request to response; how many answers the respond step gave. */
+function printRespond(m) {
+  const line = (what, pass) => {
+    const a = pass.respondAnswers;
+    const others = Object.entries(a)
+      .filter(([k, v]) => k !== 'answered' && v > 0)
+      .map(([k, v]) => `${k} ${v}`);
+    console.log(
+      `  ${what}: request to response p50 ${ms(pass.ingestP50Ms)}, p99 ${ms(pass.ingestP99Ms)}; answered by the step ${a.answered ?? 0} of ${pass.accepted}${others.length ? `, the default: ${others.join(', ')}` : ''}`,
+    );
+  };
+  console.log(`\n${m.mode}: the respond step's answer (ingest = request to response)`);
+  line(`${opts.connections} connections`, m.saturation);
+  if (m.fixedRate?.respondAnswers) line(`${m.fixedRate.targetPerS}/s`, m.fixedRate);
 }
 
 function printCounts(mode, c) {

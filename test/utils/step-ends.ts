@@ -1,11 +1,13 @@
 import type { CompiledFlow, StepGraph } from '@hookflow/flows';
 import { StepTransitions, type AttemptRecord, type ClaimedStep, type StepResult } from '@hookflow/store';
-import type { StepQueue } from '@hookflow/queue';
+import type { AnswerChannel, StepQueue } from '@hookflow/queue';
 import { RunProgress, type PickNext, type StepEndOutcome } from '../../apps/worker/src/runs/run-progress';
 import type { HookflowHarness } from './hookflow-harness';
 
 /** A queue that takes nothing: the tests that drive the store directly run no worker. */
 const NO_QUEUE = { add: async () => true } as unknown as StepQueue;
+/** Nobody waits on these runs' respond steps. */
+const NO_ANSWERS = { publish: () => undefined } as unknown as AnswerChannel;
 
 export type EndStep = (
   runId: string,
@@ -24,7 +26,7 @@ export type EndStep = (
  * without a worker: the steps made ready are marked in PostgreSQL, not queued.
  */
 export function stepEnds(hf: HookflowHarness): EndStep {
-  const progress = new RunProgress(hf.api.get(StepTransitions), NO_QUEUE);
+  const progress = new RunProgress(hf.api.get(StepTransitions), NO_QUEUE, NO_ANSWERS);
   return (runId, stepId, result, attempt, graph, claimed, pick) => {
     const flow = {
       graph,

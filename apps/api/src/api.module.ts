@@ -5,6 +5,7 @@ import { createConnectorRegistry } from '@hookflow/connectors';
 import { expressionSandboxProvider } from '@hookflow/sandbox';
 import { ApiMetrics, type HookflowConfig } from '@hookflow/platform';
 import {
+  AnswerChannel,
   QueueConnectionLog,
   QueueConnectionState,
   RedisPolicyCheck,
@@ -37,6 +38,7 @@ import { SecretsService } from './secrets/secrets.service';
 import { IngressController } from './triggers/ingress.controller';
 import { IngressService } from './triggers/ingress.service';
 import { QueueHealth } from './triggers/queue-health';
+import { RespondWaits } from './triggers/respond-waits';
 import { TriggerCache } from './triggers/trigger-cache';
 import { VerifyFailures } from './triggers/verify-failures';
 
@@ -74,6 +76,8 @@ export class ApiModule {
         QueueConnectionLog,
         QueueHealth,
         IngressService,
+        AnswerChannel,
+        RespondWaits,
         VerifyFailures,
         Draining,
         FlowsService,

@@ -80,6 +80,53 @@ describe('formatTestRun', () => {
     ]);
   });
 
+  it("prints what a respond step would answer, escaped, or that the sender gets the trigger's default", () => {
+    const reply = {
+      id: 'reply',
+      type: 'respond' as const,
+      status: 'succeeded' as const,
+      input: {},
+      output: {},
+    };
+    const json = formatTestRun(
+      {
+        status: 'succeeded',
+        steps: [reply],
+        response: {
+          status: 200,
+          headers: { 'content-type': 'application/json; charset=utf-8' },
+          body: '{"text":"hi \\u001b[31m"}',
+        },
+      },
+      true,
+    );
+    expect(json.slice(4)).toEqual([
+      'response: 200',
+      '  content-type: "application/json; charset=utf-8"',
+      '  body: {"text": "hi \\u001b[31m"}',
+      '',
+      'run succeeded: 1 of 1 step ran, 0 actions rendered, not sent',
+    ]);
+    const text = formatTestRun(
+      {
+        status: 'succeeded',
+        steps: [reply],
+        response: { status: 400, headers: { 'content-type': 'text/plain' }, body: 'no\u001b[2J' },
+      },
+      true,
+    );
+    expect(text.slice(4, 7)).toEqual([
+      'response: 400',
+      '  content-type: "text/plain"',
+      '  body: "no\\u001b[2J"',
+    ]);
+    const none = formatTestRun(
+      { status: 'filtered', steps: [{ ...reply, status: 'skipped' }], response: null },
+      true,
+    );
+    expect(none[2]).toBe("response: the trigger's default (the run does not reach its respond step)");
+  });
+
   it("prints a router's paths taken, or that it took none", () => {
     const router = (routes: string[]) =>
       formatTestRun(

@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import type {
   CompiledFlow,
   FlowDefinition,
+  IngressResponse,
   InProcessRunResult,
   InProcessStepResult,
   TriggerData,
@@ -102,10 +103,31 @@ function allSteps(steps: InProcessStepResult[]): InProcessStepResult[] {
   return steps.flatMap((s) => [s, ...allSteps((s.items ?? []).flatMap((item) => item.steps))]);
 }
 
-/** Every step with its input and output (and an action's rendered request), then the verdict. */
+/** What a flow's respond step would answer its webhook's sender; text is escaped, never obeyed. */
+function formatResponse(response: IngressResponse | null): string[] {
+  if (response === null) {
+    return ["response: the trigger's default (the run does not reach its respond step)", ''];
+  }
+  const lines = [`response: ${response.status}`];
+  for (const [name, value] of Object.entries(response.headers))
+    lines.push(`  ${name}: ${JSON.stringify(value)}`);
+  let body: string;
+  try {
+    body = /[/+]json\b/.test(response.headers['content-type'] ?? '')
+      ? formatJson(JSON.parse(response.body), '  ')
+      : JSON.stringify(response.body);
+  } catch {
+    body = JSON.stringify(response.body);
+  }
+  lines.push(`  body: ${body}`, '');
+  return lines;
+}
+
+/** Every step with its input and output (and an action's rendered request), the response, then the verdict. */
 export function formatTestRun(result: InProcessRunResult, dryRun: boolean): string[] {
   const lines: string[] = [];
   for (const step of result.steps) lines.push(...formatStep(step, dryRun), '');
+  if (result.response !== undefined) lines.push(...formatResponse(result.response));
   const actions = allSteps(result.steps).filter(
     (s) => s.type === 'action' && s.status === 'succeeded',
   ).length;

@@ -4,6 +4,7 @@ import { createConnectorRegistry, createOutboundAgent } from '@hookflow/connecto
 import { expressionSandboxProvider } from '@hookflow/sandbox';
 import { WorkerMetrics, type HookflowConfig } from '@hookflow/platform';
 import {
+  AnswerChannel,
   QueueConnectionLog,
   QueueConnectionState,
   RedisPolicyCheck,
@@ -68,6 +69,7 @@ export class WorkerModule {
         },
         StepQueue,
         QueueConnectionState,
+        AnswerChannel,
         CompiledFlowCache,
         RunProgress,
         StepSecrets,

@@ -72,6 +72,10 @@ export {
 } from './request/request-body';
 export type { BodyDepthLimits, BodyKind, BodyOptions } from './request/request-body';
 
+// Respond steps: the answer a webhook's sender waits for
+export { answerOf, respondSignal } from './respond/respond-answer';
+export type { RespondSignal } from './respond/respond-answer';
+
 // Step graph
 export { DEFAULT_LOOP_CONCURRENCY, StepGraph, StepGraphError } from './graph/step-graph';
 export type { FinishedRunStatus, GraphStep, LoopGraph } from './graph/step-graph';

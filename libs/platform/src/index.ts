@@ -1,5 +1,6 @@
 // Process plumbing shared by the apps: configuration, logs, metrics, health, lifecycle and the
-// embedded PostgreSQL, and the small batching and caching tools the store and the API use.
+// embedded PostgreSQL, a listener of PostgreSQL notifications, and the small batching and caching
+// tools the store and the API use.
 export * from './batching/coalescer';
 export * from './cache/lookup-cache';
 export * from './config/hookflow-config';
@@ -9,3 +10,4 @@ export * from './health';
 export * from './logging/hookflow-logger';
 export * from './metrics/metrics';
 export * from './metrics/metrics-token';
+export * from './notify/pg-channel-listener';

@@ -378,8 +378,19 @@ const schemas: Record<SchemaName, SchemaObject> = {
       dryRun: { type: 'boolean', enum: [true] },
       status: str('How the run would end.', { enum: ['succeeded', 'failed', 'filtered'] }),
       steps: { type: 'array', description: 'Every step, in definition order.', items: ref('TestStep') },
+      response: nullable(
+        object(
+          {
+            status: int('HTTP status.', { minimum: 200, maximum: 599 }),
+            headers: { type: 'object', additionalProperties: { type: 'string' }, description: 'Headers.' },
+            body: str('The body as sent.'),
+          },
+          undefined,
+          "What the respond step would answer the webhook's sender; null when the run does not reach it (the trigger's default answer then). Only for a flow with a respond step.",
+        ),
+      ),
     },
-    undefined,
+    ['flow', 'dryRun', 'status', 'steps'],
     'A run of the flow in the API process: nothing is sent and nothing is stored.',
   ),
   TestStep: object(

@@ -19,7 +19,11 @@ export class IngressController {
     const stopTimer = this.metrics.ingestDuration.startTimer();
     try {
       const res = await this.ingress.receive(
-        { ...requestHead(req), rawBody: Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0) },
+        {
+          ...requestHead(req),
+          rawBody: Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0),
+          gone: () => closedSignal(reply),
+        },
         admissionOf(req),
       );
       await reply.status(res.status).headers(res.headers).send(res.body);
@@ -28,4 +32,12 @@ export class IngressController {
       stopTimer();
     }
   }
+}
+
+/** Aborts when the response's connection closes before it was sent: the sender left. */
+function closedSignal(reply: FastifyReply): AbortSignal {
+  const gone = new AbortController();
+  if (reply.raw.closed) gone.abort();
+  else reply.raw.once('close', () => gone.abort());
+  return gone.signal;
 }

@@ -28,7 +28,10 @@ export function IngressOpenApi() {
     ApiJsonResponse(
       202,
       'IngressAccepted',
-      "Accepted: the run is stored and queued. A trigger's `respond` answers its own 2xx status, headers and body instead.",
+      "Accepted: the run is stored and queued. A trigger's `respond` answers its own 2xx status, headers and body instead. " +
+        "A flow with a respond step holds the request until the run reaches that step (at most the trigger's " +
+        '`respondTimeout`) and answers what the step rendered: its status (200 to 599), headers and body; when the ' +
+        'run does not reach it in time, or cannot, the answer is this one.',
     ),
     ApiJsonResponse(
       200,

@@ -3,6 +3,7 @@ import { Logger } from '@nestjs/common';
 import type { FlowDefinition, StepDef, TriggerDef } from '@hookflow/flows';
 import { InProcessEvaluator } from '@hookflow/flows/transform';
 import { ApiMetrics, loadConfig } from '@hookflow/platform';
+import type { AnswerEvents, AnswerMessage } from '@hookflow/queue';
 import type {
   CreatedRun,
   DedupeClaim,
@@ -14,6 +15,7 @@ import type {
 import { createHmac } from 'node:crypto';
 import { AppError, ErrorCode } from '../common/app-error';
 import { IngressService, type IncomingRequest } from './ingress.service';
+import { RespondWaits } from './respond-waits';
 import { TriggerCache } from './trigger-cache';
 import { VerifyFailures } from './verify-failures';
 
@@ -35,6 +37,10 @@ interface Setup {
   steps?: StepDef[];
   enabled?: boolean;
   env?: Record<string, string>;
+  /** What the workers say about a run once its roots are enqueued (a respond step's end). */
+  worker?: (runId: string) => AnswerMessage | undefined;
+  /** Whether the answer channel is heard (default true). */
+  listening?: boolean;
 }
 
 /**
@@ -65,6 +71,13 @@ function newTestService(trigger: Omit<TriggerDef, 'type'> = {}, setup: Setup = {
     definition,
   };
   const created: { event: IncomingEvent; steps: StepPlan[]; dedupe?: DedupeClaim }[] = [];
+  const channel: { events?: AnswerEvents; listening: boolean; listen(events: AnswerEvents): Promise<void> } =
+    {
+      listening: setup.listening ?? true,
+      listen: async (events) => {
+        channel.events = events;
+      },
+    };
   const refused: RefusedRequest[] = [];
   const heldKeys = new Map<string, string>();
   const windows = new Map<string, number>();
@@ -87,11 +100,20 @@ function newTestService(trigger: Omit<TriggerDef, 'type'> = {}, setup: Setup = {
       created,
     },
     stepQueue: {
-      start: jest.fn(async (_steps: unknown[]) => {
+      start: jest.fn(async (steps: { runId: string }[]) => {
         // A queue round trip: the answer must wait for it.
         await new Promise((resolve) => setImmediate(resolve));
         calls.push('enqueue roots');
+        // As fast as a worker could be: its message comes before the enqueue call returns.
+        const message = setup.worker?.(steps[0].runId);
+        if (message) channel.events?.heard(message);
         return true;
+      }),
+    },
+    storedOutputs: {
+      succeededOutput: jest.fn(async (runId: string, stepId: string): Promise<unknown> => {
+        calls.push(`read ${runId} ${stepId}`);
+        return { status: 201, headers: { 'content-type': 'text/plain' }, body: 'stored answer' };
       }),
     },
     events: {
@@ -127,6 +149,8 @@ function newTestService(trigger: Omit<TriggerDef, 'type'> = {}, setup: Setup = {
   };
   const metrics = new ApiMetrics();
   const triggers = new TriggerCache(mocks.flows as never, config, new InProcessEvaluator() as never);
+  const respondWaits = new RespondWaits(channel as never, mocks.storedOutputs as never, metrics, config);
+  void respondWaits.onModuleInit();
   const sut = new IngressService(
     triggers,
     mocks.runs as never,
@@ -138,11 +162,15 @@ function newTestService(trigger: Omit<TriggerDef, 'type'> = {}, setup: Setup = {
     config,
     mocks.queueHealth as never,
     new VerifyFailures(config),
+    respondWaits,
   );
   /** Answers counted in the metrics, by outcome. */
   const outcomes = async () =>
     Object.fromEntries((await metrics.webhooksReceived.get()).values.map((v) => [v.labels.outcome, v.value]));
-  return { sut, mocks, calls, outcomes };
+  /** Respond answers counted in the metrics, by outcome. */
+  const respondOutcomes = async () =>
+    Object.fromEntries((await metrics.respondAnswers.get()).values.map((v) => [v.labels.outcome, v.value]));
+  return { sut, mocks, calls, outcomes, respondOutcomes, respondWaits, metrics };
 }
 
 interface RequestParts {
@@ -589,6 +617,93 @@ describe('IngressService', () => {
       expect(mocks.events.recordRefused).toHaveBeenCalledWith(
         expect.objectContaining({ reason: 'duplicate', statusCode: 200, runId: 'r1' }),
       );
+    });
+  });
+
+  describe('a flow with a respond step', () => {
+    const steps: StepDef[] = [
+      { id: 'shape', type: 'transform', expression: '$' },
+      { id: 'reply', type: 'respond', json: '{{steps.shape}}' },
+      { ...SEND, needs: ['reply'] },
+    ];
+    const answer = { status: 200, headers: { 'content-type': 'application/json' }, body: '{"id":7}' };
+
+    it("answers with the respond step's answer, waited for from before the roots were enqueued", async () => {
+      const { sut, calls, respondOutcomes, metrics } = newTestService(
+        {},
+        { steps, worker: (runId) => ({ runId, kind: 'answer', answer }) },
+      );
+      expect(await deliver(sut, request({ body: '{"id":7}' }))).toEqual(answer);
+      expect(calls).toEqual(['queue available', 'store run', 'enqueue roots']);
+      expect(await respondOutcomes()).toEqual({ answered: 1 });
+      expect((await metrics.respondWaiting.get()).values[0].value).toBe(0);
+    });
+
+    it('reads an answer too large to travel from the store, once', async () => {
+      const { sut, calls, respondOutcomes } = newTestService(
+        {},
+        { steps, worker: (runId) => ({ runId, kind: 'stored' }) },
+      );
+      expect(await deliver(sut, request({ body: '{}' }))).toEqual({
+        status: 201,
+        headers: { 'content-type': 'text/plain' },
+        body: 'stored answer',
+      });
+      expect(calls).toContain('read r1 reply');
+      expect(await respondOutcomes()).toEqual({ answered: 1 });
+    });
+
+    it("answers the trigger's respond at once when the run will not reach the step", async () => {
+      const { sut, respondOutcomes } = newTestService(
+        { respond: { status: 200, body: 'OK' }, respondTimeout: '30s' },
+        { steps, worker: (runId) => ({ runId, kind: 'none' }) },
+      );
+      const started = Date.now();
+      expect(await deliver(sut, request({ body: '{}' }))).toMatchObject({ status: 200, body: 'OK' });
+      expect(Date.now() - started).toBeLessThan(5_000);
+      expect(await respondOutcomes()).toEqual({ ended: 1 });
+    });
+
+    it('answers 202 { runId, eventId } when respondTimeout passes first', async () => {
+      const { sut, respondOutcomes } = newTestService({ respondTimeout: '100ms' }, { steps });
+      const started = Date.now();
+      expect(await deliver(sut, request({ body: '{}' }))).toMatchObject({
+        status: 202,
+        body: '{"runId":"r1","eventId":"e1"}',
+      });
+      expect(Date.now() - started).toBeGreaterThanOrEqual(90);
+      expect(await respondOutcomes()).toEqual({ timeout: 1 });
+    });
+
+    it.each<[string, Setup, string]>([
+      ['too many requests wait already (RESPOND_MAX_WAITING)', { env: { RESPOND_MAX_WAITING: '0' } }, 'busy'],
+      ['the answer channel is not heard', { listening: false }, 'unheard'],
+    ])('answers the default at once when %s', async (_name, setup, outcome) => {
+      const { sut, respondOutcomes } = newTestService({ respondTimeout: '30s' }, { steps, ...setup });
+      expect(await statusOf(sut, request({ body: '{}' }))).toBe(202);
+      expect(await respondOutcomes()).toEqual({ [outcome]: 1 });
+    });
+
+    it('stops waiting when the sender leaves', async () => {
+      const { sut, respondOutcomes, respondWaits } = newTestService({ respondTimeout: '30s' }, { steps });
+      const left = new AbortController();
+      const answered = deliver(sut, { ...request({ body: '{}' }), gone: () => left.signal });
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      left.abort();
+      expect(await answered).toMatchObject({ status: 202 });
+      expect(await respondOutcomes()).toEqual({ gone: 1 });
+      respondWaits.onApplicationShutdown();
+    });
+
+    it('answers a duplicate as without a respond step, waiting for nothing', async () => {
+      const { sut, respondOutcomes } = newTestService(
+        { dedupe: { header: 'Webhook-Id' }, respondTimeout: '30s' },
+        { steps, worker: (runId) => ({ runId, kind: 'answer', answer }) },
+      );
+      const req = request({ body: '{}', headers: { 'webhook-id': 'evt_1' } });
+      expect(await deliver(sut, req)).toEqual(answer);
+      expect(await deliver(sut, req)).toMatchObject({ status: 200, body: '{"runId":"r1","duplicate":true}' });
+      expect(await respondOutcomes()).toEqual({ answered: 1 });
     });
   });
 });

@@ -15,6 +15,7 @@ import { SecretsService } from '../secrets/secrets.service';
 import { parseWebhookBody } from './body-parser';
 import { HeaderRedaction, headerValue, redactNamed } from './header-redaction';
 import { QueueHealth } from './queue-health';
+import { RespondWaits } from './respond-waits';
 import { TriggerCache, type TriggerEntry } from './trigger-cache';
 import { VerifyFailures } from './verify-failures';
 
@@ -31,6 +32,8 @@ export interface RequestHead {
 
 export interface IncomingRequest extends RequestHead {
   rawBody: Buffer;
+  /** Aborts when the sender's connection closes: a request waiting for a respond step stops waiting. */
+  gone?: () => AbortSignal;
 }
 
 /** A request that passed the checks made before its body is read, and the most body it may send. */
@@ -62,6 +65,7 @@ export class IngressService {
     @Inject(HOOKFLOW_CONFIG) private readonly config: HookflowConfig,
     private readonly queueHealth: QueueHealth,
     private readonly verifyFailures: VerifyFailures,
+    private readonly respondWaits: RespondWaits,
   ) {
     this.redaction = new HeaderRedaction(config.sensitiveHeaders);
   }
@@ -241,6 +245,11 @@ export class IngressService {
       return answer;
     }
     const { runId, eventId } = created;
+    // Registered before the first steps are enqueued, so that no answer can come before it.
+    const respondStep = trigger.respondStep;
+    const answer = respondStep
+      ? this.respondWaits.answerFor({ slug: trigger.slug, respondStep }, runId, req.gone?.())
+      : null;
     // Never throws nor waits long: the run is committed, and what the queue lost the reconciler re-adds.
     await this.stepQueue.start(
       trigger.roots.map(({ id, policy, timeoutMs }) => ({
@@ -252,7 +261,7 @@ export class IngressService {
       })),
     );
     this.metrics.webhooksReceived.inc({ flow: trigger.slug, outcome: 'accepted' });
-    return acceptedReply(trigger.reply, { runId, eventId });
+    return (await answer) ?? acceptedReply(trigger.reply, { runId, eventId });
   }
 
   /** Checks the signature; a missing secret is logged but answered as a mismatch, revealing nothing. */

@@ -5,12 +5,13 @@ import {
   isLiveRun,
   itemPrefix,
   parseItemStepId,
+  respondSignal,
   type CompiledFlow,
   type RunStatus,
   type RunTransition,
   type RunView,
 } from '@hookflow/flows';
-import { queuedSteps, StepQueue } from '@hookflow/queue';
+import { AnswerChannel, queuedSteps, StepQueue } from '@hookflow/queue';
 import {
   StepTransitions,
   type AttemptRecord,
@@ -70,6 +71,7 @@ export class RunProgress {
   constructor(
     private readonly transitions: StepTransitions,
     private readonly queue: StepQueue,
+    private readonly answers: AnswerChannel,
   ) {}
 
   /** Records a step's end; returns the step the same write claimed next, if any. */
@@ -111,6 +113,9 @@ export class RunProgress {
       const { recorded, transition, next } = decided;
       view = decided.view;
       if (recorded.recorded) {
+        // First of all: a sender may be waiting on the run's respond step.
+        const signal = respondSignal(flow.respondStep, ref.stepId, result.status, transition.skip);
+        if (signal) this.answers.publish(ref.runId, signal, recorded.output);
         // A run no longer live (cancelled meanwhile) took the step's end alone: nothing runs after it.
         if (!isLiveRun(recorded.runStatus) && !transition.runStatus) {
           next?.release?.();

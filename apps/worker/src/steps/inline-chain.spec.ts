@@ -46,6 +46,52 @@ describe('InlineChain.runJob', () => {
     expect(mocks.queue.stepIds).toEqual(['left', 'right']);
   });
 
+  it('runs a respond step in process next even beside other ready steps, and tells the API its answer as soon as it is recorded', async () => {
+    const { chain, mocks } = chainFor([
+      { id: 'shape', type: 'transform', expression: '{ "id": 7 }' },
+      { id: 'audit', type: 'transform', needs: ['shape'], expression: '1' },
+      { id: 'reply', type: 'respond', needs: ['shape'], json: { id: '{{steps.shape.id}}' } },
+      { id: 'after', type: 'transform', needs: ['reply'], expression: '2' },
+    ]);
+    const order: string[] = [];
+    const record = mocks.store.recordStepEnd.bind(mocks.store);
+    jest.spyOn(mocks.store, 'recordStepEnd').mockImplementation(async (end) => {
+      const recorded = await record(end);
+      order.push(`recorded ${end.stepId}`);
+      return recorded;
+    });
+    const publish = mocks.answers.publish.bind(mocks.answers);
+    jest.spyOn(mocks.answers, 'publish').mockImplementation((...args) => {
+      order.push(`told ${args[1]}`);
+      publish(...args);
+    });
+    await chain.runJob('r1', 'shape', job);
+    expect(mocks.queue.stepIds).toEqual(['audit']);
+    expect(order).toEqual(['recorded shape', 'recorded reply', 'told answer', 'recorded after']);
+    const answer = {
+      status: 200,
+      headers: {
+        'content-type': 'application/json; charset=utf-8',
+        'x-content-type-options': 'nosniff',
+        'content-security-policy': 'sandbox',
+      },
+      body: '{"id":7}',
+    };
+    expect(mocks.store.step('r1', 'reply')).toMatchObject({ status: 'succeeded', output: answer });
+    expect(mocks.answers.published).toEqual([{ runId: 'r1', signal: 'answer', output: answer }]);
+  });
+
+  it('tells the API at once that no answer will come when a filter before the respond step stops the run', async () => {
+    const { chain, mocks } = chainFor([
+      { id: 'shape', type: 'transform', expression: '{ "id": 7 }' },
+      { id: 'check', type: 'filter', condition: 'id > 10' },
+      { id: 'reply', type: 'respond', body: 'ok' },
+    ]);
+    await chain.runJob('r1', 'shape', job);
+    expect(mocks.store.step('r1', 'reply').status).toBe('skipped');
+    expect(mocks.answers.published).toEqual([{ runId: 'r1', signal: 'none', output: expect.anything() }]);
+  });
+
   it('chains nothing once stopChains() was called', async () => {
     const { chain, mocks } = chainFor(chainOf(3));
     chain.stopChains();

@@ -155,17 +155,22 @@ export class InlineChain {
     await this.progress.later(flow, ref, verdict.tries, delayMs);
   }
 
-  /** Takes the sole ready step if the chain has room and, for an action, its destination has a slot. */
+  /**
+   * Takes the sole ready step if the chain has room and, for an action, its destination has a slot;
+   * among several, the respond step, which a sender waits for (the others go to the queue).
+   */
   private picker(flow: CompiledFlow, remaining: number): PickNext | undefined {
     if (remaining <= 0 || this.draining) return undefined;
     return async (ready) => {
-      if (ready.length !== 1) return null;
-      const admission = this.gate.admitInline(flow, ready[0]);
+      const respond = flow.respondStep !== undefined && ready.includes(flow.respondStep);
+      if (ready.length !== 1 && !respond) return null;
+      const stepId = respond ? flow.respondStep! : ready[0];
+      const admission = this.gate.admitInline(flow, stepId);
       if (!admission) return null;
-      const leaseMs = stepLeaseMs(flow.timeoutMs(ready[0]));
+      const leaseMs = stepLeaseMs(flow.timeoutMs(stepId));
       return admission.go === true
-        ? { stepId: ready[0], leaseMs, release: admission.release }
-        : { stepId: ready[0], leaseMs, slot: admission.wait };
+        ? { stepId, leaseMs, release: admission.release }
+        : { stepId, leaseMs, slot: admission.wait };
     };
   }
 }

@@ -8,13 +8,14 @@ import {
   type ConnectorContext,
   type ConnectorRegistry,
   type FlowDefinition,
+  type RespondSignal,
   type RunStatus,
   type RunView,
   type StepStatus,
   type TriggerData,
 } from '@hookflow/flows';
 import { WorkerMetrics, type HookflowConfig } from '@hookflow/platform';
-import type { QueuedStep, StepQueue } from '@hookflow/queue';
+import type { AnswerChannel, QueuedStep, StepQueue } from '@hookflow/queue';
 import type { ExpressionSandbox } from '@hookflow/sandbox';
 import type {
   AttemptRecord,
@@ -346,6 +347,15 @@ export class FakeStepQueue implements Pick<StepQueue, 'add'> {
   }
 }
 
+/** AnswerChannel's `publish`: what the API replicas were told, in order. */
+export class FakeAnswerChannel implements Pick<AnswerChannel, 'publish'> {
+  readonly published: { runId: string; signal: RespondSignal; output: unknown }[] = [];
+
+  publish(runId: string, signal: RespondSignal, output: unknown): void {
+    this.published.push({ runId, signal, output });
+  }
+}
+
 /** The `http` connector: answers in turn from `answers`, then 200; records each call. */
 export class FakeConnector implements Connector {
   readonly key = 'http';
@@ -388,6 +398,7 @@ export function newStepPath(def: FlowDefinition, opts: StepPathOptions = {}) {
   const versions = new Map<string, CompiledFlow>([['v1', flow]]);
   const store = new FakeStepTransitions();
   const queue = new FakeStepQueue();
+  const answers = new FakeAnswerChannel();
   const connector = new FakeConnector();
   const secretStore = new FakeSecretStore(opts.secrets);
   const flows = {
@@ -412,7 +423,11 @@ export function newStepPath(def: FlowDefinition, opts: StepPathOptions = {}) {
   const transitions = store as unknown as StepTransitions;
   const cache = flows as unknown as CompiledFlowCache;
   const secrets = new StepSecrets(secretStore as unknown as SecretRepository);
-  const progress = new RunProgress(transitions, queue as unknown as StepQueue);
+  const progress = new RunProgress(
+    transitions,
+    queue as unknown as StepQueue,
+    answers as unknown as AnswerChannel,
+  );
   const runner = new StepRunner(
     transitions,
     progress,
@@ -432,7 +447,7 @@ export function newStepPath(def: FlowDefinition, opts: StepPathOptions = {}) {
     gate,
     chain,
     bundled,
-    mocks: { store, queue, connector, secretStore, versions },
+    mocks: { store, queue, answers, connector, secretStore, versions },
   };
 }
 

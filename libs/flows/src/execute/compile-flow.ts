@@ -7,6 +7,7 @@ import type {
   FilterStepDef,
   FlowDefinition,
   ForeachStepDef,
+  RespondStepDef,
   RouterStepDef,
   TransformStepDef,
 } from '../model/flow-definition';
@@ -15,9 +16,11 @@ import type { StepStatus } from '../model/step-status';
 import { parseDuration } from '../retry/duration';
 import { resolveRetryPolicy, resolveTimeoutMs, type RetryPolicy } from '../retry/retry-policy';
 import {
+  RESPOND_TEMPLATE_OPTIONS,
   TemplateError,
   WITH_TEMPLATE_OPTIONS,
   compileTemplateTree,
+  respondTemplateOf,
   type CompiledTemplateTree,
 } from '../template/template';
 import { compileExpression, type CompiledExpression } from '../transform/expression';
@@ -58,6 +61,12 @@ export type CompiledStep =
       loop: CompiledFlow;
     })
   | (CompiledStepBase & {
+      type: 'respond';
+      def: RespondStepDef;
+      /** `{ headers, json }` or `{ headers, body }`, compiled once. */
+      answer: CompiledTemplateTree;
+    })
+  | (CompiledStepBase & {
       type: 'delay';
       def: DelayStepDef;
       /** Either a fixed wait or an expression giving the resume time. */
@@ -75,6 +84,8 @@ export interface CompiledFlow {
   timeoutMs(id: string): number;
   /** Every secret any template of the flow uses, sorted. */
   readonly secretNames: string[];
+  /** The id of the flow's respond step (never one of a loop's), if it has one. */
+  readonly respondStep: string | undefined;
 }
 
 /** A definition that does not compile; callers are expected to have run `validateFlow` first. */
@@ -185,6 +196,14 @@ function compileStep(
       const maxItems = def.maxItems ?? DEFAULT_LOOP_MAX_ITEMS;
       return { ...base, type: 'foreach', def, secretNames: loop.secretNames, items, maxItems, loop };
     }
+    case 'respond':
+      try {
+        const answer = compileTemplateTree(respondTemplateOf(def), RESPOND_TEMPLATE_OPTIONS);
+        return { ...base, type: 'respond', def, secretNames: answer.secretNames, answer };
+      } catch (err) {
+        const pointer = err instanceof TemplateError ? err.pointer : '';
+        throw new InvalidFlowError((err as Error).message, `/steps/${index}${pointer}`);
+      }
     case 'delay': {
       if (def.until !== undefined) {
         try {
@@ -230,6 +249,7 @@ export function compileFlow(def: FlowDefinition): CompiledFlow {
     retryPolicy: (id) => step(id).retryPolicy,
     timeoutMs: (id) => step(id).timeoutMs,
     secretNames,
+    respondStep: def.steps.find((s) => s.type === 'respond')?.id,
   };
 }
 

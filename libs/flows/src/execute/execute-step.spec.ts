@@ -538,3 +538,92 @@ describe('executeStep: what crosses to the expression evaluator', () => {
     });
   });
 });
+
+describe('executeStep: respond', () => {
+  const respond = (step: Record<string, unknown>) =>
+    compileFlow({
+      ...def,
+      steps: [def.steps[0], { id: 'reply', type: 'respond', ...step } as FlowDefinition['steps'][number]],
+    });
+  const run = (step: Record<string, unknown>, extra: Partial<ExecuteDeps> = {}) =>
+    executeStep(respond(step), 'reply', ctx, deps(unused.registry, extra));
+
+  it('renders json with typed values, headers as text, and status 200 by default', async () => {
+    const outcome = await run({
+      headers: { 'X-Order': '{{steps.order.id}}', 'Cache-Control': 'no-store' },
+      json: { order: '{{steps.order}}', total: '{{input.total}}', text: 'Order {{input.id}}' },
+    });
+    expect(outcome).toEqual({
+      status: 'succeeded',
+      input: order,
+      output: {
+        status: 200,
+        headers: {
+          'x-order': 'o 1',
+          'cache-control': 'no-store',
+          'content-type': 'application/json; charset=utf-8',
+          'x-content-type-options': 'nosniff',
+          'content-security-policy': 'sandbox',
+        },
+        body: JSON.stringify({ order, total: 125, text: 'Order o 1' }),
+      },
+    });
+  });
+
+  it('renders a text body as text, with its own status and content type', async () => {
+    await expect(
+      run({ status: 422, headers: { 'Content-Type': 'text/csv' }, body: '{{input.id}},{{input.total}}' }),
+    ).resolves.toMatchObject({
+      status: 'succeeded',
+      output: { status: 422, headers: { 'content-type': 'text/csv' }, body: 'o 1,125' },
+    });
+    await expect(run({ body: 'ok' })).resolves.toMatchObject({
+      output: { headers: { 'content-type': 'text/plain; charset=utf-8' }, body: 'ok' },
+    });
+  });
+
+  it('sends a whole value as JSON, a missing one as null, and nothing for a 204', async () => {
+    await expect(run({ json: '{{steps.order.n}}' })).resolves.toMatchObject({ output: { body: '2' } });
+    await expect(run({ json: '{{steps.nope}}' })).resolves.toMatchObject({ output: { body: 'null' } });
+    await expect(run({ status: 204, json: { a: 1 } })).resolves.toMatchObject({
+      output: { status: 204, body: '' },
+    });
+  });
+
+  it.each<[string, Record<string, unknown>, Partial<ExecuteDeps>, string, RegExp]>([
+    [
+      'a header value from the request with a line break',
+      { headers: { 'X-Via': '{{trigger.body.id}}\r\nSet-Cookie: a=1' }, body: 'x' },
+      {},
+      'template_error',
+      /^\/headers\/X-Via: rendered a value HTTP does not allow/,
+    ],
+    [
+      'a header value past U+00FF',
+      { headers: { 'X-Name': '{{input.id}} ✓' }, body: 'x' },
+      {},
+      'template_error',
+      /^\/headers\/X-Name/,
+    ],
+    [
+      'an answer over the step output budget',
+      { body: '{{#each trigger.body.items}}{{../input.id}}{{/each}}' },
+      { budget: { ...DEFAULT_EXPRESSION_BUDGET, maxOutputBytes: 4 } },
+      'output_too_large',
+      /^\/body: rendered 6 bytes; an answer may have at most 4/,
+    ],
+    [
+      'a secret it may not have (validation refuses it before)',
+      { body: '{{input.id}}{{secret "X"}}' },
+      {},
+      'template_error',
+      /^\/body: /,
+    ],
+  ])('fails %s, finally', async (_name, step, extra, code, message) => {
+    await expect(run(step, extra)).resolves.toEqual({
+      status: 'failed',
+      input: order,
+      error: { code, message: expect.stringMatching(message), retryable: false },
+    });
+  });
+});

@@ -1,6 +1,7 @@
 import { ConnectorError, type Connector, type ConnectorRegistry } from '../model/connector';
 import type { RunContext } from '../model/run-context';
 import type { StepError, StepErrorCode, StepOutcome } from '../model/step-outcome';
+import { AnswerError, buildAnswer } from '../respond/respond-answer';
 import { TemplateError } from '../template/template';
 import {
   DEFAULT_EXPRESSION_BUDGET,
@@ -10,9 +11,14 @@ import {
 } from '../transform/expression';
 import type { ExpressionEvaluator } from '../transform/expression-evaluator';
 import { DEFAULT_CODE_MEMORY_MB, logsOf } from '../transform/run-code';
-import { MAX_DELAY_MS, formatDuration } from '../validation/flow-limits';
+import { DEFAULT_RESPOND_STEP_STATUS } from '../validation/flow-defaults';
+import {
+  MAX_DELAY_MS,
+  MAX_LOOP_ITEMS,
+  MAX_RESPOND_STEP_BODY_BYTES,
+  formatDuration,
+} from '../validation/flow-limits';
 import { connectorInputIssues } from '../validation/validate-flow';
-import { MAX_LOOP_ITEMS } from '../validation/flow-limits';
 import { scopeOf, stepInput, type CompiledFlow, type CompiledStep } from './compile-flow';
 
 export interface ExecuteDeps {
@@ -400,6 +406,37 @@ async function runAction(
   return callConnector(connector, request, flow, step, input, ctx, deps, rowId);
 }
 
+/** Renders the answer the webhook's sender gets: `{ status, headers, body }`, the body as sent. */
+function runRespond(
+  step: Extract<CompiledStep, { type: 'respond' }>,
+  input: unknown,
+  bindings: Bindings,
+  deps: ExecuteDeps,
+): StepOutcome {
+  try {
+    const rendered = step.answer.render({ input, ...bindings }) as {
+      headers: Record<string, unknown>;
+      json?: unknown;
+      body?: unknown;
+    };
+    const budget = deps.budget ?? DEFAULT_EXPRESSION_BUDGET;
+    const answer = buildAnswer(
+      {
+        status: step.def.status ?? DEFAULT_RESPOND_STEP_STATUS,
+        headers: rendered.headers,
+        content: step.def.json !== undefined ? { json: rendered.json } : { body: rendered.body },
+      },
+      Math.min(MAX_RESPOND_STEP_BODY_BYTES, budget.maxOutputBytes),
+    );
+    return { status: 'succeeded', input, output: answer };
+  } catch (err) {
+    if (err instanceof TemplateError)
+      return failed(input, 'template_error', `${err.pointer}: ${err.message}`, false);
+    if (err instanceof AnswerError) return failed(input, err.code, `${err.field}: ${err.message}`, false);
+    throw err;
+  }
+}
+
 /** A loop's items: an array as it is, one value as one item, nothing as none (JSONata unwraps a single match). */
 async function runForeach(
   step: Extract<CompiledStep, { type: 'foreach' }>,
@@ -459,6 +496,8 @@ export async function executeStep(
         return await runRouter(step, flow, input, bindings, deps);
       case 'code':
         return await runCodeStep(step, flow, input, bindings, deps);
+      case 'respond':
+        return runRespond(step, input, bindings, deps);
     }
     return failed(input, 'internal_error', `step '${stepId}' has an unknown type`, false);
   } catch (err) {

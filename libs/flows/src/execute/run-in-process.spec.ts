@@ -377,6 +377,57 @@ describe('runFlowInProcess', () => {
   });
 });
 
+describe('runFlowInProcess: a respond step', () => {
+  const respondFlow = flow(
+    { id: 'order', type: 'transform', expression: "{ 'id': id, 'big': total >= 50 }" },
+    { id: 'big', type: 'filter', condition: 'big' },
+    { id: 'reply', type: 'respond', json: { text: 'Order {{steps.order.id}}', order: '{{steps.order}}' } },
+    post('after', ['reply']),
+  );
+
+  it("gives the answer the webhook's sender would get, and runs the steps after it", async () => {
+    const { registry } = fakeRegistry();
+    const result = await runFlowInProcess(compileFlow(respondFlow), trigger(order), {
+      connectors: registry,
+      expressions,
+      dryRun: true,
+    });
+    expect(result.status).toBe('succeeded');
+    expect(result.response).toEqual({
+      status: 200,
+      headers: {
+        'content-type': 'application/json; charset=utf-8',
+        'x-content-type-options': 'nosniff',
+        'content-security-policy': 'sandbox',
+      },
+      body: JSON.stringify({ text: 'Order o1', order: { id: 'o1', big: true } }),
+    });
+    expect(result.steps.find((s) => s.id === 'reply')!.output).toEqual(result.response);
+    expect(result.steps.find((s) => s.id === 'after')!.status).toBe('succeeded');
+  });
+
+  it('gives null when the run does not reach it (the trigger answers its default then)', async () => {
+    const { registry } = fakeRegistry();
+    const result = await runFlowInProcess(compileFlow(respondFlow), trigger({ ...order, total: 1 }), {
+      connectors: registry,
+      expressions,
+      dryRun: true,
+    });
+    expect(result.status).toBe('filtered');
+    expect(result.response).toBeNull();
+  });
+
+  it('gives no response at all for a flow without a respond step', async () => {
+    const { registry } = fakeRegistry();
+    const result = await runFlowInProcess(compileFlow(flow(post('a', undefined))), trigger(order), {
+      connectors: registry,
+      expressions,
+      dryRun: true,
+    });
+    expect('response' in result).toBe(false);
+  });
+});
+
 describe('runFlowInProcess: loops', () => {
   const lines = {
     order: {

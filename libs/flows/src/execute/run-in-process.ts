@@ -7,6 +7,8 @@ import type { StepError } from '../model/step-outcome';
 import type { StepStatus } from '../model/step-status';
 import type { ExpressionBudget } from '../transform/expression';
 import type { ExpressionEvaluator } from '../transform/expression-evaluator';
+import { answerOf } from '../respond/respond-answer';
+import type { IngressResponse } from '../trigger/trigger-reply';
 import { itemPrefix } from '../graph/loop-items';
 import { itemResultStep, loopItemsFailed } from '../run-state/run-state';
 import type { CompiledFlow, CompiledStep } from './compile-flow';
@@ -54,6 +56,11 @@ export interface InProcessRunResult {
   status: FinishedRunStatus;
   /** Every step of the flow, in definition order. */
   steps: InProcessStepResult[];
+  /**
+   * A flow with a respond step: what the webhook's sender would get from it, or null when the run
+   * does not reach it (the sender then gets the trigger's default answer). Absent otherwise.
+   */
+  response?: IngressResponse | null;
 }
 
 /**
@@ -68,7 +75,10 @@ export async function runFlowInProcess(
 ): Promise<InProcessRunResult> {
   const run = { id: deps.runId ?? `test-${randomUUID()}`, flow: flow.definition.slug };
   const { status, steps } = await runSteps(flow, { trigger, steps: {}, run }, deps, '');
-  return { status, steps };
+  if (flow.respondStep === undefined) return { status, steps };
+  const respond = steps.find((s) => s.id === flow.respondStep);
+  const response = respond?.status === 'succeeded' ? answerOf(respond.output) : null;
+  return { status, steps, response };
 }
 
 /** Runs `flow`'s steps against `base` (a loop item's: with its item, ids under `rowPrefix`). */

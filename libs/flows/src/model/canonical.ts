@@ -19,6 +19,7 @@ export const TRIGGER_KEY_ORDER = [
   'rateLimit',
   'maxBodyBytes',
   'respond',
+  'respondTimeout',
 ] as const;
 export const STEP_KEY_ORDER = [
   'id',
@@ -42,6 +43,10 @@ export const STEP_KEY_ORDER = [
   'connector',
   'with',
   'destination',
+  'status',
+  'headers',
+  'json',
+  'body',
   'retry',
   'timeout',
 ] as const;

@@ -49,6 +49,8 @@ export interface WebhookTriggerDef {
   /** XML elements (a name, or a dotted path from the root) whose values are always arrays. */
   xmlArrays?: string[];
   respond?: { status?: number; body?: unknown; headers?: Record<string, string> };
+  /** How long an accepted request waits for the flow's respond step: default 10s, at most 30s. */
+  respondTimeout?: Duration;
 }
 
 interface StepBase {
@@ -113,6 +115,22 @@ export interface CodeStepDef extends StepBase {
   code: string;
 }
 
+/**
+ * Answers the webhook that started the run with what it renders (`json` or `body`, exactly one),
+ * as soon as the run reaches it; the steps after it go on without the sender (docs/flow-format.md#respond).
+ */
+export interface RespondStepDef extends StepBase {
+  type: 'respond';
+  /** Default 200. */
+  status?: number;
+  /** Header name to a text template. */
+  headers?: Record<string, string>;
+  /** JSON whose strings are templates; a string that is exactly one `{{ ... }}` keeps its value's type. */
+  json?: unknown;
+  /** A text template. */
+  body?: string;
+}
+
 /** A step a loop runs once per item. */
 export type LoopStepDef = TransformStepDef | FilterStepDef | ActionStepDef | RouterStepDef | CodeStepDef;
 
@@ -139,7 +157,8 @@ export type StepDef =
   | DelayStepDef
   | RouterStepDef
   | CodeStepDef
-  | ForeachStepDef;
+  | ForeachStepDef
+  | RespondStepDef;
 export type StepType = StepDef['type'];
 
 const CALLS_NO_ONE: ReadonlySet<string> = new Set<StepType>([
@@ -148,6 +167,7 @@ const CALLS_NO_ONE: ReadonlySet<string> = new Set<StepType>([
   'router',
   'code',
   'foreach',
+  'respond',
 ]);
 
 /** A step that calls no one: its errors are final (never retried), and a fresh one may run from a read. */

@@ -607,3 +607,18 @@ export const WITH_TEMPLATE_OPTIONS: TemplateTreeOptions = {
   typedPaths: TYPED_WITH_PATHS,
   urlPaths: URL_WITH_PATHS,
 };
+
+/** How a respond step's answer is compiled: `json` keeps typed values, as an action's `json` does. */
+export const RESPOND_TEMPLATE_OPTIONS: TemplateTreeOptions = { typedPaths: ['json'] };
+
+/** The parts of a respond step that are templates, with pointers as in the step: `/headers/...`, `/json`, `/body`. */
+export function respondTemplateOf(step: {
+  headers?: Record<string, string>;
+  json?: unknown;
+  body?: string;
+}): Record<string, unknown> {
+  const tree: Record<string, unknown> = { headers: step.headers ?? {} };
+  if (step.json !== undefined) tree.json = step.json;
+  else tree.body = step.body ?? '';
+  return tree;
+}

@@ -21,6 +21,7 @@ const DEFAULTS: Omit<CompiledTrigger, 'steps' | 'roots'> = {
   allowIps: null,
   rateLimit: null,
   dedupe: null,
+  respondStep: null,
 };
 
 describe('compileTrigger', () => {
@@ -171,6 +172,22 @@ describe('compileTrigger', () => {
     const compiled = compileTrigger(def);
     expect(compiled.steps).toEqual(expectedSteps);
     expect(compiled.roots).toEqual(expectedRoots);
+  });
+
+  it.each<[string, Omit<TriggerDef, 'type'>, CompiledTrigger['respondStep']]>([
+    ['a respond step: waited for 10s by default', {}, { id: 'reply', timeoutMs: 10_000 }],
+    [
+      'a respond step with its own respondTimeout',
+      { respondTimeout: '1500ms' },
+      { id: 'reply', timeoutMs: 1500 },
+    ],
+  ])('%s', (_name, trigger, respondStep) => {
+    const def = flow(trigger, [
+      { id: 'reply', type: 'respond', json: { ok: true } },
+      { ...send, needs: ['reply'] },
+    ]);
+    expect(validateFlow(def)).toMatchObject({ valid: true });
+    expect(compileTrigger(def).respondStep).toEqual(respondStep);
   });
 
   it('leaves the definition as it was', () => {

@@ -1,7 +1,16 @@
 import { planSteps, type RootStep, type TriggerStep } from '../graph/step-plan';
-import { webhookOf, type FlowDefinition, type TriggerType } from '../model/flow-definition';
+import {
+  webhookOf,
+  type FlowDefinition,
+  type TriggerType,
+  type WebhookTriggerDef,
+} from '../model/flow-definition';
 import { parseDuration } from '../retry/duration';
-import { DEFAULT_MAX_BODY_BYTES, DEFAULT_TRIGGER_METHODS } from '../validation/flow-defaults';
+import {
+  DEFAULT_MAX_BODY_BYTES,
+  DEFAULT_RESPOND_TIMEOUT_MS,
+  DEFAULT_TRIGGER_METHODS,
+} from '../validation/flow-defaults';
 import type { VerifyConfig } from '../verify/verify-config';
 import { compileReply, type TriggerReply } from './trigger-reply';
 
@@ -28,6 +37,8 @@ export interface CompiledTrigger {
   rateLimit: { limit: number; windowMs: number } | null;
   /** Null: no dedupe. */
   dedupe: { header?: string; expression?: string } | null;
+  /** The flow's respond step, which an accepted request waits for up to `timeoutMs`; null: none. */
+  respondStep: { id: string; timeoutMs: number } | null;
 }
 
 /** Derives what ingress needs from a validated flow definition; pure, so callers may cache it per version. */
@@ -51,6 +62,19 @@ export function compileTrigger(definition: FlowDefinition): CompiledTrigger {
       ? { limit: trigger.rateLimit.limit, windowMs: parseDuration(trigger.rateLimit.per) }
       : null,
     dedupe: trigger.dedupe ?? null,
+    respondStep: webhook ? respondStepOf(definition, webhook.respondTimeout) : null,
+  };
+}
+
+function respondStepOf(
+  definition: FlowDefinition,
+  timeout: WebhookTriggerDef['respondTimeout'],
+): CompiledTrigger['respondStep'] {
+  const step = definition.steps.find((s) => s.type === 'respond');
+  if (!step) return null;
+  return {
+    id: step.id,
+    timeoutMs: timeout === undefined ? DEFAULT_RESPOND_TIMEOUT_MS : parseDuration(timeout),
   };
 }
 

@@ -32,8 +32,16 @@ const SERVER_HEADERS = new Set([
   'transfer-encoding',
   'upgrade',
 ]);
-/** Statuses that carry no body (RFC 9110 15.3.5, 15.3.6). */
-const BODILESS = new Set([204, 205]);
+/** Statuses that carry no body (RFC 9110 15.3.5, 15.3.6, 15.4.5). */
+const BODILESS = new Set([204, 205, 304]);
+
+/** Whether a response header is the server's to set (framing, connection): never a flow's. */
+export function isServerHeader(name: string): boolean {
+  return SERVER_HEADERS.has(name.toLowerCase());
+}
+
+/** The media types an answer gets when its flow names none. */
+export const ANSWER_CONTENT_TYPES = { text: TEXT, json: JSON_TEXT } as const;
 
 /** Prepares a trigger's `respond`; headers Node would refuse go to `dropped`, so no flow causes a 500. */
 export function compileReply(
@@ -72,13 +80,15 @@ export function duplicateReply(reply: TriggerReply, runId: string): IngressRespo
   return answer(reply.configuredStatus ?? 200, reply.headers, JSON.stringify({ runId, duplicate: true }));
 }
 
-function answer(status: number, configured: Record<string, string>, body: string): IngressResponse {
+/** An answer as sent: no body for a status that carries none, JSON unless a content type is set. */
+export function answer(status: number, configured: Record<string, string>, body: string): IngressResponse {
   if (BODILESS.has(status)) return { status, headers: configured, body: '' };
   const headers = configured['content-type'] ? configured : { ...configured, 'content-type': JSON_TEXT };
   return { status, headers, body };
 }
 
-function isValidHeader(name: string, value: unknown): boolean {
+/** Whether Node would send this header as it is (a token name, a value without line breaks or NUL). */
+export function isValidHeader(name: string, value: unknown): boolean {
   if (typeof value !== 'string') return false;
   try {
     validateHeaderName(name);

@@ -41,6 +41,7 @@ describe('flows/*.flow.json', () => {
         'order-pipeline.flow.json',
         'daily-sales-digest.flow.json',
         'new-shop-orders.flow.json',
+        'slack-slash-command.flow.json',
       ]),
     );
   });
@@ -240,6 +241,56 @@ describe('the examples, run as dry runs on their samples', () => {
       message: 'skipped',
       'post-to-chat': 'skipped',
     });
+  });
+
+  it('slack-slash-command: answers Slack at once with a message built from the command, then asks the order service', async () => {
+    const result = await dryRun('slack-slash-command');
+    expect(result.status).toBe('succeeded');
+    expect(statuses(result)).toEqual({
+      command: 'succeeded',
+      reply: 'succeeded',
+      'known-only': 'succeeded',
+      lookup: 'succeeded',
+    });
+    expect(result.response).toMatchObject({
+      status: 200,
+      headers: { 'content-type': 'application/json; charset=utf-8' },
+    });
+    expect(JSON.parse(result.response!.body)).toEqual({
+      blocks: [
+        {
+          text: {
+            text: '*Order ord_1001*: looking it up for <@U2147483697>; the order service answers here shortly.',
+            type: 'mrkdwn',
+          },
+          type: 'section',
+        },
+      ],
+      response_type: 'ephemeral',
+      text: 'Looking up order ord_1001…',
+    });
+    expect(requestOf(result, 'lookup')).toEqual({
+      method: 'POST',
+      url: 'https://orders.example.com/slack/lookups',
+      json: {
+        order: 'ord_1001',
+        userId: 'U2147483697',
+        channelId: 'C2147483705',
+        known: true,
+        responseUrl: 'https://hooks.slack.com/commands/1234/5678',
+      },
+    });
+  });
+
+  it('slack-slash-command: answers an empty command with its usage and looks nothing up', async () => {
+    const result = await dryRun('slack-slash-command', (command) => (command.text = '  '));
+    expect(result.status).toBe('filtered');
+    expect(statuses(result)).toMatchObject({
+      reply: 'succeeded',
+      'known-only': 'filtered',
+      lookup: 'skipped',
+    });
+    expect(JSON.parse(result.response!.body)).toMatchObject({ text: 'Usage: /order <order id>' });
   });
 
   it('github-push-to-webhook: sends the repository, commit count and pusher', async () => {

@@ -44,6 +44,8 @@ export const MAX_TRIGGER_BODY_BYTES = 64 * 1024 * 1024;
 export const MAX_RESPOND_HEADERS = 50;
 export const MAX_RESPOND_HEADER_VALUE_LENGTH = 8192;
 export const MAX_RESPOND_BODY_BYTES = 64 * 1024;
+/** Bytes of the body a respond step renders; a larger one fails the step. */
+export const MAX_RESPOND_STEP_BODY_BYTES = 256 * 1024;
 /** `retry.attempts`. */
 export const MAX_RETRY_ATTEMPTS = 100;
 /** `destination.concurrency` and `destination.rate.limit`. */
@@ -70,6 +72,8 @@ export const DURATION_RANGES = {
   rateLimitWindow: { minMs: SECOND_MS, maxMs: DAY_MS },
   /** `destination.rate.per`: a window kept in each worker's memory. */
   destinationWindow: { minMs: 1, maxMs: HOUR_MS },
+  /** `trigger.respondTimeout`: how long a sender's request is held open for a respond step. */
+  respondTimeout: { minMs: 100, maxMs: 30 * SECOND_MS },
   /** A schedule's `every`. */
   scheduleEvery: { minMs: SECOND_MS, maxMs: 366 * DAY_MS },
   /** A poll's `every`. */

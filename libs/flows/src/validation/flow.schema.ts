@@ -3,7 +3,13 @@ import { DEFAULT_LOOP_CONCURRENCY } from '../graph/step-graph';
 import type { LoopStepDef, StepType, TriggerType } from '../model/flow-definition';
 import { DEFAULT_ACTION_ATTEMPTS, DEFAULT_POLL_ATTEMPTS } from '../retry/retry-policy';
 import { DURATION_PATTERN } from '../retry/duration';
-import { DEFAULT_MAX_BODY_BYTES, DEFAULT_RESPOND_STATUS, DEFAULT_TRIGGER_METHODS } from './flow-defaults';
+import {
+  DEFAULT_MAX_BODY_BYTES,
+  DEFAULT_RESPOND_STATUS,
+  DEFAULT_RESPOND_STEP_STATUS,
+  DEFAULT_RESPOND_TIMEOUT_MS,
+  DEFAULT_TRIGGER_METHODS,
+} from './flow-defaults';
 import {
   DEFAULT_LOOP_MAX_ITEMS,
   DURATION_RANGES,
@@ -23,7 +29,9 @@ import {
   MAX_RATE_LIMIT,
   MAX_RESPOND_HEADER_VALUE_LENGTH,
   MAX_RESPOND_HEADERS,
+  MAX_RESPOND_STEP_BODY_BYTES,
   MAX_RETRY_ATTEMPTS,
+  MAX_TEMPLATE_LENGTH,
   MAX_TRIGGER_BODY_BYTES,
   formatDuration,
   type DurationRange,
@@ -43,8 +51,9 @@ export const STEP_TYPES = [
   'router',
   'code',
   'foreach',
+  'respond',
 ] as const satisfies readonly StepType[];
-/** The step types a `foreach` loop may hold (`LoopStepDef`): no delay, and no loop in a loop. */
+/** The step types a `foreach` loop may hold (`LoopStepDef`): no delay, no respond, and no loop in a loop. */
 export const LOOP_STEP_TYPES = [
   'transform',
   'filter',
@@ -137,6 +146,13 @@ function variant(
     },
   };
 }
+
+const headerNames = {
+  type: 'string',
+  maxLength: MAX_HEADER_NAME_LENGTH,
+  pattern: HEADER_NAME_PATTERN,
+  patternErrorMessage: "must be a header name (letters, digits and !#$%&'*+.^_`|~-)",
+};
 
 const tolerance = duration(
   'Reject a request whose signed timestamp is older than this. Default 5m.',
@@ -313,12 +329,7 @@ const webhookProperties = {
         description: `Static response headers, at most ${MAX_RESPOND_HEADERS}.`,
         type: 'object',
         maxProperties: MAX_RESPOND_HEADERS,
-        propertyNames: {
-          type: 'string',
-          maxLength: MAX_HEADER_NAME_LENGTH,
-          pattern: HEADER_NAME_PATTERN,
-          patternErrorMessage: "must be a header name (letters, digits and !#$%&'*+.^_`|~-)",
-        },
+        propertyNames: headerNames,
         additionalProperties: {
           type: 'string',
           maxLength: MAX_RESPOND_HEADER_VALUE_LENGTH,
@@ -328,6 +339,10 @@ const webhookProperties = {
       },
     },
   },
+  respondTimeout: duration(
+    `How long an accepted request waits for the flow's respond step before it gets the answer of \`respond\` (or ${DEFAULT_RESPOND_STATUS} \`{ runId, eventId }\`). Default ${formatDuration(DEFAULT_RESPOND_TIMEOUT_MS)}.`,
+    DURATION_RANGES.respondTimeout,
+  ),
 };
 
 const retrySchema = {
@@ -632,6 +647,45 @@ const STEP_VARIANTS: Record<Exclude<StepType, 'foreach'>, Record<string, unknown
       ['code'],
     ),
   ],
+  respond: [
+    variant('type', ['respond'], SHARED_STEP_PROPERTIES, {
+      status: {
+        description: `HTTP status of the answer, 200 to 599. Default ${DEFAULT_RESPOND_STEP_STATUS}.`,
+        type: 'integer',
+        minimum: 200,
+        maximum: 599,
+        default: DEFAULT_RESPOND_STEP_STATUS,
+      },
+      headers: {
+        description: `Headers of the answer (at most ${MAX_RESPOND_HEADERS}), each value a template; not the ones the server sets (content-length, transfer-encoding, connection...).`,
+        type: 'object',
+        maxProperties: MAX_RESPOND_HEADERS,
+        propertyNames: headerNames,
+        additionalProperties: {
+          type: 'string',
+          maxLength: MAX_TEMPLATE_LENGTH,
+          pattern: HEADER_VALUE_PATTERN,
+          patternErrorMessage: 'must not contain a line break or NUL character',
+        },
+      },
+      json: {
+        description:
+          "The answer as JSON (`application/json`): every string is a Handlebars template over `{ input, trigger, steps, run }`; a string that is exactly one `{{ ... }}` keeps the value's type.",
+      },
+      body: {
+        description: 'The answer as text (`text/plain`): a Handlebars template.',
+        type: 'string',
+        maxLength: MAX_TEMPLATE_LENGTH,
+      },
+    }),
+    {
+      if: { required: ['type'], properties: { type: { const: 'respond' } } },
+      then: {
+        oneOf: [{ required: ['json'] }, { required: ['body'] }],
+        errorMessage: `takes exactly one of 'json' or 'body' (at most ${MAX_RESPOND_STEP_BODY_BYTES / 1024} KiB once rendered)`,
+      },
+    },
+  ],
   delay: [
     variant('type', ['delay'], SHARED_STEP_PROPERTIES, {
       for: duration('How long the run waits here, e.g. `10m`.', DURATION_RANGES.delay),
@@ -652,11 +706,11 @@ const STEP_VARIANTS: Record<Exclude<StepType, 'foreach'>, Record<string, unknown
 // Told apart in `if`/`then`/`else` so that a typo still gets "did you mean" from the enum.
 const loopStepType = {
   description:
-    '`transform`, `filter`, `action`, `router` or `code`, as outside a loop; a loop holds no `delay` and no other `foreach`.',
-  if: { enum: ['delay', 'foreach'] },
+    '`transform`, `filter`, `action`, `router` or `code`, as outside a loop; a loop holds no `delay`, no `respond` and no other `foreach`.',
+  if: { enum: ['delay', 'respond', 'foreach'] },
   then: {
     not: {},
-    errorMessage: `must be one of ${LOOP_STEP_TYPES.map((t) => `'${t}'`).join(', ')}: a loop's steps cannot be a delay or another foreach`,
+    errorMessage: `must be one of ${LOOP_STEP_TYPES.map((t) => `'${t}'`).join(', ')}: a loop's steps cannot be a delay, a respond step or another foreach`,
   },
   else: { enum: [...LOOP_STEP_TYPES] },
 };
@@ -716,7 +770,7 @@ const flowStepSchema = stepSchema(
     id: 'Unique id of the step in the whole flow; other steps and templates refer to it (`steps.<id>`).',
     type: {
       description:
-        '`transform` (JSONata result becomes the output), `filter` (JSONata condition stops the branch when false), `action` (a connector call), `delay` (waits, then passes its input on), `router` (chooses paths by condition), `code` (JavaScript in a sandbox) or `foreach` (runs its own steps once per item of a list).',
+        '`transform` (JSONata result becomes the output), `filter` (JSONata condition stops the branch when false), `action` (a connector call), `delay` (waits, then passes its input on), `router` (chooses paths by condition), `code` (JavaScript in a sandbox), `foreach` (runs its own steps once per item of a list) or `respond` (answers the webhook with what it renders).',
       enum: [...STEP_TYPES],
     },
     needs:

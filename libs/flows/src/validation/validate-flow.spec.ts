@@ -351,7 +351,7 @@ describe('validateFlow: errors with their JSON pointers', () => {
         {
           path: '/steps/0/type',
           message:
-            "must be one of 'transform', 'filter', 'action', 'delay', 'router', 'code', 'foreach'; did you mean 'transform'?",
+            "must be one of 'transform', 'filter', 'action', 'delay', 'router', 'code', 'foreach', 'respond'; did you mean 'transform'?",
         },
       ],
     ],
@@ -1130,12 +1130,12 @@ describe('validateFlow: foreach loops', () => {
         {
           path: '/steps/1/steps/3/type',
           message:
-            "must be one of 'transform', 'filter', 'action', 'router', 'code': a loop's steps cannot be a delay or another foreach",
+            "must be one of 'transform', 'filter', 'action', 'router', 'code': a loop's steps cannot be a delay, a respond step or another foreach",
         },
         {
           path: '/steps/1/steps/4/type',
           message:
-            "must be one of 'transform', 'filter', 'action', 'router', 'code': a loop's steps cannot be a delay or another foreach",
+            "must be one of 'transform', 'filter', 'action', 'router', 'code': a loop's steps cannot be a delay, a respond step or another foreach",
         },
       ],
     ],
@@ -1285,5 +1285,207 @@ describe('validateFlow: foreach loops', () => {
     ],
   ])('warns about %s', (_name, change, expected) => {
     expect(warningsOf(loopWith(change))).toEqual(expected);
+  });
+});
+
+describe('validateFlow: respond steps', () => {
+  /** The base flow with a respond step after the transform, the rest going on after it. */
+  function respondWith(change: (d: Doc) => void = () => {}): Doc {
+    const d = base();
+    d.steps.splice(1, 0, {
+      id: 'reply',
+      type: 'respond',
+      status: 200,
+      headers: { 'X-Order': '{{steps.order.id}}' },
+      json: { ok: true, order: '{{steps.order}}' },
+    });
+    change(d);
+    return d;
+  }
+
+  it('accepts a respond step with json, or with a text body, and a respondTimeout, without warnings', () => {
+    expect(warningsOf(respondWith((d) => (d.trigger.respondTimeout = '3s')))).toEqual([]);
+    expect(
+      warningsOf(
+        respondWith((d) => {
+          delete d.steps[1].json;
+          delete d.steps[1].headers;
+          d.steps[1].body = 'Order {{steps.order.id}} received';
+        }),
+      ),
+    ).toEqual([]);
+  });
+
+  it.each<[string, (d: Doc) => void, ValidationIssue[]]>([
+    [
+      'neither json nor body',
+      (d) => delete d.steps[1].json,
+      [
+        {
+          path: '/steps/1',
+          message: "takes exactly one of 'json' or 'body' (at most 256 KiB once rendered)",
+        },
+      ],
+    ],
+    [
+      'both json and body',
+      (d) => (d.steps[1].body = 'ok'),
+      [
+        {
+          path: '/steps/1',
+          message: "takes exactly one of 'json' or 'body' (at most 256 KiB once rendered)",
+        },
+      ],
+    ],
+    [
+      'a status that is not an answer',
+      (d) => (d.steps[1].status = 101),
+      [{ path: '/steps/1/status', message: 'must be at least 200' }],
+    ],
+    [
+      'headers the server sets, in any case',
+      (d) =>
+        (d.steps[1].headers = { 'Content-Length': '5', 'transfer-encoding': 'chunked', Connection: 'x' }),
+      [
+        {
+          path: '/steps/1/headers/Content-Length',
+          message: "is set by the server (framing and connection headers are never a flow's to send)",
+        },
+        {
+          path: '/steps/1/headers/transfer-encoding',
+          message: "is set by the server (framing and connection headers are never a flow's to send)",
+        },
+        {
+          path: '/steps/1/headers/Connection',
+          message: "is set by the server (framing and connection headers are never a flow's to send)",
+        },
+      ],
+    ],
+    [
+      'a header value with a line break',
+      (d) => (d.steps[1].headers = { 'X-A': 'a\r\nSet-Cookie: x=1' }),
+      [{ path: '/steps/1/headers/X-A', message: 'must not contain a line break or NUL character' }],
+    ],
+    [
+      'a secret in the answer, which goes to whoever calls',
+      (d) => {
+        d.steps[1].headers = { 'X-Token': "{{secret 'TOKEN'}}" };
+        d.steps[1].json = { ok: true, nested: ["{{secret 'OTHER'}}"] };
+      },
+      [
+        {
+          path: '/steps/1/headers/X-Token',
+          message: 'may not use secrets: the answer goes to whoever calls the trigger URL',
+        },
+        {
+          path: '/steps/1/json/nested/0',
+          message: 'may not use secrets: the answer goes to whoever calls the trigger URL',
+        },
+      ],
+    ],
+    [
+      'a template that does not parse',
+      (d) => (d.steps[1].json = { text: '{{#if x}}open' }),
+      [{ path: '/steps/1/json/text', message: expect.stringContaining('template does not parse') }],
+    ],
+    [
+      'two respond steps',
+      (d) => d.steps.push({ id: 'again', type: 'respond', needs: ['order'], body: 'twice' }),
+      [
+        {
+          path: '/steps/4/type',
+          message:
+            'is a second respond step (step 1 is one); a webhook is answered once, so a flow has one at most',
+        },
+      ],
+    ],
+    [
+      'a respond step in a loop',
+      (d) =>
+        (d.steps[2] = {
+          id: 'each',
+          type: 'foreach',
+          items: '$',
+          steps: [{ id: 'inner', type: 'respond', body: 'x' }],
+        }),
+      [
+        {
+          path: '/steps/2/steps/0/type',
+          message:
+            "must be one of 'transform', 'filter', 'action', 'router', 'code': a loop's steps cannot be a delay, a respond step or another foreach",
+        },
+      ],
+    ],
+    [
+      'a respondTimeout over 30s',
+      (d) => (d.trigger.respondTimeout = '31s'),
+      [{ path: '/trigger/respondTimeout', message: 'must be at most 30s' }],
+    ],
+  ])('refuses %s', (_name, change, expected) => {
+    expect(errorsOf(respondWith(change))).toEqual(expected);
+  });
+
+  it.each<[string, Record<string, unknown>]>([
+    ['a schedule', { type: 'schedule', every: '1h' }],
+    ['a poll', { type: 'poll', every: '5m', request: { url: 'https://shop.example.com/orders' }, key: 'id' }],
+  ])('refuses a respond step under %s, which no request waits on', (_name, trigger) => {
+    const type = trigger.type as string;
+    expect(errorsOf(respondWith((d) => (d.trigger = trigger)))).toEqual([
+      {
+        path: '/steps/1/type',
+        message: `answers the webhook that started the run; this flow's trigger is '${type}', which no one waits on`,
+      },
+    ]);
+    expect(errorsOf(respondWith((d) => (d.trigger = { ...trigger, respondTimeout: '5s' })))).toContainEqual(
+      expect.objectContaining({ path: '/trigger/respondTimeout' }),
+    );
+  });
+
+  it.each<[string, (d: Doc) => void, ValidationIssue[]]>([
+    [
+      'a respondTimeout without a respond step',
+      (d) => {
+        d.steps.splice(1, 1);
+        d.trigger.respondTimeout = '5s';
+      },
+      [{ path: '/trigger/respondTimeout', message: 'has no effect: the flow has no respond step' }],
+    ],
+    [
+      'a respond step behind a delay',
+      (d) => d.steps.splice(1, 0, { id: 'wait', type: 'delay', for: '1m' }),
+      [
+        {
+          path: '/steps/2',
+          message:
+            "comes after delay step 'wait': the sender is answered the trigger's default once respondTimeout passes, before this step runs",
+        },
+      ],
+    ],
+    [
+      'a respond step reading a step it does not depend on',
+      (d) => {
+        d.steps.push({ id: 'audit', type: 'transform', needs: ['order'], expression: '$' });
+        d.steps[1].json = '{{steps.audit}}';
+      },
+      [
+        {
+          path: '/steps/1/json',
+          message:
+            "reads the output of step 'audit', which this step does not depend on; add it to needs or the value may be missing",
+        },
+      ],
+    ],
+    [
+      'retry on a respond step',
+      (d) => (d.steps[1].retry = { attempts: 2 }),
+      [
+        {
+          path: '/steps/1/retry/attempts',
+          message: 'has no effect: respond errors are final and never retried',
+        },
+      ],
+    ],
+  ])('warns about %s', (_name, change, expected) => {
+    expect(warningsOf(respondWith(change))).toEqual(expected);
   });
 });

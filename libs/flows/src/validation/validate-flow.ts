@@ -10,9 +10,16 @@ import {
   type ValidationIssue,
 } from '../model/flow-definition';
 import { DURATION_PATTERN, parseDuration } from '../retry/duration';
-import { WITH_TEMPLATE_OPTIONS, inspectTemplateTree } from '../template/template';
+import {
+  RESPOND_TEMPLATE_OPTIONS,
+  WITH_TEMPLATE_OPTIONS,
+  inspectTemplateTree,
+  respondTemplateOf,
+} from '../template/template';
+import { isServerHeader } from '../trigger/trigger-reply';
 import { ExpressionError, compileExpression } from '../transform/expression';
 import { sizeIssue } from './definition-size';
+import { joinPointer } from './json-pointer';
 import {
   MAX_FLOW_BYTES,
   MAX_FLOW_DEPTH,
@@ -517,6 +524,50 @@ function checkConnectorOptions(
   return refs;
 }
 
+/** Every string of a JSON value with its pointer. */
+function stringsOf(value: unknown, pointer: string): Array<[string, string]> {
+  if (typeof value === 'string') return [[pointer, value]];
+  if (value === null || typeof value !== 'object') return [];
+  return Object.entries(value).flatMap(([key, inner]) => stringsOf(inner, joinPointer(pointer, key)));
+}
+
+/** A respond step's templates and headers; its answer goes to whoever calls the trigger URL, so no secrets. */
+function checkRespond(step: Json, base: string, checks: Checks): StepRef[] {
+  const headers = isObject(step.headers) ? (step.headers as Record<string, string>) : undefined;
+  for (const name of Object.keys(headers ?? {})) {
+    if (isServerHeader(name)) {
+      checks.errors.push({
+        path: joinPointer(`${base}/headers`, name),
+        message: "is set by the server (framing and connection headers are never a flow's to send)",
+      });
+    }
+  }
+  const tree = respondTemplateOf({
+    headers,
+    json: step.json,
+    body: typeof step.body === 'string' ? step.body : undefined,
+  });
+  const report = inspectTemplateTree(tree, {
+    ...RESPOND_TEMPLATE_OPTIONS,
+    maxTemplateLength: MAX_TEMPLATE_LENGTH,
+  });
+  for (const issue of report.issues)
+    checks.errors.push({ path: `${base}${issue.pointer}`, message: issue.message });
+  if (report.secretNames.length > 0) {
+    for (const [pointer, text] of stringsOf(tree, '')) {
+      if (!text.includes('{{') || inspectTemplateTree(text, { typedPaths: [] }).secretNames.length === 0)
+        continue;
+      checks.errors.push({
+        path: `${base}${pointer}`,
+        message: 'may not use secrets: the answer goes to whoever calls the trigger URL',
+      });
+    }
+  }
+  return report.issues.length > 0
+    ? []
+    : report.stepRefs.map((ref) => ({ path: `${base}${ref.pointer}`, stepId: ref.stepId }));
+}
+
 /** A join of all its needs that needs two paths of one `first` router can never run: say so. */
 function checkExclusivePaths(needs: unknown[], steps: unknown[], base: string, checks: Checks): void {
   const seen = new Set<string>();
@@ -593,6 +644,8 @@ function checkStep(
     refs = expressionRefs('until');
   } else if (step.type === 'foreach') {
     refs = expressionRefs('items');
+  } else if (step.type === 'respond') {
+    refs = checkRespond(step, base, checks);
   }
   const attempts = isObject(step.retry) ? step.retry.attempts : undefined;
   if (callsNoOne(step.type) && typeof attempts === 'number' && attempts > 1) {
@@ -636,7 +689,49 @@ function buildGraph(list: StepList, checks: Checks): boolean {
   }
 }
 
-function checkSteps(steps: unknown[], opts: ValidateFlowOptions, checks: Checks): void {
+/**
+ * One respond step at most, answering a webhook (a trigger without a type is one); a respond step
+ * behind a delay, or a `respondTimeout` without a respond step, is worth a warning.
+ */
+function checkRespondPlace(trigger: unknown, steps: unknown[], flow: FlowScope, checks: Checks): void {
+  const responders = steps.flatMap((step, i) => (isObject(step) && step.type === 'respond' ? [i] : []));
+  const timeout = isObject(trigger) ? trigger.respondTimeout : undefined;
+  if (responders.length === 0) {
+    if (timeout !== undefined)
+      checks.warnings.push({
+        path: '/trigger/respondTimeout',
+        message: 'has no effect: the flow has no respond step',
+      });
+    return;
+  }
+  const type = isObject(trigger) ? (trigger.type ?? 'webhook') : 'webhook';
+  for (const i of responders) {
+    const step = steps[i] as Json;
+    if (i !== responders[0]) {
+      checks.errors.push({
+        path: `/steps/${i}/type`,
+        message: `is a second respond step (step ${responders[0]} is one); a webhook is answered once, so a flow has one at most`,
+      });
+    } else if (type !== 'webhook') {
+      checks.errors.push({
+        path: `/steps/${i}/type`,
+        message: `answers the webhook that started the run; this flow's trigger is '${String(type)}', which no one waits on`,
+      });
+    }
+    if (!flow.graph || typeof step.id !== 'string') continue;
+    const delay = flow.graph
+      .ancestorsOf(step.id)
+      .find((id) => steps.some((s) => isObject(s) && s.id === id && s.type === 'delay'));
+    if (delay) {
+      checks.warnings.push({
+        path: `/steps/${i}`,
+        message: `comes after delay step '${delay}': the sender is answered the trigger's default once respondTimeout passes, before this step runs`,
+      });
+    }
+  }
+}
+
+function checkSteps(trigger: unknown, steps: unknown[], opts: ValidateFlowOptions, checks: Checks): void {
   const { own, loops } = stepLists(steps);
   const ids = checkIds(own, loops, checks);
   const needHints = new StepIdHints();
@@ -655,6 +750,7 @@ function checkSteps(steps: unknown[], opts: ValidateFlowOptions, checks: Checks)
     const loop = loops.get(i);
     loop?.steps.forEach((inner, j) => checkStep(inner, j, loop, flow, opts, checks));
   });
+  checkRespondPlace(trigger, steps, flow, checks);
 }
 
 /** Too many steps, bytes or levels: checked first, in time bounded by the limits. */
@@ -681,7 +777,7 @@ export function validateFlow(doc: unknown, opts: ValidateFlowOptions = {}): Vali
   try {
     if (isObject(doc)) {
       checkTrigger(doc.trigger, opts, checks);
-      if (Array.isArray(doc.steps)) checkSteps(doc.steps, opts, checks);
+      if (Array.isArray(doc.steps)) checkSteps(doc.trigger, doc.steps, opts, checks);
     }
   } catch (err) {
     // A bug here must not turn into a 500 for a user submitting a flow.

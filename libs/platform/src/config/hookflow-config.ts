@@ -112,6 +112,8 @@ const envSchema = z.object({
   // Flow authors' expressions run in child processes (the sandbox): how many per app, and each one's heap.
   EXPRESSION_PROCESSES: z.coerce.number().int().min(1).max(16).default(1),
   EXPRESSION_MEMORY_MB: z.coerce.number().int().min(32).max(4096).default(128),
+  // Webhook requests one API process holds open for respond steps; past it, the default answer at once.
+  RESPOND_MAX_WAITING: z.coerce.number().int().min(0).max(100_000).default(1000),
   // Largest step output kept (a transform's result as JSON; an action's response body is cut there).
   MAX_STEP_OUTPUT_BYTES: z.coerce
     .number()
@@ -211,6 +213,8 @@ export interface HookflowConfig {
   expressionProcesses: number;
   /** V8 heap of each sandbox host, MB. */
   expressionMemoryMb: number;
+  /** Requests an API process holds open for respond steps at once (RESPOND_MAX_WAITING); 0: none. */
+  respondMaxWaiting: number;
   /** Largest step output stored, bytes of JSON (MAX_STEP_OUTPUT_BYTES). */
   maxStepOutputBytes: number;
   /** A step's expressions' budget: the defaults, with MAX_STEP_OUTPUT_BYTES. */
@@ -294,6 +298,7 @@ export function loadConfig(
     destinationRate: e.DESTINATION_RATE,
     expressionProcesses: e.EXPRESSION_PROCESSES,
     expressionMemoryMb: e.EXPRESSION_MEMORY_MB,
+    respondMaxWaiting: e.RESPOND_MAX_WAITING,
     maxStepOutputBytes: e.MAX_STEP_OUTPUT_BYTES,
     expressionBudget: { ...DEFAULT_EXPRESSION_BUDGET, maxOutputBytes: e.MAX_STEP_OUTPUT_BYTES },
     reconcileIntervalMs: e.RECONCILE_INTERVAL_MS,

@@ -38,10 +38,28 @@ export class ApiMetrics {
   readonly ingestDuration = new Histogram({
     name: 'hookflow_ingest_duration_seconds',
     help: 'Time from the ingress controller receiving a webhook (body read) to answering it.',
-    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [this.registry],
+  });
+
+  /** Accepted requests of flows with a respond step, by what answered them (`RESPOND_OUTCOMES`). */
+  readonly respondAnswers = new Counter({
+    name: 'hookflow_respond_answers_total',
+    help: "Accepted webhooks of flows with a respond step, by how they were answered: answered (the step's answer), ended (the run did not reach it), timeout, busy (too many waiting), unheard (no channel to the workers), gone (the sender left).",
+    labelNames: ['flow', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly respondWaiting = new Gauge({
+    name: 'hookflow_respond_waiting',
+    help: 'Webhook requests held open for a respond step right now (at most RESPOND_MAX_WAITING).',
     registers: [this.registry],
   });
 }
+
+/** How an accepted request of a flow with a respond step was answered. */
+export const RESPOND_OUTCOMES = ['answered', 'ended', 'timeout', 'busy', 'unheard', 'gone'] as const;
+export type RespondOutcome = (typeof RESPOND_OUTCOMES)[number];
 
 /** One attempt of one step, as the worker counts it. */
 export interface StepAttemptSample {

@@ -1,8 +1,5 @@
-import { Client } from 'pg';
+import { PgChannelListener } from '@hookflow/platform';
 import { FLOW_CHANGES_CHANNEL } from '../repositories/flow.repository';
-
-const RECONNECT_FIRST_DELAY_MS = 500;
-const RECONNECT_MAX_DELAY_MS = 10_000;
 
 /** What a `FlowChangeListener` reports. */
 export interface FlowChangeEvents {
@@ -14,66 +11,28 @@ export interface FlowChangeEvents {
   back(): void;
 }
 
-/** Hears flow changes on its own connection (LISTEN is per session); reconnects with a growing pause. */
+/** Hears flow changes on a connection of its own, reconnecting by itself. */
 export class FlowChangeListener {
-  private client: Client | null = null;
-  private closing = false;
+  private readonly listener: PgChannelListener;
 
-  constructor(
-    private readonly database: { url: string; schema: string },
-    private readonly events: FlowChangeEvents,
-  ) {}
+  constructor(database: { url: string; schema: string }, events: FlowChangeEvents) {
+    this.listener = new PgChannelListener(database, FLOW_CHANGES_CHANNEL, {
+      heard: () => events.changed(),
+      lost: (reason) => events.lost(reason),
+      back: () => events.back(),
+    });
+  }
 
   get listening(): boolean {
-    return this.client !== null;
+    return this.listener.listening;
   }
 
   /** Connects and listens; throws when the database cannot be reached. */
-  async start(): Promise<void> {
-    await this.listen();
+  start(): Promise<void> {
+    return this.listener.start();
   }
 
-  async close(): Promise<void> {
-    this.closing = true;
-    const client = this.client;
-    this.client = null;
-    await client?.end().catch(() => undefined);
-  }
-
-  private async listen(): Promise<void> {
-    const client = new Client({
-      connectionString: this.database.url,
-      options: `-c search_path=${this.database.schema}`,
-    });
-    client.on('notification', () => this.events.changed());
-    const lost = (reason: string) => {
-      if (this.client !== client) return;
-      this.client = null;
-      client.end().catch(() => undefined);
-      if (this.closing) return;
-      this.events.lost(reason);
-      void this.reconnect();
-    };
-    client.on('error', (err) => lost(err.message));
-    client.on('end', () => lost('connection ended'));
-    await client.connect();
-    await client.query(`LISTEN ${FLOW_CHANGES_CHANNEL}`);
-    this.client = client;
-  }
-
-  private async reconnect(): Promise<void> {
-    for (
-      let delayMs = RECONNECT_FIRST_DELAY_MS;
-      !this.closing && !this.client;
-      delayMs = Math.min(delayMs * 2, RECONNECT_MAX_DELAY_MS)
-    ) {
-      await new Promise((resolve) => setTimeout(resolve, delayMs).unref());
-      try {
-        await this.listen();
-        this.events.back();
-      } catch {
-        // Still down: try again after the next pause.
-      }
-    }
+  close(): Promise<void> {
+    return this.listener.close();
   }
 }

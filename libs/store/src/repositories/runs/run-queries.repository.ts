@@ -50,6 +50,15 @@ export class RunQueries {
     return { items, nextCursor: more && last ? encodeCursor(last.createdAt, last.id) : null };
   }
 
+  /** A succeeded step's output (a respond step's answer, too large to travel); undefined when it has none. */
+  async succeededOutput(runId: string, stepId: string): Promise<unknown> {
+    const rows: { output: unknown }[] = await this.ds.query(
+      `SELECT output FROM step_runs WHERE run_id = $1 AND step_id = $2 AND status = 'succeeded'`,
+      [runId, stepId],
+    );
+    return rows[0]?.output;
+  }
+
   async detail(runId: string): Promise<RunDetail | null> {
     // One snapshot: the run and its steps must agree (a poll must not see a step a claim has moved
     // on next to the run row as it was before that claim).
