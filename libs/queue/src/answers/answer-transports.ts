@@ -1,3 +1,4 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import { createHash } from 'node:crypto';
 import { PgChannelListener } from '@hookflow/platform';
 import { Redis } from 'ioredis';
@@ -28,6 +29,9 @@ export function pgAnswerChannel(prefix: string): string {
   if (name.length <= MAX_PG_CHANNEL) return name;
   return `hookflow_answers_${createHash('sha256').update(prefix).digest('hex').slice(0, 32)}`;
 }
+
+/** How long a start waits for the subscription before going on without it (requests get the default answer). */
+const START_WAIT_MS = 2_000;
 
 /** Redis pub/sub on `<prefix>:answers`: a publisher that fails fast, a subscriber that resubscribes. */
 export class RedisAnswers implements AnswerTransport {
@@ -77,14 +81,20 @@ export class RedisAnswers implements AnswerTransport {
         })
         .catch(() => undefined);
     });
-    try {
-      await subscriber.connect();
-      await subscriber.subscribe(this.channel);
-      this.subscribed = true;
-    } catch {
-      // Redis down at start: the client keeps trying, and `ready` subscribes once it is back.
-      wasLost = true;
-    }
+    const first = subscriber
+      .connect()
+      .then(() => subscriber.subscribe(this.channel))
+      .then(
+        () => void (this.subscribed = true),
+        // Redis down at start: the client keeps trying, and `ready` subscribes once it is back.
+        () => void (wasLost = true),
+      );
+    // A Redis that takes connections but never answers must not hold the app's start: go on unheard.
+    const waited = await Promise.race([
+      first.then(() => true),
+      delay(START_WAIT_MS, undefined, { ref: false }).then(() => false),
+    ]);
+    if (!waited) wasLost = true;
   }
 
   async close(): Promise<void> {

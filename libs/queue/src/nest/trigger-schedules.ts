@@ -3,6 +3,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import type { FireSpec } from '@hookflow/flows';
 import { within } from '@hookflow/platform';
 import type { Queue } from 'bullmq';
+import { connectionErrorLog } from '../connection-errors';
 import { schedulerIdOf, TICK_JOB_NAME, TRIGGER_QUEUE, type TriggerJobData } from '../trigger-job';
 
 /** A flow's ticks as they should be: when, and which flow. */
@@ -24,7 +25,13 @@ const QUEUE_CALL_MS = 5_000;
 export class TriggerSchedules {
   private readonly logger = new Logger(TriggerSchedules.name);
 
-  constructor(@InjectQueue(TRIGGER_QUEUE) private readonly queue: Queue<TriggerJobData>) {}
+  constructor(@InjectQueue(TRIGGER_QUEUE) private readonly queue: Queue<TriggerJobData>) {
+    // From construction, as the step queue's: a Redis away at start is a JSON warning, not a stack on stderr.
+    queue.on(
+      'error',
+      connectionErrorLog('trigger queue connection', (line) => this.logger.warn(line)),
+    );
+  }
 
   /**
    * Adds, changes and removes schedulers so that exactly `wanted` are there; one that fails is
