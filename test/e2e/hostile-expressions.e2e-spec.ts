@@ -3,6 +3,8 @@ import { HookflowHarness } from '../utils/hookflow-harness';
 import { SinkServer } from '../utils/sink-server';
 
 const GIANT_STRING = '$length($pad("", 400000000, "x"))';
+/** The bounds that stop the giant string: memory, or time when filling memory is slow. */
+const GIANT_STOPPED = expect.stringMatching(/^expression_(too_large|timeout)$/);
 // The sender controls `name`; with a backreference V8 stays on its backtracking engine (~10 s at 31 characters).
 const BACKTRACKING = '$contains(name, /^(a+)+\\1$/)';
 const HOSTILE_NAME = 'a'.repeat(34) + '!';
@@ -55,7 +57,7 @@ describe('hostile expressions (API and worker processes)', () => {
 
   beforeAll(async () => {
     sink = await SinkServer.start();
-    // The smallest memory budget: the giant string meets it long before the time budget, even on a loaded machine.
+    // The smallest memory budget, so the giant string mostly meets it before the time budget.
     hf = await HookflowHarness.start({ processes: true, env: { EXPRESSION_MEMORY_MB: '32' } });
   });
 
@@ -98,10 +100,9 @@ describe('hostile expressions (API and worker processes)', () => {
     const health = await probe.stop();
 
     expect(giant.status).toBe('failed');
-    expect(giant.steps[0]).toMatchObject({
-      status: 'failed',
-      error: { code: 'expression_too_large', message: expect.stringMatching(/MB of memory/) },
-    });
+    // Stopped by its memory bound, or by the 1 s time bound when fresh pages come slowly (a VM whose
+    // host backs memory lazily): either way the host is killed and the apps stay live.
+    expect(giant.steps[0]).toMatchObject({ status: 'failed', error: { code: GIANT_STOPPED } });
     expect(regex.status).toBe('failed');
     expect(regex.steps[0]).toMatchObject({
       status: 'failed',
@@ -244,7 +245,7 @@ describe('hostile expressions (API and worker processes)', () => {
         body: {},
       })
       .expect(200);
-    expect(res.body.steps[0]).toMatchObject({ status: 'failed', error: { code: 'expression_too_large' } });
+    expect(res.body.steps[0]).toMatchObject({ status: 'failed', error: { code: GIANT_STOPPED } });
     await hf.http().get('/health/live').expect(200);
   });
 });
