@@ -1,15 +1,13 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { credentialOf, planSteps, TRIGGER_METHODS, type VerifyConfig } from '@hookflow/flows';
+import { credentialOf, planSteps, TRIGGER_METHODS, webhookOf, type VerifyConfig } from '@hookflow/flows';
 import { ApiMetrics, HOOKFLOW_CONFIG, type HookflowConfig } from '@hookflow/platform';
-import { StepQueue } from '@hookflow/queue';
+import { queuedRoots, StepQueue } from '@hookflow/queue';
 import { FlowRepository, RunIntake } from '@hookflow/store';
 import { AppError } from '../common/app-error';
 import { HeaderRedaction, redactNamed } from '../triggers/header-redaction';
 import { QueueHealth } from '../triggers/queue-health';
 import { parseManualRun } from './manual-run-request';
 
-/** The method stored with a manual run's event: no request reached the trigger, and steps may tell. */
-export const MANUAL_METHOD = TRIGGER_METHODS.manual;
 /** The status stored with a manual run's event: what the API answered. */
 const ACCEPTED = 202;
 
@@ -45,8 +43,7 @@ export class ManualRunService {
     const { id: flowVersionId, definition } = record.version;
     const plan = planSteps(definition);
     // A webhook trigger's own credential stays out of storage here as at ingress; other triggers have none.
-    const { verify } = definition.trigger as { verify?: VerifyConfig };
-    const credential = credentialOf(verify ?? null);
+    const credential = credentialOf((webhookOf(definition)?.verify as VerifyConfig | undefined) ?? null);
     // Redis known down: 503 before anything is stored, as ingress answers.
     this.queueHealth.assertAvailable();
     // No dedupe key: a run asked for by hand is always a new run.
@@ -54,7 +51,8 @@ export class ManualRunService {
       {
         flowId: record.flow.id,
         flowVersionId,
-        method: MANUAL_METHOD,
+        // No request reached the trigger, and steps may tell.
+        method: TRIGGER_METHODS.manual,
         headers: redactNamed(this.redaction.redact(headers), credential.header),
         query: redactNamed(query, credential.query),
         body,
@@ -69,15 +67,7 @@ export class ManualRunService {
     if (created.duplicate) throw new Error(`a manual run of '${slug}' was taken for a duplicate`);
     const { runId, eventId } = created;
     // Never throws nor waits long: the run is committed, and what the queue lost the reconciler re-adds.
-    await this.stepQueue.start(
-      plan.roots.map(({ id, policy, timeoutMs }) => ({
-        runId,
-        flowVersionId,
-        stepId: id,
-        policy,
-        timeoutMs,
-      })),
-    );
+    await this.stepQueue.start(queuedRoots({ runId, flowVersionId }, plan.roots));
     this.metrics.manualRuns.inc({ flow: slug });
     return { runId, eventId };
   }

@@ -8,7 +8,7 @@ import {
   type VerifyFailureReason,
 } from '@hookflow/flows';
 import { ApiMetrics, HOOKFLOW_CONFIG, type HookflowConfig } from '@hookflow/platform';
-import { StepQueue } from '@hookflow/queue';
+import { queuedRoots, StepQueue } from '@hookflow/queue';
 import { EventRepository, RateLimitRepository, RunIntake } from '@hookflow/store';
 import { AppError, ErrorCode } from '../common/app-error';
 import { SecretsService } from '../secrets/secrets.service';
@@ -251,15 +251,7 @@ export class IngressService {
       ? this.respondWaits.answerFor({ slug: trigger.slug, respondStep }, runId, req.gone?.())
       : null;
     // Never throws nor waits long: the run is committed, and what the queue lost the reconciler re-adds.
-    await this.stepQueue.start(
-      trigger.roots.map(({ id, policy, timeoutMs }) => ({
-        runId,
-        flowVersionId: trigger.versionId,
-        stepId: id,
-        policy,
-        timeoutMs,
-      })),
-    );
+    await this.stepQueue.start(queuedRoots({ runId, flowVersionId: trigger.versionId }, trigger.roots));
     this.metrics.webhooksReceived.inc({ flow: trigger.slug, outcome: 'accepted' });
     return (await answer) ?? acceptedReply(trigger.reply, { runId, eventId });
   }

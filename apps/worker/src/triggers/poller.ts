@@ -9,7 +9,6 @@ import {
   POLL_REQUEST_STEP,
   resolveRetryPolicy,
   TRIGGER_METHODS,
-  type CompiledFlow,
   type ConnectorRegistry,
   type ExpressionEvaluator,
   type PollTriggerDef,
@@ -78,7 +77,6 @@ class PollFailure extends Error {
 @Injectable()
 export class Poller implements OnModuleDestroy {
   private readonly logger = new Logger(Poller.name);
-  private readonly requests = new Map<string, CompiledFlow>();
   private readonly running = new Map<string, Promise<void>>();
   private readonly stopping = new AbortController();
 
@@ -231,7 +229,8 @@ export class Poller implements OnModuleDestroy {
     tick: Tick,
     { signal, deadlineMs }: { signal: AbortSignal; deadlineMs: number },
   ): Promise<{ status: number; body: unknown }> {
-    const compiled = this.requestFlow(flow, trigger);
+    // Compiled per poll: a poll is seconds apart at the least, and its version may change between.
+    const compiled = compileFlow(pollRequestFlow(flow.slug, trigger));
     const names = compiled.secretNames;
     let values: Record<string, string> = {};
     if (names.length > 0) {
@@ -300,17 +299,6 @@ export class Poller implements OnModuleDestroy {
         throw failure;
       }
     }
-  }
-
-  /** The poll's request as the one step of a flow, so it runs as an action would (compiled once per version). */
-  private requestFlow(flow: TimedFlow, trigger: PollTriggerDef): CompiledFlow {
-    let compiled = this.requests.get(flow.versionId);
-    if (!compiled) {
-      if (this.requests.size >= 500) this.requests.clear();
-      compiled = compileFlow(pollRequestFlow(flow.slug, trigger));
-      this.requests.set(flow.versionId, compiled);
-    }
-    return compiled;
   }
 
   private async itemsOf(trigger: PollTriggerDef, body: unknown): Promise<unknown[]> {

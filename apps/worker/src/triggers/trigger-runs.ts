@@ -1,10 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { planSteps, type NewRunPlan } from '@hookflow/flows';
-import { StepQueue } from '@hookflow/queue';
+import { planSteps } from '@hookflow/flows';
+import { queuedRoots, StepQueue } from '@hookflow/queue';
 import { RunIntake, type CreatedRun, type TimedFlow } from '@hookflow/store';
-
-/** Step plans kept by flow version: a schedule or a poll starts runs of one version over and over. */
-const MAX_PLANS = 500;
 
 /** A run a schedule's tick or a polled item starts: what steps see as `trigger`. */
 export interface TimedStart {
@@ -18,15 +15,13 @@ export interface TimedStart {
 /** Starts runs without a request, as ingress does for one: stored in one statement, first steps queued. */
 @Injectable()
 export class TriggerRuns {
-  private readonly plans = new Map<string, NewRunPlan>();
-
   constructor(
     private readonly intake: RunIntake,
     private readonly stepQueue: StepQueue,
   ) {}
 
   async start(flow: TimedFlow, start: TimedStart): Promise<CreatedRun> {
-    const plan = this.plan(flow);
+    const plan = planSteps(flow.definition);
     const created = await this.intake.createRunFromEvent(
       {
         flowId: flow.flowId,
@@ -46,24 +41,8 @@ export class TriggerRuns {
     );
     if (created.duplicate) return created;
     await this.stepQueue.start(
-      plan.roots.map(({ id, policy, timeoutMs }) => ({
-        runId: created.runId,
-        flowVersionId: flow.versionId,
-        stepId: id,
-        policy,
-        timeoutMs,
-      })),
+      queuedRoots({ runId: created.runId, flowVersionId: flow.versionId }, plan.roots),
     );
     return created;
-  }
-
-  private plan(flow: TimedFlow): NewRunPlan {
-    let plan = this.plans.get(flow.versionId);
-    if (!plan) {
-      if (this.plans.size >= MAX_PLANS) this.plans.clear();
-      plan = planSteps(flow.definition);
-      this.plans.set(flow.versionId, plan);
-    }
-    return plan;
   }
 }

@@ -132,6 +132,7 @@ function variant(
   shared: readonly string[],
   properties: Record<string, unknown>,
   required: string[] = [],
+  more: Record<string, unknown> = {},
 ): Record<string, unknown> {
   const passThrough = Object.fromEntries(shared.map((name) => [name, {}]));
   return {
@@ -143,6 +144,7 @@ function variant(
       ...(required.length > 0 ? { required } : {}),
       additionalProperties: false,
       properties: { ...passThrough, ...properties },
+      ...more,
     },
   };
 }
@@ -419,30 +421,6 @@ const pollProperties = {
   timeout: duration('Time budget of one try of the request. Default 30s.', DURATION_RANGES.stepTimeout),
 };
 
-/** A schedule has exactly one of `cron` and `every`, and a time zone only for `cron`. */
-function scheduleVariant(): Record<string, unknown> {
-  const base = variant('type', ['schedule'], ['type'], scheduleProperties) as {
-    if: unknown;
-    then: Record<string, unknown>;
-  };
-  return {
-    if: base.if,
-    then: {
-      ...base.then,
-      allOf: [
-        {
-          oneOf: [
-            { required: ['cron'], properties: { cron: {} } },
-            { required: ['every'], properties: { every: {} } },
-          ],
-          errorMessage: "must have exactly one of 'cron' or 'every'",
-        },
-      ],
-      dependencies: { timezone: ['cron'] },
-    },
-  };
-}
-
 const triggerSchema = {
   description:
     'How runs start: `webhook` (a unique URL under /hooks), `schedule` (a cron expression or an interval) or `poll` (a request sent at an interval; each new item starts a run).',
@@ -453,7 +431,19 @@ const triggerSchema = {
   },
   allOf: [
     variant('type', ['webhook'], ['type'], webhookProperties),
-    scheduleVariant(),
+    // Exactly one of `cron` and `every`, and a time zone only for `cron`.
+    variant('type', ['schedule'], ['type'], scheduleProperties, [], {
+      allOf: [
+        {
+          oneOf: [
+            { required: ['cron'], properties: { cron: {} } },
+            { required: ['every'], properties: { every: {} } },
+          ],
+          errorMessage: "must have exactly one of 'cron' or 'every'",
+        },
+      ],
+      dependencies: { timezone: ['cron'] },
+    }),
     variant('type', ['poll'], ['type'], pollProperties, ['every', 'request', 'key']),
   ],
 };

@@ -1,6 +1,7 @@
 import { InjectQueue } from '@nestjs/bullmq';
 import { Injectable, Logger } from '@nestjs/common';
 import { Coalescer, within } from '@hookflow/platform';
+import type { RootStep } from '@hookflow/flows';
 import type { Queue } from 'bullmq';
 import {
   BUNDLE_JOB_NAME,
@@ -30,6 +31,14 @@ export interface QueuedStep {
   attemptsDone?: number;
   /** Not before this many milliseconds from now. */
   delayMs?: number;
+}
+
+/** A new run's first steps, as its step plan gives them (`planSteps`, `compileTrigger`). */
+export function queuedRoots(
+  run: { runId: string; flowVersionId: string },
+  roots: readonly RootStep[],
+): QueuedStep[] {
+  return roots.map(({ id, policy, timeoutMs }) => ({ ...run, stepId: id, policy, timeoutMs }));
 }
 
 /** Some steps of a run, with each step's retry schedule and timeout from its compiled flow. */
