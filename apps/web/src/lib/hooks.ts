@@ -48,13 +48,24 @@ export interface RunChange {
   finishedAt: string | null;
 }
 
-/** Run changes as the server streams them (Server-Sent Events); EventSource reconnects by itself. */
-export function useRunStream(flow: string | undefined, onChange: (change: RunChange) => void): void {
+export type StreamState = 'connecting' | 'live' | 'down';
+
+/**
+ * Run changes as the server streams them (Server-Sent Events); EventSource reconnects by itself.
+ * `flow` null: no stream (yet); undefined: every flow's runs.
+ */
+export function useRunStream(
+  flow: string | undefined | null,
+  onChange: (change: RunChange) => void,
+): StreamState {
   const handler = useRef(onChange);
   handler.current = onChange;
+  const [state, setState] = useState<StreamState>('connecting');
   useEffect(() => {
+    if (flow === null) return;
     const url = `/api/runs/stream${flow ? `?flow=${encodeURIComponent(flow)}` : ''}`;
     const source = new EventSource(url, { withCredentials: true });
+    setState('connecting');
     const listener = (e: MessageEvent) => {
       try {
         handler.current(JSON.parse(e.data as string) as RunChange);
@@ -63,8 +74,12 @@ export function useRunStream(flow: string | undefined, onChange: (change: RunCha
       }
     };
     source.addEventListener('run', listener);
+    source.onopen = () => setState('live');
+    // CONNECTING after an error: EventSource retries; CLOSED: it gave up (the session ended, say).
+    source.onerror = () => setState(source.readyState === EventSource.CLOSED ? 'down' : 'connecting');
     return () => source.close();
   }, [flow]);
+  return state;
 }
 
 /** Calls `fn` every `ms` while the page is visible. */

@@ -1,5 +1,176 @@
-import { PageHeader } from '../components/ui';
+import { useState } from 'react';
+import { Link, useNavigate, useParams } from 'react-router';
+import { Fact, RunTimeline } from '../components/RunTimeline';
+import {
+  ActionButton,
+  CopyButton,
+  ErrorBanner,
+  JsonBlock,
+  Loading,
+  PageHeader,
+  StatusBadge,
+} from '../components/ui';
+import { api, enc } from '../lib/api';
+import { formatDuration, formatTime, runDuration } from '../lib/format';
+import { useApi, useInterval, useRunStream } from '../lib/hooks';
+import { useCan } from '../lib/session';
+import type { RunDetail } from '../lib/types';
+import { LiveIndicator } from './Runs';
+
+const FINAL = new Set(['succeeded', 'failed', 'filtered', 'cancelled']);
+// Steps move without the run's status changing: while it runs, the page also looks every so often.
+const POLL_MS = 2000;
 
 export function RunPage() {
-  return <PageHeader title="RunPage" />;
+  const { id = '' } = useParams();
+  const navigate = useNavigate();
+  const can = useCan();
+  const { data: run, error, loading, reload } = useApi<RunDetail>(`/api/runs/${enc(id)}`);
+  const [answer, setAnswer] = useState<string>();
+  const [nowMs, setNowMs] = useState(() => Date.now());
+  const final = run ? FINAL.has(run.status) : true;
+
+  // Kept open when final too: a retry from elsewhere (the list's bulk retry, the CLI) shows up here.
+  const stream = useRunStream(run ? run.flow : null, (change) => {
+    if (change.id === id) reload();
+  });
+  useInterval(() => {
+    if (!run || final) return;
+    setNowMs(Date.now());
+    reload();
+  }, POLL_MS);
+
+  if (!run) return error ? <ErrorBanner error={error} /> : <Loading />;
+
+  const duration = run.finishedAt ? runDuration(run) : null;
+  const act = async (what: () => Promise<string>) => {
+    setAnswer(undefined);
+    setAnswer(await what());
+    setNowMs(Date.now());
+    reload();
+  };
+
+  return (
+    <div className="run-page">
+      <PageHeader
+        title={
+          <>
+            Run <span className="mono">{run.id.slice(0, 8)}</span> <StatusBadge status={run.status} />{' '}
+            {!final && <LiveIndicator state={stream} />}
+          </>
+        }
+      >
+        {can('write') && (run.status === 'failed' || run.status === 'cancelled') && (
+          <ActionButton
+            kind="primary"
+            onClick={() =>
+              act(async () => {
+                const res = await api.post<{ runId: string; retried: string[] }>(
+                  `/api/runs/${enc(id)}/retry`,
+                );
+                return res.retried.length > 0 ? `Retrying ${res.retried.join(', ')}.` : 'Retried.';
+              })
+            }
+          >
+            Retry
+          </ActionButton>
+        )}
+        {can('write') && (
+          <>
+            <ActionButton
+              onClick={async () => {
+                const res = await api.post<{ runId: string }>(`/api/runs/${enc(id)}/replay?version=pinned`);
+                navigate(`/runs/${res.runId}`);
+              }}
+            >
+              Replay{run.version != null ? ` on v${run.version}` : ''}
+            </ActionButton>
+            <ActionButton
+              onClick={async () => {
+                const res = await api.post<{ runId: string }>(`/api/runs/${enc(id)}/replay?version=latest`);
+                navigate(`/runs/${res.runId}`);
+              }}
+            >
+              Replay on latest version
+            </ActionButton>
+          </>
+        )}
+        {can('write') && (run.status === 'queued' || run.status === 'running') && (
+          <ActionButton
+            kind="danger"
+            confirm="Cancel this run? Steps not started yet will not run."
+            onClick={() =>
+              act(async () => {
+                await api.post(`/api/runs/${enc(id)}/cancel`);
+                return 'Cancelled.';
+              })
+            }
+          >
+            Cancel
+          </ActionButton>
+        )}
+      </PageHeader>
+      {answer && (
+        <div className="notice" role="status">
+          {answer}
+        </div>
+      )}
+      {error && !loading && <ErrorBanner error={error} />}
+
+      <dl className="facts card run-facts">
+        <Fact label="Flow">
+          <Link to={`/flows/${enc(run.flow)}`}>{run.flow}</Link>{' '}
+          <Link className="small" to={`/runs?flow=${enc(run.flow)}`}>
+            runs
+          </Link>
+        </Fact>
+        <Fact label="Version">{run.version != null ? `v${run.version}` : '—'}</Fact>
+        <Fact label="Status">
+          <StatusBadge status={run.status} />
+        </Fact>
+        <Fact label="Created">{formatTime(run.createdAt)}</Fact>
+        <Fact label="Finished">{formatTime(run.finishedAt)}</Fact>
+        <Fact label="Duration">{run.finishedAt ? formatDuration(duration) : 'still running'}</Fact>
+        {run.originRunId && (
+          <Fact label="Replay of">
+            <Link className="mono" to={`/runs/${run.originRunId}`}>
+              {run.originRunId.slice(0, 8)}
+            </Link>
+          </Fact>
+        )}
+        <Fact label="Run id">
+          <span className="mono small">{run.id}</span> <CopyButton text={run.id} />
+        </Fact>
+      </dl>
+
+      <h2>Timeline</h2>
+      <RunTimeline run={run} nowMs={run.finishedAt ? new Date(run.finishedAt).getTime() : nowMs} />
+
+      <h2>Event</h2>
+      {run.event ? (
+        <div className="card event-card">
+          <dl className="facts">
+            <Fact label="Method">
+              <code>{run.event.method}</code>
+            </Fact>
+            <Fact label="Received">{formatTime(run.event.receivedAt)}</Fact>
+            {run.event.contentType && <Fact label="Content type">{run.event.contentType}</Fact>}
+            {run.event.sourceIp && <Fact label="From">{run.event.sourceIp}</Fact>}
+            <Fact label="Inspector">
+              <Link to={`/flows/${enc(run.flow)}/events?event=${enc(run.event.id)}`}>
+                Open in the flow&apos;s inspector
+              </Link>
+            </Fact>
+          </dl>
+          <div className="two-cols">
+            <JsonBlock label="Headers" value={run.event.headers} />
+            <JsonBlock label="Query" value={run.event.query} />
+          </div>
+          <JsonBlock label="Body" value={run.event.body} testId="event-body" />
+        </div>
+      ) : (
+        <div className="empty">No stored event (a run started without one).</div>
+      )}
+    </div>
+  );
 }
