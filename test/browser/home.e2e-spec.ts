@@ -71,6 +71,7 @@ describe('home page (browser)', () => {
     await page.waitForURL(
       (url) => url.pathname === '/ui/runs' && url.searchParams.get('status') === 'failed',
     );
+    await page.getByTestId('run-row').nth(1).waitFor();
     await expect(page.getByTestId('run-row').count()).resolves.toBe(2);
   });
 });
