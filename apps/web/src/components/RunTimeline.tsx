@@ -149,11 +149,16 @@ function StepDetails({
         <JsonBlock label="Input" value={step.input ?? undefined} />
         <JsonBlock label="Output" value={step.output ?? undefined} testId={`output-${step.id}`} />
       </div>
-      <h4>Attempts</h4>
-      {step.attempts.length === 0 ? (
-        <div className="muted small">No attempt yet.</div>
-      ) : (
-        step.attempts.map((a) => <Attempt key={a.n} attempt={a} stepId={step.id} />)
+      {/* A loop calls no one itself: its items' steps hold the attempts. */}
+      {!(loopItems && step.attempts.length === 0) && (
+        <>
+          <h4>Attempts</h4>
+          {step.attempts.length === 0 ? (
+            <div className="muted small">No attempt yet.</div>
+          ) : (
+            step.attempts.map((a) => <Attempt key={a.n} attempt={a} stepId={step.id} />)
+          )}
+        </>
       )}
     </div>
   );

@@ -52,7 +52,9 @@ export async function request<T>(method: string, path: string, body?: unknown): 
     }
   }
   if (!res.ok) {
+    // The API names the code `error` (docs/api.md, Errors).
     const err = (parsed && typeof parsed === 'object' ? parsed : {}) as {
+      error?: string;
       code?: string;
       message?: string;
       details?: ApiErrorDetail[];
@@ -60,7 +62,7 @@ export async function request<T>(method: string, path: string, body?: unknown): 
     if (res.status === 401 && path !== '/api/session') signedOutListeners.forEach((l) => l());
     throw new ApiError(
       res.status,
-      err.code ?? `http_${res.status}`,
+      err.error ?? err.code ?? `http_${res.status}`,
       err.message ?? (typeof parsed === 'string' && parsed ? parsed : res.statusText),
       Array.isArray(err.details) ? err.details : [],
     );

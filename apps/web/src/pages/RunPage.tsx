@@ -1,4 +1,4 @@
-import { useState } from 'react';
+import { useEffect, useState } from 'react';
 import { Link, useNavigate, useParams } from 'react-router';
 import { Fact, RunTimeline } from '../components/RunTimeline';
 import {
@@ -27,8 +27,13 @@ export function RunPage() {
   const can = useCan();
   const { data: run, error, loading, reload } = useApi<RunDetail>(`/api/runs/${enc(id)}`);
   const [answer, setAnswer] = useState<string>();
+  const [actionError, setActionError] = useState<unknown>();
   const [nowMs, setNowMs] = useState(() => Date.now());
   const final = run ? FINAL.has(run.status) : true;
+  useEffect(() => {
+    setAnswer(undefined);
+    setActionError(undefined);
+  }, [id]);
 
   // Kept open when final too: a retry from elsewhere (the list's bulk retry, the CLI) shows up here.
   const stream = useRunStream(run ? run.flow : null, (change) => {
@@ -40,15 +45,28 @@ export function RunPage() {
     reload();
   }, POLL_MS);
 
-  if (!run) return error ? <ErrorBanner error={error} /> : <Loading />;
+  // After a replay the previous run's answer is still held until the new one arrives.
+  if (!run || run.id !== id) return error ? <ErrorBanner error={error} /> : <Loading />;
 
   const duration = run.finishedAt ? runDuration(run) : null;
-  const act = async (what: () => Promise<string>) => {
+  // An action's answer or error shows under the header, where the buttons keep their place.
+  const act = async (what: () => Promise<string | undefined>) => {
     setAnswer(undefined);
-    setAnswer(await what());
+    setActionError(undefined);
+    try {
+      setAnswer(await what());
+    } catch (e) {
+      setActionError(e);
+    }
     setNowMs(Date.now());
     reload();
   };
+  const replay = (version: 'pinned' | 'latest') =>
+    act(async () => {
+      const res = await api.post<{ runId: string }>(`/api/runs/${enc(id)}/replay?version=${version}`);
+      navigate(`/runs/${res.runId}`);
+      return undefined;
+    });
 
   return (
     <div className="run-page">
@@ -77,22 +95,10 @@ export function RunPage() {
         )}
         {can('write') && (
           <>
-            <ActionButton
-              onClick={async () => {
-                const res = await api.post<{ runId: string }>(`/api/runs/${enc(id)}/replay?version=pinned`);
-                navigate(`/runs/${res.runId}`);
-              }}
-            >
+            <ActionButton onClick={() => replay('pinned')}>
               Replay{run.version != null ? ` on v${run.version}` : ''}
             </ActionButton>
-            <ActionButton
-              onClick={async () => {
-                const res = await api.post<{ runId: string }>(`/api/runs/${enc(id)}/replay?version=latest`);
-                navigate(`/runs/${res.runId}`);
-              }}
-            >
-              Replay on latest version
-            </ActionButton>
+            <ActionButton onClick={() => replay('latest')}>Replay on latest version</ActionButton>
           </>
         )}
         {can('write') && (run.status === 'queued' || run.status === 'running') && (
@@ -115,6 +121,7 @@ export function RunPage() {
           {answer}
         </div>
       )}
+      <ErrorBanner error={actionError} />
       {error && !loading && <ErrorBanner error={error} />}
 
       <dl className="facts card run-facts">
