@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useMemo, useState, type FormEvent } from 'react';
-import { Link, useSearchParams } from 'react-router';
+import { Link, useNavigate, useSearchParams } from 'react-router';
 import { ActionButton, Empty, ErrorBanner, Loading, PageHeader, StatusBadge } from '../components/ui';
 import { api, query } from '../lib/api';
 import { formatAgo, formatDuration, formatTime, runDuration } from '../lib/format';
@@ -371,6 +371,7 @@ export function LiveIndicator({ state }: { state: StreamState }) {
 }
 
 function RunTable({ runs }: { runs: RunSummary[] }) {
+  const navigate = useNavigate();
   return (
     <table className="table runs-table" aria-label="Runs">
       <thead>
@@ -385,7 +386,16 @@ function RunTable({ runs }: { runs: RunSummary[] }) {
       </thead>
       <tbody>
         {runs.map((run) => (
-          <tr key={run.id} data-run-id={run.id} data-testid="run-row">
+          <tr
+            key={run.id}
+            data-run-id={run.id}
+            data-testid="run-row"
+            className="clickable"
+            // The id's link is the keyboard's way in; a click anywhere else on the row opens the run too.
+            onClick={(e) => {
+              if (!(e.target as HTMLElement).closest('a')) navigate(`/runs/${run.id}`);
+            }}
+          >
             <td>
               <StatusBadge status={run.status} />
             </td>
