@@ -52,14 +52,18 @@ export type StreamState = 'connecting' | 'live' | 'down';
 
 /**
  * Run changes as the server streams them (Server-Sent Events); EventSource reconnects by itself.
- * `flow` null: no stream (yet); undefined: every flow's runs.
+ * `flow` null: no stream (yet); undefined: every flow's runs. `onReconnect`: the stream came back
+ * after a break, in which changes went unheard.
  */
 export function useRunStream(
   flow: string | undefined | null,
   onChange: (change: RunChange) => void,
+  onReconnect?: () => void,
 ): StreamState {
   const handler = useRef(onChange);
   handler.current = onChange;
+  const reconnected = useRef(onReconnect);
+  reconnected.current = onReconnect;
   const [state, setState] = useState<StreamState>('connecting');
   useEffect(() => {
     if (flow === null) return;
@@ -74,7 +78,13 @@ export function useRunStream(
       }
     };
     source.addEventListener('run', listener);
-    source.onopen = () => setState('live');
+    let opened = false;
+    source.onopen = () => {
+      setState('live');
+      // Changes made while the stream was away were not heard: the page reads again.
+      if (opened) reconnected.current?.();
+      opened = true;
+    };
     // CONNECTING after an error: EventSource retries; CLOSED: it gave up (the session ended, say).
     source.onerror = () => setState(source.readyState === EventSource.CLOSED ? 'down' : 'connecting');
     return () => source.close();

@@ -36,9 +36,13 @@ export function RunPage() {
   }, [id]);
 
   // Kept open when final too: a retry from elsewhere (the list's bulk retry, the CLI) shows up here.
-  const stream = useRunStream(run ? run.flow : null, (change) => {
-    if (change.id === id) reload();
-  });
+  const stream = useRunStream(
+    run ? run.flow : null,
+    (change) => {
+      if (change.id === id) reload();
+    },
+    reload,
+  );
   useInterval(() => {
     if (!run || final) return;
     setNowMs(Date.now());

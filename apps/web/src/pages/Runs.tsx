@@ -129,24 +129,28 @@ export function Runs() {
     }
   }
 
-  const stream = useRunStream(filter.flow, (change) => {
-    setRuns((shown) => {
-      const i = shown.findIndex((r) => r.id === change.id);
-      if (i >= 0) {
-        const next = [...shown];
-        next[i] = { ...shown[i], ...change, status: change.status as RunStatus };
-        return next;
-      }
-      if (!matches(filter, change)) return shown;
-      // Older than the last row while more pages follow: it shows up when paging there.
-      const oldest = shown[shown.length - 1];
-      if (nextCursor && oldest && change.createdAt < oldest.createdAt) return shown;
-      const row: RunSummary = { eventId: null, ...change, status: change.status as RunStatus };
-      return [row, ...shown].sort((a, b) =>
-        a.createdAt === b.createdAt ? b.id.localeCompare(a.id) : b.createdAt.localeCompare(a.createdAt),
-      );
-    });
-  });
+  const stream = useRunStream(
+    filter.flow,
+    (change) => {
+      setRuns((shown) => {
+        const i = shown.findIndex((r) => r.id === change.id);
+        if (i >= 0) {
+          const next = [...shown];
+          next[i] = { ...shown[i], ...change, status: change.status as RunStatus };
+          return next;
+        }
+        if (!matches(filter, change)) return shown;
+        // Older than the last row while more pages follow: it shows up when paging there.
+        const oldest = shown[shown.length - 1];
+        if (nextCursor && oldest && change.createdAt < oldest.createdAt) return shown;
+        const row: RunSummary = { eventId: null, ...change, status: change.status as RunStatus };
+        return [row, ...shown].sort((a, b) =>
+          a.createdAt === b.createdAt ? b.id.localeCompare(a.id) : b.createdAt.localeCompare(a.createdAt),
+        );
+      });
+    },
+    load,
+  );
 
   function update(changes: Record<string, string | undefined>) {
     const next = new URLSearchParams(params);
