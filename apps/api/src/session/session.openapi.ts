@@ -1,8 +1,8 @@
 import { applyDecorators } from '@nestjs/common';
-import { ApiBody, ApiOperation, ApiResponse, type SchemaObject } from '@nestjs/swagger';
+import { ApiBody, ApiOperation, ApiResponse, ApiSecurity, type SchemaObject } from '@nestjs/swagger';
 import { API_KEY_SCOPES } from '@hookflow/store';
 import { ErrorCode } from '../common/app-error';
-import { ApiErrorResponse } from '../common/openapi.decorators';
+import { ApiErrorResponse, SESSION_SCHEME } from '../common/openapi.decorators';
 
 const sessionInfo: SchemaObject = {
   type: 'object',
@@ -85,6 +85,7 @@ export const SessionOpenApi = {
         description:
           "The session cookie's session, as sign-in answered it: a reloaded page gets its CSRF token here.",
       }),
+      ApiSecurity(SESSION_SCHEME),
       ApiResponse({ status: 200, description: 'Signed in.', schema: sessionInfo }),
       ApiErrorResponse(401, 'No session cookie, or its session ended.', ErrorCode.Unauthorized),
       crossSite(),
@@ -97,6 +98,9 @@ export const SessionOpenApi = {
         description:
           'Ends the session and removes the cookie; answers 204 also when there was no live session.',
       }),
+      // With the cookie, or without one (nothing to end).
+      ApiSecurity({}),
+      ApiSecurity(SESSION_SCHEME),
       ApiResponse({ status: 204, description: 'Signed out.', headers: cookieHeader }),
       crossSite(),
     ),
