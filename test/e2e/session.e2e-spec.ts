@@ -238,7 +238,7 @@ describe('session sign-in', () => {
     await hf.http().delete('/api/session').expect(204);
   });
 
-  it('refuses a malformed sign-in with 400 naming /key, and a wrong key with 401', async () => {
+  it('refuses a malformed or oversized sign-in: 400 naming /key, an unknown field, 413', async () => {
     for (const body of [{}, { key: 42 }, { key: '' }]) {
       const res = await hf.http().post('/api/session').send(body);
       expect({ body, status: res.status, details: res.body.details }).toEqual({
