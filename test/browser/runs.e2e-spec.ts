@@ -9,6 +9,8 @@ describe('runs pages (browser)', () => {
   beforeAll(async () => {
     sink = await SinkServer.start();
     d = await Dashboard.start();
+    // One session for all: the cookie stays in the browser context, each test opens its page.
+    await d.signIn('/ui/runs');
   });
 
   afterAll(async () => {
@@ -43,7 +45,8 @@ describe('runs pages (browser)', () => {
   it('shows a new run as it arrives and moves it to succeeded without a reload', async () => {
     sink.script('/live', [{ status: 200, body: { received: 'ord_live', ok: true } }]);
     const { hookPath } = await deliverTo('live-orders', '/live');
-    const page = await d.signIn('/ui/runs?flow=live-orders');
+    const page = d.page;
+    await page.goto('/ui/runs?flow=live-orders');
     await page.getByText('No runs match this filter.').waitFor();
     // Sent only once the stream is open, or the run could arrive before the page listens.
     await page.getByTestId('live-indicator').filter({ hasText: 'live' }).waitFor();
