@@ -151,4 +151,28 @@ describe('runs pages (browser)', () => {
       await expect(d.hf.waitForRun(id)).resolves.toMatchObject({ status: 'succeeded' });
     expect(sink.received('/bulk')).toHaveLength(6);
   });
+
+  it('shows a read key no way to retry, replay or cancel', async () => {
+    sink.script('/read-only', [500]);
+    const { hookPath } = await deliverTo('read-only-orders', '/read-only');
+    const runId = await send(hookPath, { order: 'ord_read' });
+    await expect(d.hf.waitForRun(runId)).resolves.toMatchObject({ status: 'failed' });
+    const { body } = await d.hf
+      .http()
+      .post('/api/keys')
+      .set(d.hf.auth)
+      .send({ name: 'viewer', scope: 'read' })
+      .expect(201);
+
+    const page = d.page;
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await d.signIn(`/ui/runs/${runId}`, body.key);
+    await page.getByRole('heading', { level: 1 }).locator('[data-status="failed"]').waitFor();
+    await page.getByRole('heading', { name: 'Timeline' }).waitFor();
+    await expect(page.getByRole('button', { name: /Retry|Replay|Cancel/ }).count()).resolves.toBe(0);
+
+    await page.goto('/ui/runs?status=failed');
+    await page.locator(`tr[data-run-id="${runId}"]`).waitFor();
+    await expect(page.getByTestId('bulk-retry').count()).resolves.toBe(0);
+  });
 });
