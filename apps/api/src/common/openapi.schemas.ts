@@ -32,6 +32,7 @@ export type SchemaName =
   | 'TestItem'
   | 'ManualRunRequest'
   | 'ManualRunResult'
+  | 'FlowStepStats'
   | 'StepError'
   | 'InboundEvent'
   | 'EventPage'
@@ -442,6 +443,33 @@ const schemas: Record<SchemaName, SchemaObject> = {
     { runId: uuid('The run started.'), eventId: uuid('The stored request, method `MANUAL`.') },
     undefined,
     'The run is stored and queued; follow it at `GET /api/runs/{runId}` (the `Location` header).',
+  ),
+  FlowStepStats: object(
+    {
+      since: time('Runs created at or after this time.'),
+      until: time('Runs created before this time.'),
+      steps: {
+        type: 'array',
+        description:
+          "One entry per step id that has rows in the window, by id; a loop's steps count once per item.",
+        items: object({
+          id: str('Step id (a loop item step by its id in the loop).'),
+          total: int('Step rows of runs created in the window.', { minimum: 0 }),
+          succeeded: int('Ended succeeded.', { minimum: 0 }),
+          failed: int('Ended failed.', { minimum: 0 }),
+          filtered: int('Ended filtered.', { minimum: 0 }),
+          skipped: int('Ended skipped.', { minimum: 0 }),
+          failureRate: nullable({
+            type: 'number',
+            minimum: 0,
+            maximum: 1,
+            description: '`failed / total`; null when the step has no rows.',
+          }),
+        }),
+      },
+    },
+    undefined,
+    'How each step of the flow ended in the runs created in the window.',
   ),
   StepError: object(
     {

@@ -35,6 +35,20 @@ export interface InspectedEvent {
   runId: string | null;
 }
 
+/** A stored request as a replay reads it: what was kept of it, body included. */
+export interface StoredRequest {
+  id: string;
+  method: string;
+  headers: Record<string, string | string[]>;
+  query: Record<string, unknown>;
+  rawBody: Buffer | null;
+  contentType: string | null;
+  sourceIp: string | null;
+  accepted: boolean;
+  reason: string | null;
+  runId: string | null;
+}
+
 /** How much of a refused body is kept: enough to see what was sent, not enough to fill the disk. */
 export const REFUSED_BODY_BYTES = 4096;
 /** Refused requests kept per flow; older ones are dropped so a flood cannot grow the table without bound. */
@@ -183,6 +197,40 @@ export class EventRepository {
     }));
     const last = items[items.length - 1];
     return { items, nextCursor: more && last ? encodeCursor(last.receivedAt, last.id) : null };
+  }
+
+  /** One request a flow's trigger received, with its stored body; null when the flow has no such event. */
+  async findStored(flowId: string, eventId: string): Promise<StoredRequest | null> {
+    const rows: {
+      id: string;
+      method: string;
+      headers: Record<string, string | string[]>;
+      query: Record<string, unknown> | null;
+      raw_body: Buffer | null;
+      content_type: string | null;
+      source_ip: string | null;
+      accepted: boolean;
+      reason: string | null;
+      run_id: string | null;
+    }[] = await this.ds.query(
+      `SELECT id, method, headers, query, raw_body, content_type, source_ip, accepted, reason, run_id
+         FROM events WHERE flow_id = $1 AND id = $2`,
+      [flowId, eventId],
+    );
+    const r = rows[0];
+    if (!r) return null;
+    return {
+      id: r.id,
+      method: r.method,
+      headers: r.headers,
+      query: r.query ?? {},
+      rawBody: r.raw_body,
+      contentType: r.content_type,
+      sourceIp: r.source_ip,
+      accepted: r.accepted,
+      reason: r.reason,
+      runId: r.run_id,
+    };
   }
 }
 
