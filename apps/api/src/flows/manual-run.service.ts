@@ -96,6 +96,12 @@ export class ManualRunService {
     if (!record) throw AppError.notFound(`flow '${slug}'`);
     const stored = UUID.test(eventId) ? await this.events.findStored(record.flow.id, eventId) : null;
     if (!stored) throw AppError.notFound(`event '${eventId}' of flow '${slug}'`);
+    if (!record.flow.enabled) {
+      throw new AppError(
+        ErrorCode.FlowDisabled,
+        `flow '${slug}' is disabled; enable it to replay its requests`,
+      );
+    }
     if (stored.runId) {
       throw new AppError(
         ErrorCode.Conflict,
@@ -114,12 +120,6 @@ export class ManualRunService {
       throw new AppError(
         ErrorCode.Conflict,
         `only the first ${REFUSED_BODY_BYTES} bytes of a refused body are kept; this one may be longer`,
-      );
-    }
-    if (!record.flow.enabled) {
-      throw new AppError(
-        ErrorCode.FlowDisabled,
-        `flow '${slug}' is disabled; enable it to replay its requests`,
       );
     }
     const { id: flowVersionId, definition } = record.version;
