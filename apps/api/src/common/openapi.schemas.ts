@@ -486,6 +486,11 @@ const schemas: Record<SchemaName, SchemaObject> = {
       id: uuid('Event id.'),
       method: str('HTTP method, or `MANUAL` for a run started by hand (`POST /api/flows/{slug}/run`).'),
       headers: headersSchema,
+      query: {
+        type: 'object',
+        description: 'Query parameters as received (redacted as headers are).',
+        additionalProperties: true,
+      },
       bodyPreview: nullable(str('The start of the raw body as text.')),
       bodyBytes: int('Size of the stored body (refused bodies are cut to 4 KiB).', { minimum: 0 }),
       contentType: nullable(str('Content-Type of the request.')),

@@ -24,6 +24,7 @@ export interface InspectedEvent {
   id: string;
   method: string;
   headers: Record<string, string | string[]>;
+  query: Record<string, unknown>;
   bodyPreview: string | null;
   bodyBytes: number;
   contentType: string | null;
@@ -161,6 +162,7 @@ export class EventRepository {
       id: string;
       method: string;
       headers: Record<string, string | string[]>;
+      query: Record<string, unknown> | null;
       preview: Buffer | null;
       body_bytes: number | null;
       content_type: string | null;
@@ -171,7 +173,7 @@ export class EventRepository {
       reason: string | null;
       run_id: string | null;
     }[] = await this.ds.query(
-      `SELECT id, method, headers, substring(raw_body FROM 1 FOR ${PREVIEW_CHARS * 4}) AS preview,
+      `SELECT id, method, headers, query, substring(raw_body FROM 1 FOR ${PREVIEW_CHARS * 4}) AS preview,
               octet_length(raw_body) AS body_bytes, content_type, source_ip, received_at, status_code,
               accepted, reason, run_id
          FROM events WHERE ${where}
@@ -185,6 +187,7 @@ export class EventRepository {
       id: r.id,
       method: r.method,
       headers: r.headers,
+      query: r.query ?? {},
       bodyPreview: r.preview ? preview(r.preview) : null,
       bodyBytes: r.body_bytes ?? 0,
       contentType: r.content_type,
