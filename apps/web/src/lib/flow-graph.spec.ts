@@ -140,7 +140,7 @@ describe('buildFlowGraph', () => {
 });
 
 describe('flow schema completion', () => {
-  const schema = flowSchema as SchemaNode;
+  const schema = flowSchema as unknown as SchemaNode;
 
   it('suggests top-level properties not yet present', () => {
     const names = propertySuggestions(schema, { slug: 'x' }, [], ['slug']).map((s) => s.label);

@@ -39,6 +39,7 @@ export interface InspectedEvent {
   id: string;
   method: string;
   headers: Record<string, string | string[]>;
+  query?: Record<string, unknown>;
   bodyPreview: string | null;
   bodyBytes: number;
   contentType: string | null;
