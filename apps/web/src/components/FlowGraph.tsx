@@ -57,7 +57,11 @@ function layoutGraph(graph: ReturnType<typeof buildFlowGraph>): Map<string, Box>
     }
     for (const e of graph.edges) {
       if (inside.has(e.source) && inside.has(e.target)) {
-        g.setEdge(e.source, e.target, e.label ? { label: e.label, width: 8 * e.label.length, height: 16 } : {});
+        g.setEdge(
+          e.source,
+          e.target,
+          e.label ? { label: e.label, width: 8 * e.label.length, height: 16 } : {},
+        );
       }
     }
     layout(g);

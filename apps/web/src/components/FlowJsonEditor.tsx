@@ -49,7 +49,9 @@ function nodeRange(node: JsonNode): { from: number; to: number } {
       ? { from: key.offset, to: key.offset + key.length }
       : { from: key.offset, to: node.offset + node.length };
   }
-  return container ? { from: node.offset, to: node.offset + 1 } : { from: node.offset, to: node.offset + node.length };
+  return container
+    ? { from: node.offset, to: node.offset + 1 }
+    : { from: node.offset, to: node.offset + node.length };
 }
 
 function completions(ctx: CompletionContext) {

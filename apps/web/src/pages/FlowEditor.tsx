@@ -98,8 +98,8 @@ function Editor({ flow }: { flow?: FlowView }) {
       </PageHeader>
       {fileOwned && (
         <div className="notice" role="note">
-          This flow is owned by the flow file <code>{flow!.source}</code>: it is read-only here. Change the file
-          instead.
+          This flow is owned by the flow file <code>{flow!.source}</code>: it is read-only here. Change the
+          file instead.
         </div>
       )}
       {!fileOwned && !can('write') && (
@@ -164,23 +164,31 @@ function statusesOf(steps: DryRunStep[]): Record<string, string> {
   const rank = ['failed', 'succeeded', 'filtered', 'skipped'];
   const put = (id: string, status: string) => {
     const had = out[id];
-    if (!had || rank.indexOf(status) !== -1 && (rank.indexOf(had) === -1 || rank.indexOf(status) < rank.indexOf(had)))
+    if (
+      !had ||
+      (rank.indexOf(status) !== -1 && (rank.indexOf(had) === -1 || rank.indexOf(status) < rank.indexOf(had)))
+    )
       out[id] = status;
   };
   for (const s of steps) {
     put(s.id, s.status);
-    for (const item of s.items ?? []) for (const inner of item.steps) put(stepIdOfRow(inner.id), inner.status);
+    for (const item of s.items ?? [])
+      for (const inner of item.steps) put(stepIdOfRow(inner.id), inner.status);
   }
   return out;
 }
 
-function findStep(steps: DryRunStep[], id: string): { step?: DryRunStep; items: { index: number; step: DryRunStep }[] } {
+function findStep(
+  steps: DryRunStep[],
+  id: string,
+): { step?: DryRunStep; items: { index: number; step: DryRunStep }[] } {
   const items: { index: number; step: DryRunStep }[] = [];
   let step: DryRunStep | undefined;
   for (const s of steps) {
     if (s.id === id) step = s;
     for (const item of s.items ?? [])
-      for (const inner of item.steps) if (stepIdOfRow(inner.id) === id) items.push({ index: item.index, step: inner });
+      for (const inner of item.steps)
+        if (stepIdOfRow(inner.id) === id) items.push({ index: item.index, step: inner });
   }
   return { step, items };
 }
@@ -204,11 +212,17 @@ function TestPanel({ definition, slug }: { definition: unknown; slug?: string })
         body: JSON.stringify(e?.body ?? null, null, 2),
         headers: e?.headers,
         query: e?.query,
-        method: e && /^[A-Z]+$/.test(e.method) && !['MANUAL', 'SCHEDULE', 'POLL'].includes(e.method) ? e.method : undefined,
+        method:
+          e && /^[A-Z]+$/.test(e.method) && !['MANUAL', 'SCHEDULE', 'POLL'].includes(e.method)
+            ? e.method
+            : undefined,
         from: `${event.method} at ${formatTime(event.receivedAt)}`,
       });
     } else {
-      setSample({ body: event.bodyPreview ?? 'null', from: `${event.method} at ${formatTime(event.receivedAt)}` });
+      setSample({
+        body: event.bodyPreview ?? 'null',
+        from: `${event.method} at ${formatTime(event.receivedAt)}`,
+      });
     }
   };
 
@@ -351,7 +365,9 @@ function StepIo({ step }: { step: DryRunStep }) {
         <JsonBlock label="Input" value={step.input} testId={`dry-input-${step.id}`} />
         <JsonBlock label="Output" value={step.output} testId={`dry-output-${step.id}`} />
       </div>
-      {step.request !== undefined && step.request !== null && <JsonBlock label="Request it would send" value={step.request} />}
+      {step.request !== undefined && step.request !== null && (
+        <JsonBlock label="Request it would send" value={step.request} />
+      )}
       {step.logs && step.logs.length > 0 && <JsonBlock label="Logs" value={step.logs.join('\n')} />}
     </>
   );

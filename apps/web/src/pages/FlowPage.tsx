@@ -19,8 +19,7 @@ export function FlowPage() {
   const [notice, setNotice] = useState<string>();
 
   const counts = useMemo(
-    () =>
-      stats.data && Object.fromEntries(stats.data.steps.map((s): [string, StepCounts] => [s.id, s])),
+    () => stats.data && Object.fromEntries(stats.data.steps.map((s): [string, StepCounts] => [s.id, s])),
     [stats.data],
   );
 
@@ -35,9 +34,8 @@ export function FlowPage() {
       <PageHeader
         title={
           <>
-            {f.name || f.slug}{' '}
-            <StatusBadge status={f.enabled ? 'enabled' : 'disabled'} /> <span className="badge">{trigger}</span>{' '}
-            <span className="muted small">v{f.version}</span>
+            {f.name || f.slug} <StatusBadge status={f.enabled ? 'enabled' : 'disabled'} />{' '}
+            <span className="badge">{trigger}</span> <span className="muted small">v{f.version}</span>
           </>
         }
       >
@@ -118,8 +116,8 @@ export function FlowPage() {
 
       <h2>Steps</h2>
       <p className="muted small">
-        Counts over the last 24 hours{stats.error ? ' are not available' : ''}. Edges follow each step’s needs;
-        router paths are labelled.
+        Counts over the last 24 hours{stats.error ? ' are not available' : ''}. Edges follow each step’s
+        needs; router paths are labelled.
       </p>
       <FlowGraph definition={f.definition} counts={counts ?? undefined} />
 
@@ -181,11 +179,21 @@ function Versions({ slug, current }: { slug: string; current: number }) {
               </td>
               <td className="compare">
                 <label>
-                  <input type="radio" name="diff-a" checked={a === v.version} onChange={() => setA(v.version)} />{' '}
+                  <input
+                    type="radio"
+                    name="diff-a"
+                    checked={a === v.version}
+                    onChange={() => setA(v.version)}
+                  />{' '}
                   left
                 </label>
                 <label>
-                  <input type="radio" name="diff-b" checked={b === v.version} onChange={() => setB(v.version)} />{' '}
+                  <input
+                    type="radio"
+                    name="diff-b"
+                    checked={b === v.version}
+                    onChange={() => setB(v.version)}
+                  />{' '}
                   right
                 </label>
               </td>

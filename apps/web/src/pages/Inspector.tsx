@@ -1,6 +1,14 @@
 import { useEffect, useState } from 'react';
 import { Link, useParams, useSearchParams } from 'react-router';
-import { ActionButton, Empty, ErrorBanner, JsonBlock, Loading, PageHeader, StatusBadge } from '../components/ui';
+import {
+  ActionButton,
+  Empty,
+  ErrorBanner,
+  JsonBlock,
+  Loading,
+  PageHeader,
+  StatusBadge,
+} from '../components/ui';
 import { api, enc, query } from '../lib/api';
 import type { InspectedEvent } from '../lib/flow-types';
 import { formatTime, prettyBody } from '../lib/format';
@@ -72,7 +80,9 @@ export function Inspector() {
       <ErrorBanner error={page.error} />
       {page.loading && events.length === 0 && <Loading />}
       {!page.loading && !page.error && events.length === 0 && (
-        <Empty>No requests{accepted === 'false' ? ' refused' : accepted === 'true' ? ' accepted' : ''} yet.</Empty>
+        <Empty>
+          No requests{accepted === 'false' ? ' refused' : accepted === 'true' ? ' accepted' : ''} yet.
+        </Empty>
       )}
       <div className="inspector">
         {events.length > 0 && (
