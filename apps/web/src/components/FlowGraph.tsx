@@ -124,12 +124,12 @@ function StepNode({ data }: NodeProps<Node<NodeData>>) {
       <div className="fg-title">
         {node.kind === 'router' && <span aria-hidden>◆ </span>}
         {node.kind === 'trigger' && <span aria-hidden>⚡ </span>}
-        <strong>{node.kind === 'trigger' ? 'trigger' : node.id}</strong>
+        <strong>{node.kind === 'trigger' ? 'trigger' : node.kind === 'item' ? node.label : node.id}</strong>
         {node.join && <span className="fg-join">join: {node.join}</span>}
       </div>
       <div className="fg-type">
-        {node.type}
-        {node.label !== node.id && node.kind !== 'trigger' ? ` · ${node.label}` : ''}
+        {node.kind === 'item' ? '' : node.type}
+        {node.label !== node.id && node.kind === 'step' ? ` · ${node.label}` : ''}
         {status && <span className={`badge badge-${status} fg-badge`}>{status}</span>}
       </div>
       {node.paths && (

@@ -34,17 +34,28 @@ function parseOrUndefined(text: string): unknown {
 export function FlowEditor() {
   const { slug } = useParams();
   const flow = useApi<FlowView>(slug ? `/api/flows/${enc(slug)}` : null);
-  if (slug && flow.error) return <ErrorBanner error={flow.error} />;
-  if (slug && !flow.data) return <Loading />;
-  return <Editor key={slug ?? ''} flow={slug ? flow.data : undefined} />;
+  // The export is the canonical file (fixed key order), as a flow file would read.
+  const canonical = useApi<unknown>(slug ? `/api/flows/${enc(slug)}/export` : null);
+  if (slug && (flow.error || canonical.error)) return <ErrorBanner error={flow.error ?? canonical.error} />;
+  if (slug && (!flow.data || canonical.data === undefined)) return <Loading />;
+  return (
+    <Editor
+      key={slug ?? ''}
+      flow={slug ? flow.data : undefined}
+      definition={slug ? canonical.data : undefined}
+    />
+  );
 }
 
-function Editor({ flow }: { flow?: FlowView }) {
+function Editor({ flow, definition }: { flow?: FlowView; definition?: unknown }) {
   const can = useCan();
   const navigate = useNavigate();
   const fileOwned = !!flow && flow.source !== 'api';
   const readOnly = !can('write') || fileOwned;
-  const initial = useMemo(() => (flow ? `${JSON.stringify(flow.definition, null, 2)}\n` : NEW_FLOW), [flow]);
+  const initial = useMemo(
+    () => (definition !== undefined ? `${JSON.stringify(definition, null, 2)}\n` : NEW_FLOW),
+    [definition],
+  );
   const [text, setText] = useState(initial);
   const [issues, setIssues] = useState<EditorIssue[]>([]);
   const [saveError, setSaveError] = useState<unknown>();
