@@ -5,8 +5,8 @@ import { HookflowHarness, type HarnessOptions } from './hookflow-harness';
 
 /** Debian's chromium (`apt-get install chromium`); Playwright's own download does not work here. */
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-// Tests run as ES modules (no __dirname), from the repository root as the other harnesses assume.
-export const WEB_ROOT = path.resolve(process.cwd(), 'dist/apps/web');
+// Tests run from the repository root (npm test), as ESM without __dirname.
+export const WEB_ROOT = path.resolve('dist/apps/web');
 
 // The network is closed: without these, Chromium keeps trying to reach Google's hosts.
 const CHROMIUM_ARGS = [

@@ -32,6 +32,8 @@ import { MetricsController } from './metrics/metrics.controller';
 import { ApiKeyVerifier } from './keys/api-key-verifier';
 import { ApiKeysController } from './keys/api-keys.controller';
 import { ApiKeysService } from './keys/api-keys.service';
+import { SessionController } from './session/session.controller';
+import { SessionsService } from './session/sessions.service';
 import { RunsController } from './runs/runs.controller';
 import { RunsService } from './runs/runs.service';
 import { SecretsController } from './secrets/secrets.controller';
@@ -61,6 +63,7 @@ export class ApiModule {
         MetricsController,
         SecretsController,
         ApiKeysController,
+        SessionController,
       ],
       providers: [
         { provide: APP_FILTER, useClass: AppErrorFilter },
@@ -93,6 +96,7 @@ export class ApiModule {
         ApiKeyVerifier,
         RequestBodyCheck,
         ApiKeysService,
+        SessionsService,
         RedisPolicyCheck,
       ],
     };

@@ -26,6 +26,10 @@ export function SignIn({ reason }: { reason?: string }) {
       <form className="card signin-card" onSubmit={submit}>
         <h1>Hookflow</h1>
         <p>Sign in with an API key. The key is sent once; the browser then keeps a session cookie.</p>
+        <p className="muted small">
+          Started with <code>npm start</code>? The key is in <code>.data/api-key</code>. Keys made with{' '}
+          <code>POST /api/keys</code> (or on the Settings page) work too, with their scope.
+        </p>
         {reason && <p className="muted">{reason}</p>}
         <label htmlFor="api-key">API key</label>
         <input
