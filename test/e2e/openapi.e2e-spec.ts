@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import 'reflect-metadata';
 import { RequestMethod, type INestApplication } from '@nestjs/common';
 import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants';
@@ -36,6 +37,8 @@ const EXPECTED_ROUTES = [
   'POST /api/flows/{slug}/test',
   'POST /api/flows/{slug}/run',
   'GET /api/flows/{slug}/events',
+  'POST /api/flows/{slug}/events/{eventId}/replay',
+  'GET /api/flows/{slug}/steps/stats',
   'GET /api/runs',
   'POST /api/runs/retry',
   'GET /api/runs/{id}',
@@ -260,7 +263,7 @@ describe('OpenAPI document', () => {
 
     it('puts every management operation behind the bearer key or the session of its scope, with a 401, a 403 and a 2xx schema', () => {
       const management = operations().filter((o) => o.path.startsWith('/api/') && o.path !== '/api/session');
-      expect(management).toHaveLength(28);
+      expect(management).toHaveLength(30);
       for (const { key, method, path, op } of management) {
         // Keys are admin's; otherwise GET reads and everything else writes.
         const scope = path.startsWith('/api/keys') ? 'admin' : method === 'get' ? 'read' : 'write';
@@ -466,6 +469,22 @@ describe('OpenAPI document', () => {
           400,
           () => as(api().get('/api/flows/inspected/events?accepted=maybe')),
         ],
+      ]);
+      const events = (await as(api().get('/api/flows/inspected/events?accepted=false'))).body.items;
+      const refusedHead = events.find((e: { reason: string }) => e.reason === 'method_not_allowed');
+      const replay = (id: string) => as(api().post(`/api/flows/inspected/events/${id}/replay`));
+      await expectAnswers([
+        ['POST /api/flows/{slug}/events/{eventId}/replay', 409, () => replay(refusedHead.id)],
+        ['POST /api/flows/{slug}/events/{eventId}/replay', 404, () => replay(randomUUID())],
+        ['GET /api/flows/{slug}/steps/stats', 200, () => as(api().get('/api/flows/inspected/steps/stats'))],
+        [
+          'GET /api/flows/{slug}/steps/stats',
+          400,
+          () => as(api().get('/api/flows/inspected/steps/stats?since=soon')),
+        ],
+        ['GET /api/flows/{slug}/steps/stats', 404, () => as(api().get('/api/flows/missing/steps/stats'))],
+      ]);
+      await expectAnswers([
         [
           'PATCH /api/flows/{slug}',
           200,

@@ -19,6 +19,7 @@ import { RequestBodyCheck } from './common/request-body-check';
 import { RequestTextPipe } from './common/request-text';
 import { CONNECTOR_CATALOG } from './common/tokens';
 import { FlowFilesLoader } from './flow-files/flow-files.loader';
+import { FlowStepStatsService } from './flows/flow-step-stats.service';
 import { FlowEventsService } from './flows/flow-events.service';
 import { FlowSyncService } from './flows/flow-sync.service';
 import { FlowTestService } from './flows/flow-test.service';
@@ -87,6 +88,7 @@ export class ApiModule {
         FlowSyncService,
         FlowTestService,
         FlowEventsService,
+        FlowStepStatsService,
         ManualRunService,
         FlowFilesLoader,
         RunsService,

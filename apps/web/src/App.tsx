@@ -31,6 +31,8 @@ const router = createBrowserRouter(
         { path: 'flows', element: <Flows /> },
         { path: 'flows/:slug', element: <FlowPage /> },
         { path: 'flows/:slug/edit', element: <FlowEditor /> },
+        // Not under flows/: a flow may be called "new".
+        { path: 'new-flow', element: <FlowEditor /> },
         { path: 'flows/:slug/events', element: <Inspector /> },
         { path: 'runs', element: <Runs /> },
         { path: 'runs/:id', element: <RunPage /> },

@@ -126,7 +126,7 @@ function StepDetails({
 }) {
   return (
     <div className="step-details">
-      <dl className="facts">
+      <dl className="fact-grid">
         <Fact label="Started">{formatTime(step.startedAt)}</Fact>
         <Fact label="Finished">{formatTime(step.finishedAt)}</Fact>
         {step.resumeAt && <Fact label="Resumes at">{formatTime(step.resumeAt)}</Fact>}

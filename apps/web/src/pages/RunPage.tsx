@@ -128,7 +128,7 @@ export function RunPage() {
       <ErrorBanner error={actionError} />
       {error && !loading && <ErrorBanner error={error} />}
 
-      <dl className="facts card run-facts">
+      <dl className="fact-grid card run-facts">
         <Fact label="Flow">
           <Link to={`/flows/${enc(run.flow)}`}>{run.flow}</Link>{' '}
           <Link className="small" to={`/runs?flow=${enc(run.flow)}`}>
@@ -160,7 +160,7 @@ export function RunPage() {
       <h2>Event</h2>
       {run.event ? (
         <div className="card event-card">
-          <dl className="facts">
+          <dl className="fact-grid">
             <Fact label="Method">
               <code>{run.event.method}</code>
             </Fact>
