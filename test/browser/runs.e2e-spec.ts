@@ -39,8 +39,9 @@ describe('runs pages (browser)', () => {
   };
 
   /** A mark on the page's window: still there afterwards means the page never reloaded. */
-  const markPage = () => d.page.evaluate(() => ((window as unknown as { hfMark: number }).hfMark = 1));
-  const stillMarked = () => d.page.evaluate(() => (window as unknown as { hfMark?: number }).hfMark === 1);
+  const markPage = () => d.page.evaluate(() => ((globalThis as unknown as { hfMark: number }).hfMark = 1));
+  const stillMarked = () =>
+    d.page.evaluate(() => (globalThis as unknown as { hfMark?: number }).hfMark === 1);
 
   it('shows a new run as it arrives and moves it to succeeded without a reload', async () => {
     sink.script('/live', [{ status: 200, body: { received: 'ord_live', ok: true } }]);
