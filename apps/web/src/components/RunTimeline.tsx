@@ -135,7 +135,10 @@ function StepDetails({
           <Fact label="Items">
             {loopItems.count ?? 0}
             {loopItems.failed && loopItems.failed.length > 0 && (
-              <span className="text-bad"> (failed: {loopItems.failed.join(', ')})</span>
+              <span className="text-bad">
+                {' '}
+                (failed: item{loopItems.failed.length === 1 ? '' : 's'} {loopItems.failed.join(', ')})
+              </span>
             )}
           </Fact>
         )}
