@@ -41,6 +41,8 @@ export type SchemaName =
   | 'RunEvent'
   | 'RunStep'
   | 'Attempt'
+  | 'AttemptRequest'
+  | 'AttemptResponse'
   | 'RetryResult'
   | 'ReplayResult'
   | 'CancelResult'
@@ -188,6 +190,15 @@ const headersSchema: SchemaObject = {
     'Request headers by lower-case name; credentials and signatures (authorization, cookies, tokens, signature headers) show as `[redacted]`.',
   additionalProperties: { anyOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }] },
 };
+
+/** An attempt's request or response headers, as stored (`captureExchange`). */
+function exchangeHeaders(what: string): SchemaObject {
+  return {
+    type: 'object',
+    description: `${what} headers by lower-case name (at most 64, values cut at 2,048 characters); credentials and signatures show as \`[redacted]\`, secrets the step used as \`[secret NAME]\`.`,
+    additionalProperties: { type: 'string' },
+  };
+}
 
 const fileChange = {
   slug: str('Flow slug.'),
@@ -555,8 +566,42 @@ const schemas: Record<SchemaName, SchemaObject> = {
       error: { anyOf: [ref('StepError'), { type: 'null' }] },
       responseStatus: nullable(int("The receiver's HTTP status.")),
       logs: { type: 'array', items: { type: 'string' }, description: "A code step's console.log lines." },
+      request: {
+        anyOf: [ref('AttemptRequest'), { type: 'null' }],
+        description: 'An action: the request it sent; null for other steps and a request never built.',
+      },
+      response: {
+        anyOf: [ref('AttemptResponse'), { type: 'null' }],
+        description:
+          'An action: the response it got; null when none came back (refused, unreachable, timed out).',
+      },
+      destination: nullable(str('An action: `host:port` of its URL (before redirects).')),
     },
     ['logs'],
+  ),
+  AttemptRequest: object(
+    {
+      method: str('HTTP method.'),
+      url: str('The URL sent, secrets the step used shown as `[secret NAME]`, userinfo as `[redacted]`.'),
+      headers: exchangeHeaders('Sent'),
+      body: nullable(str('The body as text, its first 16 KiB of UTF-8; null when there was none.')),
+      bodyBytes: int('Size of the whole body as sent.', { minimum: 0 }),
+      bodyTruncated: { type: 'boolean', description: '`body` is not all of it.' },
+    },
+    undefined,
+    'What an attempt sent, secrets masked.',
+  ),
+  AttemptResponse: object(
+    {
+      status: int('HTTP status.'),
+      headers: exchangeHeaders('Received'),
+      body: nullable(str('The body as text, its first 16 KiB of UTF-8; null when it was not read.')),
+      bodyBytes: int('Bytes of the body read (the http connector reads at most 1 MiB).', { minimum: 0 }),
+      bodyTruncated: { type: 'boolean', description: '`body` is not all of it.' },
+      durationMs: int('From sending the request to the end of the body.', { minimum: 0 }),
+    },
+    undefined,
+    'What an attempt got back, secrets masked.',
   ),
   RetryResult: object({
     runId: uuid('The same run.'),

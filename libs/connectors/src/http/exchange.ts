@@ -4,9 +4,10 @@ import type { Exchange, ExchangeRequest, ExchangeResponse } from '@hookflow/flow
 export const MAX_EXCHANGE_BODY_BYTES = 16 * 1024;
 /**
  * Bytes of a body a connector hands over for masking before the cut to `MAX_EXCHANGE_BODY_BYTES`,
- * so a secret that straddles the cut is still found whole (secrets up to this margin in length).
+ * so a secret that straddles the cut is still found whole: secrets are at most 64 KiB, 128 KiB
+ * in hex, the longest form the redactor looks for (JSON escapes of control characters aside).
  */
-export const EXCHANGE_SCAN_BYTES = 64 * 1024;
+export const EXCHANGE_SCAN_BYTES = 256 * 1024;
 /** Headers kept per request or response; the rest are dropped (a receiver's answer is hostile). */
 export const MAX_EXCHANGE_HEADERS = 64;
 /** Characters kept of one header value. */
