@@ -33,6 +33,8 @@ import { ApiKeysController } from './keys/api-keys.controller';
 import { ApiKeysService } from './keys/api-keys.service';
 import { RunsController } from './runs/runs.controller';
 import { RunsService } from './runs/runs.service';
+import { StatsController } from './stats/stats.controller';
+import { StatsService } from './stats/stats.service';
 import { SecretsController } from './secrets/secrets.controller';
 import { SecretsService } from './secrets/secrets.service';
 import { IngressController } from './triggers/ingress.controller';
@@ -56,6 +58,7 @@ export class ApiModule {
         IngressController,
         FlowsController,
         RunsController,
+        StatsController,
         HealthController,
         MetricsController,
         SecretsController,
@@ -87,6 +90,7 @@ export class ApiModule {
         ManualRunService,
         FlowFilesLoader,
         RunsService,
+        StatsService,
         SecretsService,
         ApiKeyVerifier,
         RequestBodyCheck,

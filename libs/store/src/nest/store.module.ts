@@ -10,6 +10,7 @@ import { PollRepository } from '../repositories/poll.repository';
 import { RateLimitRepository } from '../repositories/rate-limit.repository';
 import { SecretRepository } from '../repositories/secret.repository';
 import { ApiKeyRepository } from '../repositories/api-key.repository';
+import { StatsRepository } from '../repositories/stats.repository';
 
 class DatabaseCloser implements OnApplicationShutdown {
   constructor(@Inject(DataSource) private readonly ds: DataSource) {}
@@ -79,6 +80,11 @@ export class StoreModule {
           inject: [DataSource],
         },
         {
+          provide: StatsRepository,
+          useFactory: (ds: DataSource) => new StatsRepository(ds),
+          inject: [DataSource],
+        },
+        {
           provide: DatabaseHealth,
           useFactory: (ds: DataSource) => new DatabaseHealth(ds),
           inject: [DataSource],
@@ -99,6 +105,7 @@ export class StoreModule {
         ApiKeyRepository,
         RateLimitRepository,
         PollRepository,
+        StatsRepository,
       ],
     };
   }

@@ -9,3 +9,4 @@ export * from './api-key.repository';
 export * from './rate-limit.repository';
 export * from './poll.repository';
 export * from './retention.repository';
+export * from './stats.repository';
