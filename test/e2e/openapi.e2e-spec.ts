@@ -252,7 +252,7 @@ describe('OpenAPI document', () => {
 
     it('puts every management operation behind the bearer key of its scope, with a 401, a 403 and a 2xx schema', () => {
       const management = operations().filter((o) => o.path.startsWith('/api/'));
-      expect(management).toHaveLength(28);
+      expect(management).toHaveLength(29);
       for (const { key, method, path, op } of management) {
         // Keys are admin's; otherwise GET reads and everything else writes.
         const scope = path.startsWith('/api/keys') ? 'admin' : method === 'get' ? 'read' : 'write';
