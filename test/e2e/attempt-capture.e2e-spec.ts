@@ -132,14 +132,36 @@ describe('attempt capture (request and response of each attempt)', () => {
     for (const a of attempts) expect(a.request.url).toBe(`http://127.0.0.1:${port}/x`);
   });
 
-  it('records no exchange for a step that sends nothing', async () => {
+  it('records no exchange for a step that sends nothing, and one for each action of a chain', async () => {
     const { hookPath } = await hf.createFlow({
-      slug: 'capture-transform',
+      slug: 'capture-chain',
       trigger: { type: 'webhook' },
-      steps: [{ id: 't', type: 'transform', expression: '$' }],
+      steps: [
+        { id: 't', type: 'transform', expression: '{ "n": order }' },
+        {
+          id: 'a',
+          type: 'action',
+          connector: 'http',
+          with: { url: `${sink.url}/chain-a`, json: '{{input}}' },
+        },
+        {
+          id: 'b',
+          type: 'action',
+          connector: 'http',
+          with: { url: `${sink.url}/chain-b`, json: '{{input}}' },
+        },
+      ],
     });
-    const { body } = await hf.http().post(hookPath).send({}).expect(202);
+    const { body } = await hf.http().post(hookPath).send({ order: 3 }).expect(202);
     const run = await hf.waitForRun(body.runId);
+    expect(run.status).toBe('succeeded');
     expect(run.steps[0].attempts[0]).toMatchObject({ request: null, response: null, destination: null });
+    for (const [step, path] of [
+      [run.steps[1], '/chain-a'],
+      [run.steps[2], '/chain-b'],
+    ]) {
+      expect(step.attempts[0].request).toMatchObject({ url: `${sink.url}${path}` });
+      expect(step.attempts[0].response).toMatchObject({ status: 200 });
+    }
   });
 });
