@@ -103,6 +103,17 @@ export default tseslint.config(
     files: ['**/*.spec.ts', 'apps/worker/src/testing/**/*.ts', 'test/**/*.ts'],
     rules: { 'no-restricted-imports': 'off' },
   },
+  // The dashboard runs in the browser and imports no lib: it is a client of the REST API only.
+  {
+    files: ['apps/web/**/*.{ts,tsx,mts}'],
+    languageOptions: { globals: { ...globals.browser } },
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['@hookflow/*'], message: 'the dashboard talks to the API over HTTP only' }] },
+      ],
+    },
+  },
   // CommonJS preloads (`node --require`) use require().
   { files: ['**/*.cjs'], rules: { '@typescript-eslint/no-require-imports': 'off' } },
 );

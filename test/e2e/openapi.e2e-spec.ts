@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import 'reflect-metadata';
 import { RequestMethod, type INestApplication } from '@nestjs/common';
 import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants';
@@ -9,6 +10,11 @@ import addFormats from 'ajv-formats';
 import type { Response, Test } from 'supertest';
 import { HookflowHarness } from '../utils/hookflow-harness';
 import { SinkServer } from '../utils/sink-server';
+
+/** Security requirements in a fixed order: `{}` first, then by scheme name. */
+function sortedSecurity(security: Record<string, string[]>[] | undefined): Record<string, string[]>[] {
+  return [...(security ?? [])].sort((a, b) => Object.keys(a).join().localeCompare(Object.keys(b).join()));
+}
 
 /** Every route of the API application, read from its controllers; `ANY` is every trigger method. */
 const EXPECTED_ROUTES = [
@@ -31,6 +37,8 @@ const EXPECTED_ROUTES = [
   'POST /api/flows/{slug}/test',
   'POST /api/flows/{slug}/run',
   'GET /api/flows/{slug}/events',
+  'POST /api/flows/{slug}/events/{eventId}/replay',
+  'GET /api/flows/{slug}/steps/stats',
   'GET /api/runs',
   'POST /api/runs/retry',
   'GET /api/runs/{id}',
@@ -44,6 +52,9 @@ const EXPECTED_ROUTES = [
   'POST /api/keys',
   'GET /api/keys',
   'DELETE /api/keys/{id}',
+  'POST /api/session',
+  'GET /api/session',
+  'DELETE /api/session',
   ...HTTP_METHODS.map((method) => `${method} /hooks/{key}`),
 ].sort();
 
@@ -60,6 +71,7 @@ const WITH_BODY = [
   'POST /api/runs/retry',
   'PUT /api/secrets/{name}',
   'POST /api/keys',
+  'POST /api/session',
 ];
 
 const OPERATION_KEYS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'];
@@ -250,13 +262,16 @@ describe('OpenAPI document', () => {
       }
     });
 
-    it('puts every management operation behind the bearer key of its scope, with a 401, a 403 and a 2xx schema', () => {
-      const management = operations().filter((o) => o.path.startsWith('/api/'));
-      expect(management).toHaveLength(29);
+    it('puts every management operation behind the bearer key or the session of its scope, with a 401, a 403 and a 2xx schema', () => {
+      const management = operations().filter((o) => o.path.startsWith('/api/') && o.path !== '/api/session');
+      expect(management).toHaveLength(31);
       for (const { key, method, path, op } of management) {
         // Keys are admin's; otherwise GET reads and everything else writes.
         const scope = path.startsWith('/api/keys') ? 'admin' : method === 'get' ? 'read' : 'write';
-        expect({ key, security: op.security }).toEqual({ key, security: [{ bearer: [scope] }] });
+        expect({ key, security: sortedSecurity(op.security) }).toEqual({
+          key,
+          security: [{ bearer: [scope] }, { session: [scope] }],
+        });
         for (const status of ['401', '403']) {
           expect({
             key,
@@ -282,6 +297,22 @@ describe('OpenAPI document', () => {
         const body = op.requestBody?.content?.['application/json']?.schema;
         expect({ key, body: Boolean(body) }).toEqual({ key, body: WITH_BODY.includes(key) });
       }
+    });
+
+    it('documents sign-in without security, and the session routes with the session cookie', () => {
+      expect(doc.components.securitySchemes.session).toEqual({
+        type: 'apiKey',
+        in: 'cookie',
+        name: 'hookflow_session',
+        description: expect.any(String),
+      });
+      expect(doc.paths['/api/session'].post.security ?? []).toEqual([]);
+      expect(doc.paths['/api/session'].get.security).toEqual([{ session: [] }]);
+      expect(sortedSecurity(doc.paths['/api/session'].delete.security)).toEqual([{}, { session: [] }]);
+      expect(doc.paths['/api/session'].post.responses['200'].headers['Set-Cookie']).toBeDefined();
+      expect(Object.keys(doc.paths['/api/session'].post.responses).sort()).toEqual(
+        ['200', '400', '401', '403', '413', '429'].sort(),
+      );
     });
 
     it('leaves the public routes without security and documents the trigger refusals', () => {
@@ -439,6 +470,22 @@ describe('OpenAPI document', () => {
           400,
           () => as(api().get('/api/flows/inspected/events?accepted=maybe')),
         ],
+      ]);
+      const events = (await as(api().get('/api/flows/inspected/events?accepted=false'))).body.items;
+      const refusedHead = events.find((e: { reason: string }) => e.reason === 'method_not_allowed');
+      const replay = (id: string) => as(api().post(`/api/flows/inspected/events/${id}/replay`));
+      await expectAnswers([
+        ['POST /api/flows/{slug}/events/{eventId}/replay', 409, () => replay(refusedHead.id)],
+        ['POST /api/flows/{slug}/events/{eventId}/replay', 404, () => replay(randomUUID())],
+        ['GET /api/flows/{slug}/steps/stats', 200, () => as(api().get('/api/flows/inspected/steps/stats'))],
+        [
+          'GET /api/flows/{slug}/steps/stats',
+          400,
+          () => as(api().get('/api/flows/inspected/steps/stats?since=soon')),
+        ],
+        ['GET /api/flows/{slug}/steps/stats', 404, () => as(api().get('/api/flows/missing/steps/stats'))],
+      ]);
+      await expectAnswers([
         [
           'PATCH /api/flows/{slug}',
           200,
@@ -463,6 +510,43 @@ describe('OpenAPI document', () => {
         ['POST /hooks/{key}', 202, () => api().post(deduped).set('x-delivery-id', 'd1').send({ id: 1 })],
         ['POST /hooks/{key}', 200, () => api().post(deduped).set('x-delivery-id', 'd1').send({ id: 1 })],
         ['POST /hooks/{key}', 401, () => api().post(signed).send({ id: 1 })],
+      ]);
+    });
+
+    it('for the browser session', async () => {
+      const signedIn = await api().post('/api/session').send({ key: hf.apiKey });
+      const cookie = String(signedIn.headers['set-cookie'][0]).split(';')[0];
+      expectDocumented('POST /api/session', signedIn);
+      await expectAnswers([
+        ['POST /api/session', 400, () => api().post('/api/session').send({})],
+        ['POST /api/session', 401, () => api().post('/api/session').send({ key: 'hfk_wrong' })],
+        [
+          'POST /api/session',
+          403,
+          () => api().post('/api/session').set('origin', 'https://evil.example').send({ key: hf.apiKey }),
+        ],
+        [
+          'POST /api/session',
+          413,
+          () =>
+            api()
+              .post('/api/session')
+              .send({ key: 'k'.repeat(5000) }),
+        ],
+        ['GET /api/session', 200, () => api().get('/api/session').set('cookie', cookie)],
+        ['GET /api/flows', 200, () => api().get('/api/flows').set('cookie', cookie)],
+        [
+          'POST /api/flows',
+          403,
+          () => api().post('/api/flows').set('cookie', cookie).send(flowDoc('no-csrf')),
+        ],
+        [
+          'GET /api/flows',
+          403,
+          () => api().get('/api/flows').set('cookie', cookie).set('origin', 'https://evil.example'),
+        ],
+        ['DELETE /api/session', 204, () => api().delete('/api/session').set('cookie', cookie)],
+        ['GET /api/session', 401, () => api().get('/api/session').set('cookie', cookie)],
       ]);
     });
 

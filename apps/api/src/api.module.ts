@@ -19,6 +19,7 @@ import { RequestBodyCheck } from './common/request-body-check';
 import { RequestTextPipe } from './common/request-text';
 import { CONNECTOR_CATALOG } from './common/tokens';
 import { FlowFilesLoader } from './flow-files/flow-files.loader';
+import { FlowStepStatsService } from './flows/flow-step-stats.service';
 import { FlowEventsService } from './flows/flow-events.service';
 import { FlowSyncService } from './flows/flow-sync.service';
 import { FlowTestService } from './flows/flow-test.service';
@@ -31,6 +32,8 @@ import { MetricsController } from './metrics/metrics.controller';
 import { ApiKeyVerifier } from './keys/api-key-verifier';
 import { ApiKeysController } from './keys/api-keys.controller';
 import { ApiKeysService } from './keys/api-keys.service';
+import { SessionController } from './session/session.controller';
+import { SessionsService } from './session/sessions.service';
 import { RunsController } from './runs/runs.controller';
 import { RunsService } from './runs/runs.service';
 import { StatsController } from './stats/stats.controller';
@@ -63,6 +66,7 @@ export class ApiModule {
         MetricsController,
         SecretsController,
         ApiKeysController,
+        SessionController,
       ],
       providers: [
         { provide: APP_FILTER, useClass: AppErrorFilter },
@@ -87,6 +91,7 @@ export class ApiModule {
         FlowSyncService,
         FlowTestService,
         FlowEventsService,
+        FlowStepStatsService,
         ManualRunService,
         FlowFilesLoader,
         RunsService,
@@ -95,6 +100,7 @@ export class ApiModule {
         ApiKeyVerifier,
         RequestBodyCheck,
         ApiKeysService,
+        SessionsService,
         RedisPolicyCheck,
       ],
     };

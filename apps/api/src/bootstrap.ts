@@ -13,7 +13,9 @@ import { RequestBodyCheck } from './common/request-body-check';
 import { refuseUnstorableBody } from './common/request-text';
 import { manualRunBodyLimit } from './flows/manual-run-request';
 import { ApiKeyVerifier } from './keys/api-key-verifier';
+import { SessionsService } from './session/sessions.service';
 import { registerIngressHooks } from './triggers/ingress-hooks';
+import { registerWebUi, webRoot } from './web/web-ui';
 
 /** Builds the API app (not yet listening). Bodies arrive raw: ingress verifies and parses them itself. */
 export async function createApiApp(
@@ -47,10 +49,14 @@ export async function createApiApp(
   });
   const fastify = app.getHttpAdapter().getInstance();
   // Routes are registered when the app initialises, after this hook is in place.
-  const authenticate = authenticateBeforeBody(() => app.get(ApiKeyVerifier));
+  const authenticate = authenticateBeforeBody(() => ({
+    verifier: app.get(ApiKeyVerifier),
+    sessions: app.get(SessionsService),
+  }));
   fastify.addHook('onRoute', (route) => {
     const limit = flowsBodyLimit(route.url, config);
     if (limit !== undefined) route.bodyLimit = limit;
+    if (route.url === SESSION_ROUTE) route.bodyLimit = SESSION_BODY_BYTES;
     if (isManagementRoute(route.url)) route.onRequest = [authenticate, ...[route.onRequest ?? []].flat()];
   });
   fastify.removeAllContentTypeParsers();
@@ -77,6 +83,7 @@ export async function createApiApp(
     done(null, parsed);
   });
   registerIngressHooks(app);
+  await registerWebUi(app, webRoot(config));
   // The document says which fields each body may have; the check refuses the others.
   const document = createOpenApiDocument(app);
   app.get(RequestBodyCheck).load(document);
@@ -90,10 +97,14 @@ export async function createApiApp(
 const DRY_RUN_ROUTES = new Set(['/api/flows/test', '/api/flows/:slug/test']);
 const SAMPLE_FIELDS = ['body', 'query', 'headers'];
 
-/** The routes behind an API key: all of /api but its OpenAPI document. */
+/** The routes behind an API key or a session: all of /api but its OpenAPI document and sign-in. */
 function isManagementRoute(url: string): boolean {
-  return url.startsWith('/api/') && !url.startsWith('/api/docs');
+  return url.startsWith('/api/') && !url.startsWith('/api/docs') && url !== SESSION_ROUTE;
 }
+
+/** Sign-in reads its key from the body, which holds nothing else. */
+const SESSION_ROUTE = '/api/session';
+const SESSION_BODY_BYTES = 4096;
 
 /** A sync carries many flow files at once (all or nothing); a bigger set can be synced by folder. */
 const MAX_SYNC_BODY_BYTES = 16 * 1024 * 1024;

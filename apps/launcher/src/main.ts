@@ -151,6 +151,7 @@ function printKeyUsage(file: string, created: boolean, port: number): void {
   say(`API key ${created ? 'created in' : 'kept in'} ${shown}; use it like this:`);
   const quoted = /^[\w./-]+$/.test(shown) ? shown : `'${shown.replace(/'/g, `'\\''`)}'`;
   console.log(`  curl -H "Authorization: Bearer $(cat ${quoted})" http://localhost:${port}/api/flows`);
+  say(`dashboard: http://localhost:${port}/ (sign in with the key in ${shown})`);
 }
 
 /** Relative to the working directory when inside it, for shorter lines. */

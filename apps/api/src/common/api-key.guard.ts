@@ -5,6 +5,7 @@ import { type ApiKeyScope } from '@hookflow/store';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { insufficientScope, scopeAllows, type ApiCaller } from '../keys/api-key-scope';
 import { ApiKeyVerifier } from '../keys/api-key-verifier';
+import { SessionsService } from '../session/sessions.service';
 import { AppError, ErrorCode } from './app-error';
 import { REQUIRED_SCOPE } from './openapi.decorators';
 
@@ -13,7 +14,7 @@ const callers = new WeakMap<FastifyRequest, ApiCaller>();
 function unauthorized(): AppError {
   return new AppError(
     ErrorCode.Unauthorized,
-    'a valid API key is required: Authorization: Bearer <key>',
+    'a valid API key is required: Authorization: Bearer <key>, or a session cookie from POST /api/session',
     [],
     {
       'www-authenticate': 'Bearer',
@@ -21,36 +22,55 @@ function unauthorized(): AppError {
   );
 }
 
-async function callerOf(req: FastifyRequest, verifier: ApiKeyVerifier): Promise<ApiCaller | undefined> {
+/** How a request may prove who it is: its bearer key, or else its session cookie. */
+export interface Authenticators {
+  verifier: ApiKeyVerifier;
+  sessions: SessionsService;
+}
+
+/**
+ * The request's caller; 401 without one, 403 for a cookie request from another site or without
+ * its CSRF token. With an `Authorization` header only that header counts.
+ */
+async function callerOf(req: FastifyRequest, auth: Authenticators): Promise<ApiCaller> {
   const known = callers.get(req);
   if (known) return known;
-  const token = bearerToken(req.headers.authorization);
-  const caller = token === undefined ? undefined : await verifier.verify(token);
-  if (caller) callers.set(req, caller);
+  let caller: ApiCaller | undefined;
+  if (req.headers.authorization !== undefined) {
+    const token = bearerToken(req.headers.authorization);
+    caller = token === undefined ? undefined : await auth.verifier.verify(token);
+  } else {
+    caller = await auth.sessions.callerOf(req);
+  }
+  if (!caller) throw unauthorized();
+  callers.set(req, caller);
   return caller;
 }
 
-/** Checks the key before the body is read, so nobody without one makes the API parse a body. */
-export function authenticateBeforeBody(verifier: () => ApiKeyVerifier) {
+/** Checks the key or the session before the body is read, so nobody without one makes the API parse a body. */
+export function authenticateBeforeBody(auth: () => Authenticators) {
   return async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {
-    if (await callerOf(req, verifier())) return;
-    const refusal = unauthorized();
-    await reply.status(refusal.status).headers(refusal.headers).send(refusal.toJSON());
+    try {
+      await callerOf(req, auth());
+    } catch (err) {
+      if (!(err instanceof AppError)) throw err;
+      await reply.status(err.status).headers(err.headers).send(err.toJSON());
+    }
   };
 }
 
-/** Bearer-key auth for /api: 401 without a valid key, 403 `insufficient_scope` below the route's scope. */
+/** Auth for /api by bearer key or session cookie: 401 without either, 403 `insufficient_scope` below the route's scope. */
 @Injectable()
 export class ApiKeyGuard implements CanActivate {
   constructor(
     private readonly verifier: ApiKeyVerifier,
+    private readonly sessions: SessionsService,
     private readonly reflector: Reflector,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const req = context.switchToHttp().getRequest<FastifyRequest>();
-    const caller = await callerOf(req, this.verifier);
-    if (!caller) throw unauthorized();
+    const caller = await callerOf(req, { verifier: this.verifier, sessions: this.sessions });
     // A route without a declared scope is a mistake: it fails closed.
     const needed =
       this.reflector.get<ApiKeyScope | undefined>(REQUIRED_SCOPE, context.getHandler()) ?? 'admin';

@@ -8,6 +8,8 @@ import { ref, type SchemaName } from './openapi.schemas';
 
 /** Name of the security scheme of the management API key in the OpenAPI document. */
 export const API_KEY_SCHEME = 'bearer';
+/** Name of the security scheme of the browser session cookie (`POST /api/session`). */
+export const SESSION_SCHEME = 'session';
 /** Name of the security scheme of `METRICS_TOKEN`. */
 export const METRICS_SCHEME = 'metrics';
 
@@ -28,16 +30,22 @@ export function ApiManagement(tag: string, options: { scope?: ApiKeyScope } = {}
       const scope = options.scope ?? (method === RequestMethod.GET ? 'read' : 'write');
       applyDecorators(
         SetMetadata(REQUIRED_SCOPE, scope),
+        // Either requirement will do: a bearer key, or a session cookie (whose key has the scope).
         ApiSecurity(API_KEY_SCHEME, [scope]),
+        ApiSecurity(SESSION_SCHEME, [scope]),
         ApiErrorResponse(
           401,
-          'No valid API key; the answer carries `WWW-Authenticate: Bearer`.',
+          'No valid API key nor session; the answer carries `WWW-Authenticate: Bearer`.',
           ErrorCode.Unauthorized,
         ),
         ApiErrorResponse(
           403,
-          `The API key's scope is below \`${scope}\`; the message names the scope needed.`,
+          `The API key's scope is below \`${scope}\`; the message names the scope needed. With the session ` +
+            'cookie: the request came from another site, or (not GET) lacks the right `X-CSRF-Token`.',
           ErrorCode.InsufficientScope,
+          ErrorCode.OriginMismatch,
+          ErrorCode.CsrfTokenMissing,
+          ErrorCode.CsrfTokenInvalid,
         ),
       )(proto, name, descriptor);
     }

@@ -3,7 +3,8 @@ import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swag
 import { HOOKFLOW_VERSION } from '@hookflow/connectors';
 import { HTTP_METHODS } from '@hookflow/flows';
 import { ErrorCode } from './app-error';
-import { API_KEY_SCHEME, errorSchema, METRICS_SCHEME } from './openapi.decorators';
+import { SESSION_COOKIE } from '../session/browser-request';
+import { API_KEY_SCHEME, errorSchema, METRICS_SCHEME, SESSION_SCHEME } from './openapi.decorators';
 import { OPENAPI_SCHEMAS } from './openapi.schemas';
 
 /** Where the Swagger UI is served; the JSON document is at `${OPENAPI_PATH}-json`. */
@@ -15,6 +16,8 @@ const DESCRIPTION = [
   "the key's scope decides what it may do: `read` only GETs, `write` also changes flows, runs and secrets,",
   '`admin` also manages API keys. Each operation names the scope it needs as the role of its bearer',
   'requirement, and answers 403 `insufficient_scope` (naming that scope) to a key below it.',
+  'A browser signs in instead with `POST /api/session` and sends the `hookflow_session` cookie it gets,',
+  'with `X-CSRF-Token` on every request but GET.',
   '',
   'Every error is JSON: `{ "error": "<code>", "message": "<sentence>", "details": [{ "path", "message" }] }`,',
   'where `path` is a JSON pointer into the request body.',
@@ -36,6 +39,17 @@ export function createOpenApiDocument(app: INestApplication): OpenAPIObject {
       },
       API_KEY_SCHEME,
     )
+    .addCookieAuth(
+      SESSION_COOKIE,
+      {
+        type: 'apiKey',
+        in: 'cookie',
+        description:
+          'A browser session from `POST /api/session`, with the scope of the key it signed in with. Every ' +
+          "request but GET also needs the session's `X-CSRF-Token`; requests from another origin are refused.",
+      },
+      SESSION_SCHEME,
+    )
     .addBearerAuth(
       {
         type: 'http',
@@ -50,6 +64,7 @@ export function createOpenApiDocument(app: INestApplication): OpenAPIObject {
     .addTag('triggers', 'Public trigger URLs that start runs.')
     .addTag('secrets', 'The secret store: values go in encrypted and never come back out.')
     .addTag('keys', 'Management API keys, stored hashed and shown once.')
+    .addTag('session', 'Browser sign-in: an API key traded for a session cookie.')
     .addTag('health', 'Liveness and readiness probes.')
     .build();
   config.components = { ...config.components, schemas: { ...OPENAPI_SCHEMAS } };

@@ -32,6 +32,7 @@ export type SchemaName =
   | 'TestItem'
   | 'ManualRunRequest'
   | 'ManualRunResult'
+  | 'FlowStepStats'
   | 'StepError'
   | 'InboundEvent'
   | 'EventPage'
@@ -464,6 +465,33 @@ const schemas: Record<SchemaName, SchemaObject> = {
     undefined,
     'The run is stored and queued; follow it at `GET /api/runs/{runId}` (the `Location` header).',
   ),
+  FlowStepStats: object(
+    {
+      since: time('Runs created at or after this time.'),
+      until: time('Runs created before this time.'),
+      steps: {
+        type: 'array',
+        description:
+          "One entry per step id that has rows in the window, by id; a loop's steps count once per item.",
+        items: object({
+          id: str('Step id (a loop item step by its id in the loop).'),
+          total: int('Step rows of runs created in the window.', { minimum: 0 }),
+          succeeded: int('Ended succeeded.', { minimum: 0 }),
+          failed: int('Ended failed.', { minimum: 0 }),
+          filtered: int('Ended filtered.', { minimum: 0 }),
+          skipped: int('Ended skipped.', { minimum: 0 }),
+          failureRate: nullable({
+            type: 'number',
+            minimum: 0,
+            maximum: 1,
+            description: '`failed / total`; null when the step has no rows.',
+          }),
+        }),
+      },
+    },
+    undefined,
+    'How each step of the flow ended in the runs created in the window.',
+  ),
   StepError: object(
     {
       code: str('Error code.', { enum: Object.keys(STEP_ERROR_CODES) }),
@@ -479,6 +507,11 @@ const schemas: Record<SchemaName, SchemaObject> = {
       id: uuid('Event id.'),
       method: str('HTTP method, or `MANUAL` for a run started by hand (`POST /api/flows/{slug}/run`).'),
       headers: headersSchema,
+      query: {
+        type: 'object',
+        description: 'Query parameters as received (redacted as headers are).',
+        additionalProperties: true,
+      },
       bodyPreview: nullable(str('The start of the raw body as text.')),
       bodyBytes: int('Size of the stored body (refused bodies are cut to 4 KiB).', { minimum: 0 }),
       contentType: nullable(str('Content-Type of the request.')),

@@ -20,6 +20,7 @@ import { AppError } from '../common/app-error';
 import { ApiManagement } from '../common/openapi.decorators';
 import { parseLimit } from '../common/query';
 import { FlowEventsService } from './flow-events.service';
+import { FlowStepStatsService } from './flow-step-stats.service';
 import { FlowSyncService, type FlowFile } from './flow-sync.service';
 import { FlowTestService, type TestRequest } from './flow-test.service';
 import { FlowsOpenApi } from './flows.openapi';
@@ -36,6 +37,7 @@ export class FlowsController {
     private readonly tester: FlowTestService,
     private readonly events: FlowEventsService,
     private readonly manualRuns: ManualRunService,
+    private readonly stepStats: FlowStepStatsService,
   ) {}
 
   @Post()
@@ -173,5 +175,24 @@ export class FlowsController {
     @Query('cursor') cursor?: string,
   ) {
     return this.events.list(slug, { accepted, limit: parseLimit(limit), cursor });
+  }
+
+  @Post(':slug/events/:eventId/replay')
+  @FlowsOpenApi.replayEvent()
+  @HttpCode(202)
+  async replayEvent(
+    @Param('slug') slug: string,
+    @Param('eventId') eventId: string,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
+    const run = await this.manualRuns.replayRefused(slug, eventId);
+    void reply.header('location', `/api/runs/${run.runId}`);
+    return run;
+  }
+
+  @Get(':slug/steps/stats')
+  @FlowsOpenApi.stepStats()
+  stepStatsOf(@Param('slug') slug: string, @Query('since') since?: string, @Query('until') until?: string) {
+    return this.stepStats.stats(slug, { since, until });
   }
 }

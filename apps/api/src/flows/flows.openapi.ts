@@ -280,4 +280,70 @@ export const FlowsOpenApi = {
       invalidQuery('`accepted`, `limit` or `cursor` is not valid.'),
       notFound,
     ),
+
+  replayEvent: () =>
+    applyDecorators(
+      ApiOperation({
+        summary: 'Replay a refused request',
+        description:
+          "Starts a run of the flow's current version from a request its trigger refused (body, headers, " +
+          'query as stored, headers redacted), as if it had been accepted. The checks that refused it, ' +
+          'signature verification included, are not run again: a write-scoped key asked for it. Only a ' +
+          'request refused after its body was read, with its body kept whole (under 4 KiB), qualifies.',
+      }),
+      slug,
+      ApiParam({
+        name: 'eventId',
+        description: 'Event id (from the inspector).',
+        schema: { type: 'string' },
+      }),
+      ApiResponse({
+        status: 202,
+        description: 'The run is stored and its first steps queued.',
+        schema: ref('ManualRunResult'),
+        headers: { Location: { description: 'The run: `/api/runs/{runId}`.', schema: { type: 'string' } } },
+      }),
+      ApiNotFound('flow or event'),
+      ApiErrorResponse(
+        409,
+        '`conflict`: the request started or was answered with a run (replay that run), its body was not kept ' +
+          'whole, or it does not parse; `flow_disabled`: the flow is disabled.',
+        ErrorCode.Conflict,
+        ErrorCode.FlowDisabled,
+      ),
+      ApiResponse({
+        status: 503,
+        description: `\`${ErrorCode.QueueUnavailable}\`: the queue is known to be down; nothing was stored.`,
+        schema: errorSchema(ErrorCode.QueueUnavailable),
+        headers: { 'Retry-After': { description: 'Seconds to wait.', schema: { type: 'integer' } } },
+      }),
+    ),
+
+  stepStats: () =>
+    applyDecorators(
+      ApiOperation({
+        summary: "Count how a flow's steps ended",
+        description:
+          'Per step: rows, succeeded, failed, filtered, skipped and the failure rate, over the runs created ' +
+          'in the window (default: the last 24 hours; at most 31 days).',
+      }),
+      slug,
+      ApiQuery({
+        name: 'since',
+        required: false,
+        description: 'Start of the window (ISO 8601); default 24 hours before `until`.',
+        schema: { type: 'string', format: 'date-time' },
+      }),
+      ApiQuery({
+        name: 'until',
+        required: false,
+        description: 'End of the window (ISO 8601), excluded; default now.',
+        schema: { type: 'string', format: 'date-time' },
+      }),
+      ApiJsonResponse(200, 'FlowStepStats', 'Counts per step.'),
+      invalidQuery(
+        '`since` or `until` is not a time, `until` is not after `since`, or they are over 31 days apart.',
+      ),
+      notFound,
+    ),
 };

@@ -70,6 +70,7 @@ function newTestService(flow: { enabled?: boolean; queueUp?: boolean } = {}) {
     mocks.queueHealth as never,
     metrics,
     config,
+    {} as never,
   );
   const counted = async () =>
     Object.fromEntries((await metrics.manualRuns.get()).values.map((v) => [v.labels.flow, v.value]));

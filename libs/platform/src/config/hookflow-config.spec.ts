@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { ConfigError, loadConfig } from './hookflow-config';
 
 const base = {
@@ -246,5 +247,10 @@ describe('loadConfig', () => {
       ]);
       expect(JSON.stringify(found)).not.toContain(text);
     });
+  });
+  it('reads WEB_ROOT as an absolute path, unset by default', () => {
+    expect(loadConfig(base).webRoot).toBeUndefined();
+    expect(loadConfig({ ...base, WEB_ROOT: '/srv/hookflow-web' }).webRoot).toBe('/srv/hookflow-web');
+    expect(loadConfig({ ...base, WEB_ROOT: 'web/dist' }).webRoot).toBe(path.resolve('web/dist'));
   });
 });

@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import path from 'node:path';
 import { DEFAULT_EXPRESSION_BUDGET, isDuration, parseDuration, type ExpressionBudget } from '@hookflow/flows';
 import { z } from 'zod';
 import { parseMasterKey } from './master-key';
@@ -156,6 +157,8 @@ const envSchema = z.object({
     .default('1h'),
   RETENTION_BATCH_SIZE: z.coerce.number().int().min(10).max(50_000).default(1000),
   FLOWS_DIR: z.string().default('./flows'),
+  // The dashboard's build folder (index.html, assets/); unset: dist/apps/web next to the API's build.
+  WEB_ROOT: z.string().optional(),
   FLOWS_WATCH: z
     .enum(['true', 'false', '1', '0'])
     .default('false')
@@ -235,6 +238,8 @@ export interface HookflowConfig {
   flowsDir: string;
   /** Reload flow files when they change (development). */
   flowsWatch: boolean;
+  /** The dashboard's build folder, absolute; unset: the API finds dist/apps/web itself. */
+  webRoot?: string;
   logLevel: 'fatal' | 'error' | 'warn' | 'log' | 'debug' | 'verbose';
   /** One JSON object per line (default), or readable lines for development. */
   logFormat: 'json' | 'pretty';
@@ -310,6 +315,7 @@ export function loadConfig(
     retentionBatchSize: e.RETENTION_BATCH_SIZE,
     flowsDir: e.FLOWS_DIR,
     flowsWatch: e.FLOWS_WATCH,
+    webRoot: e.WEB_ROOT === undefined ? undefined : path.resolve(e.WEB_ROOT),
     logLevel: e.LOG_LEVEL,
     logFormat: e.LOG_FORMAT ?? (e.NODE_ENV === 'development' ? 'pretty' : 'json'),
     ...overrides,

@@ -10,6 +10,7 @@ import { PollRepository } from '../repositories/poll.repository';
 import { RateLimitRepository } from '../repositories/rate-limit.repository';
 import { SecretRepository } from '../repositories/secret.repository';
 import { ApiKeyRepository } from '../repositories/api-key.repository';
+import { ApiSessionRepository } from '../repositories/api-session.repository';
 import { StatsRepository } from '../repositories/stats.repository';
 
 class DatabaseCloser implements OnApplicationShutdown {
@@ -70,6 +71,11 @@ export class StoreModule {
           inject: [DataSource],
         },
         {
+          provide: ApiSessionRepository,
+          useFactory: (ds: DataSource) => new ApiSessionRepository(ds),
+          inject: [DataSource],
+        },
+        {
           provide: PollRepository,
           useFactory: (ds: DataSource) => new PollRepository(ds),
           inject: [DataSource],
@@ -103,6 +109,7 @@ export class StoreModule {
         EventRepository,
         SecretRepository,
         ApiKeyRepository,
+        ApiSessionRepository,
         RateLimitRepository,
         PollRepository,
         StatsRepository,

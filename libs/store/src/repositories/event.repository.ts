@@ -24,12 +24,27 @@ export interface InspectedEvent {
   id: string;
   method: string;
   headers: Record<string, string | string[]>;
+  query: Record<string, unknown>;
   bodyPreview: string | null;
   bodyBytes: number;
   contentType: string | null;
   sourceIp: string | null;
   receivedAt: Date;
   statusCode: number;
+  accepted: boolean;
+  reason: string | null;
+  runId: string | null;
+}
+
+/** A stored request as a replay reads it: what was kept of it, body included. */
+export interface StoredRequest {
+  id: string;
+  method: string;
+  headers: Record<string, string | string[]>;
+  query: Record<string, unknown>;
+  rawBody: Buffer | null;
+  contentType: string | null;
+  sourceIp: string | null;
   accepted: boolean;
   reason: string | null;
   runId: string | null;
@@ -147,6 +162,7 @@ export class EventRepository {
       id: string;
       method: string;
       headers: Record<string, string | string[]>;
+      query: Record<string, unknown> | null;
       preview: Buffer | null;
       body_bytes: number | null;
       content_type: string | null;
@@ -157,7 +173,7 @@ export class EventRepository {
       reason: string | null;
       run_id: string | null;
     }[] = await this.ds.query(
-      `SELECT id, method, headers, substring(raw_body FROM 1 FOR ${PREVIEW_CHARS * 4}) AS preview,
+      `SELECT id, method, headers, query, substring(raw_body FROM 1 FOR ${PREVIEW_CHARS * 4}) AS preview,
               octet_length(raw_body) AS body_bytes, content_type, source_ip, received_at, status_code,
               accepted, reason, run_id
          FROM events WHERE ${where}
@@ -171,6 +187,7 @@ export class EventRepository {
       id: r.id,
       method: r.method,
       headers: r.headers,
+      query: r.query ?? {},
       bodyPreview: r.preview ? preview(r.preview) : null,
       bodyBytes: r.body_bytes ?? 0,
       contentType: r.content_type,
@@ -183,6 +200,40 @@ export class EventRepository {
     }));
     const last = items[items.length - 1];
     return { items, nextCursor: more && last ? encodeCursor(last.receivedAt, last.id) : null };
+  }
+
+  /** One request a flow's trigger received, with its stored body; null when the flow has no such event. */
+  async findStored(flowId: string, eventId: string): Promise<StoredRequest | null> {
+    const rows: {
+      id: string;
+      method: string;
+      headers: Record<string, string | string[]>;
+      query: Record<string, unknown> | null;
+      raw_body: Buffer | null;
+      content_type: string | null;
+      source_ip: string | null;
+      accepted: boolean;
+      reason: string | null;
+      run_id: string | null;
+    }[] = await this.ds.query(
+      `SELECT id, method, headers, query, raw_body, content_type, source_ip, accepted, reason, run_id
+         FROM events WHERE flow_id = $1 AND id = $2`,
+      [flowId, eventId],
+    );
+    const r = rows[0];
+    if (!r) return null;
+    return {
+      id: r.id,
+      method: r.method,
+      headers: r.headers,
+      query: r.query ?? {},
+      rawBody: r.raw_body,
+      contentType: r.content_type,
+      sourceIp: r.source_ip,
+      accepted: r.accepted,
+      reason: r.reason,
+      runId: r.run_id,
+    };
   }
 }
 

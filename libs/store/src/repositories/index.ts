@@ -6,6 +6,7 @@ export * from './flow.repository';
 export * from './runs';
 export * from './secret.repository';
 export * from './api-key.repository';
+export * from './api-session.repository';
 export * from './rate-limit.repository';
 export * from './poll.repository';
 export * from './retention.repository';

@@ -17,6 +17,15 @@ export interface RunDetail {
   steps: (StepRun & { attemptList: Attempt[] })[];
 }
 
+export interface StepStats {
+  id: string;
+  total: number;
+  succeeded: number;
+  failed: number;
+  filtered: number;
+  skipped: number;
+}
+
 /** Reading runs for the API: one run, a page of runs, a run with its event, steps and attempts. */
 export class RunQueries {
   constructor(private readonly ds: DataSource) {}
@@ -81,6 +90,40 @@ export class RunQueries {
         steps: inRunOrder(steps).map((s) => Object.assign(s, { attemptList: byStep.get(s.stepId) ?? [] })),
       };
     });
+  }
+
+  /**
+   * How each step of a flow's runs created in [since, until) ended; a loop item's rows count under the
+   * step's own id (`each[3].post` as `post`), once per item.
+   */
+  async stepStats(flowId: string, window: { since: Date; until: Date }): Promise<StepStats[]> {
+    const rows: {
+      id: string;
+      total: string;
+      succeeded: string;
+      failed: string;
+      filtered: string;
+      skipped: string;
+    }[] = await this.ds.query(
+      `SELECT regexp_replace(s.step_id, '^[^\\[]*\\[[0-9]+\\]\\.', '') AS id,
+                count(*) AS total,
+                count(*) FILTER (WHERE s.status = 'succeeded') AS succeeded,
+                count(*) FILTER (WHERE s.status = 'failed') AS failed,
+                count(*) FILTER (WHERE s.status = 'filtered') AS filtered,
+                count(*) FILTER (WHERE s.status = 'skipped') AS skipped
+           FROM runs r JOIN step_runs s ON s.run_id = r.id
+          WHERE r.flow_id = $1 AND r.created_at >= $2 AND r.created_at < $3
+          GROUP BY 1 ORDER BY 1`,
+      [flowId, window.since, window.until],
+    );
+    return rows.map((r) => ({
+      id: r.id,
+      total: Number(r.total),
+      succeeded: Number(r.succeeded),
+      failed: Number(r.failed),
+      filtered: Number(r.filtered),
+      skipped: Number(r.skipped),
+    }));
   }
 }
 

@@ -1,0 +1,5 @@
+import { PageHeader } from '../components/ui';
+
+export function Runs() {
+  return <PageHeader title="Runs" />;
+}
