@@ -36,6 +36,8 @@ import { SessionController } from './session/session.controller';
 import { SessionsService } from './session/sessions.service';
 import { RunsController } from './runs/runs.controller';
 import { RunsService } from './runs/runs.service';
+import { StatsController } from './stats/stats.controller';
+import { StatsService } from './stats/stats.service';
 import { SecretsController } from './secrets/secrets.controller';
 import { SecretsService } from './secrets/secrets.service';
 import { IngressController } from './triggers/ingress.controller';
@@ -59,6 +61,7 @@ export class ApiModule {
         IngressController,
         FlowsController,
         RunsController,
+        StatsController,
         HealthController,
         MetricsController,
         SecretsController,
@@ -92,6 +95,7 @@ export class ApiModule {
         ManualRunService,
         FlowFilesLoader,
         RunsService,
+        StatsService,
         SecretsService,
         ApiKeyVerifier,
         RequestBodyCheck,

@@ -22,6 +22,9 @@ interface AttemptView {
   outcome: string | null;
   error: { code?: string; message?: string } | string | null;
   responseStatus: number | null;
+  /** An action's request and response (absent from servers before they were kept). */
+  request?: { method: string; url: string } | null;
+  response?: { status: number; body: string | null; bodyTruncated: boolean } | null;
 }
 
 interface StepView {
@@ -60,6 +63,8 @@ export interface RunDetail {
 
 const RUN_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'filtered', 'cancelled'];
 const PREVIEW_CHARS = 400;
+/** Characters of a response body shown in a run's summary of the last attempts. */
+const RESPONSE_PREVIEW_CHARS = 80;
 
 /** `2024-05-01 12:00:03Z`: second precision reads better in a table than full ISO. */
 export function shortTime(iso: string | null | undefined): string {
@@ -85,6 +90,15 @@ export function formatRunList(items: RunSummary[]): string {
     ['RUN', 'FLOW', 'STATUS', 'CREATED', 'DURATION'],
     items.map((r) => [r.id, r.flow, r.status, shortTime(r.createdAt), runDuration(r)]),
   );
+}
+
+/** `HTTP 200 {"ok":true}`: the status and the start of the body on one line, or why there was none. */
+function responseLine(attempt: AttemptView): string {
+  const response = attempt.response;
+  if (!response) return `no response${attempt.error ? ` (${errorText(attempt.error)})` : ''}`;
+  const body = (response.body ?? '').replace(/\s+/g, ' ').trim();
+  const more = response.bodyTruncated && body.length <= RESPONSE_PREVIEW_CHARS ? '…' : '';
+  return `HTTP ${response.status}${body ? ` ${truncate(body, RESPONSE_PREVIEW_CHARS)}${more}` : ''}`;
 }
 
 /** The run, its event in brief, and each step with status, attempts and error. */
@@ -131,6 +145,18 @@ export function formatRunDetail(run: RunDetail): string[] {
         rows.map(([id, ...rest]) => [`  ${id}`, ...rest]),
       ).split('\n'),
     );
+  const exchanges = run.steps.flatMap((s) => {
+    const last = s.attempts[s.attempts.length - 1];
+    if (!last?.request) return [];
+    return [[`  ${s.id}`, truncate(`${last.request.method} ${last.request.url}`, 60), responseLine(last)]];
+  });
+  if (exchanges.length > 0) {
+    lines.push(
+      '',
+      'responses (last attempt)',
+      ...table(['  STEP', 'REQUEST', 'RESPONSE'], exchanges).split('\n'),
+    );
+  }
   for (const step of run.steps) {
     const failedAttempts = step.attempts.filter((a) => a.outcome !== 'succeeded' && a.error);
     if (failedAttempts.length === 0 && step.status !== 'failed') continue;

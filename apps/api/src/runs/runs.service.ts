@@ -117,6 +117,9 @@ export class RunsService {
           error: a.error,
           responseStatus: a.responseStatus,
           ...(a.logs ? { logs: a.logs } : {}),
+          request: a.request,
+          response: a.response,
+          destination: a.destination,
         })),
       })),
     };

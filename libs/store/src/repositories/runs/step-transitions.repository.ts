@@ -2,6 +2,8 @@ import {
   parseItemStepId,
   type RunStatus,
   type RunTransition,
+  type ExchangeRequest,
+  type ExchangeResponse,
   type RunView,
   type StepError,
   type StepStatus,
@@ -72,6 +74,11 @@ export interface AttemptRecord {
   responseStatus: number | null;
   /** A code step's `console.log` lines. */
   logs?: string[];
+  /** An action's request and response, already masked and bounded (captureExchange). */
+  request?: ExchangeRequest | null;
+  response?: ExchangeResponse | null;
+  /** `host:port` of an action's URL. */
+  destination?: string | null;
 }
 
 export interface StepResult {
@@ -219,6 +226,9 @@ interface StepEndRow {
   attempt_error: unknown;
   response_status: number | null;
   logs: string[] | null;
+  request: unknown;
+  response: unknown;
+  destination: string | null;
   version: number;
   run_status: RunStatus | null;
   skip: string[];
@@ -260,7 +270,7 @@ const RECORD_STEP_ENDS = `WITH i AS MATERIALIZED (
          SELECT * FROM json_to_recordset($1::json) AS i(
            ord int, run_id uuid, step_id text, status text, input json, output json, error jsonb, routes text[],
            n int, started_at timestamptz, duration_ms int, outcome text, attempt_error jsonb,
-           response_status int, logs text[], version int, run_status text, skip text[], enqueue text[],
+           response_status int, logs text[], request jsonb, response jsonb, destination text, version int, run_status text, skip text[], enqueue text[],
            next_step text, next_lease_ms double precision, expect_status text, expect_attempts int,
            unclaimed boolean, loop_items json, loop_steps text[], loop_end text, loop_status text,
            loop_error jsonb, loop_rows text[])
@@ -318,9 +328,10 @@ const RECORD_STEP_ENDS = `WITH i AS MATERIALIZED (
             AND sr.status = 'pending' AND i.run_id IN (SELECT run_id FROM s)
           RETURNING sr.run_id, sr.attempts, sr.attempts_base
        ), a AS (
-         INSERT INTO step_attempts (run_id, step_id, n, started_at, duration_ms, outcome, error, response_status, logs)
+         INSERT INTO step_attempts (run_id, step_id, n, started_at, duration_ms, outcome, error, response_status, logs,
+                                    request, response, destination)
          SELECT i.run_id, i.step_id, i.n, i.started_at, i.duration_ms, i.outcome, i.attempt_error, i.response_status,
-                i.logs
+                i.logs, i.request, i.response, i.destination
            FROM i WHERE i.n IS NOT NULL AND i.run_id IN (SELECT run_id FROM s)
        ), k AS (
          UPDATE step_runs sr SET status = 'skipped', finished_at = now()
@@ -374,6 +385,9 @@ function stepEndRow(end: StepEnd): StepEndRow {
     attempt_error: attempt?.error ?? null,
     response_status: attempt?.responseStatus ?? null,
     logs: attempt?.logs ?? null,
+    request: attempt?.request ?? null,
+    response: attempt?.response ?? null,
+    destination: attempt?.destination ?? null,
     version: end.version,
     run_status: transition.runStatus,
     skip: transition.skip,
@@ -722,8 +736,9 @@ export class StepTransitions {
           WHERE run_id = $1 AND step_id = $2 AND status = 'running' AND attempts = $5
           RETURNING status
        ), a AS (
-         INSERT INTO step_attempts (run_id, step_id, n, started_at, duration_ms, outcome, error, response_status)
-         SELECT $1, $2, $5, $6, $7, $8, $4, $9 FROM s
+         INSERT INTO step_attempts (run_id, step_id, n, started_at, duration_ms, outcome, error, response_status,
+                                    logs, request, response, destination)
+         SELECT $1, $2, $5, $6, $7, $8, $4, $9, $10, $11, $12, $13 FROM s
        )
        SELECT status FROM s`,
       [
@@ -736,6 +751,10 @@ export class StepTransitions {
         attempt.durationMs,
         attempt.outcome,
         attempt.responseStatus,
+        attempt.logs ?? null,
+        toJsonb(attempt.request),
+        toJsonb(attempt.response),
+        attempt.destination ?? null,
       ],
     );
     return rows[0]?.status === 'retrying';
