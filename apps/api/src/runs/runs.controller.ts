@@ -14,12 +14,15 @@ export class RunsController {
   @Get()
   @RunsOpenApi.list()
   list(
-    @Query('flow') flow?: string,
-    @Query('status') status?: string,
-    @Query('limit') limit?: string,
-    @Query('cursor') cursor?: string,
+    @Query('flow') flow?: unknown,
+    @Query('status') status?: unknown,
+    @Query('since') since?: unknown,
+    @Query('until') until?: unknown,
+    @Query('q') q?: unknown,
+    @Query('limit') limit?: unknown,
+    @Query('cursor') cursor?: unknown,
   ) {
-    return this.runs.list({ flow, status, limit: parseLimit(limit), cursor });
+    return this.runs.list({ flow, status, since, until, q, limit: parseLimit(limit), cursor });
   }
 
   @Post('retry')

@@ -13,6 +13,7 @@ import { RouterRoutes1773000000000 } from './1773000000000-router-routes';
 import { AttemptLogs1774000000000 } from './1774000000000-attempt-logs';
 import { LoopItems1775000000000 } from './1775000000000-loop-items';
 import { Polls1776000000000 } from './1776000000000-polls';
+import { RunSearch1777100000000 } from './1777100000000-run-search';
 
 /** Every migration, oldest first. Run at start by both apps (TypeORM serialises them with a lock table). */
 export const MIGRATIONS = [
@@ -31,4 +32,5 @@ export const MIGRATIONS = [
   AttemptLogs1774000000000,
   LoopItems1775000000000,
   Polls1776000000000,
+  RunSearch1777100000000,
 ];

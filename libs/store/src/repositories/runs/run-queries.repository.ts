@@ -7,14 +7,114 @@ import { InvalidCursorError } from './run-sql';
 export interface RunListFilter {
   flowId?: string;
   status?: RunStatus;
+  /** Runs created at or after this time. */
+  since?: Date;
+  /** Runs created before this time. */
+  until?: Date;
+  /** A value in the run's trigger body or in one of its steps' outputs (`runSearchPath`). */
+  q?: string;
   limit: number;
   cursor?: string;
+}
+
+/** A run as a list shows it. */
+export interface RunListItem {
+  id: string;
+  flowSlug: string;
+  version: number;
+  status: RunStatus;
+  eventId: string | null;
+  createdAt: Date;
+  startedAt: Date | null;
+  finishedAt: Date | null;
+}
+
+/** What a list's filter adds to `FROM runs r` (parameters from `$first` on). */
+export interface RunFilterSql {
+  where: string;
+  values: unknown[];
+}
+
+/**
+ * Numbers as a person types them; leading zeros (a zip, an id) stay text only. Bounded: what
+ * jsonpath reads as numeric must not overflow it.
+ */
+const NUMBER = /^-?(0|[1-9][0-9]{0,29})(\.[0-9]{1,30})?$/;
+
+/**
+ * The jsonpath that finds `q` as a value at any depth: equal to the string, or when `q` reads as a
+ * number, to that number. Passed as one parameter; the string is a jsonpath string literal
+ * written by JSON.stringify, whose escapes jsonpath reads the same way, so no `q` can be more
+ * than a literal. Matches what GIN `jsonb_ops` indexes (every value, whatever its path).
+ */
+export function runSearchPath(q: string): string {
+  const text = `$.** == ${JSON.stringify(q)}`;
+  return NUMBER.test(q) ? `${text} || $.** == ${q}` : text;
+}
+
+/**
+ * The conditions of a run filter on `runs r`, for the list and the bulk retry alike. A search
+ * gathers the matching runs first (both GIN indexes), then filters and orders those.
+ */
+export function runFilterSql(filter: Omit<RunListFilter, 'limit' | 'cursor'>, first = 1): RunFilterSql {
+  const where: string[] = [];
+  const values: unknown[] = [];
+  const param = (value: unknown) => `$${first + values.push(value) - 1}`;
+  if (filter.flowId) where.push(`r.flow_id = ${param(filter.flowId)}::uuid`);
+  if (filter.status) where.push(`r.status = ${param(filter.status)}`);
+  if (filter.since) where.push(`r.created_at >= ${param(filter.since)}::timestamptz`);
+  if (filter.until) where.push(`r.created_at < ${param(filter.until)}::timestamptz`);
+  if (filter.q !== undefined) {
+    const path = `${param(runSearchPath(filter.q))}::jsonpath`;
+    // The same expressions as the partial GIN indexes (migration 1777100000000), conditions included.
+    where.push(`r.id IN (
+        SELECT hit.id FROM events e JOIN runs hit ON hit.event_id = e.id
+         WHERE e.accepted AND e.body IS NOT NULL AND e.body::jsonb @@ ${path}
+        UNION
+        SELECT s.run_id FROM step_runs s WHERE s.output IS NOT NULL AND s.output::jsonb @@ ${path})`);
+  }
+  return { where: where.length > 0 ? where.join(' AND ') : 'true', values };
+}
+
+/** GET /api/runs's statement: a page of runs, newest first, one more than the page to tell whether more follow. */
+export function runListQuery(filter: RunListFilter): { text: string; values: unknown[] } {
+  const { where, values } = runFilterSql(filter);
+  let keyset = '';
+  if (filter.cursor) {
+    const c = decodeCursor(filter.cursor);
+    if (!c) throw new InvalidCursorError('cursor is not one this server gave out');
+    values.push(c.at, c.id);
+    keyset = ` AND (r.created_at, r.id) < ($${values.length - 1}::timestamptz, $${values.length}::uuid)`;
+  }
+  values.push(filter.limit + 1);
+  return {
+    text: `SELECT r.id, f.slug AS flow_slug, v.version, r.status, r.event_id, r.created_at, r.started_at, r.finished_at
+             FROM runs r
+             JOIN flows f ON f.id = r.flow_id
+             JOIN flow_versions v ON v.id = r.flow_version_id
+            WHERE ${where}${keyset}
+            ORDER BY r.created_at DESC, r.id DESC
+            LIMIT $${values.length}`,
+    values,
+  };
 }
 
 export interface RunDetail {
   run: Run & { flowSlug: string };
   event: Event | null;
   steps: (StepRun & { attemptList: Attempt[] })[];
+}
+
+/** A run as it was when it was created or last changed status, for the run stream. */
+export interface RunChange {
+  id: string;
+  flow: string;
+  status: RunStatus;
+  createdAt: Date;
+  startedAt: Date | null;
+  finishedAt: Date | null;
+  /** `changed_at` in microseconds since the epoch (exact: below 2^53 until the year 2255). */
+  changedUs: number;
 }
 
 /** Reading runs for the API: one run, a page of runs, a run with its event, steps and attempts. */
@@ -25,29 +125,59 @@ export class RunQueries {
     return this.ds.manager.findOneBy(Run, { id: runId });
   }
 
-  async list(
-    filter: RunListFilter,
-  ): Promise<{ items: (Run & { flowSlug: string })[]; nextCursor: string | null }> {
-    const qb = this.ds.manager
-      .createQueryBuilder(Run, 'r')
-      .innerJoin('flows', 'f', 'f.id = r.flow_id')
-      .addSelect('f.slug', 'flow_slug')
-      .orderBy('r.created_at', 'DESC')
-      .addOrderBy('r.id', 'DESC')
-      .limit(filter.limit + 1);
-    if (filter.flowId) qb.andWhere('r.flow_id = :flowId', { flowId: filter.flowId });
-    if (filter.status) qb.andWhere('r.status = :status', { status: filter.status });
-    if (filter.cursor) {
-      const c = decodeCursor(filter.cursor);
-      if (!c) throw new InvalidCursorError('cursor is not one this server gave out');
-      qb.andWhere('(r.created_at, r.id) < (:at, :id)', { at: c.at, id: c.id });
-    }
-    const { entities, raw } = await qb.getRawAndEntities();
-    const items = entities.map((run, i) => Object.assign(run, { flowSlug: raw[i].flow_slug as string }));
+  async list(filter: RunListFilter): Promise<{ items: RunListItem[]; nextCursor: string | null }> {
+    const { text, values } = runListQuery(filter);
+    const rows: {
+      id: string;
+      flow_slug: string;
+      version: number;
+      status: RunStatus;
+      event_id: string | null;
+      created_at: Date;
+      started_at: Date | null;
+      finished_at: Date | null;
+    }[] = await this.ds.query(text, values);
+    const items = rows.map((r) => ({
+      id: r.id,
+      flowSlug: r.flow_slug,
+      version: r.version,
+      status: r.status,
+      eventId: r.event_id,
+      createdAt: r.created_at,
+      startedAt: r.started_at,
+      finishedAt: r.finished_at,
+    }));
     const more = items.length > filter.limit;
     if (more) items.pop();
     const last = items[items.length - 1];
     return { items, nextCursor: more && last ? encodeCursor(last.createdAt, last.id) : null };
+  }
+
+  /** The database's clock in microseconds since the epoch: where a reader of `changesSince` starts. */
+  async clockUs(): Promise<number> {
+    const rows: { us: string }[] = await this.ds.query(
+      `SELECT (extract(epoch FROM clock_timestamp()) * 1000000)::bigint AS us`,
+    );
+    return Number(rows[0].us);
+  }
+
+  /**
+   * Up to `limit` runs changed after `afterUs` (or, with `afterId`, after that run at that time),
+   * oldest change first, through `runs_changed`.
+   */
+  async changesSince(afterUs: number, afterId: string | null, limit: number): Promise<RunChange[]> {
+    const rows: (Omit<RunChange, 'changedUs'> & { changedUs: string })[] = await this.ds.query(
+      `SELECT r.id, f.slug AS flow, r.status, r.created_at AS "createdAt", r.started_at AS "startedAt",
+              r.finished_at AS "finishedAt", (extract(epoch FROM r.changed_at) * 1000000)::bigint AS "changedUs"
+         FROM runs r JOIN flows f ON f.id = r.flow_id
+        WHERE r.changed_at IS NOT NULL
+          AND (r.changed_at, r.id) > ('epoch'::timestamptz + $1::bigint * interval '1 microsecond',
+                                      coalesce($2::uuid, 'ffffffff-ffff-ffff-ffff-ffffffffffff'))
+        ORDER BY r.changed_at, r.id
+        LIMIT $3`,
+      [afterUs, afterId, limit],
+    );
+    return rows.map((r) => ({ ...r, changedUs: Number(r.changedUs) }));
   }
 
   /** A succeeded step's output (a respond step's answer, too large to travel); undefined when it has none. */
