@@ -148,10 +148,13 @@ async function main() {
       ['a body number (orderNumber)', { q: String(100000 + mid) }],
       ['a step output value (messageId)', { q: msg }],
       ['a miss', { q: 'no-such-value-anywhere' }],
-      ['a value in 2,000 bodies (customer email)', { q: 'customer4242@example.com' }],
-      ['the same, flow orders + status failed', { q: 'customer4242@example.com', flowId: await flowId('orders'), status: 'failed' }],
-      ['a value in 2,000 bodies, page 2', { q: 'customer4242@example.com', page: 2 }],
+      ['a value in 20 bodies and 20 outputs (customer email)', { q: 'customer4242@example.com' }],
+      ['a value in 4,000 bodies (a SKU)', { q: 'SKU-42' }],
+      ['the same, page 2', { q: 'SKU-42', page: 2 }],
+      ['the same, flow orders + status failed', { q: 'SKU-42', flowId: await flowId('orders'), status: 'failed' }],
       ['a common value (currency EUR, every run)', { q: 'EUR' }],
+      ['a value in 200,000 bodies (country NL)', { q: 'NL' }],
+      ['the same, flow orders + status failed (no match)', { q: 'NL', flowId: await flowId('orders'), status: 'failed' }],
       ['no q, flow orders + status failed', { flowId: await flowId('orders'), status: 'failed' }],
       ['since/until one day, flow orders', { flowId: await flowId('orders'), since: new Date(Date.now() - 3 * 86400e3), until: new Date(Date.now() - 2 * 86400e3) }],
     ];
@@ -161,6 +164,7 @@ async function main() {
       const filter = { limit: 50, ...c };
       if (c.page === 2) filter.cursor = (await queries.list({ ...filter, page: undefined })).nextCursor;
       const times = [];
+      await queries.list(filter);
       let items = 0;
       for (let n = 0; n < 5; n++) {
         const t0 = process.hrtime.bigint();
@@ -168,10 +172,11 @@ async function main() {
         times.push(Number(process.hrtime.bigint() - t0) / 1e6);
         items = page.items.length;
       }
-      const { text, values } = store.runListQuery(filter);
-      const plan = await ds.query(`EXPLAIN (ANALYZE, BUFFERS, TIMING OFF) ${text}`, values);
-      const lines = plan.map((r) => r['QUERY PLAN']);
-      report.push({ name, items, medianMs: Number(median(times).toFixed(1)), execution: lines.at(-1) });
+      const plan = filter.q === undefined ? undefined : await queries.searchPlan(filter.q);
+      const { text, values } = store.runListQuery(filter, plan);
+      const explained = await ds.query(`EXPLAIN (ANALYZE, BUFFERS, TIMING OFF) ${text}`, values);
+      const lines = explained.map((r) => r["QUERY PLAN"]);
+      report.push({ name, items, plan: plan?.kind ?? 'no search', hits: plan?.ids?.length, medianMs: Number(median(times).toFixed(1)), execution: lines.at(-1) });
       log(`\n== ${name}: ${items} items, median ${median(times).toFixed(1)} ms\n${lines.join('\n')}`);
     }
     console.log(JSON.stringify(report, null, 1));

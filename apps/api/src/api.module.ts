@@ -32,6 +32,7 @@ import { ApiKeyVerifier } from './keys/api-key-verifier';
 import { ApiKeysController } from './keys/api-keys.controller';
 import { ApiKeysService } from './keys/api-keys.service';
 import { RunsController } from './runs/runs.controller';
+import { RunStream } from './runs/run-stream.service';
 import { RunsService } from './runs/runs.service';
 import { SecretsController } from './secrets/secrets.controller';
 import { SecretsService } from './secrets/secrets.service';
@@ -87,6 +88,7 @@ export class ApiModule {
         ManualRunService,
         FlowFilesLoader,
         RunsService,
+        RunStream,
         SecretsService,
         ApiKeyVerifier,
         RequestBodyCheck,

@@ -1,5 +1,5 @@
 import { applyDecorators } from '@nestjs/common';
-import { ApiOperation, ApiParam, ApiQuery } from '@nestjs/swagger';
+import { ApiOperation, ApiParam, ApiQuery, ApiResponse } from '@nestjs/swagger';
 import { SLUG_PATTERN } from '@hookflow/flows';
 import { ErrorCode } from '../common/app-error';
 import { ApiErrorResponse, ApiJsonBody, ApiJsonResponse, ApiNotFound } from '../common/openapi.decorators';
@@ -68,6 +68,42 @@ export const RunsOpenApi = {
         400,
         '`status`, `since`, `until` (not before `since`), `q` (over 200 characters), `limit` or `cursor` is not valid.',
         ErrorCode.InvalidRequest,
+      ),
+    ),
+
+  stream: () =>
+    applyDecorators(
+      ApiOperation({
+        summary: 'Stream run changes',
+        description:
+          'Server-Sent Events: `event: run` each time a run is created or changes status, with `data` ' +
+          '`{ "id", "flow", "status", "createdAt", "startedAt", "finishedAt" }`, within about 0.5 s; a ' +
+          '`: ping` comment every 15 s; `retry: 3000`. Changes made before the stream opened are not sent ' +
+          '(read them with `GET /api/runs`). A client that does not read (256 KiB behind) is disconnected.',
+      }),
+      ApiQuery({
+        name: 'flow',
+        required: false,
+        description: 'Only runs of this flow (slug).',
+        schema: { type: 'string', pattern: SLUG_PATTERN },
+      }),
+      ApiResponse({
+        status: 200,
+        description: 'The stream, open until the client or the server closes it.',
+        content: {
+          'text/event-stream': {
+            schema: {
+              type: 'string',
+              description: 'event: run\ndata: {"id":"…","flow":"orders","status":"running",…}\n\n',
+            },
+          },
+        },
+      }),
+      ApiErrorResponse(400, '`flow` is not a slug.', ErrorCode.InvalidRequest),
+      ApiErrorResponse(
+        503,
+        'This API process serves its most streams (200), or is stopping: try again, or another replica.',
+        ErrorCode.Unavailable,
       ),
     ),
 

@@ -14,6 +14,7 @@ import {
   RunIntake,
   RunOperations,
   RunQueries,
+  SearchTooBroadError,
   unstorableCharIn,
   type RunOperation,
 } from '@hookflow/store';
@@ -79,6 +80,7 @@ export class RunsService {
       };
     } catch (err) {
       if (err instanceof InvalidCursorError) throw AppError.invalid('/cursor', err.message);
+      if (err instanceof SearchTooBroadError) throw AppError.invalid('/q', err.message);
       throw err;
     }
   }

@@ -31,6 +31,6 @@ export class Run {
   originRunId: string | null;
 
   /** When the run was created or last changed status (the run stream reads changes by it); set by SQL only. */
-  @Column('timestamptz', { name: 'changed_at', nullable: true, insert: false, update: false })
+  @Column({ type: 'timestamptz', name: 'changed_at', nullable: true, insert: false, update: false })
   changedAt: Date | null;
 }
