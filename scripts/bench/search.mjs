@@ -47,7 +47,9 @@ async function load(ds) {
     await q(
       `INSERT INTO flows (id, slug, current_version) VALUES (md5('f' || $1)::uuid, $2, 1);
        INSERT INTO flow_versions (id, flow_id, version, definition, checksum)
-       VALUES (md5('v' || $1)::uuid, md5('f' || $1)::uuid, 1, '{}', 'x')`.replace(/\$1/g, String(i)).replace('$2', `'${slug}'`),
+       VALUES (md5('v' || $1)::uuid, md5('f' || $1)::uuid, 1, '{}', 'x')`
+        .replace(/\$1/g, String(i))
+        .replace('$2', `'${slug}'`),
     );
   }
   const started = Date.now();
@@ -112,7 +114,9 @@ async function load(ds) {
   const t0 = Date.now();
   await new RunSearch1777100000000().up(runner);
   await runner.release();
-  log(`migration 1777100000000 (CONCURRENTLY) on the loaded tables: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  log(
+    `migration 1777100000000 (CONCURRENTLY) on the loaded tables: ${((Date.now() - t0) / 1000).toFixed(1)} s`,
+  );
   await q(`ANALYZE events`);
   await q(`ANALYZE step_runs`);
 }
@@ -142,7 +146,9 @@ async function main() {
     console.log(JSON.stringify({ counts: counts[0], sizes }, null, 1));
     const flowId = (slug) => ds.query(`SELECT id FROM flows WHERE slug = $1`, [slug]).then((r) => r[0].id);
     const mid = Math.floor(RUNS / 2);
-    const msg = (await ds.query(`SELECT 'msg_' || substr(md5('m' || $1::text), 1, 16) AS m`, [String(mid + 1)]))[0].m;
+    const msg = (
+      await ds.query(`SELECT 'msg_' || substr(md5('m' || $1::text), 1, 16) AS m`, [String(mid + 1)])
+    )[0].m;
     const cases = [
       ['a body value (order id), one run', { q: `ord_${mid}` }],
       ['a body number (orderNumber)', { q: String(100000 + mid) }],
@@ -151,12 +157,25 @@ async function main() {
       ['a value in 20 bodies and 20 outputs (customer email)', { q: 'customer4242@example.com' }],
       ['a value in 4,000 bodies (a SKU)', { q: 'SKU-42' }],
       ['the same, page 2', { q: 'SKU-42', page: 2 }],
-      ['the same, flow orders + status failed', { q: 'SKU-42', flowId: await flowId('orders'), status: 'failed' }],
+      [
+        'the same, flow orders + status failed',
+        { q: 'SKU-42', flowId: await flowId('orders'), status: 'failed' },
+      ],
       ['a common value (currency EUR, every run)', { q: 'EUR' }],
       ['a value in 200,000 bodies (country NL)', { q: 'NL' }],
-      ['the same, flow orders + status failed (no match)', { q: 'NL', flowId: await flowId('orders'), status: 'failed' }],
+      [
+        'the same, flow orders + status failed (no match)',
+        { q: 'NL', flowId: await flowId('orders'), status: 'failed' },
+      ],
       ['no q, flow orders + status failed', { flowId: await flowId('orders'), status: 'failed' }],
-      ['since/until one day, flow orders', { flowId: await flowId('orders'), since: new Date(Date.now() - 3 * 86400e3), until: new Date(Date.now() - 2 * 86400e3) }],
+      [
+        'since/until one day, flow orders',
+        {
+          flowId: await flowId('orders'),
+          since: new Date(Date.now() - 3 * 86400e3),
+          until: new Date(Date.now() - 2 * 86400e3),
+        },
+      ],
     ];
     const queries = new store.RunQueries(ds);
     const report = [];
@@ -175,8 +194,15 @@ async function main() {
       const plan = filter.q === undefined ? undefined : await queries.searchPlan(filter.q);
       const { text, values } = store.runListQuery(filter, plan);
       const explained = await ds.query(`EXPLAIN (ANALYZE, BUFFERS, TIMING OFF) ${text}`, values);
-      const lines = explained.map((r) => r["QUERY PLAN"]);
-      report.push({ name, items, plan: plan?.kind ?? 'no search', hits: plan?.ids?.length, medianMs: Number(median(times).toFixed(1)), execution: lines.at(-1) });
+      const lines = explained.map((r) => r['QUERY PLAN']);
+      report.push({
+        name,
+        items,
+        plan: plan?.kind ?? 'no search',
+        hits: plan?.ids?.length,
+        medianMs: Number(median(times).toFixed(1)),
+        execution: lines.at(-1),
+      });
       log(`\n== ${name}: ${items} items, median ${median(times).toFixed(1)} ms\n${lines.join('\n')}`);
     }
     console.log(JSON.stringify(report, null, 1));

@@ -94,7 +94,12 @@ describe('run stream', () => {
       slug,
       trigger: { type: 'webhook' },
       steps: [
-        { id: 'deliver', type: 'action', connector: 'http', with: { url: `${sink.url}/${slug}`, json: '{{input}}' } },
+        {
+          id: 'deliver',
+          type: 'action',
+          connector: 'http',
+          with: { url: `${sink.url}/${slug}`, json: '{{input}}' },
+        },
       ],
     });
 
@@ -118,9 +123,17 @@ describe('run stream', () => {
     expect(statuses.indexOf('running')).toBeLessThan(statuses.indexOf('succeeded'));
     expect(statuses.filter((s) => s === 'succeeded')).toHaveLength(1);
     const done = all.events.find((e) => e.id === body.runId && e.status === 'succeeded')!;
-    expect(done).toMatchObject({ flow: 'watched', startedAt: expect.any(String), finishedAt: expect.any(String) });
+    expect(done).toMatchObject({
+      flow: 'watched',
+      startedAt: expect.any(String),
+      finishedAt: expect.any(String),
+    });
 
-    const second = await hf.http().post(new URL(other.flow.triggerUrl as string).pathname).send({}).expect(202);
+    const second = await hf
+      .http()
+      .post(new URL(other.flow.triggerUrl as string).pathname)
+      .send({})
+      .expect(202);
     await waitFor(() => onlyOther.of(second.body.runId).includes('succeeded'), { what: 'the other flow' });
     expect(onlyOther.events.every((e) => e.flow === 'elsewhere')).toBe(true);
     expect(onlyOther.of(body.runId)).toEqual([]);

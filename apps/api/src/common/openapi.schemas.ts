@@ -572,10 +572,13 @@ const schemas: Record<SchemaName, SchemaObject> = {
       status: str('Runs in this status.', { enum: ['failed', 'cancelled'], default: 'failed' }),
       since: time('Runs created at or after this time.'),
       until: time('Runs created before this time.'),
-      q: str('Only runs with this value in their trigger body or a step output, as `GET /api/runs?q=` finds them.', {
-        minLength: 1,
-        maxLength: 200,
-      }),
+      q: str(
+        'Only runs with this value in their trigger body or a step output, as `GET /api/runs?q=` finds them.',
+        {
+          minLength: 1,
+          maxLength: 200,
+        },
+      ),
     },
     [],
   ),

@@ -285,7 +285,11 @@ export class RunsService {
 }
 
 /** A finished run's time from start to end; null for a live run (a retried one keeps an old end) or one never started. */
-function durationOf(run: { status: RunStatus; startedAt: Date | null; finishedAt: Date | null }): number | null {
+function durationOf(run: {
+  status: RunStatus;
+  startedAt: Date | null;
+  finishedAt: Date | null;
+}): number | null {
   if (run.status === 'queued' || run.status === 'running' || !run.startedAt || !run.finishedAt) return null;
   return Math.max(0, run.finishedAt.getTime() - run.startedAt.getTime());
 }
@@ -309,9 +313,17 @@ interface RunFilter {
 }
 
 /** The filter a list and a bulk retry share (`status` aside, whose allowed values differ). */
-function parseRunFilter(raw: { flow?: unknown; since?: unknown; until?: unknown; q?: unknown; cursor?: unknown; status?: unknown }): RunFilter {
+function parseRunFilter(raw: {
+  flow?: unknown;
+  since?: unknown;
+  until?: unknown;
+  q?: unknown;
+  cursor?: unknown;
+  status?: unknown;
+}): RunFilter {
   for (const key of ['flow', 'status', 'cursor'] as const) {
-    if (raw[key] !== undefined && typeof raw[key] !== 'string') throw AppError.invalid(`/${key}`, 'must be a string');
+    if (raw[key] !== undefined && typeof raw[key] !== 'string')
+      throw AppError.invalid(`/${key}`, 'must be a string');
   }
   const since = parseTime(raw.since, '/since');
   const until = parseTime(raw.until, '/until');
@@ -325,7 +337,8 @@ function parseRunFilter(raw: { flow?: unknown; since?: unknown; until?: unknown;
 function parseSearch(raw: unknown): string | undefined {
   if (raw === undefined || raw === null || raw === '') return undefined;
   if (typeof raw !== 'string') throw AppError.invalid('/q', 'must be a string');
-  if (raw.length > MAX_SEARCH_CHARS) throw AppError.invalid('/q', `must be at most ${MAX_SEARCH_CHARS} characters`);
+  if (raw.length > MAX_SEARCH_CHARS)
+    throw AppError.invalid('/q', `must be at most ${MAX_SEARCH_CHARS} characters`);
   // What PostgreSQL cannot store was never stored (it became U+FFFD), so it cannot be found either.
   const unstorable = unstorableCharIn(raw);
   if (unstorable) throw AppError.invalid('/q', `holds ${unstorable}`);
@@ -344,7 +357,10 @@ function parseBulkRetry(body: unknown): RunFilter & { status: RetryableStatus } 
   if (!RETRYABLE_STATUSES.includes(status as RetryableStatus)) {
     throw AppError.invalid('/status', `must be one of ${RETRYABLE_STATUSES.join(', ')}`);
   }
-  return { ...parseRunFilter({ flow: b.flow, since: b.since, until: b.until, q: b.q }), status: status as RetryableStatus };
+  return {
+    ...parseRunFilter({ flow: b.flow, since: b.since, until: b.until, q: b.q }),
+    status: status as RetryableStatus,
+  };
 }
 
 function parseTime(value: unknown, path: string): Date | undefined {

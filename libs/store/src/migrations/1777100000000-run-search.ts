@@ -22,8 +22,16 @@ export class RunSearch1777100000000 implements MigrationInterface {
     await q.query(`ALTER TABLE runs ADD COLUMN IF NOT EXISTS changed_at timestamptz`);
     await q.query(`ALTER TABLE runs ALTER COLUMN changed_at SET DEFAULT clock_timestamp()`);
     await build(q, 'runs_changed', `runs (changed_at, id) WHERE changed_at IS NOT NULL`);
-    await build(q, 'events_body_search', `events USING gin ((body::jsonb)) WHERE accepted AND body IS NOT NULL`);
-    await build(q, 'step_runs_output_search', `step_runs USING gin ((output::jsonb)) WHERE output IS NOT NULL`);
+    await build(
+      q,
+      'events_body_search',
+      `events USING gin ((body::jsonb)) WHERE accepted AND body IS NOT NULL`,
+    );
+    await build(
+      q,
+      'step_runs_output_search',
+      `step_runs USING gin ((output::jsonb)) WHERE output IS NOT NULL`,
+    );
   }
 
   async down(q: QueryRunner): Promise<void> {

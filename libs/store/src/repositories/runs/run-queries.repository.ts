@@ -84,7 +84,8 @@ export function runSearchPath(q: string): string {
 // The same expressions and conditions as the partial GIN indexes (migration 1777100000000).
 const BODY_MATCHES = (e: string, path: string) =>
   `${e}.accepted AND ${e}.body IS NOT NULL AND ${e}.body::jsonb @@ ${path}`;
-const OUTPUT_MATCHES = (s: string, path: string) => `${s}.output IS NOT NULL AND ${s}.output::jsonb @@ ${path}`;
+const OUTPUT_MATCHES = (s: string, path: string) =>
+  `${s}.output IS NOT NULL AND ${s}.output::jsonb @@ ${path}`;
 
 /**
  * Run ids whose trigger body (replays share it) or a step output holds the value of jsonpath `path`
@@ -128,7 +129,10 @@ export function runFilterSql(
 }
 
 /** GET /api/runs's statement: a page of runs, newest first, one more than the page to tell whether more follow. */
-export function runListQuery(filter: RunListFilter, plan?: RunSearchPlan): { text: string; values: unknown[] } {
+export function runListQuery(
+  filter: RunListFilter,
+  plan?: RunSearchPlan,
+): { text: string; values: unknown[] } {
   const { where, values } = runFilterSql(filter, plan);
   let keyset = '';
   if (filter.cursor) {
