@@ -40,6 +40,7 @@ const EXPECTED_ROUTES = [
   'POST /api/flows/{slug}/events/{eventId}/replay',
   'GET /api/flows/{slug}/steps/stats',
   'GET /api/runs',
+  'GET /api/runs/stream',
   'POST /api/runs/retry',
   'GET /api/runs/{id}',
   'POST /api/runs/{id}/retry',
@@ -264,7 +265,7 @@ describe('OpenAPI document', () => {
 
     it('puts every management operation behind the bearer key or the session of its scope, with a 401, a 403 and a 2xx schema', () => {
       const management = operations().filter((o) => o.path.startsWith('/api/') && o.path !== '/api/session');
-      expect(management).toHaveLength(31);
+      expect(management).toHaveLength(32);
       for (const { key, method, path, op } of management) {
         // Keys are admin's; otherwise GET reads and everything else writes.
         const scope = path.startsWith('/api/keys') ? 'admin' : method === 'get' ? 'read' : 'write';
@@ -287,7 +288,10 @@ describe('OpenAPI document', () => {
         const success = Object.entries(op.responses as Record<string, any>).filter(([s]) =>
           /^2\d\d$/.test(s),
         );
-        const withSchema = success.filter(([, r]) => r.content?.['application/json']?.schema);
+        // The run stream answers Server-Sent Events, documented as such.
+        const withSchema = success.filter(
+          ([, r]) => r.content?.['application/json']?.schema ?? r.content?.['text/event-stream']?.schema,
+        );
         // DELETE answers 204 and has no body to describe.
         const bodiless = success.length === 1 && success[0][0] === '204' && !success[0][1].content;
         expect({ key, documented: withSchema.length > 0 || bodiless }).toEqual({ key, documented: true });

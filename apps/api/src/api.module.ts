@@ -35,6 +35,7 @@ import { ApiKeysService } from './keys/api-keys.service';
 import { SessionController } from './session/session.controller';
 import { SessionsService } from './session/sessions.service';
 import { RunsController } from './runs/runs.controller';
+import { RunStream } from './runs/run-stream.service';
 import { RunsService } from './runs/runs.service';
 import { StatsController } from './stats/stats.controller';
 import { StatsService } from './stats/stats.service';
@@ -96,6 +97,7 @@ export class ApiModule {
         FlowFilesLoader,
         RunsService,
         StatsService,
+        RunStream,
         SecretsService,
         ApiKeyVerifier,
         RequestBodyCheck,

@@ -8,6 +8,7 @@ import { elapsedMs, formatDuration, formatJson, plural, table, truncate } from '
 export interface RunSummary {
   id: string;
   flow: string;
+  version?: number;
   status: string;
   eventId: string | null;
   createdAt: string;
@@ -177,20 +178,35 @@ export function formatRunDetail(run: RunDetail): string[] {
 interface ListOptions {
   flow?: string;
   status?: string;
+  since?: string;
+  until?: string;
+  search?: string;
   limit?: string;
   cursor?: string;
 }
 
+/** A shell word: as it is when plain, else single-quoted. */
+function shellWord(text: string): string {
+  return /^[\w@%+=:,./-]+$/.test(text) ? text : `'${text.replaceAll("'", `'\\''`)}'`;
+}
+
 export const runsListHandler: CommandHandler<[], ListOptions> = async (ctx) => {
-  const { flow, status, limit, cursor } = ctx.options;
+  const { flow, status, since, until, search, limit, cursor } = ctx.options;
   if (limit !== undefined && !/^[1-9]\d*$/.test(limit))
     throw new CliError(`--limit must be a positive whole number, got '${limit}'`);
   const page = await ctx.api().json<{ items: RunSummary[]; nextCursor: string | null }>('GET', '/api/runs', {
-    query: { flow, status, limit, cursor },
+    query: { flow, status, since, until, q: search, limit, cursor },
   });
   ctx.out.result(page);
   ctx.out.line(formatRunList(page.items));
-  if (page.nextCursor) ctx.out.note(`more: hookflow runs list --cursor ${page.nextCursor}`);
+  if (page.nextCursor) {
+    // The next page is the same filter's.
+    const same = Object.entries({ flow, status, since, until, search, limit })
+      .filter(([, value]) => value !== undefined)
+      .map(([name, value]) => ` --${name} ${shellWord(value!)}`)
+      .join('');
+    ctx.out.note(`more: hookflow runs list${same} --cursor ${page.nextCursor}`);
+  }
   return 0;
 };
 
@@ -279,6 +295,12 @@ export function registerRunsCommands(program: Command, wire: Wire): void {
     .description('recent runs, newest first')
     .option('--flow <slug>', 'only runs of this flow')
     .addOption(new Option('--status <status>', 'only runs with this status').choices(RUN_STATUSES))
+    .option('--since <time>', 'only runs created at or after this ISO 8601 time')
+    .option('--until <time>', 'only runs created before this ISO 8601 time')
+    .option(
+      '--search <value>',
+      'only runs with this value in their webhook body or a step output (a whole value: an order id, an email, a number)',
+    )
     .option('--limit <n>', 'how many (server default 50)')
     .option('--cursor <cursor>', 'the next page (printed after a full page)')
     .action(wire(runsListHandler));

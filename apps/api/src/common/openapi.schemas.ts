@@ -531,11 +531,13 @@ const schemas: Record<SchemaName, SchemaObject> = {
   RunSummary: object({
     id: uuid('Run id.'),
     flow: str('Flow slug.'),
+    version: int('The flow version the run is pinned to.'),
     status: str('Run status.', { enum: RUN_STATUS_VALUES }),
     eventId: nullable(uuid('The event that started it.')),
     createdAt: time('When the run was created.'),
     startedAt: nullable(time('When its first step started.')),
     finishedAt: nullable(time('When it ended.')),
+    durationMs: nullable(int('From start to end; null until it has both.', { minimum: 0 })),
   }),
   RunPage: page('RunSummary', 'Newest first.'),
   RunDetail: object(
@@ -654,12 +656,19 @@ const schemas: Record<SchemaName, SchemaObject> = {
   CancelResult: object({ runId: uuid('The run.'), status: str('Its new status.', { enum: ['cancelled'] }) }),
   BulkRetryRequest: requestObject(
     {
-      flow: str('Slug of the flow whose runs to retry.', { minLength: 1 }),
+      flow: str('Only runs of this flow (slug); every flow when absent.', { minLength: 1 }),
       status: str('Runs in this status.', { enum: ['failed', 'cancelled'], default: 'failed' }),
       since: time('Runs created at or after this time.'),
       until: time('Runs created before this time.'),
+      q: str(
+        'Only runs with this value in their trigger body or a step output, as `GET /api/runs?q=` finds them.',
+        {
+          minLength: 1,
+          maxLength: 200,
+        },
+      ),
     },
-    ['flow'],
+    [],
   ),
   BulkRetryResult: object({ count: int('How many runs were retried.', { minimum: 0 }) }),
   IngressAccepted: object(

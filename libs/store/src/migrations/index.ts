@@ -15,6 +15,7 @@ import { LoopItems1775000000000 } from './1775000000000-loop-items';
 import { Polls1776000000000 } from './1776000000000-polls';
 import { AttemptExchanges1777000000000 } from './1777000000000-attempt-exchanges';
 import { ApiSessions1777200000000 } from './1777200000000-api-sessions';
+import { RunSearch1777100000000 } from './1777100000000-run-search';
 
 /** Every migration, oldest first. Run at start by both apps (TypeORM serialises them with a lock table). */
 export const MIGRATIONS = [
@@ -35,4 +36,5 @@ export const MIGRATIONS = [
   Polls1776000000000,
   AttemptExchanges1777000000000,
   ApiSessions1777200000000,
+  RunSearch1777100000000,
 ];

@@ -15,6 +15,7 @@ import type { AttemptOutcome } from '../../entities';
 import { pooledClient, preparedOn, preparedQuery } from '../../database/prepared';
 import { toJsonb } from '../jsonb';
 import {
+  changedAt,
   claimableForRun,
   itemOfStep,
   jointOrEach,
@@ -255,6 +256,11 @@ interface StepEndResultRow {
   next_attempt_base: number | null;
 }
 
+/** A step end's run status: what the end decided for a live run, else (too late: cancelled meanwhile) unchanged. */
+const MOVED_STATUS = `CASE WHEN g.live
+                              THEN coalesce(i.run_status, CASE WHEN i.unclaimed THEN 'running' ELSE r.status END)
+                              ELSE r.status END`;
+
 /** A loop's output: per item, the output of the row `loop_rows` names (the step ending now: as it ends). */
 const LOOP_OUTPUT = `(SELECT coalesce(json_agg(CASE WHEN u.id IS NULL THEN NULL WHEN u.id = i.step_id THEN i.output
                                          ELSE y.output END ORDER BY u.ord), '[]'::json)
@@ -289,9 +295,8 @@ const RECORD_STEP_ENDS = `WITH i AS MATERIALIZED (
        ), moved AS (
          UPDATE runs r
             SET steps_version = r.steps_version + 1,
-                status = CASE WHEN g.live
-                              THEN coalesce(i.run_status, CASE WHEN i.unclaimed THEN 'running' ELSE r.status END)
-                              ELSE r.status END,
+                status = ${MOVED_STATUS},
+                changed_at = ${changedAt('r', MOVED_STATUS)},
                 started_at = CASE WHEN g.live AND i.unclaimed THEN coalesce(r.started_at, now()) ELSE r.started_at END,
                 finished_at = CASE WHEN g.live AND i.run_status IS NOT NULL THEN now() ELSE r.finished_at END
            FROM i JOIN go g ON g.run_id = i.run_id
@@ -474,7 +479,7 @@ export class StepTransitions {
                     extract(epoch FROM resume_at - now()) * 1000 AS resume_in_ms
        ), started AS (
          UPDATE runs SET status = 'running', started_at = coalesce(started_at, now()),
-                         steps_version = steps_version + 1
+                         steps_version = steps_version + 1, changed_at = ${changedAt('runs', "'running'")}
           WHERE id = $1 AND EXISTS (SELECT 1 FROM claimed)
           RETURNING steps_version
        )
