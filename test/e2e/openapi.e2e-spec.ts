@@ -40,11 +40,13 @@ const EXPECTED_ROUTES = [
   'POST /api/flows/{slug}/events/{eventId}/replay',
   'GET /api/flows/{slug}/steps/stats',
   'GET /api/runs',
+  'GET /api/runs/stream',
   'POST /api/runs/retry',
   'GET /api/runs/{id}',
   'POST /api/runs/{id}/retry',
   'POST /api/runs/{id}/replay',
   'POST /api/runs/{id}/cancel',
+  'GET /api/stats',
   'GET /api/secrets',
   'PUT /api/secrets/{name}',
   'DELETE /api/secrets/{name}',
@@ -263,7 +265,7 @@ describe('OpenAPI document', () => {
 
     it('puts every management operation behind the bearer key or the session of its scope, with a 401, a 403 and a 2xx schema', () => {
       const management = operations().filter((o) => o.path.startsWith('/api/') && o.path !== '/api/session');
-      expect(management).toHaveLength(30);
+      expect(management).toHaveLength(32);
       for (const { key, method, path, op } of management) {
         // Keys are admin's; otherwise GET reads and everything else writes.
         const scope = path.startsWith('/api/keys') ? 'admin' : method === 'get' ? 'read' : 'write';
@@ -286,7 +288,10 @@ describe('OpenAPI document', () => {
         const success = Object.entries(op.responses as Record<string, any>).filter(([s]) =>
           /^2\d\d$/.test(s),
         );
-        const withSchema = success.filter(([, r]) => r.content?.['application/json']?.schema);
+        // The run stream answers Server-Sent Events, documented as such.
+        const withSchema = success.filter(
+          ([, r]) => r.content?.['application/json']?.schema ?? r.content?.['text/event-stream']?.schema,
+        );
         // DELETE answers 204 and has no body to describe.
         const bodiless = success.length === 1 && success[0][0] === '204' && !success[0][1].content;
         expect({ key, documented: withSchema.length > 0 || bodiless }).toEqual({ key, documented: true });
@@ -615,11 +620,19 @@ describe('OpenAPI document', () => {
           () => as(api().post('/api/runs/retry')).send({ flow: 'run-shapes', since: 'yesterday' }),
         ],
         ['POST /api/runs/retry', 404, () => as(api().post('/api/runs/retry')).send({ flow: 'no-such-flow' })],
+        [
+          'GET /api/stats',
+          200,
+          () =>
+            as(api().get('/api/stats?bucket=minute&since=' + new Date(Date.now() - 3_600_000).toISOString())),
+        ],
+        ['GET /api/stats', 400, () => as(api().get('/api/stats?bucket=week'))],
         ['GET /health/live', 200, () => api().get('/health/live')],
         ['GET /health/ready', 200, () => api().get('/health/ready')],
       ]);
       const detail = (await as(api().get(`/api/runs/${runId}`))).body;
       expect(detail.steps[1].attempts[0]).toMatchObject({ n: 1, outcome: 'failed', responseStatus: 400 });
+      expect(detail.steps[1].attempts[0].response).toMatchObject({ status: 400 });
     });
   });
 });

@@ -333,7 +333,8 @@ describe('run operations (retry, replay, cancel, bulk retry)', () => {
     });
 
     it.each([
-      ['no flow', {}, '/flow'],
+      ['an empty flow', { flow: '' }, '/flow'],
+      ['a q over 200 characters', { flow: 'bulk', q: 'x'.repeat(201) }, '/q'],
       ['a status that cannot be retried', { flow: 'bulk', status: 'succeeded' }, '/status'],
       ['a since that is not a time', { flow: 'bulk', since: 'yesterday' }, '/since'],
       ['an until that is not a time', { flow: 'bulk', until: 12 }, '/until'],

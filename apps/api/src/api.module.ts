@@ -35,7 +35,10 @@ import { ApiKeysService } from './keys/api-keys.service';
 import { SessionController } from './session/session.controller';
 import { SessionsService } from './session/sessions.service';
 import { RunsController } from './runs/runs.controller';
+import { RunStream } from './runs/run-stream.service';
 import { RunsService } from './runs/runs.service';
+import { StatsController } from './stats/stats.controller';
+import { StatsService } from './stats/stats.service';
 import { SecretsController } from './secrets/secrets.controller';
 import { SecretsService } from './secrets/secrets.service';
 import { IngressController } from './triggers/ingress.controller';
@@ -59,6 +62,7 @@ export class ApiModule {
         IngressController,
         FlowsController,
         RunsController,
+        StatsController,
         HealthController,
         MetricsController,
         SecretsController,
@@ -92,6 +96,8 @@ export class ApiModule {
         ManualRunService,
         FlowFilesLoader,
         RunsService,
+        StatsService,
+        RunStream,
         SecretsService,
         ApiKeyVerifier,
         RequestBodyCheck,

@@ -8,6 +8,7 @@ import { elapsedMs, formatDuration, formatJson, plural, table, truncate } from '
 export interface RunSummary {
   id: string;
   flow: string;
+  version?: number;
   status: string;
   eventId: string | null;
   createdAt: string;
@@ -22,6 +23,9 @@ interface AttemptView {
   outcome: string | null;
   error: { code?: string; message?: string } | string | null;
   responseStatus: number | null;
+  /** An action's request and response (absent from servers before they were kept). */
+  request?: { method: string; url: string } | null;
+  response?: { status: number; body: string | null; bodyTruncated: boolean } | null;
 }
 
 interface StepView {
@@ -60,6 +64,8 @@ export interface RunDetail {
 
 const RUN_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'filtered', 'cancelled'];
 const PREVIEW_CHARS = 400;
+/** Characters of a response body shown in a run's summary of the last attempts. */
+const RESPONSE_PREVIEW_CHARS = 80;
 
 /** `2024-05-01 12:00:03Z`: second precision reads better in a table than full ISO. */
 export function shortTime(iso: string | null | undefined): string {
@@ -85,6 +91,15 @@ export function formatRunList(items: RunSummary[]): string {
     ['RUN', 'FLOW', 'STATUS', 'CREATED', 'DURATION'],
     items.map((r) => [r.id, r.flow, r.status, shortTime(r.createdAt), runDuration(r)]),
   );
+}
+
+/** `HTTP 200 {"ok":true}`: the status and the start of the body on one line, or why there was none. */
+function responseLine(attempt: AttemptView): string {
+  const response = attempt.response;
+  if (!response) return `no response${attempt.error ? ` (${errorText(attempt.error)})` : ''}`;
+  const body = (response.body ?? '').replace(/\s+/g, ' ').trim();
+  const more = response.bodyTruncated && body.length <= RESPONSE_PREVIEW_CHARS ? '…' : '';
+  return `HTTP ${response.status}${body ? ` ${truncate(body, RESPONSE_PREVIEW_CHARS)}${more}` : ''}`;
 }
 
 /** The run, its event in brief, and each step with status, attempts and error. */
@@ -131,6 +146,18 @@ export function formatRunDetail(run: RunDetail): string[] {
         rows.map(([id, ...rest]) => [`  ${id}`, ...rest]),
       ).split('\n'),
     );
+  const exchanges = run.steps.flatMap((s) => {
+    const last = s.attempts[s.attempts.length - 1];
+    if (!last?.request) return [];
+    return [[`  ${s.id}`, truncate(`${last.request.method} ${last.request.url}`, 60), responseLine(last)]];
+  });
+  if (exchanges.length > 0) {
+    lines.push(
+      '',
+      'responses (last attempt)',
+      ...table(['  STEP', 'REQUEST', 'RESPONSE'], exchanges).split('\n'),
+    );
+  }
   for (const step of run.steps) {
     const failedAttempts = step.attempts.filter((a) => a.outcome !== 'succeeded' && a.error);
     if (failedAttempts.length === 0 && step.status !== 'failed') continue;
@@ -151,20 +178,35 @@ export function formatRunDetail(run: RunDetail): string[] {
 interface ListOptions {
   flow?: string;
   status?: string;
+  since?: string;
+  until?: string;
+  search?: string;
   limit?: string;
   cursor?: string;
 }
 
+/** A shell word: as it is when plain, else single-quoted. */
+function shellWord(text: string): string {
+  return /^[\w@%+=:,./-]+$/.test(text) ? text : `'${text.replaceAll("'", `'\\''`)}'`;
+}
+
 export const runsListHandler: CommandHandler<[], ListOptions> = async (ctx) => {
-  const { flow, status, limit, cursor } = ctx.options;
+  const { flow, status, since, until, search, limit, cursor } = ctx.options;
   if (limit !== undefined && !/^[1-9]\d*$/.test(limit))
     throw new CliError(`--limit must be a positive whole number, got '${limit}'`);
   const page = await ctx.api().json<{ items: RunSummary[]; nextCursor: string | null }>('GET', '/api/runs', {
-    query: { flow, status, limit, cursor },
+    query: { flow, status, since, until, q: search, limit, cursor },
   });
   ctx.out.result(page);
   ctx.out.line(formatRunList(page.items));
-  if (page.nextCursor) ctx.out.note(`more: hookflow runs list --cursor ${page.nextCursor}`);
+  if (page.nextCursor) {
+    // The next page is the same filter's.
+    const same = Object.entries({ flow, status, since, until, search, limit })
+      .filter(([, value]) => value !== undefined)
+      .map(([name, value]) => ` --${name} ${shellWord(value!)}`)
+      .join('');
+    ctx.out.note(`more: hookflow runs list${same} --cursor ${page.nextCursor}`);
+  }
   return 0;
 };
 
@@ -253,6 +295,12 @@ export function registerRunsCommands(program: Command, wire: Wire): void {
     .description('recent runs, newest first')
     .option('--flow <slug>', 'only runs of this flow')
     .addOption(new Option('--status <status>', 'only runs with this status').choices(RUN_STATUSES))
+    .option('--since <time>', 'only runs created at or after this ISO 8601 time')
+    .option('--until <time>', 'only runs created before this ISO 8601 time')
+    .option(
+      '--search <value>',
+      'only runs with this value in their webhook body or a step output (a whole value: an order id, an email, a number)',
+    )
     .option('--limit <n>', 'how many (server default 50)')
     .option('--cursor <cursor>', 'the next page (printed after a full page)')
     .action(wire(runsListHandler));

@@ -19,4 +19,12 @@ export { DiscordConnector, discordWithSchema } from './discord/discord.connector
 export type { DiscordWith } from './discord/discord.connector';
 export { ADAPTIVE_CARD_CONTENT_TYPE, TeamsConnector, teamsWithSchema } from './teams/teams.connector';
 export type { AdaptiveCard, TeamsWith } from './teams/teams.connector';
+export {
+  captureExchange,
+  EXCHANGE_SCAN_BYTES,
+  MASKED,
+  MAX_EXCHANGE_BODY_BYTES,
+  MAX_EXCHANGE_HEADER_CHARS,
+  MAX_EXCHANGE_HEADERS,
+} from './http/exchange';
 export { HOOKFLOW_VERSION } from './version';

@@ -42,6 +42,8 @@ export type SchemaName =
   | 'RunEvent'
   | 'RunStep'
   | 'Attempt'
+  | 'AttemptRequest'
+  | 'AttemptResponse'
   | 'RetryResult'
   | 'ReplayResult'
   | 'CancelResult'
@@ -49,6 +51,9 @@ export type SchemaName =
   | 'BulkRetryResult'
   | 'IngressAccepted'
   | 'IngressDuplicate'
+  | 'Stats'
+  | 'StatsFlow'
+  | 'StatsDestination'
   | 'HealthLive'
   | 'HealthReady';
 
@@ -189,6 +194,22 @@ const headersSchema: SchemaObject = {
     'Request headers by lower-case name; credentials and signatures (authorization, cookies, tokens, signature headers) show as `[redacted]`.',
   additionalProperties: { anyOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }] },
 };
+
+/** A count per run status. */
+function runCounts(what: string): Record<string, SchemaObject> {
+  return Object.fromEntries(
+    RUN_STATUS_VALUES.map((status) => [status, int(`${what}, now ${status}.`, { minimum: 0 })]),
+  );
+}
+
+/** An attempt's request or response headers, as stored (`captureExchange`). */
+function exchangeHeaders(what: string): SchemaObject {
+  return {
+    type: 'object',
+    description: `${what} headers by lower-case name (at most 64, values cut at 2,048 characters); credentials and signatures show as \`[redacted]\`, secrets the step used as \`[secret NAME]\`.`,
+    additionalProperties: { type: 'string' },
+  };
+}
 
 const fileChange = {
   slug: str('Flow slug.'),
@@ -510,11 +531,13 @@ const schemas: Record<SchemaName, SchemaObject> = {
   RunSummary: object({
     id: uuid('Run id.'),
     flow: str('Flow slug.'),
+    version: int('The flow version the run is pinned to.'),
     status: str('Run status.', { enum: RUN_STATUS_VALUES }),
     eventId: nullable(uuid('The event that started it.')),
     createdAt: time('When the run was created.'),
     startedAt: nullable(time('When its first step started.')),
     finishedAt: nullable(time('When it ended.')),
+    durationMs: nullable(int('From start to end; null until it has both.', { minimum: 0 })),
   }),
   RunPage: page('RunSummary', 'Newest first.'),
   RunDetail: object(
@@ -588,8 +611,42 @@ const schemas: Record<SchemaName, SchemaObject> = {
       error: { anyOf: [ref('StepError'), { type: 'null' }] },
       responseStatus: nullable(int("The receiver's HTTP status.")),
       logs: { type: 'array', items: { type: 'string' }, description: "A code step's console.log lines." },
+      request: {
+        anyOf: [ref('AttemptRequest'), { type: 'null' }],
+        description: 'An action: the request it sent; null for other steps and a request never built.',
+      },
+      response: {
+        anyOf: [ref('AttemptResponse'), { type: 'null' }],
+        description:
+          'An action: the response it got; null when none came back (refused, unreachable, timed out).',
+      },
+      destination: nullable(str('An action: `host:port` of its URL (before redirects).')),
     },
     ['logs'],
+  ),
+  AttemptRequest: object(
+    {
+      method: str('HTTP method.'),
+      url: str('The URL sent, secrets the step used shown as `[secret NAME]`, userinfo as `[redacted]`.'),
+      headers: exchangeHeaders('Sent'),
+      body: nullable(str('The body as text, its first 16 KiB of UTF-8; null when there was none.')),
+      bodyBytes: int('Size of the whole body as sent.', { minimum: 0 }),
+      bodyTruncated: { type: 'boolean', description: '`body` is not all of it.' },
+    },
+    undefined,
+    'What an attempt sent, secrets masked.',
+  ),
+  AttemptResponse: object(
+    {
+      status: int('HTTP status.'),
+      headers: exchangeHeaders('Received'),
+      body: nullable(str('The body as text, its first 16 KiB of UTF-8; null when it was not read.')),
+      bodyBytes: int('Bytes of the body read (the http connector reads at most 1 MiB).', { minimum: 0 }),
+      bodyTruncated: { type: 'boolean', description: '`body` is not all of it.' },
+      durationMs: int('From sending the request to the end of the body.', { minimum: 0 }),
+    },
+    undefined,
+    'What an attempt got back, secrets masked.',
   ),
   RetryResult: object({
     runId: uuid('The same run.'),
@@ -599,12 +656,19 @@ const schemas: Record<SchemaName, SchemaObject> = {
   CancelResult: object({ runId: uuid('The run.'), status: str('Its new status.', { enum: ['cancelled'] }) }),
   BulkRetryRequest: requestObject(
     {
-      flow: str('Slug of the flow whose runs to retry.', { minLength: 1 }),
+      flow: str('Only runs of this flow (slug); every flow when absent.', { minLength: 1 }),
       status: str('Runs in this status.', { enum: ['failed', 'cancelled'], default: 'failed' }),
       since: time('Runs created at or after this time.'),
       until: time('Runs created before this time.'),
+      q: str(
+        'Only runs with this value in their trigger body or a step output, as `GET /api/runs?q=` finds them.',
+        {
+          minLength: 1,
+          maxLength: 200,
+        },
+      ),
     },
-    ['flow'],
+    [],
   ),
   BulkRetryResult: object({ count: int('How many runs were retried.', { minimum: 0 }) }),
   IngressAccepted: object(
@@ -620,6 +684,76 @@ const schemas: Record<SchemaName, SchemaObject> = {
     undefined,
     'A repeated delivery: it started no run.',
   ),
+  Stats: object(
+    {
+      since: time('Start of the window.'),
+      until: time('End of the window (excluded).'),
+      bucket: str('Size of a bucket.', { enum: ['minute', 'hour', 'day'] }),
+      totals: object(runCounts('Runs created in the window')),
+      series: {
+        type: 'array',
+        description: 'Every bucket of the window, oldest first (zeros where none), by run `createdAt`.',
+        items: object({ at: time('Start of the bucket.'), ...runCounts('Runs created in the bucket') }),
+      },
+      flows: {
+        type: 'array',
+        description: 'Flows with runs in the window, most failed runs first, then most runs.',
+        items: ref('StatsFlow'),
+      },
+      destinations: {
+        type: 'array',
+        description:
+          "Destinations of actions' attempts started in the window, most failed first, then most attempts.",
+        items: ref('StatsDestination'),
+      },
+    },
+    undefined,
+    'Run and delivery figures over a time window.',
+  ),
+  StatsFlow: object({
+    flow: str('Flow slug.'),
+    total: int('Runs created in the window.', { minimum: 0 }),
+    failed: int('Of them, failed.', { minimum: 0 }),
+    failureRate: { type: 'number', minimum: 0, maximum: 1, description: '`failed / total`.' },
+    p50Ms: nullable(int('Median run duration (`finishedAt - createdAt`) of its finished runs.')),
+    p99Ms: nullable(int('99th percentile of the same.')),
+    series: {
+      type: 'array',
+      description: 'Every bucket of the window.',
+      items: object({
+        at: time('Start of the bucket.'),
+        total: int('Runs created in the bucket.', { minimum: 0 }),
+        failed: int('Of them, failed.', { minimum: 0 }),
+        p50Ms: nullable(int('Median duration of those finished.')),
+        p99Ms: nullable(int('99th percentile of the same.')),
+      }),
+    },
+  }),
+  StatsDestination: object({
+    destination: str("`host:port` of the actions' URL."),
+    attempts: int('Attempts started in the window.', { minimum: 0 }),
+    failed: int('Of them, failed or retried.', { minimum: 0 }),
+    failureRate: { type: 'number', minimum: 0, maximum: 1, description: '`failed / attempts`.' },
+    p50Ms: nullable(int('Median attempt duration.')),
+    p99Ms: nullable(int('99th percentile of the same.')),
+    lastStatus: nullable(int('HTTP status of the latest attempt (null: no response).')),
+    lastAttemptAt: nullable(time('When the latest attempt started.')),
+    lastError: {
+      anyOf: [object({ code: str('Error code.'), message: str('What went wrong.') }), { type: 'null' }],
+      description: 'The error of the latest attempt in the window that failed or was retried.',
+    },
+    series: {
+      type: 'array',
+      description: 'Every bucket of the window.',
+      items: object({
+        at: time('Start of the bucket.'),
+        attempts: int('Attempts started in the bucket.', { minimum: 0 }),
+        failed: int('Of them, failed or retried.', { minimum: 0 }),
+        p50Ms: nullable(int('Median attempt duration.')),
+        p99Ms: nullable(int('99th percentile of the same.')),
+      }),
+    },
+  }),
   HealthLive: object({ status: str('Always ok.', { enum: ['ok'] }) }),
   HealthReady: object(
     {

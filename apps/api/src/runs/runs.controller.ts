@@ -1,25 +1,49 @@
-import { Body, Controller, Get, HttpCode, Param, Post, Query, UseGuards } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post, Query, Res, UseGuards } from '@nestjs/common';
+import { SLUG_PATTERN } from '@hookflow/flows';
+import type { FastifyReply } from 'fastify';
+import { AppError } from '../common/app-error';
 import { ApiKeyGuard } from '../common/api-key.guard';
 import { ApiManagement } from '../common/openapi.decorators';
 import { parseLimit } from '../common/query';
 import { RunsOpenApi } from './runs.openapi';
+import { RunStream } from './run-stream.service';
 import { RunsService } from './runs.service';
+
+const SLUG = new RegExp(SLUG_PATTERN);
 
 @Controller('api/runs')
 @UseGuards(ApiKeyGuard)
 @ApiManagement('runs')
 export class RunsController {
-  constructor(private readonly runs: RunsService) {}
+  constructor(
+    private readonly runs: RunsService,
+    private readonly changes: RunStream,
+  ) {}
 
   @Get()
   @RunsOpenApi.list()
   list(
-    @Query('flow') flow?: string,
-    @Query('status') status?: string,
-    @Query('limit') limit?: string,
-    @Query('cursor') cursor?: string,
+    @Query('flow') flow?: unknown,
+    @Query('status') status?: unknown,
+    @Query('since') since?: unknown,
+    @Query('until') until?: unknown,
+    @Query('q') q?: unknown,
+    @Query('limit') limit?: unknown,
+    @Query('cursor') cursor?: unknown,
   ) {
-    return this.runs.list({ flow, status, limit: parseLimit(limit), cursor });
+    return this.runs.list({ flow, status, since, until, q, limit: parseLimit(limit), cursor });
+  }
+
+  @Get('stream')
+  @RunsOpenApi.stream()
+  async stream(@Query('flow') flow: unknown, @Res() reply: FastifyReply): Promise<void> {
+    if (flow !== undefined && (typeof flow !== 'string' || !SLUG.test(flow))) {
+      throw AppError.invalid('/flow', 'must be a flow slug');
+    }
+    await this.changes.admit();
+    // Written to the socket from here on: Fastify's reply would wait for one body and end.
+    reply.hijack();
+    this.changes.attach(reply.raw, flow || undefined);
   }
 
   @Post('retry')

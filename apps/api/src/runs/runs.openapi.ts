@@ -1,5 +1,5 @@
 import { applyDecorators } from '@nestjs/common';
-import { ApiOperation, ApiParam, ApiQuery } from '@nestjs/swagger';
+import { ApiOperation, ApiParam, ApiQuery, ApiResponse } from '@nestjs/swagger';
 import { SLUG_PATTERN } from '@hookflow/flows';
 import { ErrorCode } from '../common/app-error';
 import { ApiErrorResponse, ApiJsonBody, ApiJsonResponse, ApiNotFound } from '../common/openapi.decorators';
@@ -14,7 +14,11 @@ const notInStatus = (allowed: string) =>
 export const RunsOpenApi = {
   list: () =>
     applyDecorators(
-      ApiOperation({ summary: 'List runs', description: 'Newest first, a page at a time.' }),
+      ApiOperation({
+        summary: 'List runs',
+        description:
+          'Newest first, a page at a time; `q` finds the runs with that value in their trigger body or in a step output.',
+      }),
       ApiQuery({
         name: 'flow',
         required: false,
@@ -26,6 +30,26 @@ export const RunsOpenApi = {
         required: false,
         description: 'Only runs in this status.',
         schema: { type: 'string', enum: RUN_STATUS_VALUES },
+      }),
+      ApiQuery({
+        name: 'since',
+        required: false,
+        description: 'Only runs created at or after this time.',
+        schema: { type: 'string', format: 'date-time' },
+      }),
+      ApiQuery({
+        name: 'until',
+        required: false,
+        description: 'Only runs created before this time.',
+        schema: { type: 'string', format: 'date-time' },
+      }),
+      ApiQuery({
+        name: 'q',
+        required: false,
+        description:
+          'Only runs with a value equal to this anywhere in their trigger body or in a step output: a string ' +
+          'value, or when `q` reads as a number, a number equal to it. Whole values, not parts of them.',
+        schema: { type: 'string', minLength: 1, maxLength: 200 },
       }),
       ApiQuery({
         name: 'limit',
@@ -40,7 +64,47 @@ export const RunsOpenApi = {
         schema: { type: 'string' },
       }),
       ApiJsonResponse(200, 'RunPage', 'A page of runs.'),
-      ApiErrorResponse(400, '`status`, `limit` or `cursor` is not valid.', ErrorCode.InvalidRequest),
+      ApiErrorResponse(
+        400,
+        '`status`, `since`, `until` (not before `since`), `q` (over 200 characters), `limit` or `cursor` is not valid.',
+        ErrorCode.InvalidRequest,
+      ),
+    ),
+
+  stream: () =>
+    applyDecorators(
+      ApiOperation({
+        summary: 'Stream run changes',
+        description:
+          'Server-Sent Events: `event: run` each time a run is created or changes status, with `data` ' +
+          '`{ "id", "flow", "status", "createdAt", "startedAt", "finishedAt" }`, within about 0.5 s; a ' +
+          '`: ping` comment every 15 s; `retry: 3000`. Changes made before the stream opened are not sent ' +
+          '(read them with `GET /api/runs`). A client that does not read (256 KiB behind) is disconnected.',
+      }),
+      ApiQuery({
+        name: 'flow',
+        required: false,
+        description: 'Only runs of this flow (slug).',
+        schema: { type: 'string', pattern: SLUG_PATTERN },
+      }),
+      ApiResponse({
+        status: 200,
+        description: 'The stream, open until the client or the server closes it.',
+        content: {
+          'text/event-stream': {
+            schema: {
+              type: 'string',
+              description: 'event: run\ndata: {"id":"…","flow":"orders","status":"running",…}\n\n',
+            },
+          },
+        },
+      }),
+      ApiErrorResponse(400, '`flow` is not a slug.', ErrorCode.InvalidRequest),
+      ApiErrorResponse(
+        503,
+        'This API process serves its most streams (200), or is stopping: try again, or another replica.',
+        ErrorCode.Unavailable,
+      ),
     ),
 
   retryMany: () =>
@@ -48,13 +112,14 @@ export const RunsOpenApi = {
       ApiOperation({
         summary: 'Retry many runs',
         description:
-          'Retries every run of a flow in a status (failed by default) created in a time window; each resumes from its failed steps.',
+          'Retries the runs a filter finds (as `GET /api/runs` does: flow, time window, `q`) in a status (failed by default); ' +
+          'each resumes from its failed steps.',
       }),
       ApiJsonBody('BulkRetryRequest'),
       ApiJsonResponse(202, 'BulkRetryResult', 'How many runs were retried.'),
       ApiErrorResponse(
         400,
-        'The request is malformed (missing `flow`, unknown `status`, bad times, a field not listed here).',
+        'The request is malformed (unknown `status`, bad times, `q` over 200 characters, a field not listed here).',
         ErrorCode.InvalidRequest,
         ErrorCode.InvalidBody,
       ),

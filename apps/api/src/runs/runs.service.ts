@@ -14,6 +14,8 @@ import {
   RunIntake,
   RunOperations,
   RunQueries,
+  SearchTooBroadError,
+  unstorableCharIn,
   type RunOperation,
 } from '@hookflow/store';
 import { AppError, ErrorCode } from '../common/app-error';
@@ -23,6 +25,8 @@ const RETRYABLE_STATUSES = ['failed', 'cancelled'] as const;
 type RetryableStatus = (typeof RETRYABLE_STATUSES)[number];
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const ISO_TIME = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/i;
+/** A search's longest value: what people paste (an id, an email), not documents. */
+const MAX_SEARCH_CHARS = 200;
 /** A bulk retry hands runs to the queue this many at a time, so the worker starts on the first ones early. */
 const BULK_CHUNK = 100;
 /** How many times a retry is decided again because its run moved meanwhile. */
@@ -39,37 +43,44 @@ export class RunsService {
     private readonly stepQueue: StepQueue,
   ) {}
 
-  async list(q: { flow?: string; status?: string; limit: number; cursor?: string }) {
+  async list(q: RunListQuery) {
+    const filter = parseRunFilter(q);
     if (q.status && !RUN_STATUSES.includes(q.status as RunStatus)) {
       throw AppError.invalid('/status', `must be one of ${RUN_STATUSES.join(', ')}`);
     }
     let flowId: string | undefined;
-    if (q.flow) {
-      const record = await this.flows.findBySlug(q.flow);
+    if (filter.flow) {
+      const record = await this.flows.findBySlug(filter.flow);
       if (!record) return { items: [], nextCursor: null };
       flowId = record.flow.id;
     }
     try {
       const page = await this.runs.list({
         flowId,
-        status: q.status as RunStatus,
+        status: (q.status || undefined) as RunStatus | undefined,
+        since: filter.since,
+        until: filter.until,
+        q: filter.q,
         limit: q.limit,
-        cursor: q.cursor,
+        cursor: (q.cursor as string) || undefined,
       });
       return {
         items: page.items.map((r) => ({
           id: r.id,
           flow: r.flowSlug,
+          version: r.version,
           status: r.status,
           eventId: r.eventId,
           createdAt: r.createdAt,
           startedAt: r.startedAt,
           finishedAt: r.finishedAt,
+          durationMs: durationOf(r),
         })),
         nextCursor: page.nextCursor,
       };
     } catch (err) {
       if (err instanceof InvalidCursorError) throw AppError.invalid('/cursor', err.message);
+      if (err instanceof SearchTooBroadError) throw AppError.invalid('/q', err.message);
       throw err;
     }
   }
@@ -117,6 +128,9 @@ export class RunsService {
           error: a.error,
           responseStatus: a.responseStatus,
           ...(a.logs ? { logs: a.logs } : {}),
+          request: a.request,
+          response: a.response,
+          destination: a.destination,
         })),
       })),
     };
@@ -180,16 +194,21 @@ export class RunsService {
     return { runId: id, status: 'cancelled' };
   }
 
-  /** Retries a flow's runs in a status and time window; runs that changed meanwhile are not counted. */
+  /** Retries the runs a list's filter shows in a retryable status; runs that changed meanwhile are not counted. */
   async retryMany(body: unknown): Promise<{ count: number }> {
     const q = parseBulkRetry(body);
-    const record = await this.flows.findBySlug(q.flow);
-    if (!record) throw AppError.notFound(`flow '${q.flow}'`);
+    let flowId: string | undefined;
+    if (q.flow) {
+      const record = await this.flows.findBySlug(q.flow);
+      if (!record) throw AppError.notFound(`flow '${q.flow}'`);
+      flowId = record.flow.id;
+    }
     const candidates = await this.operations.findRetryableRuns({
-      flowId: record.flow.id,
+      flowId,
       status: q.status,
       since: q.since,
       until: q.until,
+      q: q.q,
     });
     const compiled = new Map<string, Promise<CompiledFlow>>();
     let count = 0;
@@ -268,33 +287,87 @@ export class RunsService {
   }
 }
 
-function parseBulkRetry(body: unknown): {
-  flow: string;
-  status: RetryableStatus;
+/** A finished run's time from start to end; null for a live run (a retried one keeps an old end) or one never started. */
+function durationOf(run: {
+  status: RunStatus;
+  startedAt: Date | null;
+  finishedAt: Date | null;
+}): number | null {
+  if (run.status === 'queued' || run.status === 'running' || !run.startedAt || !run.finishedAt) return null;
+  return Math.max(0, run.finishedAt.getTime() - run.startedAt.getTime());
+}
+
+/** GET /api/runs's query. */
+export interface RunListQuery {
+  flow?: unknown;
+  status?: unknown;
+  since?: unknown;
+  until?: unknown;
+  q?: unknown;
+  limit: number;
+  cursor?: unknown;
+}
+
+interface RunFilter {
+  flow?: string;
   since?: Date;
   until?: Date;
-} {
+  q?: string;
+}
+
+/** The filter a list and a bulk retry share (`status` aside, whose allowed values differ). */
+function parseRunFilter(raw: {
+  flow?: unknown;
+  since?: unknown;
+  until?: unknown;
+  q?: unknown;
+  cursor?: unknown;
+  status?: unknown;
+}): RunFilter {
+  for (const key of ['flow', 'status', 'cursor'] as const) {
+    if (raw[key] !== undefined && typeof raw[key] !== 'string')
+      throw AppError.invalid(`/${key}`, 'must be a string');
+  }
+  const since = parseTime(raw.since, '/since');
+  const until = parseTime(raw.until, '/until');
+  if (since && until && since.getTime() >= until.getTime()) {
+    throw AppError.invalid('/until', 'must be later than since');
+  }
+  return { flow: (raw.flow as string) || undefined, since, until, q: parseSearch(raw.q) };
+}
+
+/** `q`: a value to find, bounded; '' is no search. */
+function parseSearch(raw: unknown): string | undefined {
+  if (raw === undefined || raw === null || raw === '') return undefined;
+  if (typeof raw !== 'string') throw AppError.invalid('/q', 'must be a string');
+  if (raw.length > MAX_SEARCH_CHARS)
+    throw AppError.invalid('/q', `must be at most ${MAX_SEARCH_CHARS} characters`);
+  // What PostgreSQL cannot store was never stored (it became U+FFFD), so it cannot be found either.
+  const unstorable = unstorableCharIn(raw);
+  if (unstorable) throw AppError.invalid('/q', `holds ${unstorable}`);
+  return raw;
+}
+
+function parseBulkRetry(body: unknown): RunFilter & { status: RetryableStatus } {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    throw AppError.invalid('', 'body must be a JSON object: { flow, status?, since?, until? }');
+    throw AppError.invalid('', 'body must be a JSON object: { flow?, status?, since?, until?, q? }');
   }
   const b = body as Record<string, unknown>;
-  if (typeof b.flow !== 'string' || b.flow.length === 0) {
-    throw AppError.invalid('/flow', 'is required: the slug of the flow whose runs to retry');
+  if (b.flow !== undefined && (typeof b.flow !== 'string' || b.flow.length === 0)) {
+    throw AppError.invalid('/flow', 'must be the slug of the flow whose runs to retry');
   }
   const status = b.status ?? 'failed';
   if (!RETRYABLE_STATUSES.includes(status as RetryableStatus)) {
     throw AppError.invalid('/status', `must be one of ${RETRYABLE_STATUSES.join(', ')}`);
   }
-  const since = parseTime(b.since, '/since');
-  const until = parseTime(b.until, '/until');
-  if (since && until && since.getTime() >= until.getTime()) {
-    throw AppError.invalid('/until', 'must be later than since');
-  }
-  return { flow: b.flow, status: status as RetryableStatus, since, until };
+  return {
+    ...parseRunFilter({ flow: b.flow, since: b.since, until: b.until, q: b.q }),
+    status: status as RetryableStatus,
+  };
 }
 
 function parseTime(value: unknown, path: string): Date | undefined {
-  if (value === undefined || value === null) return undefined;
+  if (value === undefined || value === null || value === '') return undefined;
   const at = typeof value === 'string' && ISO_TIME.test(value) ? new Date(value) : null;
   if (!at || Number.isNaN(at.getTime())) {
     throw AppError.invalid(path, 'must be an ISO 8601 time such as 2026-01-31T12:00:00Z');

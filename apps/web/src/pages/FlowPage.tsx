@@ -202,7 +202,10 @@ function Versions({ slug, current }: { slug: string; current: number }) {
         </tbody>
       </table>
       <ErrorBanner error={error} />
-      {texts && a !== undefined && b !== undefined && (
+      {items.length < 2 && (
+        <p className="muted">One version so far: saving a change makes the next, and a diff.</p>
+      )}
+      {items.length >= 2 && texts && a !== undefined && b !== undefined && (
         <>
           <h3>
             v{a} → v{b}

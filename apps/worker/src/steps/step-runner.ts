@@ -15,6 +15,7 @@ import {
   statusesOf,
   type StepStatus,
 } from '@hookflow/flows';
+import { captureExchange } from '@hookflow/connectors';
 import { HOOKFLOW_CONFIG, WorkerMetrics, type HookflowConfig } from '@hookflow/platform';
 import { ExpressionSandbox } from '@hookflow/sandbox';
 import {
@@ -144,6 +145,13 @@ export class StepRunner {
       error: outcome.status === 'failed' ? outcome.error : null,
       responseStatus: type === 'action' ? responseStatusOf(outcome) : null,
       ...(outcome.status !== 'filtered' && outcome.logs ? { logs: outcome.logs } : {}),
+      ...(outcome.status !== 'filtered' && outcome.exchange
+        ? {
+            request: outcome.exchange.request,
+            response: outcome.exchange.response,
+            destination: outcome.exchange.destination,
+          }
+        : {}),
     };
     const lastTry = opts.isLastAttempt || tries >= budget;
     const retrying = outcome.status === 'failed' && outcome.error.retryable && !lastTry;
@@ -334,7 +342,10 @@ export class StepRunner {
         secrets: secrets.values,
       },
     );
-    return secrets.redact(outcome);
+    if (outcome.status === 'filtered' || !outcome.exchange) return secrets.redact(outcome);
+    // Masked and bounded on its own: cut after the secrets are replaced, so none is cut in two.
+    const exchange = captureExchange(outcome.exchange, secrets.redact);
+    return { ...secrets.redact({ ...outcome, exchange: undefined }), exchange };
   }
 
   /** The steps' statuses and routes for an `any` join's input: from the claim's view, else one read of the run. */

@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import { createServer, IncomingHttpHeaders, IncomingMessage, Server, ServerResponse } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { Agent } from 'undici';
-import { ConnectorContext, ConnectorError } from '@hookflow/flows';
+import { ConnectorContext, ConnectorError, type Exchange } from '@hookflow/flows';
 import { createOutboundAgent } from '../dispatcher';
 import { HOOKFLOW_VERSION } from '../version';
 import { HttpConnector } from './http.connector';
@@ -414,6 +414,53 @@ describe('HttpConnector', () => {
       ]);
       expect(errors.map((e) => e.code)).toEqual(['http_error', 'invalid_config', 'invalid_config']);
       for (const error of errors) expect(error.message).not.toContain('s3cr3t');
+    });
+  });
+
+  describe('exchange', () => {
+    const told = () => {
+      const exchanges: Exchange[] = [];
+      return { exchanges, ctx: ctx({ onExchange: (e) => exchanges.push(e) }) };
+    };
+
+    it('tells what was sent and received, once, on success', async () => {
+      const url = receiver.route(uniquePath('ex-ok'), respond(201, { 'x-r': '1' }, 'done'));
+      const { exchanges, ctx: c } = told();
+      await http.execute({ url, json: { a: 1 } }, c);
+      expect(exchanges).toHaveLength(1);
+      expect(exchanges[0]).toMatchObject({
+        destination: `127.0.0.1:${new URL(url).port}`,
+        request: { method: 'POST', url, body: '{"a":1}', bodyBytes: 7, bodyTruncated: false },
+        response: { status: 201, body: 'done', bodyBytes: 4, bodyTruncated: false },
+      });
+      expect(exchanges[0].request.headers['content-type']).toBe('application/json');
+      expect(exchanges[0].response!.headers['x-r']).toBe('1');
+      expect(exchanges[0].response!.durationMs).toBeGreaterThanOrEqual(0);
+    });
+
+    it('tells the response of a retryable non-2xx', async () => {
+      const url = receiver.route(uniquePath('ex-503'), respond(503, {}, 'busy'));
+      const { exchanges, ctx: c } = told();
+      await rejection(http.execute({ url }, c));
+      expect(exchanges[0].response).toMatchObject({ status: 503, body: 'busy' });
+    });
+
+    it('tells the request with a null response when the guard refuses the address', async () => {
+      const strict = createOutboundAgent();
+      const guarded = new HttpConnector(strict);
+      const url = receiver.route(uniquePath('ex-blocked'), respond(200));
+      const { exchanges, ctx: c } = told();
+      expect((await rejection(guarded.execute({ url }, c))).code).toBe('blocked');
+      expect(exchanges).toEqual([
+        expect.objectContaining({ request: expect.objectContaining({ url }), response: null }),
+      ]);
+      await strict.destroy();
+    });
+
+    it('tells nothing when the request could not be built', async () => {
+      const { exchanges, ctx: c } = told();
+      await rejection(http.execute({ url: 'ftp://x' }, c));
+      expect(exchanges).toEqual([]);
     });
   });
 });

@@ -2,6 +2,7 @@ import type { Dispatcher } from 'undici';
 import { ConnectorError, type Connector, type ConnectorContext } from '@hookflow/flows';
 import { OUTBOUND_BLOCKED_CODE } from '../guard/outbound-guard';
 import { HOOKFLOW_VERSION } from '../version';
+import { destinationOf, rawRequest, rawResponse } from './exchange';
 import { buildHttpRequest, SIGNATURE_HEADERS, type HttpRequestSpec } from './http-request';
 import { firstValue, HttpOutput, readBoundedBody, statusError, toHttpOutput } from './http-response';
 import { httpWithSchema, MAX_FOLLOW_REDIRECTS } from './http-with.schema';
@@ -114,7 +115,10 @@ export class HttpConnector implements Connector {
       userAgent: this.userAgent,
     });
     let host = request.url.host;
+    const destination = destinationOf(request.url);
     const { timeoutMs } = ctx;
+    // What the last hop got back, for the attempt's record (also when the attempt fails after it).
+    let received: ReceivedResponse | null = null;
 
     // undici's own timeouts each cover one phase (connect, headers, gaps between body chunks);
     // this deadline bounds the whole attempt, so a receiver trickling bytes cannot outlive it.
@@ -123,6 +127,8 @@ export class HttpConnector implements Connector {
     const signal = ctx.signal ? AbortSignal.any([deadline.signal, ctx.signal]) : deadline.signal;
     try {
       for (let hops = 0; ; hops++) {
+        received = null;
+        const sentAt = performance.now();
         const response = await this.dispatcher.request({
           origin: request.url.origin,
           path: `${request.url.pathname}${request.url.search}`,
@@ -137,11 +143,16 @@ export class HttpConnector implements Connector {
         if (REDIRECT_STATUSES.has(response.statusCode) && location !== undefined && hops < followRedirects) {
           // A redirect's own body is never wanted; dump() reads a little and keeps the socket reusable.
           await response.body.dump();
+          received = { status: response.statusCode, headers: response.headers, body: null, sentAt };
           request = redirectedRequest(request, response.statusCode, location, host);
           host = request.url.host;
           continue;
         }
+        // Headers came: a body that then fails to arrive still leaves the status on record.
+        received = { status: response.statusCode, headers: response.headers, body: null, sentAt };
         const { bytes, truncated } = await readBoundedBody(response.body, this.maxResponseBytes);
+        received.body = { bytes, truncated };
+        received.endedAt = performance.now();
         const output = toHttpOutput(response.statusCode, response.headers, bytes, truncated);
         const error = statusError(output, host, Date.now());
         if (error)
@@ -157,8 +168,29 @@ export class HttpConnector implements Connector {
       });
     } finally {
       clearTimeout(timer);
+      if (ctx.onExchange) {
+        const response =
+          received &&
+          rawResponse(
+            received.status,
+            received.headers,
+            received.body,
+            Math.round((received.endedAt ?? performance.now()) - received.sentAt),
+          );
+        ctx.onExchange({ destination, request: rawRequest(request), response });
+      }
     }
   }
+}
+
+/** A hop's response as undici gave it, turned into the attempt's record only if someone listens. */
+interface ReceivedResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  /** Null until read (a redirect's body is never read). */
+  body: { bytes: Buffer; truncated: boolean } | null;
+  sentAt: number;
+  endedAt?: number;
 }
 
 function parseFollowRedirects(value: unknown): number {

@@ -4,6 +4,7 @@ import {
   type Connector,
   type ConnectorContext,
   type ConnectorRegistry,
+  type Exchange,
 } from '../model/connector';
 import type { FlowDefinition } from '../model/flow-definition';
 import type { RunContext } from '../model/run-context';
@@ -229,7 +230,30 @@ describe('executeStep: action', () => {
       timeoutMs: 10_000,
       idempotencyKey: 'run-1_billing',
       signal: expect.any(AbortSignal),
+      onExchange: expect.any(Function),
     });
+  });
+
+  it.each([
+    ['succeeded', async () => ({ status: 200 })],
+    [
+      'failed',
+      async () => {
+        throw new ConnectorError('network_error', 'refused', true);
+      },
+    ],
+  ])('puts the exchange its connector told on a %s outcome', async (status, end) => {
+    const exchange: Exchange = {
+      destination: 'billing.example.com:443',
+      request: { method: 'POST', url: 'u', headers: {}, body: null, bodyBytes: 0, bodyTruncated: false },
+      response: null,
+    };
+    const fake = fakeConnector(async (_input, callCtx) => {
+      callCtx.onExchange?.(exchange);
+      return end();
+    });
+    const outcome = await executeStep(flow, 'billing', ctx, deps(fake.registry));
+    expect(outcome).toMatchObject({ status, exchange });
   });
 
   it('passes the attempt number and idempotency key it is given', async () => {

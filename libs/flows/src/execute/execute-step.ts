@@ -1,4 +1,4 @@
-import { ConnectorError, type Connector, type ConnectorRegistry } from '../model/connector';
+import { ConnectorError, type Connector, type ConnectorRegistry, type Exchange } from '../model/connector';
 import type { RunContext } from '../model/run-context';
 import type { StepError, StepErrorCode, StepOutcome } from '../model/step-outcome';
 import { AnswerError, buildAnswer } from '../respond/respond-answer';
@@ -276,6 +276,7 @@ async function callConnector(
     }
   });
 
+  let exchange: Exchange | undefined;
   const call = Promise.resolve()
     .then(() =>
       connector.execute(request, {
@@ -285,6 +286,7 @@ async function callConnector(
         timeoutMs,
         idempotencyKey: deps.idempotencyKey ?? `${ctx.run.id}_${rowId}`,
         signal: controller.signal,
+        onExchange: (told) => (exchange = told),
       }),
     )
     .then(
@@ -309,7 +311,8 @@ async function callConnector(
     );
 
   try {
-    return await Promise.race([call, stopped]);
+    const outcome = await Promise.race([call, stopped]);
+    return exchange && outcome.status !== 'filtered' ? { ...outcome, exchange } : outcome;
   } finally {
     for (const fn of cleanup) fn();
   }

@@ -1,3 +1,5 @@
+import type { Exchange } from './connector';
+
 // The result of one attempt of one step; a failure is retried only when `retryable`.
 export type StepErrorCode =
   | 'transform_error'
@@ -57,7 +59,16 @@ export type StepOutcome =
       logs?: string[];
       /** A `foreach` step: the items its steps run for, once each. */
       items?: unknown[];
+      /** An action: what it sent and received, as its connector told it. */
+      exchange?: Exchange;
     }
   /** `routes`: a router that took no path ends filtered, with `[]`. */
   | { status: 'filtered'; input: unknown; output: unknown; routes?: string[] }
-  | { status: 'failed'; input: unknown; error: StepError; output?: unknown; logs?: string[] };
+  | {
+      status: 'failed';
+      input: unknown;
+      error: StepError;
+      output?: unknown;
+      logs?: string[];
+      exchange?: Exchange;
+    };

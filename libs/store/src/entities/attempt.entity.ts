@@ -1,4 +1,4 @@
-import type { StepError } from '@hookflow/flows';
+import type { ExchangeRequest, ExchangeResponse, StepError } from '@hookflow/flows';
 import { Column, Entity, PrimaryGeneratedColumn } from 'typeorm';
 
 export type AttemptOutcome = 'succeeded' | 'filtered' | 'retrying' | 'failed';
@@ -36,4 +36,16 @@ export class Attempt {
   /** A code step's `console.log` lines. */
   @Column('text', { array: true, nullable: true })
   logs: string[] | null;
+
+  /** An action's request as sent: masked and bounded (docs/api.md, attempts). */
+  @Column('jsonb', { nullable: true })
+  request: ExchangeRequest | null;
+
+  /** The response it got; null when none came back (refused, connection failed, timed out). */
+  @Column('jsonb', { nullable: true })
+  response: ExchangeResponse | null;
+
+  /** `host:port` of an action's URL, for per-destination figures. */
+  @Column('text', { nullable: true })
+  destination: string | null;
 }

@@ -29,4 +29,8 @@ export class Run {
 
   @Column('uuid', { name: 'origin_run_id', nullable: true })
   originRunId: string | null;
+
+  /** When the run was created or last changed status (the run stream reads changes by it); set by SQL only. */
+  @Column({ type: 'timestamptz', name: 'changed_at', nullable: true, insert: false, update: false })
+  changedAt: Date | null;
 }

@@ -13,7 +13,9 @@ import { RouterRoutes1773000000000 } from './1773000000000-router-routes';
 import { AttemptLogs1774000000000 } from './1774000000000-attempt-logs';
 import { LoopItems1775000000000 } from './1775000000000-loop-items';
 import { Polls1776000000000 } from './1776000000000-polls';
+import { AttemptExchanges1777000000000 } from './1777000000000-attempt-exchanges';
 import { ApiSessions1777200000000 } from './1777200000000-api-sessions';
+import { RunSearch1777100000000 } from './1777100000000-run-search';
 
 /** Every migration, oldest first. Run at start by both apps (TypeORM serialises them with a lock table). */
 export const MIGRATIONS = [
@@ -32,5 +34,7 @@ export const MIGRATIONS = [
   AttemptLogs1774000000000,
   LoopItems1775000000000,
   Polls1776000000000,
+  AttemptExchanges1777000000000,
   ApiSessions1777200000000,
+  RunSearch1777100000000,
 ];

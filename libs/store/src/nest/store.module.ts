@@ -11,6 +11,7 @@ import { RateLimitRepository } from '../repositories/rate-limit.repository';
 import { SecretRepository } from '../repositories/secret.repository';
 import { ApiKeyRepository } from '../repositories/api-key.repository';
 import { ApiSessionRepository } from '../repositories/api-session.repository';
+import { StatsRepository } from '../repositories/stats.repository';
 
 class DatabaseCloser implements OnApplicationShutdown {
   constructor(@Inject(DataSource) private readonly ds: DataSource) {}
@@ -85,6 +86,11 @@ export class StoreModule {
           inject: [DataSource],
         },
         {
+          provide: StatsRepository,
+          useFactory: (ds: DataSource) => new StatsRepository(ds),
+          inject: [DataSource],
+        },
+        {
           provide: DatabaseHealth,
           useFactory: (ds: DataSource) => new DatabaseHealth(ds),
           inject: [DataSource],
@@ -106,6 +112,7 @@ export class StoreModule {
         ApiSessionRepository,
         RateLimitRepository,
         PollRepository,
+        StatsRepository,
       ],
     };
   }

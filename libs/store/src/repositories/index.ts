@@ -10,3 +10,4 @@ export * from './api-session.repository';
 export * from './rate-limit.repository';
 export * from './poll.repository';
 export * from './retention.repository';
+export * from './stats.repository';

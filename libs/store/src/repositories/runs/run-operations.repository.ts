@@ -1,5 +1,6 @@
 import type { RunRetry, RunStatus, RunView } from '@hookflow/flows';
 import type { DataSource } from 'typeorm';
+import { runFilterSql, type RunListFilter } from './run-queries.repository';
 import { claimableStep, readRunView } from './run-sql';
 
 /** Where a replay starts from: the source run, its flow's state and the versions it may use. */
@@ -23,13 +24,9 @@ export interface CancelledRun {
   cancelled: string[];
 }
 
-export interface RetryableRunFilter {
-  flowId: string;
+/** Which runs a bulk retry covers: a list's filter (`runFilterSql`) in a retryable status. */
+export interface RetryableRunFilter extends Omit<RunListFilter, 'limit' | 'cursor' | 'status'> {
   status: Extract<RunStatus, 'failed' | 'cancelled'>;
-  /** Runs created at or after this time. */
-  since?: Date;
-  /** Runs created before this time. */
-  until?: Date;
 }
 
 /** Operations on whole runs from the API: retry, cancel, what a replay or a bulk retry covers. */
@@ -49,7 +46,7 @@ export class RunOperations {
     const rows: { applied: boolean }[] = await this.ds.query(
       `WITH moved AS (
          UPDATE runs SET status = $3, finished_at = CASE WHEN $3 = 'queued' THEN NULL ELSE now() END,
-                         steps_version = steps_version + 1
+                         steps_version = steps_version + 1, changed_at = clock_timestamp()
           WHERE id = $1 AND steps_version = $2 AND status IN ('failed', 'cancelled')
           RETURNING 1
        ), reopened AS (
@@ -81,7 +78,9 @@ export class RunOperations {
         return { kind: 'refused', status: locked[0].status };
       }
       await m.query(
-        `UPDATE runs SET status = 'cancelled', finished_at = now(), steps_version = steps_version + 1 WHERE id = $1`,
+        `UPDATE runs SET status = 'cancelled', finished_at = now(), steps_version = steps_version + 1,
+                         changed_at = clock_timestamp()
+          WHERE id = $1`,
         [runId],
       );
       const [cancelled]: [{ step_id: string }[], number] = await m.query(
@@ -111,13 +110,10 @@ export class RunOperations {
 
   /** Runs a bulk retry covers, oldest first, with the version each is pinned to. */
   async findRetryableRuns(filter: RetryableRunFilter): Promise<{ id: string; flowVersionId: string }[]> {
+    const { where, values } = runFilterSql(filter);
     const rows: { id: string; flow_version_id: string }[] = await this.ds.query(
-      `SELECT id, flow_version_id FROM runs
-        WHERE flow_id = $1 AND status = $2
-          AND ($3::timestamptz IS NULL OR created_at >= $3)
-          AND ($4::timestamptz IS NULL OR created_at < $4)
-        ORDER BY created_at, id`,
-      [filter.flowId, filter.status, filter.since ?? null, filter.until ?? null],
+      `SELECT r.id, r.flow_version_id FROM runs r WHERE ${where} ORDER BY r.created_at, r.id`,
+      values,
     );
     return rows.map((r) => ({ id: r.id, flowVersionId: r.flow_version_id }));
   }

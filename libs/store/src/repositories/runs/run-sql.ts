@@ -12,6 +12,13 @@ export function claimableStep(s: string): string {
            OR (${c}status = 'running' AND coalesce(${c}lease_until, '-infinity') < now()))`;
 }
 
+/**
+ * `changed_at` for an UPDATE of run row `r` setting its status to `status` (SQL expressions): the
+ * time now when the status changes, else unchanged, so that an update keeping the status stays HOT.
+ */
+export const changedAt = (r: string, status: string) =>
+  `CASE WHEN (${status}) IS DISTINCT FROM ${r}.status THEN clock_timestamp() ELSE ${r}.changed_at END`;
+
 export const UNFINISHED_STEP = `('pending', 'running', 'retrying', 'waiting')`;
 
 /** A step row a claim may take: claimable, and not a loop waiting for its items (`waiting` without a resume time). */

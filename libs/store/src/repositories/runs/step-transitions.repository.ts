@@ -2,6 +2,8 @@ import {
   parseItemStepId,
   type RunStatus,
   type RunTransition,
+  type ExchangeRequest,
+  type ExchangeResponse,
   type RunView,
   type StepError,
   type StepStatus,
@@ -13,6 +15,7 @@ import type { AttemptOutcome } from '../../entities';
 import { pooledClient, preparedOn, preparedQuery } from '../../database/prepared';
 import { toJsonb } from '../jsonb';
 import {
+  changedAt,
   claimableForRun,
   itemOfStep,
   jointOrEach,
@@ -72,6 +75,11 @@ export interface AttemptRecord {
   responseStatus: number | null;
   /** A code step's `console.log` lines. */
   logs?: string[];
+  /** An action's request and response, already masked and bounded (captureExchange). */
+  request?: ExchangeRequest | null;
+  response?: ExchangeResponse | null;
+  /** `host:port` of an action's URL. */
+  destination?: string | null;
 }
 
 export interface StepResult {
@@ -219,6 +227,9 @@ interface StepEndRow {
   attempt_error: unknown;
   response_status: number | null;
   logs: string[] | null;
+  request: unknown;
+  response: unknown;
+  destination: string | null;
   version: number;
   run_status: RunStatus | null;
   skip: string[];
@@ -245,6 +256,11 @@ interface StepEndResultRow {
   next_attempt_base: number | null;
 }
 
+/** A step end's run status: what the end decided for a live run, else (too late: cancelled meanwhile) unchanged. */
+const MOVED_STATUS = `CASE WHEN g.live
+                              THEN coalesce(i.run_status, CASE WHEN i.unclaimed THEN 'running' ELSE r.status END)
+                              ELSE r.status END`;
+
 /** A loop's output: per item, the output of the row `loop_rows` names (the step ending now: as it ends). */
 const LOOP_OUTPUT = `(SELECT coalesce(json_agg(CASE WHEN u.id IS NULL THEN NULL WHEN u.id = i.step_id THEN i.output
                                          ELSE y.output END ORDER BY u.ord), '[]'::json)
@@ -260,7 +276,7 @@ const RECORD_STEP_ENDS = `WITH i AS MATERIALIZED (
          SELECT * FROM json_to_recordset($1::json) AS i(
            ord int, run_id uuid, step_id text, status text, input json, output json, error jsonb, routes text[],
            n int, started_at timestamptz, duration_ms int, outcome text, attempt_error jsonb,
-           response_status int, logs text[], version int, run_status text, skip text[], enqueue text[],
+           response_status int, logs text[], request jsonb, response jsonb, destination text, version int, run_status text, skip text[], enqueue text[],
            next_step text, next_lease_ms double precision, expect_status text, expect_attempts int,
            unclaimed boolean, loop_items json, loop_steps text[], loop_end text, loop_status text,
            loop_error jsonb, loop_rows text[])
@@ -279,9 +295,8 @@ const RECORD_STEP_ENDS = `WITH i AS MATERIALIZED (
        ), moved AS (
          UPDATE runs r
             SET steps_version = r.steps_version + 1,
-                status = CASE WHEN g.live
-                              THEN coalesce(i.run_status, CASE WHEN i.unclaimed THEN 'running' ELSE r.status END)
-                              ELSE r.status END,
+                status = ${MOVED_STATUS},
+                changed_at = ${changedAt('r', MOVED_STATUS)},
                 started_at = CASE WHEN g.live AND i.unclaimed THEN coalesce(r.started_at, now()) ELSE r.started_at END,
                 finished_at = CASE WHEN g.live AND i.run_status IS NOT NULL THEN now() ELSE r.finished_at END
            FROM i JOIN go g ON g.run_id = i.run_id
@@ -318,9 +333,10 @@ const RECORD_STEP_ENDS = `WITH i AS MATERIALIZED (
             AND sr.status = 'pending' AND i.run_id IN (SELECT run_id FROM s)
           RETURNING sr.run_id, sr.attempts, sr.attempts_base
        ), a AS (
-         INSERT INTO step_attempts (run_id, step_id, n, started_at, duration_ms, outcome, error, response_status, logs)
+         INSERT INTO step_attempts (run_id, step_id, n, started_at, duration_ms, outcome, error, response_status, logs,
+                                    request, response, destination)
          SELECT i.run_id, i.step_id, i.n, i.started_at, i.duration_ms, i.outcome, i.attempt_error, i.response_status,
-                i.logs
+                i.logs, i.request, i.response, i.destination
            FROM i WHERE i.n IS NOT NULL AND i.run_id IN (SELECT run_id FROM s)
        ), k AS (
          UPDATE step_runs sr SET status = 'skipped', finished_at = now()
@@ -374,6 +390,9 @@ function stepEndRow(end: StepEnd): StepEndRow {
     attempt_error: attempt?.error ?? null,
     response_status: attempt?.responseStatus ?? null,
     logs: attempt?.logs ?? null,
+    request: attempt?.request ?? null,
+    response: attempt?.response ?? null,
+    destination: attempt?.destination ?? null,
     version: end.version,
     run_status: transition.runStatus,
     skip: transition.skip,
@@ -460,7 +479,7 @@ export class StepTransitions {
                     extract(epoch FROM resume_at - now()) * 1000 AS resume_in_ms
        ), started AS (
          UPDATE runs SET status = 'running', started_at = coalesce(started_at, now()),
-                         steps_version = steps_version + 1
+                         steps_version = steps_version + 1, changed_at = ${changedAt('runs', "'running'")}
           WHERE id = $1 AND EXISTS (SELECT 1 FROM claimed)
           RETURNING steps_version
        )
@@ -722,8 +741,9 @@ export class StepTransitions {
           WHERE run_id = $1 AND step_id = $2 AND status = 'running' AND attempts = $5
           RETURNING status
        ), a AS (
-         INSERT INTO step_attempts (run_id, step_id, n, started_at, duration_ms, outcome, error, response_status)
-         SELECT $1, $2, $5, $6, $7, $8, $4, $9 FROM s
+         INSERT INTO step_attempts (run_id, step_id, n, started_at, duration_ms, outcome, error, response_status,
+                                    logs, request, response, destination)
+         SELECT $1, $2, $5, $6, $7, $8, $4, $9, $10, $11, $12, $13 FROM s
        )
        SELECT status FROM s`,
       [
@@ -736,6 +756,10 @@ export class StepTransitions {
         attempt.durationMs,
         attempt.outcome,
         attempt.responseStatus,
+        attempt.logs ?? null,
+        toJsonb(attempt.request),
+        toJsonb(attempt.response),
+        attempt.destination ?? null,
       ],
     );
     return rows[0]?.status === 'retrying';

@@ -1,0 +1,47 @@
+import { applyDecorators } from '@nestjs/common';
+import { ApiOperation, ApiQuery } from '@nestjs/swagger';
+import { SLUG_PATTERN } from '@hookflow/flows';
+import { ErrorCode } from '../common/app-error';
+import { ApiErrorResponse, ApiJsonResponse } from '../common/openapi.decorators';
+
+/** OpenAPI decorators of StatsController. */
+export const StatsOpenApi = {
+  get: () =>
+    applyDecorators(
+      ApiOperation({
+        summary: 'Run and delivery figures',
+        description:
+          'Runs by status over a time window (at most 31 days, at most 1,500 buckets), per flow (failures, run duration percentiles) and per destination (attempts, failures, attempt duration percentiles, the last status and error).',
+      }),
+      ApiQuery({
+        name: 'since',
+        required: false,
+        description: 'Start of the window (ISO 8601); default 24 hours before `until`.',
+        schema: { type: 'string', format: 'date-time' },
+      }),
+      ApiQuery({
+        name: 'until',
+        required: false,
+        description: 'End of the window, excluded (ISO 8601); default now.',
+        schema: { type: 'string', format: 'date-time' },
+      }),
+      ApiQuery({
+        name: 'bucket',
+        required: false,
+        description: 'Size of a bucket of the series; buckets start at whole minutes, hours, UTC days.',
+        schema: { type: 'string', enum: ['minute', 'hour', 'day'], default: 'hour' },
+      }),
+      ApiQuery({
+        name: 'flow',
+        required: false,
+        description: 'Only runs (and their attempts) of this flow (slug).',
+        schema: { type: 'string', pattern: SLUG_PATTERN },
+      }),
+      ApiJsonResponse(200, 'Stats', 'The figures of the window.'),
+      ApiErrorResponse(
+        400,
+        '`since`, `until`, `bucket` or `flow` is not valid, the window is over 31 days, or it has more than 1,500 buckets; `details` names the field.',
+        ErrorCode.InvalidRequest,
+      ),
+    ),
+};
