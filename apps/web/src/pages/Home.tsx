@@ -44,7 +44,7 @@ export function Home() {
 
   return (
     <div className="home-page">
-      <PageHeader title="Overview">
+      <PageHeader title="Home">
         <div className="segmented" role="group" aria-label="Range">
           {(Object.keys(RANGES) as RangeKey[]).map((r) => (
             <button
