@@ -66,7 +66,11 @@ export class RunStream implements OnModuleDestroy {
     }
     // The first stream starts the poller, whose first read fixes where changes start: a change
     // made after the stream's headers arrive is never missed.
-    this.starting ??= this.start();
+    // A failed start is not kept: the next stream tries again.
+    this.starting ??= this.start().catch((err: unknown) => {
+      this.starting = undefined;
+      throw err;
+    });
     await this.starting;
   }
 

@@ -1,0 +1,56 @@
+import type { RunChange, RunQueries } from '@hookflow/store';
+import { RunStream } from './run-stream.service';
+
+/** The runs table as the poller reads it: changes ordered by (time, id), and a database clock. */
+class FakeRuns {
+  changes: RunChange[] = [];
+  nowUs = 100_000_000;
+  failClock = false;
+
+  async clockUs(): Promise<number> {
+    if (this.failClock) throw new Error('connection refused');
+    return this.nowUs;
+  }
+
+  async changesSince(afterUs: number, afterId: string | null, limit: number): Promise<RunChange[]> {
+    const id = afterId ?? 'ffffffff-ffff-ffff-ffff-ffffffffffff';
+    return this.changes
+      .filter((c) => c.changedUs > afterUs || (c.changedUs === afterUs && c.id > id))
+      .slice(0, limit);
+  }
+
+  /** `n` runs created one microsecond apart after `fromUs`; the clock moves past them. */
+  add(n: number, fromUs: number): void {
+    for (let i = 1; i <= n; i++) {
+      this.changes.push({
+        id: `00000000-0000-0000-0000-${String(this.changes.length).padStart(12, '0')}`,
+        flow: 'f',
+        status: 'queued',
+        createdAt: new Date(0),
+        startedAt: null,
+        finishedAt: null,
+        changedUs: fromUs + i,
+      });
+    }
+    this.nowUs = fromUs + n + 1;
+  }
+}
+
+describe('RunStream', () => {
+  let runs: FakeRuns;
+  let stream: RunStream;
+
+  beforeEach(() => {
+    runs = new FakeRuns();
+    stream = new RunStream(runs as unknown as RunQueries);
+  });
+
+  afterEach(() => stream.onModuleDestroy());
+
+  it('admits streams again once the database answers after a failed start', async () => {
+    runs.failClock = true;
+    await expect(stream.admit()).rejects.toThrow('connection refused');
+    runs.failClock = false;
+    await expect(stream.admit()).resolves.toBeUndefined();
+  });
+});
