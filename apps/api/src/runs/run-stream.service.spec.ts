@@ -1,4 +1,5 @@
 import type { RunChange, RunQueries } from '@hookflow/store';
+import type { ServerResponse } from 'node:http';
 import { RunStream } from './run-stream.service';
 
 /** The runs table as the poller reads it: changes ordered by (time, id), and a database clock. */
@@ -36,6 +37,26 @@ class FakeRuns {
   }
 }
 
+/** A client's response: what was written to it, and whether it already went. */
+function response(destroyed = false) {
+  const frames: string[] = [];
+  const res = {
+    destroyed,
+    writableEnded: false,
+    writableLength: 0,
+    writeHead: () => res,
+    write: (frame: string) => frames.push(frame),
+    on: () => res,
+    end: () => undefined,
+    destroy: () => undefined,
+  };
+  const runIds = () =>
+    frames
+      .filter((f) => f.startsWith('event: run'))
+      .map((f) => (JSON.parse(f.split('data: ')[1]) as { id: string }).id);
+  return { res: res as unknown as ServerResponse, runIds };
+}
+
 describe('RunStream', () => {
   let runs: FakeRuns;
   let stream: RunStream;
@@ -46,6 +67,12 @@ describe('RunStream', () => {
   });
 
   afterEach(() => stream.onModuleDestroy());
+
+  it('does not keep a client that left before its stream was attached', async () => {
+    await stream.admit();
+    stream.attach(response(true).res, undefined);
+    expect(stream.open).toBe(0);
+  });
 
   it('admits streams again once the database answers after a failed start', async () => {
     runs.failClock = true;

@@ -76,6 +76,14 @@ export class RunStream implements OnModuleDestroy {
 
   /** Serves `res` until the client goes or the API stops. */
   attach(res: ServerResponse, flow: string | undefined): void {
+    // A client that left while its request was checked sent its 'close' already: it would be kept forever.
+    if (res.destroyed || res.writableEnded) {
+      // After the streams admitted with it attach (this turn of the event loop), not before.
+      setImmediate(() => {
+        if (this.streams.size === 0) this.stop();
+      });
+      return;
+    }
     res.writeHead(200, {
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-cache, no-transform',
