@@ -57,6 +57,8 @@ function response(destroyed = false) {
   return { res: res as unknown as ServerResponse, runIds };
 }
 
+const poll = (stream: RunStream) => (stream as unknown as { poll(): Promise<void> }).poll();
+
 describe('RunStream', () => {
   let runs: FakeRuns;
   let stream: RunStream;
@@ -79,5 +81,16 @@ describe('RunStream', () => {
     await expect(stream.admit()).rejects.toThrow('connection refused');
     runs.failClock = false;
     await expect(stream.admit()).resolves.toBeUndefined();
+  });
+
+  it('sends every change of a burst larger than one poll reads, each once', async () => {
+    await stream.admit();
+    const client = response();
+    stream.attach(client.res, undefined);
+    runs.add(4500, runs.nowUs);
+    for (let i = 0; i < 6; i++) await poll(stream);
+    const sent = client.runIds();
+    expect(new Set(sent).size).toBe(sent.length);
+    expect(sent).toEqual(runs.changes.map((c) => c.id));
   });
 });
