@@ -135,6 +135,16 @@ describe('captureExchange', () => {
     expect(out.request.headers['x-h0']).toHaveLength(MAX_EXCHANGE_HEADER_CHARS);
   });
 
+  it('masks a secret that straddles the cut of a header value before cutting it', () => {
+    const value = `${'a'.repeat(MAX_EXCHANGE_HEADER_CHARS - 5)}${SECRET}`;
+    const out = captureExchange(
+      exchange({ request: { ...exchange().request, headers: { 'x-h': value } } }),
+      redact,
+    );
+    expect(out.request.headers['x-h']).not.toContain(SECRET.slice(0, 5));
+    expect(out.request.headers['x-h']).toHaveLength(MAX_EXCHANGE_HEADER_CHARS);
+  });
+
   it('keeps a header named __proto__ as a header', () => {
     const headers = JSON.parse('{"__proto__":"x"}') as Record<string, string>;
     const out = captureExchange(exchange({ request: { ...exchange().request, headers } }));

@@ -83,9 +83,10 @@ function boundHeaders(headers: Record<string, string>, redact: Redact): Record<s
   for (const [rawName, value] of Object.entries(headers)) {
     if (count++ >= MAX_EXCHANGE_HEADERS) break;
     const name = rawName.toLowerCase().slice(0, MAX_EXCHANGE_HEADER_CHARS);
+    // Masked before the cut, as bodies are, so a secret across the cut leaves no part of itself.
     out[name] = CREDENTIAL_HEADER.test(name)
       ? MASKED
-      : redact(value.length > MAX_EXCHANGE_HEADER_CHARS ? value.slice(0, MAX_EXCHANGE_HEADER_CHARS) : value);
+      : redact(value.slice(0, EXCHANGE_SCAN_BYTES)).slice(0, MAX_EXCHANGE_HEADER_CHARS);
   }
   return out;
 }
