@@ -152,6 +152,48 @@ describe('runs output', () => {
     ]);
   });
 
+  it("shows a receiver's control characters in a response instead of sending them to the terminal", () => {
+    const run = {
+      id: 'r-2',
+      flow: 'f',
+      version: 1,
+      status: 'succeeded',
+      eventId: null,
+      createdAt: '2024-05-01T12:00:00Z',
+      startedAt: null,
+      finishedAt: null,
+      originRunId: null,
+      event: null,
+      steps: [
+        {
+          id: 'call',
+          status: 'succeeded',
+          input: {},
+          output: {},
+          error: null,
+          startedAt: null,
+          finishedAt: null,
+          attempts: [
+            {
+              n: 1,
+              startedAt: null,
+              durationMs: 1,
+              outcome: 'succeeded',
+              error: null,
+              responseStatus: 200,
+              request: { method: 'GET', url: 'https://x.example/\u001b[2J' },
+              response: { status: 200, body: 'ok\u001b]52;c;cHduZWQ=\u0007\u001b[2J', bodyTruncated: false },
+            },
+          ],
+        },
+      ],
+    } as unknown as RunDetail;
+    const text = formatRunDetail(run).join('\n');
+    // eslint-disable-next-line no-control-regex -- no control character may reach the terminal
+    expect(text).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/);
+    expect(text).toContain('HTTP 200 ok\\u001b]52;c;cHduZWQ=\\u0007\\u001b[2J');
+  });
+
   it('prints times to the second', () => {
     expect(shortTime('2024-05-01T12:00:03.999Z')).toBe('2024-05-01 12:00:03Z');
     expect(shortTime(null)).toBe('-');

@@ -3,6 +3,7 @@ import type { ApiClient } from './api-client';
 import { CliError } from './cli-error';
 import type { CommandHandler, Wire } from './command-context';
 import { elapsedMs, formatDuration, formatJson, plural, table, truncate } from './output';
+import { printable } from './listener';
 
 /** `GET /api/runs` item. */
 export interface RunSummary {
@@ -97,7 +98,8 @@ export function formatRunList(items: RunSummary[]): string {
 function responseLine(attempt: AttemptView): string {
   const response = attempt.response;
   if (!response) return `no response${attempt.error ? ` (${errorText(attempt.error)})` : ''}`;
-  const body = (response.body ?? '').replace(/\s+/g, ' ').trim();
+  // The receiver's text: its control characters are shown, never obeyed.
+  const body = printable((response.body ?? '').replace(/\s+/g, ' ').trim());
   const more = response.bodyTruncated && body.length <= RESPONSE_PREVIEW_CHARS ? '…' : '';
   return `HTTP ${response.status}${body ? ` ${truncate(body, RESPONSE_PREVIEW_CHARS)}${more}` : ''}`;
 }
@@ -149,7 +151,13 @@ export function formatRunDetail(run: RunDetail): string[] {
   const exchanges = run.steps.flatMap((s) => {
     const last = s.attempts[s.attempts.length - 1];
     if (!last?.request) return [];
-    return [[`  ${s.id}`, truncate(`${last.request.method} ${last.request.url}`, 60), responseLine(last)]];
+    return [
+      [
+        `  ${s.id}`,
+        truncate(printable(`${last.request.method} ${last.request.url}`), 60),
+        responseLine(last),
+      ],
+    ];
   });
   if (exchanges.length > 0) {
     lines.push(

@@ -627,7 +627,9 @@ const schemas: Record<SchemaName, SchemaObject> = {
   AttemptRequest: object(
     {
       method: str('HTTP method.'),
-      url: str('The URL sent, secrets the step used shown as `[secret NAME]`, userinfo as `[redacted]`.'),
+      url: str(
+        'The URL sent, secrets the step used shown as `[secret NAME]`, userinfo as `[redacted]`; its first 8,192 characters.',
+      ),
       headers: exchangeHeaders('Sent'),
       body: nullable(str('The body as text, its first 16 KiB of UTF-8; null when there was none.')),
       bodyBytes: int('Size of the whole body as sent.', { minimum: 0 }),

@@ -38,6 +38,8 @@ export class RunStream implements OnModuleDestroy {
   private readonly streams = new Set<Stream>();
   /** Where the next read starts (database clock, microseconds), once the poller runs. */
   private watermarkUs: number | undefined;
+  /** Where a poller that fell behind goes on: right after the last change it read (no overlap, or it reads the same page again). */
+  private resume: { us: number; id: string } | undefined;
   /** Changes already sent that a read may see again: `id|changedUs` and its time. */
   private readonly sent = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
@@ -66,12 +68,24 @@ export class RunStream implements OnModuleDestroy {
     }
     // The first stream starts the poller, whose first read fixes where changes start: a change
     // made after the stream's headers arrive is never missed.
-    this.starting ??= this.start();
+    // A failed start is not kept: the next stream tries again.
+    this.starting ??= this.start().catch((err: unknown) => {
+      this.starting = undefined;
+      throw err;
+    });
     await this.starting;
   }
 
   /** Serves `res` until the client goes or the API stops. */
   attach(res: ServerResponse, flow: string | undefined): void {
+    // A client that left while its request was checked sent its 'close' already: it would be kept forever.
+    if (res.destroyed || res.writableEnded) {
+      // After the streams admitted with it attach (this turn of the event loop), not before.
+      setImmediate(() => {
+        if (this.streams.size === 0) this.stop();
+      });
+      return;
+    }
     res.writeHead(200, {
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-cache, no-transform',
@@ -108,7 +122,7 @@ export class RunStream implements OnModuleDestroy {
     this.generation++;
     clearInterval(this.timer);
     clearInterval(this.heartbeat);
-    this.timer = this.heartbeat = this.starting = this.watermarkUs = undefined;
+    this.timer = this.heartbeat = this.starting = this.watermarkUs = this.resume = undefined;
     this.sent.clear();
   }
 
@@ -118,8 +132,8 @@ export class RunStream implements OnModuleDestroy {
     const generation = this.generation;
     try {
       const pollUs = await this.runs.clockUs();
-      let after = this.watermarkUs - OVERLAP_US;
-      let afterId: string | null = null;
+      let after = this.resume?.us ?? this.watermarkUs - OVERLAP_US;
+      let afterId: string | null = this.resume?.id ?? null;
       let complete = false;
       for (let page = 0; page < PAGES_PER_POLL; page++) {
         const changes = await this.runs.changesSince(after, afterId, PAGE);
@@ -135,8 +149,15 @@ export class RunStream implements OnModuleDestroy {
       }
       // The poller may have stopped meanwhile (the last stream left).
       if (generation !== this.generation) return;
-      this.watermarkUs = complete ? pollUs : after;
-      for (const [key, us] of this.sent) if (us < this.watermarkUs - OVERLAP_US) this.sent.delete(key);
+      if (complete) {
+        this.watermarkUs = pollUs;
+        this.resume = undefined;
+      } else {
+        this.resume = { us: after, id: afterId! };
+      }
+      // No later read starts before the resume point, nor before this poll's time less the overlap.
+      const oldest = Math.min(this.resume?.us ?? pollUs, pollUs - OVERLAP_US);
+      for (const [key, us] of this.sent) if (us < oldest) this.sent.delete(key);
     } catch (err) {
       this.logger.warn(`run stream: reading changes failed: ${(err as Error).message}`);
     } finally {

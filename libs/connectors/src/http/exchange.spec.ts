@@ -9,6 +9,7 @@ import {
   MAX_EXCHANGE_BODY_BYTES,
   MAX_EXCHANGE_HEADER_CHARS,
   MAX_EXCHANGE_HEADERS,
+  MAX_EXCHANGE_URL_CHARS,
   rawRequest,
   rawResponse,
 } from './exchange';
@@ -133,6 +134,23 @@ describe('captureExchange', () => {
     const out = captureExchange(exchange({ request: { ...exchange().request, headers } }));
     expect(Object.keys(out.request.headers)).toHaveLength(MAX_EXCHANGE_HEADERS);
     expect(out.request.headers['x-h0']).toHaveLength(MAX_EXCHANGE_HEADER_CHARS);
+  });
+
+  it('masks a secret that straddles the cut of a header value before cutting it', () => {
+    const value = `${'a'.repeat(MAX_EXCHANGE_HEADER_CHARS - 5)}${SECRET}`;
+    const out = captureExchange(
+      exchange({ request: { ...exchange().request, headers: { 'x-h': value } } }),
+      redact,
+    );
+    expect(out.request.headers['x-h']).not.toContain(SECRET.slice(0, 5));
+    expect(out.request.headers['x-h']).toHaveLength(MAX_EXCHANGE_HEADER_CHARS);
+  });
+
+  it('bounds the URL, after masking it', () => {
+    const url = `https://api.example.com/?a=${'x'.repeat(MAX_EXCHANGE_URL_CHARS - 30)}${SECRET}${'y'.repeat(1_000_000)}`;
+    const out = captureExchange(exchange({ request: { ...exchange().request, url } }), redact);
+    expect(out.request.url).toHaveLength(MAX_EXCHANGE_URL_CHARS);
+    expect(out.request.url).not.toContain(SECRET.slice(0, 5));
   });
 
   it('keeps a header named __proto__ as a header', () => {

@@ -12,6 +12,8 @@ export const EXCHANGE_SCAN_BYTES = 256 * 1024;
 export const MAX_EXCHANGE_HEADERS = 64;
 /** Characters kept of one header value. */
 export const MAX_EXCHANGE_HEADER_CHARS = 2048;
+/** Characters kept of the request URL (a template can make one as long as its input). */
+export const MAX_EXCHANGE_URL_CHARS = 8192;
 /** What a credential (a header that is one by nature, URL userinfo) is stored as, as for inbound events. */
 export const MASKED = '[redacted]';
 
@@ -42,7 +44,7 @@ function captureRequest(request: ExchangeRequest, redact: Redact): ExchangeReque
   const body = boundBody(request.body, redact);
   return {
     method: request.method,
-    url: redact(maskUserinfo(request.url)),
+    url: redact(maskUserinfo(request.url.slice(0, EXCHANGE_SCAN_BYTES))).slice(0, MAX_EXCHANGE_URL_CHARS),
     headers: boundHeaders(request.headers, redact),
     body: body.text,
     bodyBytes: request.bodyBytes,
@@ -83,9 +85,10 @@ function boundHeaders(headers: Record<string, string>, redact: Redact): Record<s
   for (const [rawName, value] of Object.entries(headers)) {
     if (count++ >= MAX_EXCHANGE_HEADERS) break;
     const name = rawName.toLowerCase().slice(0, MAX_EXCHANGE_HEADER_CHARS);
+    // Masked before the cut, as bodies are, so a secret across the cut leaves no part of itself.
     out[name] = CREDENTIAL_HEADER.test(name)
       ? MASKED
-      : redact(value.length > MAX_EXCHANGE_HEADER_CHARS ? value.slice(0, MAX_EXCHANGE_HEADER_CHARS) : value);
+      : redact(value.slice(0, EXCHANGE_SCAN_BYTES)).slice(0, MAX_EXCHANGE_HEADER_CHARS);
   }
   return out;
 }

@@ -1,4 +1,5 @@
-import { DataSource } from 'typeorm';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { DataSource, type QueryRunner } from 'typeorm';
 import { ENTITIES } from '../entities';
 import { MIGRATIONS } from '../migrations';
 
@@ -43,7 +44,7 @@ export async function openDatabase(opts: DatabaseOptions): Promise<DataSource> {
   const runner = ds.createQueryRunner();
   try {
     await runner.connect();
-    await runner.query(`SELECT pg_advisory_lock(hashtext('hookflow_migrations_' || $1))`, [schema]);
+    await lockMigrations(runner, schema);
     try {
       if (schema !== 'public') await runner.query(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
       await ds.runMigrations({ transaction: 'each' });
@@ -57,4 +58,24 @@ export async function openDatabase(opts: DatabaseOptions): Promise<DataSource> {
   }
   await runner.release();
   return ds;
+}
+
+/** How often a process waiting for another's migrations asks for the lock again. */
+const MIGRATION_LOCK_POLL_MS = 200;
+
+/**
+ * Takes the migration lock by asking again until it is free: a session blocked in
+ * `pg_advisory_lock` keeps its snapshot, which a `CREATE INDEX CONCURRENTLY` of the holder's
+ * migrations waits for, and the holder waits on it through another connection: a deadlock
+ * PostgreSQL cannot see.
+ */
+async function lockMigrations(runner: QueryRunner, schema: string): Promise<void> {
+  for (;;) {
+    const rows: { locked: boolean }[] = await runner.query(
+      `SELECT pg_try_advisory_lock(hashtext('hookflow_migrations_' || $1)) AS locked`,
+      [schema],
+    );
+    if (rows[0].locked) return;
+    await sleep(MIGRATION_LOCK_POLL_MS);
+  }
 }

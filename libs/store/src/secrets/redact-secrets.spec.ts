@@ -31,6 +31,13 @@ describe('redactSecrets', () => {
     expect(redactSecrets('{"v":"say \\"hi\\"\\\\"}', tricky)).toBe('{"v":"[secret J]"}');
   });
 
+  it('replaces the form encoding of a query string (`with.query`, URLSearchParams)', () => {
+    const password = { P: "pa ss~w0rd!(x)*'" };
+    const url = new URL('https://api.example/login');
+    url.searchParams.append('password', password.P);
+    expect(redactSecrets(url.href, password)).toBe('https://api.example/login?password=[secret P]');
+  });
+
   it('names the longest match when one secret contains another', () => {
     expect(redactSecrets('abc-long and abc', { SHORT: 'abc', LONG: 'abc-long' })).toBe(
       '[secret LONG] and [secret SHORT]',

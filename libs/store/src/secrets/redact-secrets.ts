@@ -11,15 +11,16 @@ const identity: SecretRedactor = (value) => value;
 const MIN_ENCODED_CHARS = 8;
 
 function forms(value: string): string[] {
-  // As sent, escaped for JSON and URLs, and as hex and base64: receivers echo credentials in any
-  // of these (`Basic base64(user:secret)`).
+  // As sent, escaped for JSON and URLs (a query string built by URLSearchParams encodes more), and
+  // as hex and base64: receivers echo credentials in any of these (`Basic base64(user:secret)`).
   const json = JSON.stringify(value).slice(1, -1);
+  const formEncoded = new URLSearchParams([['', value]]).toString().slice(1);
   const bytes = Buffer.from(value, 'utf8');
   const hex = bytes.toString('hex');
   const encoded = [hex, hex.toUpperCase(), ...base64Forms(bytes)].filter(
     (form) => form.length >= MIN_ENCODED_CHARS,
   );
-  return [...new Set([value, json, encodeURIComponent(value), ...encoded])];
+  return [...new Set([value, json, encodeURIComponent(value), formEncoded, ...encoded])];
 }
 
 /**
