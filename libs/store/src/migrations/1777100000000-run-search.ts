@@ -10,9 +10,10 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
  *   run stream's poller reads what changed since its last read. Set only when the status
  *   changes, so the version bumps that keep the status stay HOT updates.
  *
- * Built CONCURRENTLY, outside a transaction: on tables of millions of rows a plain build holds
- * writes (ingress, the worker) for minutes. A build that failed leaves an invalid index, dropped
- * and built again by the next start.
+ * Built CONCURRENTLY, outside a transaction, where the table has rows: on millions of rows a plain
+ * build holds writes (ingress, the worker) for minutes. An empty table (a new install, each test's
+ * schema) gets a plain build: CONCURRENTLY would wait for every older snapshot in the database.
+ * A build that failed leaves an invalid index, dropped and built again by the next start.
  */
 export class RunSearch1777100000000 implements MigrationInterface {
   name = 'RunSearch1777100000000';
@@ -51,5 +52,9 @@ async function build(q: QueryRunner, name: string, definition: string): Promise<
   );
   if (rows[0]?.valid) return;
   if (rows[0]) await q.query(`DROP INDEX CONCURRENTLY ${name}`);
-  await q.query(`CREATE INDEX CONCURRENTLY ${name} ON ${definition}`);
+  const table = definition.split(' ')[0];
+  const [{ filled }]: { filled: boolean }[] = await q.query(
+    `SELECT EXISTS (SELECT 1 FROM ${table}) AS filled`,
+  );
+  await q.query(`CREATE INDEX ${filled ? 'CONCURRENTLY ' : ''}${name} ON ${definition}`);
 }
