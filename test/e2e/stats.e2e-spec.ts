@@ -125,6 +125,19 @@ describe('GET /api/stats', () => {
     }
   });
 
+  it('lists at most ?top flows and destinations, most failed first, and says how many there were', async () => {
+    const { body } = await stats(`?top=1&${window().query}`).expect(200);
+    expect(body).toMatchObject({ flowCount: 2, destinationCount: 2 });
+    expect(body.flows).toHaveLength(1);
+    expect(body.flows[0]).toMatchObject({ failed: 2 });
+    expect(body.destinations).toHaveLength(1);
+    expect(body.destinations[0]).toMatchObject({
+      destination: `127.0.0.1:${new URL(bad.url).port}`,
+      failed: 4,
+    });
+    expect(body.totals).toMatchObject({ succeeded: 3, failed: 2 });
+  });
+
   it('keeps one flow, and the attempts of its runs, with ?flow', async () => {
     const { body } = await stats(`?flow=stats-ok&${window().query}`).expect(200);
     expect(body.bucket).toBe('hour');
@@ -154,6 +167,9 @@ describe('GET /api/stats', () => {
     ['since=2024-01-01T00:00:00Z&until=2024-03-01T00:00:00Z&bucket=day', '/since'],
     ['since=2024-05-01T00:00:00Z&until=2024-05-03T00:00:00Z&bucket=minute', '/bucket'],
     ['bucket=hour&bucket=day', '/bucket'],
+    ['top=0', '/top'],
+    ['top=101', '/top'],
+    ['top=ten', '/top'],
   ])('answers 400 naming the field for %s', async (query, path) => {
     const { body } = await stats(`?${query}`).expect(400);
     expect(body).toMatchObject({ error: 'invalid_request', details: [{ path }] });

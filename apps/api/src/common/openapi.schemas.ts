@@ -697,15 +697,19 @@ const schemas: Record<SchemaName, SchemaObject> = {
         description: 'Every bucket of the window, oldest first (zeros where none), by run `createdAt`.',
         items: object({ at: time('Start of the bucket.'), ...runCounts('Runs created in the bucket') }),
       },
+      flowCount: int('Flows with runs in the window; `flows` lists at most `top` of them.'),
+      destinationCount: int(
+        'Destinations attempted in the window; `destinations` lists at most `top` of them.',
+      ),
       flows: {
         type: 'array',
-        description: 'Flows with runs in the window, most failed runs first, then most runs.',
+        description: 'Flows with runs in the window, most failed runs first, then most runs (at most `top`).',
         items: ref('StatsFlow'),
       },
       destinations: {
         type: 'array',
         description:
-          "Destinations of actions' attempts started in the window, most failed first, then most attempts.",
+          "Destinations of actions' attempts started in the window, most failed first, then most attempts (at most `top`).",
         items: ref('StatsDestination'),
       },
     },

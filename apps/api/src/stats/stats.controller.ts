@@ -17,7 +17,8 @@ export class StatsController {
     @Query('until') until?: unknown,
     @Query('bucket') bucket?: unknown,
     @Query('flow') flow?: unknown,
+    @Query('top') top?: unknown,
   ) {
-    return this.stats.get({ since, until, bucket, flow });
+    return this.stats.get({ since, until, bucket, flow, top });
   }
 }

@@ -37,10 +37,17 @@ export const StatsOpenApi = {
         description: 'Only runs (and their attempts) of this flow (slug).',
         schema: { type: 'string', pattern: SLUG_PATTERN },
       }),
+      ApiQuery({
+        name: 'top',
+        required: false,
+        description:
+          'Most flows and most destinations listed (those with most failures first); `flowCount` and `destinationCount` say how many there were.',
+        schema: { type: 'integer', minimum: 1, maximum: 100, default: 20 },
+      }),
       ApiJsonResponse(200, 'Stats', 'The figures of the window.'),
       ApiErrorResponse(
         400,
-        '`since`, `until`, `bucket` or `flow` is not valid, the window is over 31 days, or it has more than 1,500 buckets; `details` names the field.',
+        '`since`, `until`, `bucket`, `flow` or `top` is not valid, the window is over 31 days, or it has more than 1,500 buckets; `details` names the field.',
         ErrorCode.InvalidRequest,
       ),
     ),

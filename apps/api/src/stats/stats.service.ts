@@ -12,6 +12,9 @@ export const MAX_STATS_RANGE_MS = 31 * 86_400_000;
 /** Most buckets one answer may hold. */
 export const MAX_STATS_BUCKETS = 1500;
 const DEFAULT_RANGE_MS = 86_400_000;
+/** Most flows and destinations one answer lists, each with a series of up to MAX_STATS_BUCKETS. */
+export const MAX_STATS_TOP = 100;
+const DEFAULT_TOP = 20;
 const ISO_TIME = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/i;
 const SLUG = new RegExp(SLUG_PATTERN);
 
@@ -20,6 +23,7 @@ export interface StatsQuery {
   until?: unknown;
   bucket?: unknown;
   flow?: unknown;
+  top?: unknown;
 }
 
 /** Figures over a time window for the dashboard: runs by status, per flow, per destination. */
@@ -45,12 +49,14 @@ export class StatsService {
       );
     }
     const flow = parseFlow(query.flow);
+    const top = parseTop(query.top);
     const found = await this.stats.window({
       since: new Date(sinceMs),
       until: new Date(untilMs),
       bucket: `1 ${bucket}`,
       origin: new Date(originMs),
       flowSlug: flow,
+      top,
     });
 
     const starts = Array.from({ length: count }, (_, k) => originMs + k * stepMs);
@@ -68,6 +74,8 @@ export class StatsService {
       bucket,
       totals,
       series: starts.map((at) => ({ at: new Date(at).toISOString(), ...byBucket.get(at)! })),
+      flowCount: found.flowCount,
+      destinationCount: found.destinationCount,
       flows: found.flows
         .map(({ series, ...f }) => ({
           ...f,
@@ -130,6 +138,14 @@ function parseTime(path: string, raw: unknown): number | undefined {
   if (!Number.isFinite(ms))
     throw AppError.invalid(path, 'must be an ISO 8601 time, e.g. 2024-05-01T12:00:00Z');
   return ms;
+}
+
+function parseTop(raw: unknown): number {
+  if (raw === undefined || raw === '') return DEFAULT_TOP;
+  const n = typeof raw === 'string' && /^\d{1,4}$/.test(raw) ? Number(raw) : Number.NaN;
+  if (!(n >= 1 && n <= MAX_STATS_TOP))
+    throw AppError.invalid('/top', `must be a whole number from 1 to ${MAX_STATS_TOP}`);
+  return n;
 }
 
 function parseFlow(raw: unknown): string | undefined {

@@ -11,6 +11,8 @@ export interface StatsWindow {
   origin: Date;
   /** Only runs of the flow(s) with this slug (a deleted flow's too). */
   flowSlug?: string;
+  /** Most flows and most destinations listed (those with most failures, then most runs or attempts). */
+  top: number;
 }
 
 export type RunCounts = Record<RunStatus, number>;
@@ -49,6 +51,9 @@ export interface WindowStats {
   runs: { at: Date; status: RunStatus; count: number }[];
   flows: FlowStats[];
   destinations: DestinationStats[];
+  /** How many flows and destinations the window had in all (the lists hold at most `top`). */
+  flowCount: number;
+  destinationCount: number;
 }
 
 const FLOW_FILTER = `AND ($5::text IS NULL OR r.flow_id IN (SELECT id FROM flows WHERE slug = $5))`;
@@ -68,11 +73,17 @@ const FLOWS = `
       FROM runs r
      WHERE r.created_at >= $1 AND r.created_at < $2 ${FLOW_FILTER}
   )
-  SELECT f.slug AS flow, w.at, count(*)::int AS total, count(*) FILTER (WHERE w.status = 'failed')::int AS failed,
-         percentile_cont(0.5) WITHIN GROUP (ORDER BY w.ms) AS p50,
-         percentile_cont(0.99) WITHIN GROUP (ORDER BY w.ms) AS p99
-    FROM w JOIN flows f ON f.id = w.flow_id
-   GROUP BY GROUPING SETS ((f.slug, w.at), (f.slug))`;
+  , g AS (
+    SELECT f.slug AS flow, w.at, count(*)::int AS total, count(*) FILTER (WHERE w.status = 'failed')::int AS failed,
+           percentile_cont(0.5) WITHIN GROUP (ORDER BY w.ms) AS p50,
+           percentile_cont(0.99) WITHIN GROUP (ORDER BY w.ms) AS p99
+      FROM w JOIN flows f ON f.id = w.flow_id
+     GROUP BY GROUPING SETS ((f.slug, w.at), (f.slug))
+  ), top AS (
+    SELECT flow FROM g WHERE at IS NULL ORDER BY failed DESC, total DESC, flow LIMIT $6
+  )
+  SELECT g.*, (SELECT count(*) FROM g WHERE at IS NULL)::int AS count
+    FROM g WHERE g.flow IN (SELECT flow FROM top)`;
 
 /** Per destination and per destination and bucket: attempts, failures (failed or retrying), duration percentiles. */
 const DESTINATIONS = `
@@ -89,16 +100,21 @@ const DESTINATIONS = `
            percentile_cont(0.5) WITHIN GROUP (ORDER BY duration_ms) AS p50,
            percentile_cont(0.99) WITHIN GROUP (ORDER BY duration_ms) AS p99
       FROM w GROUP BY GROUPING SETS ((destination, at), (destination))
+  ), top AS (
+    SELECT destination FROM g WHERE at IS NULL ORDER BY failed DESC, attempts DESC, destination LIMIT $6
   ), l AS (
     SELECT DISTINCT ON (destination) destination, started_at, response_status
-      FROM w ORDER BY destination, started_at DESC
+      FROM w WHERE destination IN (SELECT destination FROM top) ORDER BY destination, started_at DESC
   ), e AS (
     SELECT DISTINCT ON (destination) destination, error
-      FROM w WHERE error IS NOT NULL ORDER BY destination, started_at DESC
+      FROM w WHERE error IS NOT NULL AND destination IN (SELECT destination FROM top)
+     ORDER BY destination, started_at DESC
   )
-  SELECT g.*, l.started_at AS last_at, l.response_status AS last_status, e.error AS last_error
+  SELECT g.*, l.started_at AS last_at, l.response_status AS last_status, e.error AS last_error,
+         (SELECT count(*) FROM g WHERE at IS NULL)::int AS count
     FROM g LEFT JOIN l ON g.at IS NULL AND l.destination = g.destination
-           LEFT JOIN e ON g.at IS NULL AND e.destination = g.destination`;
+           LEFT JOIN e ON g.at IS NULL AND e.destination = g.destination
+   WHERE g.destination IN (SELECT destination FROM top)`;
 
 interface GroupRow {
   at: Date | null;
@@ -115,14 +131,15 @@ export class StatsRepository {
   constructor(private readonly ds: DataSource) {}
 
   async window(w: StatsWindow): Promise<WindowStats> {
-    const params = [w.since, w.until, w.bucket, w.origin, w.flowSlug ?? null];
+    const params = [w.since, w.until, w.bucket, w.origin, w.flowSlug ?? null, w.top];
     // One snapshot: totals, flows and destinations agree with each other.
     return this.ds.transaction('REPEATABLE READ', async (m) => {
-      const runs: { at: Date; status: RunStatus; count: number }[] = await m.query(RUNS_BY_STATUS, params);
-      const flowRows: (GroupRow & { flow: string; total: number; failed: number })[] = await m.query(
-        FLOWS,
-        params,
+      const runs: { at: Date; status: RunStatus; count: number }[] = await m.query(
+        RUNS_BY_STATUS,
+        params.slice(0, 5),
       );
+      const flowRows: (GroupRow & { flow: string; total: number; failed: number; count: number })[] =
+        await m.query(FLOWS, params);
       const destinationRows: (GroupRow & {
         destination: string;
         attempts: number;
@@ -130,6 +147,7 @@ export class StatsRepository {
         last_at: Date | null;
         last_status: number | null;
         last_error: { code: string; message: string } | null;
+        count: number;
       })[] = await m.query(DESTINATIONS, params);
 
       const flows = new Map<string, FlowStats>();
@@ -175,7 +193,13 @@ export class StatsRepository {
           p99Ms: ms(row.p99),
         });
       }
-      return { runs, flows: [...flows.values()], destinations: [...destinations.values()] };
+      return {
+        runs,
+        flows: [...flows.values()],
+        destinations: [...destinations.values()],
+        flowCount: flowRows[0]?.count ?? 0,
+        destinationCount: destinationRows[0]?.count ?? 0,
+      };
     });
   }
 }
