@@ -332,6 +332,26 @@ describe('run operations (retry, replay, cancel, bulk retry)', () => {
       expect((await post('/api/runs/retry', { flow: 'bulk' }).expect(202)).body).toEqual({ count: 0 });
     });
 
+    it('retries more failed runs than one page of the bulk retry holds, each once', async () => {
+      const { hookPath } = await hf.createFlow({
+        slug: 'bulk-pages',
+        trigger: { type: 'webhook' },
+        steps: [{ id: 'fail', type: 'transform', expression: 'ok ? $ : $error("not yet")' }],
+      });
+      const ids: string[] = [];
+      for (let i = 0; i < 230; i++)
+        ids.push((await hf.http().post(hookPath).send({ i, ok: false }).expect(202)).body.runId);
+      for (const id of ids) expect((await hf.waitForRun(id)).status).toBe('failed');
+      const res = await post('/api/runs/retry', { flow: 'bulk-pages' }).expect(202);
+      expect(res.body).toEqual({ count: 230 });
+      // Each run was retried once: its step has exactly two attempts.
+      for (const id of ids) {
+        const run = await hf.waitForRun(id);
+        expect(run.status).toBe('failed');
+        expect(run.steps[0].attempts).toHaveLength(2);
+      }
+    });
+
     it.each([
       ['an empty flow', { flow: '' }, '/flow'],
       ['a q over 200 characters', { flow: 'bulk', q: 'x'.repeat(201) }, '/q'],

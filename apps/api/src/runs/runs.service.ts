@@ -203,19 +203,17 @@ export class RunsService {
       if (!record) throw AppError.notFound(`flow '${q.flow}'`);
       flowId = record.flow.id;
     }
-    const candidates = await this.operations.findRetryableRuns({
-      flowId,
-      status: q.status,
-      since: q.since,
-      until: q.until,
-      q: q.q,
-    });
+    const filter = { flowId, status: q.status, since: q.since, until: q.until, q: q.q };
     const compiled = new Map<string, Promise<CompiledFlow>>();
     let count = 0;
     let queueAnswers = true;
-    for (let i = 0; i < candidates.length; i += BULK_CHUNK) {
+    // A page at a time: a filter may match millions of runs, which are not all held at once.
+    for (let after: { createdAt: Date; id: string } | undefined; ;) {
+      const page = await this.operations.findRetryableRuns(filter, { limit: BULK_CHUNK, after });
+      if (page.length === 0) break;
+      after = page[page.length - 1];
       const steps: QueuedStep[] = [];
-      for (const run of candidates.slice(i, i + BULK_CHUNK)) {
+      for (const run of page) {
         if (!compiled.has(run.flowVersionId))
           compiled.set(run.flowVersionId, this.compiled(run.flowVersionId));
         const flow = await compiled.get(run.flowVersionId)!;

@@ -109,12 +109,23 @@ export class RunOperations {
   }
 
   /** Runs a bulk retry covers, oldest first, with the version each is pinned to. */
-  async findRetryableRuns(filter: RetryableRunFilter): Promise<{ id: string; flowVersionId: string }[]> {
+  /** A page of the runs a bulk retry takes, oldest first, after `after` (the last run of the page before). */
+  async findRetryableRuns(
+    filter: RetryableRunFilter,
+    page: { limit: number; after?: { createdAt: Date; id: string } },
+  ): Promise<{ id: string; flowVersionId: string; createdAt: Date }[]> {
     const { where, values } = runFilterSql(filter);
-    const rows: { id: string; flow_version_id: string }[] = await this.ds.query(
-      `SELECT r.id, r.flow_version_id FROM runs r WHERE ${where} ORDER BY r.created_at, r.id`,
+    let keyset = '';
+    if (page.after) {
+      values.push(page.after.createdAt, page.after.id);
+      keyset = ` AND (r.created_at, r.id) > ($${values.length - 1}::timestamptz, $${values.length}::uuid)`;
+    }
+    values.push(page.limit);
+    const rows: { id: string; flow_version_id: string; created_at: Date }[] = await this.ds.query(
+      `SELECT r.id, r.flow_version_id, r.created_at FROM runs r WHERE ${where}${keyset}
+        ORDER BY r.created_at, r.id LIMIT $${values.length}`,
       values,
     );
-    return rows.map((r) => ({ id: r.id, flowVersionId: r.flow_version_id }));
+    return rows.map((r) => ({ id: r.id, flowVersionId: r.flow_version_id, createdAt: r.created_at }));
   }
 }
