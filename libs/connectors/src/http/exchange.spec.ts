@@ -84,6 +84,11 @@ describe('captureExchange', () => {
     expect(out.request.headers.accept).toBe('application/json');
   });
 
+  it('replaces a secret in the destination, which a host name may hold', () => {
+    const out = captureExchange(exchange({ destination: `${SECRET}.example.com:443` }), redact);
+    expect(out.destination).toBe('[secret token].example.com:443');
+  });
+
   it('masks URL userinfo', () => {
     const out = captureExchange(
       exchange({ request: { ...exchange().request, url: 'https://user:pw@api.example.com/x' } }),

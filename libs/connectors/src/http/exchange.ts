@@ -34,7 +34,8 @@ const keep: Redact = (text) => text;
  */
 export function captureExchange(raw: Exchange, redact: Redact = keep): Exchange {
   return {
-    destination: raw.destination,
+    // A host name may hold a secret too (`https://{{secret 'TENANT'}}.example.com`).
+    destination: redact(raw.destination),
     request: captureRequest(raw.request, redact),
     response: raw.response && captureResponse(raw.response, redact),
   };
