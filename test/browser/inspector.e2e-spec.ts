@@ -82,4 +82,18 @@ describe('dashboard: inspector', () => {
     expect(newRunId).not.toBe(body.runId);
     expect((await d.hf.waitForRun(newRunId)).originRunId).toBe(body.runId);
   });
+
+  it("opens with the request a run page links to selected, from the run's event link", async () => {
+    const { hookPath } = await d.hf.createFlow({
+      slug: 'linked',
+      trigger: { type: 'webhook' },
+      steps: [{ id: 'noop', type: 'transform', expression: '$' }],
+    });
+    const { body } = await d.hf.http().post(hookPath).send({ marker: 'from-the-run-page' }).expect(202);
+    await d.hf.waitForRun(body.runId);
+    await page.goto(`/ui/runs/${body.runId}`);
+    await page.getByRole('link', { name: "Open in the flow's inspector" }).click();
+    await page.waitForURL(`**/ui/flows/linked/events?event=${body.eventId}`);
+    await page.getByRole('region', { name: 'Request' }).getByText('from-the-run-page').waitFor();
+  });
 });

@@ -29,7 +29,8 @@ export function Inspector() {
   const accepted = params.get('accepted') ?? '';
   const [cursor, setCursor] = useState<string | null>(null);
   const [events, setEvents] = useState<InspectedEvent[]>([]);
-  const [selectedId, setSelectedId] = useState<string>();
+  // The run page links here with ?event=<id>: that request opens selected.
+  const [selectedId, setSelectedId] = useState<string | undefined>(params.get('event') ?? undefined);
   const page = useApi<Page<InspectedEvent>>(
     `/api/flows/${enc(slug)}/events${query({ accepted: accepted || undefined, limit: 50, cursor })}`,
   );
