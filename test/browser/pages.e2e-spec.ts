@@ -100,6 +100,13 @@ describe('dashboard: every page at its URL', () => {
       await page.goto(url());
       await ready().waitFor();
       expect(await page.getByRole('alert').count()).toBe(0);
+      if (name === 'run') {
+        // The photo shows what an attempt sent and got back.
+        await page.getByRole('button', { name: /crm/ }).click();
+        await page.getByTestId('attempt-crm-1').locator('summary').click();
+        await page.getByTestId('attempt-crm-1').getByText('deal_1').first().waitFor();
+        await page.getByTestId('attempt-crm-1').scrollIntoViewIfNeeded();
+      }
       await page.screenshot({ path: path.join(shots, `${name}.png`), fullPage: false });
     },
   );
