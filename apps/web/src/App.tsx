@@ -1,16 +1,21 @@
+import { lazy, Suspense, type ReactNode } from 'react';
 import { createBrowserRouter, Link, RouterProvider } from 'react-router';
 import { Layout } from './components/Layout';
 import { Loading } from './components/ui';
 import { SessionProvider, useSession } from './lib/session';
-import { FlowEditor } from './pages/FlowEditor';
-import { FlowPage } from './pages/FlowPage';
 import { Flows } from './pages/Flows';
-import { Home } from './pages/Home';
 import { Inspector } from './pages/Inspector';
 import { RunPage } from './pages/RunPage';
 import { Runs } from './pages/Runs';
 import { Settings } from './pages/Settings';
 import { SignIn } from './pages/SignIn';
+
+// The graph (React Flow), the editor (CodeMirror) and the chart (uPlot) load with the pages that use them.
+const FlowEditor = lazy(() => import('./pages/FlowEditor').then((m) => ({ default: m.FlowEditor })));
+const FlowPage = lazy(() => import('./pages/FlowPage').then((m) => ({ default: m.FlowPage })));
+const Home = lazy(() => import('./pages/Home').then((m) => ({ default: m.Home })));
+
+const page = (element: ReactNode) => <Suspense fallback={<Loading />}>{element}</Suspense>;
 
 function NotFound() {
   return (
@@ -27,12 +32,12 @@ const router = createBrowserRouter(
       path: '/',
       element: <Layout />,
       children: [
-        { index: true, element: <Home /> },
+        { index: true, element: page(<Home />) },
         { path: 'flows', element: <Flows /> },
-        { path: 'flows/:slug', element: <FlowPage /> },
-        { path: 'flows/:slug/edit', element: <FlowEditor /> },
+        { path: 'flows/:slug', element: page(<FlowPage />) },
+        { path: 'flows/:slug/edit', element: page(<FlowEditor />) },
         // Not under flows/: a flow may be called "new".
-        { path: 'new-flow', element: <FlowEditor /> },
+        { path: 'new-flow', element: page(<FlowEditor />) },
         { path: 'flows/:slug/events', element: <Inspector /> },
         { path: 'runs', element: <Runs /> },
         { path: 'runs/:id', element: <RunPage /> },
