@@ -1,19 +1,13 @@
 import { Injectable } from '@nestjs/common';
-import { FlowRepository, RunQueries } from '@hookflow/store';
+import { FlowRepository, RunQueries, type StepStats } from '@hookflow/store';
 import { AppError } from '../common/app-error';
+import { parseTime } from '../common/query';
 
-const ISO_TIME = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/i;
 const DAY_MS = 24 * 60 * 60 * 1000;
 /** The widest window one call may read: the query walks every run of the flow in it. */
 export const MAX_STATS_WINDOW_MS = 31 * DAY_MS;
 
-export interface StepStatsView {
-  id: string;
-  total: number;
-  succeeded: number;
-  failed: number;
-  filtered: number;
-  skipped: number;
+export interface StepStatsView extends StepStats {
   /** failed / total, null for a step that never ran in the window. */
   failureRate: number | null;
 }
@@ -54,13 +48,4 @@ export function parseWindow(
     throw AppError.invalid('/since', 'must be at most 31 days before until');
   }
   return { since, until };
-}
-
-function parseTime(value: string | undefined, path: string): Date | undefined {
-  if (value === undefined || value === '') return undefined;
-  const at = ISO_TIME.test(value) ? new Date(value) : null;
-  if (!at || Number.isNaN(at.getTime())) {
-    throw AppError.invalid(path, 'must be an ISO 8601 time such as 2026-01-31T12:00:00Z');
-  }
-  return at;
 }

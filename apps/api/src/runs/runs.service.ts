@@ -19,12 +19,12 @@ import {
   type RunOperation,
 } from '@hookflow/store';
 import { AppError, ErrorCode } from '../common/app-error';
+import { parseTime } from '../common/query';
 
 const RUN_STATUSES: RunStatus[] = ['queued', 'running', 'succeeded', 'failed', 'filtered', 'cancelled'];
 const RETRYABLE_STATUSES = ['failed', 'cancelled'] as const;
 type RetryableStatus = (typeof RETRYABLE_STATUSES)[number];
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const ISO_TIME = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/i;
 /** A search's longest value: what people paste (an id, an email), not documents. */
 const MAX_SEARCH_CHARS = 200;
 /** A bulk retry hands runs to the queue this many at a time, so the worker starts on the first ones early. */
@@ -362,15 +362,6 @@ function parseBulkRetry(body: unknown): RunFilter & { status: RetryableStatus } 
     ...parseRunFilter({ flow: b.flow, since: b.since, until: b.until, q: b.q }),
     status: status as RetryableStatus,
   };
-}
-
-function parseTime(value: unknown, path: string): Date | undefined {
-  if (value === undefined || value === null || value === '') return undefined;
-  const at = typeof value === 'string' && ISO_TIME.test(value) ? new Date(value) : null;
-  if (!at || Number.isNaN(at.getTime())) {
-    throw AppError.invalid(path, 'must be an ISO 8601 time such as 2026-01-31T12:00:00Z');
-  }
-  return at;
 }
 
 /** A loop item's step: its loop, item index and id in the loop; a loop: its items and those that failed. */

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { SLUG_PATTERN, type RunStatus } from '@hookflow/flows';
 import { StatsRepository, type DestinationBucket, type FlowBucket } from '@hookflow/store';
 import { AppError } from '../common/app-error';
+import { parseTime } from '../common/query';
 import { RUN_STATUS_VALUES } from '../common/openapi.schemas';
 
 /** Bucket sizes and their length; buckets start at whole minutes, hours and UTC days. */
@@ -15,7 +16,6 @@ const DEFAULT_RANGE_MS = 86_400_000;
 /** Most flows and destinations one answer lists, each with a series of up to MAX_STATS_BUCKETS. */
 export const MAX_STATS_TOP = 100;
 const DEFAULT_TOP = 20;
-const ISO_TIME = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/i;
 const SLUG = new RegExp(SLUG_PATTERN);
 
 export interface StatsQuery {
@@ -33,8 +33,8 @@ export class StatsService {
 
   async get(query: StatsQuery, nowMs = Date.now()) {
     const bucket = parseBucket(query.bucket);
-    const untilMs = parseTime('/until', query.until) ?? nowMs;
-    const sinceMs = parseTime('/since', query.since) ?? untilMs - DEFAULT_RANGE_MS;
+    const untilMs = parseTime(query.until, '/until')?.getTime() ?? nowMs;
+    const sinceMs = parseTime(query.since, '/since')?.getTime() ?? untilMs - DEFAULT_RANGE_MS;
     if (sinceMs >= untilMs) throw AppError.invalid('/since', 'must be before until');
     if (untilMs - sinceMs > MAX_STATS_RANGE_MS) {
       throw AppError.invalid('/since', 'is more than 31 days before until; ask for a shorter window');
@@ -130,14 +130,6 @@ function parseBucket(raw: unknown): StatsBucket {
     throw AppError.invalid('/bucket', `must be one of ${Object.keys(STATS_BUCKETS).join(', ')}`);
   }
   return raw as StatsBucket;
-}
-
-function parseTime(path: string, raw: unknown): number | undefined {
-  if (raw === undefined || raw === '') return undefined;
-  const ms = typeof raw === 'string' && ISO_TIME.test(raw) ? Date.parse(raw) : Number.NaN;
-  if (!Number.isFinite(ms))
-    throw AppError.invalid(path, 'must be an ISO 8601 time, e.g. 2024-05-01T12:00:00Z');
-  return ms;
 }
 
 function parseTop(raw: unknown): number {

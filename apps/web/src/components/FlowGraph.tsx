@@ -15,15 +15,7 @@ import { useMemo } from 'react';
 import { buildFlowGraph, type GraphNode } from '../lib/flow-graph';
 import { formatPercent } from '../lib/format';
 
-export interface StepCounts {
-  id: string;
-  total: number;
-  succeeded: number;
-  failed: number;
-  filtered: number;
-  skipped: number;
-  failureRate: number | null;
-}
+import type { StepCounts } from '../lib/flow-types';
 
 interface NodeData extends Record<string, unknown> {
   node: GraphNode;

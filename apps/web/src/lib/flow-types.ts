@@ -75,15 +75,17 @@ export interface DryRun {
 export interface StepStatsAnswer {
   since: string;
   until: string;
-  steps: {
-    id: string;
-    total: number;
-    succeeded: number;
-    failed: number;
-    filtered: number;
-    skipped: number;
-    failureRate: number | null;
-  }[];
+  steps: StepCounts[];
+}
+
+export interface StepCounts {
+  id: string;
+  total: number;
+  succeeded: number;
+  failed: number;
+  filtered: number;
+  skipped: number;
+  failureRate: number | null;
 }
 
 /** One flow's entry of GET /api/stats (branch capture); absent until that route exists. */

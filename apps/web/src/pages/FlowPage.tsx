@@ -1,6 +1,7 @@
 import { useEffect, useMemo, useState } from 'react';
 import { Link, useNavigate, useParams } from 'react-router';
-import { FlowGraph, type StepCounts } from '../components/FlowGraph';
+import { FlowGraph } from '../components/FlowGraph';
+import type { StepCounts } from '../lib/flow-types';
 import { FlowVersionDiff } from '../components/FlowVersionDiff';
 import { ActionButton, CopyButton, ErrorBanner, Loading, PageHeader, StatusBadge } from '../components/ui';
 import { api, enc } from '../lib/api';
