@@ -37,18 +37,10 @@ export interface InspectedEvent {
 }
 
 /** A stored request as a replay reads it: what was kept of it, body included. */
-export interface StoredRequest {
-  id: string;
-  method: string;
-  headers: Record<string, string | string[]>;
-  query: Record<string, unknown>;
-  rawBody: Buffer | null;
-  contentType: string | null;
-  sourceIp: string | null;
-  accepted: boolean;
-  reason: string | null;
-  runId: string | null;
-}
+export interface StoredRequest
+  extends
+    Pick<RefusedRequest, 'method' | 'headers' | 'query' | 'rawBody' | 'contentType' | 'sourceIp'>,
+    Pick<InspectedEvent, 'id' | 'accepted' | 'reason' | 'runId'> {}
 
 /** How much of a refused body is kept: enough to see what was sent, not enough to fill the disk. */
 export const REFUSED_BODY_BYTES = 4096;
