@@ -551,5 +551,43 @@ describe('hookflow CLI', () => {
         originRunId: failed.id,
       });
     });
+
+    it('stats prints the figures of the runs above, per flow and destination', async () => {
+      // The built CLI, as a user runs it: its run of cli-retry failed once at the sink, then succeeded on retry.
+      const result = await new Promise<CliResult>((resolve) => {
+        execFile(
+          process.execPath,
+          [path.resolve('bin/hookflow.js'), 'stats', '--flow', 'cli-retry', '--bucket', 'minute'],
+          { cwd: work, env: { ...process.env, ...env } },
+          (err, stdout, stderr) => resolve({ code: err ? Number(err.code) : 0, stdout, stderr }),
+        );
+      });
+      expect(result).toMatchObject({ code: 0, stderr: '' });
+      const lines = result.stdout.split('\n');
+      expect(lines[0]).toMatch(/^window \S+ \S+ to \S+ \S+, by minute, flow cli-retry only$/);
+      expect(lines[1]).toBe('runs   1: 0 queued, 0 running, 1 succeeded, 0 failed, 0 filtered, 0 cancelled');
+      expect(result.stdout).toMatch(
+        /\nFLOW +RUNS +FAILED +FAILURE RATE +P50 +P99\ncli-retry +1 +0 +0% +\S+ +\S+\n/,
+      );
+      const sinkHost = new URL(sink.url).host;
+      expect(result.stdout).toMatch(
+        new RegExp(`\\n${sinkHost.replace(/\./g, '\\.')} +2 +1 +50% +200 +\\S+ +\\S+\\n`),
+      );
+      expect(result.stdout).toMatch(
+        new RegExp(`\\nlast errors\\n.*\\n {2}${sinkHost.replace(/\./g, '\\.')} +http_error: `),
+      );
+
+      const json = await cli(['stats', '--json', '--top', '1']);
+      expect(json.code).toBe(0);
+      const stats = JSON.parse(json.stdout);
+      // cli-runs, cli-retry and cli-latest have runs (five, all succeeded by now); --top 1 lists one of them.
+      expect(stats).toMatchObject({ bucket: 'hour', flowCount: 3, totals: { succeeded: 5, failed: 0 } });
+      expect(stats.flows).toEqual([expect.objectContaining({ flow: expect.stringMatching(/^cli-/) })]);
+      expect(stats.flows[0].series.length).toBeGreaterThanOrEqual(24);
+
+      const bad = await cli(['stats', '--since', 'yesterday']);
+      expect(bad).toMatchObject({ code: 1, stdout: '' });
+      expect(bad.stderr).toContain('/since: must be an ISO 8601 time');
+    });
   });
 });

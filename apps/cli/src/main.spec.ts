@@ -10,7 +10,7 @@ describe('hookflow (the program)', () => {
   it('prints help with every command and exits 0', async () => {
     const result = await runCli(['--help']);
     expect(result.code).toBe(0);
-    for (const command of ['validate', 'plan', 'apply', 'export', 'test', 'run', 'runs', 'listen'])
+    for (const command of ['validate', 'plan', 'apply', 'export', 'test', 'run', 'runs', 'stats', 'listen'])
       expect(result.stdout).toContain(`  ${command} `);
     expect(result.stdout).toContain('HOOKFLOW_API_KEY');
   });

@@ -7,6 +7,7 @@ import { registerLoginCommands } from './login.command';
 import { formatDetail, type CliIo } from './output';
 import { registerRunCommand } from './run.command';
 import { registerRunsCommands } from './runs.command';
+import { registerStatsCommand } from './stats.command';
 import { registerSyncCommands } from './sync.command';
 import { registerTestCommand } from './test.command';
 import { registerValidateCommand } from './validate.command';
@@ -58,7 +59,7 @@ function buildProgram(io: CliIo, wire: Wire): Command {
       'after',
       `
 Environment:
-  HOOKFLOW_URL      server for plan, apply, export, run and runs (default: the saved login, or http://localhost:3000)
+  HOOKFLOW_URL      server for plan, apply, export, run, runs and stats (default: the saved login, or http://localhost:3000)
   HOOKFLOW_API_KEY  its API key (npm start keeps one in .data/api-key)
   HOOKFLOW_CONFIG   where hookflow login saves both (default ~/.config/hookflow/config.json)
 
@@ -69,6 +70,7 @@ Examples:
   hookflow test flows/order-fanout.flow.json --payload flows/samples/order-fanout.json
   hookflow run order-fanout --payload flows/samples/order-fanout.json --wait   a real run, printed when it ends
   hookflow runs list --flow order-fanout --status failed
+  hookflow stats --flow order-fanout          its last 24 hours: runs, failures, durations by destination
   hookflow listen --fail-first 2              a local receiver that prints what it gets (500, 500, 200)`,
     );
   registerValidateCommand(program, wire);
@@ -77,6 +79,7 @@ Examples:
   registerTestCommand(program, wire);
   registerRunCommand(program, wire);
   registerRunsCommands(program, wire);
+  registerStatsCommand(program, wire);
   registerLoginCommands(program, wire);
   registerListenCommand(program, wire);
   addGlobalOptions(program);
