@@ -194,6 +194,46 @@ describe('runs output', () => {
     expect(text).toContain('HTTP 200 ok\\u001b]52;c;cHduZWQ=\\u0007\\u001b[2J');
   });
 
+  it('shows control characters in an error message escaped, on one line', () => {
+    const run = {
+      id: 'r-3',
+      flow: 'f',
+      version: 1,
+      status: 'failed',
+      eventId: null,
+      createdAt: '2024-05-01T12:00:00Z',
+      startedAt: null,
+      finishedAt: null,
+      originRunId: null,
+      event: null,
+      steps: [
+        {
+          id: 'call',
+          status: 'failed',
+          input: {},
+          output: null,
+          error: { code: 'http_error', message: 'bad\n\u001b[2Jreply' },
+          startedAt: null,
+          finishedAt: null,
+          attempts: [
+            {
+              n: 1,
+              startedAt: null,
+              durationMs: 1,
+              outcome: 'failed',
+              error: { code: 'http_error', message: 'bad\n\u001b[2Jreply' },
+              responseStatus: null,
+            },
+          ],
+        },
+      ],
+    } as unknown as RunDetail;
+    const text = formatRunDetail(run).join('\n');
+    // eslint-disable-next-line no-control-regex -- no control character may reach the terminal
+    expect(text).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/);
+    expect(text).toContain('http_error: bad \\u001b[2Jreply');
+  });
+
   it('prints times to the second', () => {
     expect(shortTime('2024-05-01T12:00:03.999Z')).toBe('2024-05-01 12:00:03Z');
     expect(shortTime(null)).toBe('-');

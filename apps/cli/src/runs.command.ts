@@ -80,10 +80,11 @@ function runDuration(run: { startedAt: string | null; finishedAt: string | null 
   return ms === undefined ? '-' : formatDuration(ms);
 }
 
+/** An error as one printable line: a message may quote what a receiver sent. */
 function errorText(error: { code?: string; message?: string } | string | null | undefined): string {
   if (!error) return '';
-  if (typeof error === 'string') return error;
-  return [error.code, error.message].filter(Boolean).join(': ');
+  const text = typeof error === 'string' ? error : [error.code, error.message].filter(Boolean).join(': ');
+  return printable(text.replace(/\s+/g, ' '));
 }
 
 export function formatRunList(items: RunSummary[]): string {
