@@ -51,14 +51,17 @@ export function FlowPage() {
         </Link>
         {can('write') && (
           <>
-            <ActionButton
-              onClick={async () => {
-                await api.patch(base, { enabled: !f.enabled });
-                flow.reload();
-              }}
-            >
-              {f.enabled ? 'Disable' : 'Enable'}
-            </ActionButton>
+            {/* A file-owned flow is enabled in its file; the API refuses the change here. */}
+            {!fileOwned && (
+              <ActionButton
+                onClick={async () => {
+                  await api.patch(base, { enabled: !f.enabled });
+                  flow.reload();
+                }}
+              >
+                {f.enabled ? 'Disable' : 'Enable'}
+              </ActionButton>
+            )}
             <ActionButton
               kind="primary"
               onClick={async () => {

@@ -171,7 +171,7 @@ function ApiKeys() {
         manages keys. The key set in <code>HOOKFLOW_API_KEY</code> is not listed.
       </p>
       {created && (
-        <div className="notice" role="status" data-testid="new-key">
+        <div className="notice notice-stack" role="status" data-testid="new-key">
           <div>
             Key <strong>{created.name}</strong> was created. Copy it now: it is not shown again.
           </div>
