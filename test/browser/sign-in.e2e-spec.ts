@@ -17,14 +17,14 @@ describe('dashboard: sign in and out', () => {
     await page.goto('/');
     await page.waitForURL('**/ui/');
     await page.goto('/ui/settings');
-    await page.getByLabel('API key').waitFor();
+    await page.getByLabel('API key', { exact: true }).waitFor();
     expect(await page.getByRole('navigation', { name: 'Main' }).count()).toBe(0);
 
-    await page.getByLabel('API key').fill('not-a-key');
+    await page.getByLabel('API key', { exact: true }).fill('not-a-key');
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('alert').getByText('That key was not accepted.').waitFor();
 
-    await page.getByLabel('API key').fill(d.hf.apiKey);
+    await page.getByLabel('API key', { exact: true }).fill(d.hf.apiKey);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('heading', { name: 'Settings' }).waitFor();
     expect(new URL(page.url()).pathname).toBe('/ui/settings');
@@ -46,7 +46,7 @@ describe('dashboard: sign in and out', () => {
     const cookie = (await d.context.cookies()).find((c) => c.name === 'hookflow_session')!;
 
     await page.getByRole('button', { name: 'Sign out' }).click();
-    await page.getByLabel('API key').waitFor();
+    await page.getByLabel('API key', { exact: true }).waitFor();
     // The old cookie, sent again by hand, is refused: the session is gone, not just forgotten by the page.
     const res = await d.hf.http().get('/api/flows').set('cookie', `hookflow_session=${cookie.value}`);
     expect(res.status).toBe(401);

@@ -59,7 +59,7 @@ export class Dashboard {
   /** Opens `path` (under /ui) and signs in with `key` (the harness's admin key by default). */
   async signIn(pathname = '/ui/', key = this.hf.apiKey): Promise<Page> {
     await this.page.goto(pathname);
-    await this.page.getByLabel('API key').fill(key);
+    await this.page.getByLabel('API key', { exact: true }).fill(key);
     await this.page.getByRole('button', { name: 'Sign in' }).click();
     await this.page.getByRole('navigation', { name: 'Main' }).waitFor();
     return this.page;
