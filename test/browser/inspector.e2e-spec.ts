@@ -55,10 +55,11 @@ describe('dashboard: inspector', () => {
     await d.hf.http().patch('/api/flows/paused').set(d.hf.auth).send({ enabled: false }).expect(200);
     await d.hf.http().post(hookPath).send({}).expect(409);
     await page.goto('/ui/flows/paused/events?accepted=false');
-    await page
-      .getByRole('row', { name: /flow_disabled/ })
-      .getByText('refused')
-      .waitFor();
+    const row = page.getByRole('row', { name: /flow_disabled/ });
+    await row.getByText('refused').waitFor();
+    // No run link: the keyboard opens the request by the row's button.
+    await row.getByRole('button').press('Enter');
+    await page.getByRole('region', { name: 'Request' }).getByText('flow_disabled').waitFor();
   });
 
   it('replays an accepted request: a new run starts', async () => {
