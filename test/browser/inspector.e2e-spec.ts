@@ -55,10 +55,11 @@ describe('dashboard: inspector', () => {
     await d.hf.http().patch('/api/flows/paused').set(d.hf.auth).send({ enabled: false }).expect(200);
     await d.hf.http().post(hookPath).send({}).expect(409);
     await page.goto('/ui/flows/paused/events?accepted=false');
-    await page
-      .getByRole('row', { name: /flow_disabled/ })
-      .getByText('refused')
-      .waitFor();
+    const row = page.getByRole('row', { name: /flow_disabled/ });
+    await row.getByText('refused').waitFor();
+    // No run link: the keyboard opens the request by the row's button.
+    await row.getByRole('button').press('Enter');
+    await page.getByRole('region', { name: 'Request' }).getByText('flow_disabled').waitFor();
   });
 
   it('replays an accepted request: a new run starts', async () => {
@@ -95,5 +96,23 @@ describe('dashboard: inspector', () => {
     await page.getByRole('link', { name: "Open in the flow's inspector" }).click();
     await page.waitForURL(`**/ui/flows/linked/events?event=${body.eventId}`);
     await page.getByRole('region', { name: 'Request' }).getByText('from-the-run-page').waitFor();
+  });
+
+  it('loads the next page of requests once: the first page is not appended again', async () => {
+    const { hookPath } = await d.hf.createFlow({
+      slug: 'busy',
+      trigger: { type: 'webhook' },
+      steps: [{ id: 'noop', type: 'transform', expression: '$' }],
+    });
+    // One more than the page holds (50).
+    for (let i = 0; i < 51; i++) await d.hf.http().post(hookPath).send({ i }).expect(202);
+    await page.goto('/ui/flows/busy/events');
+    const rows = page.getByRole('table', { name: 'Received requests' }).locator('tbody tr');
+    await waitFor(async () => ((await rows.count()) === 50 ? true : undefined));
+    await page.getByRole('button', { name: 'Load more' }).click();
+    await page.getByRole('button', { name: 'Load more' }).waitFor({ state: 'detached' });
+    await waitFor(async () => ((await rows.count()) === 51 ? true : undefined));
+    // Still 51 once settled (the old page appended again made 101).
+    expect(await rows.count()).toBe(51);
   });
 });

@@ -47,6 +47,17 @@ describe('dashboard: settings', () => {
     const key = (await page.getByTestId('new-key').locator('code').textContent())!.trim();
     expect(key).toMatch(/^hfk_/);
     await keys.getByRole('cell', { name: 'viewer' }).waitFor();
+    // Without a clipboard (plain http off localhost) the button says so rather than "Copied".
+    await page.evaluate(() =>
+      Object.defineProperty((globalThis as unknown as { navigator: object }).navigator, 'clipboard', {
+        value: undefined,
+      }),
+    );
+    await page.getByTestId('new-key').getByRole('button', { name: 'Copy' }).click();
+    await page
+      .getByTestId('new-key')
+      .getByRole('button', { name: /Copy failed/ })
+      .waitFor();
 
     await page.reload();
     await keys.getByRole('cell', { name: 'viewer' }).waitFor();

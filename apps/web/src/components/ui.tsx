@@ -101,18 +101,21 @@ export function ActionButton({
 }
 
 export function CopyButton({ text, label = 'Copy' }: { text: string; label?: string }) {
-  const [copied, setCopied] = useState(false);
+  const [copied, setCopied] = useState<'Copied' | 'Copy failed: select the text'>();
   return (
     <button
       type="button"
       className="btn btn-secondary btn-small"
       onClick={async () => {
-        await navigator.clipboard?.writeText(text).catch(() => undefined);
-        setCopied(true);
-        setTimeout(() => setCopied(false), 1500);
+        // Over plain http (not localhost) there is no clipboard: saying "Copied" would lose a key shown once.
+        const done = await (
+          navigator.clipboard?.writeText(text).then(() => true) ?? Promise.resolve(false)
+        ).catch(() => false);
+        setCopied(done ? 'Copied' : 'Copy failed: select the text');
+        setTimeout(() => setCopied(undefined), done ? 1500 : 4000);
       }}
     >
-      {copied ? 'Copied' : label}
+      {copied ?? label}
     </button>
   );
 }

@@ -8,10 +8,12 @@ export interface Loaded<T> {
   reload: () => void;
 }
 
-/** GETs `path` (null: nothing yet) and again on reload; the last answer stays shown while reloading. */
-export function useApi<T>(path: string | null): Loaded<T> {
-  const [data, setData] = useState<T>();
-  const [error, setError] = useState<Error>();
+/**
+ * GETs `path` (null: nothing yet) and again on reload; the last answer stays shown while reloading.
+ * An answer for another path is not shown unless `keepPrevious` (a moving window of the same view).
+ */
+export function useApi<T>(path: string | null, keepPrevious = false): Loaded<T> {
+  const [answer, setAnswer] = useState<{ path: string; data?: T; error?: Error }>();
   const [loading, setLoading] = useState(path !== null);
   const [tick, setTick] = useState(0);
   useEffect(() => {
@@ -21,22 +23,28 @@ export function useApi<T>(path: string | null): Loaded<T> {
     api.get<T>(path).then(
       (d) => {
         if (!live) return;
-        setData(d);
-        setError(undefined);
+        setAnswer({ path, data: d });
         setLoading(false);
       },
       (e: Error) => {
         if (!live) return;
-        setError(e);
+        // A failed reload keeps the data it had.
+        setAnswer((prev) => ({
+          path,
+          data: prev && (keepPrevious || prev.path === path) ? prev.data : undefined,
+          error: e,
+        }));
         setLoading(false);
       },
     );
     return () => {
       live = false;
     };
-  }, [path, tick]);
+  }, [path, tick, keepPrevious]);
   const reload = useCallback(() => setTick((t) => t + 1), []);
-  return { data, error, loading, reload };
+  // Another flow's or run's answer must not show (or be acted on) as this one's: /flows/a -> /flows/b.
+  const current = answer && (keepPrevious || answer.path === path) ? answer : undefined;
+  return { data: current?.data, error: current?.error, loading, reload };
 }
 
 export interface RunChange {

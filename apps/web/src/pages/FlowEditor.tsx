@@ -275,7 +275,7 @@ function TestPanel({ definition, slug }: { definition: unknown; slug?: string })
         {slug && (
           <div className="field">
             <label htmlFor="past-event">Past request</label>
-            <select id="past-event" value="" onChange={(e) => void pickEvent(e.target.value)}>
+            <select id="past-event" value="" onChange={(e) => void pickEvent(e.target.value).catch(setError)}>
               <option value="">
                 {events.data?.items.length ? 'Use a past request…' : 'No past requests'}
               </option>

@@ -18,6 +18,8 @@ export function FlowPage() {
   const flow = useApi<FlowView>(base);
   const stats = useApi<StepStatsAnswer>(`${base}/steps/stats`);
   const [notice, setNotice] = useState<string>();
+  // The same page shows another flow (/flows/a -> /flows/b): a's notice is not b's.
+  useEffect(() => setNotice(undefined), [slug]);
 
   const counts = useMemo(
     () => stats.data && Object.fromEntries(stats.data.steps.map((s): [string, StepCounts] => [s.id, s])),

@@ -30,7 +30,7 @@ export function Home() {
       })}`,
     [range, bucket, untilMs],
   );
-  const { data: stats, error } = useApi<Stats>(path);
+  const { data: stats, error } = useApi<Stats>(path, true);
 
   const set = (changes: Record<string, string | undefined>) => {
     const next = new URLSearchParams(params);

@@ -107,7 +107,12 @@ export function Inspector() {
                   data-testid={`event-row-${e.id}`}
                   onClick={() => setSelectedId(e.id)}
                 >
-                  <td>{formatTime(e.receivedAt)}</td>
+                  <td>
+                    {/* The keyboard's way to open a request (a refused one has no run link). */}
+                    <button type="button" className="cell-button" aria-pressed={e.id === selectedId}>
+                      {formatTime(e.receivedAt)}
+                    </button>
+                  </td>
                   <td>
                     <code>{e.method}</code>
                   </td>

@@ -97,7 +97,8 @@ export function RunPage() {
             Retry
           </ActionButton>
         )}
-        {can('write') && (
+        {/* Replay starts from the stored event: without one the API answers 409. */}
+        {can('write') && run.event && (
           <>
             <ActionButton onClick={() => replay('pinned')}>
               Replay{run.version != null ? ` on v${run.version}` : ''}

@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useMemo, useState, type FormEvent } from 'react';
+import { useCallback, useEffect, useMemo, useRef, useState, type FormEvent } from 'react';
 import { Link, useNavigate, useSearchParams } from 'react-router';
 import { ActionButton, Empty, ErrorBanner, Loading, PageHeader, StatusBadge } from '../components/ui';
 import { api, query } from '../lib/api';
@@ -12,6 +12,8 @@ const RETRYABLE = new Set(['failed', 'cancelled']);
 const QUICK_RANGES = { '1h': 3_600_000, '24h': 86_400_000, '7d': 7 * 86_400_000 } as const;
 type QuickRange = keyof typeof QUICK_RANGES;
 const PAGE_SIZE = 50;
+// Live additions stop here (a page left open for days); the notice offers the newest instead.
+const MAX_LIVE_ROWS = 500;
 // Counting before a bulk retry pages through the list; past this the confirmation says "more than".
 const COUNT_PAGES = 10;
 
@@ -81,22 +83,27 @@ export function Runs() {
   const [error, setError] = useState<unknown>();
   const [retried, setRetried] = useState<string>();
   const [search, setSearch] = useState(filter.q ?? '');
+  const [newer, setNewer] = useState(false);
+  // Each list load gets a number: an answer for an older filter (or an older load) is dropped.
+  const generation = useRef(0);
 
   useEffect(() => setSearch(filter.q ?? ''), [filter.q]);
 
   const load = useCallback(() => {
-    let live = true;
+    const mine = ++generation.current;
+    const live = () => mine === generation.current;
     setLoading(true);
+    setNewer(false);
     api.get<Page<RunSummary>>(`/api/runs${query({ ...filter, limit: PAGE_SIZE })}`).then(
       (page) => {
-        if (!live) return;
+        if (!live()) return;
         setRuns(page.items);
         setNextCursor(page.nextCursor);
         setError(undefined);
         setLoading(false);
       },
       (e: unknown) => {
-        if (!live) return;
+        if (!live()) return;
         setRuns([]);
         setNextCursor(null);
         setError(e);
@@ -104,7 +111,7 @@ export function Runs() {
       },
     );
     return () => {
-      live = false;
+      generation.current++;
     };
   }, [filterKey]);
 
@@ -112,18 +119,21 @@ export function Runs() {
 
   async function loadMore() {
     if (!nextCursor) return;
+    const mine = generation.current;
     setLoadingMore(true);
     try {
       const page = await api.get<Page<RunSummary>>(
         `/api/runs${query({ ...filter, limit: PAGE_SIZE, cursor: nextCursor })}`,
       );
+      // The filter changed (or the list was read again) meanwhile: this page belongs to another list.
+      if (mine !== generation.current) return;
       setRuns((shown) => {
         const ids = new Set(shown.map((r) => r.id));
         return [...shown, ...page.items.filter((r) => !ids.has(r.id))];
       });
       setNextCursor(page.nextCursor);
     } catch (e) {
-      setError(e);
+      if (mine === generation.current) setError(e);
     } finally {
       setLoadingMore(false);
     }
@@ -132,6 +142,10 @@ export function Runs() {
   const stream = useRunStream(
     filter.flow,
     (change) => {
+      if (runs.length >= MAX_LIVE_ROWS && matches(filter, change) && !runs.some((r) => r.id === change.id)) {
+        setNewer(true);
+        return;
+      }
       setRuns((shown) => {
         const i = shown.findIndex((r) => r.id === change.id);
         if (i >= 0) {
@@ -321,6 +335,14 @@ export function Runs() {
         </p>
       )}
 
+      {newer && (
+        <div className="notice" role="status">
+          Newer runs arrived.{' '}
+          <button type="button" className="btn btn-secondary btn-small" onClick={load}>
+            Show the newest
+          </button>
+        </div>
+      )}
       <ErrorBanner error={error} />
       {loading && runs.length === 0 ? (
         <Loading />
