@@ -119,3 +119,14 @@ export function CopyButton({ text, label = 'Copy' }: { text: string; label?: str
     </button>
   );
 }
+
+/** The button under a cursor-paged list that asks for its next page. */
+export function LoadMore({ onClick, busy = false }: { onClick: () => void; busy?: boolean }) {
+  return (
+    <div className="load-more">
+      <button type="button" className="btn btn-secondary" disabled={busy} onClick={onClick}>
+        {busy ? 'Loading…' : 'Load more'}
+      </button>
+    </div>
+  );
+}

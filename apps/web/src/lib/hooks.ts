@@ -1,5 +1,6 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { api } from './api';
+import type { Page } from './types';
 
 export interface Loaded<T> {
   data: T | undefined;
@@ -45,6 +46,31 @@ export function useApi<T>(path: string | null, keepPrevious = false): Loaded<T> 
   // Another flow's or run's answer must not show (or be acted on) as this one's: /flows/a -> /flows/b.
   const current = answer && (keepPrevious || answer.path === path) ? answer : undefined;
   return { data: current?.data, error: current?.error, loading, reload };
+}
+
+/**
+ * A cursor-paged list: the first page of `pathOf(null)`, each page "Load more" asks for appended.
+ * `restart` goes back to the first page (a refresh, a new filter).
+ */
+export function usePagedList<T>(pathOf: (cursor: string | null) => string) {
+  const [cursor, setCursor] = useState<string | null>(null);
+  const [items, setItems] = useState<T[]>([]);
+  const page = useApi<Page<T>>(pathOf(cursor));
+  useEffect(() => {
+    if (page.data) setItems((prev) => (cursor ? [...prev, ...page.data!.items] : page.data!.items));
+  }, [page.data, cursor]);
+  const nextCursor = page.data?.nextCursor ?? null;
+  return {
+    items,
+    error: page.error,
+    loading: page.loading,
+    nextCursor,
+    loadMore: () => setCursor(nextCursor),
+    restart: () => {
+      setCursor(null);
+      page.reload();
+    },
+  };
 }
 
 export interface RunChange {

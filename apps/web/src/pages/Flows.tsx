@@ -1,10 +1,10 @@
 import { useEffect, useState } from 'react';
 import { Link, useNavigate } from 'react-router';
-import { Empty, ErrorBanner, Loading, PageHeader, StatusBadge } from '../components/ui';
+import { Empty, ErrorBanner, Loading, LoadMore, PageHeader, StatusBadge } from '../components/ui';
 import { api, enc, query } from '../lib/api';
 import type { FlowStats, FlowView } from '../lib/flow-types';
 import { formatAgo, formatPercent, formatTime } from '../lib/format';
-import { useApi } from '../lib/hooks';
+import { usePagedList } from '../lib/hooks';
 import { useCan } from '../lib/session';
 import type { Page, RunSummary } from '../lib/types';
 
@@ -43,12 +43,8 @@ function useFlowStats(): Record<string, FlowStats> {
 export function Flows() {
   const can = useCan();
   const navigate = useNavigate();
-  const [cursor, setCursor] = useState<string | null>(null);
-  const [flows, setFlows] = useState<FlowView[]>([]);
-  const page = useApi<Page<FlowView>>(`/api/flows${query({ limit: 100, cursor })}`);
-  useEffect(() => {
-    if (page.data) setFlows((prev) => (cursor ? [...prev, ...page.data!.items] : page.data!.items));
-  }, [page.data, cursor]);
+  const page = usePagedList<FlowView>((cursor) => `/api/flows${query({ limit: 100, cursor })}`);
+  const flows = page.items;
   const lastRuns = useLastRuns(flows.map((f) => f.slug));
   const stats = useFlowStats();
 
@@ -113,13 +109,7 @@ export function Flows() {
           </tbody>
         </table>
       )}
-      {page.data?.nextCursor && (
-        <div className="load-more">
-          <button type="button" className="btn" onClick={() => setCursor(page.data!.nextCursor)}>
-            Load more
-          </button>
-        </div>
-      )}
+      {page.nextCursor && <LoadMore onClick={page.loadMore} />}
     </>
   );
 }

@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'react';
+import { useState } from 'react';
 import { Link, useParams, useSearchParams } from 'react-router';
 import {
   ActionButton,
@@ -6,15 +6,15 @@ import {
   ErrorBanner,
   JsonBlock,
   Loading,
+  LoadMore,
   PageHeader,
   StatusBadge,
 } from '../components/ui';
 import { api, enc, query } from '../lib/api';
 import type { InspectedEvent } from '../lib/flow-types';
 import { formatTime, prettyBody } from '../lib/format';
-import { useApi } from '../lib/hooks';
+import { usePagedList } from '../lib/hooks';
 import { useCan } from '../lib/session';
-import type { Page } from '../lib/types';
 
 const FILTERS = [
   { value: '', label: 'All requests' },
@@ -27,16 +27,13 @@ export function Inspector() {
   const { slug = '' } = useParams();
   const [params, setParams] = useSearchParams();
   const accepted = params.get('accepted') ?? '';
-  const [cursor, setCursor] = useState<string | null>(null);
-  const [events, setEvents] = useState<InspectedEvent[]>([]);
   // The run page links here with ?event=<id>: that request opens selected.
   const [selectedId, setSelectedId] = useState<string | undefined>(params.get('event') ?? undefined);
-  const page = useApi<Page<InspectedEvent>>(
-    `/api/flows/${enc(slug)}/events${query({ accepted: accepted || undefined, limit: 50, cursor })}`,
+  const page = usePagedList<InspectedEvent>(
+    (cursor) =>
+      `/api/flows/${enc(slug)}/events${query({ accepted: accepted || undefined, limit: 50, cursor })}`,
   );
-  useEffect(() => {
-    if (page.data) setEvents((prev) => (cursor ? [...prev, ...page.data!.items] : page.data!.items));
-  }, [page.data, cursor]);
+  const events = page.items;
   const selected = events.find((e) => e.id === selectedId);
 
   return (
@@ -48,14 +45,7 @@ export function Inspector() {
           </>
         }
       >
-        <button
-          type="button"
-          className="btn"
-          onClick={() => {
-            setCursor(null);
-            page.reload();
-          }}
-        >
+        <button type="button" className="btn" onClick={page.restart}>
           Refresh
         </button>
       </PageHeader>
@@ -66,7 +56,7 @@ export function Inspector() {
             id="accepted-filter"
             value={accepted}
             onChange={(e) => {
-              setCursor(null);
+              page.restart();
               setParams(e.target.value ? { accepted: e.target.value } : {});
             }}
           >
@@ -139,13 +129,7 @@ export function Inspector() {
             </tbody>
           </table>
         )}
-        {page.data?.nextCursor && (
-          <div className="load-more">
-            <button type="button" className="btn" onClick={() => setCursor(page.data!.nextCursor)}>
-              Load more
-            </button>
-          </div>
-        )}
+        {page.nextCursor && <LoadMore onClick={page.loadMore} />}
         {selected && <EventDetail key={selected.id} slug={slug} event={selected} />}
       </div>
     </>

@@ -1,6 +1,14 @@
 import { useCallback, useEffect, useMemo, useRef, useState, type FormEvent } from 'react';
 import { Link, useNavigate, useSearchParams } from 'react-router';
-import { ActionButton, Empty, ErrorBanner, Loading, PageHeader, StatusBadge } from '../components/ui';
+import {
+  ActionButton,
+  Empty,
+  ErrorBanner,
+  Loading,
+  LoadMore,
+  PageHeader,
+  StatusBadge,
+} from '../components/ui';
 import { api, query } from '../lib/api';
 import { formatAgo, formatDuration, formatTime, runDuration } from '../lib/format';
 import { useApi, useRunStream, type RunChange, type StreamState } from '../lib/hooks';
@@ -359,18 +367,7 @@ export function Runs() {
       ) : (
         <RunTable runs={runs} />
       )}
-      {nextCursor && (
-        <div className="load-more">
-          <button
-            type="button"
-            className="btn btn-secondary"
-            disabled={loadingMore}
-            onClick={() => void loadMore()}
-          >
-            {loadingMore ? 'Loading…' : 'Load more'}
-          </button>
-        </div>
-      )}
+      {nextCursor && <LoadMore busy={loadingMore} onClick={() => void loadMore()} />}
     </div>
   );
 }
