@@ -140,16 +140,15 @@ export class HttpConnector implements Connector {
           signal,
         });
         const location = firstValue(response.headers.location);
+        // Headers came: a body that then fails to arrive (or a redirect's, never read) leaves the status on record.
+        received = { status: response.statusCode, headers: response.headers, body: null, sentAt };
         if (REDIRECT_STATUSES.has(response.statusCode) && location !== undefined && hops < followRedirects) {
           // A redirect's own body is never wanted; dump() reads a little and keeps the socket reusable.
           await response.body.dump();
-          received = { status: response.statusCode, headers: response.headers, body: null, sentAt };
           request = redirectedRequest(request, response.statusCode, location, host);
           host = request.url.host;
           continue;
         }
-        // Headers came: a body that then fails to arrive still leaves the status on record.
-        received = { status: response.statusCode, headers: response.headers, body: null, sentAt };
         const { bytes, truncated } = await readBoundedBody(response.body, this.maxResponseBytes);
         received.body = { bytes, truncated };
         received.endedAt = performance.now();
