@@ -1,6 +1,6 @@
 import { applyDecorators, RequestMethod, SetMetadata, UseInterceptors } from '@nestjs/common';
 import { METHOD_METADATA } from '@nestjs/common/constants';
-import { ApiBody, ApiResponse, ApiSecurity, ApiTags, type SchemaObject } from '@nestjs/swagger';
+import { ApiBody, ApiQuery, ApiResponse, ApiSecurity, ApiTags, type SchemaObject } from '@nestjs/swagger';
 import type { ApiKeyScope } from '@hookflow/store';
 import { ErrorCode } from './app-error';
 import { RequestBodyCheck } from './request-body-check';
@@ -84,4 +84,22 @@ export function ApiJsonBody(schema: SchemaName, options: { description?: string;
 /** 404 for a flow slug or run id that does not exist (deleted flows included). */
 export function ApiNotFound(what: string) {
   return ApiErrorResponse(404, `No such ${what}.`, ErrorCode.NotFound);
+}
+
+/** `since` and `until` of a figures window: the last 24 hours unless given. */
+export function ApiTimeWindow() {
+  return applyDecorators(
+    ApiQuery({
+      name: 'since',
+      required: false,
+      description: 'Start of the window (ISO 8601); default 24 hours before `until`.',
+      schema: { type: 'string', format: 'date-time' },
+    }),
+    ApiQuery({
+      name: 'until',
+      required: false,
+      description: 'End of the window (ISO 8601), excluded; default now.',
+      schema: { type: 'string', format: 'date-time' },
+    }),
+  );
 }

@@ -8,6 +8,7 @@ import {
   ApiJsonResponse,
   ApiNotFound,
   errorSchema,
+  ApiTimeWindow,
 } from '../common/openapi.decorators';
 import { ref } from '../common/openapi.schemas';
 
@@ -328,18 +329,7 @@ export const FlowsOpenApi = {
           'in the window (default: the last 24 hours; at most 31 days).',
       }),
       slug,
-      ApiQuery({
-        name: 'since',
-        required: false,
-        description: 'Start of the window (ISO 8601); default 24 hours before `until`.',
-        schema: { type: 'string', format: 'date-time' },
-      }),
-      ApiQuery({
-        name: 'until',
-        required: false,
-        description: 'End of the window (ISO 8601), excluded; default now.',
-        schema: { type: 'string', format: 'date-time' },
-      }),
+      ApiTimeWindow(),
       ApiJsonResponse(200, 'FlowStepStats', 'Counts per step.'),
       invalidQuery(
         '`since` or `until` is not a time, `until` is not after `since`, or they are over 31 days apart.',

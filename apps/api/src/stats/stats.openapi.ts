@@ -2,7 +2,7 @@ import { applyDecorators } from '@nestjs/common';
 import { ApiOperation, ApiQuery } from '@nestjs/swagger';
 import { SLUG_PATTERN } from '@hookflow/flows';
 import { ErrorCode } from '../common/app-error';
-import { ApiErrorResponse, ApiJsonResponse } from '../common/openapi.decorators';
+import { ApiErrorResponse, ApiJsonResponse, ApiTimeWindow } from '../common/openapi.decorators';
 
 /** OpenAPI decorators of StatsController. */
 export const StatsOpenApi = {
@@ -13,18 +13,7 @@ export const StatsOpenApi = {
         description:
           'Runs by status over a time window (at most 31 days, at most 1,500 buckets), per flow (failures, run duration percentiles) and per destination (attempts, failures, attempt duration percentiles, the last status and error).',
       }),
-      ApiQuery({
-        name: 'since',
-        required: false,
-        description: 'Start of the window (ISO 8601); default 24 hours before `until`.',
-        schema: { type: 'string', format: 'date-time' },
-      }),
-      ApiQuery({
-        name: 'until',
-        required: false,
-        description: 'End of the window, excluded (ISO 8601); default now.',
-        schema: { type: 'string', format: 'date-time' },
-      }),
+      ApiTimeWindow(),
       ApiQuery({
         name: 'bucket',
         required: false,
