@@ -87,11 +87,3 @@ export interface StepCounts {
   skipped: number;
   failureRate: number | null;
 }
-
-/** One flow's entry of GET /api/stats (branch capture); absent until that route exists. */
-export interface FlowStats {
-  flow: string;
-  total: number;
-  failed: number;
-  failureRate: number | null;
-}

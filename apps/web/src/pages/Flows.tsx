@@ -2,10 +2,11 @@ import { useEffect, useState } from 'react';
 import { Link, useNavigate } from 'react-router';
 import { Empty, ErrorBanner, Loading, LoadMore, PageHeader, StatusBadge } from '../components/ui';
 import { api, enc, query } from '../lib/api';
-import type { FlowStats, FlowView } from '../lib/flow-types';
+import type { FlowView } from '../lib/flow-types';
 import { formatAgo, formatPercent, formatTime } from '../lib/format';
 import { usePagedList } from '../lib/hooks';
 import { useCan } from '../lib/session';
+import type { FlowStats } from '../lib/stats';
 import type { Page, RunSummary } from '../lib/types';
 
 /** The last run of each flow shown, one small request each (a page holds at most 200 flows). */
@@ -101,7 +102,7 @@ export function Flows() {
                       </Link>
                     )}
                   </td>
-                  <td>{s && s.total > 0 ? formatPercent(1 - (s.failureRate ?? s.failed / s.total)) : '—'}</td>
+                  <td>{s && s.total > 0 ? formatPercent(1 - s.failureRate) : '—'}</td>
                   <td>v{f.version}</td>
                 </tr>
               );
