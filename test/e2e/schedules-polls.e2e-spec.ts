@@ -114,11 +114,18 @@ describe('poll triggers and missed ticks (API + worker, PostgreSQL + Redis)', ()
   let feed: Server;
   let orders: { id: string; total: number }[] = [];
   let failing = false;
+  // While set, the feed holds each request until it settles, then answers with the orders as they are then.
+  let hold: Promise<void> | undefined;
+  let held = 0;
 
   beforeAll(async () => {
     sink = await SinkServer.start();
     // A list API answering newest first, as most do.
-    feed = createServer((req, res) => {
+    feed = createServer(async (req, res) => {
+      if (hold) {
+        held++;
+        await hold;
+      }
       if (failing) {
         res.writeHead(500, { 'content-type': 'application/json' }).end('{"error":"down"}');
         return;
@@ -206,10 +213,23 @@ describe('poll triggers and missed ticks (API + worker, PostgreSQL + Redis)', ()
     expect(JSON.stringify(failed)).not.toContain('feed-secret-1');
     failing = false;
 
-    // A new key makes every item look new: the next poll is a first one and records them.
+    // A new key makes every item look new: the next poll is a first one and records them. A poll
+    // of the old key still waiting for its answer then starts nothing, though the answer has f in it.
+    let answer!: () => void;
+    hold = new Promise((resolve) => (answer = resolve));
+    await waitFor(() => held > 0 || undefined);
     const changedAt = Date.now();
     await hf.http().put('/api/flows/new-orders').set(hf.auth).send(definition("'order-' & id")).expect(200);
     orders.push({ id: 'f', total: 6 });
+    hold = undefined;
+    answer();
+    const superseded = await waitFor(async () => {
+      const res = await hf.http().get('/api/flows/new-orders/events').set(hf.auth).expect(200);
+      return (res.body.items as Record<string, any>[]).find(
+        (e) => e.reason === 'poll_failed' && JSON.parse(e.bodyPreview).error.code === 'superseded',
+      );
+    });
+    expect(superseded.statusCode).toBe(0);
     const recorded = await waitFor(async () => {
       const res = await hf.http().get('/api/flows/new-orders/events').set(hf.auth).expect(200);
       return (res.body.items as Record<string, any>[]).find(

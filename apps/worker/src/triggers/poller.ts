@@ -8,6 +8,7 @@ import {
   pollRequestFlow,
   POLL_REQUEST_STEP,
   resolveRetryPolicy,
+  timedTriggerOf,
   TRIGGER_METHODS,
   type ConnectorRegistry,
   type ExpressionEvaluator,
@@ -18,6 +19,7 @@ import { HOOKFLOW_CONFIG, WorkerMetrics, type HookflowConfig } from '@hookflow/p
 import { ExpressionSandbox } from '@hookflow/sandbox';
 import {
   EventRepository,
+  FlowRepository,
   PollRepository,
   SecretRepository,
   secretRedactor,
@@ -85,6 +87,7 @@ export class Poller implements OnModuleDestroy {
     @Inject(ExpressionSandbox) private readonly expressions: ExpressionEvaluator,
     private readonly secrets: SecretRepository,
     private readonly polls: PollRepository,
+    private readonly flows: FlowRepository,
     private readonly events: EventRepository,
     private readonly runs: TriggerRuns,
     private readonly metrics: WorkerMetrics,
@@ -175,6 +178,7 @@ export class Poller implements OnModuleDestroy {
       flow.flowId,
       keyed.map(([key]) => key),
     );
+    await this.checkCurrent(flow, poll.fingerprint);
     const emit = !poll.first || trigger.initial === 'emit';
     const remembered: string[] = [];
     let started = 0;
@@ -299,6 +303,17 @@ export class Poller implements OnModuleDestroy {
         throw failure;
       }
     }
+  }
+
+  /** A flow changed (or turned off) while its poll waited for an answer: that answer starts nothing. */
+  private async checkCurrent(flow: TimedFlow, fingerprint: string): Promise<void> {
+    const now = await this.flows.timedFlow(flow.flowId);
+    const trigger = now?.enabled ? timedTriggerOf(now.definition) : undefined;
+    if (trigger?.type !== 'poll' || pollFingerprint(trigger) !== fingerprint)
+      throw new PollFailure(
+        'superseded',
+        'the flow changed or was turned off while this poll ran; the next poll uses it as it is now',
+      );
   }
 
   private async itemsOf(trigger: PollTriggerDef, body: unknown): Promise<unknown[]> {
