@@ -42,6 +42,10 @@ export type {
   VerifyResult,
 } from './verify/verify-config';
 
+// Operational events (error flows, subscriptions, alerts)
+export { FLOW_EVENT_TYPES, isOpsEventType, OPS_EVENT_TYPES, slugMatches } from './events/ops-events';
+export type { OpsEventType } from './events/ops-events';
+
 // Triggers: what ingress needs of one, and what it answers
 export { compileTrigger, credentialOf } from './trigger/compile-trigger';
 export type { CompiledTrigger } from './trigger/compile-trigger';

@@ -16,6 +16,7 @@ import { Polls1776000000000 } from './1776000000000-polls';
 import { AttemptExchanges1777000000000 } from './1777000000000-attempt-exchanges';
 import { ApiSessions1777200000000 } from './1777200000000-api-sessions';
 import { RunSearch1777100000000 } from './1777100000000-run-search';
+import { OpsEvents1777300000000 } from './1777300000000-ops-events';
 
 /** Every migration, oldest first. Run at start by both apps (TypeORM serialises them with a lock table). */
 export const MIGRATIONS = [
@@ -37,4 +38,5 @@ export const MIGRATIONS = [
   AttemptExchanges1777000000000,
   ApiSessions1777200000000,
   RunSearch1777100000000,
+  OpsEvents1777300000000,
 ];

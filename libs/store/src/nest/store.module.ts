@@ -6,6 +6,7 @@ import { DatabaseHealth } from '../database/database-health';
 import { EventRepository } from '../repositories/event.repository';
 import { FlowRepository } from '../repositories/flow.repository';
 import { RunIntake, RunOperations, RunQueries, StepTransitions } from '../repositories/runs';
+import { OpsEventRepository } from '../repositories/ops-event.repository';
 import { PollRepository } from '../repositories/poll.repository';
 import { RateLimitRepository } from '../repositories/rate-limit.repository';
 import { SecretRepository } from '../repositories/secret.repository';
@@ -76,6 +77,11 @@ export class StoreModule {
           inject: [DataSource],
         },
         {
+          provide: OpsEventRepository,
+          useFactory: (ds: DataSource) => new OpsEventRepository(ds),
+          inject: [DataSource],
+        },
+        {
           provide: PollRepository,
           useFactory: (ds: DataSource) => new PollRepository(ds),
           inject: [DataSource],
@@ -102,6 +108,7 @@ export class StoreModule {
         DataSource,
         DatabaseHealth,
         FlowRepository,
+        OpsEventRepository,
         RunIntake,
         StepTransitions,
         RunOperations,

@@ -11,3 +11,4 @@ export * from './rate-limit.repository';
 export * from './poll.repository';
 export * from './retention.repository';
 export * from './stats.repository';
+export * from './ops-event.repository';

@@ -1,0 +1,12 @@
+import { Injectable } from '@nestjs/common';
+import type { DispatchedOpsEvent } from './ops-event';
+
+/**
+ * Operational webhooks and alert rules: what the dispatcher hands each event to after the error
+ * flows. Must be idempotent per event id: a dispatch cut short is repeated.
+ */
+@Injectable()
+export class OpsDeliveries {
+  // eslint-disable-next-line @typescript-eslint/no-unused-vars
+  async enqueue(events: readonly DispatchedOpsEvent[]): Promise<void> {}
+}

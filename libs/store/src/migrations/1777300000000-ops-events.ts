@@ -1,0 +1,54 @@
+import type { MigrationInterface, QueryRunner } from 'typeorm';
+
+/**
+ * `ops_events`: the outbox of operational events (docs/alerts.md). A run's end is written by a
+ * trigger in the same transaction as the end itself, so no failure goes unheard when a process
+ * dies; the workers dispatch the rows and delete them. `run.succeeded` is written only while
+ * someone listens for it (`ops_interests`, kept by the workers), since every run would pay for it.
+ */
+export class OpsEvents1777300000000 implements MigrationInterface {
+  name = 'OpsEvents1777300000000';
+
+  async up(q: QueryRunner): Promise<void> {
+    await q.query(`
+      CREATE TABLE ops_events (
+        id bigserial PRIMARY KEY,
+        type text NOT NULL,
+        at timestamptz NOT NULL DEFAULT now(),
+        flow_id uuid,
+        run_id uuid,
+        data jsonb NOT NULL DEFAULT '{}'
+      )`);
+    await q.query(`CREATE TABLE ops_interests (type text PRIMARY KEY)`);
+    // Per flow and type, when an event limited to one a minute (trigger.refused) last went out.
+    await q.query(`
+      CREATE TABLE ops_event_limits (
+        flow_id uuid NOT NULL,
+        type text NOT NULL,
+        last_at timestamptz NOT NULL,
+        suppressed integer NOT NULL DEFAULT 0,
+        PRIMARY KEY (flow_id, type)
+      )`);
+    await q.query(`
+      CREATE FUNCTION hookflow_run_ended() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF NEW.status = 'succeeded' AND NOT EXISTS (SELECT 1 FROM ops_interests WHERE type = 'run.succeeded') THEN
+          RETURN NULL;
+        END IF;
+        INSERT INTO ops_events (type, flow_id, run_id) VALUES ('run.' || NEW.status, NEW.flow_id, NEW.id);
+        RETURN NULL;
+      END $$`);
+    await q.query(`
+      CREATE TRIGGER runs_ended AFTER UPDATE OF status ON runs FOR EACH ROW
+        WHEN (NEW.status IN ('failed', 'succeeded') AND OLD.status IS DISTINCT FROM NEW.status)
+        EXECUTE FUNCTION hookflow_run_ended()`);
+  }
+
+  async down(q: QueryRunner): Promise<void> {
+    await q.query(`DROP TRIGGER runs_ended ON runs`);
+    await q.query(`DROP FUNCTION hookflow_run_ended()`);
+    await q.query(`DROP TABLE ops_event_limits`);
+    await q.query(`DROP TABLE ops_interests`);
+    await q.query(`DROP TABLE ops_events`);
+  }
+}
