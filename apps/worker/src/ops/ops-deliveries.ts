@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import type { OpsEventType } from '@hookflow/flows';
 import type { DispatchedOpsEvent } from './ops-event';
 
 /**
@@ -9,4 +10,9 @@ import type { DispatchedOpsEvent } from './ops-event';
 export class OpsDeliveries {
   // eslint-disable-next-line @typescript-eslint/no-unused-vars
   async enqueue(events: readonly DispatchedOpsEvent[]): Promise<void> {}
+
+  /** The event types some subscription listens for (the outbox writes `run.succeeded` only then). */
+  async interests(): Promise<OpsEventType[]> {
+    return [];
+  }
 }
