@@ -45,6 +45,18 @@ export type {
 // Operational events (error flows, subscriptions, alerts)
 export { FLOW_EVENT_TYPES, isOpsEventType, OPS_EVENT_TYPES, slugMatches } from './events/ops-events';
 export type { OpsEventType } from './events/ops-events';
+export {
+  ALERT_MESSAGE_STEP,
+  alertMessageFlow,
+  alertOnFailure,
+  alertOnWindowEnd,
+  alertThrottleMs,
+  DEFAULT_ALERT_THROTTLE,
+  failureMessage,
+  NO_ALERT_WINDOW,
+  summaryMessage,
+} from './events/alert-rules';
+export type { AlertDecision, AlertMessage, AlertWindow } from './events/alert-rules';
 
 // Triggers: what ingress needs of one, and what it answers
 export { compileTrigger, credentialOf } from './trigger/compile-trigger';

@@ -183,6 +183,23 @@ export interface FlowDefinition {
   enabled?: boolean;
   trigger: TriggerDef;
   steps: StepDef[];
+  /** Messages about the flow's failures, throttled (docs/alerts.md#alert-rules). */
+  alerts?: AlertsDef;
+}
+
+/** Where an alert rule sends its messages: a chat preset's incoming webhook, or any URL (`http`). */
+export interface AlertTargetDef {
+  connector: 'slack' | 'discord' | 'teams' | 'http';
+  /** A template, usually `{{secret 'NAME'}}`: the webhook URL is the credential. */
+  url: string;
+  /** `http` only: headers sent with the JSON message (templates). */
+  headers?: Record<string, string>;
+}
+
+/** A flow's alert rule: one message per `throttle` window at most, the rest counted. */
+export interface AlertsDef {
+  onFailure: AlertTargetDef;
+  throttle?: Duration;
 }
 
 /** One validation problem: a JSON pointer into the document and a sentence for a person. */

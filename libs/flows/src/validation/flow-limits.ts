@@ -78,6 +78,8 @@ export const DURATION_RANGES = {
   scheduleEvery: { minMs: SECOND_MS, maxMs: 366 * DAY_MS },
   /** A poll's `every`. */
   pollEvery: { minMs: SECOND_MS, maxMs: 31 * DAY_MS },
+  /** `alerts.throttle`: one message per window at most. */
+  alertThrottle: { minMs: SECOND_MS, maxMs: DAY_MS },
 } as const satisfies Record<string, DurationRange>;
 
 /** The longest a delay step may wait, `for` or `until`. */

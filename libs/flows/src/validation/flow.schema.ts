@@ -2,6 +2,7 @@
 import { DEFAULT_LOOP_CONCURRENCY } from '../graph/step-graph';
 import type { LoopStepDef, StepType, TriggerType } from '../model/flow-definition';
 import { DEFAULT_ACTION_ATTEMPTS, DEFAULT_POLL_ATTEMPTS } from '../retry/retry-policy';
+import { DEFAULT_ALERT_THROTTLE } from '../events/alert-rules';
 import { DURATION_PATTERN } from '../retry/duration';
 import {
   DEFAULT_MAX_BODY_BYTES,
@@ -770,6 +771,51 @@ const flowStepSchema = stepSchema(
   [...Object.values(STEP_VARIANTS).flat(), foreachVariant],
 );
 
+/** `alerts`: a message on failure, throttled (docs/alerts.md#alert-rules). */
+const alertsSchema: Record<string, unknown> = {
+  description:
+    "Messages about this flow's failed runs without writing a flow: the first failure is told at once, the ones within `throttle` after it are counted and told in one message when the window ends.",
+  type: 'object',
+  required: ['onFailure'],
+  additionalProperties: false,
+  properties: {
+    onFailure: {
+      description:
+        'Where a failed run is told: a chat preset (`slack`, `discord`, `teams`) or any URL (`http`, a JSON POST).',
+      type: 'object',
+      required: ['connector', 'url'],
+      additionalProperties: false,
+      properties: {
+        connector: {
+          description: 'The connector the message goes through: `slack`, `discord`, `teams` or `http`.',
+          enum: ['slack', 'discord', 'teams', 'http'],
+        },
+        url: {
+          description:
+            "The incoming-webhook URL, a template: usually `{{secret 'NAME'}}`, as the URL is the credential. Templates see no step, only the message (`trigger.body`).",
+          type: 'string',
+          minLength: 1,
+          maxLength: MAX_TEMPLATE_LENGTH,
+        },
+        headers: {
+          description: '`http` only: headers sent with the message (templates, e.g. an authorization).',
+          type: 'object',
+          maxProperties: MAX_RESPOND_HEADERS,
+          propertyNames: { pattern: HEADER_NAME_PATTERN, maxLength: MAX_HEADER_NAME_LENGTH },
+          additionalProperties: { type: 'string', maxLength: MAX_TEMPLATE_LENGTH },
+        },
+      },
+    },
+    throttle: {
+      ...duration(
+        `At most one message per window this long; failures within it are counted. Default ${DEFAULT_ALERT_THROTTLE}.`,
+        DURATION_RANGES.alertThrottle,
+      ),
+      default: DEFAULT_ALERT_THROTTLE,
+    },
+  },
+};
+
 /** JSON Schema of a flow document (docs/flow-format.md). */
 export const flowJsonSchema: Record<string, unknown> = {
   $schema: 'http://json-schema.org/draft-07/schema#',
@@ -805,5 +851,6 @@ export const flowJsonSchema: Record<string, unknown> = {
       maxItems: MAX_FLOW_STEPS,
       items: flowStepSchema,
     },
+    alerts: alertsSchema,
   },
 };

@@ -753,6 +753,29 @@ function checkSteps(trigger: unknown, steps: unknown[], opts: ValidateFlowOption
   checkRespondPlace(trigger, steps, flow, checks);
 }
 
+/** An alert rule's templates: a message is sent outside any run, so they see no step. */
+function checkAlerts(alerts: unknown, checks: Checks): void {
+  if (!isObject(alerts) || !isObject(alerts.onFailure)) return;
+  const target = alerts.onFailure;
+  const at = '/alerts/onFailure';
+  if (target.headers !== undefined && target.connector !== 'http') {
+    checks.errors.push({ path: `${at}/headers`, message: "is for the 'http' connector only" });
+  }
+  const templates: Json = { url: target.url };
+  if (isObject(target.headers)) templates.headers = target.headers;
+  const report = inspectTemplateTree(templates, {
+    ...WITH_TEMPLATE_OPTIONS,
+    maxTemplateLength: MAX_TEMPLATE_LENGTH,
+  });
+  for (const issue of report.issues)
+    checks.errors.push({ path: `${at}${issue.pointer}`, message: issue.message });
+  for (const ref of report.stepRefs)
+    checks.errors.push({
+      path: `${at}${ref.pointer}`,
+      message: `names step '${ref.stepId}', but an alert is sent outside any run: only \`trigger.body\` (the message) is in scope`,
+    });
+}
+
 /** Too many steps, bytes or levels: checked first, in time bounded by the limits. */
 function boundsIssue(doc: unknown): ValidationIssue | undefined {
   if (isObject(doc) && Array.isArray(doc.steps) && doc.steps.length > MAX_FLOW_STEPS) {
@@ -778,6 +801,7 @@ export function validateFlow(doc: unknown, opts: ValidateFlowOptions = {}): Vali
     if (isObject(doc)) {
       checkTrigger(doc.trigger, opts, checks);
       if (Array.isArray(doc.steps)) checkSteps(doc.trigger, doc.steps, opts, checks);
+      checkAlerts(doc.alerts, checks);
     }
   } catch (err) {
     // A bug here must not turn into a 500 for a user submitting a flow.
