@@ -7,6 +7,9 @@ import { EventRepository } from '../repositories/event.repository';
 import { FlowRepository } from '../repositories/flow.repository';
 import { RunIntake, RunOperations, RunQueries, StepTransitions } from '../repositories/runs';
 import { OpsEventRepository } from '../repositories/ops-event.repository';
+import { AlertStateRepository } from '../repositories/alert-state.repository';
+import { OpsDeliveryRepository } from '../repositories/ops-delivery.repository';
+import { OpsSubscriptionRepository } from '../repositories/ops-subscription.repository';
 import { PollRepository } from '../repositories/poll.repository';
 import { RateLimitRepository } from '../repositories/rate-limit.repository';
 import { SecretRepository } from '../repositories/secret.repository';
@@ -82,6 +85,22 @@ export class StoreModule {
           inject: [DataSource],
         },
         {
+          provide: OpsSubscriptionRepository,
+          useFactory: (ds: DataSource) => new OpsSubscriptionRepository(ds, config.masterKey),
+          inject: [DataSource],
+        },
+        {
+          provide: OpsDeliveryRepository,
+          useFactory: (ds: DataSource) => new OpsDeliveryRepository(ds),
+          inject: [DataSource],
+        },
+        {
+          provide: AlertStateRepository,
+          useFactory: (ds: DataSource, deliveries: OpsDeliveryRepository) =>
+            new AlertStateRepository(ds, deliveries),
+          inject: [DataSource, OpsDeliveryRepository],
+        },
+        {
           provide: PollRepository,
           useFactory: (ds: DataSource) => new PollRepository(ds),
           inject: [DataSource],
@@ -109,6 +128,9 @@ export class StoreModule {
         DatabaseHealth,
         FlowRepository,
         OpsEventRepository,
+        OpsSubscriptionRepository,
+        OpsDeliveryRepository,
+        AlertStateRepository,
         RunIntake,
         StepTransitions,
         RunOperations,

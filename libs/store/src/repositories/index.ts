@@ -12,3 +12,6 @@ export * from './poll.repository';
 export * from './retention.repository';
 export * from './stats.repository';
 export * from './ops-event.repository';
+export * from './ops-subscription.repository';
+export * from './ops-delivery.repository';
+export * from './alert-state.repository';
