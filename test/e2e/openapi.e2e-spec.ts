@@ -39,6 +39,7 @@ const EXPECTED_ROUTES = [
   'GET /api/flows/{slug}/events',
   'POST /api/flows/{slug}/events/{eventId}/replay',
   'GET /api/flows/{slug}/steps/stats',
+  'GET /api/flows/{slug}/alerts',
   'GET /api/runs',
   'GET /api/runs/stream',
   'POST /api/runs/retry',
@@ -50,6 +51,13 @@ const EXPECTED_ROUTES = [
   'GET /api/secrets',
   'PUT /api/secrets/{name}',
   'DELETE /api/secrets/{name}',
+  'POST /api/subscriptions',
+  'GET /api/subscriptions',
+  'GET /api/subscriptions/{id}',
+  'PATCH /api/subscriptions/{id}',
+  'DELETE /api/subscriptions/{id}',
+  'POST /api/subscriptions/{id}/rotate-secret',
+  'GET /api/subscriptions/{id}/deliveries',
   'POST /api/keys',
   'GET /api/keys',
   'DELETE /api/keys/{id}',
@@ -71,6 +79,8 @@ const WITH_BODY = [
   'POST /api/flows/{slug}/run',
   'POST /api/runs/retry',
   'PUT /api/secrets/{name}',
+  'POST /api/subscriptions',
+  'PATCH /api/subscriptions/{id}',
   'POST /api/keys',
   'POST /api/session',
 ];
@@ -265,7 +275,7 @@ describe('OpenAPI document', () => {
 
     it('puts every management operation behind the bearer key or the session of its scope, with a 401, a 403 and a 2xx schema', () => {
       const management = operations().filter((o) => o.path.startsWith('/api/') && o.path !== '/api/session');
-      expect(management).toHaveLength(32);
+      expect(management).toHaveLength(40);
       for (const { key, method, path, op } of management) {
         // Keys are admin's; otherwise GET reads and everything else writes.
         const scope = path.startsWith('/api/keys') ? 'admin' : method === 'get' ? 'read' : 'write';

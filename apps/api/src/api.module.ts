@@ -23,6 +23,8 @@ import { FlowStepStatsService } from './flows/flow-step-stats.service';
 import { FlowEventsService } from './flows/flow-events.service';
 import { FlowSyncService } from './flows/flow-sync.service';
 import { FlowTestService } from './flows/flow-test.service';
+import { FlowAlertsController } from './flows/flow-alerts.controller';
+import { FlowAlertsService } from './flows/flow-alerts.service';
 import { FlowsController } from './flows/flows.controller';
 import { FlowsService } from './flows/flows.service';
 import { ManualRunService } from './flows/manual-run.service';
@@ -41,6 +43,8 @@ import { StatsController } from './stats/stats.controller';
 import { StatsService } from './stats/stats.service';
 import { SecretsController } from './secrets/secrets.controller';
 import { SecretsService } from './secrets/secrets.service';
+import { SubscriptionsController } from './subscriptions/subscriptions.controller';
+import { SubscriptionsService } from './subscriptions/subscriptions.service';
 import { IngressController } from './triggers/ingress.controller';
 import { IngressService } from './triggers/ingress.service';
 import { QueueHealth } from './triggers/queue-health';
@@ -66,6 +70,8 @@ export class ApiModule {
         HealthController,
         MetricsController,
         SecretsController,
+        SubscriptionsController,
+        FlowAlertsController,
         ApiKeysController,
         SessionController,
       ],
@@ -89,6 +95,8 @@ export class ApiModule {
         VerifyFailures,
         Draining,
         FlowsService,
+        FlowAlertsService,
+        SubscriptionsService,
         FlowSyncService,
         FlowTestService,
         FlowEventsService,
