@@ -3,7 +3,8 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
 /**
  * Operational webhooks and alert rules (docs/alerts.md): `ops_subscriptions` (signing secrets
  * sealed like stored secrets), `ops_deliveries` (what the workers send, with retries; `key` makes
- * an enqueue repeated for the same event a no-op) and the alert windows per flow.
+ * an enqueue repeated for the same event a no-op; `body` is json, which keeps the keys' order
+ * as the receivers read it) and the alert windows per flow.
  */
 export class OpsDeliveries1777500000000 implements MigrationInterface {
   name = 'OpsDeliveries1777500000000';
@@ -32,7 +33,7 @@ export class OpsDeliveries1777500000000 implements MigrationInterface {
         flow_id uuid,
         event_id text,
         event_type text NOT NULL,
-        body jsonb NOT NULL,
+        body json NOT NULL,
         status text NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'delivered', 'failed')),
         attempts integer NOT NULL DEFAULT 0,
         next_at timestamptz NOT NULL DEFAULT now(),

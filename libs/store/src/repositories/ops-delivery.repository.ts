@@ -62,8 +62,8 @@ export class OpsDeliveryRepository {
     const rows: unknown[] = await m.query(
       `INSERT INTO ops_deliveries (kind, key, subscription_id, flow_id, event_id, event_type, body)
        SELECT d.kind, d.key, d.subscription_id, d.flow_id, d.event_id, d.event_type, d.body
-         FROM jsonb_to_recordset($1::jsonb) AS d(kind text, key text, subscription_id uuid, flow_id uuid,
-                                                 event_id text, event_type text, body jsonb)
+         FROM json_to_recordset($1::json) AS d(kind text, key text, subscription_id uuid, flow_id uuid,
+                                               event_id text, event_type text, body json)
        ON CONFLICT (key) DO NOTHING RETURNING id`,
       [
         toJsonb(
@@ -86,8 +86,9 @@ export class OpsDeliveryRepository {
    * Claims up to `limit` due deliveries for `leaseMs`: rows another worker holds are skipped, and
    * a lease that lapsed (its worker died) makes the row due again.
    */
-  claim(limit: number, leaseMs: number): Promise<ClaimedOpsDelivery[]> {
-    return this.ds.query(
+  async claim(limit: number, leaseMs: number): Promise<ClaimedOpsDelivery[]> {
+    // UPDATE and DELETE answer [rows, count] through TypeORM's pg driver.
+    const [rows]: [ClaimedOpsDelivery[], number] = await this.ds.query(
       `UPDATE ops_deliveries d
           SET lease_until = now() + $2 * interval '1 millisecond', attempts = d.attempts + 1
          FROM (SELECT id FROM ops_deliveries
@@ -99,6 +100,7 @@ export class OpsDeliveryRepository {
                   d.created_at AS "createdAt"`,
       [limit, leaseMs],
     );
+    return rows;
   }
 
   /** Records an attempt's outcome, if the claim is still the latest (its `attempts`). */
@@ -136,7 +138,7 @@ export class OpsDeliveryRepository {
 
   /** Deletes finished deliveries older than `olderThanMs`, a batch at a time; returns how many. */
   async prune(olderThanMs: number, batch = 1000): Promise<number> {
-    const rows: unknown[] = await this.ds.query(
+    const [rows]: [unknown[], number] = await this.ds.query(
       `DELETE FROM ops_deliveries WHERE id IN (
          SELECT id FROM ops_deliveries
           WHERE status <> 'pending' AND created_at < now() - $1 * interval '1 millisecond' LIMIT $2)

@@ -98,7 +98,8 @@ export class OpsSubscriptionRepository {
 
   /** Changes the given fields; null when there is no such subscription. */
   async update(id: string, change: Partial<OpsSubscriptionInput>): Promise<OpsSubscription | null> {
-    const rows: OpsSubscription[] = await this.ds.query(
+    // UPDATE and DELETE answer [rows, count] through TypeORM's pg driver.
+    const [rows]: [OpsSubscription[], number] = await this.ds.query(
       `UPDATE ops_subscriptions SET
          url = COALESCE($2, url), events = COALESCE($3, events), flows = COALESCE($4, flows),
          description = CASE WHEN $5 THEN $6 ELSE description END, enabled = COALESCE($7, enabled),
@@ -119,9 +120,10 @@ export class OpsSubscriptionRepository {
 
   /** Deletes it with its deliveries; false when there was none. */
   async delete(id: string): Promise<boolean> {
-    const rows: unknown[] = await this.ds.query(`DELETE FROM ops_subscriptions WHERE id = $1 RETURNING id`, [
-      id,
-    ]);
+    const [rows]: [unknown[], number] = await this.ds.query(
+      `DELETE FROM ops_subscriptions WHERE id = $1 RETURNING id`,
+      [id],
+    );
     return rows.length > 0;
   }
 
@@ -129,7 +131,7 @@ export class OpsSubscriptionRepository {
   async rotateSecret(id: string): Promise<string | null> {
     const secret = newSigningSecret();
     const sealed = sealSecret(this.key(), aad(id), secret);
-    const rows: unknown[] = await this.ds.query(
+    const [rows]: [unknown[], number] = await this.ds.query(
       `UPDATE ops_subscriptions SET secret_iv = $2, secret_ciphertext = $3, secret_auth_tag = $4, updated_at = now()
        WHERE id = $1 RETURNING id`,
       [id, sealed.iv, sealed.ciphertext, sealed.authTag],
