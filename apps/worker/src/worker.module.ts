@@ -20,6 +20,8 @@ import { HealthServer } from './health/health-server';
 import { GracefulShutdown } from './maintenance/graceful-shutdown';
 import { Reconciler } from './maintenance/reconciler';
 import { RetentionPruner } from './maintenance/retention-pruner';
+import { OpsDeliveries } from './ops/ops-deliveries';
+import { OpsDispatcher } from './ops/ops-dispatcher';
 import { RunProgress } from './runs/run-progress';
 import { BundledSteps } from './steps/bundled-steps';
 import { CompiledFlowCache } from './steps/compiled-flow-cache';
@@ -87,6 +89,8 @@ export class WorkerModule {
         TriggerSync,
         Poller,
         TriggerProcessor,
+        OpsDeliveries,
+        OpsDispatcher,
         RedisPolicyCheck,
         QueueConnectionLog,
       ],
