@@ -21,6 +21,7 @@ import { GracefulShutdown } from './maintenance/graceful-shutdown';
 import { Reconciler } from './maintenance/reconciler';
 import { RetentionPruner } from './maintenance/retention-pruner';
 import { OpsDeliveries } from './ops/ops-deliveries';
+import { OpsDispatcher } from './ops/ops-dispatcher';
 import { OpsSender } from './ops/ops-sender';
 import { RunProgress } from './runs/run-progress';
 import { BundledSteps } from './steps/bundled-steps';
@@ -90,6 +91,7 @@ export class WorkerModule {
         Poller,
         TriggerProcessor,
         OpsDeliveries,
+        OpsDispatcher,
         OpsSender,
         RedisPolicyCheck,
         QueueConnectionLog,

@@ -1,4 +1,4 @@
-import { fireSpecOf, nextFireTimes, timedTriggerOf } from '@hookflow/flows';
+import { fireSpecOf, nextFireTimes, timedTriggerOf, webhookOf } from '@hookflow/flows';
 import type { FlowRecord } from '@hookflow/store';
 
 /** Fire times the flow's answer shows ahead. */
@@ -14,8 +14,8 @@ export function flowView(record: FlowRecord, publicUrl: string, nowMs = Date.now
     description: flow.description,
     version: version.version,
     enabled: flow.enabled,
-    // A schedule or a poll has no URL: its key would only answer 404.
-    triggerUrl: timed ? null : `${publicUrl}/hooks/${trigger.key}`,
+    // A schedule, a poll or an event trigger has no URL: its key would only answer 404.
+    triggerUrl: webhookOf(version.definition) ? `${publicUrl}/hooks/${trigger.key}` : null,
     nextFireAt: !timed ? null : flow.enabled ? nextFireAt(timed, nowMs) : [],
     source: flow.source,
     definition: version.definition,

@@ -146,6 +146,9 @@ function newTestService(trigger: Omit<TriggerDef, 'type'> = {}, setup: Setup = {
         calls.push('queue available');
       }),
     },
+    ops: {
+      emitLimited: jest.fn(async (_type: string, _flowId: string, _data: unknown) => true),
+    },
   };
   const metrics = new ApiMetrics();
   const triggers = new TriggerCache(mocks.flows as never, config, new InProcessEvaluator() as never);
@@ -163,6 +166,7 @@ function newTestService(trigger: Omit<TriggerDef, 'type'> = {}, setup: Setup = {
     mocks.queueHealth as never,
     new VerifyFailures(config),
     respondWaits,
+    mocks.ops as never,
   );
   /** Answers counted in the metrics, by outcome. */
   const outcomes = async () =>
@@ -409,6 +413,12 @@ describe('IngressService', () => {
         { flowId: 'f1', reason: code, statusCode: refusal?.status },
       ]);
       expect(calls).toEqual([`record ${code}`]);
+      // Error flows hear of it (the repository holds all but one a minute per flow back).
+      expect(mocks.ops.emitLimited).toHaveBeenCalledWith(
+        'trigger.refused',
+        'f1',
+        expect.objectContaining({ refusal: expect.objectContaining({ code, status: refusal?.status }) }),
+      );
     });
 
     it('records a header flood with no more headers than MAX_HEADER_COUNT', async () => {

@@ -9,7 +9,7 @@ import {
 } from '@hookflow/flows';
 import { ApiMetrics, HOOKFLOW_CONFIG, type HookflowConfig } from '@hookflow/platform';
 import { queuedRoots, StepQueue } from '@hookflow/queue';
-import { EventRepository, RateLimitRepository, RunIntake } from '@hookflow/store';
+import { EventRepository, OpsEventRepository, RateLimitRepository, RunIntake } from '@hookflow/store';
 import { AppError, ErrorCode } from '../common/app-error';
 import { SecretsService } from '../secrets/secrets.service';
 import { parseWebhookBody } from './body-parser';
@@ -66,6 +66,7 @@ export class IngressService {
     private readonly queueHealth: QueueHealth,
     private readonly verifyFailures: VerifyFailures,
     private readonly respondWaits: RespondWaits,
+    private readonly ops: OpsEventRepository,
   ) {
     this.redaction = new HeaderRedaction(config.sensitiveHeaders);
   }
@@ -123,6 +124,11 @@ export class IngressService {
         receivedAt: new Date(),
         statusCode: error.status,
         reason: error.code,
+      });
+      // At most one a minute per flow (the rest are counted): a flood must not flood the error flows.
+      await this.ops.emitLimited('trigger.refused', trigger.flowId, {
+        refusal: { status: error.status, code: error.code, message: error.message, method: req.method },
+        inspectorUrl: `${this.config.publicUrl}/ui/flows/${trigger.slug}/events`,
       });
     } catch (err) {
       this.logger.warn({

@@ -158,7 +158,7 @@ describe('flow schema completion', () => {
     );
     expect(
       valueSuggestions(schema, { trigger: { type: 'webhook' } }, ['trigger', 'type']).map((s) => s.label),
-    ).toEqual(['"webhook"', '"schedule"', '"poll"']);
+    ).toEqual(['"webhook"', '"schedule"', '"poll"', '"event"']);
   });
 
   it('reads JSON pointers as paths', () => {

@@ -20,6 +20,7 @@ import { ExpressionSandbox } from '@hookflow/sandbox';
 import {
   EventRepository,
   FlowRepository,
+  OpsEventRepository,
   PollRepository,
   SecretRepository,
   secretRedactor,
@@ -89,6 +90,7 @@ export class Poller implements OnModuleDestroy {
     private readonly polls: PollRepository,
     private readonly flows: FlowRepository,
     private readonly events: EventRepository,
+    private readonly ops: OpsEventRepository,
     private readonly runs: TriggerRuns,
     private readonly metrics: WorkerMetrics,
     @Inject(HOOKFLOW_CONFIG) private readonly config: HookflowConfig,
@@ -152,6 +154,7 @@ export class Poller implements OnModuleDestroy {
       await this.polls.release(flow.flowId).catch(() => undefined);
     }
     await this.record(flow, summary, startedAt);
+    if (!summary.ok && summary.error?.code !== 'superseded') await this.tell(flow, summary);
     return summary;
   }
 
@@ -354,6 +357,21 @@ export class Poller implements OnModuleDestroy {
     return text.length > MAX_KEY_LENGTH || unstorableCharIn(text)
       ? `sha256:${createHash('sha256').update(text).digest('hex')}`
       : text;
+  }
+
+  /** `poll.failed` for error flows and subscriptions: at most one a minute per flow, the rest counted. */
+  private async tell(flow: TimedFlow, summary: PollSummary): Promise<void> {
+    try {
+      await this.ops.emitLimited('poll.failed', flow.flowId, {
+        poll: { status: summary.status ?? null, error: summary.error },
+        inspectorUrl: `${this.config.publicUrl}/ui/flows/${flow.slug}/events`,
+      });
+    } catch (err) {
+      this.logger.warn({
+        msg: `could not tell of a failed poll: ${(err as Error).message}`,
+        flow: flow.slug,
+      });
+    }
   }
 
   /** Every poll is an event of its flow (bounded like refusals), so the inspector lists polls. */

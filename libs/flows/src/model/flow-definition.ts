@@ -1,5 +1,7 @@
 // A validated flow definition as users write it (docs/flow-format.md); `compileTrigger` fills defaults.
 
+import type { OpsEventType } from '../events/ops-events';
+
 /** A duration as written in a flow: `250ms`, `10s`, `5m`, `1h`, or whole milliseconds. */
 export type Duration = string | number;
 
@@ -13,7 +15,7 @@ export interface RetryPolicyDef {
 }
 
 /** How runs start (docs/flow-format.md#trigger). */
-export type TriggerDef = WebhookTriggerDef | ScheduleTriggerDef | PollTriggerDef;
+export type TriggerDef = WebhookTriggerDef | ScheduleTriggerDef | PollTriggerDef | EventTriggerDef;
 export type TriggerType = TriggerDef['type'];
 
 /** A schedule: exactly one of `cron` (with its `timezone`) and `every`. */
@@ -36,6 +38,14 @@ export interface PollTriggerDef {
   initial?: 'skip' | 'emit';
   retry?: RetryPolicyDef;
   timeout?: Duration;
+}
+
+/** An operational event (another flow's run failed, a destination paused...) starts a run: an error flow. */
+export interface EventTriggerDef {
+  type: 'event';
+  on: OpsEventType[];
+  /** Slug patterns (`*` for any characters) of the flows whose events count; every flow's by default. */
+  flows?: string[];
 }
 
 export interface WebhookTriggerDef {
@@ -208,10 +218,15 @@ export interface ValidationIssue {
   message: string;
 }
 
-/** The trigger's webhook options; none for a schedule or a poll, which have no URL. */
+/** The trigger's webhook options; none for a schedule, a poll or an event trigger, which have no URL. */
 export function webhookOf(definition: Pick<FlowDefinition, 'trigger'>): WebhookTriggerDef | undefined {
   return definition.trigger.type === 'webhook' ? definition.trigger : undefined;
 }
 
 /** What a run started without a request carries as its method, so steps and the inspector can tell. */
-export const TRIGGER_METHODS = { schedule: 'SCHEDULE', poll: 'POLL', manual: 'MANUAL' } as const;
+export const TRIGGER_METHODS = {
+  schedule: 'SCHEDULE',
+  poll: 'POLL',
+  event: 'EVENT',
+  manual: 'MANUAL',
+} as const;

@@ -37,7 +37,7 @@ export function tickBody(scheduledAtMs: number, firedAtMs: number): { scheduledA
 /** The method a run started without a request shows (`trigger.method`); undefined for a webhook. */
 export function timedMethodOf(definition: Pick<FlowDefinition, 'trigger'>): string | undefined {
   const type = definition.trigger.type;
-  return type === 'schedule' ? TRIGGER_METHODS.schedule : type === 'poll' ? TRIGGER_METHODS.poll : undefined;
+  return type === 'webhook' ? undefined : TRIGGER_METHODS[type];
 }
 
 export function fireSpecOf(trigger: ScheduleTriggerDef | PollTriggerDef): FireSpec {

@@ -42,6 +42,7 @@ describe('flows/*.flow.json', () => {
         'daily-sales-digest.flow.json',
         'new-shop-orders.flow.json',
         'slack-slash-command.flow.json',
+        'failures-to-slack.flow.json',
       ]),
     );
   });
@@ -240,6 +241,18 @@ describe('the examples, run as dry runs on their samples', () => {
       'succeeded-only': 'filtered',
       message: 'skipped',
       'post-to-chat': 'skipped',
+    });
+  });
+
+  it('failures-to-slack: posts a failed run to Slack with its failed steps and a link to it', async () => {
+    const result = await dryRun('failures-to-slack');
+    expect(result.status).toBe('succeeded');
+    expect(requestOf(result, 'post-to-slack')).toEqual({
+      url: '[secret OPS_SLACK]',
+      text:
+        ':rotating_light: *Run of order-fanout (v3) failed*\n' +
+        '• notify-warehouse: HTTP 503 from warehouse.example.com:443 (5 tries)\n' +
+        '<https://hookflow.example.com/ui/runs/0b9c6a52-2c53-4c1e-9f55-3f6f8f3b2f0e|Open the run>',
     });
   });
 

@@ -1,4 +1,5 @@
 // The JSON Schema of a flow document (docs/flow-format.md, How the schema is written).
+import { OPS_EVENT_TYPES } from '../events/ops-events';
 import { DEFAULT_LOOP_CONCURRENCY } from '../graph/step-graph';
 import type { LoopStepDef, StepType, TriggerType } from '../model/flow-definition';
 import { DEFAULT_ACTION_ATTEMPTS, DEFAULT_POLL_ATTEMPTS } from '../retry/retry-policy';
@@ -62,7 +63,12 @@ export const LOOP_STEP_TYPES = [
   'router',
   'code',
 ] as const satisfies readonly LoopStepDef['type'][];
-export const TRIGGER_TYPES = ['webhook', 'schedule', 'poll'] as const satisfies readonly TriggerType[];
+export const TRIGGER_TYPES = [
+  'webhook',
+  'schedule',
+  'poll',
+  'event',
+] as const satisfies readonly TriggerType[];
 export const HTTP_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'] as const;
 export const VERIFY_SCHEMES = [
   'token',
@@ -422,9 +428,29 @@ const pollProperties = {
   timeout: duration('Time budget of one try of the request. Default 30s.', DURATION_RANGES.stepTimeout),
 };
 
+const eventProperties = {
+  on: {
+    description:
+      'The operational events that start a run, with the event as `trigger.body`: `run.failed`, `run.succeeded`, `destination.paused`, `destination.resumed`, `destination.disabled`, `trigger.refused`, `poll.failed`. Runs of event-triggered flows start no event-triggered flow, so error flows never loop.',
+    type: 'array',
+    minItems: 1,
+    uniqueItems: true,
+    items: { enum: [...OPS_EVENT_TYPES] },
+  },
+  flows: {
+    description:
+      'Slug patterns of the flows whose events start a run (`*` stands for any characters: `orders-*`). Default: every flow. Destination events concern no one flow and always match.',
+    type: 'array',
+    minItems: 1,
+    maxItems: 100,
+    uniqueItems: true,
+    items: { type: 'string', minLength: 1, maxLength: 100, pattern: '^[a-z0-9*-]+$' },
+  },
+};
+
 const triggerSchema = {
   description:
-    'How runs start: `webhook` (a unique URL under /hooks), `schedule` (a cron expression or an interval) or `poll` (a request sent at an interval; each new item starts a run).',
+    "How runs start: `webhook` (a unique URL under /hooks), `schedule` (a cron expression or an interval), `poll` (a request sent at an interval; each new item starts a run) or `event` (an operational event such as another flow's failed run: an error flow).",
   type: 'object',
   required: ['type'],
   properties: {
@@ -446,6 +472,7 @@ const triggerSchema = {
       dependencies: { timezone: ['cron'] },
     }),
     variant('type', ['poll'], ['type'], pollProperties, ['every', 'request', 'key']),
+    variant('type', ['event'], ['type'], eventProperties, ['on']),
   ],
 };
 

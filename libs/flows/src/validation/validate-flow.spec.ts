@@ -542,7 +542,7 @@ describe('validateFlow: errors with their JSON pointers', () => {
     [
       'a trigger of an unknown type',
       withChange((d) => (d.trigger.type = 'cron')),
-      [{ path: '/trigger/type', message: "must be one of 'webhook', 'schedule', 'poll'" }],
+      [{ path: '/trigger/type', message: "must be one of 'webhook', 'schedule', 'poll', 'event'" }],
     ],
     [
       'a schedule with both cron and every',

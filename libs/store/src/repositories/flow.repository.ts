@@ -28,7 +28,7 @@ export interface TriggerTarget {
   definition: FlowDefinition;
 }
 
-/** A flow whose current version starts runs on its own: a schedule or a poll. */
+/** A flow whose current version starts runs on its own: a schedule, a poll or an event trigger. */
 export interface TimedFlow {
   flowId: string;
   slug: string;
@@ -312,6 +312,27 @@ export class FlowRepository {
   /** Every live, enabled flow with a schedule or a poll: what the trigger schedulers should hold. */
   async timedFlows(): Promise<TimedFlow[]> {
     return this.m.query(`${TIMED_FLOWS} AND f.enabled ORDER BY f.id`);
+  }
+
+  /** Enabled flows with an `event` trigger: the error flows an operational event may start. */
+  async eventFlows(): Promise<TimedFlow[]> {
+    return this.m.query(
+      `SELECT f.id AS "flowId", f.slug, f.enabled, v.id AS "versionId", v.definition
+         FROM flows f
+         JOIN flow_versions v ON v.flow_id = f.id AND v.version = f.current_version
+        WHERE f.deleted_at IS NULL AND f.enabled AND v.definition -> 'trigger' ->> 'type' = 'event'
+        ORDER BY f.slug`,
+    );
+  }
+
+  /** Slug and current version of flows by id, deleted ones too (an event may outlive its flow). */
+  async refsOf(flowIds: readonly string[]): Promise<Map<string, { slug: string; version: number }>> {
+    if (flowIds.length === 0) return new Map();
+    const rows: { id: string; slug: string; version: number }[] = await this.m.query(
+      `SELECT id, slug, current_version AS version FROM flows WHERE id = ANY($1::uuid[])`,
+      [flowIds],
+    );
+    return new Map(rows.map((r) => [r.id, { slug: r.slug, version: r.version }]));
   }
 
   /** One flow as a schedule's tick finds it now; null when deleted or no longer timed. */

@@ -11,6 +11,24 @@ export interface PendingOpsEvent {
   data: Record<string, unknown>;
 }
 
+/** What a run's event tells about it, read when it is dispatched. */
+export interface RunEventFacts {
+  runId: string;
+  status: string;
+  flowId: string;
+  slug: string;
+  version: number;
+  /** The trigger type of the version the run is pinned to: `event` for an error flow's run. */
+  triggerType: string;
+  createdAt: Date;
+  finishedAt: Date | null;
+  failedSteps: {
+    id: string;
+    error: { code?: string; message?: string; status?: number } | null;
+    attempts: number;
+  }[];
+}
+
 /** What an event is about, besides its type. */
 export interface OpsEventInput {
   flowId?: string | null;
@@ -20,6 +38,8 @@ export interface OpsEventInput {
 
 /** How often an event limited per flow may go out (`trigger.refused`). */
 const LIMITED_EVERY_MS = 60_000;
+/** The failed steps a run's event lists at most. */
+const MAX_FAILED_STEPS = 20;
 
 /**
  * The outbox of operational events (docs/alerts.md): written where things happen (run ends by a
@@ -60,13 +80,49 @@ export class OpsEventRepository {
     return rows.length > 0;
   }
 
-  /** The types someone listens for beyond those always written; `run.succeeded` is written only then. */
-  async setInterests(types: readonly OpsEventType[]): Promise<void> {
-    await this.ds.transaction(async (m) => {
-      await m.query(`DELETE FROM ops_interests WHERE NOT (type = ANY($1::text[]))`, [types]);
-      await m.query(`INSERT INTO ops_interests (type) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING`, [
-        types,
-      ]);
-    });
+  /**
+   * Takes up to `limit` events, oldest first, for `leaseMs`: another worker takes them only once the
+   * lease lapses (this one died), so an event is handed on at least once, and rarely twice.
+   */
+  async claim(limit: number, leaseMs: number): Promise<PendingOpsEvent[]> {
+    return this.ds.query(
+      `WITH taken AS (
+         UPDATE ops_events SET lease_until = now() + $2 * interval '1 millisecond'
+          WHERE id IN (SELECT id FROM ops_events WHERE lease_until IS NULL OR lease_until < now()
+                        ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)
+          RETURNING id, type, at, flow_id AS "flowId", run_id AS "runId", data)
+       SELECT * FROM taken ORDER BY id`,
+      [limit, leaseMs],
+    );
+  }
+
+  /** Done with: handed to every listener. */
+  async remove(ids: readonly string[]): Promise<void> {
+    if (ids.length > 0) await this.ds.query(`DELETE FROM ops_events WHERE id = ANY($1::bigint[])`, [ids]);
+  }
+
+  /** The runs' ends as their events tell them; a run gone (retention) is absent. */
+  async runFacts(runIds: readonly string[]): Promise<Map<string, RunEventFacts>> {
+    if (runIds.length === 0) return new Map();
+    const rows: RunEventFacts[] = await this.ds.query(
+      `SELECT r.id AS "runId", r.status, r.flow_id AS "flowId", f.slug, v.version,
+              v.definition -> 'trigger' ->> 'type' AS "triggerType",
+              r.created_at AS "createdAt", r.finished_at AS "finishedAt",
+              COALESCE((SELECT json_agg(json_build_object('id', s.step_id, 'error', s.error, 'attempts', s.attempts)
+                                        ORDER BY s.position, s.item_index)
+                          FROM (SELECT * FROM step_runs WHERE run_id = r.id AND status = 'failed'
+                                 ORDER BY position, item_index LIMIT $2) s), '[]') AS "failedSteps"
+         FROM runs r
+         JOIN flows f ON f.id = r.flow_id
+         JOIN flow_versions v ON v.id = r.flow_version_id
+        WHERE r.id = ANY($1::uuid[])`,
+      [runIds, MAX_FAILED_STEPS],
+    );
+    return new Map(rows.map((r) => [r.runId, r]));
+  }
+
+  /** Recomputes the types someone listens for (a flow change does it too, in its transaction). */
+  async refreshInterests(): Promise<void> {
+    await this.ds.query(`SELECT hookflow_refresh_ops_interests()`);
   }
 }
