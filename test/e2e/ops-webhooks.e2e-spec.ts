@@ -176,7 +176,30 @@ describe('operational webhooks and alert rules', () => {
       await api().delete(`/api/subscriptions/${id}`).set(hf.auth).expect(204);
     });
 
-    it('tries a delivery again after a 500, with the same webhook-id', async () => {
+    it('sends run.succeeded while a subscription asks for it (the outbox writes it only then)', async () => {
+      const created = await api()
+        .post('/api/subscriptions')
+        .set(hf.auth)
+        .send({ url: `${sink.url}/succeeded`, events: ['run.succeeded'], flows: ['happy-orders'] })
+        .expect(201);
+      const { hookPath } = await hf.createFlow({
+        slug: 'happy-orders',
+        trigger: { type: 'webhook' },
+        steps: [{ id: 'shape', type: 'transform', expression: '{ "n": n }' }],
+      });
+      const res = await api().post(hookPath).send({ n: 1 }).expect(202);
+      expect((await hf.waitForRun(res.body.runId)).status).toBe('succeeded');
+      const [received] = await sink.waitForRequests('/succeeded', 1);
+      expect(
+        new Webhook(created.body.secret).verify(received.body, received.headers as Record<string, string>),
+      ).toMatchObject({
+        type: 'run.succeeded',
+        run: { id: res.body.runId, status: 'succeeded' },
+      });
+      await api().delete(`/api/subscriptions/${created.body.id}`).set(hf.auth).expect(204);
+    });
+
+    it('schedules another try about a minute after a 503', async () => {
       // The schedule's first wait is a minute: this test reads the retry as scheduled, not as sent.
       const created = await api()
         .post('/api/subscriptions')

@@ -71,7 +71,7 @@ export function alertMessageFlow(slug: string, target: AlertTargetDef): FlowDefi
   const field = TEXT_FIELD[target.connector];
   const withOptions: Record<string, unknown> = {
     url: target.url,
-    [field]: field === 'json' ? '{{json trigger.body}}' : '{{trigger.body.text}}',
+    [field]: field === 'json' ? '{{trigger.body}}' : '{{trigger.body.text}}',
   };
   if (target.connector === 'http') {
     withOptions.method = 'POST';

@@ -67,12 +67,34 @@ export class OpsDeliveries1777500000000 implements MigrationInterface {
         at timestamptz NOT NULL DEFAULT now(),
         PRIMARY KEY (flow_id, event_id)
       )`);
+    // Subscriptions listen too: `run.succeeded` is written while an enabled one asks for it.
+    await q.query(refreshInterests(true));
+    await q.query(`
+      CREATE TRIGGER ops_subscriptions_ops_interests AFTER INSERT OR UPDATE OR DELETE ON ops_subscriptions
+        FOR EACH STATEMENT EXECUTE FUNCTION hookflow_flows_changed()`);
+    await q.query(`SELECT hookflow_refresh_ops_interests()`);
   }
 
   async down(q: QueryRunner): Promise<void> {
+    await q.query(`DROP TRIGGER ops_subscriptions_ops_interests ON ops_subscriptions`);
+    await q.query(refreshInterests(false));
+    await q.query(`SELECT hookflow_refresh_ops_interests()`);
     await q.query(`DROP TABLE alert_events`);
     await q.query(`DROP TABLE alert_states`);
     await q.query(`DROP TABLE ops_deliveries`);
     await q.query(`DROP TABLE ops_subscriptions`);
   }
+}
+
+/** `hookflow_refresh_ops_interests` of 1777300000000 (event triggers), and with subscriptions the enabled ones' events. */
+function refreshInterests(withSubscriptions: boolean): string {
+  return `
+    CREATE OR REPLACE FUNCTION hookflow_refresh_ops_interests() RETURNS void LANGUAGE sql AS $$
+      DELETE FROM ops_interests;
+      INSERT INTO ops_interests (type)
+      SELECT DISTINCT jsonb_array_elements_text(v.definition -> 'trigger' -> 'on')
+        FROM flows f JOIN flow_versions v ON v.flow_id = f.id AND v.version = f.current_version
+       WHERE f.deleted_at IS NULL AND f.enabled AND v.definition -> 'trigger' ->> 'type' = 'event'
+      ${withSubscriptions ? 'UNION SELECT unnest(events) FROM ops_subscriptions WHERE enabled' : ''};
+    $$`;
 }
