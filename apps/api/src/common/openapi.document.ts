@@ -63,6 +63,7 @@ export function createOpenApiDocument(app: INestApplication): OpenAPIObject {
     .addTag('stats', 'Run and delivery figures over a time window, for dashboards.')
     .addTag('triggers', 'Public trigger URLs that start runs.')
     .addTag('secrets', 'The secret store: values go in encrypted and never come back out.')
+    .addTag('subscriptions', 'Operational webhooks: events such as run.failed sent to your URLs, signed.')
     .addTag('keys', 'Management API keys, stored hashed and shown once.')
     .addTag('session', 'Browser sign-in: an API key traded for a session cookie.')
     .addTag('health', 'Liveness and readiness probes.')
