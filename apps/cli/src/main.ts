@@ -8,6 +8,7 @@ import { formatDetail, type CliIo } from './output';
 import { registerRunCommand } from './run.command';
 import { registerRunsCommands } from './runs.command';
 import { registerStatsCommand } from './stats.command';
+import { registerSubscriptionsCommands } from './subscriptions.command';
 import { registerSyncCommands } from './sync.command';
 import { registerTestCommand } from './test.command';
 import { registerValidateCommand } from './validate.command';
@@ -59,7 +60,7 @@ function buildProgram(io: CliIo, wire: Wire): Command {
       'after',
       `
 Environment:
-  HOOKFLOW_URL      server for plan, apply, export, run, runs and stats (default: the saved login, or http://localhost:3000)
+  HOOKFLOW_URL      server for plan, apply, export, run, runs, stats and subscriptions (default: the saved login, or http://localhost:3000)
   HOOKFLOW_API_KEY  its API key (npm start keeps one in .data/api-key)
   HOOKFLOW_CONFIG   where hookflow login saves both (default ~/.config/hookflow/config.json)
 
@@ -80,6 +81,7 @@ Examples:
   registerRunCommand(program, wire);
   registerRunsCommands(program, wire);
   registerStatsCommand(program, wire);
+  registerSubscriptionsCommands(program, wire);
   registerLoginCommands(program, wire);
   registerListenCommand(program, wire);
   addGlobalOptions(program);
