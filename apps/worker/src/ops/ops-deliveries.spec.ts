@@ -53,7 +53,6 @@ function newTestService(
   };
   const subscriptions = {
     listening: () => Promise.resolve(subs),
-    interests: () => Promise.resolve([...new Set(subs.flatMap((s) => s.events))].sort()),
   };
   const config = { publicUrl: 'https://hooks.example.com' } as HookflowConfig;
   const sut = new OpsDeliveries(
@@ -154,10 +153,5 @@ describe('OpsDeliveries', () => {
     await sut.enqueue([failed, paused]);
     expect([...deliveries.keys()].sort()).toEqual(['sub_s1_1', 'sub_s3_9']);
     expect(deliveries.get('sub_s1_1')?.body).toEqual(failed.body);
-  });
-
-  it('tells the dispatcher which events subscriptions listen for', async () => {
-    const { sut } = newTestService([], [{ id: 's1', events: ['run.succeeded', 'run.failed'], flows: [] }]);
-    expect(await sut.interests()).toEqual(['run.failed', 'run.succeeded']);
   });
 });

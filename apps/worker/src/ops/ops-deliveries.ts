@@ -10,7 +10,6 @@ import {
   type AlertDecision,
   type AlertsDef,
   type AlertWindow,
-  type OpsEventType,
 } from '@hookflow/flows';
 import { HOOKFLOW_CONFIG, type HookflowConfig } from '@hookflow/platform';
 import {
@@ -37,7 +36,8 @@ export interface AlertDeliveryBody {
 
 /**
  * Operational webhooks and alert rules: what the dispatcher hands each event to after the error
- * flows. Idempotent per event id (a dispatch cut short is repeated): deliveries have a key per
+ * flows (which event types subscriptions want is kept in SQL, `hookflow_refresh_ops_interests`).
+ * Idempotent per event id (a dispatch cut short is repeated): deliveries have a key per
  * event, and an alert window counts an event id once (docs/alerts.md).
  */
 @Injectable()
@@ -55,11 +55,6 @@ export class OpsDeliveries {
     if (events.length === 0) return;
     await this.toSubscribers(events);
     await this.toAlertRules(events);
-  }
-
-  /** The event types some subscription listens for (the outbox writes `run.succeeded` only then). */
-  async interests(): Promise<OpsEventType[]> {
-    return this.subscriptions.interests();
   }
 
   /** Tells the windows that ended with failures counted; the sender calls it on its beat. */
@@ -94,8 +89,13 @@ export class OpsDeliveries {
       });
       if (result === 'written') told++;
     }
-    await this.alerts.prune(COUNTED_EVENTS_KEPT_MS);
     return told;
+  }
+
+  /** Forgets old counted event ids and finished deliveries; the sender calls it now and then. */
+  async prune(keepFinishedMs: number): Promise<void> {
+    await this.alerts.prune(COUNTED_EVENTS_KEPT_MS);
+    await this.deliveries.prune(keepFinishedMs);
   }
 
   private async toSubscribers(events: readonly DispatchedOpsEvent[]): Promise<void> {

@@ -94,7 +94,7 @@ export class OpsSender implements OnApplicationBootstrap, OnModuleDestroy {
     if (++this.beats % WINDOW_BEATS === 0) await this.ops.tellEndedWindows();
     if (Date.now() - this.lastPruneMs > PRUNE_EVERY_MS) {
       this.lastPruneMs = Date.now();
-      await this.deliveries.prune(KEEP_FINISHED_MS);
+      await this.ops.prune(KEEP_FINISHED_MS);
     }
     const room = MAX_IN_FLIGHT - this.inFlight.size;
     if (room <= 0 || this.stopping.signal.aborted) return;

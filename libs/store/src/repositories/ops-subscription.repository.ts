@@ -149,14 +149,6 @@ export class OpsSubscriptionRepository {
     );
   }
 
-  /** The event types enabled subscriptions listen for. */
-  async interests(): Promise<OpsEventType[]> {
-    const rows: { type: OpsEventType }[] = await this.ds.query(
-      `SELECT DISTINCT unnest(events) AS type FROM ops_subscriptions WHERE enabled ORDER BY 1`,
-    );
-    return rows.map((row) => row.type);
-  }
-
   /** The URL and clear secret of a subscription, to sign one delivery; null when it is gone. */
   async target(id: string): Promise<OpsSubscriptionTarget | null> {
     const rows: Array<{
