@@ -170,6 +170,19 @@ describe('poll triggers and missed ticks (API + worker, PostgreSQL + Redis)', ()
       ],
     });
     await hf.createFlow(definition('id'));
+    // An error flow hears of failed polls.
+    await hf.createFlow({
+      slug: 'feed-watch',
+      trigger: { type: 'event', on: ['poll.failed'], flows: ['new-orders'] },
+      steps: [
+        {
+          id: 'tell',
+          type: 'action',
+          connector: 'http',
+          with: { url: `${sink.url}/poll-failed`, json: '{{trigger.body}}' },
+        },
+      ],
+    });
     // The first poll only records what exists.
     const polled = async (n: number) =>
       waitFor(
@@ -211,6 +224,14 @@ describe('poll triggers and missed ticks (API + worker, PostgreSQL + Redis)', ()
     );
     expect(failed.statusCode).toBe(500);
     expect(JSON.stringify(failed)).not.toContain('feed-secret-1');
+    const [told] = await sink.waitForRequests('/poll-failed', 1);
+    expect(told.json).toMatchObject({
+      type: 'poll.failed',
+      flow: { slug: 'new-orders' },
+      poll: { status: 500, error: { code: 'http_error' } },
+      suppressed: 0,
+    });
+    expect(told.body).not.toContain('feed-secret-1');
     failing = false;
 
     // A new key makes every item look new: the next poll is a first one and records them. A poll

@@ -104,6 +104,17 @@ export function FlowPage() {
               </ActionButton>
             )}
           </div>
+        ) : f.definition.trigger.type === 'event' ? (
+          <div data-testid="event-trigger">
+            <span className="muted">Starts on</span>{' '}
+            {((f.definition.trigger.on as string[] | undefined) ?? []).map((type) => (
+              <code key={type} className="badge">
+                {type}
+              </code>
+            ))}{' '}
+            <span className="muted">of</span>{' '}
+            {((f.definition.trigger.flows as string[] | undefined) ?? ['every flow']).join(', ')}
+          </div>
         ) : (
           <div>
             <span className="muted">Next fire times</span>{' '}

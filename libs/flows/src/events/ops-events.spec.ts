@@ -16,5 +16,12 @@ describe('operational event types and flow patterns', () => {
     expect(slugMatches('anything', [])).toBe(true);
     expect(slugMatches('a.b', ['a?b'])).toBe(false);
     expect(slugMatches('exact', ['exact'])).toBe(true);
+    expect(slugMatches('abc', ['*'])).toBe(true);
+    expect(slugMatches('abc', ['a*c*'])).toBe(true);
+    expect(slugMatches('abcd', ['a*c'])).toBe(false);
+  });
+
+  it('answers a pattern of many stars that cannot match (a backtracking regular expression would not, in time)', () => {
+    expect(slugMatches('a'.repeat(63), [`${'*a'.repeat(49)}b`])).toBe(false);
   });
 });

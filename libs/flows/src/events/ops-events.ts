@@ -32,13 +32,29 @@ export function isOpsEventType(value: unknown): value is OpsEventType {
  */
 export function slugMatches(slug: string, patterns: readonly string[] | undefined): boolean {
   if (!patterns || patterns.length === 0) return true;
-  return patterns.some((pattern) => globRegExp(pattern).test(slug));
+  return patterns.some((pattern) => globMatches(pattern, slug));
 }
 
-function globRegExp(pattern: string): RegExp {
-  const body = pattern
-    .split('*')
-    .map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
-    .join('.*');
-  return new RegExp(`^${body}$`);
+/** `*` matches any run of characters; greedy with one backtrack point, so never exponential. */
+function globMatches(pattern: string, text: string): boolean {
+  let p = 0;
+  let t = 0;
+  let star = -1;
+  let resume = 0;
+  while (t < text.length) {
+    if (p < pattern.length && pattern[p] === '*') {
+      star = p++;
+      resume = t;
+    } else if (p < pattern.length && pattern[p] === text[t]) {
+      p++;
+      t++;
+    } else if (star >= 0) {
+      p = star + 1;
+      t = ++resume;
+    } else {
+      return false;
+    }
+  }
+  while (p < pattern.length && pattern[p] === '*') p++;
+  return p === pattern.length;
 }
