@@ -349,3 +349,55 @@ describe('operational webhooks without HOOKFLOW_MASTER_KEY', () => {
     await hf.http().get('/api/subscriptions').set(hf.auth).expect(200);
   });
 });
+
+/** Two worker processes share the outbox and the deliveries: still one message, each failure counted once. */
+describe('alert rules with two workers', () => {
+  let hf: HookflowHarness;
+  let sink: SinkServer;
+
+  beforeAll(async () => {
+    sink = await SinkServer.start();
+    hf = await HookflowHarness.start({ replicas: 2 });
+  });
+
+  afterAll(async () => {
+    await hf?.close();
+    await sink?.close();
+  });
+
+  it('sends one message for twenty failures, and counts nineteen', async () => {
+    await hf
+      .http()
+      .put('/api/secrets/OPS_ALERT_URL')
+      .set(hf.auth)
+      .send({ value: `${sink.url}/alerts` })
+      .expect(204);
+    const { hookPath } = await hf.createFlow(
+      failingFlow('shared-orders', sink, {
+        alerts: { onFailure: { connector: 'http', url: "{{secret 'OPS_ALERT_URL'}}" } },
+      }),
+    );
+    const runIds = await Promise.all(
+      Array.from({ length: 20 }, async (_, i) => {
+        const res = await hf
+          .http(i % 2)
+          .post(hookPath)
+          .send({ i })
+          .expect(202);
+        return res.body.runId as string;
+      }),
+    );
+    for (const id of runIds) expect((await hf.waitForRun(id)).status).toBe('failed');
+    const state = await waitFor(
+      async () => {
+        const res = await hf.http().get('/api/flows/shared-orders/alerts').set(hf.auth).expect(200);
+        return res.body.pending === 19 && res.body;
+      },
+      { what: 'nineteen failures counted', timeoutMs: 30_000 },
+    );
+    expect(state.rule).toMatchObject({ throttle: '15m' });
+    // 19 counted of 20 means one failure alone was told: a second message would have left 18.
+    await sink.waitForRequests('/alerts', 1);
+    expect(sink.received('/alerts')).toHaveLength(1);
+  });
+});
