@@ -103,6 +103,7 @@ const STEP_ERROR_CODES: Record<StepErrorCode, true> = {
   attempts_exhausted: true,
   outcome_unstorable: true,
   requeue_limit: true,
+  destination_disabled: true,
   internal_error: true,
   cancelled: true,
 };
