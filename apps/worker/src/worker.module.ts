@@ -23,6 +23,7 @@ import { RetentionPruner } from './maintenance/retention-pruner';
 import { RunProgress } from './runs/run-progress';
 import { BundledSteps } from './steps/bundled-steps';
 import { CompiledFlowCache } from './steps/compiled-flow-cache';
+import { DestinationBreaker } from './steps/destination-breaker';
 import { DestinationGate } from './steps/destination-gate';
 import { InlineChain } from './steps/inline-chain';
 import { StepRunner } from './steps/step-runner';
@@ -76,6 +77,7 @@ export class WorkerModule {
         StepRunner,
         InlineChain,
         BundledSteps,
+        DestinationBreaker,
         DestinationGate,
         StepProcessor,
         Reconciler,
