@@ -26,7 +26,9 @@ const step = { runId: 'r1', stepId: 'post' };
 
 function setup(config = {}) {
   const path = newStepPath(
-    flowOf('f', [{ id: 'post', type: 'action', uses: 'http', with: { url: `https://${HOST}/` } }]),
+    flowOf('f', [
+      { id: 'post', type: 'action', connector: 'http', needs: [], with: { url: `https://${HOST}/` } },
+    ]),
     {
       config: {
         destinationPauseAfter: 3,
