@@ -79,15 +79,22 @@ export class DestinationBreaker implements OnApplicationBootstrap, OnModuleDestr
     const entry = this.entries.get(host);
     if (!entry || entry.row.state === 'healthy') return GO;
     const now = Date.now();
-    if (mayProbe(entry.row, now) && (await this.destinations.claimProbe(entry.id, probeLeaseMs))) {
-      entry.row = { ...entry.row, probeUntilMs: now + probeLeaseMs };
+    // The shared state, read as the step is noted: this copy may be a second old.
+    const fresh = await this.destinations.hold(entry.id, step.runId, step.stepId);
+    if (!fresh || fresh.row.state === 'healthy') {
+      if (fresh && fresh.row.consecutiveFailures > 0) this.entries.set(host, fresh);
+      else this.entries.delete(host);
+      return GO;
+    }
+    this.entries.set(host, fresh);
+    if (mayProbe(fresh.row, now) && (await this.destinations.claimProbe(fresh.id, probeLeaseMs))) {
+      fresh.row = { ...fresh.row, probeUntilMs: now + probeLeaseMs };
       this.metrics.destinationHolds.inc({ reason: 'probe' });
       return { hold: false, probe: true };
     }
-    await this.destinations.hold(entry.id, step.runId, step.stepId);
-    this.metrics.destinationHolds.inc({ reason: entry.row.state });
-    if (entry.row.state === 'disabled') this.toFail.add(entry.id);
-    return { hold: true, retryInMs: this.holdMs(entry, now) + Math.round(Math.random() * HOLD_JITTER_MS) };
+    this.metrics.destinationHolds.inc({ reason: fresh.row.state });
+    if (fresh.row.state === 'disabled') this.toFail.add(fresh.id);
+    return { hold: true, retryInMs: this.holdMs(fresh, now) + Math.round(Math.random() * HOLD_JITTER_MS) };
   }
 
   /** Takes an action's outcome as news of its destination's health; never throws. */

@@ -429,9 +429,12 @@ export class FakeDestinations implements Pick<
     return true;
   }
 
-  async hold(id: string, runId: string, stepId: string): Promise<void> {
+  async hold(id: string, runId: string, stepId: string): Promise<BreakerEntry | null> {
+    const entry = [...this.rows.values()].find((e) => e.id === id);
+    if (!entry) return null;
     const step = { runId, stepId, flowVersionId: 'v1', status: 'pending' as const, attempts: 0 };
-    this.waits.set(`${runId}_${stepId}`, { destinationId: id, step });
+    if (entry.row.state !== 'healthy') this.waits.set(`${runId}_${stepId}`, { destinationId: id, step });
+    return { ...entry, row: { ...entry.row } };
   }
 
   async held(id: string): Promise<HeldStep[]> {

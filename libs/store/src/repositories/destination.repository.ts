@@ -61,6 +61,8 @@ export interface BreakerWrite {
   released: { runId: string; stepId: string }[];
 }
 
+// UPDATE and DELETE ... RETURNING are wrapped in a CTE: TypeORM answers them as [rows, count], a SELECT as rows.
+
 /** Attempts that count as the receiver failing: 5xx, 429, connection errors, timeouts (docs/outbound.md). */
 const FAILED_ATTEMPT = `a.outcome IN ('failed', 'retrying') AND (a.response_status >= 500 OR a.response_status = 429
   OR (a.response_status IS NULL AND a.error->>'code' IN ('network_error', 'timeout', 'tls_error')))`;
@@ -151,7 +153,7 @@ export class DestinationRepository {
   recordSuccess(host: string): Promise<BreakerWrite | null> {
     return this.ds.transaction(async (m) => {
       const [row]: DestinationDbRow[] = await m.query(
-        `UPDATE destinations SET last_success_at = now() WHERE host = $1 RETURNING *`,
+        `WITH u AS (UPDATE destinations SET last_success_at = now() WHERE host = $1 RETURNING *) SELECT * FROM u`,
         [host],
       );
       if (!row) return null;
@@ -163,23 +165,30 @@ export class DestinationRepository {
   /** Takes the probe of a paused destination whose cool-down is over, unless another worker holds it. */
   async claimProbe(id: string, leaseMs: number): Promise<boolean> {
     const rows: unknown[] = await this.ds.query(
-      `UPDATE destinations SET probe_until = now() + $2 * interval '1 millisecond', updated_at = now()
+      `WITH u AS (UPDATE destinations SET probe_until = now() + $2 * interval '1 millisecond', updated_at = now()
         WHERE id = $1 AND state = 'paused' AND paused_by = 'breaker' AND paused_until <= now()
           AND (probe_until IS NULL OR probe_until < now())
-        RETURNING id`,
+        RETURNING id) SELECT id FROM u`,
       [id, leaseMs],
     );
     return rows.length > 0;
   }
 
-  /** Notes that a step is held for the destination `id` (once; a job held again writes nothing new). */
-  async hold(id: string, runId: string, stepId: string): Promise<void> {
-    await this.ds.query(
-      `INSERT INTO destination_waits (destination_id, run_id, step_id) VALUES ($1, $2, $3)
-       ON CONFLICT (run_id, step_id) DO UPDATE SET destination_id = excluded.destination_id, since = now()
-         WHERE destination_waits.destination_id <> excluded.destination_id`,
+  /**
+   * Notes that a step is held for the destination `id` unless it is healthy again, and returns its
+   * current state: a worker's copy may be a second old (a resume by hand).
+   */
+  async hold(id: string, runId: string, stepId: string): Promise<BreakerEntry | null> {
+    const rows: DestinationDbRow[] = await this.ds.query(
+      `WITH d AS (SELECT * FROM destinations WHERE id = $1),
+       w AS (INSERT INTO destination_waits (destination_id, run_id, step_id)
+             SELECT d.id, $2, $3 FROM d WHERE d.state <> 'healthy'
+             ON CONFLICT (run_id, step_id) DO UPDATE SET destination_id = excluded.destination_id, since = now()
+               WHERE destination_waits.destination_id <> excluded.destination_id)
+       SELECT * FROM d`,
       [id, runId, stepId],
     );
+    return rows[0] ? entryOf(rows[0]) : null;
   }
 
   /** The unfinished steps held for the destination `id`. */
@@ -276,7 +285,7 @@ export class DestinationRepository {
     let released: BreakerWrite['released'] = [];
     if (change.event === 'destination.resumed') {
       const rows: { run_id: string; step_id: string }[] = await m.query(
-        `DELETE FROM destination_waits WHERE destination_id = $1 RETURNING run_id, step_id`,
+        `WITH d AS (DELETE FROM destination_waits WHERE destination_id = $1 RETURNING run_id, step_id) SELECT * FROM d`,
         [current.id],
       );
       released = rows.map((w) => ({ runId: w.run_id, stepId: w.step_id }));
