@@ -105,7 +105,11 @@ describe('loadConfig', () => {
         DESTINATION_COOLDOWN: '500ms',
         DESTINATION_DISABLE_AFTER: '2000',
       }),
-    ).toMatchObject({ destinationPauseAfter: 3, destinationCooldownMs: 500, destinationDisableAfterMs: 2000 });
+    ).toMatchObject({
+      destinationPauseAfter: 3,
+      destinationCooldownMs: 500,
+      destinationDisableAfterMs: 2000,
+    });
     expect(problems({ ...base, DESTINATION_COOLDOWN: '2h' })).toEqual([
       { variable: 'DESTINATION_COOLDOWN', message: expect.stringContaining("'1h'") },
     ]);
