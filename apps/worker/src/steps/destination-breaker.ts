@@ -97,6 +97,14 @@ export class DestinationBreaker implements OnApplicationBootstrap, OnModuleDestr
     return { hold: true, retryInMs: this.holdMs(fresh, now) + Math.round(Math.random() * HOLD_JITTER_MS) };
   }
 
+  /** A probe taken by `admit` that will not be sent (no slot): another worker may take it at once. */
+  async probeNotSent(host: string): Promise<void> {
+    const entry = this.entries.get(host);
+    if (!entry) return;
+    entry.row = { ...entry.row, probeUntilMs: null };
+    await this.destinations.releaseProbe(entry.id).catch(() => undefined);
+  }
+
   /** Takes an action's outcome as news of its destination's health; never throws. */
   async observe(outcome: StepOutcome): Promise<void> {
     const health = healthOf(outcome);

@@ -102,6 +102,9 @@ export class DestinationGate {
       // Paused or disabled: the job waits in the delayed set, unclaimed, unless it is the probe.
       const held = await this.breaker.admit(key, { runId, stepId }, stepLeaseMs(flow.timeoutMs(stepId)));
       if (held.hold) return { go: false, retryInMs: held.retryInMs };
+      const slot = await this.slot(key, step);
+      if (held.probe && !slot.go) await this.breaker.probeNotSent(key);
+      return slot;
     }
     return this.slot(key, step);
   }

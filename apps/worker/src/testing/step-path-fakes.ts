@@ -397,7 +397,7 @@ export class FakeConnector implements Connector {
 /** DestinationRepository in memory: the breaker's decisions applied as the real one applies them. */
 export class FakeDestinations implements Pick<
   DestinationRepository,
-  'entries' | 'recordFailure' | 'recordSuccess' | 'claimProbe' | 'hold' | 'held' | 'release'
+  'entries' | 'recordFailure' | 'recordSuccess' | 'claimProbe' | 'releaseProbe' | 'hold' | 'held' | 'release'
 > {
   readonly rows = new Map<string, BreakerEntry>();
   readonly events: { type: string; host: string }[] = [];
@@ -435,6 +435,11 @@ export class FakeDestinations implements Pick<
     const step = { runId, stepId, flowVersionId: 'v1', status: 'pending' as const, attempts: 0 };
     if (entry.row.state !== 'healthy') this.waits.set(`${runId}_${stepId}`, { destinationId: id, step });
     return { ...entry, row: { ...entry.row } };
+  }
+
+  async releaseProbe(id: string): Promise<void> {
+    const entry = [...this.rows.values()].find((e) => e.id === id);
+    if (entry) entry.row = { ...entry.row, probeUntilMs: null };
   }
 
   async held(id: string): Promise<HeldStep[]> {

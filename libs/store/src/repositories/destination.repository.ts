@@ -174,6 +174,13 @@ export class DestinationRepository {
     return rows.length > 0;
   }
 
+  /** Gives a probe back that was never sent (its worker had no slot for it), so another may take it. */
+  async releaseProbe(id: string): Promise<void> {
+    await this.ds.query(`UPDATE destinations SET probe_until = NULL WHERE id = $1 AND state = 'paused'`, [
+      id,
+    ]);
+  }
+
   /**
    * Notes that a step is held for the destination `id` unless it is healthy again, and returns its
    * current state: a worker's copy may be a second old (a resume by hand).
