@@ -46,6 +46,27 @@ export type {
 export { FLOW_EVENT_TYPES, isOpsEventType, OPS_EVENT_TYPES, slugMatches } from './events/ops-events';
 export type { OpsEventType } from './events/ops-events';
 
+// The destination circuit breaker's decisions
+export {
+  afterFailure,
+  afterSuccess,
+  errorHealth,
+  healthOf,
+  MAX_COOLDOWN_MS,
+  mayProbe,
+  pauseByHand,
+  resumeByHand,
+} from './destinations/breaker';
+export type {
+  BreakerChange,
+  BreakerEvent,
+  BreakerPolicy,
+  BreakerRow,
+  DestinationState,
+  Health,
+  PausedBy,
+} from './destinations/breaker';
+
 // Triggers: what ingress needs of one, and what it answers
 export { compileTrigger, credentialOf } from './trigger/compile-trigger';
 export type { CompiledTrigger } from './trigger/compile-trigger';

@@ -12,3 +12,4 @@ export * from './poll.repository';
 export * from './retention.repository';
 export * from './stats.repository';
 export * from './ops-event.repository';
+export * from './destination.repository';
