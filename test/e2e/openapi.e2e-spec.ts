@@ -48,6 +48,10 @@ const EXPECTED_ROUTES = [
   'POST /api/runs/{id}/replay',
   'POST /api/runs/{id}/cancel',
   'GET /api/stats',
+  'GET /api/destinations',
+  'GET /api/destinations/{id}',
+  'POST /api/destinations/{id}/pause',
+  'POST /api/destinations/{id}/resume',
   'GET /api/secrets',
   'PUT /api/secrets/{name}',
   'DELETE /api/secrets/{name}',
@@ -275,7 +279,7 @@ describe('OpenAPI document', () => {
 
     it('puts every management operation behind the bearer key or the session of its scope, with a 401, a 403 and a 2xx schema', () => {
       const management = operations().filter((o) => o.path.startsWith('/api/') && o.path !== '/api/session');
-      expect(management).toHaveLength(40);
+      expect(management).toHaveLength(44);
       for (const { key, method, path, op } of management) {
         // Keys are admin's; otherwise GET reads and everything else writes.
         const scope = path.startsWith('/api/keys') ? 'admin' : method === 'get' ? 'read' : 'write';

@@ -39,6 +39,8 @@ import { SessionsService } from './session/sessions.service';
 import { RunsController } from './runs/runs.controller';
 import { RunStream } from './runs/run-stream.service';
 import { RunsService } from './runs/runs.service';
+import { DestinationsController } from './destinations/destinations.controller';
+import { DestinationsService } from './destinations/destinations.service';
 import { StatsController } from './stats/stats.controller';
 import { StatsService } from './stats/stats.service';
 import { SecretsController } from './secrets/secrets.controller';
@@ -67,6 +69,7 @@ export class ApiModule {
         FlowsController,
         RunsController,
         StatsController,
+        DestinationsController,
         HealthController,
         MetricsController,
         SecretsController,
@@ -105,6 +108,7 @@ export class ApiModule {
         FlowFilesLoader,
         RunsService,
         StatsService,
+        DestinationsService,
         RunStream,
         SecretsService,
         ApiKeyVerifier,

@@ -8,6 +8,7 @@ import { formatDetail, type CliIo } from './output';
 import { registerRunCommand } from './run.command';
 import { registerRunsCommands } from './runs.command';
 import { registerStatsCommand } from './stats.command';
+import { registerDestinationsCommand } from './destinations.command';
 import { registerSubscriptionsCommands } from './subscriptions.command';
 import { registerSyncCommands } from './sync.command';
 import { registerTestCommand } from './test.command';
@@ -72,6 +73,7 @@ Examples:
   hookflow run order-fanout --payload flows/samples/order-fanout.json --wait   a real run, printed when it ends
   hookflow runs list --flow order-fanout --status failed
   hookflow stats --flow order-fanout          its last 24 hours: runs, failures, durations by destination
+  hookflow destinations                       the circuit breaker: paused and failing destinations
   hookflow listen --fail-first 2              a local receiver that prints what it gets (500, 500, 200)`,
     );
   registerValidateCommand(program, wire);
@@ -81,6 +83,7 @@ Examples:
   registerRunCommand(program, wire);
   registerRunsCommands(program, wire);
   registerStatsCommand(program, wire);
+  registerDestinationsCommand(program, wire);
   registerSubscriptionsCommands(program, wire);
   registerLoginCommands(program, wire);
   registerListenCommand(program, wire);

@@ -3,6 +3,7 @@ import { createBrowserRouter, Link, RouterProvider } from 'react-router';
 import { Layout } from './components/Layout';
 import { Loading } from './components/ui';
 import { SessionProvider, useSession } from './lib/session';
+import { Destinations } from './pages/Destinations';
 import { Flows } from './pages/Flows';
 import { Inspector } from './pages/Inspector';
 import { RunPage } from './pages/RunPage';
@@ -41,6 +42,7 @@ const router = createBrowserRouter(
         { path: 'flows/:slug/events', element: <Inspector /> },
         { path: 'runs', element: <Runs /> },
         { path: 'runs/:id', element: <RunPage /> },
+        { path: 'destinations', element: <Destinations /> },
         { path: 'settings', element: <Settings /> },
         { path: '*', element: <NotFound /> },
       ],

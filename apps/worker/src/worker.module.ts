@@ -26,6 +26,7 @@ import { OpsSender } from './ops/ops-sender';
 import { RunProgress } from './runs/run-progress';
 import { BundledSteps } from './steps/bundled-steps';
 import { CompiledFlowCache } from './steps/compiled-flow-cache';
+import { DestinationBreaker } from './steps/destination-breaker';
 import { DestinationGate } from './steps/destination-gate';
 import { InlineChain } from './steps/inline-chain';
 import { StepRunner } from './steps/step-runner';
@@ -79,6 +80,7 @@ export class WorkerModule {
         StepRunner,
         InlineChain,
         BundledSteps,
+        DestinationBreaker,
         DestinationGate,
         StepProcessor,
         Reconciler,

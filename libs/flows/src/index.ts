@@ -58,6 +58,27 @@ export {
 } from './events/alert-rules';
 export type { AlertDecision, AlertMessage, AlertWindow } from './events/alert-rules';
 
+// The destination circuit breaker's decisions
+export {
+  afterFailure,
+  afterSuccess,
+  errorHealth,
+  healthOf,
+  MAX_COOLDOWN_MS,
+  mayProbe,
+  pauseByHand,
+  resumeByHand,
+} from './destinations/breaker';
+export type {
+  BreakerChange,
+  BreakerEvent,
+  BreakerPolicy,
+  BreakerRow,
+  DestinationState,
+  Health,
+  PausedBy,
+} from './destinations/breaker';
+
 // Triggers: what ingress needs of one, and what it answers
 export { compileTrigger, credentialOf } from './trigger/compile-trigger';
 export type { CompiledTrigger } from './trigger/compile-trigger';

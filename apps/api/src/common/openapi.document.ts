@@ -61,6 +61,10 @@ export function createOpenApiDocument(app: INestApplication): OpenAPIObject {
     .addTag('flows', 'Flow definitions, versions, flow files, dry runs and the inbound inspector.')
     .addTag('runs', 'Run history and operations: retry, replay, cancel.')
     .addTag('stats', 'Run and delivery figures over a time window, for dashboards.')
+    .addTag(
+      'destinations',
+      'Destinations and their circuit breaker: state, failures, pause and resume by hand.',
+    )
     .addTag('triggers', 'Public trigger URLs that start runs.')
     .addTag('secrets', 'The secret store: values go in encrypted and never come back out.')
     .addTag('subscriptions', 'Operational webhooks: events such as run.failed sent to your URLs, signed.')

@@ -54,6 +54,8 @@ export type SchemaName =
   | 'Stats'
   | 'StatsFlow'
   | 'StatsDestination'
+  | 'Destination'
+  | 'DestinationList'
   | 'HealthLive'
   | 'HealthReady';
 
@@ -103,6 +105,7 @@ const STEP_ERROR_CODES: Record<StepErrorCode, true> = {
   attempts_exhausted: true,
   outcome_unstorable: true,
   requeue_limit: true,
+  destination_disabled: true,
   internal_error: true,
   cancelled: true,
 };
@@ -760,6 +763,51 @@ const schemas: Record<SchemaName, SchemaObject> = {
       }),
     },
   }),
+  Destination: object({
+    id: uuid('Destination id.'),
+    host: str("`host:port` of the actions' URL."),
+    state: str(
+      'healthy; paused (steps wait in the queue); disabled (waiting steps fail `destination_disabled`).',
+      {
+        enum: ['healthy', 'paused', 'disabled'],
+      },
+    ),
+    pausedBy: nullable(
+      str('Who paused it: the circuit breaker, or by hand (no probes until resumed).', {
+        enum: ['breaker', 'hand'],
+      }),
+    ),
+    consecutiveFailures: int('Failures in a row, across all workers.', { minimum: 0 }),
+    failureRate: nullable({
+      type: 'number',
+      minimum: 0,
+      maximum: 1,
+      description:
+        "Share of the last hour's attempts that reached it and failed (5xx, 429, connection errors, timeouts); null without attempts.",
+    }),
+    recentAttempts: int('Attempts of the last hour that reached it.', { minimum: 0 }),
+    lastSuccessAt: nullable(time('When it last answered after failing.')),
+    lastFailureAt: nullable(time('When it last failed.')),
+    lastError: {
+      anyOf: [
+        objectWithOptional(
+          { code: str('Error code.'), message: str('What went wrong.'), status: int('HTTP status.') },
+          ['status'],
+        ),
+        { type: 'null' },
+      ],
+      description: 'The error of its latest failure.',
+    },
+    failingSince: nullable(time('When its current run of failures began.')),
+    pausedUntil: nullable(time('End of the cool-down; then one probe decides.')),
+    cooldownMs: nullable(
+      int('The cool-down of the current pause (doubles with each failed probe, up to an hour).'),
+    ),
+    waitingSteps: int('Steps of live runs waiting in the queue for it.', { minimum: 0 }),
+    createdAt: time('Its first failure.'),
+    updatedAt: time('Last change.'),
+  }),
+  DestinationList: object({ items: { type: 'array', items: ref('Destination') } }),
   HealthLive: object({ status: str('Always ok.', { enum: ['ok'] }) }),
   HealthReady: object(
     {

@@ -5,6 +5,7 @@ const NAV = [
   { to: '/', label: 'Home', end: true },
   { to: '/flows', label: 'Flows' },
   { to: '/runs', label: 'Runs' },
+  { to: '/destinations', label: 'Destinations' },
   { to: '/settings', label: 'Settings' },
 ];
 

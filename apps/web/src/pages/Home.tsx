@@ -164,7 +164,10 @@ function Overview({ stats, range }: { stats: Stats; range: RangeKey }) {
 
         <section className="card" aria-labelledby="failing-destinations">
           <h2 className="card-title" id="failing-destinations">
-            Destinations that are failing
+            Destinations that are failing{' '}
+            <Link to="/destinations" className="muted mono-small">
+              paused and disabled →
+            </Link>
           </h2>
           {failingDestinations.length === 0 ? (
             <Empty>No destination failed in this range.</Empty>

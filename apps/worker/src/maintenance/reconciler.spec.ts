@@ -2,7 +2,7 @@ import type { HookflowConfig, WorkerMetrics } from '@hookflow/platform';
 import type { StaleStep, StepTransitions } from '@hookflow/store';
 import { StepQueue, type QueueConnectionState } from '@hookflow/queue';
 import type { Queue } from 'bullmq';
-import type { RunProgress } from '../runs/run-progress';
+import { RunProgress } from '../runs/run-progress';
 import type { CompiledFlowCache } from '../steps/compiled-flow-cache';
 import { MAX_REQUEUES, Reconciler } from './reconciler';
 
@@ -30,11 +30,14 @@ function reconcilerWith(jobState: string, requeues = 0, queueTakes = true, redis
   const flows = {
     get: async () => ({ graph: { settle: () => ({ ready: [], skip: [], runStatus: 'failed' }) } }),
   };
+  // Giving a step up is RunProgress's own (the way any unclaimed step is failed), over the fake runs.
+  const real = new RunProgress(runs, { add: async () => true } as unknown as StepQueue, {} as never);
   const progress = {
     enqueue: async (_flow: unknown, _ref: unknown, ids: string[]) => {
       if (queueTakes) enqueued.push(ids);
       return queueTakes;
     },
+    failUnclaimed: real.failUnclaimed.bind(real),
   } as unknown as RunProgress;
   const metrics = { reconcilerReenqueued: { inc: () => undefined } } as unknown as WorkerMetrics;
   const asked: string[] = [];

@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } f
 import { HOOKFLOW_CONFIG, WorkerMetrics, type HookflowConfig } from '@hookflow/platform';
 import { QueueConnectionState, StepQueue } from '@hookflow/queue';
 import { StepTransitions, type StaleStep } from '@hookflow/store';
-import { afterStepEnd, isLiveRun, type RunTransition, type RunView, type StepError } from '@hookflow/flows';
+import type { StepError } from '@hookflow/flows';
 import { CompiledFlowCache } from '../steps/compiled-flow-cache';
 import { RunProgress } from '../runs/run-progress';
 
@@ -114,39 +114,15 @@ export class Reconciler implements OnApplicationBootstrap, OnModuleDestroy {
       message: `re-enqueued ${step.requeues} times without an outcome being recorded; given up`,
       retryable: false,
     };
-    const view = await this.runs.view(step.runId);
-    const state = view?.steps[step.stepId];
-    if (!view || !isLiveRun(view.status) || !state || state.held || !WAITING.has(state.status)) return;
-    // A whole view (not a claim's): afterStepEnd always decides on it.
-    const transition =
-      (flow && afterStepEnd(flow.graph, view, step.stepId, 'failed')) || failRun(view, step.stepId);
-    const done = await this.runs.recordStepEnd({
-      runId: step.runId,
-      stepId: step.stepId,
-      result: { status: 'failed', input: null, output: null, error },
-      attempt: null,
-      version: view.version,
-      transition,
-      expect: { status: state.status, attempts: state.attempts },
-    });
-    if (!done.recorded) return;
+    const { failed, runStatus } = await this.progress.failUnclaimed(flow, step, error);
+    if (!failed) return;
     this.logger.error({
       msg: `step failed: ${error.code}: ${error.message}`,
       runId: step.runId,
       step: step.stepId,
       flowVersionId: step.flowVersionId,
       code: error.code,
-      ...(transition.runStatus ? { status: transition.runStatus } : {}),
+      ...(runStatus ? { status: runStatus } : {}),
     });
-    if (flow && transition.enqueue.length > 0) await this.progress.enqueue(flow, step, transition.enqueue);
   }
-}
-
-/** Unfinished steps no live claim holds: the ones a reconciler may give up. */
-const WAITING = new Set(['pending', 'retrying', 'waiting', 'running']);
-
-/** Without the flow's graph: the run fails, and its steps that have not started never will. */
-function failRun(view: RunView, stepId: string): RunTransition {
-  const skip = Object.keys(view.steps).filter((id) => id !== stepId && view.steps[id].status === 'pending');
-  return { skip, enqueue: [], runStatus: 'failed' };
 }

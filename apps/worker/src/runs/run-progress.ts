@@ -10,6 +10,7 @@ import {
   type RunStatus,
   type RunTransition,
   type RunView,
+  type StepError,
 } from '@hookflow/flows';
 import { AnswerChannel, queuedSteps, StepQueue } from '@hookflow/queue';
 import {
@@ -211,6 +212,36 @@ export class RunProgress {
     }
   }
 
+  /**
+   * Fails a step no claim holds (pending, retrying, parked) with `error` and moves its run on as any
+   * step's end would; false when the step or its run moved meanwhile (nothing was written).
+   */
+  async failUnclaimed(
+    flow: CompiledFlow | undefined,
+    step: { runId: string; stepId: string; flowVersionId: string },
+    error: StepError,
+  ): Promise<{ failed: boolean; runStatus?: RunStatus }> {
+    const view = await this.transitions.view(step.runId);
+    const state = view?.steps[step.stepId];
+    if (!view || !isLiveRun(view.status) || !state || state.held || !UNCLAIMED.has(state.status))
+      return { failed: false };
+    // A whole view (not a claim's): afterStepEnd always decides on it.
+    const transition =
+      (flow && afterStepEnd(flow.graph, view, step.stepId, 'failed')) || failRun(view, step.stepId);
+    const done = await this.transitions.recordStepEnd({
+      runId: step.runId,
+      stepId: step.stepId,
+      result: { status: 'failed', input: null, output: null, error },
+      attempt: null,
+      version: view.version,
+      transition,
+      expect: { status: state.status, attempts: state.attempts },
+    });
+    if (!done.recorded) return { failed: false };
+    if (flow && transition.enqueue.length > 0) await this.enqueue(flow, step, transition.enqueue);
+    return { failed: true, ...(transition.runStatus ? { runStatus: transition.runStatus } : {}) };
+  }
+
   /** Gives a chained or bundled step a job of its own for its retry or resume after `delayMs`. */
   later(flow: CompiledFlow, ref: StepRef, attemptsDone: number, delayMs: number): Promise<boolean> {
     return this.enqueue(flow, ref, [ref.stepId], { attemptsDone, delayMs });
@@ -293,6 +324,15 @@ function loopStepsOf(flow: CompiledFlow, loopId: string): string[] {
   const loop = flow.graph.loopOf(loopId);
   if (!loop) throw new Error(`step '${loopId}' is not a loop`);
   return [...loop.graph.ids];
+}
+
+/** Unfinished steps no live claim holds. */
+const UNCLAIMED = new Set(['pending', 'retrying', 'waiting', 'running']);
+
+/** Without the flow's graph: the run fails, and its steps that have not started never will. */
+function failRun(view: RunView, stepId: string): RunTransition {
+  const skip = Object.keys(view.steps).filter((id) => id !== stepId && view.steps[id].status === 'pending');
+  return { skip, enqueue: [], runStatus: 'failed' };
 }
 
 /** A step's end as decided and written. */

@@ -23,6 +23,53 @@ const released = (admission: Admission) => {
   if (admission.go) admission.release();
 };
 
+describe('DestinationGate and the circuit breaker', () => {
+  const paused = (host: string) => ({
+    id: 'd-1',
+    host,
+    row: {
+      state: 'paused' as const,
+      pausedBy: 'breaker' as const,
+      consecutiveFailures: 20,
+      failingSinceMs: Date.now() - 60_000,
+      pausedUntilMs: Date.now() + 30_000,
+      cooldownMs: 30_000,
+      probeUntilMs: null,
+    },
+  });
+
+  it('holds an action to a paused destination before the claim, and keeps it out of in-process chains', async () => {
+    const { gate, breaker, mocks, flow } = gateFor([action('send', 'https://api.example.com/x')]);
+    mocks.destinations.rows.set('api.example.com:443', paused('api.example.com:443'));
+    await breaker.refresh();
+    const claim = jest.spyOn(mocks.store, 'claimStep');
+    const held = await gate.admit('r1', 'send', 'v1');
+    expect(held).toEqual({ go: false, retryInMs: expect.any(Number) });
+    expect((held as { retryInMs: number }).retryInMs).toBeGreaterThan(29_000);
+    expect(mocks.destinations.waits.size).toBe(1);
+    expect(claim).not.toHaveBeenCalled();
+    expect(gate.limiter.inFlight('api.example.com:443')).toBe(0);
+    expect(gate.admitInline(flow, 'send')).toBeNull();
+  });
+
+  it('gives the probe back when the probing step gets no slot', async () => {
+    const { gate, breaker, mocks } = gateFor([action('send', 'https://api.example.com/x')], {
+      concurrency: 1,
+    });
+    const entry = paused('api.example.com:443');
+    entry.row.pausedUntilMs = Date.now() - 1;
+    mocks.destinations.rows.set('api.example.com:443', entry);
+    await breaker.refresh();
+    // The one slot is taken (an attempt out when the destination paused).
+    const taken = gate.limiter.tryAcquire('api.example.com:443', { concurrency: 1 });
+    await expect(gate.admit('r1', 'send', 'v1')).resolves.toMatchObject({ go: false });
+    expect(mocks.destinations.rows.get('api.example.com:443')!.row.probeUntilMs).toBeNull();
+    if (taken.ok) taken.release();
+    await expect(gate.admit('r2', 'send', 'v1')).resolves.toMatchObject({ go: true });
+    expect(mocks.destinations.rows.get('api.example.com:443')!.row.probeUntilMs).not.toBeNull();
+  });
+});
+
 describe('DestinationGate.admit', () => {
   it('gives a step that calls no one no slot, without reading the run', async () => {
     const { gate, mocks } = gateFor([{ id: 'shape', type: 'transform', expression: '$' }]);

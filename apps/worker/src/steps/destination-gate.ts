@@ -8,8 +8,10 @@ import {
   type CompiledStep,
 } from '@hookflow/flows';
 import { HOOKFLOW_CONFIG, type HookflowConfig } from '@hookflow/platform';
+import { stepLeaseMs } from '@hookflow/queue';
 import { StepTransitions } from '@hookflow/store';
 import { CompiledFlowCache } from './compiled-flow-cache';
+import { DestinationBreaker } from './destination-breaker';
 import {
   DestinationLimiter,
   destinationKey,
@@ -42,6 +44,7 @@ export class DestinationGate {
     private readonly runs: StepTransitions,
     private readonly flows: CompiledFlowCache,
     private readonly secrets: StepSecrets,
+    private readonly breaker: DestinationBreaker,
     @Inject(HOOKFLOW_CONFIG) private readonly config: HookflowConfig,
   ) {}
 
@@ -64,8 +67,8 @@ export class DestinationGate {
     const step = flow.step(stepId);
     if (step.type !== 'action') return NO_SLOT;
     const key = staticDestinationKey(step.def.with.url);
-    // A destination that needs rendering is found by the job's gate.
-    if (!key) return null;
+    // A destination that needs rendering, or one the breaker holds steps for, is the job's gate's.
+    if (!key || this.breaker.holds(key)) return null;
     const limit = this.limitOf(step);
     const grant = this.limiter.tryAcquire(key, limit);
     if (grant.ok) return { go: true, release: grant.release };
@@ -95,6 +98,14 @@ export class DestinationGate {
     const key = await this.destinationOf(flow, step, runId, stepId);
     // An unknown destination (a URL that does not render) fails at its claim; do not hold it here.
     if (!key) return NO_SLOT;
+    if (this.breaker.holds(key)) {
+      // Paused or disabled: the job waits in the delayed set, unclaimed, unless it is the probe.
+      const held = await this.breaker.admit(key, { runId, stepId }, stepLeaseMs(flow.timeoutMs(stepId)));
+      if (held.hold) return { go: false, retryInMs: held.retryInMs };
+      const slot = await this.slot(key, step);
+      if (held.probe && !slot.go) await this.breaker.probeNotSent(key);
+      return slot;
+    }
     return this.slot(key, step);
   }
 

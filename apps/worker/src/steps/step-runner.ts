@@ -33,6 +33,7 @@ import {
   type PickNext,
   type StepRef,
 } from '../runs/run-progress';
+import { DestinationBreaker } from './destination-breaker';
 import { StepSecrets } from './step-secrets';
 import { CONNECTORS } from './tokens';
 
@@ -87,6 +88,7 @@ export class StepRunner {
     private readonly metrics: WorkerMetrics,
     @Inject(CONNECTORS) private readonly connectors: ConnectorRegistry,
     private readonly expressions: ExpressionSandbox,
+    private readonly breaker: DestinationBreaker,
     @Inject(HOOKFLOW_CONFIG) config: HookflowConfig,
   ) {
     this.budget = config.expressionBudget;
@@ -137,6 +139,8 @@ export class StepRunner {
     const secrets = await this.secretsFor(flow, ref, opts.secrets);
     const outcome = await this.attempt(flow, ref, claimed, tries, budget, secrets).finally(opts.releaseSlot);
     const type = stepTypeOf(flow, ref.stepId);
+    // Before the end is recorded: a pause this attempt causes holds the steps that follow it.
+    if (type === 'action') await this.breaker.observe(outcome);
     const attempt: AttemptRecord = {
       n: claimed.attempt,
       startedAt,

@@ -1,7 +1,14 @@
 import { Logger } from '@nestjs/common';
 import {
+  afterFailure,
+  afterSuccess,
   compileFlow,
   DEFAULT_EXPRESSION_BUDGET,
+  mayProbe,
+  type BreakerChange,
+  type BreakerPolicy,
+  type BreakerRow,
+  type StepError,
   InProcessEvaluator,
   type CompiledFlow,
   type Connector,
@@ -19,7 +26,11 @@ import type { AnswerChannel, QueuedStep, StepQueue } from '@hookflow/queue';
 import type { ExpressionSandbox } from '@hookflow/sandbox';
 import type {
   AttemptRecord,
+  BreakerEntry,
+  BreakerWrite,
   ClaimedStep,
+  DestinationRepository,
+  HeldStep,
   LockedRun,
   SecretRepository,
   StepEnd,
@@ -30,6 +41,7 @@ import type {
 import { RunProgress } from '../runs/run-progress';
 import { BundledSteps } from '../steps/bundled-steps';
 import type { CompiledFlowCache } from '../steps/compiled-flow-cache';
+import { DestinationBreaker } from '../steps/destination-breaker';
 import { DestinationGate } from '../steps/destination-gate';
 import { InlineChain } from '../steps/inline-chain';
 import { StepRunner } from '../steps/step-runner';
@@ -332,9 +344,21 @@ function claimable(step: FakeStep): boolean {
 }
 
 /** StepQueue's `add`: what was handed over, and whether the queue takes it. */
-export class FakeStepQueue implements Pick<StepQueue, 'add'> {
+export class FakeStepQueue implements Pick<StepQueue, 'add' | 'promote' | 'discard'> {
   readonly added: QueuedStep[] = [];
+  readonly promoted: { runId: string; stepId: string }[] = [];
+  readonly discarded: { runId: string; stepId: string }[] = [];
   takes = true;
+
+  async promote(steps: { runId: string; stepId: string }[]): Promise<boolean> {
+    this.promoted.push(...steps);
+    return true;
+  }
+
+  async discard(runId: string, stepIds: string[]): Promise<boolean> {
+    this.discarded.push(...stepIds.map((stepId) => ({ runId, stepId })));
+    return true;
+  }
 
   async add(steps: QueuedStep[]): Promise<boolean> {
     this.added.push(...steps);
@@ -368,6 +392,86 @@ export class FakeConnector implements Connector {
     const answer = this.answers.shift();
     return answer ? answer(input) : { status: 200, body: { ok: true } };
   }
+}
+
+/** DestinationRepository in memory: the breaker's decisions applied as the real one applies them. */
+export class FakeDestinations implements Pick<
+  DestinationRepository,
+  'entries' | 'recordFailure' | 'recordSuccess' | 'claimProbe' | 'releaseProbe' | 'hold' | 'held' | 'release'
+> {
+  readonly rows = new Map<string, BreakerEntry>();
+  readonly events: { type: string; host: string }[] = [];
+  readonly waits = new Map<string, { destinationId: string; step: HeldStep }>();
+  now = () => Date.now();
+
+  async entries(): Promise<BreakerEntry[]> {
+    return [...this.rows.values()]
+      .filter((e) => e.row.state !== 'healthy' || e.row.consecutiveFailures > 0)
+      .map((e) => ({ ...e, row: { ...e.row } }));
+  }
+
+  async recordFailure(host: string, _error: StepError, policy: BreakerPolicy): Promise<BreakerWrite> {
+    const entry = this.rows.get(host) ?? { id: `d-${this.rows.size + 1}`, host, row: healthyRow() };
+    this.rows.set(host, entry);
+    entry.row = { ...entry.row, consecutiveFailures: entry.row.consecutiveFailures + 1 };
+    return this.apply(entry, afterFailure(entry.row, policy, this.now()));
+  }
+
+  async recordSuccess(host: string): Promise<BreakerWrite | null> {
+    const entry = this.rows.get(host);
+    return entry ? this.apply(entry, afterSuccess(entry.row)) : null;
+  }
+
+  async claimProbe(id: string, leaseMs: number): Promise<boolean> {
+    const entry = [...this.rows.values()].find((e) => e.id === id);
+    if (!entry || !mayProbe(entry.row, this.now())) return false;
+    entry.row = { ...entry.row, probeUntilMs: this.now() + leaseMs };
+    return true;
+  }
+
+  async hold(id: string, runId: string, stepId: string): Promise<BreakerEntry | null> {
+    const entry = [...this.rows.values()].find((e) => e.id === id);
+    if (!entry) return null;
+    const step = { runId, stepId, flowVersionId: 'v1', status: 'pending' as const, attempts: 0 };
+    if (entry.row.state !== 'healthy') this.waits.set(`${runId}_${stepId}`, { destinationId: id, step });
+    return { ...entry, row: { ...entry.row } };
+  }
+
+  async releaseProbe(id: string): Promise<void> {
+    const entry = [...this.rows.values()].find((e) => e.id === id);
+    if (entry) entry.row = { ...entry.row, probeUntilMs: null };
+  }
+
+  async held(id: string): Promise<HeldStep[]> {
+    return [...this.waits.values()].filter((w) => w.destinationId === id).map((w) => w.step);
+  }
+
+  async release(steps: { runId: string; stepId: string }[]): Promise<void> {
+    for (const s of steps) this.waits.delete(`${s.runId}_${s.stepId}`);
+  }
+
+  private apply(entry: BreakerEntry, change: BreakerChange): BreakerWrite {
+    entry.row = change.row;
+    if (change.event) this.events.push({ type: change.event, host: entry.host });
+    const released =
+      change.event === 'destination.resumed'
+        ? [...this.waits.values()].filter((w) => w.destinationId === entry.id).map((w) => w.step)
+        : [];
+    void this.release(released);
+    return { entry: { ...entry, row: { ...entry.row } }, event: change.event, released };
+  }
+}
+
+function healthyRow(): BreakerRow {
+  return {
+    state: 'healthy',
+    pausedBy: null,
+    consecutiveFailures: 0,
+    failingSinceMs: null,
+    pausedUntilMs: null,
+    cooldownMs: null,
+    probeUntilMs: null,
+  };
 }
 
 /** The secret store: counts reads of values. */
@@ -418,6 +522,9 @@ export function newStepPath(def: FlowDefinition, opts: StepPathOptions = {}) {
   const config = {
     expressionBudget: DEFAULT_EXPRESSION_BUDGET,
     destinationConcurrency: 4,
+    destinationPauseAfter: 20,
+    destinationCooldownMs: 30_000,
+    destinationDisableAfterMs: 86_400_000,
     ...opts.config,
   } as HookflowConfig;
   const transitions = store as unknown as StepTransitions;
@@ -428,16 +535,27 @@ export function newStepPath(def: FlowDefinition, opts: StepPathOptions = {}) {
     queue as unknown as StepQueue,
     answers as unknown as AnswerChannel,
   );
+  const metrics = new WorkerMetrics();
+  const destinations = new FakeDestinations();
+  const breaker = new DestinationBreaker(
+    destinations as unknown as DestinationRepository,
+    progress,
+    cache,
+    queue as unknown as StepQueue,
+    metrics,
+    config,
+  );
   const runner = new StepRunner(
     transitions,
     progress,
     secrets,
-    new WorkerMetrics(),
+    metrics,
     connectors,
     expressions as ExpressionSandbox,
+    breaker,
     config,
   );
-  const gate = new DestinationGate(transitions, cache, secrets, config);
+  const gate = new DestinationGate(transitions, cache, secrets, breaker, config);
   const chain = new InlineChain(runner, cache, progress, gate);
   const bundled = new BundledSteps(chain, cache, progress, gate);
   return {
@@ -447,7 +565,8 @@ export function newStepPath(def: FlowDefinition, opts: StepPathOptions = {}) {
     gate,
     chain,
     bundled,
-    mocks: { store, queue, answers, connector, secretStore, versions },
+    breaker,
+    mocks: { store, queue, answers, connector, secretStore, versions, destinations },
   };
 }
 

@@ -33,6 +33,8 @@ export type StepErrorCode =
   | 'outcome_unstorable'
   /** The reconciler re-enqueued the step its maximum number of times without an outcome; given up. */
   | 'requeue_limit'
+  /** The step waited for a destination that the circuit breaker then disabled; final (docs/outbound.md). */
+  | 'destination_disabled'
   | 'internal_error'
   /** The caller aborted the attempt through `signal` (shutdown, run cancelled); nothing is known about the receiver. */
   | 'cancelled';

@@ -93,6 +93,30 @@ describe('loadConfig', () => {
       { variable: 'DEDUPE_WINDOW', message: expect.stringContaining("'365d'") },
     ]);
     expect(loadConfig({ ...base, DEDUPE_WINDOW: '365d' }).dedupeWindowMs).toBe(365 * 86_400_000);
+    expect(loadConfig(base)).toMatchObject({
+      destinationPauseAfter: 20,
+      destinationCooldownMs: 30_000,
+      destinationDisableAfterMs: 5 * 86_400_000,
+    });
+    expect(
+      loadConfig({
+        ...base,
+        DESTINATION_PAUSE_AFTER: '3',
+        DESTINATION_COOLDOWN: '500ms',
+        DESTINATION_DISABLE_AFTER: '2000',
+      }),
+    ).toMatchObject({
+      destinationPauseAfter: 3,
+      destinationCooldownMs: 500,
+      destinationDisableAfterMs: 2000,
+    });
+    expect(problems({ ...base, DESTINATION_COOLDOWN: '2h' })).toEqual([
+      { variable: 'DESTINATION_COOLDOWN', message: expect.stringContaining("'1h'") },
+    ]);
+    expect(problems({ ...base, DESTINATION_PAUSE_AFTER: '0' })[0].variable).toBe('DESTINATION_PAUSE_AFTER');
+    expect(problems({ ...base, DESTINATION_DISABLE_AFTER: 'soon' })[0].variable).toBe(
+      'DESTINATION_DISABLE_AFTER',
+    );
     expect(problems({ ...base, TRUST_PROXY: 'yes' })[0].variable).toBe('TRUST_PROXY');
     expect(problems({ ...base, TRUST_PROXY: '2' })[0].variable).toBe('TRUST_PROXY');
     expect(loadConfig({ ...base, TRUST_PROXY: '10.0.0.0/8, 127.0.0.1' }).trustProxy).toEqual([

@@ -4,6 +4,14 @@ import { DEFAULT_EXPRESSION_BUDGET, isDuration, parseDuration, type ExpressionBu
 import { z } from 'zod';
 import { parseMasterKey } from './master-key';
 
+/** A duration setting ('30s', or whole milliseconds) from `minMs` to `maxMs`. */
+const durationIn = (minMs: number, maxMs: number, range: string) =>
+  z
+    .string()
+    .refine((v) => isDuration(envDuration(v)) && inRange(parseDuration(envDuration(v)), minMs, maxMs), {
+      message: `must be a duration from ${range}, or whole milliseconds`,
+    });
+
 /** The one place that reads `process.env`; the apps stop at start naming any bad variable. */
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 
@@ -98,6 +106,11 @@ const envSchema = z.object({
   // Per worker process: calls in flight to one destination (origin host:port), and optionally
   // calls started per window (`10/1s`, `600/1m`); a step's `destination` overrides both.
   DESTINATION_CONCURRENCY: positiveInt(8),
+  // The circuit breaker (docs/outbound.md): failures in a row before a destination is paused, the
+  // first cool-down (doubling per failed probe up to 1h), and how long failing disables it.
+  DESTINATION_PAUSE_AFTER: positiveInt(20),
+  DESTINATION_COOLDOWN: durationIn(100, 3_600_000, "'100ms' to '1h'").default('30s'),
+  DESTINATION_DISABLE_AFTER: durationIn(1_000, 365 * 86_400_000, "'1s' to '365d'").default('5d'),
   DESTINATION_RATE: z
     .string()
     .optional()
@@ -212,6 +225,12 @@ export interface HookflowConfig {
   destinationConcurrency: number;
   /** Calls started per window to one destination per worker process; unset: no rate cap. */
   destinationRate?: { limit: number; perMs: number };
+  /** Failures in a row (all workers) before a destination is paused. */
+  destinationPauseAfter: number;
+  /** A paused destination's first cool-down; it doubles with each failed probe, up to an hour. */
+  destinationCooldownMs: number;
+  /** How long a destination may keep failing before it is disabled. */
+  destinationDisableAfterMs: number;
   /** Sandbox host processes per app (EXPRESSION_PROCESSES). */
   expressionProcesses: number;
   /** V8 heap of each sandbox host, MB. */
@@ -301,6 +320,9 @@ export function loadConfig(
     metricsToken: e.METRICS_TOKEN,
     destinationConcurrency: e.DESTINATION_CONCURRENCY,
     destinationRate: e.DESTINATION_RATE,
+    destinationPauseAfter: e.DESTINATION_PAUSE_AFTER,
+    destinationCooldownMs: parseDuration(envDuration(e.DESTINATION_COOLDOWN)),
+    destinationDisableAfterMs: parseDuration(envDuration(e.DESTINATION_DISABLE_AFTER)),
     expressionProcesses: e.EXPRESSION_PROCESSES,
     expressionMemoryMb: e.EXPRESSION_MEMORY_MB,
     respondMaxWaiting: e.RESPOND_MAX_WAITING,

@@ -146,6 +146,20 @@ export class WorkerMetrics {
     registers: [this.registry],
   });
 
+  readonly destinations = new Gauge({
+    name: 'hookflow_destinations',
+    help: 'Destinations the circuit breaker holds steps for, by state (paused, disabled), as this worker last read them.',
+    labelNames: ['state'] as const,
+    registers: [this.registry],
+  });
+
+  readonly destinationHolds = new Counter({
+    name: 'hookflow_destination_holds_total',
+    help: 'Step jobs held in the queue for a paused or disabled destination (the same step counts at each return), and probes sent.',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+
   readonly queueJobs: Gauge<'state'>;
 
   /** `jobCounts` is read on each scrape (BullMQ's `queue.getJobCounts`). */

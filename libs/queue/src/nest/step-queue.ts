@@ -113,6 +113,23 @@ export class StepQueue {
     );
   }
 
+  /** Moves the delayed jobs of steps held for a destination that came back to the waiting list, to run now. */
+  promote(steps: { runId: string; stepId: string }[]): Promise<boolean> {
+    return this.bounded(
+      'promotion of held jobs',
+      steps,
+      () =>
+        Promise.all(
+          steps.map(async (step) => {
+            const job = await this.queue.getJob(stepJobId(step.runId, step.stepId));
+            // Not delayed (running, or gone): nothing to bring forward.
+            if (job && (await job.isDelayed())) await job.promote().catch(() => undefined);
+          }),
+        ),
+      'they run when their delay ends',
+    );
+  }
+
   /** Whether a step has a job: 'live', 'finished' (ran and kept), 'none', or 'unknown' (no answer). */
   async jobOf(step: { runId: string; stepId: string }): Promise<'live' | 'finished' | 'none' | 'unknown'> {
     try {

@@ -17,6 +17,7 @@ import { AttemptExchanges1777000000000 } from './1777000000000-attempt-exchanges
 import { ApiSessions1777200000000 } from './1777200000000-api-sessions';
 import { RunSearch1777100000000 } from './1777100000000-run-search';
 import { OpsEvents1777300000000 } from './1777300000000-ops-events';
+import { Destinations1777400000000 } from './1777400000000-destinations';
 import { OpsDeliveries1777500000000 } from './1777500000000-ops-deliveries';
 
 /** Every migration, oldest first. Run at start by both apps (TypeORM serialises them with a lock table). */
@@ -40,5 +41,6 @@ export const MIGRATIONS = [
   ApiSessions1777200000000,
   RunSearch1777100000000,
   OpsEvents1777300000000,
+  Destinations1777400000000,
   OpsDeliveries1777500000000,
 ];

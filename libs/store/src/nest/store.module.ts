@@ -3,6 +3,7 @@ import { DataSource } from 'typeorm';
 import { HOOKFLOW_CONFIG, type HookflowConfig } from '@hookflow/platform';
 import { openDatabase } from '../database/data-source';
 import { DatabaseHealth } from '../database/database-health';
+import { DestinationRepository } from '../repositories/destination.repository';
 import { EventRepository } from '../repositories/event.repository';
 import { FlowRepository } from '../repositories/flow.repository';
 import { RunIntake, RunOperations, RunQueries, StepTransitions } from '../repositories/runs';
@@ -85,6 +86,11 @@ export class StoreModule {
           inject: [DataSource],
         },
         {
+          provide: DestinationRepository,
+          useFactory: (ds: DataSource) => new DestinationRepository(ds, config.publicUrl),
+          inject: [DataSource],
+        },
+        {
           provide: OpsSubscriptionRepository,
           useFactory: (ds: DataSource) => new OpsSubscriptionRepository(ds, config.masterKey),
           inject: [DataSource],
@@ -128,6 +134,7 @@ export class StoreModule {
         DatabaseHealth,
         FlowRepository,
         OpsEventRepository,
+        DestinationRepository,
         OpsSubscriptionRepository,
         OpsDeliveryRepository,
         AlertStateRepository,
