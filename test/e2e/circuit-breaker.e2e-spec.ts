@@ -159,7 +159,21 @@ describe('destination circuit breaker', () => {
         DESTINATION_DISABLE_AFTER: '1s',
       },
     });
+    // An error flow hears of the breaker's moves, at a receiver of its own (the sink's host is the one disabled).
+    const ops = await SinkServer.start();
     try {
+      await hf.createFlow({
+        slug: 'destination-watch',
+        trigger: { type: 'event', on: ['destination.paused', 'destination.disabled', 'destination.resumed'] },
+        steps: [
+          {
+            id: 'tell',
+            type: 'action',
+            connector: 'http',
+            with: { url: `${ops.url}/ops`, json: '{{trigger.body}}' },
+          },
+        ],
+      });
       // Steps that retry come back to the gate after a failed probe and wait again.
       const { hookPath } = await hf.createFlow(
         deliveryFlow('to-dead', `${sink.url}/r`, { attempts: 10, backoff: 'fixed', delay: '100ms' }),
@@ -176,7 +190,20 @@ describe('destination circuit breaker', () => {
       }
       const disabled = await destinationOf(hf, hostOf(sink));
       expect(disabled).toMatchObject({ state: 'disabled', waitingSteps: 0 });
-      // Place for the lead: `destination.disabled` reaches an error flow once the dispatcher lands.
+      const told = await waitFor(() => {
+        const types = ops.received('/ops').map((r) => (r.json as { type: string }).type);
+        return types.includes('destination.disabled') && ops.received('/ops');
+      });
+      const types = told.map((r) => (r.json as { type: string }).type);
+      expect(types[0]).toBe('destination.paused');
+      expect(types.filter((t) => t === 'destination.disabled')).toHaveLength(1);
+      expect(
+        told.find((r) => (r.json as { type: string }).type === 'destination.disabled')!.json,
+      ).toMatchObject({
+        type: 'destination.disabled',
+        at: expect.any(String),
+        destination: { id: disabled!.id, host: hostOf(sink), state: 'disabled' },
+      });
 
       // Well again, resumed by hand; a retry of each run delivers it.
       sink.script('/r', []);
@@ -192,8 +219,13 @@ describe('destination circuit breaker', () => {
           what: `run ${id} succeeded`,
         });
       }
+      const back = await waitFor(() =>
+        ops.received('/ops').find((r) => (r.json as { type: string }).type === 'destination.resumed'),
+      );
+      expect(back.json).toMatchObject({ destination: { id: disabled!.id, state: 'healthy' } });
     } finally {
       await hf.close();
+      await ops.close();
     }
   }, 90_000);
 
