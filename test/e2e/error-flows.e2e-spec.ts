@@ -139,6 +139,57 @@ describe('error flows: event triggers (API + worker, PostgreSQL + Redis)', () =>
     expect(await runsOf(hf, 'broken')).toHaveLength(3);
   }, 90_000);
 
+  it('never lets an error flow loop through a webhook flow of this Hookflow that its request starts', async () => {
+    const { port } = hf.api.getHttpServer().address() as { port: number };
+    const source = await hf.createFlow(sender('inventory'));
+    const relay = await hf.createFlow(sender('relay'));
+    // The error flow calls another flow's webhook; that flow fails on every call.
+    await hf.createFlow({
+      slug: 'relay-errors',
+      trigger: { type: 'event', on: ['run.failed'], flows: ['inventory', 'relay'] },
+      steps: [
+        {
+          id: 'call',
+          type: 'action',
+          connector: 'http',
+          with: { url: `http://127.0.0.1:${port}${relay.hookPath}`, json: '{{trigger.body}}' },
+          retry: { attempts: 1 },
+        },
+      ],
+    });
+    const barrier = await hf.createFlow(sender('barrier-src'));
+    await hf.createFlow(listener('barrier', { on: ['run.failed'], flows: ['barrier-src'] }));
+    sink.script('/inventory', [503, 503, 503]);
+    sink.script('/relay', Array(20).fill(503));
+    for (const id of ['i1', 'i2', 'i3']) {
+      const res = await hf.http().post(source.hookPath).send({ id }).expect(202);
+      await hf.waitForRun(res.body.runId);
+    }
+    await waitFor(async () => {
+      const runs = await runsOf(hf, 'relay');
+      return (runs.length >= 3 && runs.every((r) => r.status === 'failed')) || undefined;
+    });
+    // The relay's failures happened before this one: once it is heard of, they were handed on too.
+    sink.script('/barrier-src', [503]);
+    await hf.http().post(barrier.hookPath).send({}).expect(202);
+    await sink.waitForRequests('/barrier', 1);
+    expect(await runsOf(hf, 'relay-errors')).toHaveLength(3);
+    expect(await runsOf(hf, 'relay')).toHaveLength(3);
+  }, 90_000);
+
+  it('saves many event-triggered flows side by side (the listened-for types are recomputed one save at a time)', async () => {
+    const saved = await Promise.all(
+      Array.from({ length: 8 }, (_, i) =>
+        hf
+          .http()
+          .post('/api/flows')
+          .set(hf.auth)
+          .send(listener(`side-${i}`, { on: ['run.failed', 'run.succeeded'], flows: ['nothing-matches'] })),
+      ),
+    );
+    expect(saved.map((r) => r.status)).toEqual(Array(8).fill(201));
+  });
+
   it('tells of succeeded runs only to a flow that asks, and of refused requests at most once a minute', async () => {
     const quiet = await hf.createFlow(sender('quiet'));
     await hf.createFlow(

@@ -54,6 +54,9 @@ export class IngressService {
   private readonly logger = new Logger(IngressService.name);
   private readonly redaction: HeaderRedaction;
 
+  /** When this process last told of a refusal, per flow. */
+  private readonly refusalToldAt = new Map<string, number>();
+
   constructor(
     private readonly triggers: TriggerCache,
     private readonly runs: RunIntake,
@@ -125,7 +128,12 @@ export class IngressService {
         statusCode: error.status,
         reason: error.code,
       });
-      // At most one a minute per flow (the rest are counted): a flood must not flood the error flows.
+      // At most one a minute per flow (the rest counted); one write a second per process at most,
+      // so a flood of refusals does not queue on one row.
+      const now = Date.now();
+      if (now - (this.refusalToldAt.get(trigger.flowId) ?? 0) < 1_000) return;
+      if (this.refusalToldAt.size > 10_000) this.refusalToldAt.clear();
+      this.refusalToldAt.set(trigger.flowId, now);
       await this.ops.emitLimited('trigger.refused', trigger.flowId, {
         refusal: { status: error.status, code: error.code, message: error.message, method: req.method },
         inspectorUrl: `${this.config.publicUrl}/ui/flows/${trigger.slug}/events`,

@@ -19,13 +19,13 @@ const eventFlow = (slug: string, trigger: Record<string, unknown>): TimedFlow =>
   definition: { slug, trigger: { type: 'event', ...trigger }, steps: [] } as unknown as FlowDefinition,
 });
 
-const runFacts = (runId: string, slug: string, triggerType = 'webhook'): RunEventFacts => ({
+const runFacts = (runId: string, slug: string, fromErrorFlow = false): RunEventFacts => ({
   runId,
   status: 'failed',
   flowId: `id-${slug}`,
   slug,
   version: 2,
-  triggerType,
+  fromErrorFlow,
   createdAt: new Date('2026-12-08T00:00:00Z'),
   finishedAt: new Date('2026-12-08T00:00:01Z'),
   failedSteps: [{ id: 'send', error: { code: 'http_error', message: 'HTTP 503', status: 503 }, attempts: 3 }],
@@ -42,6 +42,7 @@ function setup(pending: PendingOpsEvent[], facts: RunEventFacts[], flows: TimedF
     runFacts: async (ids: readonly string[]) =>
       new Map(facts.filter((f) => ids.includes(f.runId)).map((f) => [f.runId, f])),
     refreshInterests: async () => undefined,
+    pruneLimits: async () => undefined,
   };
   const flowRepo = {
     eventFlows: async () => flows,
@@ -117,7 +118,7 @@ describe('OpsDispatcher', () => {
   it("starts no error flow for an error flow's own run, but still hands the event to deliveries", async () => {
     const t = setup(
       [event('2', 'run.failed', { runId: 'run-b', flowId: 'id-watch' })],
-      [runFacts('run-b', 'watch', 'event')],
+      [runFacts('run-b', 'watch', true)],
       [eventFlow('all-errors', { on: ['run.failed'] })],
     );
     await t.sut.dispatchOnce();

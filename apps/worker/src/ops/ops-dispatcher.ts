@@ -24,8 +24,10 @@ const BATCH = 100;
 const LEASE_MS = 60_000;
 /** Sleep between looks at an empty outbox. */
 const IDLE_MS = 250;
-/** `ops_interests` is recomputed on every flow change; this heals a change two transactions raced on. */
+/** `ops_interests` is recomputed on every flow and subscription change; this is a safety net. */
 const INTERESTS_EVERY_MS = 60_000;
+/** A per-flow limit unused for this long is forgotten (the next event of its kind goes out anyway). */
+const LIMITS_KEPT_MS = 86_400_000;
 
 /**
  * Hands operational events on (docs/alerts.md): from the outbox to the error flows whose `event`
@@ -63,8 +65,9 @@ export class OpsDispatcher implements OnApplicationBootstrap, OnModuleDestroy {
       let taken = 0;
       try {
         if (Date.now() - this.interestsAt > INTERESTS_EVERY_MS) {
-          await this.outbox.refreshInterests();
           this.interestsAt = Date.now();
+          await this.outbox.refreshInterests();
+          await this.outbox.pruneLimits(LIMITS_KEPT_MS);
         }
         taken = await this.dispatchOnce();
       } catch (err) {
@@ -111,7 +114,7 @@ export class OpsDispatcher implements OnApplicationBootstrap, OnModuleDestroy {
       if (e.runId) {
         const run = facts.get(e.runId);
         if (!run) continue;
-        if (run.triggerType === 'event') fromErrorFlows.add(e.id);
+        if (run.fromErrorFlow) fromErrorFlows.add(e.id);
         events.push({
           id: e.id,
           type: e.type,

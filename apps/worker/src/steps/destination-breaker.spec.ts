@@ -102,6 +102,16 @@ describe('DestinationBreaker', () => {
     await expect(breaker.admit(HOST, step, 60_000)).resolves.toMatchObject({ hold: true });
   });
 
+  it('lets a held job whose step ended go on to the claim, which ends it, instead of holding it again', async () => {
+    const { breaker, mocks } = setup();
+    for (let i = 0; i < 3; i++) await breaker.observe(unavailable);
+    mocks.destinations.ended.add('r9_post');
+    await expect(breaker.admit(HOST, { runId: 'r9', stepId: 'post' }, 60_000)).resolves.toEqual({
+      hold: false,
+    });
+    expect(mocks.destinations.waits.size).toBe(0);
+  });
+
   it('a success while failing resets the count', async () => {
     const { breaker, mocks } = setup();
     await breaker.observe(unavailable);

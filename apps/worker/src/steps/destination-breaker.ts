@@ -8,6 +8,9 @@ import { CompiledFlowCache } from './compiled-flow-cache';
 
 /** How often the shared states are read again (other workers' pauses and resumes). */
 export const REFRESH_MS = 1_000;
+/** How often a worker forgets destinations healthy for PRUNE_AFTER_MS. */
+const PRUNE_EVERY_MS = 3_600_000;
+const PRUNE_AFTER_MS = 7 * 86_400_000;
 /** The longest a held job stays away before it looks again (a resume promotes it sooner). */
 const MAX_HOLD_MS = 60_000;
 /** How long a job stays away while another worker's probe is out, or its destination is disabled. */
@@ -34,6 +37,7 @@ export class DestinationBreaker implements OnApplicationBootstrap, OnModuleDestr
   private readonly policy: BreakerPolicy;
   private timer: NodeJS.Timeout | undefined;
   private refreshing: Promise<void> | undefined;
+  private prunedAt = Date.now();
 
   constructor(
     private readonly destinations: DestinationRepository,
@@ -80,7 +84,10 @@ export class DestinationBreaker implements OnApplicationBootstrap, OnModuleDestr
     if (!entry || entry.row.state === 'healthy') return GO;
     const now = Date.now();
     // The shared state, read as the step is noted: this copy may be a second old.
-    const fresh = await this.destinations.hold(entry.id, step.runId, step.stepId);
+    const noted = await this.destinations.hold(entry.id, step.runId, step.stepId);
+    // A step that ended (or whose run did) goes on to the claim, which refuses it: its job ends.
+    if (noted && !noted.claimable) return GO;
+    const fresh = noted?.entry;
     if (!fresh || fresh.row.state === 'healthy') {
       if (fresh && fresh.row.consecutiveFailures > 0) this.entries.set(host, fresh);
       else this.entries.delete(host);
@@ -138,6 +145,10 @@ export class DestinationBreaker implements OnApplicationBootstrap, OnModuleDestr
 
   private async readAll(): Promise<void> {
     try {
+      if (Date.now() - this.prunedAt > PRUNE_EVERY_MS) {
+        this.prunedAt = Date.now();
+        await this.destinations.prune(PRUNE_AFTER_MS);
+      }
       const entries = await this.destinations.entries();
       this.entries = new Map(entries.map((e) => [e.host, e]));
       this.metrics.destinations.set(

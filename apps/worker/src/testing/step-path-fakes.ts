@@ -397,8 +397,20 @@ export class FakeConnector implements Connector {
 /** DestinationRepository in memory: the breaker's decisions applied as the real one applies them. */
 export class FakeDestinations implements Pick<
   DestinationRepository,
-  'entries' | 'recordFailure' | 'recordSuccess' | 'claimProbe' | 'releaseProbe' | 'hold' | 'held' | 'release'
+  | 'entries'
+  | 'recordFailure'
+  | 'recordSuccess'
+  | 'claimProbe'
+  | 'releaseProbe'
+  | 'hold'
+  | 'held'
+  | 'release'
+  | 'prune'
 > {
+  async prune(): Promise<number> {
+    return 0;
+  }
+
   readonly rows = new Map<string, BreakerEntry>();
   readonly events: { type: string; host: string }[] = [];
   readonly waits = new Map<string, { destinationId: string; step: HeldStep }>();
@@ -429,12 +441,21 @@ export class FakeDestinations implements Pick<
     return true;
   }
 
-  async hold(id: string, runId: string, stepId: string): Promise<BreakerEntry | null> {
+  /** Steps that ended: `hold` answers them not claimable, and notes no wait. */
+  readonly ended = new Set<string>();
+
+  async hold(
+    id: string,
+    runId: string,
+    stepId: string,
+  ): Promise<{ entry: BreakerEntry; claimable: boolean } | null> {
     const entry = [...this.rows.values()].find((e) => e.id === id);
     if (!entry) return null;
+    const claimable = !this.ended.has(`${runId}_${stepId}`);
     const step = { runId, stepId, flowVersionId: 'v1', status: 'pending' as const, attempts: 0 };
-    if (entry.row.state !== 'healthy') this.waits.set(`${runId}_${stepId}`, { destinationId: id, step });
-    return { ...entry, row: { ...entry.row } };
+    if (entry.row.state !== 'healthy' && claimable)
+      this.waits.set(`${runId}_${stepId}`, { destinationId: id, step });
+    return { entry: { ...entry, row: { ...entry.row } }, claimable };
   }
 
   async releaseProbe(id: string): Promise<void> {

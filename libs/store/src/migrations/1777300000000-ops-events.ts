@@ -33,11 +33,14 @@ export class OpsEvents1777300000000 implements MigrationInterface {
       )`);
     await q.query(`
       CREATE FUNCTION hookflow_refresh_ops_interests() RETURNS void LANGUAGE sql AS $$
+        -- One refresh at a time: two at once would each insert what the other just deleted.
+        SELECT pg_advisory_xact_lock(hashtext('hookflow_ops_interests_' || current_schema()));
         DELETE FROM ops_interests;
         INSERT INTO ops_interests (type)
         SELECT DISTINCT jsonb_array_elements_text(v.definition -> 'trigger' -> 'on')
           FROM flows f JOIN flow_versions v ON v.flow_id = f.id AND v.version = f.current_version
-         WHERE f.deleted_at IS NULL AND f.enabled AND v.definition -> 'trigger' ->> 'type' = 'event';
+         WHERE f.deleted_at IS NULL AND f.enabled AND v.definition -> 'trigger' ->> 'type' = 'event'
+        ON CONFLICT DO NOTHING;
       $$`);
     await q.query(`
       CREATE FUNCTION hookflow_flows_changed() RETURNS trigger LANGUAGE plpgsql AS $$

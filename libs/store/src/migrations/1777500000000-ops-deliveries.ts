@@ -90,11 +90,14 @@ export class OpsDeliveries1777500000000 implements MigrationInterface {
 function refreshInterests(withSubscriptions: boolean): string {
   return `
     CREATE OR REPLACE FUNCTION hookflow_refresh_ops_interests() RETURNS void LANGUAGE sql AS $$
+      -- One refresh at a time: two at once would each insert what the other just deleted.
+      SELECT pg_advisory_xact_lock(hashtext('hookflow_ops_interests_' || current_schema()));
       DELETE FROM ops_interests;
       INSERT INTO ops_interests (type)
       SELECT DISTINCT jsonb_array_elements_text(v.definition -> 'trigger' -> 'on')
         FROM flows f JOIN flow_versions v ON v.flow_id = f.id AND v.version = f.current_version
        WHERE f.deleted_at IS NULL AND f.enabled AND v.definition -> 'trigger' ->> 'type' = 'event'
-      ${withSubscriptions ? 'UNION SELECT unnest(events) FROM ops_subscriptions WHERE enabled' : ''};
+      ${withSubscriptions ? 'UNION SELECT unnest(events) FROM ops_subscriptions WHERE enabled' : ''}
+      ON CONFLICT DO NOTHING;
     $$`;
 }

@@ -13,6 +13,12 @@ import {
 } from '@hookflow/flows';
 import type { DataSource, EntityManager } from 'typeorm';
 import { OpsEventRepository } from './ops-event.repository';
+import { claimableForRun } from './runs/run-sql';
+
+/** A healthy destination's failures in a row count as one streak while no more than this apart. */
+const STREAK_MS = 3_600_000;
+/** SQL: the row's streak is over (the `d` of an upsert, `$3` = STREAK_MS). */
+const STALE_STREAK = `d.state = 'healthy' AND d.last_failure_at < now() - $3 * interval '1 millisecond'`;
 
 /** A destination as the breaker caches it: its id, `host:port` and breaker state. */
 export interface BreakerEntry {
@@ -119,12 +125,36 @@ export class DestinationRepository {
     this.ops = new OpsEventRepository(ds);
   }
 
-  /** The destinations the breaker must know of: not healthy, or failing now. Healthy ones have no entry. */
+  /**
+   * The destinations the breaker must know of: not healthy, or failing lately (a streak older than
+   * STREAK_MS starts again at its next failure). Healthy ones have no entry.
+   */
   async entries(): Promise<BreakerEntry[]> {
     const rows: DestinationDbRow[] = await this.ds.query(
-      `SELECT * FROM destinations WHERE state <> 'healthy' OR consecutive_failures > 0`,
+      `SELECT * FROM destinations
+        WHERE state <> 'healthy'
+           OR (consecutive_failures > 0 AND last_failure_at > now() - $1 * interval '1 millisecond')`,
+      [STREAK_MS],
     );
     return rows.map(entryOf);
+  }
+
+  /**
+   * Forgets healthy destinations that have not failed for `olderThanMs` and hold no step: a URL
+   * templated from a payload must not leave a row for every host a sender names.
+   */
+  async prune(olderThanMs: number): Promise<number> {
+    const rows: unknown[] = await this.ds.query(
+      `WITH gone AS (
+         DELETE FROM destinations d
+          WHERE d.state = 'healthy' AND d.updated_at < now() - $1 * interval '1 millisecond'
+            AND (d.last_failure_at IS NULL OR d.last_failure_at < now() - $1 * interval '1 millisecond')
+            AND NOT EXISTS (SELECT 1 FROM destination_waits w WHERE w.destination_id = d.id)
+          RETURNING 1)
+       SELECT 1 FROM gone`,
+      [olderThanMs],
+    );
+    return rows.length;
   }
 
   /** Counts a failure of `host` (its row made at the first) and applies what the breaker decides. */
@@ -139,10 +169,12 @@ export class DestinationRepository {
       const [row]: DestinationDbRow[] = await m.query(
         `INSERT INTO destinations AS d (host, consecutive_failures, last_failure_at, last_error)
          VALUES ($1, 1, now(), $2)
-         ON CONFLICT (host) DO UPDATE SET consecutive_failures = d.consecutive_failures + 1,
+         ON CONFLICT (host) DO UPDATE SET
+           consecutive_failures = CASE WHEN ${STALE_STREAK} THEN 1 ELSE d.consecutive_failures + 1 END,
+           failing_since = CASE WHEN ${STALE_STREAK} THEN NULL ELSE d.failing_since END,
            last_failure_at = now(), last_error = excluded.last_error, updated_at = now()
          RETURNING d.*, (extract(epoch FROM now()) * 1000)::float8 AS now_ms`,
-        [host, JSON.stringify(lastError)],
+        [host, JSON.stringify(lastError), STREAK_MS],
       );
       const current = entryOf(row);
       return this.apply(m, current, afterFailure(current.row, policy, Number(row.now_ms)));
@@ -182,20 +214,28 @@ export class DestinationRepository {
   }
 
   /**
-   * Notes that a step is held for the destination `id` unless it is healthy again, and returns its
-   * current state: a worker's copy may be a second old (a resume by hand).
+   * Notes that a step is held for the destination `id` unless it is healthy again or the step can
+   * no longer be claimed (it ended, or its run did: its job must end, not wait), and returns the
+   * destination's current state: a worker's copy may be a second old (a resume by hand).
    */
-  async hold(id: string, runId: string, stepId: string): Promise<BreakerEntry | null> {
-    const rows: DestinationDbRow[] = await this.ds.query(
+  async hold(
+    id: string,
+    runId: string,
+    stepId: string,
+  ): Promise<{ entry: BreakerEntry; claimable: boolean } | null> {
+    const rows: (DestinationDbRow & { claimable: boolean })[] = await this.ds.query(
       `WITH d AS (SELECT * FROM destinations WHERE id = $1),
+       s AS (SELECT (r.status IN ('queued', 'running') AND ${claimableForRun('s')}) AS claimable
+               FROM runs r JOIN step_runs s ON s.run_id = r.id AND s.step_id = $3
+              WHERE r.id = $2),
        w AS (INSERT INTO destination_waits (destination_id, run_id, step_id)
-             SELECT d.id, $2, $3 FROM d WHERE d.state <> 'healthy'
+             SELECT d.id, $2, $3 FROM d, s WHERE d.state <> 'healthy' AND s.claimable
              ON CONFLICT (run_id, step_id) DO UPDATE SET destination_id = excluded.destination_id, since = now()
                WHERE destination_waits.destination_id <> excluded.destination_id)
-       SELECT * FROM d`,
+       SELECT d.*, COALESCE((SELECT claimable FROM s), false) AS claimable FROM d`,
       [id, runId, stepId],
     );
-    return rows[0] ? entryOf(rows[0]) : null;
+    return rows[0] ? { entry: entryOf(rows[0]), claimable: rows[0].claimable } : null;
   }
 
   /** The unfinished steps held for the destination `id`. */

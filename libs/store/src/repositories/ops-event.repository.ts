@@ -18,8 +18,11 @@ export interface RunEventFacts {
   flowId: string;
   slug: string;
   version: number;
-  /** The trigger type of the version the run is pinned to: `event` for an error flow's run. */
-  triggerType: string;
+  /**
+   * The run is an error flow's, or was started by a request an error flow's run sent (followed
+   * through the `Idempotency-Key` Hookflow's actions send, `<runId>_<step>`, up to 8 hops).
+   */
+  fromErrorFlow: boolean;
   createdAt: Date;
   finishedAt: Date | null;
   failedSteps: {
@@ -40,6 +43,10 @@ export interface OpsEventInput {
 const LIMITED_EVERY_MS = 60_000;
 /** The failed steps a run's event lists at most. */
 const MAX_FAILED_STEPS = 20;
+/** An `Idempotency-Key` as Hookflow's actions send it: the sending run's id, `_`, the step. */
+const RUN_KEY_PATTERN = '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}_';
+/** How far back a run's cause is followed through requests Hookflow sent itself. */
+const MAX_CAUSE_HOPS = 8;
 
 /**
  * The outbox of operational events (docs/alerts.md): written where things happen (run ends by a
@@ -106,7 +113,18 @@ export class OpsEventRepository {
     if (runIds.length === 0) return new Map();
     const rows: RunEventFacts[] = await this.ds.query(
       `SELECT r.id AS "runId", r.status, r.flow_id AS "flowId", f.slug, v.version,
-              v.definition -> 'trigger' ->> 'type' AS "triggerType",
+              COALESCE((
+                WITH RECURSIVE chain (version_id, event_id, depth) AS (
+                    SELECT r.flow_version_id, r.event_id, 0
+                  UNION ALL
+                    SELECT p.flow_version_id, p.event_id, c.depth + 1
+                      FROM chain c
+                      JOIN events e ON e.id = c.event_id
+                      JOIN runs p ON p.id = CASE WHEN e.headers ->> 'idempotency-key' ~ $3
+                                                 THEN left(e.headers ->> 'idempotency-key', 36)::uuid END
+                     WHERE c.depth < $4)
+                SELECT bool_or(cv.definition -> 'trigger' ->> 'type' = 'event')
+                  FROM chain JOIN flow_versions cv ON cv.id = chain.version_id), false) AS "fromErrorFlow",
               r.created_at AS "createdAt", r.finished_at AS "finishedAt",
               COALESCE((SELECT json_agg(json_build_object('id', s.step_id, 'error', s.error, 'attempts', s.attempts)
                                         ORDER BY s.position, s.item_index)
@@ -116,9 +134,17 @@ export class OpsEventRepository {
          JOIN flows f ON f.id = r.flow_id
          JOIN flow_versions v ON v.id = r.flow_version_id
         WHERE r.id = ANY($1::uuid[])`,
-      [runIds, MAX_FAILED_STEPS],
+      [runIds, MAX_FAILED_STEPS, RUN_KEY_PATTERN, MAX_CAUSE_HOPS],
     );
     return new Map(rows.map((r) => [r.runId, r]));
+  }
+
+  /** Forgets the per-flow limits not used for `olderThanMs` (flows gone, or quiet). */
+  async pruneLimits(olderThanMs: number): Promise<void> {
+    await this.ds.query(
+      `DELETE FROM ops_event_limits WHERE last_at < now() - $1 * interval '1 millisecond'`,
+      [olderThanMs],
+    );
   }
 
   /** Recomputes the types someone listens for (a flow change does it too, in its transaction). */
