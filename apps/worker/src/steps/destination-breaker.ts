@@ -215,8 +215,11 @@ export class DestinationBreaker implements OnApplicationBootstrap, OnModuleDestr
     const { row } = entry;
     if (row.state === 'disabled') return SHORT_HOLD_MS;
     if (row.pausedBy === 'hand' || row.pausedUntilMs === null) return MAX_HOLD_MS;
-    // Cool-down over: another worker's probe is out; look again soon.
-    if (row.pausedUntilMs <= now) return SHORT_HOLD_MS;
+    // Cool-down over: another worker's probe is out; its answer promotes held jobs, or its lease lapses.
+    if (row.pausedUntilMs <= now)
+      return row.probeUntilMs !== null && row.probeUntilMs > now
+        ? Math.min(MAX_HOLD_MS, row.probeUntilMs - now)
+        : SHORT_HOLD_MS;
     return Math.min(MAX_HOLD_MS, row.pausedUntilMs - now);
   }
 }
