@@ -33,4 +33,7 @@ module.exports = {
     },
   ],
   testTimeout: 60000,
+  // Tests run in a worker process, replaced once it holds this much after a test file: one process
+  // for the whole suite grew past V8's heap limit (the e2e files start API and worker apps in it).
+  workerIdleMemoryLimit: '1536MB',
 };
