@@ -194,7 +194,10 @@ export function FlowGraph({
           type: n.kind === 'loop' ? 'loop' : 'step',
           position: { x: box.x, y: box.y },
           ...(n.parent ? { parentId: n.parent, extent: 'parent' as const } : {}),
-          style: { width: box.width, height: box.height },
+          // Known sizes: xyflow shows a node before its ResizeObserver has measured it (it hid them
+          // for good once in CI).
+          width: box.width,
+          height: box.height,
           draggable: false,
           connectable: false,
           selectable: !!onSelect && n.kind !== 'item' && n.kind !== 'trigger',
