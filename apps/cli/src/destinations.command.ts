@@ -1,3 +1,4 @@
+import { DESTINATION_STATES } from '@hookflow/flows';
 import { Option, type Command } from 'commander';
 import { usage } from './cli-error';
 import type { CommandContext, CommandHandler, Wire } from './command-context';
@@ -5,7 +6,6 @@ import { printable } from './listener';
 import { table, truncate } from './output';
 import { shortTime } from './runs.command';
 
-const STATES = ['healthy', 'paused', 'disabled'];
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** One destination of `GET /api/destinations`. */
@@ -83,7 +83,9 @@ export function registerDestinationsCommand(program: Command, wire: Wire): void 
   const command = program
     .command('destinations')
     .description('the circuit breaker: destinations that failed, their state, failure rate and waiting steps')
-    .addOption(new Option('--state <state>', 'only destinations in this state').choices(STATES))
+    .addOption(
+      new Option('--state <state>', 'only destinations in this state').choices([...DESTINATION_STATES]),
+    )
     .action(wire(destinationsHandler));
   command
     .command('pause <destination>')

@@ -62,6 +62,7 @@ export type { AlertDecision, AlertMessage, AlertWindow } from './events/alert-ru
 export {
   afterFailure,
   afterSuccess,
+  DESTINATION_STATES,
   errorHealth,
   healthOf,
   MAX_COOLDOWN_MS,

@@ -1,11 +1,9 @@
 import { Injectable } from '@nestjs/common';
-import type { DestinationState } from '@hookflow/flows';
+import { DESTINATION_STATES, type DestinationState } from '@hookflow/flows';
 import { StepQueue } from '@hookflow/queue';
 import { DestinationRepository, type BreakerWrite, type DestinationView } from '@hookflow/store';
 import { AppError } from '../common/app-error';
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const STATES: readonly string[] = ['healthy', 'paused', 'disabled'];
+import { isUuid } from '../common/ids';
 
 /** The circuit breaker's destinations for the API: list, pause and resume by hand (docs/outbound.md). */
 @Injectable()
@@ -16,8 +14,11 @@ export class DestinationsService {
   ) {}
 
   async list(state: unknown): Promise<{ items: DestinationView[] }> {
-    if (state !== undefined && (typeof state !== 'string' || !STATES.includes(state)))
-      throw AppError.invalid('/state', `must be one of ${STATES.join(', ')}`);
+    if (
+      state !== undefined &&
+      (typeof state !== 'string' || !(DESTINATION_STATES as readonly string[]).includes(state))
+    )
+      throw AppError.invalid('/state', `must be one of ${DESTINATION_STATES.join(', ')}`);
     return { items: await this.destinations.list(state as DestinationState | undefined) };
   }
 
@@ -43,7 +44,7 @@ export class DestinationsService {
 }
 
 function checkedId(id: string): string {
-  if (!UUID.test(id)) throw AppError.invalid('/id', 'must be a destination id (uuid)');
+  if (!isUuid(id)) throw AppError.invalid('/id', 'must be a destination id (uuid)');
   return id;
 }
 

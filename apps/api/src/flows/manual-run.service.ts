@@ -8,8 +8,8 @@ import { parseWebhookBody } from '../triggers/body-parser';
 import { HeaderRedaction, redactNamed } from '../triggers/header-redaction';
 import { QueueHealth } from '../triggers/queue-health';
 import { parseManualRun } from './manual-run-request';
+import { isUuid } from '../common/ids';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** Refusals decided after the whole body was read: only these keep it (up to REFUSED_BODY_BYTES). */
 const BODY_READ = new Set<string>([
   ErrorCode.SignatureMissing,
@@ -94,7 +94,7 @@ export class ManualRunService {
   async replayRefused(slug: string, eventId: string): Promise<ManualRun> {
     const record = await this.flows.findBySlug(slug);
     if (!record) throw AppError.notFound(`flow '${slug}'`);
-    const stored = UUID.test(eventId) ? await this.events.findStored(record.flow.id, eventId) : null;
+    const stored = isUuid(eventId) ? await this.events.findStored(record.flow.id, eventId) : null;
     if (!stored) throw AppError.notFound(`event '${eventId}' of flow '${slug}'`);
     if (!record.flow.enabled) {
       throw new AppError(

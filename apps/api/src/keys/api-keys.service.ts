@@ -4,8 +4,8 @@ import { API_KEY_SCOPES, ApiKeyRepository, hashApiKey, newApiKey, type ApiKeySco
 import { AppError } from '../common/app-error';
 import { insufficientScope, scopeAllows, type ApiCaller } from './api-key-scope';
 import { ApiKeyVerifier } from './api-key-verifier';
+import { isUuid } from '../common/ids';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** A key made without a scope can only read: more has to be asked for. */
 const DEFAULT_SCOPE: ApiKeyScope = 'read';
 
@@ -59,7 +59,7 @@ export class ApiKeysService {
   }
 
   async delete(id: string): Promise<void> {
-    const deleted = UUID.test(id) && (await this.keys.delete(id));
+    const deleted = isUuid(id) && (await this.keys.delete(id));
     if (!deleted) throw AppError.notFound(`API key '${id}'`);
     this.verifier.forgetDeleted();
   }

@@ -20,11 +20,11 @@ import {
 } from '@hookflow/store';
 import { AppError, ErrorCode } from '../common/app-error';
 import { parseTime } from '../common/query';
+import { isUuid } from '../common/ids';
 
 const RUN_STATUSES: RunStatus[] = ['queued', 'running', 'succeeded', 'failed', 'filtered', 'cancelled'];
 const RETRYABLE_STATUSES = ['failed', 'cancelled'] as const;
 type RetryableStatus = (typeof RETRYABLE_STATUSES)[number];
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** A search's longest value: what people paste (an id, an email), not documents. */
 const MAX_SEARCH_CHARS = 200;
 /** A bulk retry hands runs to the queue this many at a time, so the worker starts on the first ones early. */
@@ -86,7 +86,7 @@ export class RunsService {
   }
 
   async get(id: string) {
-    const detail = UUID.test(id) ? await this.runs.detail(id) : null;
+    const detail = isUuid(id) ? await this.runs.detail(id) : null;
     if (!detail) throw AppError.notFound(`run '${id}'`);
     const { run, event, steps } = detail;
     const version = await this.flows.versionById(run.flowVersionId);
@@ -138,7 +138,7 @@ export class RunsService {
 
   /** Resumes a failed or cancelled run in place; succeeded steps are not repeated. */
   async retry(id: string): Promise<{ runId: string; retried: string[] }> {
-    const run = UUID.test(id) ? await this.runs.findRun(id) : null;
+    const run = isUuid(id) ? await this.runs.findRun(id) : null;
     if (!run) throw AppError.notFound(`run '${id}'`);
     const flow = await this.compiled(run.flowVersionId);
     const result = await this.retryRun(id, flow);
@@ -155,7 +155,7 @@ export class RunsService {
     if (mode !== 'pinned' && mode !== 'latest') {
       throw AppError.invalid('/version', "must be 'pinned' or 'latest'");
     }
-    const source = UUID.test(id) ? await this.operations.findReplaySource(id) : null;
+    const source = isUuid(id) ? await this.operations.findReplaySource(id) : null;
     if (!source) throw AppError.notFound(`run '${id}'`);
     if (source.flowDeleted) {
       throw new AppError(
@@ -188,7 +188,7 @@ export class RunsService {
 
   /** Stops a queued or running run: its waiting steps never run, a delayed retry never fires. */
   async cancel(id: string): Promise<{ runId: string; status: 'cancelled' }> {
-    const result = UUID.test(id) ? await this.operations.cancelRun(id) : ({ kind: 'missing' } as const);
+    const result = isUuid(id) ? await this.operations.cancelRun(id) : ({ kind: 'missing' } as const);
     const done = this.expect(id, result, 'cancelled', ['queued', 'running']);
     await this.stepQueue.discard(id, done.cancelled);
     return { runId: id, status: 'cancelled' };

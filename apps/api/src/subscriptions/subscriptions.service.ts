@@ -8,6 +8,7 @@ import {
   type OpsSubscriptionInput,
 } from '@hookflow/store';
 import { AppError, ErrorCode } from '../common/app-error';
+import { isUuid } from '../common/ids';
 
 export const MAX_SUBSCRIPTION_URL_LENGTH = 2048;
 export const MAX_SUBSCRIPTION_DESCRIPTION_LENGTH = 1000;
@@ -15,7 +16,6 @@ export const MAX_SUBSCRIPTION_FLOW_PATTERNS = 100;
 /** A flow pattern: a slug where `*` stands for any run of characters (`orders-*`). */
 export const FLOW_PATTERN = '^[a-z0-9*][a-z0-9*-]{0,62}$';
 const FLOW_PATTERN_RE = new RegExp(FLOW_PATTERN);
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 type Body = Record<string, unknown>;
 
@@ -50,22 +50,22 @@ export class SubscriptionsService {
   }
 
   async get(id: string): Promise<OpsSubscription> {
-    return (UUID.test(id) && (await this.subscriptions.get(id))) || notFound();
+    return (isUuid(id) && (await this.subscriptions.get(id))) || notFound();
   }
 
   async update(id: string, raw: unknown): Promise<OpsSubscription> {
     const change = parseFields(objectOf(raw));
-    if (!UUID.test(id)) notFound();
+    if (!isUuid(id)) notFound();
     return (await this.subscriptions.update(id, change)) ?? notFound();
   }
 
   async delete(id: string): Promise<void> {
-    if (!UUID.test(id) || !(await this.subscriptions.delete(id))) notFound();
+    if (!isUuid(id) || !(await this.subscriptions.delete(id))) notFound();
   }
 
   /** A new secret, at once in place of the old one; in this answer only. */
   async rotateSecret(id: string): Promise<{ id: string; secret: string }> {
-    if (!UUID.test(id)) notFound();
+    if (!isUuid(id)) notFound();
     this.requireStore();
     const secret = await this.subscriptions.rotateSecret(id);
     return secret === null ? notFound() : { id, secret };

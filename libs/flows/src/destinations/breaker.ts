@@ -4,7 +4,8 @@ import type { StepError, StepOutcome } from '../model/step-outcome';
  * The destination circuit breaker's decisions (docs/outbound.md, "Circuit breaker"), pure: what an
  * attempt says about its destination's health, and what a failure or a success does to its state.
  */
-export type DestinationState = 'healthy' | 'paused' | 'disabled';
+export const DESTINATION_STATES = ['healthy', 'paused', 'disabled'] as const;
+export type DestinationState = (typeof DESTINATION_STATES)[number];
 export type PausedBy = 'breaker' | 'hand';
 
 /** A destination's breaker state as stored (one row per `host:port` that ever failed). */
