@@ -13,6 +13,7 @@ import { Webhook } from 'standardwebhooks';
 import { MockAgent } from 'undici';
 import type { OpsDeliveries } from './ops-deliveries';
 import { OpsSender } from './ops-sender';
+import { StepSecrets } from '../steps/step-secrets';
 
 const SECRET = `whsec_${Buffer.alloc(32, 7).toString('base64')}`;
 const ORIGIN = 'https://ops.example.com';
@@ -50,7 +51,7 @@ function newTestService(
     { evaluate: (r) => evaluator.evaluate(r) } as ExpressionEvaluator,
     deliveries as unknown as OpsDeliveryRepository,
     subscriptions as unknown as OpsSubscriptionRepository,
-    secrets as unknown as SecretRepository,
+    new StepSecrets(secrets as unknown as SecretRepository),
     {} as OpsDeliveries,
     {} as HookflowConfig,
   );

@@ -13,11 +13,11 @@ import { ExpressionSandbox } from '@hookflow/sandbox';
 import {
   OpsDeliveryRepository,
   OpsSubscriptionRepository,
-  SecretRepository,
   secretRedactor,
   type ClaimedOpsDelivery,
   type OpsDeliveryOutcome,
 } from '@hookflow/store';
+import { StepSecrets } from '../steps/step-secrets';
 import { CONNECTORS } from '../steps/tokens';
 import type { AlertDeliveryBody } from './ops-deliveries';
 import { OpsDeliveries } from './ops-deliveries';
@@ -59,7 +59,7 @@ export class OpsSender implements OnApplicationBootstrap, OnModuleDestroy {
     @Inject(ExpressionSandbox) private readonly expressions: ExpressionEvaluator,
     private readonly deliveries: OpsDeliveryRepository,
     private readonly subscriptions: OpsSubscriptionRepository,
-    private readonly secrets: SecretRepository,
+    private readonly secrets: StepSecrets,
     private readonly ops: OpsDeliveries,
     @Inject(HOOKFLOW_CONFIG) private readonly config: HookflowConfig,
   ) {}
@@ -187,13 +187,9 @@ export class OpsSender implements OnApplicationBootstrap, OnModuleDestroy {
   private async toAlertTarget(delivery: ClaimedOpsDelivery): Promise<TryResult> {
     const { slug, target, message } = delivery.body as AlertDeliveryBody;
     const compiled = compileFlow(alertMessageFlow(slug, target));
-    const names = compiled.secretNames;
-    let values: Record<string, string> = {};
-    if (names.length > 0) {
-      if (!this.secrets.available)
-        return final('invalid_config', 'the alert uses secrets, but the worker has no HOOKFLOW_MASTER_KEY');
-      values = await this.secrets.values(names);
-    }
+    const loaded = await this.secrets.load(compiled, ALERT_MESSAGE_STEP);
+    if (!loaded.ok) return final(loaded.error.code, loaded.error.message);
+    const values = loaded.values;
     const redact = secretRedactor(values);
     const outcome = redact(
       await executeStep(
